@@ -1,0 +1,368 @@
+//! Builds a node in LDK's start-up order and starts its background tasks.
+//!
+//! The order matters: every component that follows the chain is brought to bitcoind's tip
+//! before the chain monitor takes the channel monitors and before peers can connect.
+
+use std::io::Cursor;
+use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, Mutex};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use bitcoin::bip32::{ChildNumber, Xpriv};
+use bitcoin::secp256k1::Secp256k1;
+use bitcoin::BlockHash;
+use dashmap::DashMap;
+use lightning::chain::chainmonitor;
+use lightning::chain::{BestBlock, Listen};
+use lightning::events::bump_transaction::{BumpTransactionEventHandler, Wallet as CoinSelector};
+use lightning::ln::channelmanager::{ChainParameters, ChannelManagerReadArgs};
+use lightning::ln::peer_handler::{IgnoringMessageHandler, MessageHandler};
+use lightning::onion_message::messenger::OnionMessenger;
+use lightning::sign::{EntropySource, NodeSigner};
+use lightning::util::config::UserConfig;
+use lightning::util::persist::{
+	KVStoreSync, MonitorUpdatingPersister, CHANNEL_MANAGER_PERSISTENCE_KEY,
+	CHANNEL_MANAGER_PERSISTENCE_PRIMARY_NAMESPACE, CHANNEL_MANAGER_PERSISTENCE_SECONDARY_NAMESPACE,
+	OUTPUT_SWEEPER_PERSISTENCE_KEY, OUTPUT_SWEEPER_PERSISTENCE_PRIMARY_NAMESPACE,
+	OUTPUT_SWEEPER_PERSISTENCE_SECONDARY_NAMESPACE,
+};
+use lightning::util::ser::ReadableArgs;
+use lightning::util::sweep::OutputSweeper;
+use lightning_block_sync::init::synchronize_listeners;
+use lightning_block_sync::UnboundedCache;
+
+use crate::chain::BitcoindClient;
+use crate::config::{NodeConfig, PERSISTER_MAX_PENDING_UPDATES};
+use crate::context::Context;
+use crate::keys::NodeKeysManager;
+use crate::logger::FulgurLogger;
+use crate::records::RecordStore;
+use crate::store::SledStore;
+use crate::types::{ChainFilter, ChannelManager, Persister, Sweeper};
+use crate::wallet::OnchainWallet;
+use crate::{tasks, NodeError};
+
+const SEED_FILE: &str = "seed";
+const DB_DIR: &str = "db";
+const LOG_FILE: &str = "fulgur.log";
+/// BIP32 child under which the LDK seed is derived, apart from the wallet's BIP84 keys.
+const LDK_SEED_CHILD: u32 = 535;
+
+/// Starts a node from `config`.
+pub(crate) async fn build(config: NodeConfig) -> Result<Arc<Context>, NodeError> {
+	std::fs::create_dir_all(&config.data_dir).map_err(|e| {
+		NodeError::Persistence(format!("creating {}: {e}", config.data_dir.display()))
+	})?;
+
+	// 1. Logger.
+	let name = config.alias.clone();
+	let logger = Arc::new(
+		FulgurLogger::new(&config.data_dir.join(LOG_FILE), &name)
+			.map_err(|e| NodeError::Persistence(format!("opening log: {e}")))?,
+	);
+	crate::info!(logger, "starting node in {}", config.data_dir.display());
+
+	// 2. bitcoind: block source, fee estimator, broadcaster.
+	let bitcoind = Arc::new(
+		BitcoindClient::connect(
+			&config.bitcoind_rpc_addr,
+			&config.bitcoind_rpc_user,
+			&config.bitcoind_rpc_password,
+			config.network,
+			config.fee_rate_floor_sat_per_kw,
+			Arc::clone(&logger),
+		)
+		.await?,
+	);
+
+	// 3. Store and seed.
+	let store = SledStore::open(&config.data_dir.join(DB_DIR))
+		.map_err(|e| NodeError::Persistence(format!("opening store: {e}")))?;
+	let seed = read_or_create_seed(&config.data_dir.join(SEED_FILE))?;
+	let master = Xpriv::new_master(config.network, &seed)
+		.map_err(|e| NodeError::Internal(format!("deriving master key: {e}")))?;
+
+	// 4. On-chain wallet (blocking RPC), then keys that pay out to it.
+	let wallet = {
+		let (store, logger, cfg) = (store.clone(), Arc::clone(&logger), config.clone());
+		tokio::task::spawn_blocking(move || {
+			let wallet = OnchainWallet::load_or_create(
+				master,
+				cfg.network,
+				store,
+				&cfg.bitcoind_rpc_addr,
+				&cfg.bitcoind_rpc_user,
+				&cfg.bitcoind_rpc_password,
+				logger,
+			)?;
+			wallet.sync()?;
+			Ok::<_, NodeError>(Arc::new(wallet))
+		})
+		.await
+		.map_err(|e| NodeError::Internal(format!("wallet task: {e}")))??
+	};
+	let ldk_seed = master
+		.derive_priv(&Secp256k1::new(), &[ChildNumber::Hardened { index: LDK_SEED_CHILD }])
+		.map_err(|e| NodeError::Internal(format!("deriving LDK seed: {e}")))?
+		.private_key
+		.secret_bytes();
+	let keys = Arc::new(NodeKeysManager::new(&ldk_seed, Arc::clone(&wallet), Arc::clone(&logger)));
+
+	// 5. Monitor persister and the stored monitors.
+	let store_arc = Arc::new(store.clone());
+	let persister: Arc<Persister> = Arc::new(MonitorUpdatingPersister::new(
+		Arc::clone(&store_arc),
+		Arc::clone(&logger),
+		PERSISTER_MAX_PENDING_UPDATES,
+		Arc::clone(&keys),
+		Arc::clone(&keys),
+		Arc::clone(&bitcoind),
+		Arc::clone(&bitcoind),
+	));
+	let monitors = persister
+		.read_all_channel_monitors_with_updates()
+		.map_err(|e| NodeError::Persistence(format!("reading channel monitors: {e}")))?;
+
+	// 6. Chain monitor.
+	let chain_monitor = Arc::new(chainmonitor::ChainMonitor::new(
+		None::<Arc<ChainFilter>>,
+		Arc::clone(&bitcoind),
+		Arc::clone(&logger),
+		Arc::clone(&bitcoind),
+		Arc::clone(&persister),
+		Arc::clone(&keys),
+		keys.get_peer_storage_key(),
+	));
+
+	// 7. Graph, scorer, routers.
+	let routing = fulgur_router::Routing::load(
+		Arc::clone(&store_arc),
+		config.network,
+		Arc::clone(&logger),
+		Arc::clone(&keys),
+	)
+	.map_err(|e| NodeError::Persistence(format!("loading routing state: {e}")))?;
+
+	// 8. Channel manager, read or new.
+	let user_config = user_config();
+	let manager_bytes = match KVStoreSync::read(
+		&store,
+		CHANNEL_MANAGER_PERSISTENCE_PRIMARY_NAMESPACE,
+		CHANNEL_MANAGER_PERSISTENCE_SECONDARY_NAMESPACE,
+		CHANNEL_MANAGER_PERSISTENCE_KEY,
+	) {
+		Ok(bytes) => Some(bytes),
+		Err(e) if e.kind() == lightning::io::ErrorKind::NotFound => None,
+		Err(e) => return Err(NodeError::Persistence(format!("reading channel manager: {e}"))),
+	};
+	let (manager_block, channel_manager) = match manager_bytes {
+		Some(bytes) => {
+			let read_args = ChannelManagerReadArgs::new(
+				Arc::clone(&keys),
+				Arc::clone(&keys),
+				Arc::clone(&keys),
+				Arc::clone(&bitcoind),
+				Arc::clone(&chain_monitor),
+				Arc::clone(&bitcoind),
+				Arc::clone(&routing.router),
+				Arc::clone(&routing.message_router),
+				Arc::clone(&logger),
+				user_config,
+				monitors.iter().map(|(_, monitor)| monitor).collect(),
+			);
+			let (block, manager) =
+				<(BlockHash, ChannelManager)>::read(&mut Cursor::new(bytes), read_args).map_err(
+					|e| NodeError::Persistence(format!("channel manager unreadable: {e:?}")),
+				)?;
+			(Some(block), manager)
+		},
+		None => {
+			let (hash, height) = bitcoind.tip().await?;
+			let params = ChainParameters {
+				network: config.network,
+				best_block: BestBlock::new(hash, height),
+			};
+			let manager = ChannelManager::new(
+				Arc::clone(&bitcoind),
+				Arc::clone(&chain_monitor),
+				Arc::clone(&bitcoind),
+				Arc::clone(&routing.router),
+				Arc::clone(&routing.message_router),
+				Arc::clone(&logger),
+				Arc::clone(&keys),
+				Arc::clone(&keys),
+				Arc::clone(&keys),
+				user_config,
+				params,
+				unix_now_u32(),
+			);
+			(None, manager)
+		},
+	};
+	let channel_manager = Arc::new(channel_manager);
+
+	// 9. Output sweeper, read or new.
+	let sweeper: Arc<Sweeper> = Arc::new(match KVStoreSync::read(
+		&store,
+		OUTPUT_SWEEPER_PERSISTENCE_PRIMARY_NAMESPACE,
+		OUTPUT_SWEEPER_PERSISTENCE_SECONDARY_NAMESPACE,
+		OUTPUT_SWEEPER_PERSISTENCE_KEY,
+	) {
+		Ok(bytes) => {
+			let args = (
+				Arc::clone(&bitcoind),
+				Arc::clone(&bitcoind),
+				None::<Arc<ChainFilter>>,
+				Arc::clone(&keys),
+				Arc::clone(&wallet),
+				Arc::clone(&store_arc),
+				Arc::clone(&logger),
+			);
+			let (_, sweeper) = <(BestBlock, Sweeper)>::read(&mut Cursor::new(bytes), args)
+				.map_err(|e| NodeError::Persistence(format!("sweeper unreadable: {e:?}")))?;
+			sweeper
+		},
+		Err(e) if e.kind() == lightning::io::ErrorKind::NotFound => OutputSweeper::new(
+			channel_manager.current_best_block(),
+			Arc::clone(&bitcoind),
+			Arc::clone(&bitcoind),
+			None::<Arc<ChainFilter>>,
+			Arc::clone(&keys),
+			Arc::clone(&wallet),
+			Arc::clone(&store_arc),
+			Arc::clone(&logger),
+		),
+		Err(e) => return Err(NodeError::Persistence(format!("reading sweeper: {e}"))),
+	});
+
+	// 10. Bring everything that follows the chain to the tip, then hand the monitors over.
+	let mut header_cache = UnboundedCache::new();
+	let monitor_listeners: Vec<_> = monitors
+		.into_iter()
+		.map(|(block, monitor)| {
+			(block, (monitor, Arc::clone(&bitcoind), Arc::clone(&bitcoind), Arc::clone(&logger)))
+		})
+		.collect();
+	let chain_tip = {
+		let mut listeners: Vec<(BlockHash, &(dyn Listen + Send + Sync))> = Vec::new();
+		if let Some(block) = manager_block {
+			listeners.push((block, &*channel_manager as &(dyn Listen + Send + Sync)));
+		}
+		listeners.push((sweeper.current_best_block().block_hash, &*sweeper));
+		for (block, listener) in &monitor_listeners {
+			listeners.push((*block, listener as &(dyn Listen + Send + Sync)));
+		}
+		synchronize_listeners(Arc::clone(&bitcoind), config.network, &mut header_cache, listeners)
+			.await
+			.map_err(|e| NodeError::ChainSource(format!("syncing to the chain tip: {e:?}")))?
+	};
+	for (_, (monitor, ..)) in monitor_listeners {
+		let channel_id = monitor.channel_id();
+		chain_monitor.load_existing_monitor(channel_id, monitor).map_err(|()| {
+			NodeError::Persistence(format!("channel monitor {channel_id} rejected"))
+		})?;
+	}
+
+	// 11. Onion messenger and peer manager.
+	let onion_messenger = Arc::new(OnionMessenger::new(
+		Arc::clone(&keys),
+		Arc::clone(&keys),
+		Arc::clone(&logger),
+		Arc::clone(&channel_manager),
+		Arc::clone(&routing.message_router),
+		Arc::clone(&channel_manager),
+		Arc::clone(&channel_manager),
+		IgnoringMessageHandler {},
+		IgnoringMessageHandler {},
+	));
+	let peer_manager = Arc::new(crate::types::PeerManager::new(
+		MessageHandler {
+			chan_handler: Arc::clone(&channel_manager),
+			route_handler: Arc::clone(&routing.gossip_sync),
+			onion_message_handler: Arc::clone(&onion_messenger),
+			custom_message_handler: IgnoringMessageHandler {},
+			send_only_message_handler: Arc::clone(&chain_monitor),
+		},
+		unix_now_u32(),
+		&keys.get_secure_random_bytes(),
+		Arc::clone(&logger),
+		Arc::clone(&keys),
+	));
+
+	let bump_handler = Arc::new(BumpTransactionEventHandler::new(
+		Arc::clone(&bitcoind),
+		Arc::new(CoinSelector::new(Arc::clone(&wallet), Arc::clone(&logger))),
+		Arc::clone(&keys),
+		Arc::clone(&logger),
+	));
+
+	let (stop, _) = tokio::sync::watch::channel(false);
+	let context = Arc::new(Context {
+		invoices: RecordStore::load(store.clone(), "fulgur_invoices")?,
+		payments: RecordStore::load(store.clone(), "fulgur_payments")?,
+		peers: RecordStore::load(store.clone(), "fulgur_peers")?,
+		config,
+		logger,
+		store,
+		bitcoind,
+		wallet,
+		chain_monitor,
+		channel_manager,
+		graph: routing.graph,
+		onion_messenger,
+		peer_manager,
+		sweeper,
+		bump_handler,
+		pending_opens: DashMap::new(),
+		synced: AtomicBool::new(false),
+		stop,
+		tasks: Mutex::new(Vec::new()),
+	});
+
+	// 12.–15. Listener, chain poller, background processor and the periodic chores.
+	tasks::start(&context, chain_tip, header_cache, routing.gossip_sync, routing.scorer).await?;
+	crate::info!(context.logger, "node {} started", context.channel_manager.get_our_node_id());
+	Ok(context)
+}
+
+/// Channel defaults: anchor channels, inbound ones accepted by our handler (which checks we
+/// can pay for fee bumps), forwarding to private channels allowed (route hints).
+fn user_config() -> UserConfig {
+	let mut config = UserConfig::default();
+	config.channel_handshake_config.negotiate_anchors_zero_fee_htlc_tx = true;
+	config.channel_handshake_config.max_inbound_htlc_value_in_flight_percent_of_channel = 100;
+	config.channel_handshake_limits.force_announced_channel_preference = false;
+	config.manually_accept_inbound_channels = true;
+	config.accept_forwards_to_priv_channels = true;
+	config
+}
+
+fn read_or_create_seed(path: &std::path::Path) -> Result<[u8; 32], NodeError> {
+	use std::io::Write;
+	use std::os::unix::fs::OpenOptionsExt;
+	match std::fs::read(path) {
+		Ok(bytes) => bytes.as_slice().try_into().map_err(|_| {
+			NodeError::Persistence(format!("{} is not a 32-byte seed", path.display()))
+		}),
+		Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+			let seed: [u8; 32] = rand::random();
+			let mut file = std::fs::OpenOptions::new()
+				.write(true)
+				.create_new(true)
+				.mode(0o600)
+				.open(path)
+				.map_err(|e| NodeError::Persistence(format!("creating seed: {e}")))?;
+			file.write_all(&seed)
+				.and_then(|()| file.sync_all())
+				.map_err(|e| NodeError::Persistence(format!("writing seed: {e}")))?;
+			Ok(seed)
+		},
+		Err(e) => Err(NodeError::Persistence(format!("reading seed: {e}"))),
+	}
+}
+
+/// Seconds since the epoch as LDK's `u32` timestamps.
+pub(crate) fn unix_now_u32() -> u32 {
+	let secs = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+	u32::try_from(secs).unwrap_or(u32::MAX)
+}

@@ -1,0 +1,187 @@
+//! The chain backend: bitcoind over JSON-RPC.
+//!
+//! One [`BitcoindClient`] serves LDK as block source (headers and blocks for
+//! `lightning-block-sync`), fee estimator and broadcaster. The on-chain wallet syncs through
+//! its own RPC connection (see `wallet`).
+
+mod fees;
+mod listener;
+
+pub use fees::FeeCache;
+pub use listener::ChainListener;
+
+use std::sync::Arc;
+
+use bitcoin::consensus::encode::serialize_hex;
+use bitcoin::{BlockHash, Transaction, Txid};
+use lightning::chain::chaininterface::{BroadcasterInterface, ConfirmationTarget, FeeEstimator};
+use lightning_block_sync::http::HttpEndpoint;
+use lightning_block_sync::rpc::RpcClient;
+use lightning_block_sync::{AsyncBlockSourceResult, BlockData, BlockHeaderData, BlockSource};
+use serde_json::json;
+
+use crate::logger::FulgurLogger;
+use crate::NodeError;
+
+/// bitcoind, as LDK sees it.
+pub struct BitcoindClient {
+	rpc: Arc<RpcClient>,
+	fees: FeeCache,
+	runtime: tokio::runtime::Handle,
+	logger: Arc<FulgurLogger>,
+}
+
+impl BitcoindClient {
+	/// Connects to `host:port` with the given credentials; checks that bitcoind answers and is
+	/// on `network`.
+	pub async fn connect(
+		rpc_addr: &str, user: &str, password: &str, network: bitcoin::Network,
+		fee_floor_sat_per_kw: u32, logger: Arc<FulgurLogger>,
+	) -> Result<BitcoindClient, NodeError> {
+		let rpc = Arc::new(rpc_client(rpc_addr, user, password)?);
+		let info: serde_json::Value =
+			rpc.call_method("getblockchaininfo", &[]).await.map_err(|e| {
+				NodeError::ChainSource(format!("bitcoind at {rpc_addr} does not answer: {e}"))
+			})?;
+		let chain = info["chain"].as_str().unwrap_or_default();
+		let expected = match network {
+			bitcoin::Network::Bitcoin => "main",
+			bitcoin::Network::Testnet => "test",
+			bitcoin::Network::Testnet4 => "testnet4",
+			bitcoin::Network::Signet => "signet",
+			bitcoin::Network::Regtest => "regtest",
+		};
+		if chain != expected {
+			return Err(NodeError::ChainSource(format!(
+				"bitcoind is on {chain}, the node is configured for {expected}"
+			)));
+		}
+		let client = BitcoindClient {
+			rpc,
+			fees: FeeCache::new(fee_floor_sat_per_kw),
+			runtime: tokio::runtime::Handle::current(),
+			logger,
+		};
+		client.refresh_fees().await;
+		Ok(client)
+	}
+
+	/// Calls any RPC method.
+	pub async fn call(
+		&self, method: &str, params: &[serde_json::Value],
+	) -> Result<serde_json::Value, NodeError> {
+		self.rpc
+			.call_method::<serde_json::Value>(method, params)
+			.await
+			.map_err(|e| NodeError::ChainSource(format!("{method}: {e}")))
+	}
+
+	/// The best block bitcoind knows.
+	pub async fn tip(&self) -> Result<(BlockHash, u32), NodeError> {
+		let (hash, height) = self
+			.rpc
+			.get_best_block()
+			.await
+			.map_err(|e| NodeError::ChainSource(format!("getbestblock: {e:?}")))?;
+		Ok((hash, height.unwrap_or_default()))
+	}
+
+	/// Broadcasts one transaction and waits for bitcoind to accept it.
+	pub async fn send_transaction(&self, tx: &Transaction) -> Result<Txid, NodeError> {
+		let txid = tx.compute_txid();
+		self.call("sendrawtransaction", &[json!(serialize_hex(tx))]).await.map_err(|e| {
+			NodeError::ChainSource(format!("bitcoind rejected transaction {txid}: {e}"))
+		})?;
+		Ok(txid)
+	}
+
+	/// Refreshes the fee estimates from `estimatesmartfee`; targets without an estimate (all of
+	/// them on regtest) stay at the configured floor.
+	pub async fn refresh_fees(&self) {
+		for (target, blocks, mode) in fees::ESTIMATE_TARGETS {
+			let params = [json!(blocks), json!(mode)];
+			let estimate = match self.rpc.call_method::<serde_json::Value>("estimatesmartfee", &params).await
+			{
+				Ok(answer) => answer["feerate"].as_f64(),
+				Err(e) => {
+					crate::debug!(self.logger, "estimatesmartfee {blocks} failed: {e}");
+					None
+				},
+			};
+			self.fees.set(*target, estimate.map(fees::btc_per_kvb_to_sat_per_kw));
+		}
+	}
+}
+
+/// Builds an RPC client for `host:port` (an `http://` prefix is accepted).
+pub fn rpc_client(rpc_addr: &str, user: &str, password: &str) -> Result<RpcClient, NodeError> {
+	let addr = rpc_addr.trim_start_matches("http://").trim_end_matches('/');
+	let (host, port) = addr
+		.rsplit_once(':')
+		.and_then(|(h, p)| p.parse::<u16>().ok().map(|p| (h.to_string(), p)))
+		.ok_or_else(|| {
+			NodeError::InvalidRequest(format!("bitcoind RPC address {rpc_addr} is not host:port"))
+		})?;
+	let credentials = base64_encode(format!("{user}:{password}").as_bytes());
+	Ok(RpcClient::new(&credentials, HttpEndpoint::for_host(host).with_port(port)))
+}
+
+fn base64_encode(input: &[u8]) -> String {
+	use bitcoin::base64::Engine;
+	bitcoin::base64::engine::general_purpose::STANDARD.encode(input)
+}
+
+impl BlockSource for BitcoindClient {
+	fn get_header<'a>(
+		&'a self, header_hash: &'a BlockHash, height_hint: Option<u32>,
+	) -> AsyncBlockSourceResult<'a, BlockHeaderData> {
+		self.rpc.get_header(header_hash, height_hint)
+	}
+
+	fn get_block<'a>(&'a self, header_hash: &'a BlockHash) -> AsyncBlockSourceResult<'a, BlockData> {
+		self.rpc.get_block(header_hash)
+	}
+
+	fn get_best_block(&self) -> AsyncBlockSourceResult<'_, (BlockHash, Option<u32>)> {
+		self.rpc.get_best_block()
+	}
+}
+
+impl FeeEstimator for BitcoindClient {
+	fn get_est_sat_per_1000_weight(&self, target: ConfirmationTarget) -> u32 {
+		self.fees.get(target)
+	}
+}
+
+impl BroadcasterInterface for BitcoindClient {
+	fn broadcast_transactions(&self, txs: &[&Transaction]) {
+		if txs.is_empty() {
+			return;
+		}
+		let rpc = Arc::clone(&self.rpc);
+		let logger = Arc::clone(&self.logger);
+		let hexes: Vec<String> = txs.iter().map(|tx| serialize_hex(*tx)).collect();
+		let txids: Vec<Txid> = txs.iter().map(|tx| tx.compute_txid()).collect();
+		// LDK calls this from inside its locks: never block here. A lost broadcast is not
+		// fatal, LDK rebroadcasts what still matters on every block.
+		self.runtime.spawn(async move {
+			if hexes.len() > 1 {
+				// Parent and CPFP child (anchor bumps) go together as a package.
+				match rpc.call_method::<serde_json::Value>("submitpackage", &[json!(hexes)]).await {
+					Ok(answer) => {
+						crate::debug!(logger, "submitpackage {:?}: {}", txids, answer);
+						return;
+					},
+					Err(e) => crate::warn!(logger, "submitpackage {:?} failed: {e}", txids),
+				}
+			}
+			for (hex, txid) in hexes.iter().zip(txids.iter()) {
+				match rpc.call_method::<serde_json::Value>("sendrawtransaction", &[json!(hex)]).await
+				{
+					Ok(_) => crate::info!(logger, "broadcast transaction {txid}"),
+					Err(e) => crate::debug!(logger, "broadcast of {txid} refused: {e}"),
+				}
+			}
+		});
+	}
+}

@@ -1,0 +1,78 @@
+//! Node configuration and every interval and timeout as a named constant.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use bitcoin::Network;
+
+/// How the node is set up. Built by the daemon from flags, environment and a file.
+#[derive(Clone, Debug)]
+pub struct NodeConfig {
+	/// Where the node keeps its seed, sled database and logs.
+	pub data_dir: PathBuf,
+	/// The chain.
+	pub network: Network,
+	/// Where we accept peer connections (Noise over TCP).
+	pub listen_addr: SocketAddr,
+	/// Name announced in gossip.
+	pub alias: String,
+	/// bitcoind JSON-RPC `host:port`.
+	pub bitcoind_rpc_addr: String,
+	/// bitcoind RPC user.
+	pub bitcoind_rpc_user: String,
+	/// bitcoind RPC password.
+	pub bitcoind_rpc_password: String,
+	/// Fee rate used when bitcoind has no estimate (always the case on regtest), sat per 1000
+	/// weight units. LDK never goes below 253.
+	pub fee_rate_floor_sat_per_kw: u32,
+}
+
+impl NodeConfig {
+	/// A configuration with the defaults for everything but the essentials.
+	pub fn new(
+		data_dir: impl Into<PathBuf>, network: Network, listen_addr: SocketAddr,
+		bitcoind_rpc_addr: impl Into<String>, bitcoind_rpc_user: impl Into<String>,
+		bitcoind_rpc_password: impl Into<String>,
+	) -> Self {
+		NodeConfig {
+			data_dir: data_dir.into(),
+			network,
+			listen_addr,
+			alias: "fulgur".to_string(),
+			bitcoind_rpc_addr: bitcoind_rpc_addr.into(),
+			bitcoind_rpc_user: bitcoind_rpc_user.into(),
+			bitcoind_rpc_password: bitcoind_rpc_password.into(),
+			fee_rate_floor_sat_per_kw: DEFAULT_FEE_RATE_FLOOR_SAT_PER_KW,
+		}
+	}
+}
+
+/// 2 sat/vB: relayable everywhere, and what regtest falls back to.
+pub const DEFAULT_FEE_RATE_FLOOR_SAT_PER_KW: u32 = 500;
+/// How often the chain tip is polled.
+pub const CHAIN_POLL_INTERVAL: Duration = Duration::from_millis(500);
+/// How often the on-chain wallet syncs its mempool view.
+pub const WALLET_SYNC_INTERVAL: Duration = Duration::from_secs(2);
+/// How often fee estimates are refreshed.
+pub const FEE_REFRESH_INTERVAL: Duration = Duration::from_secs(60);
+/// How often we try to reconnect to channel peers that are offline.
+pub const PEER_RECONNECT_INTERVAL: Duration = Duration::from_secs(5);
+/// How often the node announcement is re-broadcast (with announced channels).
+pub const NODE_ANNOUNCEMENT_INTERVAL: Duration = Duration::from_secs(60);
+/// How long a TCP connect to a peer may take.
+pub const PEER_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// How often invoice expiry is checked.
+pub const INVOICE_EXPIRY_CHECK_INTERVAL: Duration = Duration::from_secs(1);
+/// Default BOLT11 invoice expiry.
+pub const DEFAULT_INVOICE_EXPIRY_SECS: u32 = 3600;
+/// Longest invoice expiry we issue (one year).
+pub const MAX_INVOICE_EXPIRY_SECS: u32 = 365 * 24 * 3600;
+/// Retries of a payment over other routes before it is failed.
+pub const PAYMENT_RETRY_TIMEOUT: Duration = Duration::from_secs(10);
+/// How many monitor updates are kept as deltas before the whole monitor is rewritten.
+pub const PERSISTER_MAX_PENDING_UPDATES: u64 = 100;
+/// The most a single on-chain send can be (21M BTC in sat).
+pub const MAX_SAT: u64 = 21_000_000 * 100_000_000;
+/// The most a single Lightning amount can be, in msat.
+pub const MAX_MSAT: u64 = MAX_SAT * 1000;

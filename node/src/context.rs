@@ -1,0 +1,92 @@
+//! Everything a running node holds, built once by the builder and shared by the operations,
+//! the event handler and the background tasks.
+
+use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, Mutex};
+
+use dashmap::DashMap;
+use lightning::ln::types::ChannelId;
+use serde::{Deserialize, Serialize};
+use tokio::sync::{oneshot, watch};
+use tokio::task::JoinHandle;
+
+use crate::chain::BitcoindClient;
+use crate::config::NodeConfig;
+use crate::logger::FulgurLogger;
+use crate::model::{InvoiceRecord, PaymentRecord};
+use crate::records::RecordStore;
+use crate::store::SledStore;
+use crate::types::{
+	BumpTxEventHandler, ChainMonitor, ChannelManager, NetworkGraph, OnionMessenger, PeerManager,
+	Sweeper,
+};
+use crate::wallet::OnchainWallet;
+
+/// A peer we reconnect to.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct PeerRecord {
+	/// Node id, hex.
+	pub node_id: String,
+	/// `host:port`.
+	pub address: String,
+}
+
+/// What a pending channel open is told once its funding is settled: the final channel id and
+/// funding txid, or why it failed.
+pub type OpenOutcome = Result<(ChannelId, String), String>;
+
+/// The running node's parts.
+pub struct Context {
+	/// Configuration it was started with.
+	pub config: NodeConfig,
+	/// Log.
+	pub logger: Arc<FulgurLogger>,
+	/// The sled store.
+	pub store: SledStore,
+	/// bitcoind.
+	pub bitcoind: Arc<BitcoindClient>,
+	/// On-chain wallet.
+	pub wallet: Arc<OnchainWallet>,
+	/// Channel monitors.
+	pub chain_monitor: Arc<ChainMonitor>,
+	/// Channels.
+	pub channel_manager: Arc<ChannelManager>,
+	/// The network graph.
+	pub graph: Arc<NetworkGraph>,
+	/// Onion messages.
+	pub onion_messenger: Arc<OnionMessenger>,
+	/// Peers.
+	pub peer_manager: Arc<PeerManager>,
+	/// Output sweeper.
+	pub sweeper: Arc<Sweeper>,
+	/// Anchor fee bumps.
+	pub bump_handler: Arc<BumpTxEventHandler>,
+	/// Invoices we issued, by payment hash.
+	pub invoices: Arc<RecordStore<InvoiceRecord>>,
+	/// Payments, by payment id.
+	pub payments: Arc<RecordStore<PaymentRecord>>,
+	/// Peers to reconnect to, by node id.
+	pub peers: Arc<RecordStore<PeerRecord>>,
+	/// Channel opens waiting for their funding to be settled, by user channel id.
+	pub pending_opens: DashMap<u128, oneshot::Sender<OpenOutcome>>,
+	/// True once caught up with bitcoind's tip.
+	pub synced: AtomicBool,
+	/// Set to true to stop every background task.
+	pub stop: watch::Sender<bool>,
+	/// Background tasks, joined on stop.
+	pub tasks: Mutex<Vec<JoinHandle<()>>>,
+}
+
+impl Context {
+	/// Resolves when the node is told to stop.
+	pub async fn stopped(&self) {
+		let mut rx = self.stop.subscribe();
+		// An error means the sender is gone, which also means stop.
+		let _ = rx.wait_for(|stop| *stop).await;
+	}
+
+	/// Keeps a background task so stop can wait for it.
+	pub fn keep_task(&self, task: JoinHandle<()>) {
+		self.tasks.lock().unwrap_or_else(|e| e.into_inner()).push(task);
+	}
+}

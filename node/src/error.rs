@@ -1,0 +1,131 @@
+//! The node's error type: one variant per failure a caller can act on.
+
+use std::fmt;
+
+/// What went wrong, with a stable machine-readable [`NodeError::code`] and a human message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NodeError {
+	/// The request itself is malformed (bad field, bad combination of fields).
+	InvalidRequest(String),
+	/// An amount is zero, negative, out of range or contradicts the invoice.
+	InvalidAmount(String),
+	/// A BOLT11 invoice or BOLT12 offer could not be parsed or is for another network.
+	InvalidInvoice(String),
+	/// A node id is not a valid public key.
+	InvalidNodeId(String),
+	/// A network or on-chain address could not be parsed or is for another network.
+	InvalidAddress(String),
+	/// The thing named does not exist (peer, channel, invoice, payment).
+	NotFound(String),
+	/// The invoice has expired.
+	InvoiceExpired(String),
+	/// This payment was already made or is in flight (same payment hash or id).
+	DuplicatePayment(String),
+	/// The peer could not be reached or is not connected.
+	PeerUnreachable(String),
+	/// Not enough funds on-chain or in channels.
+	InsufficientFunds(String),
+	/// No route was found within the limits.
+	RouteNotFound(String),
+	/// The payment reached a final failed state.
+	PaymentFailed(String),
+	/// LDK refused to open the channel.
+	ChannelOpenFailed(String),
+	/// LDK refused to close the channel.
+	ChannelCloseFailed(String),
+	/// The node has not caught up with the chain yet.
+	NotSynced(String),
+	/// Storage failed: the operation was not done.
+	Persistence(String),
+	/// bitcoind could not be reached or answered with an error.
+	ChainSource(String),
+	/// Anything else: a bug or an unexpected state; the detail is logged.
+	Internal(String),
+}
+
+impl NodeError {
+	/// A stable code for API clients.
+	pub fn code(&self) -> &'static str {
+		match self {
+			NodeError::InvalidRequest(_) => "invalid_request",
+			NodeError::InvalidAmount(_) => "invalid_amount",
+			NodeError::InvalidInvoice(_) => "invalid_invoice",
+			NodeError::InvalidNodeId(_) => "invalid_node_id",
+			NodeError::InvalidAddress(_) => "invalid_address",
+			NodeError::NotFound(_) => "not_found",
+			NodeError::InvoiceExpired(_) => "invoice_expired",
+			NodeError::DuplicatePayment(_) => "duplicate_payment",
+			NodeError::PeerUnreachable(_) => "peer_unreachable",
+			NodeError::InsufficientFunds(_) => "insufficient_funds",
+			NodeError::RouteNotFound(_) => "route_not_found",
+			NodeError::PaymentFailed(_) => "payment_failed",
+			NodeError::ChannelOpenFailed(_) => "channel_open_failed",
+			NodeError::ChannelCloseFailed(_) => "channel_close_failed",
+			NodeError::NotSynced(_) => "not_synced",
+			NodeError::Persistence(_) => "persistence_failed",
+			NodeError::ChainSource(_) => "chain_source_failed",
+			NodeError::Internal(_) => "internal",
+		}
+	}
+
+	/// The HTTP status that fits: 400 malformed, 404 unknown, 409 conflicting with
+	/// existing state, 422 valid but cannot be done now, 503 not ready, 500 our fault.
+	pub fn http_status(&self) -> u16 {
+		match self {
+			NodeError::InvalidRequest(_)
+			| NodeError::InvalidAmount(_)
+			| NodeError::InvalidInvoice(_)
+			| NodeError::InvalidNodeId(_)
+			| NodeError::InvalidAddress(_) => 400,
+			NodeError::NotFound(_) => 404,
+			NodeError::DuplicatePayment(_) => 409,
+			NodeError::InvoiceExpired(_)
+			| NodeError::PeerUnreachable(_)
+			| NodeError::InsufficientFunds(_)
+			| NodeError::RouteNotFound(_)
+			| NodeError::PaymentFailed(_)
+			| NodeError::ChannelOpenFailed(_)
+			| NodeError::ChannelCloseFailed(_) => 422,
+			NodeError::NotSynced(_) | NodeError::ChainSource(_) => 503,
+			NodeError::Persistence(_) | NodeError::Internal(_) => 500,
+		}
+	}
+
+	/// The human-readable message.
+	pub fn message(&self) -> &str {
+		match self {
+			NodeError::InvalidRequest(m)
+			| NodeError::InvalidAmount(m)
+			| NodeError::InvalidInvoice(m)
+			| NodeError::InvalidNodeId(m)
+			| NodeError::InvalidAddress(m)
+			| NodeError::NotFound(m)
+			| NodeError::InvoiceExpired(m)
+			| NodeError::DuplicatePayment(m)
+			| NodeError::PeerUnreachable(m)
+			| NodeError::InsufficientFunds(m)
+			| NodeError::RouteNotFound(m)
+			| NodeError::PaymentFailed(m)
+			| NodeError::ChannelOpenFailed(m)
+			| NodeError::ChannelCloseFailed(m)
+			| NodeError::NotSynced(m)
+			| NodeError::Persistence(m)
+			| NodeError::ChainSource(m)
+			| NodeError::Internal(m) => m,
+		}
+	}
+}
+
+impl fmt::Display for NodeError {
+	fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+		write!(f, "{}: {}", self.code(), self.message())
+	}
+}
+
+impl std::error::Error for NodeError {}
+
+impl From<std::io::Error> for NodeError {
+	fn from(e: std::io::Error) -> Self {
+		NodeError::Persistence(e.to_string())
+	}
+}

@@ -1,0 +1,96 @@
+//! Channel lifecycle events: funding, inbound requests, open outcomes.
+
+use std::sync::Arc;
+
+use bitcoin::secp256k1::PublicKey;
+use bitcoin::ScriptBuf;
+use lightning::chain::chaininterface::{ConfirmationTarget, FeeEstimator};
+use lightning::events::{FundingInfo, ReplayEvent};
+use lightning::ln::msgs::SocketAddress;
+use lightning::ln::types::ChannelId;
+
+use crate::context::{Context, OpenOutcome};
+
+/// Builds and hands over the funding transaction of a channel we open.
+pub(super) async fn fund(
+	ctx: &Arc<Context>, temporary_channel_id: ChannelId, counterparty: PublicKey,
+	amount_sat: u64, output_script: ScriptBuf, user_channel_id: u128,
+) -> Result<(), ReplayEvent> {
+	let fee_rate = ctx.bitcoind.get_est_sat_per_1000_weight(ConfirmationTarget::NonAnchorChannelFee);
+	let wallet = Arc::clone(&ctx.wallet);
+	let built = tokio::task::spawn_blocking(move || {
+		wallet.create_payment(output_script, amount_sat, fee_rate)
+	})
+	.await;
+	let failure = match built {
+		Ok(Ok(tx)) => {
+			match ctx.channel_manager.funding_transaction_generated(
+				temporary_channel_id,
+				counterparty,
+				tx.clone(),
+			) {
+				Ok(()) => return Ok(()),
+				Err(e) => {
+					ctx.wallet.cancel(&tx);
+					format!("funding refused by LDK: {e:?}")
+				},
+			}
+		},
+		Ok(Err(e)) => format!("cannot fund channel: {e}"),
+		Err(e) => format!("funding task failed: {e}"),
+	};
+	crate::error!(ctx.logger, "{failure}");
+	// The channel cannot be funded: drop it so the peer is not left waiting.
+	let _ = ctx.channel_manager.force_close_broadcasting_latest_txn(
+		&temporary_channel_id,
+		&counterparty,
+		failure.clone(),
+	);
+	settle_open(ctx, user_channel_id, Err(failure));
+	Ok(())
+}
+
+/// Accepts an inbound channel (anchor channels need manual acceptance, see the builder).
+pub(super) fn accept(ctx: &Context, temporary_channel_id: ChannelId, counterparty: PublicKey) {
+	let user_channel_id: u128 = rand::random();
+	if let Err(e) = ctx.channel_manager.accept_inbound_channel(
+		&temporary_channel_id,
+		&counterparty,
+		user_channel_id,
+		None,
+	) {
+		crate::warn!(ctx.logger, "could not accept channel from {counterparty}: {e:?}");
+	}
+}
+
+/// Tells a waiting `open_channel` how its channel fared.
+pub(super) fn settle_open(ctx: &Context, user_channel_id: u128, outcome: OpenOutcome) {
+	if let Some((_, waiter)) = ctx.pending_opens.remove(&user_channel_id) {
+		// The opener may have given up waiting; nothing to do then.
+		let _ = waiter.send(outcome);
+	}
+}
+
+/// A channel's funding will never confirm: free the wallet's inputs.
+pub(super) fn discard_funding(ctx: &Context, channel_id: ChannelId, funding: FundingInfo) {
+	crate::info!(ctx.logger, "discarding funding of channel {channel_id}");
+	if let FundingInfo::Tx { transaction } = funding {
+		ctx.wallet.cancel(&transaction);
+	}
+}
+
+/// LDK needs a connection (e.g. to send an onion message); try the addresses it knows.
+pub(super) fn connect_needed(ctx: &Arc<Context>, node_id: PublicKey, addresses: Vec<SocketAddress>) {
+	let ctx = Arc::clone(ctx);
+	tokio::spawn(async move {
+		for address in addresses {
+			let Ok(mut resolved) = std::net::ToSocketAddrs::to_socket_addrs(&address) else {
+				continue;
+			};
+			let Some(addr) = resolved.next() else { continue };
+			if crate::peers::connect_inner(&ctx, node_id, addr).await.is_ok() {
+				return;
+			}
+		}
+	});
+}

@@ -1,0 +1,254 @@
+//! fulgur-node: a Lightning node on LDK, bitcoind and sled.
+//!
+//! [`Node::start`] builds every part in LDK's start-up order (see `builder`) and starts the
+//! background tasks; the methods of [`Node`] are the operations the API and CLI expose.
+#![deny(missing_docs)]
+
+pub mod chain;
+mod channels;
+pub mod config;
+mod context;
+pub mod error;
+mod event;
+mod keys;
+pub mod logger;
+pub mod model;
+mod payment;
+mod peers;
+mod records;
+pub mod store;
+mod tasks;
+pub mod types;
+pub mod wallet;
+
+mod builder;
+
+pub use config::NodeConfig;
+pub use error::NodeError;
+pub use model::*;
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bitcoin::Address;
+use std::str::FromStr;
+
+use crate::context::Context;
+
+/// How long stop waits for background tasks before giving up on them.
+const STOP_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A running node. Cheap to clone; every clone is the same node.
+#[derive(Clone)]
+pub struct Node {
+	ctx: Arc<Context>,
+}
+
+impl Node {
+	/// Starts the node: reads its state from disk, syncs to bitcoind's tip, listens for peers.
+	/// Must be called inside a multi-threaded tokio runtime.
+	pub async fn start(config: NodeConfig) -> Result<Node, NodeError> {
+		Ok(Node { ctx: builder::build(config).await? })
+	}
+
+	/// Stops the node cleanly: background tasks end (the background processor persists the
+	/// channel manager on its way out), peers are disconnected, the store is flushed.
+	pub async fn stop(&self) {
+		if self.ctx.stop.send_replace(true) {
+			return;
+		}
+		crate::info!(self.ctx.logger, "stopping");
+		let tasks: Vec<_> = std::mem::take(&mut *self.ctx.tasks.lock().unwrap_or_else(|e| e.into_inner()));
+		for task in tasks {
+			if tokio::time::timeout(STOP_TIMEOUT, task).await.is_err() {
+				crate::warn!(self.ctx.logger, "a background task did not stop in time");
+			}
+		}
+		self.ctx.peer_manager.disconnect_all_peers();
+		if let Err(e) = self.ctx.store.wait_durable_async().await {
+			crate::error!(self.ctx.logger, "final flush failed: {e}");
+		}
+		crate::info!(self.ctx.logger, "stopped");
+	}
+
+	/// Our node id, hex.
+	pub fn node_id(&self) -> String {
+		self.ctx.channel_manager.get_our_node_id().to_string()
+	}
+
+	/// The address peers reach us on.
+	pub fn listen_addr(&self) -> std::net::SocketAddr {
+		self.ctx.config.listen_addr
+	}
+
+	/// Node-wide state.
+	pub fn info(&self) -> NodeInfo {
+		let ctx = &self.ctx;
+		let best = ctx.channel_manager.current_best_block();
+		let channels = ctx.channel_manager.list_channels();
+		NodeInfo {
+			node_id: self.node_id(),
+			network: ctx.config.network.to_string(),
+			block_height: best.height,
+			block_hash: best.block_hash.to_string(),
+			synced: ctx.synced.load(Ordering::Acquire),
+			num_peers: ctx.peer_manager.list_peers().len(),
+			num_channels: channels.len(),
+			num_usable_channels: channels.iter().filter(|c| c.is_usable).count(),
+			listening_addresses: vec![ctx.config.listen_addr.to_string()],
+			graph_nodes: ctx.graph.read_only().nodes().len(),
+			graph_channels: ctx.graph.read_only().channels().len(),
+		}
+	}
+
+	/// Balances.
+	pub fn balance(&self) -> Balance {
+		let onchain = self.ctx.wallet.balance();
+		let channels = self.ctx.channel_manager.list_channels();
+		Balance {
+			onchain_confirmed_sat: onchain.confirmed_sat,
+			onchain_unconfirmed_sat: onchain.unconfirmed_sat,
+			lightning_outbound_msat: channels.iter().map(|c| c.outbound_capacity_msat).sum(),
+			lightning_inbound_msat: channels.iter().map(|c| c.inbound_capacity_msat).sum(),
+			lightning_claimable_sat: channels::claimable_sat(&self.ctx),
+		}
+	}
+
+	/// A fresh on-chain receive address.
+	pub fn new_onchain_address(&self) -> Result<String, NodeError> {
+		self.ctx.wallet.new_address().map(|a| a.to_string())
+	}
+
+	/// Sends on-chain; returns the txid once bitcoind accepted the transaction.
+	pub async fn send_onchain(&self, address: &str, amount_sat: u64) -> Result<String, NodeError> {
+		if amount_sat == 0 || amount_sat > config::MAX_SAT {
+			return Err(NodeError::InvalidAmount("amount_sat must be between 1 and 21e14".into()));
+		}
+		let address = Address::from_str(address.trim())
+			.map_err(|e| NodeError::InvalidAddress(format!("{address:?}: {e}")))?
+			.require_network(self.ctx.config.network)
+			.map_err(|e| NodeError::InvalidAddress(format!("{e}")))?;
+		let fee_rate = lightning::chain::chaininterface::FeeEstimator::get_est_sat_per_1000_weight(
+			&*self.ctx.bitcoind,
+			lightning::chain::chaininterface::ConfirmationTarget::NonAnchorChannelFee,
+		);
+		let wallet = Arc::clone(&self.ctx.wallet);
+		let script = address.script_pubkey();
+		let tx = tokio::task::spawn_blocking(move || wallet.create_payment(script, amount_sat, fee_rate))
+			.await
+			.map_err(|e| NodeError::Internal(format!("wallet task: {e}")))??;
+		match self.ctx.bitcoind.send_transaction(&tx).await {
+			Ok(txid) => Ok(txid.to_string()),
+			Err(e) => {
+				self.ctx.wallet.cancel(&tx);
+				Err(e)
+			},
+		}
+	}
+
+	/// Connects to a peer (`address` = `host:port`) and remembers it.
+	pub async fn connect_peer(&self, node_id: &str, address: &str) -> Result<(), NodeError> {
+		peers::connect(&self.ctx, node_id, address).await
+	}
+
+	/// Disconnects a peer and forgets it.
+	pub async fn disconnect_peer(&self, node_id: &str) -> Result<(), NodeError> {
+		peers::disconnect(&self.ctx, node_id).await
+	}
+
+	/// Known peers.
+	pub fn list_peers(&self) -> Vec<PeerInfo> {
+		peers::list(&self.ctx)
+	}
+
+	/// Opens a channel; returns once the funding transaction is broadcast.
+	pub async fn open_channel(&self, req: OpenChannelRequest) -> Result<OpenedChannel, NodeError> {
+		channels::open(&self.ctx, req).await
+	}
+
+	/// All channels.
+	pub fn list_channels(&self) -> Vec<ChannelInfo> {
+		channels::list(&self.ctx)
+	}
+
+	/// One channel.
+	pub fn get_channel(&self, channel_id: &str) -> Result<ChannelInfo, NodeError> {
+		channels::get(&self.ctx, channel_id)
+	}
+
+	/// Closes a channel cooperatively, or by broadcasting our commitment when `force`.
+	pub fn close_channel(&self, channel_id: &str, force: bool) -> Result<(), NodeError> {
+		channels::close(&self.ctx, channel_id, force)
+	}
+
+	/// Creates a BOLT11 invoice.
+	pub async fn create_invoice(
+		&self, amount_msat: Option<u64>, description: &str, expiry_secs: Option<u32>,
+	) -> Result<InvoiceRecord, NodeError> {
+		payment::bolt11::create_invoice(&self.ctx, amount_msat, description, expiry_secs).await
+	}
+
+	/// One invoice by payment hash.
+	pub fn get_invoice(&self, payment_hash: &str) -> Result<InvoiceRecord, NodeError> {
+		self.ctx
+			.invoices
+			.get(&payment_hash.trim().to_ascii_lowercase())
+			.map(payment::current_view)
+			.ok_or_else(|| NodeError::NotFound(format!("no invoice {payment_hash}")))
+	}
+
+	/// All invoices, newest first.
+	pub fn list_invoices(&self) -> Vec<InvoiceRecord> {
+		let mut all: Vec<_> =
+			self.ctx.invoices.all().into_iter().map(payment::current_view).collect();
+		all.sort_by(|a, b| {
+			b.created_at.cmp(&a.created_at).then_with(|| a.payment_hash.cmp(&b.payment_hash))
+		});
+		all
+	}
+
+	/// Pays a BOLT11 invoice or BOLT12 offer. With `wait`, returns once the payment is final.
+	pub async fn pay(&self, req: PayRequest, wait: bool) -> Result<PaymentRecord, NodeError> {
+		payment::pay(&self.ctx, req, wait).await
+	}
+
+	/// Sends a spontaneous payment. With `wait`, returns once the payment is final.
+	pub async fn keysend(
+		&self, node_id: &str, amount_msat: u64, wait: bool,
+	) -> Result<PaymentRecord, NodeError> {
+		payment::keysend::send(&self.ctx, node_id, amount_msat, wait).await
+	}
+
+	/// One payment by id.
+	pub fn get_payment(&self, payment_id: &str) -> Result<PaymentRecord, NodeError> {
+		self.ctx
+			.payments
+			.get(&payment_id.trim().to_ascii_lowercase())
+			.ok_or_else(|| NodeError::NotFound(format!("no payment {payment_id}")))
+	}
+
+	/// All payments, newest first.
+	pub fn list_payments(&self) -> Vec<PaymentRecord> {
+		let mut all = self.ctx.payments.all();
+		all.sort_by(|a, b| {
+			b.created_at.cmp(&a.created_at).then_with(|| a.payment_id.cmp(&b.payment_id))
+		});
+		all
+	}
+
+	/// Creates a BOLT12 offer.
+	pub fn create_offer(
+		&self, amount_msat: Option<u64>, description: &str,
+	) -> Result<String, NodeError> {
+		payment::bolt12::create_offer(&self.ctx, amount_msat, description)
+	}
+
+	/// Brings the on-chain wallet up to date now (it also syncs every few seconds).
+	pub async fn sync_wallet(&self) -> Result<(), NodeError> {
+		let wallet = Arc::clone(&self.ctx.wallet);
+		tokio::task::spawn_blocking(move || wallet.sync())
+			.await
+			.map_err(|e| NodeError::Internal(format!("wallet task: {e}")))?
+	}
+}

@@ -1,0 +1,239 @@
+//! The records the node hands out: what the API serialises to JSON, field for field.
+//!
+//! Amounts carry their unit in the name (`_msat`, `_sat`); ids and hashes are lowercase hex;
+//! times are UNIX seconds.
+
+use serde::{Deserialize, Serialize};
+
+/// Node-wide state.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct NodeInfo {
+	/// Our node id (hex public key).
+	pub node_id: String,
+	/// `regtest`, `signet`, `testnet` or `bitcoin`.
+	pub network: String,
+	/// Height of the best block the node has processed.
+	pub block_height: u32,
+	/// Hash of that block.
+	pub block_hash: String,
+	/// True once the node has caught up with bitcoind's tip.
+	pub synced: bool,
+	/// Connected peers.
+	pub num_peers: usize,
+	/// All channels, pending ones included.
+	pub num_channels: usize,
+	/// Channels that can carry payments now.
+	pub num_usable_channels: usize,
+	/// Addresses we accept peer connections on.
+	pub listening_addresses: Vec<String>,
+	/// Nodes in our view of the network graph.
+	pub graph_nodes: usize,
+	/// Channels in our view of the network graph.
+	pub graph_channels: usize,
+}
+
+/// On-chain and Lightning balances.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Balance {
+	/// Confirmed and spendable on-chain.
+	pub onchain_confirmed_sat: u64,
+	/// Unconfirmed, or immature coinbase.
+	pub onchain_unconfirmed_sat: u64,
+	/// What we can send over our channels.
+	pub lightning_outbound_msat: u64,
+	/// What we can receive over our channels.
+	pub lightning_inbound_msat: u64,
+	/// Funds in closing channels not yet back in the wallet.
+	pub lightning_claimable_sat: u64,
+}
+
+/// A peer we know of.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct PeerInfo {
+	/// The peer's node id.
+	pub node_id: String,
+	/// The address we reach it on, when known.
+	pub address: Option<String>,
+	/// Whether a connection is up.
+	pub connected: bool,
+	/// Whether we reconnect to it on start and on loss (true for channel peers).
+	pub persisted: bool,
+}
+
+/// A channel, from our side.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ChannelInfo {
+	/// Channel id (hex).
+	pub channel_id: String,
+	/// The counterparty's node id.
+	pub counterparty_node_id: String,
+	/// Funding outpoint `txid:vout`, once known.
+	pub funding_txo: Option<String>,
+	/// Short channel id `block x tx x output`, once confirmed.
+	pub short_channel_id: Option<String>,
+	/// Channel size.
+	pub capacity_sat: u64,
+	/// Our balance in the channel.
+	pub local_balance_msat: u64,
+	/// What we can send now.
+	pub outbound_capacity_msat: u64,
+	/// What we can receive now.
+	pub inbound_capacity_msat: u64,
+	/// Confirmations of the funding transaction.
+	pub confirmations: Option<u32>,
+	/// `pending` (funding not ready), `ready` (usable when the peer is connected) or `usable`.
+	pub state: String,
+	/// Announced to the network.
+	pub announced: bool,
+	/// We opened it.
+	pub is_outbound: bool,
+	/// Whether the channel can carry payments now.
+	pub is_usable: bool,
+}
+
+/// Status of an invoice we issued.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum InvoiceStatus {
+	/// Can still be paid.
+	Open,
+	/// Paid (funds claimed).
+	Paid,
+	/// Expired before being paid.
+	Expired,
+	/// Canceled by us.
+	Canceled,
+}
+
+/// An invoice we issued, with its full detail.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct InvoiceRecord {
+	/// Payment hash (hex); the invoice's id.
+	pub payment_hash: String,
+	/// The BOLT11 string.
+	pub bolt11: String,
+	/// Description shown to the payer.
+	pub description: String,
+	/// Requested amount; `None` for an amountless invoice.
+	pub amount_msat: Option<u64>,
+	/// What was received, once paid.
+	pub amount_received_msat: Option<u64>,
+	/// Creation time.
+	pub created_at: u64,
+	/// Expiry time.
+	pub expires_at: u64,
+	/// When it was paid.
+	pub paid_at: Option<u64>,
+	/// The preimage (hex), revealed once paid.
+	pub preimage: Option<String>,
+	/// Current status.
+	pub status: InvoiceStatus,
+}
+
+/// Status of a payment.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum PaymentStatus {
+	/// In flight.
+	Pending,
+	/// Final: the payee claimed it.
+	Succeeded,
+	/// Final: it will not complete; see the failure reason.
+	Failed,
+}
+
+/// How a payment was requested.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum PaymentKind {
+	/// Paying a BOLT11 invoice.
+	Bolt11,
+	/// Paying a BOLT12 offer.
+	Bolt12,
+	/// Spontaneous payment (no invoice).
+	Keysend,
+}
+
+/// Direction of a payment.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum PaymentDirection {
+	/// We pay.
+	Outbound,
+	/// We are paid without an invoice of ours (keysend, BOLT12).
+	Inbound,
+}
+
+/// A payment, with its full detail.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct PaymentRecord {
+	/// Payment id (hex); the payment's id.
+	pub payment_id: String,
+	/// Payment hash (hex); unknown for a BOLT12 payment until the invoice arrives.
+	pub payment_hash: Option<String>,
+	/// How it was requested.
+	pub kind: PaymentKind,
+	/// Outbound or inbound.
+	pub direction: PaymentDirection,
+	/// The payee (outbound) or `None` when unknown.
+	pub destination: Option<String>,
+	/// The BOLT11 invoice or BOLT12 offer paid.
+	pub invoice: Option<String>,
+	/// Description from the invoice or offer.
+	pub description: Option<String>,
+	/// Amount delivered to the payee.
+	pub amount_msat: Option<u64>,
+	/// Routing fees paid, once known.
+	pub fee_msat: Option<u64>,
+	/// Fee limit requested.
+	pub max_fee_msat: Option<u64>,
+	/// The preimage (hex), the proof of payment.
+	pub preimage: Option<String>,
+	/// Current status.
+	pub status: PaymentStatus,
+	/// Why it failed.
+	pub failure_reason: Option<String>,
+	/// When it was started (or received).
+	pub created_at: u64,
+	/// When it reached a final status.
+	pub completed_at: Option<u64>,
+}
+
+/// A request to open a channel.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct OpenChannelRequest {
+	/// Counterparty node id (hex).
+	pub node_id: String,
+	/// Its address, `host:port`.
+	pub address: String,
+	/// Channel size.
+	pub amount_sat: u64,
+	/// Given to the counterparty at opening.
+	#[serde(default)]
+	pub push_msat: Option<u64>,
+	/// Announce to the network (default true).
+	#[serde(default)]
+	pub announce: Option<bool>,
+}
+
+/// The result of starting a channel open.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct OpenedChannel {
+	/// The channel id (temporary until the funding transaction is built, then final).
+	pub channel_id: String,
+	/// The counterparty.
+	pub counterparty_node_id: String,
+	/// The funding transaction id, once broadcast.
+	pub funding_txid: Option<String>,
+}
+
+/// A request to pay an invoice or offer.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct PayRequest {
+	/// A BOLT11 invoice or a BOLT12 offer.
+	pub invoice: String,
+	/// Amount, required for amountless invoices and offers.
+	pub amount_msat: Option<u64>,
+	/// Upper bound on routing fees.
+	pub max_fee_msat: Option<u64>,
+}

@@ -1,0 +1,173 @@
+//! BOLT11: issuing invoices and paying them.
+
+use std::str::FromStr;
+use std::sync::Arc;
+
+use bitcoin::hashes::Hash;
+use bitcoin::hex::DisplayHex;
+use lightning::ln::channelmanager::{Bolt11InvoiceParameters, PaymentId};
+use lightning::ln::channelmanager::{Bolt11PaymentError, Retry};
+use lightning::routing::router::RouteParametersConfig;
+use lightning_invoice::{Bolt11Invoice, Bolt11InvoiceDescription, Bolt11InvoiceDescriptionRef};
+
+use super::{check_amount_msat, send_failure, unix_now};
+use crate::config::{DEFAULT_INVOICE_EXPIRY_SECS, MAX_INVOICE_EXPIRY_SECS, PAYMENT_RETRY_TIMEOUT};
+use crate::context::Context;
+use crate::model::{
+	InvoiceRecord, InvoiceStatus, PaymentDirection, PaymentKind, PaymentRecord, PaymentStatus,
+};
+use crate::NodeError;
+
+/// BOLT11 descriptions are capped at 639 bytes.
+const MAX_DESCRIPTION_BYTES: usize = 639;
+
+/// Issues an invoice and records it (durably) before handing it out.
+pub async fn create_invoice(
+	ctx: &Arc<Context>, amount_msat: Option<u64>, description: &str, expiry_secs: Option<u32>,
+) -> Result<InvoiceRecord, NodeError> {
+	if let Some(amount) = amount_msat {
+		check_amount_msat(amount)?;
+	}
+	if description.len() > MAX_DESCRIPTION_BYTES {
+		return Err(NodeError::InvalidRequest(format!(
+			"description is longer than {MAX_DESCRIPTION_BYTES} bytes"
+		)));
+	}
+	let expiry = expiry_secs.unwrap_or(DEFAULT_INVOICE_EXPIRY_SECS);
+	if expiry == 0 || expiry > MAX_INVOICE_EXPIRY_SECS {
+		return Err(NodeError::InvalidRequest(format!(
+			"expiry_secs must be between 1 and {MAX_INVOICE_EXPIRY_SECS}"
+		)));
+	}
+	let description_field = lightning_invoice::Description::new(description.to_string())
+		.map_err(|e| NodeError::InvalidRequest(format!("description: {e}")))?;
+	let params = Bolt11InvoiceParameters {
+		amount_msats: amount_msat,
+		description: Bolt11InvoiceDescription::Direct(description_field),
+		invoice_expiry_delta_secs: Some(expiry),
+		..Default::default()
+	};
+	let invoice = ctx
+		.channel_manager
+		.create_bolt11_invoice(params)
+		.map_err(|e| NodeError::Internal(format!("creating invoice: {e}")))?;
+	let created_at = invoice.duration_since_epoch().as_secs();
+	let record = InvoiceRecord {
+		payment_hash: invoice.payment_hash().to_byte_array().to_lower_hex_string(),
+		bolt11: invoice.to_string(),
+		description: description.to_string(),
+		amount_msat,
+		amount_received_msat: None,
+		created_at,
+		expires_at: created_at + u64::from(expiry),
+		paid_at: None,
+		preimage: None,
+		status: InvoiceStatus::Open,
+	};
+	ctx.invoices.put(&record.payment_hash, record.clone()).await?;
+	Ok(record)
+}
+
+/// Parses and checks an invoice for our network.
+pub fn parse_invoice(ctx: &Context, text: &str) -> Result<Bolt11Invoice, NodeError> {
+	let invoice = Bolt11Invoice::from_str(text)
+		.map_err(|e| NodeError::InvalidInvoice(format!("not a BOLT11 invoice: {e}")))?;
+	if invoice.network() != ctx.config.network {
+		return Err(NodeError::InvalidInvoice(format!(
+			"invoice is for {}, this node runs on {}",
+			invoice.network(),
+			ctx.config.network
+		)));
+	}
+	Ok(invoice)
+}
+
+/// Starts paying an invoice; the record is durable before the first HTLC leaves.
+pub async fn pay_invoice(
+	ctx: &Arc<Context>, text: &str, amount_msat: Option<u64>, max_fee_msat: Option<u64>,
+) -> Result<PaymentRecord, NodeError> {
+	let invoice = parse_invoice(ctx, text)?;
+	if invoice.is_expired() {
+		return Err(NodeError::InvoiceExpired(format!(
+			"invoice expired at {}",
+			invoice.expires_at().map(|d| d.as_secs()).unwrap_or_default()
+		)));
+	}
+	let amount = match (invoice.amount_milli_satoshis(), amount_msat) {
+		(None, None) => {
+			return Err(NodeError::InvalidAmount(
+				"the invoice has no amount: give amount_msat".into(),
+			))
+		},
+		(Some(asked), Some(given)) if given < asked => {
+			return Err(NodeError::InvalidAmount(format!(
+				"amount_msat {given} is below the invoice's {asked}"
+			)))
+		},
+		(_, Some(given)) => given,
+		(Some(asked), None) => asked,
+	};
+	if invoice.get_payee_pub_key() == ctx.channel_manager.get_our_node_id() {
+		return Err(NodeError::InvalidRequest("this invoice is our own".into()));
+	}
+	let hash = invoice.payment_hash().to_byte_array();
+	let payment_id = PaymentId(hash);
+	let id = hash.to_lower_hex_string();
+	if let Some(existing) = ctx.payments.get(&id) {
+		match existing.status {
+			PaymentStatus::Succeeded => {
+				return Err(NodeError::DuplicatePayment("this invoice is already paid".into()))
+			},
+			PaymentStatus::Pending => {
+				return Err(NodeError::DuplicatePayment("this invoice is being paid".into()))
+			},
+			// A failed attempt may be retried under the same id.
+			PaymentStatus::Failed => {},
+		}
+	}
+	let description = match invoice.description() {
+		Bolt11InvoiceDescriptionRef::Direct(d) => Some(d.to_string()),
+		Bolt11InvoiceDescriptionRef::Hash(_) => None,
+	};
+	let record = PaymentRecord {
+		payment_id: id.clone(),
+		payment_hash: Some(id.clone()),
+		kind: PaymentKind::Bolt11,
+		direction: PaymentDirection::Outbound,
+		destination: Some(invoice.get_payee_pub_key().to_string()),
+		invoice: Some(text.to_string()),
+		description,
+		amount_msat: Some(amount),
+		fee_msat: None,
+		max_fee_msat,
+		preimage: None,
+		status: PaymentStatus::Pending,
+		failure_reason: None,
+		created_at: unix_now(),
+		completed_at: None,
+	};
+	ctx.payments.put(&id, record.clone()).await?;
+	let route_config =
+		RouteParametersConfig { max_total_routing_fee_msat: max_fee_msat, ..Default::default() };
+	let overpay = amount_msat.filter(|_| invoice.amount_milli_satoshis().is_some());
+	let amount_arg = if invoice.amount_milli_satoshis().is_none() { Some(amount) } else { overpay };
+	let sent = ctx.channel_manager.pay_for_bolt11_invoice(
+		&invoice,
+		payment_id,
+		amount_arg,
+		route_config,
+		Retry::Timeout(PAYMENT_RETRY_TIMEOUT),
+	);
+	if let Err(e) = sent {
+		let error = match e {
+			Bolt11PaymentError::InvalidAmount => {
+				NodeError::InvalidAmount("amount does not fit the invoice".into())
+			},
+			Bolt11PaymentError::SendingFailed(e) => send_failure(e),
+		};
+		super::received::mark_failed(ctx, &id, error.message().to_string()).await;
+		return Err(error);
+	}
+	Ok(ctx.payments.get(&id).unwrap_or(record))
+}
+

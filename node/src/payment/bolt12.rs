@@ -1,0 +1,104 @@
+//! BOLT12: offers we create and offers we pay.
+
+use std::str::FromStr;
+use std::sync::Arc;
+
+use bitcoin::constants::ChainHash;
+use bitcoin::hex::DisplayHex;
+use lightning::ln::channelmanager::{OptionalOfferPaymentParams, PaymentId};
+use lightning::ln::channelmanager::Retry;
+use lightning::offers::offer::{Amount, Offer};
+use lightning::routing::router::RouteParametersConfig;
+
+use super::{check_amount_msat, unix_now};
+use crate::config::PAYMENT_RETRY_TIMEOUT;
+use crate::context::Context;
+use crate::model::{PaymentDirection, PaymentKind, PaymentRecord, PaymentStatus};
+use crate::NodeError;
+
+/// Creates an offer; anyone who can reach us over onion messages can pay it, repeatedly.
+pub fn create_offer(
+	ctx: &Context, amount_msat: Option<u64>, description: &str,
+) -> Result<String, NodeError> {
+	if let Some(amount) = amount_msat {
+		check_amount_msat(amount)?;
+	}
+	let mut builder = ctx
+		.channel_manager
+		.create_offer_builder()
+		.map_err(|e| NodeError::Internal(format!("creating offer: {e:?}")))?
+		.description(description.to_string());
+	if let Some(amount) = amount_msat {
+		builder = builder.amount_msats(amount);
+	}
+	let offer = builder.build().map_err(|e| NodeError::Internal(format!("building offer: {e:?}")))?;
+	Ok(offer.to_string())
+}
+
+/// Starts paying an offer: LDK asks the offer's node for an invoice over onion messages, then
+/// pays it. The payment hash is known once the invoice arrives.
+pub async fn pay_offer(
+	ctx: &Arc<Context>, text: &str, amount_msat: Option<u64>, max_fee_msat: Option<u64>,
+) -> Result<PaymentRecord, NodeError> {
+	let offer = Offer::from_str(text)
+		.map_err(|e| NodeError::InvalidInvoice(format!("not a BOLT12 offer: {e:?}")))?;
+	if !offer.supports_chain(ChainHash::using_genesis_block(ctx.config.network)) {
+		return Err(NodeError::InvalidInvoice(format!(
+			"offer is not for {}",
+			ctx.config.network
+		)));
+	}
+	if offer.is_expired() {
+		return Err(NodeError::InvoiceExpired("the offer has expired".into()));
+	}
+	let amount = match (offer.amount(), amount_msat) {
+		(Some(Amount::Currency { .. }), _) => {
+			return Err(NodeError::InvalidInvoice("offers in fiat currency are not supported".into()))
+		},
+		(None, None) => {
+			return Err(NodeError::InvalidAmount("the offer has no amount: give amount_msat".into()))
+		},
+		(Some(Amount::Bitcoin { amount_msats }), Some(given)) if given < amount_msats => {
+			return Err(NodeError::InvalidAmount(format!(
+				"amount_msat {given} is below the offer's {amount_msats}"
+			)))
+		},
+		(_, Some(given)) => given,
+		(Some(Amount::Bitcoin { amount_msats }), None) => amount_msats,
+	};
+	let payment_id = PaymentId(rand::random());
+	let id = payment_id.0.to_lower_hex_string();
+	let record = PaymentRecord {
+		payment_id: id.clone(),
+		payment_hash: None,
+		kind: PaymentKind::Bolt12,
+		direction: PaymentDirection::Outbound,
+		destination: offer.issuer_signing_pubkey().map(|k| k.to_string()),
+		invoice: Some(text.to_string()),
+		description: offer.description().map(|d| d.to_string()),
+		amount_msat: Some(amount),
+		fee_msat: None,
+		max_fee_msat,
+		preimage: None,
+		status: PaymentStatus::Pending,
+		failure_reason: None,
+		created_at: unix_now(),
+		completed_at: None,
+	};
+	ctx.payments.put(&id, record.clone()).await?;
+	let params = OptionalOfferPaymentParams {
+		route_params_config: RouteParametersConfig {
+			max_total_routing_fee_msat: max_fee_msat,
+			..Default::default()
+		},
+		retry_strategy: Retry::Timeout(PAYMENT_RETRY_TIMEOUT),
+		..Default::default()
+	};
+	let amount_arg = if offer.amount().is_none() { Some(amount) } else { amount_msat };
+	if let Err(e) = ctx.channel_manager.pay_for_offer(&offer, amount_arg, payment_id, params) {
+		let error = NodeError::PaymentFailed(format!("cannot pay this offer: {e:?}"));
+		super::received::mark_failed(ctx, &id, error.message().to_string()).await;
+		return Err(error);
+	}
+	Ok(ctx.payments.get(&id).unwrap_or(record))
+}

@@ -1,0 +1,147 @@
+//! Payments and invoices: BOLT11, BOLT12, keysend, and the records fulgur keeps of them.
+
+pub mod bolt11;
+pub mod bolt12;
+pub mod keysend;
+mod received;
+
+pub use received::{on_payment_claimable, on_payment_claimed, on_payment_failed, on_payment_sent};
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use lightning::events::PaymentFailureReason;
+use lightning::ln::channelmanager::RetryableSendFailure;
+
+use crate::config::PAYMENT_RETRY_TIMEOUT;
+use crate::context::Context;
+use crate::model::{InvoiceRecord, InvoiceStatus, PayRequest, PaymentRecord, PaymentStatus};
+use crate::NodeError;
+
+/// How long `wait` waits beyond the retry window before answering with the pending record.
+const WAIT_SLACK: Duration = Duration::from_secs(50);
+
+/// Pays a BOLT11 invoice or BOLT12 offer, telling them apart by prefix.
+pub async fn pay(
+	ctx: &Arc<Context>, req: PayRequest, wait: bool,
+) -> Result<PaymentRecord, NodeError> {
+	let text = req.invoice.trim().to_string();
+	if let Some(amount) = req.amount_msat {
+		check_amount_msat(amount)?;
+	}
+	let lower = text.to_ascii_lowercase();
+	let mut updates = ctx.payments.subscribe();
+	let record = if lower.starts_with("lno") {
+		bolt12::pay_offer(ctx, &text, req.amount_msat, req.max_fee_msat).await?
+	} else {
+		bolt11::pay_invoice(ctx, &text, req.amount_msat, req.max_fee_msat).await?
+	};
+	if !wait {
+		return Ok(record);
+	}
+	wait_final(ctx, &record.payment_id, &mut updates).await
+}
+
+/// Waits until a payment is final (or the wait times out, answering the pending record).
+pub(crate) async fn wait_final(
+	ctx: &Arc<Context>, payment_id: &str, updates: &mut tokio::sync::broadcast::Receiver<String>,
+) -> Result<PaymentRecord, NodeError> {
+	let deadline = tokio::time::Instant::now() + PAYMENT_RETRY_TIMEOUT + WAIT_SLACK;
+	loop {
+		let record = ctx
+			.payments
+			.get(payment_id)
+			.ok_or_else(|| NodeError::Internal(format!("payment {payment_id} vanished")))?;
+		if record.status != PaymentStatus::Pending {
+			return Ok(record);
+		}
+		tokio::select! {
+			_ = tokio::time::sleep_until(deadline) => return Ok(record),
+			// Any update (or a lagged receiver) means: look again.
+			_ = updates.recv() => {},
+		}
+	}
+}
+
+/// Rejects zero and absurd Lightning amounts.
+pub fn check_amount_msat(amount_msat: u64) -> Result<(), NodeError> {
+	if amount_msat == 0 {
+		return Err(NodeError::InvalidAmount("amount_msat must be positive".into()));
+	}
+	if amount_msat > crate::config::MAX_MSAT {
+		return Err(NodeError::InvalidAmount("amount_msat exceeds 21 million BTC".into()));
+	}
+	Ok(())
+}
+
+/// Marks open invoices past their expiry as expired.
+pub async fn expire_invoices(ctx: &Arc<Context>) {
+	let now = unix_now();
+	for invoice in ctx.invoices.all() {
+		if invoice.status == InvoiceStatus::Open && invoice.expires_at <= now {
+			let update = ctx.invoices.update(&invoice.payment_hash, |r| {
+				if r.status == InvoiceStatus::Open {
+					r.status = InvoiceStatus::Expired;
+					true
+				} else {
+					false
+				}
+			});
+			if let Err(e) = update.await {
+				crate::warn!(ctx.logger, "marking invoice expired: {e}");
+			}
+		}
+	}
+}
+
+/// The invoice as it reads now: an open invoice past its expiry reads expired even before the
+/// periodic check stored that.
+pub fn current_view(mut invoice: InvoiceRecord) -> InvoiceRecord {
+	if invoice.status == InvoiceStatus::Open && invoice.expires_at <= unix_now() {
+		invoice.status = InvoiceStatus::Expired;
+	}
+	invoice
+}
+
+/// Why LDK gave up on a payment, in words.
+pub fn failure_text(reason: Option<PaymentFailureReason>) -> String {
+	match reason {
+		Some(PaymentFailureReason::RecipientRejected) => "the recipient rejected the payment",
+		Some(PaymentFailureReason::UserAbandoned) => "abandoned",
+		Some(PaymentFailureReason::RetriesExhausted) => "all routes failed and retries ran out",
+		Some(PaymentFailureReason::PaymentExpired) => "the invoice expired",
+		Some(PaymentFailureReason::RouteNotFound) => "no route to the recipient",
+		Some(PaymentFailureReason::UnexpectedError) => "unexpected error",
+		Some(PaymentFailureReason::UnknownRequiredFeatures) => {
+			"the invoice requires features we do not support"
+		},
+		Some(PaymentFailureReason::InvoiceRequestExpired) => "the offer did not answer in time",
+		Some(PaymentFailureReason::InvoiceRequestRejected) => "the offer's node refused",
+		Some(PaymentFailureReason::BlindedPathCreationFailed) => "could not build a blinded path",
+		None => "failed",
+	}
+	.to_string()
+}
+
+/// Maps LDK's synchronous send failures.
+pub fn send_failure(e: RetryableSendFailure) -> NodeError {
+	match e {
+		RetryableSendFailure::PaymentExpired => {
+			NodeError::InvoiceExpired("the invoice has expired".into())
+		},
+		RetryableSendFailure::RouteNotFound => {
+			NodeError::RouteNotFound("no route to the recipient".into())
+		},
+		RetryableSendFailure::DuplicatePayment => {
+			NodeError::DuplicatePayment("this payment is already in flight or done".into())
+		},
+		RetryableSendFailure::OnionPacketSizeExceeded => {
+			NodeError::InvalidRequest("payment metadata too large for the onion".into())
+		},
+	}
+}
+
+/// Seconds since the epoch.
+pub fn unix_now() -> u64 {
+	SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+}

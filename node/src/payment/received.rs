@@ -1,0 +1,191 @@
+//! Payment events from LDK turned into record updates, durable before the event counts as
+//! handled: a failed write asks LDK to replay the event.
+
+use std::sync::Arc;
+
+use bitcoin::hex::DisplayHex;
+use lightning::events::{PaymentFailureReason, PaymentPurpose, ReplayEvent};
+use lightning::ln::channelmanager::PaymentId;
+use lightning::types::payment::{PaymentHash, PaymentPreimage};
+
+use super::{failure_text, unix_now};
+use crate::context::Context;
+use crate::model::{
+	InvoiceStatus, PaymentDirection, PaymentKind, PaymentRecord, PaymentStatus,
+};
+
+/// Decides whether to claim an incoming payment: only invoices still open are claimed.
+pub async fn on_payment_claimable(
+	ctx: &Arc<Context>, payment_hash: PaymentHash, amount_msat: u64, purpose: PaymentPurpose,
+) -> Result<(), ReplayEvent> {
+	let hash = payment_hash.0.to_lower_hex_string();
+	let Some(preimage) = purpose.preimage() else {
+		crate::warn!(ctx.logger, "payment {hash} arrived without a preimage we know; failing it");
+		ctx.channel_manager.fail_htlc_backwards(&payment_hash);
+		return Ok(());
+	};
+	if let PaymentPurpose::Bolt11InvoicePayment { .. } = purpose {
+		if let Some(invoice) = ctx.invoices.get(&hash).map(super::current_view) {
+			if invoice.status != InvoiceStatus::Open {
+				crate::info!(
+					ctx.logger,
+					"refusing {amount_msat} msat for invoice {hash}: it is {:?}",
+					invoice.status
+				);
+				ctx.channel_manager.fail_htlc_backwards(&payment_hash);
+				return Ok(());
+			}
+		}
+	}
+	ctx.channel_manager.claim_funds(preimage);
+	Ok(())
+}
+
+/// Records money received: the invoice turns paid, or an inbound payment record appears.
+pub async fn on_payment_claimed(
+	ctx: &Arc<Context>, payment_hash: PaymentHash, amount_msat: u64, purpose: PaymentPurpose,
+) -> Result<(), ReplayEvent> {
+	let hash = payment_hash.0.to_lower_hex_string();
+	let preimage = purpose.preimage().map(|p| p.0.to_lower_hex_string());
+	let now = unix_now();
+	let kind = match purpose {
+		PaymentPurpose::Bolt11InvoicePayment { .. } => {
+			let updated = ctx
+				.invoices
+				.update(&hash, |invoice| {
+					invoice.status = InvoiceStatus::Paid;
+					invoice.amount_received_msat = Some(amount_msat);
+					invoice.paid_at = Some(now);
+					invoice.preimage = preimage.clone();
+					true
+				})
+				.await
+				.map_err(|e| replay(ctx, e))?;
+			if updated.is_some() {
+				crate::info!(ctx.logger, "invoice {hash} paid: {amount_msat} msat");
+				return Ok(());
+			}
+			// An invoice we have no record of (issued through LDK directly): keep the money's
+			// trace as an inbound payment.
+			PaymentKind::Bolt11
+		},
+		PaymentPurpose::Bolt12OfferPayment { .. } | PaymentPurpose::Bolt12RefundPayment { .. } => {
+			PaymentKind::Bolt12
+		},
+		PaymentPurpose::SpontaneousPayment(_) => PaymentKind::Keysend,
+	};
+	let record = PaymentRecord {
+		payment_id: hash.clone(),
+		payment_hash: Some(hash.clone()),
+		kind,
+		direction: PaymentDirection::Inbound,
+		destination: Some(ctx.channel_manager.get_our_node_id().to_string()),
+		invoice: None,
+		description: None,
+		amount_msat: Some(amount_msat),
+		fee_msat: None,
+		max_fee_msat: None,
+		preimage,
+		status: PaymentStatus::Succeeded,
+		failure_reason: None,
+		created_at: now,
+		completed_at: Some(now),
+	};
+	ctx.payments.put(&hash, record).await.map_err(|e| replay(ctx, e))?;
+	crate::info!(ctx.logger, "received {amount_msat} msat ({kind:?}) {hash}");
+	Ok(())
+}
+
+/// Our payment arrived: record preimage and fee.
+pub async fn on_payment_sent(
+	ctx: &Arc<Context>, payment_id: Option<PaymentId>, preimage: PaymentPreimage,
+	payment_hash: PaymentHash, amount_msat: Option<u64>, fee_msat: Option<u64>,
+) -> Result<(), ReplayEvent> {
+	let id = payment_id.map(|p| p.0).unwrap_or(payment_hash.0).to_lower_hex_string();
+	let hash = payment_hash.0.to_lower_hex_string();
+	let preimage = preimage.0.to_lower_hex_string();
+	let now = unix_now();
+	let updated = ctx
+		.payments
+		.update(&id, |r| {
+			r.status = PaymentStatus::Succeeded;
+			r.payment_hash = Some(hash.clone());
+			r.preimage = Some(preimage.clone());
+			r.fee_msat = fee_msat;
+			r.failure_reason = None;
+			if amount_msat.is_some() {
+				r.amount_msat = amount_msat;
+			}
+			r.completed_at = Some(now);
+			true
+		})
+		.await
+		.map_err(|e| replay(ctx, e))?;
+	if updated.is_none() {
+		crate::warn!(ctx.logger, "payment {id} succeeded but had no record; recording it");
+		let record = PaymentRecord {
+			payment_id: id.clone(),
+			payment_hash: Some(hash),
+			kind: PaymentKind::Bolt11,
+			direction: PaymentDirection::Outbound,
+			destination: None,
+			invoice: None,
+			description: None,
+			amount_msat,
+			fee_msat,
+			max_fee_msat: None,
+			preimage: Some(preimage),
+			status: PaymentStatus::Succeeded,
+			failure_reason: None,
+			created_at: now,
+			completed_at: Some(now),
+		};
+		ctx.payments.put(&id, record).await.map_err(|e| replay(ctx, e))?;
+	}
+	crate::info!(ctx.logger, "payment {id} succeeded, fee {fee_msat:?} msat");
+	Ok(())
+}
+
+/// Our payment will not complete.
+pub async fn on_payment_failed(
+	ctx: &Arc<Context>, payment_id: PaymentId, payment_hash: Option<PaymentHash>,
+	reason: Option<PaymentFailureReason>,
+) -> Result<(), ReplayEvent> {
+	let id = payment_id.0.to_lower_hex_string();
+	let text = failure_text(reason);
+	crate::info!(ctx.logger, "payment {id} failed: {text}");
+	let hash = payment_hash.map(|h| h.0.to_lower_hex_string());
+	ctx.payments
+		.update(&id, |r| {
+			if r.payment_hash.is_none() {
+				r.payment_hash = hash.clone();
+			}
+			fail(r, text.clone())
+		})
+		.await
+		.map_err(|e| replay(ctx, e))?;
+	Ok(())
+}
+
+/// Marks a payment failed after a synchronous send failure.
+pub(crate) async fn mark_failed(ctx: &Arc<Context>, id: &str, reason: String) {
+	if let Err(e) = ctx.payments.update(id, |r| fail(r, reason.clone())).await {
+		crate::error!(ctx.logger, "recording failure of payment {id}: {e}");
+	}
+}
+
+/// A payment that succeeded never turns failed.
+fn fail(record: &mut PaymentRecord, reason: String) -> bool {
+	if record.status == PaymentStatus::Succeeded {
+		return false;
+	}
+	record.status = PaymentStatus::Failed;
+	record.failure_reason = Some(reason);
+	record.completed_at = Some(unix_now());
+	true
+}
+
+fn replay(ctx: &Context, e: crate::NodeError) -> ReplayEvent {
+	crate::error!(ctx.logger, "event not handled, will be replayed: {e}");
+	ReplayEvent()
+}

@@ -1,0 +1,192 @@
+//! The node's background tasks: peer listener, chain poller, wallet sync, fee refresh, peer
+//! reconnection, node announcements, invoice expiry and LDK's background processor.
+
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use lightning::ln::msgs::SocketAddress;
+use lightning_background_processor::{process_events_async, GossipSync, NO_LIQUIDITY_MANAGER};
+use lightning_block_sync::poll::{ChainPoller, ValidatedBlockHeader};
+use lightning_block_sync::{SpvClient, UnboundedCache};
+
+use crate::chain::ChainListener;
+use crate::config::{
+	CHAIN_POLL_INTERVAL, FEE_REFRESH_INTERVAL, INVOICE_EXPIRY_CHECK_INTERVAL,
+	NODE_ANNOUNCEMENT_INTERVAL, PEER_RECONNECT_INTERVAL, WALLET_SYNC_INTERVAL,
+};
+use crate::context::Context;
+use crate::event::EventHandler;
+use crate::types::P2PGossipSync;
+use crate::NodeError;
+
+/// Starts every background task; they all end when the context's stop signal is set.
+pub(crate) async fn start(
+	ctx: &Arc<Context>, chain_tip: ValidatedBlockHeader, header_cache: UnboundedCache,
+	gossip_sync: Arc<P2PGossipSync>,
+	scorer: Arc<Mutex<fulgur_router::Scorer<Arc<crate::types::Logger>>>>,
+) -> Result<(), NodeError> {
+	let listener = tokio::net::TcpListener::bind(ctx.config.listen_addr).await.map_err(|e| {
+		NodeError::InvalidRequest(format!("cannot listen on {}: {e}", ctx.config.listen_addr))
+	})?;
+	ctx.keep_task(tokio::spawn(accept_peers(Arc::clone(ctx), listener)));
+	ctx.keep_task(tokio::spawn(poll_chain(Arc::clone(ctx), chain_tip, header_cache)));
+	ctx.keep_task(tokio::spawn(background_processor(Arc::clone(ctx), gossip_sync, scorer)));
+	ctx.keep_task(tokio::spawn(every(Arc::clone(ctx), WALLET_SYNC_INTERVAL, sync_wallet)));
+	ctx.keep_task(tokio::spawn(every(Arc::clone(ctx), FEE_REFRESH_INTERVAL, refresh_fees)));
+	ctx.keep_task(tokio::spawn(every(Arc::clone(ctx), PEER_RECONNECT_INTERVAL, reconnect_peers)));
+	ctx.keep_task(tokio::spawn(every(Arc::clone(ctx), NODE_ANNOUNCEMENT_INTERVAL, announce_node)));
+	ctx.keep_task(tokio::spawn(every(
+		Arc::clone(ctx),
+		INVOICE_EXPIRY_CHECK_INTERVAL,
+		expire_invoices,
+	)));
+	Ok(())
+}
+
+/// Runs `chore` now and then every `interval` until stop.
+async fn every<F, Fut>(ctx: Arc<Context>, interval: Duration, chore: F)
+where
+	F: Fn(Arc<Context>) -> Fut,
+	Fut: std::future::Future<Output = ()>,
+{
+	loop {
+		chore(Arc::clone(&ctx)).await;
+		tokio::select! {
+			_ = ctx.stopped() => return,
+			_ = tokio::time::sleep(interval) => {},
+		}
+	}
+}
+
+async fn accept_peers(ctx: Arc<Context>, listener: tokio::net::TcpListener) {
+	loop {
+		let accepted = tokio::select! {
+			_ = ctx.stopped() => return,
+			accepted = listener.accept() => accepted,
+		};
+		match accepted.and_then(|(stream, _)| stream.into_std()) {
+			Ok(stream) => {
+				let peer_manager = Arc::clone(&ctx.peer_manager);
+				tokio::spawn(lightning_net_tokio::setup_inbound(peer_manager, stream));
+			},
+			Err(e) => {
+				crate::warn!(ctx.logger, "accepting a peer connection failed: {e}");
+				tokio::time::sleep(Duration::from_millis(100)).await;
+			},
+		}
+	}
+}
+
+async fn poll_chain(ctx: Arc<Context>, tip: ValidatedBlockHeader, mut cache: UnboundedCache) {
+	let listener = ChainListener {
+		channel_manager: Arc::clone(&ctx.channel_manager),
+		chain_monitor: Arc::clone(&ctx.chain_monitor),
+		sweeper: Arc::clone(&ctx.sweeper),
+	};
+	let poller = ChainPoller::new(Arc::clone(&ctx.bitcoind), ctx.config.network);
+	let mut spv = SpvClient::new(tip, poller, &mut cache, &listener);
+	let mut failing = false;
+	loop {
+		match spv.poll_best_tip().await {
+			Ok((_, _)) => {
+				if failing {
+					crate::info!(ctx.logger, "bitcoind answers again");
+				}
+				failing = false;
+				let ours = ctx.channel_manager.current_best_block().block_hash;
+				let synced = matches!(ctx.bitcoind.tip().await, Ok((theirs, _)) if theirs == ours);
+				ctx.synced.store(synced, Ordering::Release);
+			},
+			Err(e) => {
+				if !failing {
+					crate::warn!(ctx.logger, "polling bitcoind failed: {e:?}");
+				}
+				failing = true;
+				ctx.synced.store(false, Ordering::Release);
+			},
+		}
+		tokio::select! {
+			_ = ctx.stopped() => return,
+			_ = tokio::time::sleep(CHAIN_POLL_INTERVAL) => {},
+		}
+	}
+}
+
+async fn background_processor(
+	ctx: Arc<Context>, gossip_sync: Arc<P2PGossipSync>,
+	scorer: Arc<Mutex<fulgur_router::Scorer<Arc<crate::types::Logger>>>>,
+) {
+	let handler = Arc::new(EventHandler::new(Arc::clone(&ctx)));
+	let stop = ctx.stop.subscribe();
+	let sleeper = move |duration: Duration| {
+		let mut stop = stop.clone();
+		Box::pin(async move {
+			tokio::select! {
+				_ = stop.wait_for(|stop| *stop) => true,
+				_ = tokio::time::sleep(duration) => false,
+			}
+		})
+	};
+	let result = process_events_async(
+		Arc::new(ctx.store.clone()),
+		move |event| {
+			let handler = Arc::clone(&handler);
+			async move { handler.handle(event).await }
+		},
+		Arc::clone(&ctx.chain_monitor),
+		Arc::clone(&ctx.channel_manager),
+		Some(Arc::clone(&ctx.onion_messenger)),
+		GossipSync::p2p(gossip_sync),
+		Arc::clone(&ctx.peer_manager),
+		NO_LIQUIDITY_MANAGER,
+		Some(Arc::clone(&ctx.sweeper)),
+		Arc::clone(&ctx.logger),
+		Some(scorer),
+		sleeper,
+		false,
+		|| SystemTime::now().duration_since(UNIX_EPOCH).ok(),
+	)
+	.await;
+	if let Err(e) = result {
+		crate::error!(ctx.logger, "background processor stopped with an error: {e}");
+	}
+}
+
+async fn sync_wallet(ctx: Arc<Context>) {
+	let wallet = Arc::clone(&ctx.wallet);
+	match tokio::task::spawn_blocking(move || wallet.sync()).await {
+		Ok(Ok(())) => {},
+		Ok(Err(e)) => crate::warn!(ctx.logger, "wallet sync: {e}"),
+		Err(e) => crate::error!(ctx.logger, "wallet sync task: {e}"),
+	}
+}
+
+async fn refresh_fees(ctx: Arc<Context>) {
+	ctx.bitcoind.refresh_fees().await;
+}
+
+async fn reconnect_peers(ctx: Arc<Context>) {
+	crate::peers::reconnect_all(&ctx).await;
+}
+
+async fn announce_node(ctx: Arc<Context>) {
+	// Only nodes with announced channels are relayed; LDK checks that.
+	if !ctx.channel_manager.list_channels().iter().any(|c| c.is_announced && c.is_channel_ready) {
+		return;
+	}
+	let mut alias = [0u8; 32];
+	let name = ctx.config.alias.as_bytes();
+	let len = name.len().min(32);
+	alias[..len].copy_from_slice(&name[..len]);
+	let addr = ctx.config.listen_addr;
+	let address = match addr.ip() {
+		std::net::IpAddr::V4(ip) => SocketAddress::TcpIpV4 { addr: ip.octets(), port: addr.port() },
+		std::net::IpAddr::V6(ip) => SocketAddress::TcpIpV6 { addr: ip.octets(), port: addr.port() },
+	};
+	ctx.peer_manager.broadcast_node_announcement([0xf5, 0xc3, 0x1a], alias, vec![address]);
+}
+
+async fn expire_invoices(ctx: Arc<Context>) {
+	crate::payment::expire_invoices(&ctx).await;
+}

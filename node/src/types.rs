@@ -1,0 +1,106 @@
+//! Every generic LDK type, spelled out once, so the rest of the node says `ChannelManager`.
+
+use std::sync::Arc;
+
+use lightning::chain::chainmonitor;
+use lightning::chain::Filter;
+use lightning::ln::peer_handler::IgnoringMessageHandler;
+use lightning::sign::InMemorySigner;
+use lightning::util::persist::MonitorUpdatingPersister;
+use lightning::util::sweep::OutputSweeper;
+use lightning_net_tokio::SocketDescriptor;
+
+use crate::chain::BitcoindClient;
+use crate::keys::NodeKeysManager;
+use crate::logger::FulgurLogger;
+use crate::store::SledStore;
+use crate::wallet::OnchainWallet;
+
+/// The logger every LDK object gets.
+pub type Logger = FulgurLogger;
+/// The chain filter; we feed full blocks, so none is registered.
+pub type ChainFilter = dyn Filter + Send + Sync;
+
+/// Monitor persistence: full monitors plus update deltas in the sled store.
+pub type Persister = MonitorUpdatingPersister<
+	Arc<SledStore>,
+	Arc<Logger>,
+	Arc<NodeKeysManager>,
+	Arc<NodeKeysManager>,
+	Arc<BitcoindClient>,
+	Arc<BitcoindClient>,
+>;
+
+/// The chain monitor watching every channel's monitor.
+pub type ChainMonitor = chainmonitor::ChainMonitor<
+	InMemorySigner,
+	Arc<ChainFilter>,
+	Arc<BitcoindClient>,
+	Arc<BitcoindClient>,
+	Arc<Logger>,
+	Arc<Persister>,
+	Arc<NodeKeysManager>,
+>;
+
+/// The channel manager.
+pub type ChannelManager = lightning::ln::channelmanager::ChannelManager<
+	Arc<ChainMonitor>,
+	Arc<BitcoindClient>,
+	Arc<NodeKeysManager>,
+	Arc<NodeKeysManager>,
+	Arc<NodeKeysManager>,
+	Arc<BitcoindClient>,
+	Arc<fulgur_router::Router<Arc<Logger>, Arc<NodeKeysManager>>>,
+	Arc<fulgur_router::MessageRouter<Arc<Logger>, Arc<NodeKeysManager>>>,
+	Arc<Logger>,
+>;
+
+/// The network graph.
+pub type NetworkGraph = fulgur_router::NetworkGraph<Arc<Logger>>;
+
+/// Gossip over the peer-to-peer network.
+pub type P2PGossipSync = fulgur_router::P2PGossipSync<Arc<Logger>>;
+
+/// The onion messenger (BOLT12 and blinded paths).
+pub type OnionMessenger = lightning::onion_message::messenger::OnionMessenger<
+	Arc<NodeKeysManager>,
+	Arc<NodeKeysManager>,
+	Arc<Logger>,
+	Arc<ChannelManager>,
+	Arc<fulgur_router::MessageRouter<Arc<Logger>, Arc<NodeKeysManager>>>,
+	Arc<ChannelManager>,
+	Arc<ChannelManager>,
+	IgnoringMessageHandler,
+	IgnoringMessageHandler,
+>;
+
+/// The peer manager: Noise over TCP, message routing to the handlers.
+pub type PeerManager = lightning::ln::peer_handler::PeerManager<
+	SocketDescriptor,
+	Arc<ChannelManager>,
+	Arc<P2PGossipSync>,
+	Arc<OnionMessenger>,
+	Arc<Logger>,
+	IgnoringMessageHandler,
+	Arc<NodeKeysManager>,
+	Arc<ChainMonitor>,
+>;
+
+/// Sweeps outputs of closed channels back to the on-chain wallet.
+pub type Sweeper = OutputSweeper<
+	Arc<BitcoindClient>,
+	Arc<OnchainWallet>,
+	Arc<BitcoindClient>,
+	Arc<ChainFilter>,
+	Arc<SledStore>,
+	Arc<Logger>,
+	Arc<NodeKeysManager>,
+>;
+
+/// Answers anchor-channel `BumpTransaction` events from the wallet's UTXOs.
+pub type BumpTxEventHandler = lightning::events::bump_transaction::BumpTransactionEventHandler<
+	Arc<BitcoindClient>,
+	Arc<lightning::events::bump_transaction::Wallet<Arc<OnchainWallet>, Arc<Logger>>>,
+	Arc<NodeKeysManager>,
+	Arc<Logger>,
+>;

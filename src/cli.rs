@@ -1,0 +1,619 @@
+//! The command-line client: `fulgur <command>` talks to a running node's HTTP API and prints
+//! the answer as pretty JSON on stdout.
+//!
+//! Amounts are written with their unit: `5000sat`, `5000000msat`, `0.001btc`; a bare number
+//! is in satoshis, for on-chain and Lightning amounts alike. Lightning amounts may be as
+//! fine as a millisatoshi (`1.5sat`); on-chain amounts must be whole satoshis.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use clap::{Args, Subcommand};
+use fulgur_node::{OpenChannelRequest, PayRequest, PaymentRecord, PaymentStatus};
+use fulgur_web::api::PageQuery;
+use fulgur_web::{ApiClient, ClientError};
+use serde::Serialize;
+use serde_json::json;
+
+/// Millisatoshis in a satoshi.
+const MSAT_PER_SAT: u64 = 1_000;
+/// Millisatoshis in a bitcoin.
+const MSAT_PER_BTC: u64 = 100_000_000_000;
+
+/// Where and how to reach the API; flatten into the top-level command line.
+#[derive(Args, Clone, Debug)]
+pub struct ClientArgs {
+	/// URL of the node's HTTP API
+	#[arg(long, global = true, env = "FULGUR_API_URL", default_value = "http://127.0.0.1:3000")]
+	pub api_url: String,
+	/// API key; prefer --api-key-file or the environment, as arguments are visible to
+	/// other users of the machine
+	#[arg(long, global = true, env = "FULGUR_API_KEY", hide_env_values = true)]
+	pub api_key: Option<String>,
+	/// File holding the API key (the one the node created at first start)
+	#[arg(long, global = true, env = "FULGUR_API_KEY_FILE", value_name = "FILE")]
+	pub api_key_file: Option<PathBuf>,
+}
+
+impl ClientArgs {
+	/// The API key: `--api-key` (or `FULGUR_API_KEY`) if given, else the content of
+	/// `--api-key-file` (or `FULGUR_API_KEY_FILE`).
+	pub fn resolve_key(&self) -> Result<String, String> {
+		self.resolve(None)
+	}
+
+	/// Like [`ClientArgs::resolve_key`], falling back to `default_file` (e.g. the key file in
+	/// the default data directory) when neither a key nor a key file is given.
+	pub fn resolve_key_or(&self, default_file: &Path) -> Result<String, String> {
+		self.resolve(Some(default_file))
+	}
+
+	fn resolve(&self, default_file: Option<&Path>) -> Result<String, String> {
+		if let Some(key) = self.api_key.as_deref().map(str::trim).filter(|k| !k.is_empty()) {
+			return Ok(key.to_owned());
+		}
+		match self.api_key_file.as_deref().or(default_file) {
+			Some(path) => read_key_file(path),
+			None => Err("no API key: pass --api-key-file <FILE> or set FULGUR_API_KEY_FILE \
+				(or FULGUR_API_KEY)"
+				.into()),
+		}
+	}
+}
+
+fn read_key_file(path: &Path) -> Result<String, String> {
+	let contents = std::fs::read_to_string(path)
+		.map_err(|e| format!("cannot read the API key file {}: {e}", path.display()))?;
+	let key = contents.trim();
+	if key.is_empty() {
+		return Err(format!("the API key file {} is empty", path.display()));
+	}
+	Ok(key.to_owned())
+}
+
+/// Page options of the list commands.
+#[derive(Args, Clone, Debug, Default, PartialEq, Eq)]
+pub struct PageArgs {
+	/// Items per page (1 to 1000; 100 by default)
+	#[arg(long)]
+	pub limit: Option<usize>,
+	/// Where to start: the `next_cursor` of the previous page
+	#[arg(long)]
+	pub cursor: Option<String>,
+}
+
+/// Commands run against a node's API.
+///
+/// AMOUNT: `5000sat`, `5000000msat` or `0.001btc`; a bare number is in sat.
+#[derive(Subcommand, Clone, Debug, PartialEq, Eq)]
+pub enum ClientCommand {
+	/// Node id, network, chain tip, sync state, peer and channel counts
+	Info,
+	/// On-chain and Lightning balances
+	Balance,
+	/// A fresh on-chain receive address
+	Address,
+	/// Send bitcoin on-chain
+	Send {
+		/// Destination address
+		address: String,
+		/// AMOUNT in whole sat: 5000sat, 0.001btc, or a bare number of sat
+		#[arg(value_parser = parse_amount_sat)]
+		amount: u64,
+	},
+	/// List peers
+	Peers,
+	/// Connect to or disconnect from a peer
+	#[command(subcommand)]
+	Peer(PeerCommand),
+	/// List channels
+	Channels,
+	/// Open, inspect or close a channel
+	#[command(subcommand)]
+	Channel(ChannelCommand),
+	/// Create or look up an invoice
+	#[command(subcommand)]
+	Invoice(InvoiceCommand),
+	/// List invoices, newest first
+	Invoices(PageArgs),
+	/// Pay a BOLT11 invoice or a BOLT12 offer
+	Pay {
+		/// The invoice (lnbc...) or offer (lno...)
+		invoice: String,
+		/// AMOUNT to pay, for amountless invoices and offers: 5000sat, 5000000msat, 0.001btc
+		/// or a bare number of sat
+		#[arg(long, value_parser = parse_amount_msat)]
+		amount: Option<u64>,
+		/// Upper bound on routing fees (AMOUNT)
+		#[arg(long, value_parser = parse_amount_msat)]
+		max_fee: Option<u64>,
+		/// Wait until the payment succeeds or fails
+		#[arg(long)]
+		wait: bool,
+	},
+	/// Send a spontaneous payment to a node (no invoice)
+	Keysend {
+		/// The payee's node id
+		node_id: String,
+		/// AMOUNT: 5000sat, 5000000msat, 0.001btc or a bare number of sat
+		#[arg(value_parser = parse_amount_msat)]
+		amount: u64,
+		/// Wait until the payment succeeds or fails
+		#[arg(long)]
+		wait: bool,
+	},
+	/// One payment by id
+	Payment {
+		/// The payment id
+		payment_id: String,
+	},
+	/// List payments, newest first
+	Payments(PageArgs),
+	/// Create a BOLT12 offer
+	#[command(subcommand)]
+	Offer(OfferCommand),
+}
+
+/// `peer ...`
+#[derive(Subcommand, Clone, Debug, PartialEq, Eq)]
+pub enum PeerCommand {
+	/// Connect to a peer and remember it: `<node_id>@<host:port>` or `<node_id> <host:port>`
+	Connect {
+		/// `<node_id>@<host:port>`, or just `<node_id>` followed by the address
+		target: String,
+		/// `<host:port>`, when not given after `@`
+		address: Option<String>,
+	},
+	/// Disconnect from a peer and forget it
+	Disconnect {
+		/// The peer's node id
+		node_id: String,
+	},
+}
+
+/// `channel ...`
+#[derive(Subcommand, Clone, Debug, PartialEq, Eq)]
+pub enum ChannelCommand {
+	/// Open a channel; returns once the funding transaction is broadcast
+	Open {
+		/// The counterparty: `<node_id>@<host:port>`
+		target: String,
+		/// Channel size (AMOUNT in whole sat: 100000sat, 0.001btc or a bare number of sat)
+		#[arg(value_parser = parse_amount_sat)]
+		amount: u64,
+		/// Give this AMOUNT to the counterparty at opening
+		#[arg(long, value_parser = parse_amount_msat)]
+		push: Option<u64>,
+		/// Do not announce the channel to the network
+		#[arg(long)]
+		private: bool,
+	},
+	/// One channel by id
+	Get {
+		/// The channel id
+		channel_id: String,
+	},
+	/// Close a channel cooperatively, or unilaterally with --force
+	Close {
+		/// The channel id
+		channel_id: String,
+		/// Broadcast our commitment transaction instead of negotiating
+		#[arg(long)]
+		force: bool,
+	},
+}
+
+/// `invoice ...`
+#[derive(Subcommand, Clone, Debug, PartialEq, Eq)]
+pub enum InvoiceCommand {
+	/// Create a BOLT11 invoice
+	Create {
+		/// AMOUNT to request (5000sat, 5000000msat, 0.001btc or a bare number of sat);
+		/// leave out for an amountless invoice
+		#[arg(value_parser = parse_amount_msat)]
+		amount: Option<u64>,
+		/// Description shown to the payer
+		#[arg(long, short)]
+		description: String,
+		/// Seconds until the invoice expires
+		#[arg(long)]
+		expiry: Option<u32>,
+	},
+	/// One invoice by payment hash
+	Get {
+		/// The payment hash
+		payment_hash: String,
+	},
+}
+
+/// `offer ...`
+#[derive(Subcommand, Clone, Debug, PartialEq, Eq)]
+pub enum OfferCommand {
+	/// Create a BOLT12 offer
+	Create {
+		/// AMOUNT per payment (5000sat, 5000000msat, 0.001btc or a bare number of sat);
+		/// leave out for any amount
+		#[arg(value_parser = parse_amount_msat)]
+		amount: Option<u64>,
+		/// Description shown to the payer
+		#[arg(long, short)]
+		description: String,
+	},
+}
+
+/// Runs `cmd` against the API at `api_url` and prints the answer as pretty JSON on stdout.
+///
+/// Errors are `code: message` lines for stderr. A payment that was made and failed prints
+/// its record and is an error too (`payment_failed: <reason>`), so scripts see a non-zero
+/// exit status.
+pub async fn run_client(api_url: &str, api_key: &str, cmd: ClientCommand) -> Result<(), String> {
+	let client = ApiClient::new(api_url, api_key).map_err(|e| e.to_string())?;
+	let output = execute(&client, cmd).await.map_err(|e| e.to_string())?;
+	print_json(&output.value)?;
+	match output.failed_payment {
+		Some(record) => Err(format!(
+			"payment_failed: {}",
+			record.failure_reason.as_deref().unwrap_or("the payment failed")
+		)),
+		None => Ok(()),
+	}
+}
+
+/// What a command printed, and whether it was a payment that failed.
+struct Output {
+	value: serde_json::Value,
+	failed_payment: Option<PaymentRecord>,
+}
+
+impl Output {
+	fn of<T: Serialize>(value: &T) -> Result<Output, ClientError> {
+		let value =
+			serde_json::to_value(value).map_err(|e| ClientError::InvalidResponse(e.to_string()))?;
+		Ok(Output { value, failed_payment: None })
+	}
+
+	fn payment(record: PaymentRecord) -> Result<Output, ClientError> {
+		let mut output = Output::of(&record)?;
+		if record.status == PaymentStatus::Failed {
+			output.failed_payment = Some(record);
+		}
+		Ok(output)
+	}
+}
+
+async fn execute(client: &ApiClient, cmd: ClientCommand) -> Result<Output, ClientError> {
+	match cmd {
+		ClientCommand::Info => Output::of(&client.info().await?),
+		ClientCommand::Balance => Output::of(&client.balance().await?),
+		ClientCommand::Address => Output::of(&json!({ "address": client.new_address().await? })),
+		ClientCommand::Send { address, amount } => {
+			Output::of(&json!({ "txid": client.send_onchain(&address, amount).await? }))
+		}
+		ClientCommand::Peers => Output::of(&json!({ "peers": client.list_peers().await? })),
+		ClientCommand::Peer(PeerCommand::Connect { target, address }) => {
+			let (node_id, address) = split_peer_target(&target, address.as_deref())
+				.map_err(ClientError::InvalidInput)?;
+			match client.connect_peer(&node_id, &address).await? {
+				Some(peer) => Output::of(&peer),
+				None => Output::of(&json!({})),
+			}
+		}
+		ClientCommand::Peer(PeerCommand::Disconnect { node_id }) => {
+			client.disconnect_peer(&node_id).await?;
+			Output::of(&json!({ "node_id": node_id }))
+		}
+		ClientCommand::Channels => {
+			Output::of(&json!({ "channels": client.list_channels().await? }))
+		}
+		ClientCommand::Channel(ChannelCommand::Open { target, amount, push, private }) => {
+			let (node_id, address) =
+				split_peer_target(&target, None).map_err(ClientError::InvalidInput)?;
+			let req = OpenChannelRequest {
+				node_id,
+				address,
+				amount_sat: amount,
+				push_msat: push,
+				announce: private.then_some(false),
+			};
+			Output::of(&client.open_channel(&req).await?)
+		}
+		ClientCommand::Channel(ChannelCommand::Get { channel_id }) => {
+			Output::of(&client.get_channel(&channel_id).await?)
+		}
+		ClientCommand::Channel(ChannelCommand::Close { channel_id, force }) => {
+			Output::of(&client.close_channel(&channel_id, force).await?)
+		}
+		ClientCommand::Invoice(InvoiceCommand::Create { amount, description, expiry }) => {
+			Output::of(&client.create_invoice(amount, &description, expiry).await?)
+		}
+		ClientCommand::Invoice(InvoiceCommand::Get { payment_hash }) => {
+			Output::of(&client.get_invoice(&payment_hash).await?)
+		}
+		ClientCommand::Invoices(page) => {
+			Output::of(&client.list_invoices(&page_query(page)).await?)
+		}
+		ClientCommand::Pay { invoice, amount, max_fee, wait } => {
+			let req = PayRequest { invoice, amount_msat: amount, max_fee_msat: max_fee };
+			Output::payment(client.pay(&req, wait).await?)
+		}
+		ClientCommand::Keysend { node_id, amount, wait } => {
+			Output::payment(client.keysend(&node_id, amount, wait).await?)
+		}
+		ClientCommand::Payment { payment_id } => {
+			Output::of(&client.get_payment(&payment_id).await?)
+		}
+		ClientCommand::Payments(page) => {
+			Output::of(&client.list_payments(&page_query(page)).await?)
+		}
+		ClientCommand::Offer(OfferCommand::Create { amount, description }) => {
+			Output::of(&json!({ "offer": client.create_offer(amount, &description).await? }))
+		}
+	}
+}
+
+fn page_query(page: PageArgs) -> PageQuery {
+	PageQuery { limit: page.limit, cursor: page.cursor }
+}
+
+fn print_json(value: &serde_json::Value) -> Result<(), String> {
+	let text = serde_json::to_string_pretty(value).map_err(|e| e.to_string())?;
+	let mut stdout = std::io::stdout().lock();
+	writeln!(stdout, "{text}").and_then(|()| stdout.flush()).map_err(|e| format!("stdout: {e}"))
+}
+
+/// `<node_id>@<host:port>`, or `<node_id>` and `<host:port>` as two arguments.
+fn split_peer_target(target: &str, address: Option<&str>) -> Result<(String, String), String> {
+	let usage = "expected <node_id>@<host:port> or <node_id> <host:port>";
+	match (target.split_once('@'), address) {
+		(Some((node_id, addr)), None) if !node_id.is_empty() && !addr.is_empty() => {
+			Ok((node_id.to_owned(), addr.to_owned()))
+		}
+		(None, Some(addr)) if !target.is_empty() && !addr.is_empty() => {
+			Ok((target.to_owned(), addr.to_owned()))
+		}
+		(Some(_), Some(_)) => Err(format!("two addresses given: {usage}")),
+		_ => Err(usage.to_owned()),
+	}
+}
+
+/// Parses an amount into millisatoshis: `5000sat` (or `sats`), `5000000msat`, `0.001btc`,
+/// or a bare number of satoshis. Decimals are allowed down to the millisatoshi
+/// (`1.5sat`, `0.00000000001btc`); signs, exponents, finer fractions and values that do not
+/// fit in a `u64` of msat are refused. Units are case-insensitive and may follow a space.
+pub fn parse_amount_msat(s: &str) -> Result<u64, String> {
+	let lower = s.trim().to_ascii_lowercase();
+	// (number, msat per unit, decimal places down to the msat)
+	let (number, msat_per_unit, decimals) =
+		if let Some(n) = lower.strip_suffix("msats").or_else(|| lower.strip_suffix("msat")) {
+			(n, 1, 0)
+		} else if let Some(n) = lower.strip_suffix("sats").or_else(|| lower.strip_suffix("sat")) {
+			(n, MSAT_PER_SAT, 3)
+		} else if let Some(n) = lower.strip_suffix("btc") {
+			(n, MSAT_PER_BTC, 11)
+		} else {
+			(lower.as_str(), MSAT_PER_SAT, 3)
+		};
+	let invalid =
+		|| format!("invalid amount {s:?}: expected e.g. 5000sat, 5000000msat or 0.001btc");
+	let number = number.trim();
+	let (whole, fraction) = match number.split_once('.') {
+		Some((whole, fraction)) if !fraction.is_empty() => (whole, fraction),
+		Some(_) => return Err(invalid()),
+		None => (number, ""),
+	};
+	let all_digits = |t: &str| t.bytes().all(|b| b.is_ascii_digit());
+	if whole.is_empty() || !all_digits(whole) || !all_digits(fraction) {
+		return Err(invalid());
+	}
+	let fraction = fraction.trim_end_matches('0');
+	if fraction.len() > decimals {
+		return Err(format!("invalid amount {s:?}: finer than a millisatoshi"));
+	}
+	let too_large = || format!("invalid amount {s:?}: too large");
+	// Only digits: the only possible parse error is overflow.
+	let whole: u64 = whole.parse().map_err(|_| too_large())?;
+	let fraction_msat = if fraction.is_empty() {
+		0
+	} else {
+		let digits: u64 = fraction.parse().map_err(|_| invalid())?;
+		// fraction.len() <= decimals <= 11: no overflow.
+		digits * 10u64.pow((decimals - fraction.len()) as u32)
+	};
+	whole
+		.checked_mul(msat_per_unit)
+		.and_then(|m| m.checked_add(fraction_msat))
+		.ok_or_else(too_large)
+}
+
+/// Parses an amount that must be whole satoshis (on-chain amounts, channel sizes) into sat;
+/// same syntax as [`parse_amount_msat`].
+pub fn parse_amount_sat(s: &str) -> Result<u64, String> {
+	let msat = parse_amount_msat(s)?;
+	if msat % MSAT_PER_SAT != 0 {
+		return Err(format!("invalid amount {s:?}: must be whole satoshis"));
+	}
+	Ok(msat / MSAT_PER_SAT)
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+	use clap::{CommandFactory, Parser};
+
+	#[derive(Parser, Debug)]
+	struct TestCli {
+		#[command(flatten)]
+		api: ClientArgs,
+		#[command(subcommand)]
+		cmd: ClientCommand,
+	}
+
+	fn parse(args: &[&str]) -> Result<TestCli, clap::Error> {
+		TestCli::try_parse_from(std::iter::once("fulgur").chain(args.iter().copied()))
+	}
+
+	#[test]
+	fn parses_amounts() {
+		assert_eq!(parse_amount_msat("5000sat"), Ok(5_000_000));
+		assert_eq!(parse_amount_msat("5000 sats"), Ok(5_000_000));
+		assert_eq!(parse_amount_msat("5000000msat"), Ok(5_000_000));
+		assert_eq!(parse_amount_msat("0.001btc"), Ok(100_000_000));
+		assert_eq!(parse_amount_msat("0.001BTC"), Ok(100_000_000));
+		assert_eq!(parse_amount_msat("1btc"), Ok(100_000_000_000));
+		assert_eq!(parse_amount_msat("5000"), Ok(5_000_000));
+		assert_eq!(parse_amount_msat("1.5sat"), Ok(1_500));
+		assert_eq!(parse_amount_msat("1.500000sat"), Ok(1_500));
+		assert_eq!(parse_amount_msat("0.00000000001btc"), Ok(1));
+		assert_eq!(parse_amount_msat("0"), Ok(0));
+		assert_eq!(parse_amount_msat("0msat"), Ok(0));
+		assert_eq!(parse_amount_msat("007sat"), Ok(7_000));
+		assert_eq!(parse_amount_msat(&format!("{}msat", u64::MAX)), Ok(u64::MAX));
+	}
+
+	#[test]
+	fn rejects_bad_amounts() {
+		for bad in [
+			"",
+			" ",
+			"sat",
+			"btc",
+			"abc",
+			"5000xyz",
+			"-5sat",
+			"-1",
+			"+5sat",
+			"1e3",
+			"1.",
+			".5",
+			"1..5",
+			"1.2.3",
+			"5 000sat",
+			"0x10",
+			"5000sat sat",
+			"1.5msat",
+			"0.1msat",
+			"0.000000000001btc",
+			"1.0001sat",
+			"١٢٣",
+		] {
+			assert!(parse_amount_msat(bad).is_err(), "{bad:?} should be refused");
+		}
+		// Overflow, in every unit.
+		for big in [
+			"18446744073709551616msat".to_owned(),
+			format!("{}sat", u64::MAX / 1000 + 1),
+			"184467441btc".to_owned(),
+			"99999999999999999999999999".to_owned(),
+		] {
+			let e = parse_amount_msat(&big).unwrap_err();
+			assert!(e.contains("too large"), "{big}: {e}");
+		}
+	}
+
+	#[test]
+	fn parses_whole_sat_amounts() {
+		assert_eq!(parse_amount_sat("100000"), Ok(100_000));
+		assert_eq!(parse_amount_sat("0.001btc"), Ok(100_000));
+		assert_eq!(parse_amount_sat("2000msat"), Ok(2));
+		assert!(parse_amount_sat("1.5sat").is_err());
+		assert!(parse_amount_sat("1500msat").is_err());
+	}
+
+	#[test]
+	fn splits_peer_targets() {
+		let expected = Ok(("02ab".to_owned(), "127.0.0.1:9735".to_owned()));
+		assert_eq!(split_peer_target("02ab@127.0.0.1:9735", None), expected);
+		assert_eq!(split_peer_target("02ab", Some("127.0.0.1:9735")), expected);
+		assert!(split_peer_target("02ab", None).is_err());
+		assert!(split_peer_target("@h:1", None).is_err());
+		assert!(split_peer_target("02ab@", None).is_err());
+		assert!(split_peer_target("02ab@h:1", Some("h:2")).is_err());
+	}
+
+	#[test]
+	fn command_line_is_consistent() {
+		TestCli::command().debug_assert();
+	}
+
+	#[test]
+	fn parses_commands() {
+		let cli =
+			parse(&["channel", "open", "02ab@h:1", "0.001btc", "--push", "10sat", "--private"])
+				.unwrap();
+		assert_eq!(
+			cli.cmd,
+			ClientCommand::Channel(ChannelCommand::Open {
+				target: "02ab@h:1".into(),
+				amount: 100_000,
+				push: Some(10_000),
+				private: true,
+			})
+		);
+		let cli =
+			parse(&["pay", "lnbcrt1x", "--amount", "5000msat", "--max-fee", "1sat", "--wait"])
+				.unwrap();
+		assert_eq!(
+			cli.cmd,
+			ClientCommand::Pay {
+				invoice: "lnbcrt1x".into(),
+				amount: Some(5_000),
+				max_fee: Some(1_000),
+				wait: true
+			}
+		);
+		let cli = parse(&["invoice", "create", "--description", "coffee"]).unwrap();
+		assert_eq!(
+			cli.cmd,
+			ClientCommand::Invoice(InvoiceCommand::Create {
+				amount: None,
+				description: "coffee".into(),
+				expiry: None
+			})
+		);
+		let cli = parse(&["invoice", "create", "21sat", "-d", "x", "--expiry", "60"]).unwrap();
+		assert!(matches!(
+			cli.cmd,
+			ClientCommand::Invoice(InvoiceCommand::Create { amount: Some(21_000), .. })
+		));
+		let cli = parse(&["peer", "connect", "02ab", "h:1"]).unwrap();
+		assert!(matches!(
+			cli.cmd,
+			ClientCommand::Peer(PeerCommand::Connect { address: Some(_), .. })
+		));
+		let cli =
+			parse(&["payments", "--limit", "5", "--api-url", "http://127.0.0.1:4000"]).unwrap();
+		assert_eq!(cli.cmd, ClientCommand::Payments(PageArgs { limit: Some(5), cursor: None }));
+		assert_eq!(cli.api.api_url, "http://127.0.0.1:4000");
+		let cli = parse(&["keysend", "02ab", "1000"]).unwrap();
+		assert_eq!(
+			cli.cmd,
+			ClientCommand::Keysend { node_id: "02ab".into(), amount: 1_000_000, wait: false }
+		);
+		// Bad amounts and on-chain fractions are refused by the parser.
+		assert!(parse(&["send", "bcrt1q", "1.5sat"]).is_err());
+		assert!(parse(&["keysend", "02ab", "-5"]).is_err());
+		assert!(parse(&["invoice", "create", "5"]).is_err(), "description is required");
+	}
+
+	#[test]
+	fn resolves_the_api_key() {
+		let dir = std::env::temp_dir().join(format!("fulgur-cli-test-{}", std::process::id()));
+		std::fs::create_dir_all(&dir).unwrap();
+		let file = dir.join("api_key");
+		std::fs::write(&file, "abc123\n").unwrap();
+		let args = |key: Option<&str>, file: Option<&Path>| ClientArgs {
+			api_url: "http://127.0.0.1:3000".into(),
+			api_key: key.map(str::to_owned),
+			api_key_file: file.map(Path::to_path_buf),
+		};
+		assert_eq!(args(Some("k"), Some(&file)).resolve_key(), Ok("k".into()));
+		assert_eq!(args(None, Some(&file)).resolve_key(), Ok("abc123".into()));
+		assert_eq!(args(Some(" "), Some(&file)).resolve_key(), Ok("abc123".into()));
+		assert!(args(None, None).resolve_key().is_err());
+		assert_eq!(args(None, None).resolve_key_or(&file), Ok("abc123".into()));
+		assert!(args(None, Some(&dir.join("missing"))).resolve_key().is_err());
+		std::fs::write(&file, "\n").unwrap();
+		assert!(args(None, Some(&file)).resolve_key().is_err());
+		std::fs::remove_dir_all(&dir).unwrap();
+	}
+}

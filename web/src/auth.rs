@@ -1,0 +1,195 @@
+//! The API key: its file, and the filter that checks `Authorization: Bearer <key>`.
+
+use std::fs::{self, OpenOptions};
+use std::io::{self, Write};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use rand::RngCore;
+use warp::{Filter, Rejection};
+
+use crate::error::ApiError;
+
+/// Random bytes in a generated key (hex-encoded in the file: 64 characters).
+const API_KEY_BYTES: usize = 32;
+
+/// Reads the API key from `path`, or creates the file with a new random key.
+///
+/// A new key is 32 random bytes from the OS, hex-encoded. The file is created with mode
+/// 0600 from the start (never readable by others, not even briefly), written and synced
+/// under a temporary name, then linked into place, so a crash never leaves an empty or
+/// partial key file and two concurrent callers end up with the same key. Missing parent
+/// directories are created with mode 0700.
+///
+/// Errors: the file exists but is empty or unreadable, or it cannot be created.
+/// An existing file readable by group or others is used, with a warning on stderr.
+pub fn load_or_create_api_key(path: &Path) -> io::Result<String> {
+	match read_api_key(path) {
+		Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+		other => return other,
+	}
+	if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+		fs::DirBuilder::new().recursive(true).mode(0o700).create(parent)?;
+	}
+	let key = generate_api_key();
+	let tmp = temporary_path(path);
+	let written = write_new_file(&tmp, format!("{key}\n").as_bytes());
+	let linked = written.and_then(|()| fs::hard_link(&tmp, path));
+	// The temporary name is only a staging area: remove it whatever happened.
+	let _ = fs::remove_file(&tmp);
+	match linked {
+		Ok(()) => {
+			sync_parent_dir(path)?;
+			log_info!("created API key file {}", path.display());
+			Ok(key)
+		}
+		// Someone else created it meanwhile: theirs wins.
+		Err(e) if e.kind() == io::ErrorKind::AlreadyExists => read_api_key(path),
+		Err(e) => Err(e),
+	}
+}
+
+/// Reads and checks an existing key file.
+fn read_api_key(path: &Path) -> io::Result<String> {
+	let contents = fs::read_to_string(path)?;
+	let key = contents.trim();
+	if key.is_empty() || key.chars().any(|c| c.is_whitespace() || c.is_control()) {
+		return Err(io::Error::new(
+			io::ErrorKind::InvalidData,
+			format!("API key file {} must hold one key on one line", path.display()),
+		));
+	}
+	let mode = fs::metadata(path)?.permissions().mode();
+	if mode & 0o077 != 0 {
+		log_warn!(
+			"API key file {} is accessible by other users (mode {:o}); chmod 600 it",
+			path.display(),
+			mode & 0o777
+		);
+	}
+	Ok(key.to_owned())
+}
+
+fn generate_api_key() -> String {
+	let mut bytes = [0u8; API_KEY_BYTES];
+	rand::rngs::OsRng.fill_bytes(&mut bytes);
+	bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn temporary_path(path: &Path) -> PathBuf {
+	let mut name = path.file_name().map(|n| n.to_os_string()).unwrap_or_default();
+	name.push(format!(".tmp-{:016x}", rand::rngs::OsRng.next_u64()));
+	path.with_file_name(name)
+}
+
+/// Creates `path` (which must not exist) with mode 0600, writes `data` and syncs it.
+fn write_new_file(path: &Path, data: &[u8]) -> io::Result<()> {
+	let mut file = OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)?;
+	file.write_all(data)?;
+	file.sync_all()
+}
+
+fn sync_parent_dir(path: &Path) -> io::Result<()> {
+	let parent = match path.parent().filter(|p| !p.as_os_str().is_empty()) {
+		Some(parent) => parent,
+		None => Path::new("."),
+	};
+	fs::File::open(parent)?.sync_all()
+}
+
+/// A filter that passes requests carrying `Authorization: Bearer <api_key>` and rejects the
+/// others with 401 `unauthorized`.
+pub(crate) fn require_api_key(
+	api_key: Arc<str>,
+) -> impl Filter<Extract = (), Error = Rejection> + Clone {
+	warp::header::optional::<String>("authorization")
+		// A header that is not valid text counts as missing.
+		.or(warp::any().map(|| None))
+		.unify()
+		.and_then(move |header: Option<String>| {
+			let api_key = Arc::clone(&api_key);
+			async move { check_authorization(&api_key, header.as_deref()).map_err(warp::reject::custom) }
+		})
+		.untuple_one()
+}
+
+/// Checks an `Authorization` header value against the key, in constant time.
+fn check_authorization(api_key: &str, header: Option<&str>) -> Result<(), ApiError> {
+	let header = header.ok_or_else(|| {
+		ApiError::unauthorized("missing API key: send the header `Authorization: Bearer <key>`")
+	})?;
+	let token = match header.trim().split_once(' ') {
+		Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => token.trim(),
+		_ => return Err(ApiError::unauthorized("the Authorization header must be `Bearer <key>`")),
+	};
+	if constant_time_eq(token.as_bytes(), api_key.as_bytes()) {
+		Ok(())
+	} else {
+		Err(ApiError::unauthorized("invalid API key"))
+	}
+}
+
+/// Compares without stopping at the first difference. Only the length leaks, and every
+/// generated key has the same length.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+	if a.len() != b.len() {
+		return false;
+	}
+	let diff = a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y));
+	std::hint::black_box(diff) == 0
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	#[test]
+	fn checks_bearer_tokens() {
+		assert!(check_authorization("k3y", Some("Bearer k3y")).is_ok());
+		assert!(check_authorization("k3y", Some("bearer  k3y ")).is_ok());
+		for bad in
+			[None, Some(""), Some("k3y"), Some("Basic k3y"), Some("Bearer k3z"), Some("Bearer")]
+		{
+			let e = check_authorization("k3y", bad).unwrap_err();
+			assert_eq!(e.code(), "unauthorized", "{bad:?}");
+		}
+	}
+
+	#[test]
+	fn constant_time_eq_compares() {
+		assert!(constant_time_eq(b"abc", b"abc"));
+		assert!(!constant_time_eq(b"abc", b"abd"));
+		assert!(!constant_time_eq(b"abc", b"abcd"));
+		assert!(constant_time_eq(b"", b""));
+	}
+
+	#[test]
+	fn key_file_is_private_and_stable() {
+		let dir = tempfile::tempdir().unwrap();
+		let path = dir.path().join("sub").join("api_key");
+		let key = load_or_create_api_key(&path).unwrap();
+		assert_eq!(key.len(), 2 * API_KEY_BYTES);
+		assert!(key.bytes().all(|b| b.is_ascii_hexdigit()));
+		let mode = fs::metadata(&path).unwrap().permissions().mode();
+		assert_eq!(mode & 0o777, 0o600);
+		let dir_mode = fs::metadata(path.parent().unwrap()).unwrap().permissions().mode();
+		assert_eq!(dir_mode & 0o777, 0o700);
+		assert_eq!(load_or_create_api_key(&path).unwrap(), key);
+		assert_eq!(fs::read_to_string(&path).unwrap(), format!("{key}\n"));
+		// No staging file left behind.
+		assert_eq!(fs::read_dir(path.parent().unwrap()).unwrap().count(), 1);
+		// Another file, another key.
+		let other = load_or_create_api_key(&dir.path().join("other_key")).unwrap();
+		assert_ne!(other, key);
+	}
+
+	#[test]
+	fn empty_key_file_is_an_error() {
+		let dir = tempfile::tempdir().unwrap();
+		let path = dir.path().join("api_key");
+		fs::write(&path, "\n").unwrap();
+		let e = load_or_create_api_key(&path).unwrap_err();
+		assert_eq!(e.kind(), io::ErrorKind::InvalidData);
+	}
+}
