@@ -1,1 +1,8 @@
+//! fulgur: the binary's parts as a library, so the end-to-end tests drive exactly what the
+//! `fulgur` command runs.
+#![deny(missing_docs)]
 
+pub mod bitcoind;
+pub mod cli;
+pub mod daemon;
+pub mod regtest;

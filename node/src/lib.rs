@@ -98,7 +98,13 @@ impl Node {
 			num_usable_channels: channels.iter().filter(|c| c.is_usable).count(),
 			listening_addresses: vec![ctx.config.listen_addr.to_string()],
 			graph_nodes: ctx.graph.read_only().nodes().len(),
-			graph_channels: ctx.graph.read_only().channels().len(),
+			graph_channels: ctx
+				.graph
+				.read_only()
+				.channels()
+				.unordered_iter()
+				.filter(|(_, c)| c.one_to_two.is_some() && c.two_to_one.is_some())
+				.count(),
 		}
 	}
 

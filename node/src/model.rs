@@ -28,7 +28,7 @@ pub struct NodeInfo {
 	pub listening_addresses: Vec<String>,
 	/// Nodes in our view of the network graph.
 	pub graph_nodes: usize,
-	/// Channels in our view of the network graph.
+	/// Channels in our view of the network graph with both directions' updates (routable).
 	pub graph_channels: usize,
 }
 

@@ -1,1 +1,141 @@
+//! End-to-end tests of fulgur on real bitcoind regtest live in `tests/e2e/`; this library holds
+//! the harness they share.
+#![deny(missing_docs)]
 
+use std::time::Duration;
+
+use fulgur::bitcoind::{Bitcoind, BitcoindConfig};
+use fulgur::regtest::launch::{fund_nodes, wait_until, RpcEndpoint, RunningNode};
+use fulgur_node::{ChannelInfo, OpenChannelRequest};
+use fulgur_web::ApiClient;
+
+/// How long one waiting step of a test may take.
+pub const STEP: Duration = Duration::from_secs(90);
+
+/// A bitcoind and some nodes, each in its own temporary directory and on free ports.
+pub struct TestNet {
+	/// Removed when the test ends.
+	pub dir: tempfile::TempDir,
+	/// bitcoind.
+	pub bitcoind: Bitcoind,
+	/// The nodes, by start order.
+	pub nodes: Vec<RunningNode>,
+	ports: Vec<(String, u16, u16)>,
+}
+
+impl TestNet {
+	/// Starts bitcoind and funded nodes with these names.
+	pub async fn new(names: &[&str]) -> TestNet {
+		let dir = tempfile::tempdir().expect("temp dir");
+		let bitcoind =
+			Bitcoind::start(BitcoindConfig::new(dir.path().join("bitcoind"))).await.expect("bitcoind");
+		let rpc = RpcEndpoint::of(&bitcoind);
+		let mut nodes = Vec::new();
+		let mut ports = Vec::new();
+		for name in names {
+			let p2p = fulgur::bitcoind::free_port().expect("port");
+			let api = fulgur::bitcoind::free_port().expect("port");
+			let node = RunningNode::start(name, &dir.path().join(name), &rpc, p2p, api)
+				.await
+				.expect("node starts");
+			ports.push((name.to_string(), p2p, api));
+			nodes.push(node);
+		}
+		let net = TestNet { dir, bitcoind, nodes, ports };
+		let refs: Vec<&RunningNode> = net.nodes.iter().collect();
+		fund_nodes(net.bitcoind.client(), &refs, 1).await.expect("funding");
+		net
+	}
+
+	/// The node called `name`.
+	pub fn node(&self, name: &str) -> &RunningNode {
+		self.nodes.iter().find(|n| n.name == name).unwrap_or_else(|| panic!("no node {name}"))
+	}
+
+	/// An API client of `name`.
+	pub fn api(&self, name: &str) -> ApiClient {
+		self.node(name).client()
+	}
+
+	/// Mines blocks to nobody.
+	pub async fn mine(&self, blocks: u64) {
+		self.bitcoind.mine_empty(blocks).await.expect("mining");
+	}
+
+	/// Opens a channel through the API, confirms it and waits until both sides can use it.
+	pub async fn open_channel(&self, from: &str, to: &str, amount_sat: u64, push_msat: u64) -> String {
+		let target = self.node(to);
+		let opened = self
+			.api(from)
+			.open_channel(&OpenChannelRequest {
+				node_id: target.node.node_id(),
+				address: target.p2p_addr(),
+				amount_sat,
+				push_msat: Some(push_msat),
+				announce: Some(false),
+			})
+			.await
+			.expect("open channel");
+		assert!(opened.funding_txid.is_some(), "funding broadcast: {opened:?}");
+		self.wait_for("funding in the mempool", || async {
+			let mempool = self.bitcoind.rpc("getrawmempool", &[]).await;
+			mempool.ok().and_then(|m| m.as_array().map(|a| !a.is_empty())).unwrap_or(false)
+		})
+		.await;
+		self.mine(6).await;
+		for name in [from, to] {
+			let id = opened.channel_id.clone();
+			self.wait_for(&format!("channel usable at {name}"), || async {
+				self.channel(name, &id).await.map(|c| c.is_usable).unwrap_or(false)
+			})
+			.await;
+		}
+		opened.channel_id
+	}
+
+	/// The channel `id` as `name` sees it.
+	pub async fn channel(&self, name: &str, id: &str) -> Option<ChannelInfo> {
+		self.api(name).list_channels().await.ok()?.into_iter().find(|c| c.channel_id == id)
+	}
+
+	/// Waits until `check` holds, failing the test after [`STEP`].
+	pub async fn wait_for<F, Fut>(&self, what: &str, check: F)
+	where
+		F: FnMut() -> Fut,
+		Fut: std::future::Future<Output = bool>,
+	{
+		wait_until(what, STEP, check).await.unwrap_or_else(|e| panic!("{e}"));
+	}
+
+	/// Stops `name` and starts it again from its directory on the same ports.
+	pub async fn restart(&mut self, name: &str) {
+		let index = self.nodes.iter().position(|n| n.name == name).expect("node");
+		let node = self.nodes.remove(index);
+		node.stop().await;
+		self.start_again(name, index).await;
+	}
+
+	/// Starts a stopped node again (see [`TestNet::take`]).
+	pub async fn start_again(&mut self, name: &str, index: usize) {
+		let (_, p2p, api) = self.ports.iter().find(|p| p.0 == name).cloned().expect("ports");
+		let rpc = RpcEndpoint::of(&self.bitcoind);
+		let node = RunningNode::start(name, &self.dir.path().join(name), &rpc, p2p, api)
+			.await
+			.expect("node restarts");
+		self.nodes.insert(index, node);
+	}
+
+	/// Removes a node from the net without stopping it (the caller stops or drops it).
+	pub fn take(&mut self, name: &str) -> (usize, RunningNode) {
+		let index = self.nodes.iter().position(|n| n.name == name).expect("node");
+		(index, self.nodes.remove(index))
+	}
+
+	/// Stops everything.
+	pub async fn shutdown(self) {
+		for node in self.nodes {
+			node.stop().await;
+		}
+		let _ = self.bitcoind.stop().await;
+	}
+}

@@ -1,0 +1,162 @@
+//! `fulgur node`: the daemon. Configuration comes from flags, then the environment
+//! (`FULGUR_*`), then a file of `name = value` lines (`DATA_DIR/fulgur.conf` or `--config`),
+//! then defaults.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use bitcoin::Network;
+use clap::Args;
+use fulgur_node::{Node, NodeConfig};
+use fulgur_web::ApiConfig;
+
+/// The daemon's options.
+#[derive(Args, Clone, Debug)]
+pub struct NodeArgs {
+	/// Data directory: seed, database, API key, log
+	#[arg(long, env = "FULGUR_DATA_DIR", value_name = "DIR")]
+	pub data_dir: Option<PathBuf>,
+	/// Configuration file (default DATA_DIR/fulgur.conf)
+	#[arg(long, env = "FULGUR_CONFIG", value_name = "FILE")]
+	pub config: Option<PathBuf>,
+	/// bitcoin, testnet, testnet4, signet or regtest
+	#[arg(long, env = "FULGUR_NETWORK", default_value = "regtest")]
+	pub network: Network,
+	/// Address for peer connections
+	#[arg(long, env = "FULGUR_LISTEN", default_value = "127.0.0.1:9735")]
+	pub listen: SocketAddr,
+	/// Address of the HTTP API (keep it on loopback unless behind a TLS proxy)
+	#[arg(long, env = "FULGUR_API_BIND", default_value = "127.0.0.1:3000")]
+	pub api_bind: SocketAddr,
+	/// Node alias announced to the network
+	#[arg(long, env = "FULGUR_ALIAS", default_value = "fulgur")]
+	pub alias: String,
+	/// bitcoind RPC host:port
+	#[arg(long, env = "FULGUR_BITCOIND_RPC", default_value = "127.0.0.1:18443")]
+	pub bitcoind_rpc: String,
+	/// bitcoind RPC user
+	#[arg(long, env = "FULGUR_BITCOIND_RPC_USER", default_value = "fulgur")]
+	pub bitcoind_rpc_user: String,
+	/// bitcoind RPC password
+	#[arg(long, env = "FULGUR_BITCOIND_RPC_PASSWORD", hide_env_values = true, default_value = "")]
+	pub bitcoind_rpc_password: String,
+	/// Fee rate used when bitcoind has no estimate, in sat per 1000 weight units
+	#[arg(long, env = "FULGUR_FEE_FLOOR_SAT_PER_KW", default_value_t = fulgur_node::config::DEFAULT_FEE_RATE_FLOOR_SAT_PER_KW)]
+	pub fee_floor_sat_per_kw: u32,
+}
+
+/// The default data directory, `~/.fulgur/node`.
+pub fn default_data_dir() -> PathBuf {
+	let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("."));
+	home.join(".fulgur").join("node")
+}
+
+/// Loads `name = value` lines of a configuration file into `FULGUR_NAME` environment
+/// variables that are not set yet, so flags and the environment keep precedence. Called
+/// before the command line is parsed, while the process is still single-threaded.
+pub fn load_config_file(args: &[String]) -> Result<(), String> {
+	let explicit = flag_value(args, "--config").or_else(|| std::env::var("FULGUR_CONFIG").ok());
+	let path = match explicit {
+		Some(path) => PathBuf::from(path),
+		None => {
+			let data_dir = flag_value(args, "--data-dir")
+				.or_else(|| std::env::var("FULGUR_DATA_DIR").ok())
+				.map(PathBuf::from)
+				.unwrap_or_else(default_data_dir);
+			let default = data_dir.join("fulgur.conf");
+			if !default.exists() {
+				return Ok(());
+			}
+			default
+		},
+	};
+	let text = std::fs::read_to_string(&path)
+		.map_err(|e| format!("reading config {}: {e}", path.display()))?;
+	for (number, line) in text.lines().enumerate() {
+		let line = line.trim();
+		if line.is_empty() || line.starts_with('#') {
+			continue;
+		}
+		let (name, value) = line.split_once('=').ok_or_else(|| {
+			format!("{}:{}: expected `name = value`", path.display(), number + 1)
+		})?;
+		let var = format!("FULGUR_{}", name.trim().replace('-', "_").to_ascii_uppercase());
+		if std::env::var_os(&var).is_none() {
+			std::env::set_var(var, value.trim());
+		}
+	}
+	Ok(())
+}
+
+fn flag_value(args: &[String], flag: &str) -> Option<String> {
+	let prefix = format!("{flag}=");
+	args.iter().enumerate().find_map(|(i, arg)| {
+		if arg == flag {
+			args.get(i + 1).cloned()
+		} else {
+			arg.strip_prefix(&prefix).map(str::to_string)
+		}
+	})
+}
+
+/// Runs the node and its API until Ctrl-C or SIGTERM.
+pub async fn run(args: NodeArgs) -> Result<(), String> {
+	let data_dir = args.data_dir.clone().unwrap_or_else(default_data_dir);
+	let mut config = NodeConfig::new(
+		&data_dir,
+		args.network,
+		args.listen,
+		args.bitcoind_rpc.clone(),
+		args.bitcoind_rpc_user.clone(),
+		args.bitcoind_rpc_password.clone(),
+	);
+	config.alias = args.alias.clone();
+	config.fee_rate_floor_sat_per_kw = args.fee_floor_sat_per_kw;
+	let node = Node::start(config).await.map_err(|e| e.to_string())?;
+	let key_file = data_dir.join("api_key");
+	let api_key = match fulgur_web::load_or_create_api_key(&key_file) {
+		Ok(key) => key,
+		Err(e) => {
+			node.stop().await;
+			return Err(format!("API key {}: {e}", key_file.display()));
+		},
+	};
+	let api = match fulgur_web::serve(node.clone(), ApiConfig { bind: args.api_bind, api_key }).await
+	{
+		Ok(api) => api,
+		Err(e) => {
+			node.stop().await;
+			return Err(format!("API on {}: {e}", args.api_bind));
+		},
+	};
+	print_started(&node, &api.local_addr(), &key_file, &data_dir);
+	shutdown_signal().await;
+	eprintln!("shutting down");
+	api.shutdown().await;
+	node.stop().await;
+	Ok(())
+}
+
+fn print_started(node: &Node, api: &SocketAddr, key_file: &Path, data_dir: &Path) {
+	println!("fulgur node {} on {}", node.node_id(), node.info().network);
+	println!("  peers:    {}@{}", node.node_id(), node.listen_addr());
+	println!("  api:      http://{api}  (key in {})", key_file.display());
+	println!("  data:     {}", data_dir.display());
+	println!("  try:      fulgur --api-url http://{api} --api-key-file {} info", key_file.display());
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+	let ctrl_c = tokio::signal::ctrl_c();
+	match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+		Ok(mut term) => {
+			tokio::select! {
+				_ = ctrl_c => {},
+				_ = term.recv() => {},
+			}
+		},
+		Err(_) => {
+			let _ = ctrl_c.await;
+		},
+	}
+}

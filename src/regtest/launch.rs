@@ -1,0 +1,157 @@
+//! Building blocks of a regtest network: nodes with their API, funding, channels, waiting.
+//! `fulgur regtest up` and the end-to-end tests are made of these.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use bitcoin::Network;
+use fulgur_node::{Node, NodeConfig};
+use fulgur_web::{ApiClient, ApiConfig, ApiServer};
+
+use crate::bitcoind::{Bitcoind, BitcoindRpc};
+
+/// How to reach bitcoind's RPC.
+#[derive(Clone, Debug)]
+pub struct RpcEndpoint {
+	/// `host:port`.
+	pub addr: String,
+	/// RPC user.
+	pub user: String,
+	/// RPC password.
+	pub password: String,
+}
+
+impl RpcEndpoint {
+	/// The endpoint of a bitcoind we started.
+	pub fn of(bitcoind: &Bitcoind) -> RpcEndpoint {
+		RpcEndpoint {
+			addr: format!("{}:{}", bitcoind.rpc_host(), bitcoind.rpc_port()),
+			user: bitcoind.rpc_user().to_string(),
+			password: bitcoind.rpc_password().to_string(),
+		}
+	}
+}
+
+/// A fulgur node running in this process, with its HTTP API.
+pub struct RunningNode {
+	/// Its name (`alice`, ...), also its alias.
+	pub name: String,
+	/// The node.
+	pub node: Node,
+	/// Its API server.
+	pub api: ApiServer,
+	/// The API key.
+	pub api_key: String,
+	/// Its data directory.
+	pub data_dir: PathBuf,
+}
+
+impl RunningNode {
+	/// Starts a node in `data_dir` on the given ports (0 picks free ones).
+	pub async fn start(
+		name: &str, data_dir: &Path, rpc: &RpcEndpoint, p2p_port: u16, api_port: u16,
+	) -> Result<RunningNode, String> {
+		let p2p_port = if p2p_port == 0 { crate::bitcoind::free_port().map_err(s)? } else { p2p_port };
+		let listen: SocketAddr = ([127, 0, 0, 1], p2p_port).into();
+		let mut config = NodeConfig::new(
+			data_dir,
+			Network::Regtest,
+			listen,
+			rpc.addr.clone(),
+			rpc.user.clone(),
+			rpc.password.clone(),
+		);
+		config.alias = name.to_string();
+		let node = Node::start(config).await.map_err(|e| format!("{name}: {e}"))?;
+		let api_key = fulgur_web::load_or_create_api_key(&data_dir.join("api_key"))
+			.map_err(|e| format!("{name}: api key: {e}"))?;
+		let bind: SocketAddr = ([127, 0, 0, 1], api_port).into();
+		let api = match fulgur_web::serve(node.clone(), ApiConfig { bind, api_key: api_key.clone() })
+			.await
+		{
+			Ok(api) => api,
+			Err(e) => {
+				node.stop().await;
+				return Err(format!("{name}: API on {bind}: {e}"));
+			},
+		};
+		Ok(RunningNode { name: name.to_string(), node, api, api_key, data_dir: data_dir.into() })
+	}
+
+	/// `http://127.0.0.1:PORT`.
+	pub fn api_url(&self) -> String {
+		format!("http://{}", self.api.local_addr())
+	}
+
+	/// `127.0.0.1:PORT` for peers.
+	pub fn p2p_addr(&self) -> String {
+		self.node.listen_addr().to_string()
+	}
+
+	/// A client of its API.
+	pub fn client(&self) -> ApiClient {
+		// Only fails on a malformed URL, which api_url never produces.
+		ApiClient::new(&self.api_url(), &self.api_key)
+			.unwrap_or_else(|e| panic!("API client for {}: {e}", self.name))
+	}
+
+	/// Stops the API, then the node.
+	pub async fn stop(self) {
+		self.api.shutdown().await;
+		self.node.stop().await;
+	}
+}
+
+/// Mines `blocks_each` blocks to each node's wallet, then 100 more so the coinbases mature,
+/// and waits until every wallet sees its funds.
+pub async fn fund_nodes(
+	rpc: &BitcoindRpc, nodes: &[&RunningNode], blocks_each: u64,
+) -> Result<(), String> {
+	for node in nodes {
+		let address = node.node.new_onchain_address().map_err(s)?;
+		let address = parse_address(&address)?;
+		rpc.mine(blocks_each, &address).await.map_err(s)?;
+	}
+	rpc.mine_empty(100).await.map_err(s)?;
+	for node in nodes {
+		wait_until(&format!("{} sees its coins", node.name), Duration::from_secs(60), || async {
+			let _ = node.node.sync_wallet().await;
+			node.node.balance().onchain_confirmed_sat > 0
+		})
+		.await?;
+	}
+	Ok(())
+}
+
+/// Parses a regtest address.
+pub fn parse_address(address: &str) -> Result<bitcoin::Address, String> {
+	address
+		.parse::<bitcoin::Address<bitcoin::address::NetworkUnchecked>>()
+		.map_err(s)?
+		.require_network(Network::Regtest)
+		.map_err(s)
+}
+
+/// Polls `check` every 100 ms until it holds, or fails after `timeout` naming `what`.
+pub async fn wait_until<F, Fut>(what: &str, timeout: Duration, mut check: F) -> Result<(), String>
+where
+	F: FnMut() -> Fut,
+	Fut: Future<Output = bool>,
+{
+	let deadline = tokio::time::Instant::now() + timeout;
+	loop {
+		if check().await {
+			return Ok(());
+		}
+		if tokio::time::Instant::now() > deadline {
+			return Err(format!("timed out after {timeout:?} waiting until {what}"));
+		}
+		tokio::time::sleep(Duration::from_millis(100)).await;
+	}
+}
+
+fn s(e: impl std::fmt::Display) -> String {
+	e.to_string()
+}

@@ -1,0 +1,80 @@
+//! The HTTP API's answers to bad requests, against a real node.
+
+use fulgur_tests::TestNet;
+use fulgur_web::ApiClient;
+use serde_json::{json, Value};
+
+async fn raw(
+	url: &str, key: Option<&str>, method: &str, path: &str, body: &str,
+) -> (u16, Value) {
+	use tokio::io::{AsyncReadExt, AsyncWriteExt};
+	let addr = url.trim_start_matches("http://");
+	let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+	let auth = key.map(|k| format!("Authorization: Bearer {k}\r\n")).unwrap_or_default();
+	let request = format!(
+		"{method} {path} HTTP/1.1\r\nHost: {addr}\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+		body.len()
+	);
+	stream.write_all(request.as_bytes()).await.expect("write");
+	let mut response = Vec::new();
+	stream.read_to_end(&mut response).await.expect("read");
+	let text = String::from_utf8_lossy(&response);
+	let status: u16 = text.split(' ').nth(1).and_then(|s| s.parse().ok()).expect("status line");
+	let body = text.split("\r\n\r\n").nth(1).unwrap_or_default();
+	let json = serde_json::from_str(body).unwrap_or(Value::Null);
+	(status, json)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn unauthorized_and_malformed_requests_get_json_errors() {
+	let net = TestNet::new(&["alice"]).await;
+	let node = net.node("alice");
+	let url = node.api_url();
+
+	let (status, body) = raw(&url, None, "GET", "/v1/info", "").await;
+	assert_eq!(status, 401);
+	assert_eq!(body["code"], "unauthorized");
+	let (status, _) = raw(&url, Some("wrong"), "GET", "/v1/info", "").await;
+	assert_eq!(status, 401);
+
+	let key = Some(node.api_key.as_str());
+	for (path, body) in [
+		("/v1/invoices", "{not json"),
+		("/v1/invoices", r#"{"description": 5}"#),
+		("/v1/invoices", r#"{"description": "x", "amount_msat": -5}"#),
+		("/v1/invoices", r#"{"description": "x", "surprise": true}"#),
+		("/v1/payments", r#"{"invoice": "lnbcrt1nonsense"}"#),
+		("/v1/payments/keysend", r#"{"node_id": "02zz", "amount_msat": 1000}"#),
+		("/v1/onchain/send", r#"{"address": "bcrt1qnotanaddress", "amount_sat": 1000}"#),
+		("/v1/channels", r#"{"node_id": "nope", "address": "127.0.0.1:1", "amount_sat": 100000}"#),
+	] {
+		let (status, json) = raw(&url, key, "POST", path, body).await;
+		assert_eq!(status, 400, "{path} {body}: {json}");
+		assert!(json["code"].is_string() && json["message"].is_string(), "{path}: {json}");
+	}
+	let (status, json) = raw(&url, key, "POST", "/v1/invoices", r#"{"description":"x","amount_msat":0}"#).await;
+	assert_eq!((status, json["code"].as_str()), (400, Some("invalid_amount")), "{json}");
+	let (status, json) = raw(&url, key, "GET", "/v1/invoices/00", "").await;
+	assert!(status == 404 || status == 400, "{status} {json}");
+	let missing = "11".repeat(32);
+	let (status, json) = raw(&url, key, "GET", &format!("/v1/payments/{missing}"), "").await;
+	assert_eq!((status, json["code"].as_str()), (404, Some("not_found")), "{json}");
+	let (status, json) = raw(&url, key, "GET", "/v1/nothing-here", "").await;
+	assert_eq!(status, 404, "{json}");
+
+	// Valid requests that cannot be done: 422 with a code.
+	let client: ApiClient = node.client();
+	let stranger = "02".to_string() + &"11".repeat(32);
+	let err = client.keysend(&stranger, 1000, true).await.expect_err("no channel");
+	assert!(matches!(err.status(), Some(400) | Some(422)), "{err}");
+	let address = client.new_address().await.expect("address");
+	let err = client.send_onchain(&address, 21_000_000 * 100_000_000).await.expect_err("too much");
+	assert_eq!(err.status(), Some(422), "{err}");
+	let err = client
+		.connect_peer(&("03".to_string() + &"22".repeat(32)), "127.0.0.1:1")
+		.await
+		.expect_err("nobody there");
+	assert_eq!((err.status(), err.code()), (Some(422), "peer_unreachable"), "{err}");
+	let _ = json!({});
+	net.shutdown().await;
+}

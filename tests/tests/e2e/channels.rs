@@ -1,0 +1,53 @@
+//! Closing channels: funds come back on-chain, after sweeping where needed.
+
+use fulgur_tests::TestNet;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn cooperative_close_returns_funds_to_both_wallets() {
+	let net = TestNet::new(&["alice", "bob"]).await;
+	let (alice, bob) = (net.api("alice"), net.api("bob"));
+	let bob_before = bob.balance().await.expect("balance").onchain_confirmed_sat;
+	let channel = net.open_channel("alice", "bob", 400_000, 100_000_000).await;
+	let alice_after_open = alice.balance().await.expect("balance").onchain_confirmed_sat;
+
+	alice.close_channel(&channel, false).await.expect("close");
+	net.wait_for("closing transaction in the mempool", || async {
+		let mempool = net.bitcoind.rpc("getrawmempool", &[]).await;
+		mempool.ok().and_then(|m| m.as_array().map(|a| !a.is_empty())).unwrap_or(false)
+	})
+	.await;
+	net.mine(1).await;
+	net.wait_for("both wallets hold their share", || async {
+		let a = alice.balance().await.map(|b| b.onchain_confirmed_sat).unwrap_or(0);
+		let b = bob.balance().await.map(|b| b.onchain_confirmed_sat).unwrap_or(0);
+		// alice had 300,000 sat in the channel, bob 100,000 (minus closing fee for alice).
+		a > alice_after_open + 290_000 && b == bob_before + 100_000
+	})
+	.await;
+	assert!(alice.list_channels().await.expect("channels").is_empty());
+	net.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn force_close_funds_are_swept_back() {
+	let net = TestNet::new(&["alice", "bob"]).await;
+	let (alice, bob) = (net.api("alice"), net.api("bob"));
+	let bob_before = bob.balance().await.expect("balance").onchain_confirmed_sat;
+	let channel = net.open_channel("alice", "bob", 400_000, 100_000_000).await;
+	let alice_after_open = alice.balance().await.expect("balance").onchain_confirmed_sat;
+
+	alice.close_channel(&channel, true).await.expect("force close");
+	// The commitment (and its anchor bump) confirm; bob's output is free after one block,
+	// alice's after her to_self_delay: keep mining until both have been swept.
+	net.wait_for("both wallets hold their share after sweeping", || async {
+		net.mine(6).await;
+		tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+		let a = alice.balance().await.map(|b| b.onchain_confirmed_sat).unwrap_or(0);
+		let b = bob.balance().await.map(|b| b.onchain_confirmed_sat).unwrap_or(0);
+		a > alice_after_open + 280_000 && b > bob_before + 90_000
+	})
+	.await;
+	let balance = alice.balance().await.expect("balance");
+	assert_eq!(balance.lightning_claimable_sat, 0, "{balance:?}");
+	net.shutdown().await;
+}

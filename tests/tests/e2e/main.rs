@@ -1,0 +1,8 @@
+//! End-to-end tests on real bitcoind regtest: every test has its own bitcoind, nodes, temp
+//! directories and free ports, so they run in parallel.
+
+mod api;
+mod channels;
+mod payments;
+mod regtest;
+mod restart;

@@ -1,0 +1,123 @@
+//! Payments by invoice, keysend and offer; expiry and bad invoices.
+
+use std::time::Duration;
+
+use fulgur_node::{InvoiceStatus, PayRequest, PaymentStatus};
+use fulgur_tests::TestNet;
+
+fn pay_request(invoice: &str) -> PayRequest {
+	PayRequest { invoice: invoice.to_string(), amount_msat: None, max_fee_msat: None }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn pays_both_ways_by_invoice_and_keysend() {
+	let net = TestNet::new(&["alice", "bob"]).await;
+	net.open_channel("alice", "bob", 1_000_000, 300_000_000).await;
+	let (alice, bob) = (net.api("alice"), net.api("bob"));
+
+	// alice -> bob by invoice.
+	let invoice = bob.create_invoice(Some(25_000_000), "coffee", None).await.expect("invoice");
+	assert_eq!(invoice.status, InvoiceStatus::Open);
+	let paid = alice.pay(&pay_request(&invoice.bolt11), true).await.expect("pay");
+	assert_eq!(paid.status, PaymentStatus::Succeeded, "{paid:?}");
+	assert_eq!(paid.payment_hash.as_deref(), Some(invoice.payment_hash.as_str()));
+	let preimage = paid.preimage.clone().expect("preimage");
+	let seen = bob.get_invoice(&invoice.payment_hash).await.expect("invoice");
+	assert_eq!(seen.status, InvoiceStatus::Paid);
+	assert_eq!(seen.amount_received_msat, Some(25_000_000));
+	assert_eq!(seen.preimage.as_deref(), Some(preimage.as_str()));
+
+	// bob -> alice by invoice, amountless with the amount given by the payer.
+	let open = alice.create_invoice(None, "refund", Some(600)).await.expect("invoice");
+	let mut request = pay_request(&open.bolt11);
+	request.amount_msat = Some(7_000_000);
+	let paid = bob.pay(&request, true).await.expect("pay");
+	assert_eq!(paid.status, PaymentStatus::Succeeded, "{paid:?}");
+	let seen = alice.get_invoice(&open.payment_hash).await.expect("invoice");
+	assert_eq!(seen.amount_received_msat, Some(7_000_000));
+
+	// keysend both ways.
+	let sent = alice.keysend(&net.node("bob").node.node_id(), 3_000_000, true).await.expect("keysend");
+	assert_eq!(sent.status, PaymentStatus::Succeeded, "{sent:?}");
+	let sent = bob.keysend(&net.node("alice").node.node_id(), 1_000_000, true).await.expect("keysend");
+	assert_eq!(sent.status, PaymentStatus::Succeeded, "{sent:?}");
+	let received = alice.get_payment(sent.payment_hash.as_deref().expect("hash")).await;
+	let received = received.expect("alice recorded the keysend she received");
+	assert_eq!(received.amount_msat, Some(1_000_000));
+
+	// The balances moved by exactly what was paid (no routing fee on a direct channel).
+	let channel = &alice.list_channels().await.expect("channels")[0];
+	let expected_local = 700_000_000 - 25_000_000 + 7_000_000 - 3_000_000 + 1_000_000;
+	let fee_and_anchor_slack = 0; // local balance already excludes commitment fees and anchors
+	assert!(
+		channel.local_balance_msat <= expected_local + fee_and_anchor_slack,
+		"local balance {} above {expected_local}",
+		channel.local_balance_msat
+	);
+	net.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn expired_invoice_reads_expired_and_cannot_be_paid() {
+	let net = TestNet::new(&["alice", "bob"]).await;
+	net.open_channel("alice", "bob", 500_000, 0).await;
+	let (alice, bob) = (net.api("alice"), net.api("bob"));
+	let invoice = bob.create_invoice(Some(1_000_000), "short-lived", Some(1)).await.expect("invoice");
+	tokio::time::sleep(Duration::from_secs(3)).await;
+	let seen = bob.get_invoice(&invoice.payment_hash).await.expect("invoice");
+	assert_eq!(seen.status, InvoiceStatus::Expired);
+	let err = alice.pay(&pay_request(&invoice.bolt11), true).await.expect_err("expired");
+	assert_eq!(err.status(), Some(422), "{err}");
+	assert_eq!(err.code(), "invoice_expired", "{err}");
+	assert!(alice.list_payments(&Default::default()).await.expect("list").payments.is_empty());
+	net.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn garbage_and_already_paid_invoices_fail_clearly() {
+	let net = TestNet::new(&["alice", "bob"]).await;
+	net.open_channel("alice", "bob", 500_000, 0).await;
+	let (alice, bob) = (net.api("alice"), net.api("bob"));
+
+	for garbage in ["", "lnbcrt1garbage", "not an invoice at all", "lno1zzzz"] {
+		let err = alice.pay(&pay_request(garbage), true).await.expect_err("garbage");
+		assert_eq!(err.status(), Some(400), "{garbage:?}: {err}");
+		assert_eq!(err.code(), "invalid_invoice", "{garbage:?}: {err}");
+	}
+	let invoice = bob.create_invoice(Some(2_000_000), "once", None).await.expect("invoice");
+	let paid = alice.pay(&pay_request(&invoice.bolt11), true).await.expect("pay");
+	assert_eq!(paid.status, PaymentStatus::Succeeded);
+	let err = alice.pay(&pay_request(&invoice.bolt11), true).await.expect_err("paid twice");
+	assert_eq!(err.status(), Some(409), "{err}");
+	assert_eq!(err.code(), "duplicate_payment", "{err}");
+	// A zero amount is refused before anything is sent.
+	let open = bob.create_invoice(None, "any", None).await.expect("invoice");
+	let mut zero = pay_request(&open.bolt11);
+	zero.amount_msat = Some(0);
+	let err = alice.pay(&zero, true).await.expect_err("zero amount");
+	assert_eq!(err.status(), Some(400), "{err}");
+	// bob received exactly once.
+	let seen = bob.get_invoice(&invoice.payment_hash).await.expect("invoice");
+	assert_eq!(seen.amount_received_msat, Some(2_000_000));
+	net.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn bolt12_offer_is_paid() {
+	let net = TestNet::new(&["alice", "bob"]).await;
+	net.open_channel("alice", "bob", 1_000_000, 0).await;
+	let (alice, bob) = (net.api("alice"), net.api("bob"));
+	let offer = bob.create_offer(Some(4_000_000), "subscription").await.expect("offer");
+	assert!(offer.starts_with("lno1"), "{offer}");
+	let paid = alice.pay(&pay_request(&offer), true).await.expect("pay offer");
+	assert_eq!(paid.status, PaymentStatus::Succeeded, "{paid:?}");
+	assert!(paid.preimage.is_some());
+	// bob sees the money as an inbound BOLT12 payment.
+	let hash = paid.payment_hash.clone().expect("hash");
+	let received = bob.get_payment(&hash).await.expect("bob's record");
+	assert_eq!(received.amount_msat, Some(4_000_000));
+	// An offer is reusable: pay it again.
+	let again = alice.pay(&pay_request(&offer), true).await.expect("pay again");
+	assert_eq!(again.status, PaymentStatus::Succeeded, "{again:?}");
+	net.shutdown().await;
+}

@@ -1,0 +1,41 @@
+//! `fulgur regtest up`'s network: alice pays carol over two hops, and again after a restart.
+
+use fulgur::regtest::RegtestNetwork;
+use fulgur_node::{PayRequest, PaymentStatus};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn regtest_network_routes_two_hops_and_restarts() {
+	let dir = tempfile::tempdir().expect("temp dir");
+	let network = RegtestNetwork::up(dir.path(), 3).await.expect("network up");
+	let file = network.file();
+	assert_eq!(file.nodes.len(), 3);
+	let written = std::fs::read_to_string(dir.path().join("network.json")).expect("network.json");
+	let parsed: serde_json::Value = serde_json::from_str(&written).expect("json");
+	assert!(parsed["bitcoind"]["rpc_url"].is_string());
+	assert_eq!(parsed["nodes"][2]["name"], "carol");
+
+	let pay_carol = |network: &RegtestNetwork, amount: u64, label: String| {
+		let alice = network.nodes[0].client();
+		let carol = network.nodes[2].client();
+		async move {
+			let invoice = carol.create_invoice(Some(amount), &label, None).await.expect("invoice");
+			let req = PayRequest { invoice: invoice.bolt11, amount_msat: None, max_fee_msat: None };
+			let paid = alice.pay(&req, true).await.expect("pay");
+			assert_eq!(paid.status, PaymentStatus::Succeeded, "{paid:?}");
+			assert!(paid.fee_msat.unwrap_or(0) > 0, "bob charged a forwarding fee: {paid:?}");
+		}
+	};
+	pay_carol(&network, 50_000_000, "two hops".into()).await;
+	// And back: carol pays alice.
+	let invoice = network.nodes[0].client().create_invoice(Some(1_000_000), "back", None).await;
+	let req = PayRequest { invoice: invoice.expect("invoice").bolt11, amount_msat: None, max_fee_msat: None };
+	let paid = network.nodes[2].client().pay(&req, true).await.expect("pay back");
+	assert_eq!(paid.status, PaymentStatus::Succeeded, "{paid:?}");
+	network.down().await;
+
+	let network = RegtestNetwork::up(dir.path(), 3).await.expect("network restarts");
+	assert_eq!(network.file().nodes[0].node_id, file.nodes[0].node_id);
+	assert_eq!(network.file().nodes[0].api_url, file.nodes[0].api_url);
+	pay_carol(&network, 20_000_000, "after restart".into()).await;
+	network.down().await;
+}
