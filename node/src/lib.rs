@@ -141,7 +141,7 @@ impl Node {
 		);
 		let wallet = Arc::clone(&self.ctx.wallet);
 		let script = address.script_pubkey();
-		let tx = tokio::task::spawn_blocking(move || wallet.create_payment(script, amount_sat, fee_rate))
+		let tx = tokio::task::spawn_blocking(move || wallet.create_payment(script, amount_sat, fee_rate, None))
 			.await
 			.map_err(|e| NodeError::Internal(format!("wallet task: {e}")))??;
 		match self.ctx.bitcoind.send_transaction(&tx).await {

@@ -18,8 +18,9 @@ pub(super) async fn fund(
 ) -> Result<(), ReplayEvent> {
 	let fee_rate = ctx.bitcoind.get_est_sat_per_1000_weight(ConfirmationTarget::NonAnchorChannelFee);
 	let wallet = Arc::clone(&ctx.wallet);
+	let height = ctx.channel_manager.current_best_block().height;
 	let built = tokio::task::spawn_blocking(move || {
-		wallet.create_payment(output_script, amount_sat, fee_rate)
+		wallet.create_payment(output_script, amount_sat, fee_rate, Some(height))
 	})
 	.await;
 	let failure = match built {

@@ -162,14 +162,20 @@ impl OnchainWallet {
 
 	/// Builds and signs a transaction paying `amount_sat` to `script` at `sat_per_kw`, and
 	/// records it as unconfirmed so its inputs are not spent twice. The caller broadcasts.
+	/// `lock_height` caps the anti-fee-sniping lock time (LDK refuses a funding transaction
+	/// that is not final at its own best block, which may trail the wallet's).
 	pub fn create_payment(
-		&self, script: ScriptBuf, amount_sat: u64, sat_per_kw: u32,
+		&self, script: ScriptBuf, amount_sat: u64, sat_per_kw: u32, lock_height: Option<u32>,
 	) -> Result<Transaction, NodeError> {
 		let mut wallet = self.wallet();
 		let mut builder = wallet.build_tx();
 		builder
 			.add_recipient(script, Amount::from_sat(amount_sat))
 			.fee_rate(FeeRate::from_sat_per_kwu(u64::from(sat_per_kw)));
+		if let Some(height) = lock_height.and_then(|h| bitcoin::absolute::LockTime::from_height(h).ok())
+		{
+			builder.nlocktime(height);
+		}
 		let mut psbt = builder.finish().map_err(|e| match e {
 			bdk_wallet::error::CreateTxError::CoinSelection(e) => {
 				NodeError::InsufficientFunds(format!("on-chain wallet: {e}"))

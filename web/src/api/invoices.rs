@@ -3,7 +3,7 @@
 use fulgur_node::{InvoiceRecord, Node};
 use serde::{Deserialize, Serialize};
 
-use super::{blocking, paginate, PageQuery, Validate};
+use super::{paginate, PageQuery, Validate};
 use crate::error::ApiError;
 
 /// `POST /v1/invoices` body.
@@ -57,8 +57,7 @@ pub(crate) async fn handle_create_invoice(
 	node: Node,
 	req: CreateInvoiceRequest,
 ) -> Result<InvoiceRecord, ApiError> {
-	blocking(move || Ok(node.create_invoice(req.amount_msat, &req.description, req.expiry_secs)?))
-		.await
+	Ok(node.create_invoice(req.amount_msat, &req.description, req.expiry_secs).await?)
 }
 
 /// `GET /v1/invoices/{payment_hash}`: one invoice.

@@ -3,7 +3,7 @@
 use fulgur_node::{Node, PeerInfo};
 use serde::{Deserialize, Serialize};
 
-use super::{blocking, Validate};
+use super::Validate;
 use crate::error::ApiError;
 
 /// `GET /v1/peers` answer.
@@ -69,9 +69,6 @@ pub(crate) async fn handle_disconnect_peer(
 	req: DisconnectPeerRequest,
 ) -> Result<DisconnectPeerResponse, ApiError> {
 	let node_id = req.node_id;
-	blocking(move || {
-		node.disconnect_peer(&node_id)?;
-		Ok(DisconnectPeerResponse { node_id })
-	})
-	.await
+	node.disconnect_peer(&node_id).await?;
+	Ok(DisconnectPeerResponse { node_id })
 }
