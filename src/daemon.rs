@@ -68,7 +68,7 @@ pub fn load_config_file(args: &[String]) -> Result<(), String> {
 				return Ok(());
 			}
 			default
-		},
+		}
 	};
 	let text = std::fs::read_to_string(&path)
 		.map_err(|e| format!("reading config {}: {e}", path.display()))?;
@@ -77,9 +77,9 @@ pub fn load_config_file(args: &[String]) -> Result<(), String> {
 		if line.is_empty() || line.starts_with('#') {
 			continue;
 		}
-		let (name, value) = line.split_once('=').ok_or_else(|| {
-			format!("{}:{}: expected `name = value`", path.display(), number + 1)
-		})?;
+		let (name, value) = line
+			.split_once('=')
+			.ok_or_else(|| format!("{}:{}: expected `name = value`", path.display(), number + 1))?;
 		let var = format!("FULGUR_{}", name.trim().replace('-', "_").to_ascii_uppercase());
 		if std::env::var_os(&var).is_none() {
 			std::env::set_var(var, value.trim());
@@ -119,16 +119,16 @@ pub async fn run(args: NodeArgs) -> Result<(), String> {
 		Err(e) => {
 			node.stop().await;
 			return Err(format!("API key {}: {e}", key_file.display()));
-		},
+		}
 	};
-	let api = match fulgur_web::serve(node.clone(), ApiConfig { bind: args.api_bind, api_key }).await
-	{
-		Ok(api) => api,
-		Err(e) => {
-			node.stop().await;
-			return Err(format!("API on {}: {e}", args.api_bind));
-		},
-	};
+	let api =
+		match fulgur_web::serve(node.clone(), ApiConfig { bind: args.api_bind, api_key }).await {
+			Ok(api) => api,
+			Err(e) => {
+				node.stop().await;
+				return Err(format!("API on {}: {e}", args.api_bind));
+			}
+		};
 	print_started(&node, &api.local_addr(), &key_file, &data_dir);
 	shutdown_signal().await;
 	eprintln!("shutting down");
@@ -142,7 +142,10 @@ fn print_started(node: &Node, api: &SocketAddr, key_file: &Path, data_dir: &Path
 	println!("  peers:    {}@{}", node.node_id(), node.listen_addr());
 	println!("  api:      http://{api}  (key in {})", key_file.display());
 	println!("  data:     {}", data_dir.display());
-	println!("  try:      fulgur --api-url http://{api} --api-key-file {} info", key_file.display());
+	println!(
+		"  try:      fulgur --api-url http://{api} --api-key-file {} info",
+		key_file.display()
+	);
 }
 
 /// Resolves on Ctrl-C or SIGTERM.
@@ -154,9 +157,9 @@ pub async fn shutdown_signal() {
 				_ = ctrl_c => {},
 				_ = term.recv() => {},
 			}
-		},
+		}
 		Err(_) => {
 			let _ = ctrl_c.await;
-		},
+		}
 	}
 }

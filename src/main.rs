@@ -65,7 +65,7 @@ fn main() -> ExitCode {
 		Err(e) => {
 			eprintln!("error: cannot start the async runtime: {e}");
 			return ExitCode::FAILURE;
-		},
+		}
 	};
 	let result = runtime.block_on(async move {
 		match cli.command {
@@ -73,16 +73,16 @@ fn main() -> ExitCode {
 			Command::Regtest { command: RegtestCommand::Up { nodes, dir } } => {
 				let dir = dir.unwrap_or_else(fulgur::regtest::default_dir);
 				fulgur::regtest::run_up(&dir, nodes).await
-			},
+			}
 			Command::Regtest { command: RegtestCommand::Mine { blocks, dir } } => {
 				let dir = dir.unwrap_or_else(fulgur::regtest::default_dir);
 				fulgur::regtest::run_mine(&dir, blocks).await
-			},
+			}
 			Command::Client(command) => {
 				let default_key = fulgur::daemon::default_data_dir().join("api_key");
 				let key = cli.client.resolve_key_or(&default_key)?;
 				fulgur::cli::run_client(&cli.client.api_url, &key, command).await
-			},
+			}
 		}
 	});
 	match result {
@@ -90,6 +90,6 @@ fn main() -> ExitCode {
 		Err(e) => {
 			eprintln!("error: {e}");
 			ExitCode::FAILURE
-		},
+		}
 	}
 }

@@ -175,7 +175,7 @@ pub(crate) async fn build(config: NodeConfig) -> Result<Arc<Context>, NodeError>
 					|e| NodeError::Persistence(format!("channel manager unreadable: {e:?}")),
 				)?;
 			(Some(block), manager)
-		},
+		}
 		None => {
 			let (hash, height) = bitcoind.tip().await?;
 			let params = ChainParameters {
@@ -197,19 +197,34 @@ pub(crate) async fn build(config: NodeConfig) -> Result<Arc<Context>, NodeError>
 				unix_now_u32(),
 			);
 			(None, manager)
-		},
+		}
 	};
 	let channel_manager = Arc::new(channel_manager);
 
 	// 9. Output sweeper, read or new.
-	let sweeper: Arc<Sweeper> = Arc::new(match KVStoreSync::read(
-		&store,
-		OUTPUT_SWEEPER_PERSISTENCE_PRIMARY_NAMESPACE,
-		OUTPUT_SWEEPER_PERSISTENCE_SECONDARY_NAMESPACE,
-		OUTPUT_SWEEPER_PERSISTENCE_KEY,
-	) {
-		Ok(bytes) => {
-			let args = (
+	let sweeper: Arc<Sweeper> = Arc::new(
+		match KVStoreSync::read(
+			&store,
+			OUTPUT_SWEEPER_PERSISTENCE_PRIMARY_NAMESPACE,
+			OUTPUT_SWEEPER_PERSISTENCE_SECONDARY_NAMESPACE,
+			OUTPUT_SWEEPER_PERSISTENCE_KEY,
+		) {
+			Ok(bytes) => {
+				let args = (
+					Arc::clone(&bitcoind),
+					Arc::clone(&bitcoind),
+					None::<Arc<ChainFilter>>,
+					Arc::clone(&keys),
+					Arc::clone(&wallet),
+					Arc::clone(&store_arc),
+					Arc::clone(&logger),
+				);
+				let (_, sweeper) = <(BestBlock, Sweeper)>::read(&mut Cursor::new(bytes), args)
+					.map_err(|e| NodeError::Persistence(format!("sweeper unreadable: {e:?}")))?;
+				sweeper
+			}
+			Err(e) if e.kind() == lightning::io::ErrorKind::NotFound => OutputSweeper::new(
+				channel_manager.current_best_block(),
 				Arc::clone(&bitcoind),
 				Arc::clone(&bitcoind),
 				None::<Arc<ChainFilter>>,
@@ -217,23 +232,10 @@ pub(crate) async fn build(config: NodeConfig) -> Result<Arc<Context>, NodeError>
 				Arc::clone(&wallet),
 				Arc::clone(&store_arc),
 				Arc::clone(&logger),
-			);
-			let (_, sweeper) = <(BestBlock, Sweeper)>::read(&mut Cursor::new(bytes), args)
-				.map_err(|e| NodeError::Persistence(format!("sweeper unreadable: {e:?}")))?;
-			sweeper
+			),
+			Err(e) => return Err(NodeError::Persistence(format!("reading sweeper: {e}"))),
 		},
-		Err(e) if e.kind() == lightning::io::ErrorKind::NotFound => OutputSweeper::new(
-			channel_manager.current_best_block(),
-			Arc::clone(&bitcoind),
-			Arc::clone(&bitcoind),
-			None::<Arc<ChainFilter>>,
-			Arc::clone(&keys),
-			Arc::clone(&wallet),
-			Arc::clone(&store_arc),
-			Arc::clone(&logger),
-		),
-		Err(e) => return Err(NodeError::Persistence(format!("reading sweeper: {e}"))),
-	});
+	);
 
 	// 10. Bring everything that follows the chain to the tip, then hand the monitors over.
 	let mut header_cache = UnboundedCache::new();
@@ -356,7 +358,7 @@ fn read_or_create_seed(path: &std::path::Path) -> Result<[u8; 32], NodeError> {
 				.and_then(|()| file.sync_all())
 				.map_err(|e| NodeError::Persistence(format!("writing seed: {e}")))?;
 			Ok(seed)
-		},
+		}
 		Err(e) => Err(NodeError::Persistence(format!("reading seed: {e}"))),
 	}
 }

@@ -56,7 +56,11 @@ pub async fn open(ctx: &Arc<Context>, req: OpenChannelRequest) -> Result<OpenedC
 			ctx.pending_opens.remove(&user_channel_id);
 			NodeError::ChannelOpenFailed(format!("{e:?}"))
 		})?;
-	crate::info!(ctx.logger, "opening channel {temporary_id} to {pubkey} for {} sat", req.amount_sat);
+	crate::info!(
+		ctx.logger,
+		"opening channel {temporary_id} to {pubkey} for {} sat",
+		req.amount_sat
+	);
 	match tokio::time::timeout(OPEN_TIMEOUT, rx).await {
 		Ok(Ok(Ok((channel_id, txid)))) => Ok(OpenedChannel {
 			channel_id: channel_id.to_string(),
@@ -73,7 +77,7 @@ pub async fn open(ctx: &Arc<Context>, req: OpenChannelRequest) -> Result<OpenedC
 				counterparty_node_id: pubkey.to_string(),
 				funding_txid: None,
 			})
-		},
+		}
 	}
 }
 

@@ -31,9 +31,8 @@ impl NodeKeysManager {
 	/// `seed` is the LDK seed (not the wallet's); the start time makes ephemeral randomness
 	/// unique per run.
 	pub fn new(seed: &[u8; 32], wallet: Arc<OnchainWallet>, logger: Arc<FulgurLogger>) -> Self {
-		let now = std::time::SystemTime::now()
-			.duration_since(std::time::UNIX_EPOCH)
-			.unwrap_or_default();
+		let now =
+			std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
 		let inner = KeysManager::new(seed, now.as_secs(), now.subsec_nanos(), true);
 		NodeKeysManager { inner, wallet, logger }
 	}
@@ -69,19 +68,25 @@ impl NodeSigner for NodeKeysManager {
 	}
 
 	fn ecdh(
-		&self, recipient: Recipient, other_key: &PublicKey, tweak: Option<&Scalar>,
+		&self,
+		recipient: Recipient,
+		other_key: &PublicKey,
+		tweak: Option<&Scalar>,
 	) -> Result<SharedSecret, ()> {
 		self.inner.ecdh(recipient, other_key, tweak)
 	}
 
 	fn sign_invoice(
-		&self, invoice: &RawBolt11Invoice, recipient: Recipient,
+		&self,
+		invoice: &RawBolt11Invoice,
+		recipient: Recipient,
 	) -> Result<RecoverableSignature, ()> {
 		self.inner.sign_invoice(invoice, recipient)
 	}
 
 	fn sign_bolt12_invoice(
-		&self, invoice: &UnsignedBolt12Invoice,
+		&self,
+		invoice: &UnsignedBolt12Invoice,
 	) -> Result<schnorr::Signature, ()> {
 		self.inner.sign_bolt12_invoice(invoice)
 	}
@@ -115,9 +120,7 @@ impl SignerProvider for NodeKeysManager {
 		let program = script
 			.witness_version()
 			.zip(script.as_bytes().get(2..))
-			.and_then(|(version, program)| {
-				bitcoin::WitnessProgram::new(version, program).ok()
-			})
+			.and_then(|(version, program)| bitcoin::WitnessProgram::new(version, program).ok())
 			.ok_or_else(|| crate::error!(self.logger, "wallet address is not segwit"))?;
 		ShutdownScript::new_witness_program(&program)
 			.map_err(|e| crate::error!(self.logger, "invalid shutdown script: {e:?}"))
@@ -126,9 +129,13 @@ impl SignerProvider for NodeKeysManager {
 
 impl OutputSpender for NodeKeysManager {
 	fn spend_spendable_outputs(
-		&self, descriptors: &[&SpendableOutputDescriptor], outputs: Vec<TxOut>,
-		change_destination_script: ScriptBuf, feerate_sat_per_1000_weight: u32,
-		locktime: Option<LockTime>, secp_ctx: &Secp256k1<All>,
+		&self,
+		descriptors: &[&SpendableOutputDescriptor],
+		outputs: Vec<TxOut>,
+		change_destination_script: ScriptBuf,
+		feerate_sat_per_1000_weight: u32,
+		locktime: Option<LockTime>,
+		secp_ctx: &Secp256k1<All>,
 	) -> Result<Transaction, ()> {
 		self.inner.spend_spendable_outputs(
 			descriptors,
@@ -140,4 +147,3 @@ impl OutputSpender for NodeKeysManager {
 		)
 	}
 }
-

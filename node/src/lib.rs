@@ -59,7 +59,8 @@ impl Node {
 			return;
 		}
 		crate::info!(self.ctx.logger, "stopping");
-		let tasks: Vec<_> = std::mem::take(&mut *self.ctx.tasks.lock().unwrap_or_else(|e| e.into_inner()));
+		let tasks: Vec<_> =
+			std::mem::take(&mut *self.ctx.tasks.lock().unwrap_or_else(|e| e.into_inner()));
 		for task in tasks {
 			if tokio::time::timeout(STOP_TIMEOUT, task).await.is_err() {
 				crate::warn!(self.ctx.logger, "a background task did not stop in time");
@@ -141,15 +142,17 @@ impl Node {
 		);
 		let wallet = Arc::clone(&self.ctx.wallet);
 		let script = address.script_pubkey();
-		let tx = tokio::task::spawn_blocking(move || wallet.create_payment(script, amount_sat, fee_rate, None))
-			.await
-			.map_err(|e| NodeError::Internal(format!("wallet task: {e}")))??;
+		let tx = tokio::task::spawn_blocking(move || {
+			wallet.create_payment(script, amount_sat, fee_rate, None)
+		})
+		.await
+		.map_err(|e| NodeError::Internal(format!("wallet task: {e}")))??;
 		match self.ctx.bitcoind.send_transaction(&tx).await {
 			Ok(txid) => Ok(txid.to_string()),
 			Err(e) => {
 				self.ctx.wallet.cancel(&tx);
 				Err(e)
-			},
+			}
 		}
 	}
 
@@ -190,7 +193,10 @@ impl Node {
 
 	/// Creates a BOLT11 invoice.
 	pub async fn create_invoice(
-		&self, amount_msat: Option<u64>, description: &str, expiry_secs: Option<u32>,
+		&self,
+		amount_msat: Option<u64>,
+		description: &str,
+		expiry_secs: Option<u32>,
 	) -> Result<InvoiceRecord, NodeError> {
 		payment::bolt11::create_invoice(&self.ctx, amount_msat, description, expiry_secs).await
 	}
@@ -221,7 +227,10 @@ impl Node {
 
 	/// Sends a spontaneous payment. With `wait`, returns once the payment is final.
 	pub async fn keysend(
-		&self, node_id: &str, amount_msat: u64, wait: bool,
+		&self,
+		node_id: &str,
+		amount_msat: u64,
+		wait: bool,
 	) -> Result<PaymentRecord, NodeError> {
 		payment::keysend::send(&self.ctx, node_id, amount_msat, wait).await
 	}
@@ -245,7 +254,9 @@ impl Node {
 
 	/// Creates a BOLT12 offer.
 	pub fn create_offer(
-		&self, amount_msat: Option<u64>, description: &str,
+		&self,
+		amount_msat: Option<u64>,
+		description: &str,
 	) -> Result<String, NodeError> {
 		payment::bolt12::create_offer(&self.ctx, amount_msat, description)
 	}

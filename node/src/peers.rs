@@ -41,7 +41,9 @@ pub async fn connect(ctx: &Arc<Context>, node_id: &str, address: &str) -> Result
 
 /// Connects and waits for the handshake to finish.
 pub(crate) async fn connect_inner(
-	ctx: &Arc<Context>, pubkey: PublicKey, addr: SocketAddr,
+	ctx: &Arc<Context>,
+	pubkey: PublicKey,
+	addr: SocketAddr,
 ) -> Result<(), NodeError> {
 	if ctx.peer_manager.peer_by_node_id(&pubkey).is_some() {
 		return Ok(());
@@ -102,7 +104,9 @@ pub fn list(ctx: &Context) -> Vec<PeerInfo> {
 		.all()
 		.into_iter()
 		.map(|record| PeerInfo {
-			connected: connected.iter().any(|p| p.counterparty_node_id.to_string() == record.node_id),
+			connected: connected
+				.iter()
+				.any(|p| p.counterparty_node_id.to_string() == record.node_id),
 			node_id: record.node_id,
 			address: Some(record.address),
 			persisted: true,

@@ -22,7 +22,9 @@ use crate::NodeError;
 
 /// Starts every background task; they all end when the context's stop signal is set.
 pub(crate) async fn start(
-	ctx: &Arc<Context>, chain_tip: ValidatedBlockHeader, header_cache: UnboundedCache,
+	ctx: &Arc<Context>,
+	chain_tip: ValidatedBlockHeader,
+	header_cache: UnboundedCache,
 	gossip_sync: Arc<P2PGossipSync>,
 	scorer: Arc<Mutex<fulgur_router::Scorer<Arc<crate::types::Logger>>>>,
 ) -> Result<(), NodeError> {
@@ -69,11 +71,11 @@ async fn accept_peers(ctx: Arc<Context>, listener: tokio::net::TcpListener) {
 			Ok(stream) => {
 				let peer_manager = Arc::clone(&ctx.peer_manager);
 				tokio::spawn(lightning_net_tokio::setup_inbound(peer_manager, stream));
-			},
+			}
 			Err(e) => {
 				crate::warn!(ctx.logger, "accepting a peer connection failed: {e}");
 				tokio::time::sleep(Duration::from_millis(100)).await;
-			},
+			}
 		}
 	}
 }
@@ -97,14 +99,14 @@ async fn poll_chain(ctx: Arc<Context>, tip: ValidatedBlockHeader, mut cache: Unb
 				let ours = ctx.channel_manager.current_best_block().block_hash;
 				let synced = matches!(ctx.bitcoind.tip().await, Ok((theirs, _)) if theirs == ours);
 				ctx.synced.store(synced, Ordering::Release);
-			},
+			}
 			Err(e) => {
 				if !failing {
 					crate::warn!(ctx.logger, "polling bitcoind failed: {e:?}");
 				}
 				failing = true;
 				ctx.synced.store(false, Ordering::Release);
-			},
+			}
 		}
 		tokio::select! {
 			_ = ctx.stopped() => return,
@@ -114,7 +116,8 @@ async fn poll_chain(ctx: Arc<Context>, tip: ValidatedBlockHeader, mut cache: Unb
 }
 
 async fn background_processor(
-	ctx: Arc<Context>, gossip_sync: Arc<P2PGossipSync>,
+	ctx: Arc<Context>,
+	gossip_sync: Arc<P2PGossipSync>,
 	scorer: Arc<Mutex<fulgur_router::Scorer<Arc<crate::types::Logger>>>>,
 ) {
 	let handler = Arc::new(EventHandler::new(Arc::clone(&ctx)));
@@ -156,7 +159,7 @@ async fn background_processor(
 async fn sync_wallet(ctx: Arc<Context>) {
 	let wallet = Arc::clone(&ctx.wallet);
 	match tokio::task::spawn_blocking(move || wallet.sync()).await {
-		Ok(Ok(())) => {},
+		Ok(Ok(())) => {}
 		Ok(Err(e)) => crate::warn!(ctx.logger, "wallet sync: {e}"),
 		Err(e) => crate::error!(ctx.logger, "wallet sync task: {e}"),
 	}

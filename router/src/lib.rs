@@ -72,13 +72,17 @@ where
 	/// Loads the graph and scorer from `store` (starting empty when absent) and builds the
 	/// routers. A stored graph for another network is an error, not silently replaced.
 	pub fn load<K: Deref>(
-		store: K, network: Network, logger: L, entropy: ES,
+		store: K,
+		network: Network,
+		logger: L,
+		entropy: ES,
 	) -> Result<Self, io::Error>
 	where
 		K::Target: KVStoreSync,
 	{
 		let graph = Arc::new(read_graph(&*store, network, logger.clone())?);
-		let scorer = Arc::new(Mutex::new(read_scorer(&*store, Arc::clone(&graph), logger.clone())?));
+		let scorer =
+			Arc::new(Mutex::new(read_scorer(&*store, Arc::clone(&graph), logger.clone())?));
 		let router = Arc::new(DefaultRouter::new(
 			Arc::clone(&graph),
 			logger.clone(),
@@ -110,7 +114,9 @@ where
 }
 
 fn read_graph<K: KVStoreSync + ?Sized, L: Deref>(
-	store: &K, network: Network, logger: L,
+	store: &K,
+	network: Network,
+	logger: L,
 ) -> Result<NetworkGraph<L>, io::Error>
 where
 	L::Target: Logger,
@@ -123,12 +129,13 @@ where
 		Ok(bytes) => bytes,
 		Err(e) if e.kind() == io::ErrorKind::NotFound => {
 			return Ok(NetworkGraph::new(network, logger))
-		},
+		}
 		Err(e) => return Err(e),
 	};
 	let graph = NetworkGraph::read(&mut Cursor::new(bytes), logger)
 		.map_err(|e| invalid_data(format!("network graph unreadable: {e:?}")))?;
-	if graph.get_chain_hash() != lightning::bitcoin::constants::ChainHash::using_genesis_block(network)
+	if graph.get_chain_hash()
+		!= lightning::bitcoin::constants::ChainHash::using_genesis_block(network)
 	{
 		return Err(invalid_data(format!("stored network graph is not for {network}")));
 	}
@@ -136,7 +143,9 @@ where
 }
 
 fn read_scorer<K: KVStoreSync + ?Sized, L: Deref + Clone>(
-	store: &K, graph: Arc<NetworkGraph<L>>, logger: L,
+	store: &K,
+	graph: Arc<NetworkGraph<L>>,
+	logger: L,
 ) -> Result<Scorer<L>, io::Error>
 where
 	L::Target: Logger,
@@ -151,7 +160,7 @@ where
 			.map_err(|e| invalid_data(format!("scorer unreadable: {e:?}"))),
 		Err(e) if e.kind() == io::ErrorKind::NotFound => {
 			Ok(ProbabilisticScorer::new(params, graph, logger))
-		},
+		}
 		Err(e) => Err(e),
 	}
 }

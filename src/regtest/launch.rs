@@ -51,9 +51,14 @@ pub struct RunningNode {
 impl RunningNode {
 	/// Starts a node in `data_dir` on the given ports (0 picks free ones).
 	pub async fn start(
-		name: &str, data_dir: &Path, rpc: &RpcEndpoint, p2p_port: u16, api_port: u16,
+		name: &str,
+		data_dir: &Path,
+		rpc: &RpcEndpoint,
+		p2p_port: u16,
+		api_port: u16,
 	) -> Result<RunningNode, String> {
-		let p2p_port = if p2p_port == 0 { crate::bitcoind::free_port().map_err(s)? } else { p2p_port };
+		let p2p_port =
+			if p2p_port == 0 { crate::bitcoind::free_port().map_err(s)? } else { p2p_port };
 		let listen: SocketAddr = ([127, 0, 0, 1], p2p_port).into();
 		let mut config = NodeConfig::new(
 			data_dir,
@@ -68,15 +73,16 @@ impl RunningNode {
 		let api_key = fulgur_web::load_or_create_api_key(&data_dir.join("api_key"))
 			.map_err(|e| format!("{name}: api key: {e}"))?;
 		let bind: SocketAddr = ([127, 0, 0, 1], api_port).into();
-		let api = match fulgur_web::serve(node.clone(), ApiConfig { bind, api_key: api_key.clone() })
-			.await
-		{
-			Ok(api) => api,
-			Err(e) => {
-				node.stop().await;
-				return Err(format!("{name}: API on {bind}: {e}"));
-			},
-		};
+		let api =
+			match fulgur_web::serve(node.clone(), ApiConfig { bind, api_key: api_key.clone() })
+				.await
+			{
+				Ok(api) => api,
+				Err(e) => {
+					node.stop().await;
+					return Err(format!("{name}: API on {bind}: {e}"));
+				}
+			};
 		Ok(RunningNode { name: name.to_string(), node, api, api_key, data_dir: data_dir.into() })
 	}
 
@@ -107,7 +113,9 @@ impl RunningNode {
 /// Mines `blocks_each` blocks to each node's wallet, then 100 more so the coinbases mature,
 /// and waits until every wallet sees its funds.
 pub async fn fund_nodes(
-	rpc: &BitcoindRpc, nodes: &[&RunningNode], blocks_each: u64,
+	rpc: &BitcoindRpc,
+	nodes: &[&RunningNode],
+	blocks_each: u64,
 ) -> Result<(), String> {
 	for node in nodes {
 		let address = node.node.new_onchain_address().map_err(s)?;

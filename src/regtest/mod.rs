@@ -81,15 +81,12 @@ impl RegtestNetwork {
 					}
 					let _ = bitcoind.stop().await;
 					return Err(e);
-				},
+				}
 			}
 		}
 		let mut network = RegtestNetwork { bitcoind, nodes, dir: dir.to_path_buf() };
-		let prepared = if previous.is_some() {
-			network.wait_ready().await
-		} else {
-			network.build().await
-		};
+		let prepared =
+			if previous.is_some() { network.wait_ready().await } else { network.build().await };
 		if let Err(e) = prepared {
 			network.down().await;
 			return Err(e);
@@ -217,7 +214,10 @@ fn print_ready(file: &NetworkFile, dir: &Path) {
 	let json = dir.join("network.json");
 	println!("fulgur regtest network ready: {} nodes, {}", file.nodes.len(), json.display());
 	for node in &file.nodes {
-		println!("  {:<6} {}  p2p {}  api {}", node.name, node.node_id, node.p2p_addr, node.api_url);
+		println!(
+			"  {:<6} {}  p2p {}  api {}",
+			node.name, node.node_id, node.p2p_addr, node.api_url
+		);
 	}
 	if let (Some(first), Some(last)) = (file.nodes.first(), file.nodes.last()) {
 		println!();
@@ -242,9 +242,12 @@ fn print_ready(file: &NetworkFile, dir: &Path) {
 pub async fn run_mine(dir: &Path, blocks: u64) -> Result<(), String> {
 	let file = NetworkFile::read(dir)?
 		.ok_or_else(|| format!("no network in {} (run `fulgur regtest up`)", dir.display()))?;
-	let rpc =
-		BitcoindRpc::new(&file.bitcoind.rpc_url, &file.bitcoind.rpc_user, &file.bitcoind.rpc_password)
-			.map_err(|e| e.to_string())?;
+	let rpc = BitcoindRpc::new(
+		&file.bitcoind.rpc_url,
+		&file.bitcoind.rpc_user,
+		&file.bitcoind.rpc_password,
+	)
+	.map_err(|e| e.to_string())?;
 	let hashes = rpc.mine_empty(blocks).await.map_err(|e| format!("mining: {e}"))?;
 	let height = rpc.block_count().await.map_err(|e| e.to_string())?;
 	println!("{}", serde_json::json!({ "mined": hashes.len(), "height": height }));

@@ -27,8 +27,9 @@ impl TestNet {
 	/// Starts bitcoind and funded nodes with these names.
 	pub async fn new(names: &[&str]) -> TestNet {
 		let dir = tempfile::tempdir().expect("temp dir");
-		let bitcoind =
-			Bitcoind::start(BitcoindConfig::new(dir.path().join("bitcoind"))).await.expect("bitcoind");
+		let bitcoind = Bitcoind::start(BitcoindConfig::new(dir.path().join("bitcoind")))
+			.await
+			.expect("bitcoind");
 		let rpc = RpcEndpoint::of(&bitcoind);
 		let mut nodes = Vec::new();
 		let mut ports = Vec::new();
@@ -63,7 +64,13 @@ impl TestNet {
 	}
 
 	/// Opens a channel through the API, confirms it and waits until both sides can use it.
-	pub async fn open_channel(&self, from: &str, to: &str, amount_sat: u64, push_msat: u64) -> String {
+	pub async fn open_channel(
+		&self,
+		from: &str,
+		to: &str,
+		amount_sat: u64,
+		push_msat: u64,
+	) -> String {
 		let target = self.node(to);
 		let opened = self
 			.api(from)

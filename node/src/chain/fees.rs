@@ -37,7 +37,7 @@ impl FeeCache {
 			ConfirmationTarget::MinAllowedAnchorChannelRemoteFee
 			| ConfirmationTarget::MinAllowedNonAnchorChannelRemoteFee => {
 				estimate.unwrap_or(FEERATE_FLOOR_SATS_PER_KW).max(FEERATE_FLOOR_SATS_PER_KW)
-			},
+			}
 			_ => estimate.unwrap_or(self.floor).max(self.floor),
 		};
 		self.rates[index(target)].store(rate, Ordering::Relaxed);

@@ -35,8 +35,12 @@ impl BitcoindClient {
 	/// Connects to `host:port` with the given credentials; checks that bitcoind answers and is
 	/// on `network`.
 	pub async fn connect(
-		rpc_addr: &str, user: &str, password: &str, network: bitcoin::Network,
-		fee_floor_sat_per_kw: u32, logger: Arc<FulgurLogger>,
+		rpc_addr: &str,
+		user: &str,
+		password: &str,
+		network: bitcoin::Network,
+		fee_floor_sat_per_kw: u32,
+		logger: Arc<FulgurLogger>,
 	) -> Result<BitcoindClient, NodeError> {
 		let rpc = Arc::new(rpc_client(rpc_addr, user, password)?);
 		let info: serde_json::Value =
@@ -68,7 +72,9 @@ impl BitcoindClient {
 
 	/// Calls any RPC method.
 	pub async fn call(
-		&self, method: &str, params: &[serde_json::Value],
+		&self,
+		method: &str,
+		params: &[serde_json::Value],
 	) -> Result<serde_json::Value, NodeError> {
 		self.rpc
 			.call_method::<serde_json::Value>(method, params)
@@ -100,13 +106,16 @@ impl BitcoindClient {
 	pub async fn refresh_fees(&self) {
 		for (target, blocks, mode) in fees::ESTIMATE_TARGETS {
 			let params = [json!(blocks), json!(mode)];
-			let estimate = match self.rpc.call_method::<serde_json::Value>("estimatesmartfee", &params).await
+			let estimate = match self
+				.rpc
+				.call_method::<serde_json::Value>("estimatesmartfee", &params)
+				.await
 			{
 				Ok(answer) => answer["feerate"].as_f64(),
 				Err(e) => {
 					crate::debug!(self.logger, "estimatesmartfee {blocks} failed: {e}");
 					None
-				},
+				}
 			};
 			self.fees.set(*target, estimate.map(fees::btc_per_kvb_to_sat_per_kw));
 		}
@@ -133,12 +142,17 @@ fn base64_encode(input: &[u8]) -> String {
 
 impl BlockSource for BitcoindClient {
 	fn get_header<'a>(
-		&'a self, header_hash: &'a BlockHash, height_hint: Option<u32>,
+		&'a self,
+		header_hash: &'a BlockHash,
+		height_hint: Option<u32>,
 	) -> AsyncBlockSourceResult<'a, BlockHeaderData> {
 		self.rpc.get_header(header_hash, height_hint)
 	}
 
-	fn get_block<'a>(&'a self, header_hash: &'a BlockHash) -> AsyncBlockSourceResult<'a, BlockData> {
+	fn get_block<'a>(
+		&'a self,
+		header_hash: &'a BlockHash,
+	) -> AsyncBlockSourceResult<'a, BlockData> {
 		self.rpc.get_block(header_hash)
 	}
 
@@ -171,12 +185,14 @@ impl BroadcasterInterface for BitcoindClient {
 					Ok(answer) => {
 						crate::debug!(logger, "submitpackage {:?}: {}", txids, answer);
 						return;
-					},
+					}
 					Err(e) => crate::warn!(logger, "submitpackage {:?} failed: {e}", txids),
 				}
 			}
 			for (hex, txid) in hexes.iter().zip(txids.iter()) {
-				match rpc.call_method::<serde_json::Value>("sendrawtransaction", &[json!(hex)]).await
+				match rpc
+					.call_method::<serde_json::Value>("sendrawtransaction", &[json!(hex)])
+					.await
 				{
 					Ok(_) => crate::info!(logger, "broadcast transaction {txid}"),
 					Err(e) => crate::debug!(logger, "broadcast of {txid} refused: {e}"),

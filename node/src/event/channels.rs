@@ -13,10 +13,15 @@ use crate::context::{Context, OpenOutcome};
 
 /// Builds and hands over the funding transaction of a channel we open.
 pub(super) async fn fund(
-	ctx: &Arc<Context>, temporary_channel_id: ChannelId, counterparty: PublicKey,
-	amount_sat: u64, output_script: ScriptBuf, user_channel_id: u128,
+	ctx: &Arc<Context>,
+	temporary_channel_id: ChannelId,
+	counterparty: PublicKey,
+	amount_sat: u64,
+	output_script: ScriptBuf,
+	user_channel_id: u128,
 ) -> Result<(), ReplayEvent> {
-	let fee_rate = ctx.bitcoind.get_est_sat_per_1000_weight(ConfirmationTarget::NonAnchorChannelFee);
+	let fee_rate =
+		ctx.bitcoind.get_est_sat_per_1000_weight(ConfirmationTarget::NonAnchorChannelFee);
 	let wallet = Arc::clone(&ctx.wallet);
 	let height = ctx.channel_manager.current_best_block().height;
 	let built = tokio::task::spawn_blocking(move || {
@@ -34,9 +39,9 @@ pub(super) async fn fund(
 				Err(e) => {
 					ctx.wallet.cancel(&tx);
 					format!("funding refused by LDK: {e:?}")
-				},
+				}
 			}
-		},
+		}
 		Ok(Err(e)) => format!("cannot fund channel: {e}"),
 		Err(e) => format!("funding task failed: {e}"),
 	};
@@ -81,7 +86,11 @@ pub(super) fn discard_funding(ctx: &Context, channel_id: ChannelId, funding: Fun
 }
 
 /// LDK needs a connection (e.g. to send an onion message); try the addresses it knows.
-pub(super) fn connect_needed(ctx: &Arc<Context>, node_id: PublicKey, addresses: Vec<SocketAddress>) {
+pub(super) fn connect_needed(
+	ctx: &Arc<Context>,
+	node_id: PublicKey,
+	addresses: Vec<SocketAddress>,
+) {
 	let ctx = Arc::clone(ctx);
 	tokio::spawn(async move {
 		for address in addresses {

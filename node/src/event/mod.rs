@@ -43,11 +43,11 @@ impl EventHandler {
 					user_channel_id,
 				)
 				.await
-			},
+			}
 			Event::OpenChannelRequest { temporary_channel_id, counterparty_node_id, .. } => {
 				channels::accept(ctx, temporary_channel_id, counterparty_node_id);
 				Ok(())
-			},
+			}
 			Event::ChannelPending {
 				channel_id,
 				user_channel_id,
@@ -59,44 +59,51 @@ impl EventHandler {
 					ctx.logger,
 					"channel {channel_id} with {counterparty_node_id} pending, funding {funding_txo}"
 				);
-				channels::settle_open(ctx, user_channel_id, Ok((channel_id, funding_txo.txid.to_string())));
+				channels::settle_open(
+					ctx,
+					user_channel_id,
+					Ok((channel_id, funding_txo.txid.to_string())),
+				);
 				Ok(())
-			},
+			}
 			Event::ChannelReady { channel_id, counterparty_node_id, .. } => {
 				crate::info!(ctx.logger, "channel {channel_id} with {counterparty_node_id} ready");
 				Ok(())
-			},
+			}
 			Event::ChannelClosed { channel_id, user_channel_id, reason, .. } => {
 				crate::info!(ctx.logger, "channel {channel_id} closed: {reason}");
-				channels::settle_open(ctx, user_channel_id, Err(format!("channel closed: {reason}")));
+				channels::settle_open(
+					ctx,
+					user_channel_id,
+					Err(format!("channel closed: {reason}")),
+				);
 				Ok(())
-			},
+			}
 			Event::DiscardFunding { channel_id, funding_info } => {
 				channels::discard_funding(ctx, channel_id, funding_info);
 				Ok(())
-			},
+			}
 			Event::FundingTxBroadcastSafe { .. } => Ok(()),
 			Event::SpendableOutputs { outputs, channel_id } => {
 				// Outputs paying to a wallet address are already the wallet's; the sweeper
 				// spends the rest (delayed to_self, anchors' to_remote, HTLC claims).
-				ctx.sweeper
-					.track_spendable_outputs(outputs, channel_id, true, None)
-					.await
-					.map_err(|()| {
+				ctx.sweeper.track_spendable_outputs(outputs, channel_id, true, None).await.map_err(
+					|()| {
 						crate::error!(ctx.logger, "sweeper could not persist outputs");
 						ReplayEvent()
-					})
-			},
+					},
+				)
+			}
 			Event::BumpTransaction(bump) => {
 				ctx.bump_handler.handle_event(&bump).await;
 				Ok(())
-			},
+			}
 			Event::PaymentClaimable { payment_hash, amount_msat, purpose, .. } => {
 				payment::on_payment_claimable(ctx, payment_hash, amount_msat, purpose).await
-			},
+			}
 			Event::PaymentClaimed { payment_hash, amount_msat, purpose, .. } => {
 				payment::on_payment_claimed(ctx, payment_hash, amount_msat, purpose).await
-			},
+			}
 			Event::PaymentSent {
 				payment_id,
 				payment_preimage,
@@ -114,25 +121,29 @@ impl EventHandler {
 					fee_paid_msat,
 				)
 				.await
-			},
+			}
 			Event::PaymentFailed { payment_id, payment_hash, reason } => {
 				payment::on_payment_failed(ctx, payment_id, payment_hash, reason).await
-			},
-			Event::PaymentForwarded { total_fee_earned_msat, outbound_amount_forwarded_msat, .. } => {
+			}
+			Event::PaymentForwarded {
+				total_fee_earned_msat,
+				outbound_amount_forwarded_msat,
+				..
+			} => {
 				crate::info!(
 					ctx.logger,
 					"forwarded {outbound_amount_forwarded_msat:?} msat, earned {total_fee_earned_msat:?} msat"
 				);
 				Ok(())
-			},
+			}
 			Event::HTLCHandlingFailed { prev_channel_id, failure_type, .. } => {
 				crate::debug!(ctx.logger, "HTLC from {prev_channel_id} failed: {failure_type:?}");
 				Ok(())
-			},
+			}
 			Event::ConnectionNeeded { node_id, addresses } => {
 				channels::connect_needed(ctx, node_id, addresses);
 				Ok(())
-			},
+			}
 			// Scorer and graph updates are done by the background processor itself.
 			Event::PaymentPathSuccessful { .. }
 			| Event::PaymentPathFailed { .. }
@@ -141,7 +152,7 @@ impl EventHandler {
 			other => {
 				crate::debug!(ctx.logger, "event not acted on: {other:?}");
 				Ok(())
-			},
+			}
 		}
 	}
 }

@@ -23,7 +23,10 @@ const MAX_DESCRIPTION_BYTES: usize = 639;
 
 /// Issues an invoice and records it (durably) before handing it out.
 pub async fn create_invoice(
-	ctx: &Arc<Context>, amount_msat: Option<u64>, description: &str, expiry_secs: Option<u32>,
+	ctx: &Arc<Context>,
+	amount_msat: Option<u64>,
+	description: &str,
+	expiry_secs: Option<u32>,
 ) -> Result<InvoiceRecord, NodeError> {
 	if let Some(amount) = amount_msat {
 		check_amount_msat(amount)?;
@@ -84,7 +87,10 @@ pub fn parse_invoice(ctx: &Context, text: &str) -> Result<Bolt11Invoice, NodeErr
 
 /// Starts paying an invoice; the record is durable before the first HTLC leaves.
 pub async fn pay_invoice(
-	ctx: &Arc<Context>, text: &str, amount_msat: Option<u64>, max_fee_msat: Option<u64>,
+	ctx: &Arc<Context>,
+	text: &str,
+	amount_msat: Option<u64>,
+	max_fee_msat: Option<u64>,
 ) -> Result<PaymentRecord, NodeError> {
 	let invoice = parse_invoice(ctx, text)?;
 	if invoice.is_expired() {
@@ -98,12 +104,12 @@ pub async fn pay_invoice(
 			return Err(NodeError::InvalidAmount(
 				"the invoice has no amount: give amount_msat".into(),
 			))
-		},
+		}
 		(Some(asked), Some(given)) if given < asked => {
 			return Err(NodeError::InvalidAmount(format!(
 				"amount_msat {given} is below the invoice's {asked}"
 			)))
-		},
+		}
 		(_, Some(given)) => given,
 		(Some(asked), None) => asked,
 	};
@@ -117,12 +123,12 @@ pub async fn pay_invoice(
 		match existing.status {
 			PaymentStatus::Succeeded => {
 				return Err(NodeError::DuplicatePayment("this invoice is already paid".into()))
-			},
+			}
 			PaymentStatus::Pending => {
 				return Err(NodeError::DuplicatePayment("this invoice is being paid".into()))
-			},
+			}
 			// A failed attempt may be retried under the same id.
-			PaymentStatus::Failed => {},
+			PaymentStatus::Failed => {}
 		}
 	}
 	let description = match invoice.description() {
@@ -162,7 +168,7 @@ pub async fn pay_invoice(
 		let error = match e {
 			Bolt11PaymentError::InvalidAmount => {
 				NodeError::InvalidAmount("amount does not fit the invoice".into())
-			},
+			}
 			Bolt11PaymentError::SendingFailed(e) => send_failure(e),
 		};
 		super::received::mark_failed(ctx, &id, error.message().to_string()).await;
@@ -170,4 +176,3 @@ pub async fn pay_invoice(
 	}
 	Ok(ctx.payments.get(&id).unwrap_or(record))
 }
-

@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use bitcoin::constants::ChainHash;
 use bitcoin::hex::DisplayHex;
-use lightning::ln::channelmanager::{OptionalOfferPaymentParams, PaymentId};
 use lightning::ln::channelmanager::Retry;
+use lightning::ln::channelmanager::{OptionalOfferPaymentParams, PaymentId};
 use lightning::offers::offer::{Amount, Offer};
 use lightning::routing::router::RouteParametersConfig;
 
@@ -18,7 +18,9 @@ use crate::NodeError;
 
 /// Creates an offer; anyone who can reach us over onion messages can pay it, repeatedly.
 pub fn create_offer(
-	ctx: &Context, amount_msat: Option<u64>, description: &str,
+	ctx: &Context,
+	amount_msat: Option<u64>,
+	description: &str,
 ) -> Result<String, NodeError> {
 	if let Some(amount) = amount_msat {
 		check_amount_msat(amount)?;
@@ -31,38 +33,43 @@ pub fn create_offer(
 	if let Some(amount) = amount_msat {
 		builder = builder.amount_msats(amount);
 	}
-	let offer = builder.build().map_err(|e| NodeError::Internal(format!("building offer: {e:?}")))?;
+	let offer =
+		builder.build().map_err(|e| NodeError::Internal(format!("building offer: {e:?}")))?;
 	Ok(offer.to_string())
 }
 
 /// Starts paying an offer: LDK asks the offer's node for an invoice over onion messages, then
 /// pays it. The payment hash is known once the invoice arrives.
 pub async fn pay_offer(
-	ctx: &Arc<Context>, text: &str, amount_msat: Option<u64>, max_fee_msat: Option<u64>,
+	ctx: &Arc<Context>,
+	text: &str,
+	amount_msat: Option<u64>,
+	max_fee_msat: Option<u64>,
 ) -> Result<PaymentRecord, NodeError> {
 	let offer = Offer::from_str(text)
 		.map_err(|e| NodeError::InvalidInvoice(format!("not a BOLT12 offer: {e:?}")))?;
 	if !offer.supports_chain(ChainHash::using_genesis_block(ctx.config.network)) {
-		return Err(NodeError::InvalidInvoice(format!(
-			"offer is not for {}",
-			ctx.config.network
-		)));
+		return Err(NodeError::InvalidInvoice(format!("offer is not for {}", ctx.config.network)));
 	}
 	if offer.is_expired() {
 		return Err(NodeError::InvoiceExpired("the offer has expired".into()));
 	}
 	let amount = match (offer.amount(), amount_msat) {
 		(Some(Amount::Currency { .. }), _) => {
-			return Err(NodeError::InvalidInvoice("offers in fiat currency are not supported".into()))
-		},
+			return Err(NodeError::InvalidInvoice(
+				"offers in fiat currency are not supported".into(),
+			))
+		}
 		(None, None) => {
-			return Err(NodeError::InvalidAmount("the offer has no amount: give amount_msat".into()))
-		},
+			return Err(NodeError::InvalidAmount(
+				"the offer has no amount: give amount_msat".into(),
+			))
+		}
 		(Some(Amount::Bitcoin { amount_msats }), Some(given)) if given < amount_msats => {
 			return Err(NodeError::InvalidAmount(format!(
 				"amount_msat {given} is below the offer's {amount_msats}"
 			)))
-		},
+		}
 		(_, Some(given)) => given,
 		(Some(Amount::Bitcoin { amount_msats }), None) => amount_msats,
 	};

@@ -19,7 +19,10 @@ const KEYSEND_FINAL_CLTV_DELTA: u32 = 40;
 
 /// Sends `amount_msat` to `node_id`; with `wait`, answers once the payment is final.
 pub async fn send(
-	ctx: &Arc<Context>, node_id: &str, amount_msat: u64, wait: bool,
+	ctx: &Arc<Context>,
+	node_id: &str,
+	amount_msat: u64,
+	wait: bool,
 ) -> Result<PaymentRecord, NodeError> {
 	let payee = parse_node_id(node_id)?;
 	check_amount_msat(amount_msat)?;
@@ -70,12 +73,12 @@ pub async fn send(
 					}
 				})
 				.await?;
-		},
+		}
 		Err(e) => {
 			let error = send_failure(e);
 			super::received::mark_failed(ctx, &id, error.message().to_string()).await;
 			return Err(error);
-		},
+		}
 	}
 	if wait {
 		return super::wait_final(ctx, &id, &mut updates).await;

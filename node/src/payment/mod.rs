@@ -23,7 +23,9 @@ const WAIT_SLACK: Duration = Duration::from_secs(50);
 
 /// Pays a BOLT11 invoice or BOLT12 offer, telling them apart by prefix.
 pub async fn pay(
-	ctx: &Arc<Context>, req: PayRequest, wait: bool,
+	ctx: &Arc<Context>,
+	req: PayRequest,
+	wait: bool,
 ) -> Result<PaymentRecord, NodeError> {
 	let text = req.invoice.trim().to_string();
 	if let Some(amount) = req.amount_msat {
@@ -44,7 +46,9 @@ pub async fn pay(
 
 /// Waits until a payment is final (or the wait times out, answering the pending record).
 pub(crate) async fn wait_final(
-	ctx: &Arc<Context>, payment_id: &str, updates: &mut tokio::sync::broadcast::Receiver<String>,
+	ctx: &Arc<Context>,
+	payment_id: &str,
+	updates: &mut tokio::sync::broadcast::Receiver<String>,
 ) -> Result<PaymentRecord, NodeError> {
 	let deadline = tokio::time::Instant::now() + PAYMENT_RETRY_TIMEOUT + WAIT_SLACK;
 	loop {
@@ -114,7 +118,7 @@ pub fn failure_text(reason: Option<PaymentFailureReason>) -> String {
 		Some(PaymentFailureReason::UnexpectedError) => "unexpected error",
 		Some(PaymentFailureReason::UnknownRequiredFeatures) => {
 			"the invoice requires features we do not support"
-		},
+		}
 		Some(PaymentFailureReason::InvoiceRequestExpired) => "the offer did not answer in time",
 		Some(PaymentFailureReason::InvoiceRequestRejected) => "the offer's node refused",
 		Some(PaymentFailureReason::BlindedPathCreationFailed) => "could not build a blinded path",
@@ -128,16 +132,16 @@ pub fn send_failure(e: RetryableSendFailure) -> NodeError {
 	match e {
 		RetryableSendFailure::PaymentExpired => {
 			NodeError::InvoiceExpired("the invoice has expired".into())
-		},
+		}
 		RetryableSendFailure::RouteNotFound => {
 			NodeError::RouteNotFound("no route to the recipient".into())
-		},
+		}
 		RetryableSendFailure::DuplicatePayment => {
 			NodeError::DuplicatePayment("this payment is already in flight or done".into())
-		},
+		}
 		RetryableSendFailure::OnionPacketSizeExceeded => {
 			NodeError::InvalidRequest("payment metadata too large for the onion".into())
-		},
+		}
 	}
 }
 

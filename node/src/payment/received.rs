@@ -10,13 +10,14 @@ use lightning::types::payment::{PaymentHash, PaymentPreimage};
 
 use super::{failure_text, unix_now};
 use crate::context::Context;
-use crate::model::{
-	InvoiceStatus, PaymentDirection, PaymentKind, PaymentRecord, PaymentStatus,
-};
+use crate::model::{InvoiceStatus, PaymentDirection, PaymentKind, PaymentRecord, PaymentStatus};
 
 /// Decides whether to claim an incoming payment: only invoices still open are claimed.
 pub async fn on_payment_claimable(
-	ctx: &Arc<Context>, payment_hash: PaymentHash, amount_msat: u64, purpose: PaymentPurpose,
+	ctx: &Arc<Context>,
+	payment_hash: PaymentHash,
+	amount_msat: u64,
+	purpose: PaymentPurpose,
 ) -> Result<(), ReplayEvent> {
 	let hash = payment_hash.0.to_lower_hex_string();
 	let Some(preimage) = purpose.preimage() else {
@@ -43,7 +44,10 @@ pub async fn on_payment_claimable(
 
 /// Records money received: the invoice turns paid, or an inbound payment record appears.
 pub async fn on_payment_claimed(
-	ctx: &Arc<Context>, payment_hash: PaymentHash, amount_msat: u64, purpose: PaymentPurpose,
+	ctx: &Arc<Context>,
+	payment_hash: PaymentHash,
+	amount_msat: u64,
+	purpose: PaymentPurpose,
 ) -> Result<(), ReplayEvent> {
 	let hash = payment_hash.0.to_lower_hex_string();
 	let preimage = purpose.preimage().map(|p| p.0.to_lower_hex_string());
@@ -68,10 +72,10 @@ pub async fn on_payment_claimed(
 			// An invoice we have no record of (issued through LDK directly): keep the money's
 			// trace as an inbound payment.
 			PaymentKind::Bolt11
-		},
+		}
 		PaymentPurpose::Bolt12OfferPayment { .. } | PaymentPurpose::Bolt12RefundPayment { .. } => {
 			PaymentKind::Bolt12
-		},
+		}
 		PaymentPurpose::SpontaneousPayment(_) => PaymentKind::Keysend,
 	};
 	let record = PaymentRecord {
@@ -98,8 +102,12 @@ pub async fn on_payment_claimed(
 
 /// Our payment arrived: record preimage and fee.
 pub async fn on_payment_sent(
-	ctx: &Arc<Context>, payment_id: Option<PaymentId>, preimage: PaymentPreimage,
-	payment_hash: PaymentHash, amount_msat: Option<u64>, fee_msat: Option<u64>,
+	ctx: &Arc<Context>,
+	payment_id: Option<PaymentId>,
+	preimage: PaymentPreimage,
+	payment_hash: PaymentHash,
+	amount_msat: Option<u64>,
+	fee_msat: Option<u64>,
 ) -> Result<(), ReplayEvent> {
 	let id = payment_id.map(|p| p.0).unwrap_or(payment_hash.0).to_lower_hex_string();
 	let hash = payment_hash.0.to_lower_hex_string();
@@ -148,7 +156,9 @@ pub async fn on_payment_sent(
 
 /// Our payment will not complete.
 pub async fn on_payment_failed(
-	ctx: &Arc<Context>, payment_id: PaymentId, payment_hash: Option<PaymentHash>,
+	ctx: &Arc<Context>,
+	payment_id: PaymentId,
+	payment_hash: Option<PaymentHash>,
 	reason: Option<PaymentFailureReason>,
 ) -> Result<(), ReplayEvent> {
 	let id = payment_id.0.to_lower_hex_string();

@@ -49,8 +49,13 @@ impl OnchainWallet {
 	/// Loads the wallet for `xprv` from the store, or creates it with its birthday at
 	/// bitcoind's current tip. Blocking: call from a blocking context.
 	pub fn load_or_create(
-		xprv: Xpriv, network: Network, store: SledStore, rpc_url: &str, rpc_user: &str,
-		rpc_password: &str, logger: Arc<FulgurLogger>,
+		xprv: Xpriv,
+		network: Network,
+		store: SledStore,
+		rpc_url: &str,
+		rpc_user: &str,
+		rpc_password: &str,
+		logger: Arc<FulgurLogger>,
 	) -> Result<OnchainWallet, NodeError> {
 		let coin = if network == Network::Bitcoin { 0 } else { 1 };
 		let external = format!("wpkh({xprv}/84h/{coin}h/0h/0/*)");
@@ -81,7 +86,7 @@ impl OnchainWallet {
 					.get_block_count()
 					.map_err(|e| NodeError::ChainSource(format!("getblockcount: {e}")))?;
 				(wallet, u32::try_from(tip).unwrap_or(0))
-			},
+			}
 		};
 		let unconfirmed: Vec<Arc<Transaction>> = wallet
 			.transactions()
@@ -113,9 +118,8 @@ impl OnchainWallet {
 	pub fn sync(&self) -> Result<(), NodeError> {
 		let mut emitter = self.emitter.lock().unwrap_or_else(|e| e.into_inner());
 		let mut applied = 0u32;
-		while let Some(event) = emitter
-			.next_block()
-			.map_err(|e| NodeError::ChainSource(format!("wallet sync: {e}")))?
+		while let Some(event) =
+			emitter.next_block().map_err(|e| NodeError::ChainSource(format!("wallet sync: {e}")))?
 		{
 			let mut wallet = self.wallet();
 			wallet
@@ -123,12 +127,13 @@ impl OnchainWallet {
 				.map_err(|e| NodeError::Internal(format!("wallet cannot connect block: {e}")))?;
 			applied += 1;
 			// Bound the unpersisted change set during long catch-ups.
-			if applied % 100 == 0 {
+			if applied.is_multiple_of(100) {
 				self.persist(&mut wallet)?;
 			}
 		}
-		let mempool =
-			emitter.mempool().map_err(|e| NodeError::ChainSource(format!("wallet mempool: {e}")))?;
+		let mempool = emitter
+			.mempool()
+			.map_err(|e| NodeError::ChainSource(format!("wallet mempool: {e}")))?;
 		let mut wallet = self.wallet();
 		wallet.apply_unconfirmed_txs(mempool.update);
 		wallet.apply_evicted_txs(mempool.evicted);
@@ -155,7 +160,9 @@ impl OnchainWallet {
 		let balance = self.wallet().balance();
 		WalletBalance {
 			confirmed_sat: balance.confirmed.to_sat(),
-			unconfirmed_sat: (balance.trusted_pending + balance.untrusted_pending + balance.immature)
+			unconfirmed_sat: (balance.trusted_pending
+				+ balance.untrusted_pending
+				+ balance.immature)
 				.to_sat(),
 		}
 	}
@@ -165,24 +172,29 @@ impl OnchainWallet {
 	/// `lock_height` caps the anti-fee-sniping lock time (LDK refuses a funding transaction
 	/// that is not final at its own best block, which may trail the wallet's).
 	pub fn create_payment(
-		&self, script: ScriptBuf, amount_sat: u64, sat_per_kw: u32, lock_height: Option<u32>,
+		&self,
+		script: ScriptBuf,
+		amount_sat: u64,
+		sat_per_kw: u32,
+		lock_height: Option<u32>,
 	) -> Result<Transaction, NodeError> {
 		let mut wallet = self.wallet();
 		let mut builder = wallet.build_tx();
 		builder
 			.add_recipient(script, Amount::from_sat(amount_sat))
 			.fee_rate(FeeRate::from_sat_per_kwu(u64::from(sat_per_kw)));
-		if let Some(height) = lock_height.and_then(|h| bitcoin::absolute::LockTime::from_height(h).ok())
+		if let Some(height) =
+			lock_height.and_then(|h| bitcoin::absolute::LockTime::from_height(h).ok())
 		{
 			builder.nlocktime(height);
 		}
 		let mut psbt = builder.finish().map_err(|e| match e {
 			bdk_wallet::error::CreateTxError::CoinSelection(e) => {
 				NodeError::InsufficientFunds(format!("on-chain wallet: {e}"))
-			},
+			}
 			bdk_wallet::error::CreateTxError::OutputBelowDustLimit(_) => {
 				NodeError::InvalidAmount(format!("{amount_sat} sat is below the dust limit"))
-			},
+			}
 			other => NodeError::Internal(format!("building transaction: {other}")),
 		})?;
 		let finalized = wallet

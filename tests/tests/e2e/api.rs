@@ -4,9 +4,7 @@ use fulgur_tests::TestNet;
 use fulgur_web::ApiClient;
 use serde_json::{json, Value};
 
-async fn raw(
-	url: &str, key: Option<&str>, method: &str, path: &str, body: &str,
-) -> (u16, Value) {
+async fn raw(url: &str, key: Option<&str>, method: &str, path: &str, body: &str) -> (u16, Value) {
 	use tokio::io::{AsyncReadExt, AsyncWriteExt};
 	let addr = url.trim_start_matches("http://");
 	let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
@@ -52,7 +50,8 @@ async fn unauthorized_and_malformed_requests_get_json_errors() {
 		assert_eq!(status, 400, "{path} {body}: {json}");
 		assert!(json["code"].is_string() && json["message"].is_string(), "{path}: {json}");
 	}
-	let (status, json) = raw(&url, key, "POST", "/v1/invoices", r#"{"description":"x","amount_msat":0}"#).await;
+	let (status, json) =
+		raw(&url, key, "POST", "/v1/invoices", r#"{"description":"x","amount_msat":0}"#).await;
 	assert_eq!((status, json["code"].as_str()), (400, Some("invalid_amount")), "{json}");
 	let (status, json) = raw(&url, key, "GET", "/v1/invoices/00", "").await;
 	assert!(status == 404 || status == 400, "{status} {json}");

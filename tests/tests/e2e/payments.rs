@@ -37,9 +37,11 @@ async fn pays_both_ways_by_invoice_and_keysend() {
 	assert_eq!(seen.amount_received_msat, Some(7_000_000));
 
 	// keysend both ways.
-	let sent = alice.keysend(&net.node("bob").node.node_id(), 3_000_000, true).await.expect("keysend");
+	let sent =
+		alice.keysend(&net.node("bob").node.node_id(), 3_000_000, true).await.expect("keysend");
 	assert_eq!(sent.status, PaymentStatus::Succeeded, "{sent:?}");
-	let sent = bob.keysend(&net.node("alice").node.node_id(), 1_000_000, true).await.expect("keysend");
+	let sent =
+		bob.keysend(&net.node("alice").node.node_id(), 1_000_000, true).await.expect("keysend");
 	assert_eq!(sent.status, PaymentStatus::Succeeded, "{sent:?}");
 	let received = alice.get_payment(sent.payment_hash.as_deref().expect("hash")).await;
 	let received = received.expect("alice recorded the keysend she received");
@@ -62,7 +64,8 @@ async fn expired_invoice_reads_expired_and_cannot_be_paid() {
 	let net = TestNet::new(&["alice", "bob"]).await;
 	net.open_channel("alice", "bob", 500_000, 0).await;
 	let (alice, bob) = (net.api("alice"), net.api("bob"));
-	let invoice = bob.create_invoice(Some(1_000_000), "short-lived", Some(1)).await.expect("invoice");
+	let invoice =
+		bob.create_invoice(Some(1_000_000), "short-lived", Some(1)).await.expect("invoice");
 	tokio::time::sleep(Duration::from_secs(3)).await;
 	let seen = bob.get_invoice(&invoice.payment_hash).await.expect("invoice");
 	assert_eq!(seen.status, InvoiceStatus::Expired);

@@ -28,7 +28,11 @@ async fn regtest_network_routes_two_hops_and_restarts() {
 	pay_carol(&network, 50_000_000, "two hops".into()).await;
 	// And back: carol pays alice.
 	let invoice = network.nodes[0].client().create_invoice(Some(1_000_000), "back", None).await;
-	let req = PayRequest { invoice: invoice.expect("invoice").bolt11, amount_msat: None, max_fee_msat: None };
+	let req = PayRequest {
+		invoice: invoice.expect("invoice").bolt11,
+		amount_msat: None,
+		max_fee_msat: None,
+	};
 	let paid = network.nodes[2].client().pay(&req, true).await.expect("pay back");
 	assert_eq!(paid.status, PaymentStatus::Succeeded, "{paid:?}");
 	network.down().await;

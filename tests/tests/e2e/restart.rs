@@ -31,8 +31,11 @@ async fn restarted_node_keeps_channels_and_pays() {
 	let payments = net.api("alice").list_payments(&Default::default()).await.expect("payments");
 	assert_eq!(payments.total, 3);
 
-	let invoice =
-		net.api("bob").create_invoice(Some(5_000_000), "after restart", None).await.expect("invoice");
+	let invoice = net
+		.api("bob")
+		.create_invoice(Some(5_000_000), "after restart", None)
+		.await
+		.expect("invoice");
 	let req = PayRequest { invoice: invoice.bolt11, amount_msat: None, max_fee_msat: None };
 	let paid = net.api("alice").pay(&req, true).await.expect("pay");
 	assert_eq!(paid.status, PaymentStatus::Succeeded);
