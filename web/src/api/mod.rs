@@ -50,21 +50,70 @@ impl Validate for PageQuery {
 }
 
 impl PageQuery {
-	/// (first index, page size) this query asks for.
-	fn page_bounds(&self) -> Result<(usize, usize), ApiError> {
+	/// (cursor, page size) this query asks for.
+	fn page_bounds(&self) -> Result<(Option<ListKey>, usize), ApiError> {
 		let limit = self.limit.unwrap_or(DEFAULT_PAGE_LIMIT);
 		if limit == 0 || limit > MAX_PAGE_LIMIT {
 			return Err(ApiError::invalid_request(format!(
 				"limit must be between 1 and {MAX_PAGE_LIMIT}"
 			)));
 		}
-		let start = match self.cursor.as_deref() {
-			None => 0,
-			Some(cursor) => cursor
-				.parse::<usize>()
-				.map_err(|_| ApiError::invalid_request(format!("invalid cursor {cursor:?}")))?,
-		};
-		Ok((start, limit))
+		let cursor =
+			match self.cursor.as_deref() {
+				None => None,
+				Some(cursor) => Some(ListKey::parse(cursor).ok_or_else(|| {
+					ApiError::invalid_request(format!("invalid cursor {cursor:?}"))
+				})?),
+			};
+		Ok((cursor, limit))
+	}
+}
+
+/// Where an item sits in a newest-first list: creation time, then id. A cursor is the key of
+/// the last item of a page, so items created meanwhile (which sort first) never shift or
+/// repeat later pages.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct ListKey {
+	created_at: u64,
+	id: String,
+}
+
+impl ListKey {
+	fn parse(cursor: &str) -> Option<ListKey> {
+		let (time, id) = cursor.split_once('.')?;
+		let valid_id = !id.is_empty() && id.bytes().all(|b| b.is_ascii_hexdigit());
+		valid_id
+			.then(|| time.parse().ok())
+			.flatten()
+			.map(|created_at| ListKey { created_at, id: id.to_string() })
+	}
+
+	fn render(&self) -> String {
+		format!("{}.{}", self.created_at, self.id)
+	}
+
+	/// Whether an item with this key comes after `cursor` in newest-first order.
+	fn is_after(&self, cursor: &ListKey) -> bool {
+		self.created_at < cursor.created_at
+			|| (self.created_at == cursor.created_at && self.id > cursor.id)
+	}
+}
+
+/// An item of a paginated list.
+pub(crate) trait Listed {
+	/// Its place in the list.
+	fn list_key(&self) -> ListKey;
+}
+
+impl Listed for fulgur_node::InvoiceRecord {
+	fn list_key(&self) -> ListKey {
+		ListKey { created_at: self.created_at, id: self.payment_hash.clone() }
+	}
+}
+
+impl Listed for fulgur_node::PaymentRecord {
+	fn list_key(&self) -> ListKey {
+		ListKey { created_at: self.created_at, id: self.payment_id.clone() }
 	}
 }
 
@@ -75,14 +124,23 @@ pub(crate) struct Page<T> {
 	pub next_cursor: Option<String>,
 }
 
-/// Cuts the page `query` asks for out of the full list. The cursor is the index of the next
-/// item, as a string; it is opaque to clients.
-pub(crate) fn paginate<T>(all: Vec<T>, query: &PageQuery) -> Result<Page<T>, ApiError> {
-	let (start, limit) = query.page_bounds()?;
+/// Cuts the page `query` asks for out of the full list, which the node gives newest first
+/// (creation time descending, then id ascending).
+pub(crate) fn paginate<T: Listed>(all: Vec<T>, query: &PageQuery) -> Result<Page<T>, ApiError> {
+	let (cursor, limit) = query.page_bounds()?;
 	let total = all.len();
+	let start = match &cursor {
+		None => 0,
+		Some(cursor) => {
+			all.iter().position(|item| item.list_key().is_after(cursor)).unwrap_or(total)
+		}
+	};
 	let end = start.saturating_add(limit).min(total);
 	let items: Vec<T> = all.into_iter().skip(start).take(limit).collect();
-	let next_cursor = (end < total).then(|| end.to_string());
+	let next_cursor = match items.last() {
+		Some(last) if end < total => Some(last.list_key().render()),
+		_ => None,
+	};
 	Ok(Page { items, total, next_cursor })
 }
 
@@ -103,35 +161,73 @@ where
 mod tests {
 	use super::*;
 
+	#[derive(Clone, Debug, PartialEq)]
+	struct Item(u64, &'static str);
+
+	impl Listed for Item {
+		fn list_key(&self) -> ListKey {
+			ListKey { created_at: self.0, id: self.1.to_string() }
+		}
+	}
+
 	fn query(limit: Option<usize>, cursor: Option<&str>) -> PageQuery {
 		PageQuery { limit, cursor: cursor.map(str::to_owned) }
 	}
 
+	fn newest_first(n: u64) -> Vec<Item> {
+		// Pairs of items share a creation time, ordered by id within it.
+		(0..n).map(|i| Item(1000 - i / 2, if i % 2 == 0 { "aa" } else { "bb" })).collect()
+	}
+
 	#[test]
-	fn paginates_with_cursor() {
-		let all: Vec<u32> = (0..250).collect();
-		let page = paginate(all.clone(), &query(None, None)).unwrap();
-		assert_eq!((page.items.len(), page.total), (100, 250));
-		assert_eq!(page.next_cursor.as_deref(), Some("100"));
-		let page = paginate(all.clone(), &query(None, Some("200"))).unwrap();
-		assert_eq!(page.items, (200..250).collect::<Vec<_>>());
-		assert_eq!(page.next_cursor, None);
-		let page = paginate(all.clone(), &query(Some(50), Some("200"))).unwrap();
-		assert_eq!(page.next_cursor, None);
-		let page = paginate(all.clone(), &query(Some(10), Some("5"))).unwrap();
-		assert_eq!(page.items, (5..15).collect::<Vec<_>>());
-		assert_eq!(page.next_cursor.as_deref(), Some("15"));
-		let page = paginate(all.clone(), &query(Some(1000), Some("999999"))).unwrap();
-		assert!(page.items.is_empty());
-		assert_eq!((page.total, page.next_cursor), (250, None));
-		let page = paginate(Vec::<u32>::new(), &query(None, None)).unwrap();
+	fn pages_follow_each_other_without_gaps_or_repeats() {
+		let all = newest_first(250);
+		let mut seen = Vec::new();
+		let mut cursor: Option<String> = None;
+		loop {
+			let page = paginate(all.clone(), &query(Some(33), cursor.as_deref())).unwrap();
+			assert_eq!(page.total, 250);
+			seen.extend(page.items);
+			match page.next_cursor {
+				Some(next) => cursor = Some(next),
+				None => break,
+			}
+		}
+		assert_eq!(seen, all);
+	}
+
+	#[test]
+	fn new_items_do_not_shift_later_pages() {
+		let all = newest_first(10);
+		let first = paginate(all.clone(), &query(Some(4), None)).unwrap();
+		let mut grown = vec![Item(5000, "cc"), Item(4000, "dd")];
+		grown.extend(all.clone());
+		let second = paginate(grown, &query(Some(4), first.next_cursor.as_deref())).unwrap();
+		assert_eq!(second.items, all[4..8].to_vec());
+		assert_eq!(second.total, 12);
+	}
+
+	#[test]
+	fn empty_and_past_the_end() {
+		let page = paginate(Vec::<Item>::new(), &query(None, None)).unwrap();
 		assert_eq!((page.items.len(), page.total, page.next_cursor), (0, 0, None));
+		let page = paginate(newest_first(4), &query(None, Some("1.aa"))).unwrap();
+		assert!(page.items.is_empty());
+		assert_eq!(page.next_cursor, None);
 	}
 
 	#[test]
 	fn rejects_bad_page_queries() {
-		for q in [query(Some(0), None), query(Some(1001), None), query(None, Some("x"))] {
-			assert_eq!(paginate(vec![1], &q).err().map(|e| e.code()), Some("invalid_request"));
+		for q in [
+			query(Some(0), None),
+			query(Some(1001), None),
+			query(None, Some("x")),
+			query(None, Some("12.")),
+			query(None, Some("x.ab")),
+			query(None, Some("12.zz")),
+		] {
+			let result = paginate(vec![Item(1, "aa")], &q);
+			assert_eq!(result.err().map(|e| e.code()), Some("invalid_request"));
 		}
 	}
 }
