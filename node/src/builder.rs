@@ -47,6 +47,8 @@ const DB_DIR: &str = "db";
 const LOG_FILE: &str = "fulgur.log";
 /// BIP32 child under which the LDK seed is derived, apart from the wallet's BIP84 keys.
 const LDK_SEED_CHILD: u32 = 535;
+/// How often opening a locked store is retried (every 200 ms).
+const STORE_OPEN_ATTEMPTS: u32 = 25;
 
 /// Starts a node from `config`.
 pub(crate) async fn build(config: NodeConfig) -> Result<Arc<Context>, NodeError> {
@@ -76,8 +78,7 @@ pub(crate) async fn build(config: NodeConfig) -> Result<Arc<Context>, NodeError>
 	);
 
 	// 3. Store and seed.
-	let store = SledStore::open(&config.data_dir.join(DB_DIR))
-		.map_err(|e| NodeError::Persistence(format!("opening store: {e}")))?;
+	let store = open_store(&config.data_dir.join(DB_DIR)).await?;
 	let seed = read_or_create_seed(&config.data_dir.join(SEED_FILE))?;
 	let master = Xpriv::new_master(config.network, &seed)
 		.map_err(|e| NodeError::Internal(format!("deriving master key: {e}")))?;
@@ -337,6 +338,27 @@ fn user_config() -> UserConfig {
 	config.manually_accept_inbound_channels = true;
 	config.accept_forwards_to_priv_channels = true;
 	config
+}
+
+/// Opens the store, waiting a little if it is still locked: a node stopped and started again
+/// in one process may have connection tasks still letting go of the previous instance.
+async fn open_store(path: &std::path::Path) -> Result<SledStore, NodeError> {
+	let mut attempts = 0;
+	loop {
+		match SledStore::open(path) {
+			Ok(store) => return Ok(store),
+			Err(_) if attempts < STORE_OPEN_ATTEMPTS => {
+				attempts += 1;
+				tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+			},
+			Err(e) => {
+				return Err(NodeError::Persistence(format!(
+					"opening store {} (is another node using it?): {e}",
+					path.display()
+				)))
+			},
+		}
+	}
 }
 
 fn read_or_create_seed(path: &std::path::Path) -> Result<[u8; 32], NodeError> {
