@@ -350,13 +350,13 @@ async fn open_store(path: &std::path::Path) -> Result<SledStore, NodeError> {
 			Err(_) if attempts < STORE_OPEN_ATTEMPTS => {
 				attempts += 1;
 				tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-			},
+			}
 			Err(e) => {
 				return Err(NodeError::Persistence(format!(
 					"opening store {} (is another node using it?): {e}",
 					path.display()
 				)))
-			},
+			}
 		}
 	}
 }

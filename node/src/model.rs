@@ -201,6 +201,7 @@ pub struct PaymentRecord {
 
 /// A request to open a channel.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
 pub struct OpenChannelRequest {
 	/// Counterparty node id (hex).
 	pub node_id: String,

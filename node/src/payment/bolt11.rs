@@ -10,7 +10,7 @@ use lightning::ln::channelmanager::{Bolt11PaymentError, Retry};
 use lightning::routing::router::RouteParametersConfig;
 use lightning_invoice::{Bolt11Invoice, Bolt11InvoiceDescription, Bolt11InvoiceDescriptionRef};
 
-use super::{check_amount_msat, send_failure, unix_now};
+use super::{check_amount_msat, new_record, send_failure};
 use crate::config::{DEFAULT_INVOICE_EXPIRY_SECS, MAX_INVOICE_EXPIRY_SECS, PAYMENT_RETRY_TIMEOUT};
 use crate::context::Context;
 use crate::model::{
@@ -136,21 +136,13 @@ pub async fn pay_invoice(
 		Bolt11InvoiceDescriptionRef::Hash(_) => None,
 	};
 	let record = PaymentRecord {
-		payment_id: id.clone(),
 		payment_hash: Some(id.clone()),
-		kind: PaymentKind::Bolt11,
-		direction: PaymentDirection::Outbound,
 		destination: Some(invoice.get_payee_pub_key().to_string()),
 		invoice: Some(text.to_string()),
 		description,
 		amount_msat: Some(amount),
-		fee_msat: None,
 		max_fee_msat,
-		preimage: None,
-		status: PaymentStatus::Pending,
-		failure_reason: None,
-		created_at: unix_now(),
-		completed_at: None,
+		..new_record(&id, PaymentKind::Bolt11, PaymentDirection::Outbound, PaymentStatus::Pending)
 	};
 	ctx.payments.put(&id, record.clone()).await?;
 	let route_config =

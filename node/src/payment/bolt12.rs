@@ -10,7 +10,7 @@ use lightning::ln::channelmanager::{OptionalOfferPaymentParams, PaymentId};
 use lightning::offers::offer::{Amount, Offer};
 use lightning::routing::router::RouteParametersConfig;
 
-use super::{check_amount_msat, unix_now};
+use super::{check_amount_msat, new_record};
 use crate::config::PAYMENT_RETRY_TIMEOUT;
 use crate::context::Context;
 use crate::model::{PaymentDirection, PaymentKind, PaymentRecord, PaymentStatus};
@@ -76,21 +76,12 @@ pub async fn pay_offer(
 	let payment_id = PaymentId(rand::random());
 	let id = payment_id.0.to_lower_hex_string();
 	let record = PaymentRecord {
-		payment_id: id.clone(),
-		payment_hash: None,
-		kind: PaymentKind::Bolt12,
-		direction: PaymentDirection::Outbound,
 		destination: offer.issuer_signing_pubkey().map(|k| k.to_string()),
 		invoice: Some(text.to_string()),
 		description: offer.description().map(|d| d.to_string()),
 		amount_msat: Some(amount),
-		fee_msat: None,
 		max_fee_msat,
-		preimage: None,
-		status: PaymentStatus::Pending,
-		failure_reason: None,
-		created_at: unix_now(),
-		completed_at: None,
+		..new_record(&id, PaymentKind::Bolt12, PaymentDirection::Outbound, PaymentStatus::Pending)
 	};
 	ctx.payments.put(&id, record.clone()).await?;
 	let params = OptionalOfferPaymentParams {

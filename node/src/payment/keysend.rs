@@ -7,7 +7,7 @@ use lightning::ln::channelmanager::PaymentId;
 use lightning::ln::channelmanager::{RecipientOnionFields, Retry};
 use lightning::routing::router::{PaymentParameters, RouteParameters};
 
-use super::{check_amount_msat, send_failure, unix_now};
+use super::{check_amount_msat, new_record, send_failure};
 use crate::config::PAYMENT_RETRY_TIMEOUT;
 use crate::context::Context;
 use crate::model::{PaymentDirection, PaymentKind, PaymentRecord, PaymentStatus};
@@ -32,21 +32,9 @@ pub async fn send(
 	let payment_id = PaymentId(rand::random());
 	let id = payment_id.0.to_lower_hex_string();
 	let record = PaymentRecord {
-		payment_id: id.clone(),
-		payment_hash: None,
-		kind: PaymentKind::Keysend,
-		direction: PaymentDirection::Outbound,
 		destination: Some(payee.to_string()),
-		invoice: None,
-		description: None,
 		amount_msat: Some(amount_msat),
-		fee_msat: None,
-		max_fee_msat: None,
-		preimage: None,
-		status: PaymentStatus::Pending,
-		failure_reason: None,
-		created_at: unix_now(),
-		completed_at: None,
+		..new_record(&id, PaymentKind::Keysend, PaymentDirection::Outbound, PaymentStatus::Pending)
 	};
 	ctx.payments.put(&id, record).await?;
 	let mut updates = ctx.payments.subscribe();

@@ -15,7 +15,10 @@ use lightning::ln::channelmanager::RetryableSendFailure;
 
 use crate::config::PAYMENT_RETRY_TIMEOUT;
 use crate::context::Context;
-use crate::model::{InvoiceRecord, InvoiceStatus, PayRequest, PaymentRecord, PaymentStatus};
+use crate::model::{
+	InvoiceRecord, InvoiceStatus, PayRequest, PaymentDirection, PaymentKind, PaymentRecord,
+	PaymentStatus,
+};
 use crate::NodeError;
 
 /// How long `wait` waits beyond the retry window before answering with the pending record.
@@ -64,6 +67,34 @@ pub(crate) async fn wait_final(
 			// Any update (or a lagged receiver) means: look again.
 			_ = updates.recv() => {},
 		}
+	}
+}
+
+/// A payment record with only its identity and status; callers add what they know with
+/// struct update syntax.
+pub(crate) fn new_record(
+	id: &str,
+	kind: PaymentKind,
+	direction: PaymentDirection,
+	status: PaymentStatus,
+) -> PaymentRecord {
+	let now = unix_now();
+	PaymentRecord {
+		payment_id: id.to_string(),
+		payment_hash: None,
+		kind,
+		direction,
+		destination: None,
+		invoice: None,
+		description: None,
+		amount_msat: None,
+		fee_msat: None,
+		max_fee_msat: None,
+		preimage: None,
+		status,
+		failure_reason: None,
+		created_at: now,
+		completed_at: (status != PaymentStatus::Pending).then_some(now),
 	}
 }
 

@@ -8,7 +8,7 @@ use lightning::events::{PaymentFailureReason, PaymentPurpose, ReplayEvent};
 use lightning::ln::channelmanager::PaymentId;
 use lightning::types::payment::{PaymentHash, PaymentPreimage};
 
-use super::{failure_text, unix_now};
+use super::{failure_text, new_record, unix_now};
 use crate::context::Context;
 use crate::model::{InvoiceStatus, PaymentDirection, PaymentKind, PaymentRecord, PaymentStatus};
 
@@ -79,21 +79,11 @@ pub async fn on_payment_claimed(
 		PaymentPurpose::SpontaneousPayment(_) => PaymentKind::Keysend,
 	};
 	let record = PaymentRecord {
-		payment_id: hash.clone(),
 		payment_hash: Some(hash.clone()),
-		kind,
-		direction: PaymentDirection::Inbound,
 		destination: Some(ctx.channel_manager.get_our_node_id().to_string()),
-		invoice: None,
-		description: None,
 		amount_msat: Some(amount_msat),
-		fee_msat: None,
-		max_fee_msat: None,
 		preimage,
-		status: PaymentStatus::Succeeded,
-		failure_reason: None,
-		created_at: now,
-		completed_at: Some(now),
+		..new_record(&hash, kind, PaymentDirection::Inbound, PaymentStatus::Succeeded)
 	};
 	ctx.payments.put(&hash, record).await.map_err(|e| replay(ctx, e))?;
 	crate::info!(ctx.logger, "received {amount_msat} msat ({kind:?}) {hash}");
@@ -132,21 +122,16 @@ pub async fn on_payment_sent(
 	if updated.is_none() {
 		crate::warn!(ctx.logger, "payment {id} succeeded but had no record; recording it");
 		let record = PaymentRecord {
-			payment_id: id.clone(),
 			payment_hash: Some(hash),
-			kind: PaymentKind::Bolt11,
-			direction: PaymentDirection::Outbound,
-			destination: None,
-			invoice: None,
-			description: None,
 			amount_msat,
 			fee_msat,
-			max_fee_msat: None,
 			preimage: Some(preimage),
-			status: PaymentStatus::Succeeded,
-			failure_reason: None,
-			created_at: now,
-			completed_at: Some(now),
+			..new_record(
+				&id,
+				PaymentKind::Bolt11,
+				PaymentDirection::Outbound,
+				PaymentStatus::Succeeded,
+			)
 		};
 		ctx.payments.put(&id, record).await.map_err(|e| replay(ctx, e))?;
 	}

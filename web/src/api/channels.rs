@@ -21,24 +21,8 @@ pub struct GetChannelRequest {
 	pub channel_id: String,
 }
 
-/// `POST /v1/channels` body: [`fulgur_node::OpenChannelRequest`], field for field, with
-/// unknown fields refused.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
-#[serde(deny_unknown_fields)]
-pub struct OpenChannelRequest {
-	/// Counterparty node id (hex).
-	pub node_id: String,
-	/// Its address, `host:port`.
-	pub address: String,
-	/// Channel size; not zero.
-	pub amount_sat: u64,
-	/// Given to the counterparty at opening.
-	#[serde(default)]
-	pub push_msat: Option<u64>,
-	/// Announce to the network (default true).
-	#[serde(default)]
-	pub announce: Option<bool>,
-}
+/// `POST /v1/channels` body: the node's own request type, which refuses unknown fields.
+pub use fulgur_node::OpenChannelRequest;
 
 impl Validate for OpenChannelRequest {
 	fn validate(&self) -> Result<(), ApiError> {
@@ -46,18 +30,6 @@ impl Validate for OpenChannelRequest {
 			return Err(ApiError::invalid_amount("amount_sat must be greater than zero"));
 		}
 		Ok(())
-	}
-}
-
-impl From<OpenChannelRequest> for fulgur_node::OpenChannelRequest {
-	fn from(r: OpenChannelRequest) -> Self {
-		fulgur_node::OpenChannelRequest {
-			node_id: r.node_id,
-			address: r.address,
-			amount_sat: r.amount_sat,
-			push_msat: r.push_msat,
-			announce: r.announce,
-		}
 	}
 }
 
@@ -111,7 +83,7 @@ pub(crate) async fn handle_open_channel(
 	node: Node,
 	req: OpenChannelRequest,
 ) -> Result<OpenedChannel, ApiError> {
-	Ok(node.open_channel(req.into()).await?)
+	Ok(node.open_channel(req).await?)
 }
 
 /// `POST /v1/channels/{channel_id}/close`: starts a cooperative close or a force-close.
