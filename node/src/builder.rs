@@ -300,6 +300,7 @@ pub(crate) async fn build(config: NodeConfig) -> Result<Arc<Context>, NodeError>
 	));
 
 	let (stop, _) = tokio::sync::watch::channel(false);
+	let (stop_processor, _) = tokio::sync::watch::channel(false);
 	let context = Arc::new(Context {
 		invoices: RecordStore::load(store.clone(), "fulgur_invoices")?,
 		payments: RecordStore::load(store.clone(), "fulgur_payments")?,
@@ -319,7 +320,9 @@ pub(crate) async fn build(config: NodeConfig) -> Result<Arc<Context>, NodeError>
 		pending_opens: DashMap::new(),
 		synced: AtomicBool::new(false),
 		stop,
+		stop_processor,
 		tasks: Mutex::new(Vec::new()),
+		processor: Mutex::new(None),
 	});
 
 	// 12.–15. Listener, chain poller, background processor and the periodic chores.

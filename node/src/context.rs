@@ -71,10 +71,15 @@ pub struct Context {
 	pub pending_opens: DashMap<u128, oneshot::Sender<OpenOutcome>>,
 	/// True once caught up with bitcoind's tip.
 	pub synced: AtomicBool,
-	/// Set to true to stop every background task.
+	/// Set to true to stop the peer, chain and chore tasks.
 	pub stop: watch::Sender<bool>,
-	/// Background tasks, joined on stop.
+	/// Set to true, after peers are gone, to stop the background processor: its last round
+	/// persists the channel manager, which must come after the last message was handled.
+	pub stop_processor: watch::Sender<bool>,
+	/// Background tasks but the processor, joined on stop.
 	pub tasks: Mutex<Vec<JoinHandle<()>>>,
+	/// The background processor's task.
+	pub processor: Mutex<Option<JoinHandle<()>>>,
 }
 
 impl Context {

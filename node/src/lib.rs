@@ -52,8 +52,10 @@ impl Node {
 		Ok(Node { ctx: builder::build(config).await? })
 	}
 
-	/// Stops the node cleanly: background tasks end (the background processor persists the
-	/// channel manager on its way out), peers are disconnected, the store is flushed.
+	/// Stops the node cleanly: the listener, chain poller and chores end, peers are
+	/// disconnected, then the background processor handles what is left and persists the
+	/// channel manager on its way out (after the last peer message, so the manager on disk is
+	/// never behind its monitors), and the store is flushed.
 	pub async fn stop(&self) {
 		if self.ctx.stop.send_replace(true) {
 			return;
@@ -67,6 +69,13 @@ impl Node {
 			}
 		}
 		self.ctx.peer_manager.disconnect_all_peers();
+		self.ctx.stop_processor.send_replace(true);
+		let processor = self.ctx.processor.lock().unwrap_or_else(|e| e.into_inner()).take();
+		if let Some(processor) = processor {
+			if tokio::time::timeout(STOP_TIMEOUT, processor).await.is_err() {
+				crate::error!(self.ctx.logger, "the background processor did not stop in time");
+			}
+		}
 		if let Err(e) = self.ctx.store.wait_durable_async().await {
 			crate::error!(self.ctx.logger, "final flush failed: {e}");
 		}

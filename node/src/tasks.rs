@@ -33,7 +33,8 @@ pub(crate) async fn start(
 	})?;
 	ctx.keep_task(tokio::spawn(accept_peers(Arc::clone(ctx), listener)));
 	ctx.keep_task(tokio::spawn(poll_chain(Arc::clone(ctx), chain_tip, header_cache)));
-	ctx.keep_task(tokio::spawn(background_processor(Arc::clone(ctx), gossip_sync, scorer)));
+	let processor = tokio::spawn(background_processor(Arc::clone(ctx), gossip_sync, scorer));
+	*ctx.processor.lock().unwrap_or_else(|e| e.into_inner()) = Some(processor);
 	ctx.keep_task(tokio::spawn(every(Arc::clone(ctx), WALLET_SYNC_INTERVAL, sync_wallet)));
 	ctx.keep_task(tokio::spawn(every(Arc::clone(ctx), FEE_REFRESH_INTERVAL, refresh_fees)));
 	ctx.keep_task(tokio::spawn(every(Arc::clone(ctx), PEER_RECONNECT_INTERVAL, reconnect_peers)));
@@ -121,7 +122,7 @@ async fn background_processor(
 	scorer: Arc<Mutex<fulgur_router::Scorer<Arc<crate::types::Logger>>>>,
 ) {
 	let handler = Arc::new(EventHandler::new(Arc::clone(&ctx)));
-	let stop = ctx.stop.subscribe();
+	let stop = ctx.stop_processor.subscribe();
 	let sleeper = move |duration: Duration| {
 		let mut stop = stop.clone();
 		Box::pin(async move {

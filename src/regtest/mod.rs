@@ -27,6 +27,8 @@ pub const CHANNEL_SAT: u64 = 1_000_000;
 pub const PUSH_MSAT: u64 = CHANNEL_SAT * 1000 / 2;
 /// Confirmations LDK asks for before a channel is usable and announced.
 const CONFIRMATIONS: u64 = 6;
+/// Log lines of each node shown when start-up fails.
+const LOG_LINES_ON_FAILURE: usize = 30;
 /// How long each start-up stage may take.
 const STAGE_TIMEOUT: Duration = Duration::from_secs(120);
 
@@ -163,6 +165,30 @@ impl RegtestNetwork {
 			.await?;
 		}
 		Ok(())
+	}
+
+	/// Each node's peers, channels and last log lines: what to look at when start-up fails.
+	pub fn describe(&self) -> String {
+		let mut out = String::new();
+		for node in &self.nodes {
+			let peers: Vec<String> = node
+				.node
+				.list_peers()
+				.iter()
+				.map(|p| {
+					format!("{}..{}", &p.node_id[..8], if p.connected { "" } else { " (offline)" })
+				})
+				.collect();
+			let channels: Vec<String> =
+				node.node.list_channels().iter().map(|c| c.state.clone()).collect();
+			out.push_str(&format!("{}: peers {peers:?}, channels {channels:?}\n", node.name));
+			let log = std::fs::read_to_string(node.data_dir.join("fulgur.log")).unwrap_or_default();
+			let lines: Vec<&str> = log.lines().collect();
+			for line in &lines[lines.len().saturating_sub(LOG_LINES_ON_FAILURE)..] {
+				out.push_str(&format!("  {line}\n"));
+			}
+		}
+		out
 	}
 
 	/// What `network.json` says.
