@@ -21,7 +21,7 @@ use lightning::onion_message::messenger::OnionMessenger;
 use lightning::sign::{EntropySource, NodeSigner};
 use lightning::util::config::UserConfig;
 use lightning::util::persist::{
-	KVStoreSync, MonitorUpdatingPersister, CHANNEL_MANAGER_PERSISTENCE_KEY,
+	KVStoreSync, MonitorUpdatingPersisterAsync, CHANNEL_MANAGER_PERSISTENCE_KEY,
 	CHANNEL_MANAGER_PERSISTENCE_PRIMARY_NAMESPACE, CHANNEL_MANAGER_PERSISTENCE_SECONDARY_NAMESPACE,
 	OUTPUT_SWEEPER_PERSISTENCE_KEY, OUTPUT_SWEEPER_PERSISTENCE_PRIMARY_NAMESPACE,
 	OUTPUT_SWEEPER_PERSISTENCE_SECONDARY_NAMESPACE,
@@ -38,7 +38,7 @@ use crate::keys::NodeKeysManager;
 use crate::logger::FulgurLogger;
 use crate::records::RecordStore;
 use crate::store::SledStore;
-use crate::types::{ChainFilter, ChannelManager, Persister, Sweeper};
+use crate::types::{ChainFilter, ChannelManager, Persister, Sweeper, TokioSpawner};
 use crate::wallet::OnchainWallet;
 use crate::{tasks, NodeError};
 
@@ -111,26 +111,28 @@ pub(crate) async fn build(config: NodeConfig) -> Result<Arc<Context>, NodeError>
 
 	// 5. Monitor persister and the stored monitors.
 	let store_arc = Arc::new(store.clone());
-	let persister: Arc<Persister> = Arc::new(MonitorUpdatingPersister::new(
+	let persister: Persister = MonitorUpdatingPersisterAsync::new(
 		Arc::clone(&store_arc),
+		TokioSpawner(tokio::runtime::Handle::current()),
 		Arc::clone(&logger),
 		PERSISTER_MAX_PENDING_UPDATES,
 		Arc::clone(&keys),
 		Arc::clone(&keys),
 		Arc::clone(&bitcoind),
 		Arc::clone(&bitcoind),
-	));
+	);
 	let monitors = persister
 		.read_all_channel_monitors_with_updates()
+		.await
 		.map_err(|e| NodeError::Persistence(format!("reading channel monitors: {e}")))?;
 
-	// 6. Chain monitor.
-	let chain_monitor = Arc::new(chainmonitor::ChainMonitor::new(
+	// 6. Chain monitor, in async persistence mode.
+	let chain_monitor = Arc::new(chainmonitor::ChainMonitor::new_async_beta(
 		None::<Arc<ChainFilter>>,
 		Arc::clone(&bitcoind),
 		Arc::clone(&logger),
 		Arc::clone(&bitcoind),
-		Arc::clone(&persister),
+		persister,
 		Arc::clone(&keys),
 		keys.get_peer_storage_key(),
 	));

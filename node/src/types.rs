@@ -2,11 +2,12 @@
 
 use std::sync::Arc;
 
-use lightning::chain::chainmonitor;
+use lightning::chain::chainmonitor::{self, AsyncPersister};
 use lightning::chain::Filter;
 use lightning::ln::peer_handler::IgnoringMessageHandler;
 use lightning::sign::InMemorySigner;
-use lightning::util::persist::MonitorUpdatingPersister;
+use lightning::util::native_async::FutureSpawner;
+use lightning::util::persist::MonitorUpdatingPersisterAsync;
 use lightning::util::sweep::OutputSweeper;
 use lightning_net_tokio::SocketDescriptor;
 
@@ -21,9 +22,12 @@ pub type Logger = FulgurLogger;
 /// The chain filter; we feed full blocks, so none is registered.
 pub type ChainFilter = dyn Filter + Send + Sync;
 
-/// Monitor persistence: full monitors plus update deltas in the sled store.
-pub type Persister = MonitorUpdatingPersister<
+/// Monitor persistence: full monitors plus update deltas in the sled store, written
+/// asynchronously so no peer lock waits on the disk (the store's group commit makes each write
+/// durable before LDK hears it completed).
+pub type Persister = MonitorUpdatingPersisterAsync<
 	Arc<SledStore>,
+	TokioSpawner,
 	Arc<Logger>,
 	Arc<NodeKeysManager>,
 	Arc<NodeKeysManager>,
@@ -31,16 +35,33 @@ pub type Persister = MonitorUpdatingPersister<
 	Arc<BitcoindClient>,
 >;
 
-/// The chain monitor watching every channel's monitor.
+/// The chain monitor watching every channel's monitor, in async persistence mode.
 pub type ChainMonitor = chainmonitor::ChainMonitor<
 	InMemorySigner,
 	Arc<ChainFilter>,
 	Arc<BitcoindClient>,
 	Arc<BitcoindClient>,
 	Arc<Logger>,
-	Arc<Persister>,
+	AsyncPersister<
+		Arc<SledStore>,
+		TokioSpawner,
+		Arc<Logger>,
+		Arc<NodeKeysManager>,
+		Arc<NodeKeysManager>,
+		Arc<BitcoindClient>,
+		Arc<BitcoindClient>,
+	>,
 	Arc<NodeKeysManager>,
 >;
+
+/// Runs LDK's background futures (monitor writes) on the node's tokio runtime.
+pub struct TokioSpawner(pub tokio::runtime::Handle);
+
+impl FutureSpawner for TokioSpawner {
+	fn spawn<T: std::future::Future<Output = ()> + Send + 'static>(&self, future: T) {
+		self.0.spawn(future);
+	}
+}
 
 /// The channel manager.
 pub type ChannelManager = lightning::ln::channelmanager::ChannelManager<
