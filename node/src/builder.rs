@@ -32,6 +32,7 @@ use lightning_block_sync::init::synchronize_listeners;
 use lightning_block_sync::UnboundedCache;
 
 use crate::chain::BitcoindClient;
+use crate::channel_stats::{EngineStats, MeteredStore};
 use crate::config::{NodeConfig, PERSISTER_MAX_PENDING_UPDATES};
 use crate::context::Context;
 use crate::keys::NodeKeysManager;
@@ -111,8 +112,10 @@ pub(crate) async fn build(config: NodeConfig) -> Result<Arc<Context>, NodeError>
 
 	// 5. Monitor persister and the stored monitors.
 	let store_arc = Arc::new(store.clone());
+	let engine_stats = Arc::new(EngineStats::default());
+	let metered = Arc::new(MeteredStore::new(store.clone(), Arc::clone(&engine_stats)));
 	let persister: Persister = MonitorUpdatingPersisterAsync::new(
-		Arc::clone(&store_arc),
+		metered,
 		TokioSpawner(tokio::runtime::Handle::current()),
 		Arc::clone(&logger),
 		PERSISTER_MAX_PENDING_UPDATES,
@@ -320,6 +323,7 @@ pub(crate) async fn build(config: NodeConfig) -> Result<Arc<Context>, NodeError>
 		sweeper,
 		bump_handler,
 		pending_opens: DashMap::new(),
+		engine_stats,
 		synced: AtomicBool::new(false),
 		stop,
 		stop_processor,

@@ -84,7 +84,7 @@ pub async fn open(ctx: &Arc<Context>, req: OpenChannelRequest) -> Result<OpenedC
 /// Every channel, pending ones included.
 pub fn list(ctx: &Context) -> Vec<ChannelInfo> {
 	let mut channels: Vec<ChannelInfo> =
-		ctx.channel_manager.list_channels().iter().map(channel_info).collect();
+		ctx.channel_manager.list_channels().iter().map(|c| channel_info(ctx, c)).collect();
 	channels.sort_by(|a, b| a.channel_id.cmp(&b.channel_id));
 	channels
 }
@@ -96,7 +96,7 @@ pub fn get(ctx: &Context, channel_id: &str) -> Result<ChannelInfo, NodeError> {
 		.list_channels()
 		.iter()
 		.find(|c| c.channel_id == id)
-		.map(channel_info)
+		.map(|c| channel_info(ctx, c))
 		.ok_or_else(|| NodeError::NotFound(format!("no channel {channel_id}")))
 }
 
@@ -146,7 +146,12 @@ pub fn parse_channel_id(channel_id: &str) -> Result<ChannelId, NodeError> {
 		.map_err(|_| NodeError::InvalidRequest(format!("{channel_id:?} is not a channel id")))
 }
 
-fn channel_info(c: &ChannelDetails) -> ChannelInfo {
+fn channel_info(ctx: &Context, c: &ChannelDetails) -> ChannelInfo {
+	// LDK names a (v1) channel's monitor after its funding outpoint.
+	let engine = c
+		.funding_txo
+		.map(|o| ctx.engine_stats.channel(&format!("{}_{}", o.txid, o.index)))
+		.unwrap_or_default();
 	let state = if c.is_usable {
 		"usable"
 	} else if c.is_channel_ready {
@@ -169,6 +174,10 @@ fn channel_info(c: &ChannelDetails) -> ChannelInfo {
 		announced: c.is_announced,
 		is_outbound: c.is_outbound,
 		is_usable: c.is_usable,
+		updates_in_flight: engine.updates_in_flight,
+		updates_done: engine.updates_done,
+		last_persist_latency_us: engine.last_persist_latency_us,
+		last_activity_at: engine.last_activity_at,
 	}
 }
 

@@ -11,6 +11,7 @@ use tokio::sync::{oneshot, watch};
 use tokio::task::JoinHandle;
 
 use crate::chain::BitcoindClient;
+use crate::channel_stats::EngineStats;
 use crate::config::NodeConfig;
 use crate::logger::FulgurLogger;
 use crate::model::{InvoiceRecord, PaymentRecord};
@@ -67,6 +68,8 @@ pub struct Context {
 	pub payments: Arc<RecordStore<PaymentRecord>>,
 	/// Peers to reconnect to, by node id.
 	pub peers: Arc<RecordStore<PeerRecord>>,
+	/// Per-channel persistence counters of the channel-state engine.
+	pub engine_stats: Arc<EngineStats>,
 	/// Channel opens waiting for their funding to be settled, by user channel id.
 	pub pending_opens: DashMap<u128, oneshot::Sender<OpenOutcome>>,
 	/// True once caught up with bitcoind's tip.

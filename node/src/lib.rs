@@ -5,6 +5,7 @@
 #![deny(missing_docs)]
 
 pub mod chain;
+pub mod channel_stats;
 mod channels;
 pub mod config;
 mod context;
@@ -97,6 +98,7 @@ impl Node {
 		let ctx = &self.ctx;
 		let best = ctx.channel_manager.current_best_block();
 		let channels = ctx.channel_manager.list_channels();
+		let engine = ctx.engine_stats.total();
 		NodeInfo {
 			node_id: self.node_id(),
 			network: ctx.config.network.to_string(),
@@ -115,6 +117,9 @@ impl Node {
 				.unordered_iter()
 				.filter(|(_, c)| c.one_to_two.is_some() && c.two_to_one.is_some())
 				.count(),
+			monitor_updates_in_flight: engine.updates_in_flight,
+			monitor_updates_done: engine.updates_done,
+			last_persist_latency_us: engine.last_persist_latency_us,
 		}
 	}
 

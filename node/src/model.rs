@@ -30,6 +30,12 @@ pub struct NodeInfo {
 	pub graph_nodes: usize,
 	/// Channels in our view of the network graph with both directions' updates (routable).
 	pub graph_channels: usize,
+	/// Monitor updates issued and not yet durable, over all channels.
+	pub monitor_updates_in_flight: u64,
+	/// Monitor updates made durable since the node started, over all channels.
+	pub monitor_updates_done: u64,
+	/// Latency of the most recent monitor update, in microseconds.
+	pub last_persist_latency_us: Option<u64>,
 }
 
 /// On-chain and Lightning balances.
@@ -89,6 +95,14 @@ pub struct ChannelInfo {
 	pub is_outbound: bool,
 	/// Whether the channel can carry payments now.
 	pub is_usable: bool,
+	/// Monitor updates issued and not yet durable.
+	pub updates_in_flight: u64,
+	/// Monitor updates made durable since the node started.
+	pub updates_done: u64,
+	/// How long the last monitor update took to become durable, in microseconds.
+	pub last_persist_latency_us: Option<u64>,
+	/// When the channel's state last changed (UNIX seconds), since the node started.
+	pub last_activity_at: Option<u64>,
 }
 
 /// Status of an invoice we issued.

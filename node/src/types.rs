@@ -12,6 +12,7 @@ use lightning::util::sweep::OutputSweeper;
 use lightning_net_tokio::SocketDescriptor;
 
 use crate::chain::BitcoindClient;
+use crate::channel_stats::MeteredStore;
 use crate::keys::NodeKeysManager;
 use crate::logger::FulgurLogger;
 use crate::store::SledStore;
@@ -26,7 +27,7 @@ pub type ChainFilter = dyn Filter + Send + Sync;
 /// asynchronously so no peer lock waits on the disk (the store's group commit makes each write
 /// durable before LDK hears it completed).
 pub type Persister = MonitorUpdatingPersisterAsync<
-	Arc<SledStore>,
+	Arc<MeteredStore>,
 	TokioSpawner,
 	Arc<Logger>,
 	Arc<NodeKeysManager>,
@@ -43,7 +44,7 @@ pub type ChainMonitor = chainmonitor::ChainMonitor<
 	Arc<BitcoindClient>,
 	Arc<Logger>,
 	AsyncPersister<
-		Arc<SledStore>,
+		Arc<MeteredStore>,
 		TokioSpawner,
 		Arc<Logger>,
 		Arc<NodeKeysManager>,

@@ -47,8 +47,15 @@ async fn pays_both_ways_by_invoice_and_keysend() {
 	let received = received.expect("alice recorded the keysend she received");
 	assert_eq!(received.amount_msat, Some(1_000_000));
 
-	// The balances moved by exactly what was paid (no routing fee on a direct channel).
+	// Every payment went through the channel's monitor, durably, and the engine counted it.
 	let channel = &alice.list_channels().await.expect("channels")[0];
+	assert!(channel.updates_done >= 8, "{channel:?}");
+	assert_eq!(channel.updates_in_flight, 0, "{channel:?}");
+	assert!(channel.last_persist_latency_us.is_some() && channel.last_activity_at.is_some());
+	let info = alice.info().await.expect("info");
+	assert!(info.monitor_updates_done >= channel.updates_done, "{info:?}");
+
+	// The balances moved by exactly what was paid (no routing fee on a direct channel).
 	let expected_local = 700_000_000 - 25_000_000 + 7_000_000 - 3_000_000 + 1_000_000;
 	let fee_and_anchor_slack = 0; // local balance already excludes commitment fees and anchors
 	assert!(
