@@ -45,6 +45,10 @@ enum RegtestCommand {
 	Mine {
 		/// How many blocks
 		blocks: u64,
+		/// Pay the block rewards to this address (e.g. a node's `fulgur address`); they
+		/// mature after 100 more blocks
+		#[arg(long)]
+		address: Option<String>,
 		/// Directory of the network (default ~/.fulgur/regtest)
 		#[arg(long, env = "FULGUR_REGTEST_DIR")]
 		dir: Option<PathBuf>,
@@ -74,9 +78,9 @@ fn main() -> ExitCode {
 				let dir = dir.unwrap_or_else(fulgur::regtest::default_dir);
 				fulgur::regtest::run_up(&dir, nodes).await
 			}
-			Command::Regtest { command: RegtestCommand::Mine { blocks, dir } } => {
+			Command::Regtest { command: RegtestCommand::Mine { blocks, address, dir } } => {
 				let dir = dir.unwrap_or_else(fulgur::regtest::default_dir);
-				fulgur::regtest::run_mine(&dir, blocks).await
+				fulgur::regtest::run_mine(&dir, blocks, address.as_deref()).await
 			}
 			Command::Client(command) => {
 				let default_key = fulgur::daemon::default_data_dir().join("api_key");

@@ -264,8 +264,8 @@ fn print_ready(file: &NetworkFile, dir: &Path) {
 	println!("Ctrl-C stops the network; `fulgur regtest up` again restarts it from disk.");
 }
 
-/// `fulgur regtest mine <blocks>` against the network in `dir`.
-pub async fn run_mine(dir: &Path, blocks: u64) -> Result<(), String> {
+/// `fulgur regtest mine <blocks> [--address A]` against the network in `dir`.
+pub async fn run_mine(dir: &Path, blocks: u64, address: Option<&str>) -> Result<(), String> {
 	let file = NetworkFile::read(dir)?
 		.ok_or_else(|| format!("no network in {} (run `fulgur regtest up`)", dir.display()))?;
 	let rpc = BitcoindRpc::new(
@@ -274,7 +274,11 @@ pub async fn run_mine(dir: &Path, blocks: u64) -> Result<(), String> {
 		&file.bitcoind.rpc_password,
 	)
 	.map_err(|e| e.to_string())?;
-	let hashes = rpc.mine_empty(blocks).await.map_err(|e| format!("mining: {e}"))?;
+	let mined = match address {
+		Some(address) => rpc.mine(blocks, &launch::parse_address(address)?).await,
+		None => rpc.mine_empty(blocks).await,
+	};
+	let hashes = mined.map_err(|e| format!("mining: {e}"))?;
 	let height = rpc.block_count().await.map_err(|e| e.to_string())?;
 	println!("{}", serde_json::json!({ "mined": hashes.len(), "height": height }));
 	Ok(())
