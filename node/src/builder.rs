@@ -33,18 +33,20 @@ use lightning_block_sync::UnboundedCache;
 
 use crate::chain::BitcoindClient;
 use crate::channel_stats::{EngineStats, MeteredStore};
+use crate::config::StoreKind;
 use crate::config::{NodeConfig, PERSISTER_MAX_PENDING_UPDATES};
 use crate::context::Context;
 use crate::keys::NodeKeysManager;
 use crate::logger::FulgurLogger;
 use crate::records::RecordStore;
-use crate::store::SledStore;
+use crate::store::{DynStore, FsSyncStore, MemoryStore, SledStore};
 use crate::types::{ChainFilter, ChannelManager, Persister, Sweeper, TokioSpawner};
 use crate::wallet::OnchainWallet;
 use crate::{tasks, NodeError};
 
 const SEED_FILE: &str = "seed";
 const DB_DIR: &str = "db";
+const FS_STORE_DIR: &str = "fs-store";
 const LOG_FILE: &str = "fulgur.log";
 /// BIP32 child under which the LDK seed is derived, apart from the wallet's BIP84 keys.
 const LDK_SEED_CHILD: u32 = 535;
@@ -60,7 +62,7 @@ pub(crate) async fn build(config: NodeConfig) -> Result<Arc<Context>, NodeError>
 	// 1. Logger.
 	let name = config.alias.clone();
 	let logger = Arc::new(
-		FulgurLogger::new(&config.data_dir.join(LOG_FILE), &name)
+		FulgurLogger::new(&config.data_dir.join(LOG_FILE), &name, config.log_level)
 			.map_err(|e| NodeError::Persistence(format!("opening log: {e}")))?,
 	);
 	crate::info!(logger, "starting node in {}", config.data_dir.display());
@@ -79,14 +81,18 @@ pub(crate) async fn build(config: NodeConfig) -> Result<Arc<Context>, NodeError>
 	);
 
 	// 3. Store and seed.
-	let store = open_store(&config.data_dir.join(DB_DIR)).await?;
+	let store: Arc<DynStore> = match config.store {
+		StoreKind::Sled => Arc::new(open_sled(&config.data_dir.join(DB_DIR)).await?),
+		StoreKind::Memory => Arc::new(MemoryStore::new()),
+		StoreKind::FsSync => Arc::new(FsSyncStore::new(config.data_dir.join(FS_STORE_DIR))),
+	};
 	let seed = read_or_create_seed(&config.data_dir.join(SEED_FILE))?;
 	let master = Xpriv::new_master(config.network, &seed)
 		.map_err(|e| NodeError::Internal(format!("deriving master key: {e}")))?;
 
 	// 4. On-chain wallet (blocking RPC), then keys that pay out to it.
 	let wallet = {
-		let (store, logger, cfg) = (store.clone(), Arc::clone(&logger), config.clone());
+		let (store, logger, cfg) = (Arc::clone(&store), Arc::clone(&logger), config.clone());
 		tokio::task::spawn_blocking(move || {
 			let wallet = OnchainWallet::load_or_create(
 				master,
@@ -111,9 +117,8 @@ pub(crate) async fn build(config: NodeConfig) -> Result<Arc<Context>, NodeError>
 	let keys = Arc::new(NodeKeysManager::new(&ldk_seed, Arc::clone(&wallet), Arc::clone(&logger)));
 
 	// 5. Monitor persister and the stored monitors.
-	let store_arc = Arc::new(store.clone());
 	let engine_stats = Arc::new(EngineStats::default());
-	let metered = Arc::new(MeteredStore::new(store.clone(), Arc::clone(&engine_stats)));
+	let metered = Arc::new(MeteredStore::new(Arc::clone(&store), Arc::clone(&engine_stats)));
 	let persister: Persister = MonitorUpdatingPersisterAsync::new(
 		metered,
 		TokioSpawner(tokio::runtime::Handle::current()),
@@ -142,7 +147,7 @@ pub(crate) async fn build(config: NodeConfig) -> Result<Arc<Context>, NodeError>
 
 	// 7. Graph, scorer, routers.
 	let routing = fulgur_router::Routing::load(
-		Arc::clone(&store_arc),
+		Arc::clone(&store),
 		config.network,
 		Arc::clone(&logger),
 		Arc::clone(&keys),
@@ -152,7 +157,7 @@ pub(crate) async fn build(config: NodeConfig) -> Result<Arc<Context>, NodeError>
 	// 8. Channel manager, read or new.
 	let user_config = user_config();
 	let manager_bytes = match KVStoreSync::read(
-		&store,
+		&*store,
 		CHANNEL_MANAGER_PERSISTENCE_PRIMARY_NAMESPACE,
 		CHANNEL_MANAGER_PERSISTENCE_SECONDARY_NAMESPACE,
 		CHANNEL_MANAGER_PERSISTENCE_KEY,
@@ -210,7 +215,7 @@ pub(crate) async fn build(config: NodeConfig) -> Result<Arc<Context>, NodeError>
 	// 9. Output sweeper, read or new.
 	let sweeper: Arc<Sweeper> = Arc::new(
 		match KVStoreSync::read(
-			&store,
+			&*store,
 			OUTPUT_SWEEPER_PERSISTENCE_PRIMARY_NAMESPACE,
 			OUTPUT_SWEEPER_PERSISTENCE_SECONDARY_NAMESPACE,
 			OUTPUT_SWEEPER_PERSISTENCE_KEY,
@@ -222,7 +227,7 @@ pub(crate) async fn build(config: NodeConfig) -> Result<Arc<Context>, NodeError>
 					None::<Arc<ChainFilter>>,
 					Arc::clone(&keys),
 					Arc::clone(&wallet),
-					Arc::clone(&store_arc),
+					Arc::clone(&store),
 					Arc::clone(&logger),
 				);
 				let (_, sweeper) = <(BestBlock, Sweeper)>::read(&mut Cursor::new(bytes), args)
@@ -236,7 +241,7 @@ pub(crate) async fn build(config: NodeConfig) -> Result<Arc<Context>, NodeError>
 				None::<Arc<ChainFilter>>,
 				Arc::clone(&keys),
 				Arc::clone(&wallet),
-				Arc::clone(&store_arc),
+				Arc::clone(&store),
 				Arc::clone(&logger),
 			),
 			Err(e) => return Err(NodeError::Persistence(format!("reading sweeper: {e}"))),
@@ -307,9 +312,9 @@ pub(crate) async fn build(config: NodeConfig) -> Result<Arc<Context>, NodeError>
 	let (stop, _) = tokio::sync::watch::channel(false);
 	let (stop_processor, _) = tokio::sync::watch::channel(false);
 	let context = Arc::new(Context {
-		invoices: RecordStore::load(store.clone(), "fulgur_invoices")?,
-		payments: RecordStore::load(store.clone(), "fulgur_payments")?,
-		peers: RecordStore::load(store.clone(), "fulgur_peers")?,
+		invoices: RecordStore::load(Arc::clone(&store), "fulgur_invoices")?,
+		payments: RecordStore::load(Arc::clone(&store), "fulgur_payments")?,
+		peers: RecordStore::load(Arc::clone(&store), "fulgur_peers")?,
 		config,
 		logger,
 		store,
@@ -351,7 +356,7 @@ fn user_config() -> UserConfig {
 
 /// Opens the store, waiting a little if it is still locked: a node stopped and started again
 /// in one process may have connection tasks still letting go of the previous instance.
-async fn open_store(path: &std::path::Path) -> Result<SledStore, NodeError> {
+async fn open_sled(path: &std::path::Path) -> Result<SledStore, NodeError> {
 	let mut attempts = 0;
 	loop {
 		match SledStore::open(path) {

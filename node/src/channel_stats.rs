@@ -17,7 +17,7 @@ use lightning::util::persist::{
 	CHANNEL_MONITOR_UPDATE_PERSISTENCE_PRIMARY_NAMESPACE,
 };
 
-use crate::store::SledStore;
+use crate::store::DynStore;
 
 /// One channel's counters.
 #[derive(Default)]
@@ -101,13 +101,13 @@ fn unix_ms() -> u64 {
 
 /// The store the monitor persister writes through, counting each channel's writes.
 pub struct MeteredStore {
-	inner: SledStore,
+	inner: Arc<DynStore>,
 	stats: Arc<EngineStats>,
 }
 
 impl MeteredStore {
 	/// Wraps `inner`, recording into `stats`.
-	pub fn new(inner: SledStore, stats: Arc<EngineStats>) -> MeteredStore {
+	pub fn new(inner: Arc<DynStore>, stats: Arc<EngineStats>) -> MeteredStore {
 		MeteredStore { inner, stats }
 	}
 }
@@ -131,7 +131,7 @@ impl KVStore for MeteredStore {
 		secondary_namespace: &str,
 		key: &str,
 	) -> AsyncResult<'static, Vec<u8>, io::Error> {
-		KVStore::read(&self.inner, primary_namespace, secondary_namespace, key)
+		KVStore::read(&*self.inner, primary_namespace, secondary_namespace, key)
 	}
 
 	fn write(
@@ -141,7 +141,7 @@ impl KVStore for MeteredStore {
 		key: &str,
 		buf: Vec<u8>,
 	) -> AsyncResult<'static, (), io::Error> {
-		let write = KVStore::write(&self.inner, primary_namespace, secondary_namespace, key, buf);
+		let write = KVStore::write(&*self.inner, primary_namespace, secondary_namespace, key, buf);
 		let Some(monitor) = monitor_of(primary_namespace, secondary_namespace, key) else {
 			return write;
 		};
@@ -170,7 +170,7 @@ impl KVStore for MeteredStore {
 		key: &str,
 		lazy: bool,
 	) -> AsyncResult<'static, (), io::Error> {
-		KVStore::remove(&self.inner, primary_namespace, secondary_namespace, key, lazy)
+		KVStore::remove(&*self.inner, primary_namespace, secondary_namespace, key, lazy)
 	}
 
 	fn list(
@@ -178,20 +178,23 @@ impl KVStore for MeteredStore {
 		primary_namespace: &str,
 		secondary_namespace: &str,
 	) -> AsyncResult<'static, Vec<String>, io::Error> {
-		KVStore::list(&self.inner, primary_namespace, secondary_namespace)
+		KVStore::list(&*self.inner, primary_namespace, secondary_namespace)
 	}
 }
 
 #[cfg(test)]
 mod tests {
 	use super::*;
+	use crate::store::SledStore;
 
 	#[tokio::test]
 	async fn counts_monitor_writes_per_channel_and_ignores_the_rest() {
 		let dir = tempfile::tempdir().expect("tempdir");
 		let stats = Arc::new(EngineStats::default());
-		let store =
-			MeteredStore::new(SledStore::open(dir.path()).expect("open"), Arc::clone(&stats));
+		let store = MeteredStore::new(
+			Arc::new(SledStore::open(dir.path()).expect("open")),
+			Arc::clone(&stats),
+		);
 		let monitor = "ab".repeat(32) + "_1";
 		let other = "cd".repeat(32) + "_0";
 		store.write("monitors", "", &monitor, vec![1]).await.expect("write");

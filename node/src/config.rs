@@ -6,6 +6,41 @@ use std::time::Duration;
 
 use bitcoin::Network;
 
+/// Which storage engine the node persists to.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum StoreKind {
+	/// sled with group commit: durable, concurrent writes share fsyncs. The default.
+	#[default]
+	Sled,
+	/// Memory only, nothing survives the process (benchmark baseline, load generators).
+	Memory,
+	/// LDK's `FilesystemStore`, written synchronously (the stock baseline).
+	FsSync,
+}
+
+impl StoreKind {
+	/// `sled`, `memory` or `fs-sync`.
+	pub fn as_str(&self) -> &'static str {
+		match self {
+			StoreKind::Sled => "sled",
+			StoreKind::Memory => "memory",
+			StoreKind::FsSync => "fs-sync",
+		}
+	}
+}
+
+impl std::str::FromStr for StoreKind {
+	type Err = String;
+	fn from_str(s: &str) -> Result<Self, Self::Err> {
+		match s {
+			"sled" => Ok(StoreKind::Sled),
+			"memory" => Ok(StoreKind::Memory),
+			"fs-sync" => Ok(StoreKind::FsSync),
+			other => Err(format!("unknown store {other:?}: sled, memory or fs-sync")),
+		}
+	}
+}
+
 /// How the node is set up. Built by the daemon from flags, environment and a file.
 #[derive(Clone, Debug)]
 pub struct NodeConfig {
@@ -26,6 +61,17 @@ pub struct NodeConfig {
 	/// Fee rate used when bitcoind has no estimate (always the case on regtest), sat per 1000
 	/// weight units. LDK never goes below 253.
 	pub fee_rate_floor_sat_per_kw: u32,
+	/// The storage engine.
+	pub store: StoreKind,
+	/// Whether to accept peer connections on `listen_addr` (a node that only connects out,
+	/// like a benchmark's load generator, needs no listener).
+	pub accept_peers: bool,
+	/// How often bitcoind's tip is polled.
+	pub chain_poll_interval: Duration,
+	/// How often the on-chain wallet syncs.
+	pub wallet_sync_interval: Duration,
+	/// The least severe level written to the log file.
+	pub log_level: lightning::util::logger::Level,
 }
 
 impl NodeConfig {
@@ -47,6 +93,11 @@ impl NodeConfig {
 			bitcoind_rpc_user: bitcoind_rpc_user.into(),
 			bitcoind_rpc_password: bitcoind_rpc_password.into(),
 			fee_rate_floor_sat_per_kw: DEFAULT_FEE_RATE_FLOOR_SAT_PER_KW,
+			store: StoreKind::default(),
+			accept_peers: true,
+			chain_poll_interval: CHAIN_POLL_INTERVAL,
+			wallet_sync_interval: WALLET_SYNC_INTERVAL,
+			log_level: lightning::util::logger::Level::Debug,
 		}
 	}
 }

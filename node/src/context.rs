@@ -16,7 +16,7 @@ use crate::config::NodeConfig;
 use crate::logger::FulgurLogger;
 use crate::model::{InvoiceRecord, PaymentRecord};
 use crate::records::RecordStore;
-use crate::store::SledStore;
+use crate::store::DynStore;
 use crate::types::{
 	BumpTxEventHandler, ChainMonitor, ChannelManager, NetworkGraph, OnionMessenger, PeerManager,
 	Sweeper,
@@ -43,7 +43,7 @@ pub struct Context {
 	/// Log.
 	pub logger: Arc<FulgurLogger>,
 	/// The sled store.
-	pub store: SledStore,
+	pub store: Arc<DynStore>,
 	/// bitcoind.
 	pub bitcoind: Arc<BitcoindClient>,
 	/// On-chain wallet.

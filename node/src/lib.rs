@@ -24,7 +24,7 @@ pub mod wallet;
 
 mod builder;
 
-pub use config::NodeConfig;
+pub use config::{NodeConfig, StoreKind};
 pub use error::NodeError;
 pub use model::*;
 
@@ -77,10 +77,12 @@ impl Node {
 				crate::error!(self.ctx.logger, "the background processor did not stop in time");
 			}
 		}
-		if let Err(e) = self.ctx.store.wait_durable_async().await {
-			crate::error!(self.ctx.logger, "final flush failed: {e}");
-		}
 		crate::info!(self.ctx.logger, "stopped");
+	}
+
+	/// The store's counters since start (writes, flushes, bytes): what persistence costs.
+	pub fn store_stats(&self) -> store::StoreStats {
+		self.ctx.store.stats()
 	}
 
 	/// Our node id, hex.
@@ -157,7 +159,7 @@ impl Node {
 		let wallet = Arc::clone(&self.ctx.wallet);
 		let script = address.script_pubkey();
 		let tx = tokio::task::spawn_blocking(move || {
-			wallet.create_payment(script, amount_sat, fee_rate, None)
+			wallet.create_payment(script, amount_sat, fee_rate, wallet::SpendPurpose::Payment)
 		})
 		.await
 		.map_err(|e| NodeError::Internal(format!("wallet task: {e}")))??;

@@ -20,12 +20,12 @@ pub struct FulgurLogger {
 impl FulgurLogger {
 	/// Appends to `path`; `name` prefixes the stderr lines (several nodes share a terminal
 	/// under `fulgur regtest`).
-	pub fn new(path: &Path, name: &str) -> std::io::Result<FulgurLogger> {
+	pub fn new(path: &Path, name: &str, file_level: Level) -> std::io::Result<FulgurLogger> {
 		let file = OpenOptions::new().create(true).append(true).open(path)?;
 		Ok(FulgurLogger {
 			file: Mutex::new(file),
 			name: name.to_string(),
-			file_level: Level::Debug,
+			file_level,
 			stderr_level: Level::Warn,
 		})
 	}

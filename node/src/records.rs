@@ -12,12 +12,12 @@ use lightning::util::persist::{KVStore, KVStoreSync};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use crate::store::SledStore;
+use crate::store::DynStore;
 use crate::NodeError;
 
 /// A durable map from id to record.
 pub struct RecordStore<T> {
-	store: SledStore,
+	store: Arc<DynStore>,
 	namespace: &'static str,
 	cache: DashMap<String, T>,
 	updates: tokio::sync::broadcast::Sender<String>,
@@ -25,12 +25,12 @@ pub struct RecordStore<T> {
 
 impl<T: Serialize + DeserializeOwned + Clone + Send + Sync + 'static> RecordStore<T> {
 	/// Loads every record of `namespace`. Blocking: call at start-up.
-	pub fn load(store: SledStore, namespace: &'static str) -> Result<Arc<Self>, NodeError> {
+	pub fn load(store: Arc<DynStore>, namespace: &'static str) -> Result<Arc<Self>, NodeError> {
 		let cache = DashMap::new();
-		let keys = KVStoreSync::list(&store, namespace, "")
+		let keys = KVStoreSync::list(&*store, namespace, "")
 			.map_err(|e| NodeError::Persistence(format!("listing {namespace}: {e}")))?;
 		for key in keys {
-			let bytes = KVStoreSync::read(&store, namespace, "", &key)
+			let bytes = KVStoreSync::read(&*store, namespace, "", &key)
 				.map_err(|e| NodeError::Persistence(format!("reading {namespace}/{key}: {e}")))?;
 			let record = serde_json::from_slice(&bytes).map_err(|e| {
 				NodeError::Persistence(format!("{namespace}/{key} is corrupt: {e}"))
@@ -61,7 +61,7 @@ impl<T: Serialize + DeserializeOwned + Clone + Send + Sync + 'static> RecordStor
 		let write = {
 			let bytes = self.encode(&record)?;
 			self.cache.insert(id.to_string(), record);
-			KVStore::write(&self.store, self.namespace, "", id, bytes)
+			KVStore::write(&*self.store, self.namespace, "", id, bytes)
 		};
 		self.finish(id, write).await
 	}
@@ -82,7 +82,7 @@ impl<T: Serialize + DeserializeOwned + Clone + Send + Sync + 'static> RecordStor
 			let bytes = self.encode(&candidate)?;
 			*entry.value_mut() = candidate.clone();
 			// Issued while the entry is locked, so concurrent updates reach sled in order.
-			(KVStore::write(&self.store, self.namespace, "", id, bytes), candidate)
+			(KVStore::write(&*self.store, self.namespace, "", id, bytes), candidate)
 		};
 		self.finish(id, write).await.map(|()| Some(record))
 	}
@@ -91,7 +91,7 @@ impl<T: Serialize + DeserializeOwned + Clone + Send + Sync + 'static> RecordStor
 	pub async fn remove(&self, id: &str) -> Result<(), NodeError> {
 		let removal = {
 			self.cache.remove(id);
-			KVStore::remove(&self.store, self.namespace, "", id, false)
+			KVStore::remove(&*self.store, self.namespace, "", id, false)
 		};
 		self.finish(id, removal).await
 	}
@@ -118,12 +118,13 @@ impl<T: Serialize + DeserializeOwned + Clone + Send + Sync + 'static> RecordStor
 #[cfg(test)]
 mod tests {
 	use super::*;
+	use crate::store::SledStore;
 
 	#[tokio::test]
 	async fn records_survive_reopen_and_updates_apply_in_order() {
 		let dir = tempfile::tempdir().expect("tempdir");
 		{
-			let store = SledStore::open(dir.path()).expect("open");
+			let store: Arc<DynStore> = Arc::new(SledStore::open(dir.path()).expect("open"));
 			let records = RecordStore::<u64>::load(store, "numbers").expect("load");
 			records.put("a", 1).await.expect("put");
 			records.put("b", 2).await.expect("put");
@@ -134,7 +135,7 @@ mod tests {
 			assert_eq!(after.await.expect("update"), Some(11));
 			assert_eq!(records.update("zzz", |_| true).await.expect("update"), None);
 		}
-		let store = SledStore::open(dir.path()).expect("reopen");
+		let store: Arc<DynStore> = Arc::new(SledStore::open(dir.path()).expect("reopen"));
 		let records = RecordStore::<u64>::load(store, "numbers").expect("load");
 		assert_eq!(records.get("a"), Some(11));
 		assert_eq!(records.get("b"), Some(2));

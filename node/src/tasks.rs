@@ -12,8 +12,8 @@ use lightning_block_sync::{SpvClient, UnboundedCache};
 
 use crate::chain::ChainListener;
 use crate::config::{
-	CHAIN_POLL_INTERVAL, FEE_REFRESH_INTERVAL, INVOICE_EXPIRY_CHECK_INTERVAL,
-	NODE_ANNOUNCEMENT_INTERVAL, PEER_RECONNECT_INTERVAL, WALLET_SYNC_INTERVAL,
+	FEE_REFRESH_INTERVAL, INVOICE_EXPIRY_CHECK_INTERVAL, NODE_ANNOUNCEMENT_INTERVAL,
+	PEER_RECONNECT_INTERVAL,
 };
 use crate::context::Context;
 use crate::event::EventHandler;
@@ -28,14 +28,21 @@ pub(crate) async fn start(
 	gossip_sync: Arc<P2PGossipSync>,
 	scorer: Arc<Mutex<fulgur_router::Scorer<Arc<crate::types::Logger>>>>,
 ) -> Result<(), NodeError> {
-	let listener = tokio::net::TcpListener::bind(ctx.config.listen_addr).await.map_err(|e| {
-		NodeError::InvalidRequest(format!("cannot listen on {}: {e}", ctx.config.listen_addr))
-	})?;
-	ctx.keep_task(tokio::spawn(accept_peers(Arc::clone(ctx), listener)));
+	if ctx.config.accept_peers {
+		let listener =
+			tokio::net::TcpListener::bind(ctx.config.listen_addr).await.map_err(|e| {
+				NodeError::InvalidRequest(format!(
+					"cannot listen on {}: {e}",
+					ctx.config.listen_addr
+				))
+			})?;
+		ctx.keep_task(tokio::spawn(accept_peers(Arc::clone(ctx), listener)));
+	}
 	ctx.keep_task(tokio::spawn(poll_chain(Arc::clone(ctx), chain_tip, header_cache)));
 	let processor = tokio::spawn(background_processor(Arc::clone(ctx), gossip_sync, scorer));
 	*ctx.processor.lock().unwrap_or_else(|e| e.into_inner()) = Some(processor);
-	ctx.keep_task(tokio::spawn(every(Arc::clone(ctx), WALLET_SYNC_INTERVAL, sync_wallet)));
+	let wallet_interval = ctx.config.wallet_sync_interval;
+	ctx.keep_task(tokio::spawn(every(Arc::clone(ctx), wallet_interval, sync_wallet)));
 	ctx.keep_task(tokio::spawn(every(Arc::clone(ctx), FEE_REFRESH_INTERVAL, refresh_fees)));
 	ctx.keep_task(tokio::spawn(every(Arc::clone(ctx), PEER_RECONNECT_INTERVAL, reconnect_peers)));
 	ctx.keep_task(tokio::spawn(every(Arc::clone(ctx), NODE_ANNOUNCEMENT_INTERVAL, announce_node)));
@@ -111,7 +118,7 @@ async fn poll_chain(ctx: Arc<Context>, tip: ValidatedBlockHeader, mut cache: Unb
 		}
 		tokio::select! {
 			_ = ctx.stopped() => return,
-			_ = tokio::time::sleep(CHAIN_POLL_INTERVAL) => {},
+			_ = tokio::time::sleep(ctx.config.chain_poll_interval) => {},
 		}
 	}
 }
@@ -133,7 +140,7 @@ async fn background_processor(
 		})
 	};
 	let result = process_events_async(
-		Arc::new(ctx.store.clone()),
+		Arc::clone(&ctx.store),
 		move |event| {
 			let handler = Arc::clone(&handler);
 			async move { handler.handle(event).await }

@@ -15,7 +15,7 @@ use crate::chain::BitcoindClient;
 use crate::channel_stats::MeteredStore;
 use crate::keys::NodeKeysManager;
 use crate::logger::FulgurLogger;
-use crate::store::SledStore;
+use crate::store::DynStore;
 use crate::wallet::OnchainWallet;
 
 /// The logger every LDK object gets.
@@ -114,7 +114,7 @@ pub type Sweeper = OutputSweeper<
 	Arc<OnchainWallet>,
 	Arc<BitcoindClient>,
 	Arc<ChainFilter>,
-	Arc<SledStore>,
+	Arc<DynStore>,
 	Arc<Logger>,
 	Arc<NodeKeysManager>,
 >;

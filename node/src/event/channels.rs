@@ -10,6 +10,7 @@ use lightning::ln::msgs::SocketAddress;
 use lightning::ln::types::ChannelId;
 
 use crate::context::{Context, OpenOutcome};
+use crate::wallet::SpendPurpose;
 
 /// Builds and hands over the funding transaction of a channel we open.
 pub(super) async fn fund(
@@ -25,7 +26,12 @@ pub(super) async fn fund(
 	let wallet = Arc::clone(&ctx.wallet);
 	let height = ctx.channel_manager.current_best_block().height;
 	let built = tokio::task::spawn_blocking(move || {
-		wallet.create_payment(output_script, amount_sat, fee_rate, Some(height))
+		wallet.create_payment(
+			output_script,
+			amount_sat,
+			fee_rate,
+			SpendPurpose::Funding { lock_height: height },
+		)
 	})
 	.await;
 	let failure = match built {

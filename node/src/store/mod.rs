@@ -14,7 +14,12 @@
 //! Our inherent methods use `std::io::Error`.
 #![deny(missing_docs)]
 
+mod fs_sync;
 mod group_commit;
+mod memory;
+
+pub use fs_sync::FsSyncStore;
+pub use memory::MemoryStore;
 
 use std::future::Future;
 use std::io;
@@ -49,6 +54,33 @@ pub struct StoreStats {
 	pub flushes: u64,
 	/// Sum of the value sizes written (payload bytes, not sled's on-disk bytes).
 	pub bytes_written: u64,
+}
+
+/// What the node needs of a store: both of LDK's storage traits, and counters.
+pub trait NodeStore: KVStore + KVStoreSync + Send + Sync {
+	/// Counters since the store was opened.
+	fn stats(&self) -> StoreStats;
+}
+
+/// The store a node runs on, chosen by configuration.
+pub type DynStore = dyn NodeStore;
+
+impl NodeStore for SledStore {
+	fn stats(&self) -> StoreStats {
+		SledStore::stats(self)
+	}
+}
+
+impl NodeStore for MemoryStore {
+	fn stats(&self) -> StoreStats {
+		MemoryStore::stats(self)
+	}
+}
+
+impl NodeStore for FsSyncStore {
+	fn stats(&self) -> StoreStats {
+		FsSyncStore::stats(self)
+	}
 }
 
 /// A durable LDK key-value store backed by sled, with group commit.

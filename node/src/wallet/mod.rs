@@ -21,7 +21,7 @@ use lightning::util::async_poll::AsyncResult;
 pub use persist::WalletStore;
 
 use crate::logger::FulgurLogger;
-use crate::store::SledStore;
+use crate::store::DynStore;
 use crate::NodeError;
 
 type RpcClient = Arc<bitcoincore_rpc::Client>;
@@ -33,6 +33,18 @@ pub struct WalletBalance {
 	pub confirmed_sat: u64,
 	/// Unconfirmed (ours or others') and immature coinbase.
 	pub unconfirmed_sat: u64,
+}
+
+/// What a transaction the wallet builds is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SpendPurpose {
+	/// A payment to an address.
+	Payment,
+	/// A channel's funding, checked by LDK against its best block height.
+	Funding {
+		/// LDK's best block height.
+		lock_height: u32,
+	},
 }
 
 /// The node's on-chain wallet.
@@ -51,7 +63,7 @@ impl OnchainWallet {
 	pub fn load_or_create(
 		xprv: Xpriv,
 		network: Network,
-		store: SledStore,
+		store: Arc<DynStore>,
 		rpc_url: &str,
 		rpc_user: &str,
 		rpc_password: &str,
@@ -169,24 +181,26 @@ impl OnchainWallet {
 
 	/// Builds and signs a transaction paying `amount_sat` to `script` at `sat_per_kw`, and
 	/// records it as unconfirmed so its inputs are not spent twice. The caller broadcasts.
-	/// `lock_height` caps the anti-fee-sniping lock time (LDK refuses a funding transaction
-	/// that is not final at its own best block, which may trail the wallet's).
+	/// Channel funding passes `Funding { lock_height }`: only confirmed inputs (many opens at
+	/// once must not build long unconfirmed chains), and a lock time LDK accepts (it refuses a
+	/// funding transaction not final at its own best block, which may trail the wallet's).
 	pub fn create_payment(
 		&self,
 		script: ScriptBuf,
 		amount_sat: u64,
 		sat_per_kw: u32,
-		lock_height: Option<u32>,
+		purpose: SpendPurpose,
 	) -> Result<Transaction, NodeError> {
 		let mut wallet = self.wallet();
 		let mut builder = wallet.build_tx();
 		builder
 			.add_recipient(script, Amount::from_sat(amount_sat))
 			.fee_rate(FeeRate::from_sat_per_kwu(u64::from(sat_per_kw)));
-		if let Some(height) =
-			lock_height.and_then(|h| bitcoin::absolute::LockTime::from_height(h).ok())
-		{
-			builder.nlocktime(height);
+		if let SpendPurpose::Funding { lock_height } = purpose {
+			builder.exclude_unconfirmed();
+			if let Ok(lock_time) = bitcoin::absolute::LockTime::from_height(lock_height) {
+				builder.nlocktime(lock_time);
+			}
 		}
 		let mut psbt = builder.finish().map_err(|e| match e {
 			bdk_wallet::error::CreateTxError::CoinSelection(e) => {

@@ -1,0 +1,125 @@
+//! The stock baseline: LDK's `FilesystemStore`, with every write done synchronously where LDK
+//! asks for it (so monitor persistence blocks like LDK's synchronous persister does).
+//! `FilesystemStore` fsyncs the file and then its directory on every write and remove, which is
+//! what [`StoreStats::flushes`] counts here.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use lightning::io;
+use lightning::util::async_poll::AsyncResult;
+use lightning::util::persist::{KVStore, KVStoreSync};
+use lightning_persister::fs_store::FilesystemStore;
+
+use super::StoreStats;
+
+/// fsyncs `FilesystemStore` issues per write or remove: the file, then its directory.
+const FSYNCS_PER_CHANGE: u64 = 2;
+
+/// `FilesystemStore`, synchronous even through the async trait.
+pub struct FsSyncStore {
+	inner: FilesystemStore,
+	writes: AtomicU64,
+	removes: AtomicU64,
+	bytes_written: AtomicU64,
+}
+
+impl FsSyncStore {
+	/// A store rooted at `dir`.
+	pub fn new(dir: PathBuf) -> FsSyncStore {
+		FsSyncStore {
+			inner: FilesystemStore::new(dir),
+			writes: AtomicU64::new(0),
+			removes: AtomicU64::new(0),
+			bytes_written: AtomicU64::new(0),
+		}
+	}
+
+	/// Counters since creation.
+	pub fn stats(&self) -> StoreStats {
+		let writes = self.writes.load(Ordering::Relaxed);
+		let removes = self.removes.load(Ordering::Relaxed);
+		StoreStats {
+			writes,
+			removes,
+			flushes: (writes + removes) * FSYNCS_PER_CHANGE,
+			bytes_written: self.bytes_written.load(Ordering::Relaxed),
+		}
+	}
+}
+
+impl KVStoreSync for FsSyncStore {
+	fn read(&self, primary: &str, secondary: &str, key: &str) -> Result<Vec<u8>, io::Error> {
+		KVStoreSync::read(&self.inner, primary, secondary, key)
+	}
+
+	fn write(
+		&self,
+		primary: &str,
+		secondary: &str,
+		key: &str,
+		buf: Vec<u8>,
+	) -> Result<(), io::Error> {
+		let len = buf.len() as u64;
+		KVStoreSync::write(&self.inner, primary, secondary, key, buf)?;
+		self.writes.fetch_add(1, Ordering::Relaxed);
+		self.bytes_written.fetch_add(len, Ordering::Relaxed);
+		Ok(())
+	}
+
+	fn remove(
+		&self,
+		primary: &str,
+		secondary: &str,
+		key: &str,
+		lazy: bool,
+	) -> Result<(), io::Error> {
+		KVStoreSync::remove(&self.inner, primary, secondary, key, lazy)?;
+		self.removes.fetch_add(1, Ordering::Relaxed);
+		Ok(())
+	}
+
+	fn list(&self, primary: &str, secondary: &str) -> Result<Vec<String>, io::Error> {
+		KVStoreSync::list(&self.inner, primary, secondary)
+	}
+}
+
+impl KVStore for FsSyncStore {
+	fn read(
+		&self,
+		primary: &str,
+		secondary: &str,
+		key: &str,
+	) -> AsyncResult<'static, Vec<u8>, io::Error> {
+		let result = KVStoreSync::read(self, primary, secondary, key);
+		Box::pin(async move { result })
+	}
+
+	fn write(
+		&self,
+		primary: &str,
+		secondary: &str,
+		key: &str,
+		buf: Vec<u8>,
+	) -> AsyncResult<'static, (), io::Error> {
+		// Done here, in the caller's thread and under its locks: the synchronous baseline.
+		let result = KVStoreSync::write(self, primary, secondary, key, buf);
+		Box::pin(async move { result })
+	}
+
+	fn remove(
+		&self,
+		primary: &str,
+		secondary: &str,
+		key: &str,
+		lazy: bool,
+	) -> AsyncResult<'static, (), io::Error> {
+		let result = KVStoreSync::remove(self, primary, secondary, key, lazy);
+		Box::pin(async move { result })
+	}
+
+	fn list(&self, primary: &str, secondary: &str) -> AsyncResult<'static, Vec<String>, io::Error> {
+		let result = KVStoreSync::list(self, primary, secondary);
+		Box::pin(async move { result })
+	}
+}

@@ -1,0 +1,157 @@
+//! `fulgur bench ...`: benchmarks. Each is a program that prints a table and writes JSON, and
+//! runs its baseline in the same run (these machines are noisy, so only ratios within one run
+//! are meaningful). No timed assertions anywhere: the numbers are the output.
+
+pub mod measure;
+pub mod payments;
+pub mod report;
+pub mod setup;
+
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand};
+use fulgur_node::StoreKind;
+
+/// `fulgur bench`.
+#[derive(Args, Debug)]
+pub struct BenchArgs {
+	/// Which benchmark.
+	#[command(subcommand)]
+	pub command: BenchCommand,
+}
+
+/// The benchmarks.
+#[derive(Subcommand, Debug)]
+pub enum BenchCommand {
+	/// Payments into one hub from many payer nodes, under each store (memory, sled, fs-sync)
+	Payments(PaymentsArgs),
+}
+
+/// `fulgur bench payments`: a hub (the node under test) and N payer nodes in one process over
+/// loopback TCP, channels funded and confirmed on a regtest bitcoind, then P payments with C
+/// in flight, once per store kind of the hub.
+#[derive(Args, Debug, Clone)]
+pub struct PaymentsArgs {
+	/// Payer nodes, each with one channel to the hub
+	#[arg(long, default_value_t = 1000)]
+	pub channels: usize,
+	/// Payments counted per store (and per concurrency when sweeping)
+	#[arg(long, default_value_t = 100_000)]
+	pub payments: u64,
+	/// Payments in flight at once; a comma list (e.g. 16,64,256) sweeps them and reports the
+	/// best per store
+	#[arg(long, value_delimiter = ',', default_value = "64")]
+	pub concurrency: Vec<usize>,
+	/// Stores of the hub, run in this order
+	#[arg(long, value_delimiter = ',', default_value = "memory,sled,fs-sync")]
+	pub stores: Vec<StoreKind>,
+	/// 1: payers pay the hub; 2: payers pay a merchant through the hub (a forwarding hub)
+	#[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u8).range(1..=2))]
+	pub hops: u8,
+	/// Also write the results as JSON to this file
+	#[arg(long)]
+	pub json: Option<PathBuf>,
+	/// Working directory (must be empty or absent; default a new temporary directory)
+	#[arg(long)]
+	pub dir: Option<PathBuf>,
+	/// Keep the working directory (bitcoind, node logs and stores) instead of removing it
+	#[arg(long)]
+	pub keep: bool,
+	/// Smallest payment, sat
+	#[arg(long, default_value_t = 1)]
+	pub amount_min_sat: u64,
+	/// Largest payment, sat
+	#[arg(long, default_value_t = 10)]
+	pub amount_max_sat: u64,
+	/// Payments made before the counted ones, per store, not counted (default min(P/10, 1000))
+	#[arg(long)]
+	pub warmup: Option<u64>,
+	/// Seed of the payment amounts (the same seed gives every store the same amounts)
+	#[arg(long, default_value_t = 1)]
+	pub seed: u64,
+}
+
+impl PaymentsArgs {
+	/// The warm-up count: `--warmup`, or min(P/10, 1000).
+	pub fn warmup(&self) -> u64 {
+		self.warmup.unwrap_or((self.payments / 10).min(1000))
+	}
+
+	/// Rejects flag combinations that cannot run.
+	pub fn check(&self) -> Result<(), String> {
+		if self.channels == 0 {
+			return Err("--channels must be at least 1".into());
+		}
+		if self.payments == 0 {
+			return Err("--payments must be at least 1".into());
+		}
+		if self.concurrency.is_empty() || self.concurrency.contains(&0) {
+			return Err("--concurrency must be positive numbers".into());
+		}
+		if self.stores.is_empty() {
+			return Err("--stores needs at least one of memory, sled, fs-sync".into());
+		}
+		for (i, store) in self.stores.iter().enumerate() {
+			if self.stores[..i].contains(store) {
+				return Err(format!("--stores lists {} twice", store.as_str()));
+			}
+		}
+		if self.amount_min_sat == 0 || self.amount_max_sat < self.amount_min_sat {
+			return Err("need 1 <= --amount-min-sat <= --amount-max-sat".into());
+		}
+		Ok(())
+	}
+}
+
+/// Runs the chosen benchmark.
+pub async fn run(args: BenchArgs) -> Result<(), String> {
+	match args.command {
+		BenchCommand::Payments(args) => payments::run(args).await,
+	}
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+	use clap::Parser;
+
+	#[derive(Parser)]
+	struct Cli {
+		#[command(subcommand)]
+		command: BenchCommand,
+	}
+
+	fn parse(args: &[&str]) -> PaymentsArgs {
+		let cli = Cli::try_parse_from(["bench"].iter().chain(args)).map_err(|e| e.to_string());
+		match cli.map(|c| c.command) {
+			Ok(BenchCommand::Payments(args)) => args,
+			Err(e) => panic!("{e}"),
+		}
+	}
+
+	#[test]
+	fn defaults_follow_the_issue() {
+		let args = parse(&["payments"]);
+		assert_eq!(args.channels, 1000);
+		assert_eq!(args.payments, 100_000);
+		assert_eq!(args.concurrency, vec![64]);
+		assert_eq!(args.stores, vec![StoreKind::Memory, StoreKind::Sled, StoreKind::FsSync]);
+		assert_eq!(args.hops, 1);
+		assert_eq!(args.warmup(), 1000);
+		assert_eq!((args.amount_min_sat, args.amount_max_sat), (1, 10));
+		args.check().unwrap();
+	}
+
+	#[test]
+	fn sweeps_and_checks() {
+		let args = parse(&["payments", "--concurrency", "8,32", "--payments", "500"]);
+		assert_eq!(args.concurrency, vec![8, 32]);
+		assert_eq!(args.warmup(), 50);
+		assert!(parse(&["payments", "--stores", "sled,sled"]).check().is_err());
+		assert!(parse(&["payments", "--amount-min-sat", "5", "--amount-max-sat", "4"])
+			.check()
+			.is_err());
+		assert!(Cli::try_parse_from(["bench", "payments", "--hops", "3"]).is_err());
+		assert!(Cli::try_parse_from(["bench", "payments", "--stores", "rocks"]).is_err());
+	}
+}
