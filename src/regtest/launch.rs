@@ -57,6 +57,18 @@ impl RunningNode {
 		p2p_port: u16,
 		api_port: u16,
 	) -> Result<RunningNode, String> {
+		RunningNode::start_with(name, data_dir, rpc, p2p_port, api_port, |_| {}).await
+	}
+
+	/// Like [`RunningNode::start`], with `adjust` changing the node's configuration first.
+	pub async fn start_with(
+		name: &str,
+		data_dir: &Path,
+		rpc: &RpcEndpoint,
+		p2p_port: u16,
+		api_port: u16,
+		adjust: impl FnOnce(&mut NodeConfig),
+	) -> Result<RunningNode, String> {
 		let p2p_port =
 			if p2p_port == 0 { crate::bitcoind::free_port().map_err(s)? } else { p2p_port };
 		let listen: SocketAddr = ([127, 0, 0, 1], p2p_port).into();
@@ -69,6 +81,7 @@ impl RunningNode {
 			rpc.password.clone(),
 		);
 		config.alias = name.to_string();
+		adjust(&mut config);
 		let node = Node::start(config).await.map_err(|e| format!("{name}: {e}"))?;
 		let api_key = fulgur_web::load_or_create_api_key(&data_dir.join("api_key"))
 			.map_err(|e| format!("{name}: api key: {e}"))?;

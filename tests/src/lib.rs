@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use fulgur::bitcoind::{Bitcoind, BitcoindConfig};
 use fulgur::regtest::launch::{fund_nodes, wait_until, RpcEndpoint, RunningNode};
-use fulgur_node::{ChannelInfo, OpenChannelRequest};
+use fulgur_node::{ChannelInfo, OpenChannelRequest, StoreKind};
 use fulgur_web::ApiClient;
 
 /// How long one waiting step of a test may take.
@@ -24,8 +24,14 @@ pub struct TestNet {
 }
 
 impl TestNet {
-	/// Starts bitcoind and funded nodes with these names.
+	/// Starts bitcoind and funded nodes with these names, on the default store.
 	pub async fn new(names: &[&str]) -> TestNet {
+		let nodes: Vec<(&str, StoreKind)> = names.iter().map(|n| (*n, StoreKind::Sled)).collect();
+		TestNet::with_stores(&nodes).await
+	}
+
+	/// Starts bitcoind and funded nodes, each on the given store.
+	pub async fn with_stores(nodes_and_stores: &[(&str, StoreKind)]) -> TestNet {
 		let dir = tempfile::tempdir().expect("temp dir");
 		let bitcoind = Bitcoind::start(BitcoindConfig::new(dir.path().join("bitcoind")))
 			.await
@@ -33,12 +39,14 @@ impl TestNet {
 		let rpc = RpcEndpoint::of(&bitcoind);
 		let mut nodes = Vec::new();
 		let mut ports = Vec::new();
-		for name in names {
+		for (name, store) in nodes_and_stores {
 			let p2p = fulgur::bitcoind::free_port().expect("port");
 			let api = fulgur::bitcoind::free_port().expect("port");
-			let node = RunningNode::start(name, &dir.path().join(name), &rpc, p2p, api)
-				.await
-				.expect("node starts");
+			let node_dir = dir.path().join(name);
+			let node =
+				RunningNode::start_with(name, &node_dir, &rpc, p2p, api, |c| c.store = *store)
+					.await
+					.expect("node starts");
 			ports.push((name.to_string(), p2p, api));
 			nodes.push(node);
 		}

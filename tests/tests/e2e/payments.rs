@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use fulgur_node::{InvoiceStatus, PayRequest, PaymentStatus};
+use fulgur_node::{InvoiceStatus, PayRequest, PaymentStatus, StoreKind};
 use fulgur_tests::TestNet;
 
 fn pay_request(invoice: &str) -> PayRequest {
@@ -63,6 +63,25 @@ async fn pays_both_ways_by_invoice_and_keysend() {
 		"local balance {} above {expected_local}",
 		channel.local_balance_msat
 	);
+	net.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn payments_work_on_the_memory_and_fs_sync_stores() {
+	let net =
+		TestNet::with_stores(&[("alice", StoreKind::FsSync), ("bob", StoreKind::Memory)]).await;
+	net.open_channel("alice", "bob", 500_000, 100_000_000).await;
+	let (alice, bob) = (net.api("alice"), net.api("bob"));
+	for (payer, payee) in [(&alice, &bob), (&bob, &alice)] {
+		let invoice =
+			payee.create_invoice(Some(2_000_000), "any store", None).await.expect("invoice");
+		let paid = payer.pay(&pay_request(&invoice.bolt11), true).await.expect("pay");
+		assert_eq!(paid.status, PaymentStatus::Succeeded, "{paid:?}");
+	}
+	// Each store counted its own writes; only the file store flushed.
+	let (fs, memory) = (net.node("alice").node.store_stats(), net.node("bob").node.store_stats());
+	assert!(fs.writes > 0 && fs.flushes >= 2 * fs.writes, "{fs:?}");
+	assert!(memory.writes > 0 && memory.flushes == 0, "{memory:?}");
 	net.shutdown().await;
 }
 
