@@ -38,6 +38,7 @@ use crate::config::{NodeConfig, PERSISTER_MAX_PENDING_UPDATES};
 use crate::context::Context;
 use crate::keys::NodeKeysManager;
 use crate::logger::FulgurLogger;
+use crate::manager_barrier::ManagerBarrier;
 use crate::records::RecordStore;
 use crate::store::{DynStore, FsSyncStore, MemoryStore, SledStore};
 use crate::types::{ChainFilter, ChannelManager, Persister, Sweeper, TokioSpawner};
@@ -118,9 +119,13 @@ pub(crate) async fn build(config: NodeConfig) -> Result<Arc<Context>, NodeError>
 
 	// 5. Monitor persister and the stored monitors.
 	let engine_stats = Arc::new(EngineStats::default());
-	let metered = Arc::new(MeteredStore::new(Arc::clone(&store), Arc::clone(&engine_stats)));
+	// The stock baseline keeps LDK's own (lazy) manager persistence.
+	let barrier = (config.store != StoreKind::FsSync)
+		.then(|| Arc::new(ManagerBarrier::new(Arc::clone(&store))));
+	let metered =
+		Arc::new(MeteredStore::new(Arc::clone(&store), Arc::clone(&engine_stats), barrier.clone()));
 	let persister: Persister = MonitorUpdatingPersisterAsync::new(
-		metered,
+		Arc::clone(&metered),
 		TokioSpawner(tokio::runtime::Handle::current()),
 		Arc::clone(&logger),
 		PERSISTER_MAX_PENDING_UPDATES,
@@ -211,6 +216,9 @@ pub(crate) async fn build(config: NodeConfig) -> Result<Arc<Context>, NodeError>
 		}
 	};
 	let channel_manager = Arc::new(channel_manager);
+	if let Some(barrier) = &barrier {
+		barrier.set_manager(&channel_manager);
+	}
 
 	// 9. Output sweeper, read or new.
 	let sweeper: Arc<Sweeper> = Arc::new(
@@ -227,7 +235,7 @@ pub(crate) async fn build(config: NodeConfig) -> Result<Arc<Context>, NodeError>
 					None::<Arc<ChainFilter>>,
 					Arc::clone(&keys),
 					Arc::clone(&wallet),
-					Arc::clone(&store),
+					Arc::clone(&metered),
 					Arc::clone(&logger),
 				);
 				let (_, sweeper) = <(BestBlock, Sweeper)>::read(&mut Cursor::new(bytes), args)
@@ -241,7 +249,7 @@ pub(crate) async fn build(config: NodeConfig) -> Result<Arc<Context>, NodeError>
 				None::<Arc<ChainFilter>>,
 				Arc::clone(&keys),
 				Arc::clone(&wallet),
-				Arc::clone(&store),
+				Arc::clone(&metered),
 				Arc::clone(&logger),
 			),
 			Err(e) => return Err(NodeError::Persistence(format!("reading sweeper: {e}"))),
@@ -329,6 +337,9 @@ pub(crate) async fn build(config: NodeConfig) -> Result<Arc<Context>, NodeError>
 		bump_handler,
 		pending_opens: DashMap::new(),
 		engine_stats,
+		engine_store: metered,
+		barrier,
+		barrier_task: Mutex::new(None),
 		synced: AtomicBool::new(false),
 		stop,
 		stop_processor,

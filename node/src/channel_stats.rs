@@ -13,10 +13,12 @@ use dashmap::DashMap;
 use lightning::io;
 use lightning::util::async_poll::AsyncResult;
 use lightning::util::persist::{
-	KVStore, CHANNEL_MONITOR_PERSISTENCE_PRIMARY_NAMESPACE,
+	KVStore, CHANNEL_MANAGER_PERSISTENCE_KEY, CHANNEL_MANAGER_PERSISTENCE_PRIMARY_NAMESPACE,
+	CHANNEL_MANAGER_PERSISTENCE_SECONDARY_NAMESPACE, CHANNEL_MONITOR_PERSISTENCE_PRIMARY_NAMESPACE,
 	CHANNEL_MONITOR_UPDATE_PERSISTENCE_PRIMARY_NAMESPACE,
 };
 
+use crate::manager_barrier::ManagerBarrier;
 use crate::store::DynStore;
 
 /// One channel's counters.
@@ -99,17 +101,30 @@ fn unix_ms() -> u64 {
 	SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
 }
 
-/// The store the monitor persister writes through, counting each channel's writes.
+/// The store the monitor persister and the background processor write through: counts each
+/// channel's monitor writes, and (with a barrier) orders them after a manager write.
 pub struct MeteredStore {
 	inner: Arc<DynStore>,
 	stats: Arc<EngineStats>,
+	barrier: Option<Arc<ManagerBarrier>>,
 }
 
 impl MeteredStore {
-	/// Wraps `inner`, recording into `stats`.
-	pub fn new(inner: Arc<DynStore>, stats: Arc<EngineStats>) -> MeteredStore {
-		MeteredStore { inner, stats }
+	/// Wraps `inner`, recording into `stats`; monitor and manager writes go through `barrier`
+	/// when there is one (see `manager_barrier`).
+	pub fn new(
+		inner: Arc<DynStore>,
+		stats: Arc<EngineStats>,
+		barrier: Option<Arc<ManagerBarrier>>,
+	) -> MeteredStore {
+		MeteredStore { inner, stats, barrier }
 	}
+}
+
+fn is_manager_key(primary: &str, secondary: &str, key: &str) -> bool {
+	primary == CHANNEL_MANAGER_PERSISTENCE_PRIMARY_NAMESPACE
+		&& secondary == CHANNEL_MANAGER_PERSISTENCE_SECONDARY_NAMESPACE
+		&& key == CHANNEL_MANAGER_PERSISTENCE_KEY
 }
 
 /// The monitor a key belongs to: full monitors are keyed by monitor name, updates live in a
@@ -141,8 +156,20 @@ impl KVStore for MeteredStore {
 		key: &str,
 		buf: Vec<u8>,
 	) -> AsyncResult<'static, (), io::Error> {
-		let write = KVStore::write(&*self.inner, primary_namespace, secondary_namespace, key, buf);
-		let Some(monitor) = monitor_of(primary_namespace, secondary_namespace, key) else {
+		if let Some(barrier) = &self.barrier {
+			if is_manager_key(primary_namespace, secondary_namespace, key) {
+				// The barrier serialises a fresh manager itself; this (older) copy is dropped.
+				return barrier.persist_manager();
+			}
+		}
+		let monitor = monitor_of(primary_namespace, secondary_namespace, key);
+		let write = match (&self.barrier, monitor) {
+			(Some(barrier), Some(_)) => {
+				barrier.write_after_manager(primary_namespace, secondary_namespace, key, buf)
+			}
+			_ => KVStore::write(&*self.inner, primary_namespace, secondary_namespace, key, buf),
+		};
+		let Some(monitor) = monitor else {
 			return write;
 		};
 		let counters = self.stats.counters(monitor);
@@ -194,6 +221,7 @@ mod tests {
 		let store = MeteredStore::new(
 			Arc::new(SledStore::open(dir.path()).expect("open")),
 			Arc::clone(&stats),
+			None,
 		);
 		let monitor = "ab".repeat(32) + "_1";
 		let other = "cd".repeat(32) + "_0";

@@ -11,9 +11,10 @@ use tokio::sync::{oneshot, watch};
 use tokio::task::JoinHandle;
 
 use crate::chain::BitcoindClient;
-use crate::channel_stats::EngineStats;
+use crate::channel_stats::{EngineStats, MeteredStore};
 use crate::config::NodeConfig;
 use crate::logger::FulgurLogger;
+use crate::manager_barrier::ManagerBarrier;
 use crate::model::{InvoiceRecord, PaymentRecord};
 use crate::records::RecordStore;
 use crate::store::DynStore;
@@ -70,6 +71,12 @@ pub struct Context {
 	pub peers: Arc<RecordStore<PeerRecord>>,
 	/// Per-channel persistence counters of the channel-state engine.
 	pub engine_stats: Arc<EngineStats>,
+	/// The store monitor and manager writes go through.
+	pub engine_store: Arc<MeteredStore>,
+	/// Orders manager writes before monitor writes (not with the stock fs-sync baseline).
+	pub barrier: Option<Arc<ManagerBarrier>>,
+	/// The barrier's writer task, stopped last.
+	pub barrier_task: Mutex<Option<JoinHandle<()>>>,
 	/// Channel opens waiting for their funding to be settled, by user channel id.
 	pub pending_opens: DashMap<u128, oneshot::Sender<OpenOutcome>>,
 	/// True once caught up with bitcoind's tip.

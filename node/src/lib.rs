@@ -13,6 +13,7 @@ pub mod error;
 mod event;
 mod keys;
 pub mod logger;
+mod manager_barrier;
 pub mod model;
 mod payment;
 mod peers;
@@ -75,6 +76,16 @@ impl Node {
 		if let Some(processor) = processor {
 			if tokio::time::timeout(STOP_TIMEOUT, processor).await.is_err() {
 				crate::error!(self.ctx.logger, "the background processor did not stop in time");
+			}
+		}
+		// Last: the processor's final manager write went through the barrier.
+		if let Some(barrier) = &self.ctx.barrier {
+			barrier.close();
+		}
+		let barrier_task = self.ctx.barrier_task.lock().unwrap_or_else(|e| e.into_inner()).take();
+		if let Some(task) = barrier_task {
+			if tokio::time::timeout(STOP_TIMEOUT, task).await.is_err() {
+				crate::error!(self.ctx.logger, "the manager writer did not stop in time");
 			}
 		}
 		crate::info!(self.ctx.logger, "stopped");

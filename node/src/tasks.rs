@@ -39,6 +39,10 @@ pub(crate) async fn start(
 		ctx.keep_task(tokio::spawn(accept_peers(Arc::clone(ctx), listener)));
 	}
 	ctx.keep_task(tokio::spawn(poll_chain(Arc::clone(ctx), chain_tip, header_cache)));
+	if let Some(barrier) = &ctx.barrier {
+		let task = tokio::spawn(Arc::clone(barrier).run());
+		*ctx.barrier_task.lock().unwrap_or_else(|e| e.into_inner()) = Some(task);
+	}
 	let processor = tokio::spawn(background_processor(Arc::clone(ctx), gossip_sync, scorer));
 	*ctx.processor.lock().unwrap_or_else(|e| e.into_inner()) = Some(processor);
 	let wallet_interval = ctx.config.wallet_sync_interval;
@@ -140,7 +144,7 @@ async fn background_processor(
 		})
 	};
 	let result = process_events_async(
-		Arc::clone(&ctx.store),
+		Arc::clone(&ctx.engine_store),
 		move |event| {
 			let handler = Arc::clone(&handler);
 			async move { handler.handle(event).await }

@@ -15,7 +15,6 @@ use crate::chain::BitcoindClient;
 use crate::channel_stats::MeteredStore;
 use crate::keys::NodeKeysManager;
 use crate::logger::FulgurLogger;
-use crate::store::DynStore;
 use crate::wallet::OnchainWallet;
 
 /// The logger every LDK object gets.
@@ -114,7 +113,7 @@ pub type Sweeper = OutputSweeper<
 	Arc<OnchainWallet>,
 	Arc<BitcoindClient>,
 	Arc<ChainFilter>,
-	Arc<DynStore>,
+	Arc<MeteredStore>,
 	Arc<Logger>,
 	Arc<NodeKeysManager>,
 >;

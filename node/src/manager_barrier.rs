@@ -1,0 +1,201 @@
+//! Keeps the channel manager on disk never behind the channel monitors.
+//!
+//! LDK force-closes, on start-up, every channel whose monitor on disk is ahead of the channel
+//! manager on disk ("A ChannelManager is stale compared to the current ChannelMonitor"). The
+//! background processor writes the manager lazily, so a crash between a monitor write and the
+//! next manager write would cost channels. Here every monitor write waits in a queue; one task
+//! takes everything queued, serialises the manager once (after those updates were generated),
+//! writes it, then writes the monitor updates, all into the store in that order, and reports
+//! them durable together. The store applies writes in issue order and makes a prefix durable,
+//! so on disk the manager is always at least as new as any monitor.
+//!
+//! The same task is the only writer of the manager: the background processor's periodic
+//! manager writes are turned into requests here, so a manager serialised earlier can never
+//! overwrite one serialised later.
+
+use std::sync::{Arc, Mutex, OnceLock, Weak};
+
+use lightning::io;
+use lightning::util::async_poll::AsyncResult;
+use lightning::util::persist::{
+	KVStore, CHANNEL_MANAGER_PERSISTENCE_KEY, CHANNEL_MANAGER_PERSISTENCE_PRIMARY_NAMESPACE,
+	CHANNEL_MANAGER_PERSISTENCE_SECONDARY_NAMESPACE,
+};
+use lightning::util::ser::Writeable;
+use tokio::sync::{oneshot, Notify};
+
+use crate::store::DynStore;
+use crate::types::ChannelManager;
+
+type Done = oneshot::Sender<Result<(), io::Error>>;
+
+/// A write waiting for the next manager write.
+struct QueuedWrite {
+	primary: String,
+	secondary: String,
+	key: String,
+	buf: Vec<u8>,
+	done: Done,
+}
+
+#[derive(Default)]
+struct Queue {
+	writes: Vec<QueuedWrite>,
+	/// Requests for a manager write with nothing else attached.
+	manager_requests: Vec<Done>,
+	closing: bool,
+}
+
+/// Orders manager writes before the monitor writes that depend on them.
+pub struct ManagerBarrier {
+	store: Arc<DynStore>,
+	manager: OnceLock<Weak<ChannelManager>>,
+	queue: Mutex<Queue>,
+	wake: Notify,
+}
+
+impl ManagerBarrier {
+	/// A barrier writing to `store`. Until [`ManagerBarrier::set_manager`] is called (start-up),
+	/// writes go straight to the store.
+	pub fn new(store: Arc<DynStore>) -> ManagerBarrier {
+		ManagerBarrier {
+			store,
+			manager: OnceLock::new(),
+			queue: Mutex::new(Queue::default()),
+			wake: Notify::new(),
+		}
+	}
+
+	/// The manager to serialise; weak, as the manager (through its monitors) owns the barrier.
+	pub fn set_manager(&self, manager: &Arc<ChannelManager>) {
+		let _ = self.manager.set(Arc::downgrade(manager));
+	}
+
+	fn queue(&self) -> std::sync::MutexGuard<'_, Queue> {
+		self.queue.lock().unwrap_or_else(|e| e.into_inner())
+	}
+
+	/// Writes after the next manager write; durable when the future completes. The write is
+	/// queued now, so writes keep the order they were issued in.
+	pub fn write_after_manager(
+		&self,
+		primary: &str,
+		secondary: &str,
+		key: &str,
+		buf: Vec<u8>,
+	) -> AsyncResult<'static, (), io::Error> {
+		if self.manager.get().is_none() {
+			return KVStore::write(&*self.store, primary, secondary, key, buf);
+		}
+		let (done, result) = oneshot::channel();
+		{
+			let mut queue = self.queue();
+			if queue.closing {
+				drop(queue);
+				return KVStore::write(&*self.store, primary, secondary, key, buf);
+			}
+			queue.writes.push(QueuedWrite {
+				primary: primary.to_string(),
+				secondary: secondary.to_string(),
+				key: key.to_string(),
+				buf,
+				done,
+			});
+		}
+		self.wake.notify_one();
+		Box::pin(async move { result.await.unwrap_or_else(|_| Err(stopped())) })
+	}
+
+	/// Asks for a manager write (the background processor's periodic one).
+	pub fn persist_manager(&self) -> AsyncResult<'static, (), io::Error> {
+		let (done, result) = oneshot::channel();
+		self.queue().manager_requests.push(done);
+		self.wake.notify_one();
+		Box::pin(async move { result.await.unwrap_or_else(|_| Err(stopped())) })
+	}
+
+	/// Finishes what is queued, then ends [`ManagerBarrier::run`].
+	pub fn close(&self) {
+		self.queue().closing = true;
+		self.wake.notify_one();
+	}
+
+	/// The writer task: one manager serialisation per batch of queued writes.
+	pub async fn run(self: Arc<Self>) {
+		loop {
+			let (writes, requests, closing) = {
+				let mut queue = self.queue();
+				(
+					std::mem::take(&mut queue.writes),
+					std::mem::take(&mut queue.manager_requests),
+					queue.closing,
+				)
+			};
+			if writes.is_empty() && requests.is_empty() {
+				if closing {
+					return;
+				}
+				self.wake.notified().await;
+				continue;
+			}
+			self.write_batch(writes, requests).await;
+		}
+	}
+
+	async fn write_batch(&self, writes: Vec<QueuedWrite>, requests: Vec<Done>) {
+		let manager = self.manager.get().and_then(Weak::upgrade);
+		// Serialising takes the manager's consistency lock: keep it off the async workers.
+		let encoded = match manager {
+			Some(manager) => tokio::task::spawn_blocking(move || manager.encode())
+				.await
+				.map_err(|e| io::Error::new(io::ErrorKind::Other, e.to_string())),
+			None => Err(stopped()),
+		};
+		let manager_write = match encoded {
+			Ok(bytes) => KVStore::write(
+				&*self.store,
+				CHANNEL_MANAGER_PERSISTENCE_PRIMARY_NAMESPACE,
+				CHANNEL_MANAGER_PERSISTENCE_SECONDARY_NAMESPACE,
+				CHANNEL_MANAGER_PERSISTENCE_KEY,
+				bytes,
+			),
+			Err(e) => {
+				// Without a fresh manager on disk the monitor writes must not land.
+				for write in writes {
+					let _ = write.done.send(Err(io::Error::new(e.kind(), e.to_string())));
+				}
+				for request in requests {
+					let _ = request.send(Err(io::Error::new(e.kind(), e.to_string())));
+				}
+				return;
+			}
+		};
+		// Issued after the manager's write, in queue order: the store applies them so.
+		let pending: Vec<_> = writes
+			.into_iter()
+			.map(|w| {
+				let write = KVStore::write(&*self.store, &w.primary, &w.secondary, &w.key, w.buf);
+				(write, w.done)
+			})
+			.collect();
+		let manager_result = manager_write.await;
+		for (write, done) in pending {
+			let result = match (&manager_result, write.await) {
+				(Err(e), _) => Err(io::Error::new(e.kind(), e.to_string())),
+				(Ok(()), result) => result,
+			};
+			let _ = done.send(result);
+		}
+		for request in requests {
+			let result = match &manager_result {
+				Ok(()) => Ok(()),
+				Err(e) => Err(io::Error::new(e.kind(), e.to_string())),
+			};
+			let _ = request.send(result);
+		}
+	}
+}
+
+fn stopped() -> io::Error {
+	io::Error::new(io::ErrorKind::Other, "the node is stopping")
+}
