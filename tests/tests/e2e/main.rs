@@ -4,6 +4,7 @@
 mod api;
 mod channels;
 mod cli;
+mod crash;
 mod payments;
 mod regtest;
 mod restart;
