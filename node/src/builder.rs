@@ -336,6 +336,7 @@ pub(crate) async fn build(config: NodeConfig) -> Result<Arc<Context>, NodeError>
 		sweeper,
 		bump_handler,
 		pending_opens: DashMap::new(),
+		funding_batches: DashMap::new(),
 		engine_stats,
 		engine_store: metered,
 		barrier,

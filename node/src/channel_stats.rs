@@ -113,9 +113,7 @@ impl MeteredStore {
 	/// Wraps `inner`, recording into `stats`; monitor and manager writes go through `barrier`
 	/// when there is one (see `manager_barrier`).
 	pub fn new(
-		inner: Arc<DynStore>,
-		stats: Arc<EngineStats>,
-		barrier: Option<Arc<ManagerBarrier>>,
+		inner: Arc<DynStore>, stats: Arc<EngineStats>, barrier: Option<Arc<ManagerBarrier>>,
 	) -> MeteredStore {
 		MeteredStore { inner, stats, barrier }
 	}
@@ -141,20 +139,13 @@ fn monitor_of<'a>(primary: &str, secondary: &'a str, key: &'a str) -> Option<&'a
 
 impl KVStore for MeteredStore {
 	fn read(
-		&self,
-		primary_namespace: &str,
-		secondary_namespace: &str,
-		key: &str,
+		&self, primary_namespace: &str, secondary_namespace: &str, key: &str,
 	) -> AsyncResult<'static, Vec<u8>, io::Error> {
 		KVStore::read(&*self.inner, primary_namespace, secondary_namespace, key)
 	}
 
 	fn write(
-		&self,
-		primary_namespace: &str,
-		secondary_namespace: &str,
-		key: &str,
-		buf: Vec<u8>,
+		&self, primary_namespace: &str, secondary_namespace: &str, key: &str, buf: Vec<u8>,
 	) -> AsyncResult<'static, (), io::Error> {
 		if let Some(barrier) = &self.barrier {
 			if is_manager_key(primary_namespace, secondary_namespace, key) {
@@ -191,19 +182,13 @@ impl KVStore for MeteredStore {
 	}
 
 	fn remove(
-		&self,
-		primary_namespace: &str,
-		secondary_namespace: &str,
-		key: &str,
-		lazy: bool,
+		&self, primary_namespace: &str, secondary_namespace: &str, key: &str, lazy: bool,
 	) -> AsyncResult<'static, (), io::Error> {
 		KVStore::remove(&*self.inner, primary_namespace, secondary_namespace, key, lazy)
 	}
 
 	fn list(
-		&self,
-		primary_namespace: &str,
-		secondary_namespace: &str,
+		&self, primary_namespace: &str, secondary_namespace: &str,
 	) -> AsyncResult<'static, Vec<String>, io::Error> {
 		KVStore::list(&*self.inner, primary_namespace, secondary_namespace)
 	}

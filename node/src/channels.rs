@@ -4,12 +4,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bitcoin::hex::FromHex;
+use bitcoin::secp256k1::PublicKey;
 use lightning::chain::channelmonitor::Balance as MonitorBalance;
 use lightning::ln::channel_state::ChannelDetails;
 use lightning::ln::types::ChannelId;
 
 use crate::config::MAX_SAT;
-use crate::context::Context;
+use crate::context::{Context, FundingBatch, OpenOutcome};
 use crate::model::{ChannelInfo, OpenChannelRequest, OpenedChannel};
 use crate::peers::{parse_address, parse_node_id};
 use crate::NodeError;
@@ -21,8 +22,15 @@ const MIN_CHANNEL_SAT: u64 = 1_000;
 /// On-chain fee headroom required beyond the channel amount (funding plus anchor reserve).
 const FUNDING_FEE_HEADROOM_SAT: u64 = 10_000;
 
-/// Opens a channel and waits until its funding transaction is built and handed to bitcoind.
-pub async fn open(ctx: &Arc<Context>, req: OpenChannelRequest) -> Result<OpenedChannel, NodeError> {
+/// A validated open request.
+struct CheckedOpen {
+	pubkey: PublicKey,
+	amount_sat: u64,
+	push_msat: u64,
+	announce: bool,
+}
+
+fn check(req: &OpenChannelRequest) -> Result<CheckedOpen, NodeError> {
 	let pubkey = parse_node_id(&req.node_id)?;
 	parse_address(&req.address)?;
 	if req.amount_sat < MIN_CHANNEL_SAT || req.amount_sat > MAX_SAT {
@@ -34,51 +42,136 @@ pub async fn open(ctx: &Arc<Context>, req: OpenChannelRequest) -> Result<OpenedC
 	if push_msat > req.amount_sat * 1000 {
 		return Err(NodeError::InvalidAmount("push_msat exceeds the channel amount".into()));
 	}
+	Ok(CheckedOpen {
+		pubkey,
+		amount_sat: req.amount_sat,
+		push_msat,
+		announce: req.announce.unwrap_or(true),
+	})
+}
+
+fn check_funds(ctx: &Context, amount_sat: u64, channels: u64) -> Result<(), NodeError> {
 	let spendable = ctx.wallet.balance().confirmed_sat;
-	if spendable < req.amount_sat + FUNDING_FEE_HEADROOM_SAT {
+	let needed = amount_sat + FUNDING_FEE_HEADROOM_SAT * channels;
+	if spendable < needed {
 		return Err(NodeError::InsufficientFunds(format!(
-			"{} sat confirmed on-chain, {} sat needed with fees",
-			spendable,
-			req.amount_sat + FUNDING_FEE_HEADROOM_SAT
+			"{spendable} sat confirmed on-chain, {needed} sat needed with fees"
 		)));
 	}
-	crate::peers::connect(ctx, &req.node_id, &req.address).await?;
+	Ok(())
+}
 
-	let user_channel_id: u128 = rand::random();
+/// Asks LDK for the channel; the outcome arrives on the returned receiver.
+fn create(
+	ctx: &Context, open: &CheckedOpen, user_channel_id: u128,
+) -> Result<(ChannelId, tokio::sync::oneshot::Receiver<OpenOutcome>), NodeError> {
 	let (tx, rx) = tokio::sync::oneshot::channel();
 	ctx.pending_opens.insert(user_channel_id, tx);
 	let mut config = ctx.channel_manager.get_current_config();
-	config.channel_handshake_config.announce_for_forwarding = req.announce.unwrap_or(true);
+	config.channel_handshake_config.announce_for_forwarding = open.announce;
 	let temporary_id = ctx
 		.channel_manager
-		.create_channel(pubkey, req.amount_sat, push_msat, user_channel_id, None, Some(config))
+		.create_channel(
+			open.pubkey,
+			open.amount_sat,
+			open.push_msat,
+			user_channel_id,
+			None,
+			Some(config),
+		)
 		.map_err(|e| {
 			ctx.pending_opens.remove(&user_channel_id);
 			NodeError::ChannelOpenFailed(format!("{e:?}"))
 		})?;
 	crate::info!(
 		ctx.logger,
-		"opening channel {temporary_id} to {pubkey} for {} sat",
-		req.amount_sat
+		"opening channel {temporary_id} to {} for {} sat",
+		open.pubkey,
+		open.amount_sat
 	);
+	Ok((temporary_id, rx))
+}
+
+/// Waits for an open's outcome; an open still in progress at the timeout is reported with
+/// its temporary id and no funding txid rather than as a failure.
+async fn outcome(
+	ctx: &Context, open: &CheckedOpen, user_channel_id: u128, temporary_id: ChannelId,
+	rx: tokio::sync::oneshot::Receiver<OpenOutcome>,
+) -> Result<OpenedChannel, NodeError> {
+	let counterparty_node_id = open.pubkey.to_string();
 	match tokio::time::timeout(OPEN_TIMEOUT, rx).await {
 		Ok(Ok(Ok((channel_id, txid)))) => Ok(OpenedChannel {
 			channel_id: channel_id.to_string(),
-			counterparty_node_id: pubkey.to_string(),
+			counterparty_node_id,
 			funding_txid: Some(txid),
 		}),
 		Ok(Ok(Err(reason))) => Err(NodeError::ChannelOpenFailed(reason)),
 		Ok(Err(_)) => Err(NodeError::Internal("channel open notifier dropped".into())),
 		Err(_) => {
 			ctx.pending_opens.remove(&user_channel_id);
-			// Still in progress: report the temporary id rather than a failure.
 			Ok(OpenedChannel {
 				channel_id: temporary_id.to_string(),
-				counterparty_node_id: pubkey.to_string(),
+				counterparty_node_id,
 				funding_txid: None,
 			})
 		}
 	}
+}
+
+/// Opens a channel and waits until its funding transaction is built and handed to bitcoind.
+pub async fn open(ctx: &Arc<Context>, req: OpenChannelRequest) -> Result<OpenedChannel, NodeError> {
+	let open = check(&req)?;
+	check_funds(ctx, open.amount_sat, 1)?;
+	crate::peers::connect(ctx, &req.node_id, &req.address).await?;
+	let user_channel_id: u128 = rand::random();
+	let (temporary_id, rx) = create(ctx, &open, user_channel_id)?;
+	outcome(ctx, &open, user_channel_id, temporary_id, rx).await
+}
+
+/// Opens several channels funded by one transaction (LDK's batch funding): one transaction
+/// instead of many, and no chains of unconfirmed change between them. If any channel of the
+/// batch fails, LDK closes them all.
+pub async fn open_batch(
+	ctx: &Arc<Context>, reqs: Vec<OpenChannelRequest>,
+) -> Result<Vec<OpenedChannel>, NodeError> {
+	if reqs.is_empty() {
+		return Err(NodeError::InvalidRequest("no channels to open".into()));
+	}
+	let opens = reqs.iter().map(check).collect::<Result<Vec<_>, _>>()?;
+	let total: u64 = opens.iter().map(|o| o.amount_sat).sum();
+	check_funds(ctx, total, 1)?;
+	for req in &reqs {
+		crate::peers::connect(ctx, &req.node_id, &req.address).await?;
+	}
+	let batch = Arc::new(FundingBatch::new(opens.len()));
+	let mut created = Vec::with_capacity(opens.len());
+	for open in &opens {
+		let user_channel_id: u128 = rand::random();
+		ctx.funding_batches.insert(user_channel_id, Arc::clone(&batch));
+		match create(ctx, open, user_channel_id) {
+			Ok((temporary_id, rx)) => created.push((user_channel_id, temporary_id, rx)),
+			Err(e) => {
+				// The batch can never complete: drop what was started.
+				for (id, temporary_id, _) in &created {
+					ctx.funding_batches.remove(id);
+					let _ = ctx.channel_manager.force_close_broadcasting_latest_txn(
+						temporary_id,
+						&open.pubkey,
+						"batch aborted".into(),
+					);
+				}
+				ctx.funding_batches.remove(&user_channel_id);
+				return Err(e);
+			}
+		}
+	}
+	let mut opened = Vec::with_capacity(created.len());
+	for (open, (user_channel_id, temporary_id, rx)) in opens.iter().zip(created) {
+		let result = outcome(ctx, open, user_channel_id, temporary_id, rx).await;
+		ctx.funding_batches.remove(&user_channel_id);
+		opened.push(result?);
+	}
+	Ok(opened)
 }
 
 /// Every channel, pending ones included.

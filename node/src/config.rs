@@ -77,11 +77,8 @@ pub struct NodeConfig {
 impl NodeConfig {
 	/// A configuration with the defaults for everything but the essentials.
 	pub fn new(
-		data_dir: impl Into<PathBuf>,
-		network: Network,
-		listen_addr: SocketAddr,
-		bitcoind_rpc_addr: impl Into<String>,
-		bitcoind_rpc_user: impl Into<String>,
+		data_dir: impl Into<PathBuf>, network: Network, listen_addr: SocketAddr,
+		bitcoind_rpc_addr: impl Into<String>, bitcoind_rpc_user: impl Into<String>,
 		bitcoind_rpc_password: impl Into<String>,
 	) -> Self {
 		NodeConfig {

@@ -37,6 +37,41 @@ pub struct PeerRecord {
 /// funding txid, or why it failed.
 pub type OpenOutcome = Result<(ChannelId, String), String>;
 
+/// Channels of one batch open, collected as LDK asks for their funding; funded together once
+/// all are in.
+pub struct FundingBatch {
+	expected: usize,
+	ready: Mutex<Vec<ReadyFunding>>,
+}
+
+/// One channel of a batch, ready to be funded.
+pub struct ReadyFunding {
+	/// LDK's temporary channel id.
+	pub temporary_channel_id: ChannelId,
+	/// The counterparty.
+	pub counterparty: bitcoin::secp256k1::PublicKey,
+	/// The funding output's script.
+	pub script: bitcoin::ScriptBuf,
+	/// The channel's size.
+	pub amount_sat: u64,
+	/// Our id of the channel.
+	pub user_channel_id: u128,
+}
+
+impl FundingBatch {
+	/// A batch of `expected` channels.
+	pub fn new(expected: usize) -> FundingBatch {
+		FundingBatch { expected, ready: Mutex::new(Vec::new()) }
+	}
+
+	/// Adds a channel; returns the whole batch once the last one arrived.
+	pub fn add(&self, ready: ReadyFunding) -> Option<Vec<ReadyFunding>> {
+		let mut all = self.ready.lock().unwrap_or_else(|e| e.into_inner());
+		all.push(ready);
+		(all.len() == self.expected).then(|| std::mem::take(&mut *all))
+	}
+}
+
 /// The running node's parts.
 pub struct Context {
 	/// Configuration it was started with.
@@ -77,6 +112,8 @@ pub struct Context {
 	pub barrier: Option<Arc<ManagerBarrier>>,
 	/// The barrier's writer task, stopped last.
 	pub barrier_task: Mutex<Option<JoinHandle<()>>>,
+	/// Channels of batch opens, by user channel id.
+	pub funding_batches: DashMap<u128, Arc<FundingBatch>>,
 	/// Channel opens waiting for their funding to be settled, by user channel id.
 	pub pending_opens: DashMap<u128, oneshot::Sender<OpenOutcome>>,
 	/// True once caught up with bitcoind's tip.

@@ -68,25 +68,19 @@ impl NodeSigner for NodeKeysManager {
 	}
 
 	fn ecdh(
-		&self,
-		recipient: Recipient,
-		other_key: &PublicKey,
-		tweak: Option<&Scalar>,
+		&self, recipient: Recipient, other_key: &PublicKey, tweak: Option<&Scalar>,
 	) -> Result<SharedSecret, ()> {
 		self.inner.ecdh(recipient, other_key, tweak)
 	}
 
 	fn sign_invoice(
-		&self,
-		invoice: &RawBolt11Invoice,
-		recipient: Recipient,
+		&self, invoice: &RawBolt11Invoice, recipient: Recipient,
 	) -> Result<RecoverableSignature, ()> {
 		self.inner.sign_invoice(invoice, recipient)
 	}
 
 	fn sign_bolt12_invoice(
-		&self,
-		invoice: &UnsignedBolt12Invoice,
+		&self, invoice: &UnsignedBolt12Invoice,
 	) -> Result<schnorr::Signature, ()> {
 		self.inner.sign_bolt12_invoice(invoice)
 	}
@@ -129,13 +123,9 @@ impl SignerProvider for NodeKeysManager {
 
 impl OutputSpender for NodeKeysManager {
 	fn spend_spendable_outputs(
-		&self,
-		descriptors: &[&SpendableOutputDescriptor],
-		outputs: Vec<TxOut>,
-		change_destination_script: ScriptBuf,
-		feerate_sat_per_1000_weight: u32,
-		locktime: Option<LockTime>,
-		secp_ctx: &Secp256k1<All>,
+		&self, descriptors: &[&SpendableOutputDescriptor], outputs: Vec<TxOut>,
+		change_destination_script: ScriptBuf, feerate_sat_per_1000_weight: u32,
+		locktime: Option<LockTime>, secp_ctx: &Secp256k1<All>,
 	) -> Result<Transaction, ()> {
 		self.inner.spend_spendable_outputs(
 			descriptors,

@@ -203,6 +203,14 @@ impl Node {
 		channels::open(&self.ctx, req).await
 	}
 
+	/// Opens several channels funded by one transaction; returns once every channel is pending
+	/// (LDK broadcasts the transaction as soon as every counterparty has signed).
+	pub async fn open_channels(
+		&self, reqs: Vec<OpenChannelRequest>,
+	) -> Result<Vec<OpenedChannel>, NodeError> {
+		channels::open_batch(&self.ctx, reqs).await
+	}
+
 	/// All channels.
 	pub fn list_channels(&self) -> Vec<ChannelInfo> {
 		channels::list(&self.ctx)
@@ -220,10 +228,7 @@ impl Node {
 
 	/// Creates a BOLT11 invoice.
 	pub async fn create_invoice(
-		&self,
-		amount_msat: Option<u64>,
-		description: &str,
-		expiry_secs: Option<u32>,
+		&self, amount_msat: Option<u64>, description: &str, expiry_secs: Option<u32>,
 	) -> Result<InvoiceRecord, NodeError> {
 		payment::bolt11::create_invoice(&self.ctx, amount_msat, description, expiry_secs).await
 	}
@@ -254,10 +259,7 @@ impl Node {
 
 	/// Sends a spontaneous payment. With `wait`, returns once the payment is final.
 	pub async fn keysend(
-		&self,
-		node_id: &str,
-		amount_msat: u64,
-		wait: bool,
+		&self, node_id: &str, amount_msat: u64, wait: bool,
 	) -> Result<PaymentRecord, NodeError> {
 		payment::keysend::send(&self.ctx, node_id, amount_msat, wait).await
 	}
@@ -281,9 +283,7 @@ impl Node {
 
 	/// Creates a BOLT12 offer.
 	pub fn create_offer(
-		&self,
-		amount_msat: Option<u64>,
-		description: &str,
+		&self, amount_msat: Option<u64>, description: &str,
 	) -> Result<String, NodeError> {
 		payment::bolt12::create_offer(&self.ctx, amount_msat, description)
 	}

@@ -78,11 +78,7 @@ impl ManagerBarrier {
 	/// Writes after the next manager write; durable when the future completes. The write is
 	/// queued now, so writes keep the order they were issued in.
 	pub fn write_after_manager(
-		&self,
-		primary: &str,
-		secondary: &str,
-		key: &str,
-		buf: Vec<u8>,
+		&self, primary: &str, secondary: &str, key: &str, buf: Vec<u8>,
 	) -> AsyncResult<'static, (), io::Error> {
 		if self.manager.get().is_none() {
 			return KVStore::write(&*self.store, primary, secondary, key, buf);

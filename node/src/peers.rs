@@ -41,9 +41,7 @@ pub async fn connect(ctx: &Arc<Context>, node_id: &str, address: &str) -> Result
 
 /// Connects and waits for the handshake to finish.
 pub(crate) async fn connect_inner(
-	ctx: &Arc<Context>,
-	pubkey: PublicKey,
-	addr: SocketAddr,
+	ctx: &Arc<Context>, pubkey: PublicKey, addr: SocketAddr,
 ) -> Result<(), NodeError> {
 	if ctx.peer_manager.peer_by_node_id(&pubkey).is_some() {
 		return Ok(());

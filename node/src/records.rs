@@ -69,9 +69,7 @@ impl<T: Serialize + DeserializeOwned + Clone + Send + Sync + 'static> RecordStor
 	/// Changes a record in place when `change` returns true; returns the record after the
 	/// change, or `None` when there is no such record.
 	pub async fn update(
-		&self,
-		id: &str,
-		change: impl FnOnce(&mut T) -> bool,
+		&self, id: &str, change: impl FnOnce(&mut T) -> bool,
 	) -> Result<Option<T>, NodeError> {
 		let (write, record) = {
 			let Some(mut entry) = self.cache.get_mut(id) else { return Ok(None) };
@@ -102,8 +100,7 @@ impl<T: Serialize + DeserializeOwned + Clone + Send + Sync + 'static> RecordStor
 	}
 
 	async fn finish(
-		&self,
-		id: &str,
+		&self, id: &str,
 		write: lightning::util::async_poll::AsyncResult<'static, (), lightning::io::Error>,
 	) -> Result<(), NodeError> {
 		write

@@ -22,9 +22,7 @@ use crate::NodeError;
 
 /// Starts every background task; they all end when the context's stop signal is set.
 pub(crate) async fn start(
-	ctx: &Arc<Context>,
-	chain_tip: ValidatedBlockHeader,
-	header_cache: UnboundedCache,
+	ctx: &Arc<Context>, chain_tip: ValidatedBlockHeader, header_cache: UnboundedCache,
 	gossip_sync: Arc<P2PGossipSync>,
 	scorer: Arc<Mutex<fulgur_router::Scorer<Arc<crate::types::Logger>>>>,
 ) -> Result<(), NodeError> {
@@ -128,8 +126,7 @@ async fn poll_chain(ctx: Arc<Context>, tip: ValidatedBlockHeader, mut cache: Unb
 }
 
 async fn background_processor(
-	ctx: Arc<Context>,
-	gossip_sync: Arc<P2PGossipSync>,
+	ctx: Arc<Context>, gossip_sync: Arc<P2PGossipSync>,
 	scorer: Arc<Mutex<fulgur_router::Scorer<Arc<crate::types::Logger>>>>,
 ) {
 	let handler = Arc::new(EventHandler::new(Arc::clone(&ctx)));

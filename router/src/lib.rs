@@ -72,10 +72,7 @@ where
 	/// Loads the graph and scorer from `store` (starting empty when absent) and builds the
 	/// routers. A stored graph for another network is an error, not silently replaced.
 	pub fn load<K: Deref>(
-		store: K,
-		network: Network,
-		logger: L,
-		entropy: ES,
+		store: K, network: Network, logger: L, entropy: ES,
 	) -> Result<Self, io::Error>
 	where
 		K::Target: KVStoreSync,
@@ -114,9 +111,7 @@ where
 }
 
 fn read_graph<K: KVStoreSync + ?Sized, L: Deref>(
-	store: &K,
-	network: Network,
-	logger: L,
+	store: &K, network: Network, logger: L,
 ) -> Result<NetworkGraph<L>, io::Error>
 where
 	L::Target: Logger,
@@ -143,9 +138,7 @@ where
 }
 
 fn read_scorer<K: KVStoreSync + ?Sized, L: Deref + Clone>(
-	store: &K,
-	graph: Arc<NetworkGraph<L>>,
-	logger: L,
+	store: &K, graph: Arc<NetworkGraph<L>>, logger: L,
 ) -> Result<Scorer<L>, io::Error>
 where
 	L::Target: Logger,

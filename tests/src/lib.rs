@@ -73,11 +73,7 @@ impl TestNet {
 
 	/// Opens a channel through the API, confirms it and waits until both sides can use it.
 	pub async fn open_channel(
-		&self,
-		from: &str,
-		to: &str,
-		amount_sat: u64,
-		push_msat: u64,
+		&self, from: &str, to: &str, amount_sat: u64, push_msat: u64,
 	) -> String {
 		let target = self.node(to);
 		let opened = self

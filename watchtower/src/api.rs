@@ -83,10 +83,7 @@ pub struct RegisterResponse {
 impl RegisterResponse {
 	/// A response signed with the tower's key.
 	pub fn signed(
-		user_id: UserId,
-		available_slots: u32,
-		subscription_start: u32,
-		subscription_expiry: u32,
+		user_id: UserId, available_slots: u32, subscription_start: u32, subscription_expiry: u32,
 		tower_sk: &SecretKey,
 	) -> Self {
 		let mut response = RegisterResponse {

@@ -30,9 +30,7 @@ impl Appointment {
 
 	/// The appointment for a revoked commitment: locator and blob derived from its txid.
 	pub fn for_justice_tx(
-		commitment_txid: &Txid,
-		justice_tx: &Transaction,
-		to_self_delay: u32,
+		commitment_txid: &Txid, justice_tx: &Transaction, to_self_delay: u32,
 	) -> Self {
 		Appointment {
 			locator: Locator::from_txid(commitment_txid),

@@ -161,10 +161,7 @@ impl ApiClient {
 	/// Sends `method path` (e.g. `GET /v1/info`) with an optional JSON body and returns the
 	/// JSON answer (`null` for an empty one). Any non-2xx answer is a [`ClientError::Api`].
 	pub async fn request(
-		&self,
-		method: Method,
-		path: &str,
-		body: Option<Value>,
+		&self, method: Method, path: &str, body: Option<Value>,
 	) -> Result<Value, ClientError> {
 		if !path.starts_with('/') {
 			return Err(ClientError::InvalidInput(format!("path {path:?} must start with /")));
@@ -210,10 +207,7 @@ impl ApiClient {
 
 	/// `request`, then the answer as `T`.
 	async fn call<T: DeserializeOwned>(
-		&self,
-		method: Method,
-		path: &str,
-		body: Option<Value>,
+		&self, method: Method, path: &str, body: Option<Value>,
 	) -> Result<T, ClientError> {
 		let value = self.request(method, path, body).await?;
 		serde_json::from_value(value).map_err(|e| {
@@ -254,9 +248,7 @@ impl ApiClient {
 
 	/// `POST /v1/onchain/send`: returns the txid.
 	pub async fn send_onchain(
-		&self,
-		address: &str,
-		amount_sat: u64,
+		&self, address: &str, amount_sat: u64,
 	) -> Result<String, ClientError> {
 		let body = json!({ "address": address, "amount_sat": amount_sat });
 		let r: SendOnchainResponse =
@@ -273,9 +265,7 @@ impl ApiClient {
 	/// `POST /v1/peers`: connects (`address` = `host:port`); returns the peer as the node
 	/// lists it, `None` if it does not list it.
 	pub async fn connect_peer(
-		&self,
-		node_id: &str,
-		address: &str,
+		&self, node_id: &str, address: &str,
 	) -> Result<Option<PeerInfo>, ClientError> {
 		let body = json!({ "node_id": node_id, "address": address });
 		let r: ConnectPeerResponse = self.call(Method::POST, "/v1/peers", Some(body)).await?;
@@ -302,17 +292,14 @@ impl ApiClient {
 
 	/// `POST /v1/channels`: returns once the funding transaction is broadcast.
 	pub async fn open_channel(
-		&self,
-		req: &OpenChannelRequest,
+		&self, req: &OpenChannelRequest,
 	) -> Result<OpenedChannel, ClientError> {
 		self.call(Method::POST, "/v1/channels", Some(to_json(req)?)).await
 	}
 
 	/// `POST /v1/channels/{channel_id}/close`: starts the close.
 	pub async fn close_channel(
-		&self,
-		channel_id: &str,
-		force: bool,
+		&self, channel_id: &str, force: bool,
 	) -> Result<CloseChannelResponse, ClientError> {
 		let path = format!("/v1/channels/{}/close", segment(channel_id));
 		self.call(Method::POST, &path, Some(json!({ "force": force }))).await
@@ -320,10 +307,7 @@ impl ApiClient {
 
 	/// `POST /v1/invoices`: a BOLT11 invoice; `amount_msat` `None` for an amountless one.
 	pub async fn create_invoice(
-		&self,
-		amount_msat: Option<u64>,
-		description: &str,
-		expiry_secs: Option<u32>,
+		&self, amount_msat: Option<u64>, description: &str, expiry_secs: Option<u32>,
 	) -> Result<InvoiceRecord, ClientError> {
 		let body = json!({
 			"amount_msat": amount_msat,
@@ -341,8 +325,7 @@ impl ApiClient {
 	/// `GET /v1/invoices`: one page, newest first; pass the answer's `next_cursor` as
 	/// `page.cursor` for the next one.
 	pub async fn list_invoices(
-		&self,
-		page: &PageQuery,
+		&self, page: &PageQuery,
 	) -> Result<ListInvoicesResponse, ClientError> {
 		self.call(Method::GET, &format!("/v1/invoices{}", query_string(page)?), None).await
 	}
@@ -366,10 +349,7 @@ impl ApiClient {
 	/// `POST /v1/payments/keysend`: a spontaneous payment. A started payment that failed is
 	/// `Ok` with status `failed`, as for [`ApiClient::pay`].
 	pub async fn keysend(
-		&self,
-		node_id: &str,
-		amount_msat: u64,
-		wait: bool,
+		&self, node_id: &str, amount_msat: u64, wait: bool,
 	) -> Result<PaymentRecord, ClientError> {
 		let body = json!({ "node_id": node_id, "amount_msat": amount_msat, "wait": wait });
 		self.payment("/v1/payments/keysend", body).await
@@ -382,17 +362,14 @@ impl ApiClient {
 
 	/// `GET /v1/payments`: one page, newest first; see [`ApiClient::list_invoices`].
 	pub async fn list_payments(
-		&self,
-		page: &PageQuery,
+		&self, page: &PageQuery,
 	) -> Result<ListPaymentsResponse, ClientError> {
 		self.call(Method::GET, &format!("/v1/payments{}", query_string(page)?), None).await
 	}
 
 	/// `POST /v1/offers`: returns the BOLT12 offer string.
 	pub async fn create_offer(
-		&self,
-		amount_msat: Option<u64>,
-		description: &str,
+		&self, amount_msat: Option<u64>, description: &str,
 	) -> Result<String, ClientError> {
 		let body = json!({ "amount_msat": amount_msat, "description": description });
 		let r: CreateOfferResponse = self.call(Method::POST, "/v1/offers", Some(body)).await?;

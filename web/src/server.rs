@@ -148,8 +148,7 @@ fn bind_error(e: &warp::Error, bind: SocketAddr) -> io::Error {
 
 /// The whole API as one filter: auth, router, handlers, JSON errors, request log.
 fn app(
-	node: Node,
-	api_key: Arc<str>,
+	node: Node, api_key: Arc<str>,
 ) -> impl Filter<Extract = impl Reply, Error = Infallible> + Clone {
 	let node = warp::any().map(move || node.clone());
 	finish(authenticated_routes(api_key).and(node).then(|call: Call, node: Node| run(node, call)))
@@ -581,8 +580,7 @@ mod tests {
 		impl Stream for Chunks {
 			type Item = Result<Bytes, warp::Error>;
 			fn poll_next(
-				mut self: std::pin::Pin<&mut Self>,
-				_: &mut std::task::Context<'_>,
+				mut self: std::pin::Pin<&mut Self>, _: &mut std::task::Context<'_>,
 			) -> std::task::Poll<Option<Self::Item>> {
 				std::task::Poll::Ready(self.0.next())
 			}

@@ -35,12 +35,8 @@ impl BitcoindClient {
 	/// Connects to `host:port` with the given credentials; checks that bitcoind answers and is
 	/// on `network`.
 	pub async fn connect(
-		rpc_addr: &str,
-		user: &str,
-		password: &str,
-		network: bitcoin::Network,
-		fee_floor_sat_per_kw: u32,
-		logger: Arc<FulgurLogger>,
+		rpc_addr: &str, user: &str, password: &str, network: bitcoin::Network,
+		fee_floor_sat_per_kw: u32, logger: Arc<FulgurLogger>,
 	) -> Result<BitcoindClient, NodeError> {
 		let rpc = Arc::new(rpc_client(rpc_addr, user, password)?);
 		let info: serde_json::Value =
@@ -72,9 +68,7 @@ impl BitcoindClient {
 
 	/// Calls any RPC method.
 	pub async fn call(
-		&self,
-		method: &str,
-		params: &[serde_json::Value],
+		&self, method: &str, params: &[serde_json::Value],
 	) -> Result<serde_json::Value, NodeError> {
 		self.rpc
 			.call_method::<serde_json::Value>(method, params)
@@ -142,16 +136,13 @@ fn base64_encode(input: &[u8]) -> String {
 
 impl BlockSource for BitcoindClient {
 	fn get_header<'a>(
-		&'a self,
-		header_hash: &'a BlockHash,
-		height_hint: Option<u32>,
+		&'a self, header_hash: &'a BlockHash, height_hint: Option<u32>,
 	) -> AsyncBlockSourceResult<'a, BlockHeaderData> {
 		self.rpc.get_header(header_hash, height_hint)
 	}
 
 	fn get_block<'a>(
-		&'a self,
-		header_hash: &'a BlockHash,
+		&'a self, header_hash: &'a BlockHash,
 	) -> AsyncBlockSourceResult<'a, BlockData> {
 		self.rpc.get_block(header_hash)
 	}

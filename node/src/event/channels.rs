@@ -9,18 +9,28 @@ use lightning::events::{FundingInfo, ReplayEvent};
 use lightning::ln::msgs::SocketAddress;
 use lightning::ln::types::ChannelId;
 
-use crate::context::{Context, OpenOutcome};
+use crate::context::{Context, OpenOutcome, ReadyFunding};
 use crate::wallet::SpendPurpose;
 
-/// Builds and hands over the funding transaction of a channel we open.
+/// Builds and hands over the funding transaction of a channel we open (or, for a batch, of
+/// all its channels once the last one is ready).
 pub(super) async fn fund(
-	ctx: &Arc<Context>,
-	temporary_channel_id: ChannelId,
-	counterparty: PublicKey,
-	amount_sat: u64,
-	output_script: ScriptBuf,
-	user_channel_id: u128,
+	ctx: &Arc<Context>, temporary_channel_id: ChannelId, counterparty: PublicKey, amount_sat: u64,
+	output_script: ScriptBuf, user_channel_id: u128,
 ) -> Result<(), ReplayEvent> {
+	if let Some(batch) = ctx.funding_batches.get(&user_channel_id).map(|b| Arc::clone(&b)) {
+		let ready = ReadyFunding {
+			temporary_channel_id,
+			counterparty,
+			script: output_script,
+			amount_sat,
+			user_channel_id,
+		};
+		if let Some(all) = batch.add(ready) {
+			fund_batch(ctx, all).await;
+		}
+		return Ok(());
+	}
 	let fee_rate =
 		ctx.bitcoind.get_est_sat_per_1000_weight(ConfirmationTarget::NonAnchorChannelFee);
 	let wallet = Arc::clone(&ctx.wallet);
@@ -62,6 +72,46 @@ pub(super) async fn fund(
 	Ok(())
 }
 
+async fn fund_batch(ctx: &Arc<Context>, channels: Vec<ReadyFunding>) {
+	let fee_rate =
+		ctx.bitcoind.get_est_sat_per_1000_weight(ConfirmationTarget::NonAnchorChannelFee);
+	let wallet = Arc::clone(&ctx.wallet);
+	let height = ctx.channel_manager.current_best_block().height;
+	let outputs: Vec<_> = channels.iter().map(|c| (c.script.clone(), c.amount_sat)).collect();
+	let built = tokio::task::spawn_blocking(move || {
+		wallet.create_batch_payment(
+			outputs,
+			fee_rate,
+			SpendPurpose::Funding { lock_height: height },
+		)
+	})
+	.await;
+	let ids: Vec<(&ChannelId, &PublicKey)> =
+		channels.iter().map(|c| (&c.temporary_channel_id, &c.counterparty)).collect();
+	let failure = match built {
+		Ok(Ok(tx)) => {
+			match ctx.channel_manager.batch_funding_transaction_generated(&ids, tx.clone()) {
+				Ok(()) => return,
+				Err(e) => {
+					ctx.wallet.cancel(&tx);
+					format!("batch funding refused by LDK: {e:?}")
+				}
+			}
+		}
+		Ok(Err(e)) => format!("cannot fund channel batch: {e}"),
+		Err(e) => format!("funding task failed: {e}"),
+	};
+	crate::error!(ctx.logger, "{failure}");
+	for channel in &channels {
+		let _ = ctx.channel_manager.force_close_broadcasting_latest_txn(
+			&channel.temporary_channel_id,
+			&channel.counterparty,
+			failure.clone(),
+		);
+		settle_open(ctx, channel.user_channel_id, Err(failure.clone()));
+	}
+}
+
 /// Accepts an inbound channel (anchor channels need manual acceptance, see the builder).
 pub(super) fn accept(ctx: &Context, temporary_channel_id: ChannelId, counterparty: PublicKey) {
 	let user_channel_id: u128 = rand::random();
@@ -93,9 +143,7 @@ pub(super) fn discard_funding(ctx: &Context, channel_id: ChannelId, funding: Fun
 
 /// LDK needs a connection (e.g. to send an onion message); try the addresses it knows.
 pub(super) fn connect_needed(
-	ctx: &Arc<Context>,
-	node_id: PublicKey,
-	addresses: Vec<SocketAddress>,
+	ctx: &Arc<Context>, node_id: PublicKey, addresses: Vec<SocketAddress>,
 ) {
 	let ctx = Arc::clone(ctx);
 	tokio::spawn(async move {

@@ -23,10 +23,7 @@ const MAX_DESCRIPTION_BYTES: usize = 639;
 
 /// Issues an invoice and records it (durably) before handing it out.
 pub async fn create_invoice(
-	ctx: &Arc<Context>,
-	amount_msat: Option<u64>,
-	description: &str,
-	expiry_secs: Option<u32>,
+	ctx: &Arc<Context>, amount_msat: Option<u64>, description: &str, expiry_secs: Option<u32>,
 ) -> Result<InvoiceRecord, NodeError> {
 	if let Some(amount) = amount_msat {
 		check_amount_msat(amount)?;
@@ -87,10 +84,7 @@ pub fn parse_invoice(ctx: &Context, text: &str) -> Result<Bolt11Invoice, NodeErr
 
 /// Starts paying an invoice; the record is durable before the first HTLC leaves.
 pub async fn pay_invoice(
-	ctx: &Arc<Context>,
-	text: &str,
-	amount_msat: Option<u64>,
-	max_fee_msat: Option<u64>,
+	ctx: &Arc<Context>, text: &str, amount_msat: Option<u64>, max_fee_msat: Option<u64>,
 ) -> Result<PaymentRecord, NodeError> {
 	let invoice = parse_invoice(ctx, text)?;
 	if invoice.is_expired() {

@@ -18,9 +18,7 @@ use crate::NodeError;
 
 /// Creates an offer; anyone who can reach us over onion messages can pay it, repeatedly.
 pub fn create_offer(
-	ctx: &Context,
-	amount_msat: Option<u64>,
-	description: &str,
+	ctx: &Context, amount_msat: Option<u64>, description: &str,
 ) -> Result<String, NodeError> {
 	if let Some(amount) = amount_msat {
 		check_amount_msat(amount)?;
@@ -41,10 +39,7 @@ pub fn create_offer(
 /// Starts paying an offer: LDK asks the offer's node for an invoice over onion messages, then
 /// pays it. The payment hash is known once the invoice arrives.
 pub async fn pay_offer(
-	ctx: &Arc<Context>,
-	text: &str,
-	amount_msat: Option<u64>,
-	max_fee_msat: Option<u64>,
+	ctx: &Arc<Context>, text: &str, amount_msat: Option<u64>, max_fee_msat: Option<u64>,
 ) -> Result<PaymentRecord, NodeError> {
 	let offer = Offer::from_str(text)
 		.map_err(|e| NodeError::InvalidInvoice(format!("not a BOLT12 offer: {e:?}")))?;

@@ -19,10 +19,7 @@ const KEYSEND_FINAL_CLTV_DELTA: u32 = 40;
 
 /// Sends `amount_msat` to `node_id`; with `wait`, answers once the payment is final.
 pub async fn send(
-	ctx: &Arc<Context>,
-	node_id: &str,
-	amount_msat: u64,
-	wait: bool,
+	ctx: &Arc<Context>, node_id: &str, amount_msat: u64, wait: bool,
 ) -> Result<PaymentRecord, NodeError> {
 	let payee = parse_node_id(node_id)?;
 	check_amount_msat(amount_msat)?;

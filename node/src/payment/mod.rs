@@ -26,9 +26,7 @@ const WAIT_SLACK: Duration = Duration::from_secs(50);
 
 /// Pays a BOLT11 invoice or BOLT12 offer, telling them apart by prefix.
 pub async fn pay(
-	ctx: &Arc<Context>,
-	req: PayRequest,
-	wait: bool,
+	ctx: &Arc<Context>, req: PayRequest, wait: bool,
 ) -> Result<PaymentRecord, NodeError> {
 	let text = req.invoice.trim().to_string();
 	if let Some(amount) = req.amount_msat {
@@ -49,9 +47,7 @@ pub async fn pay(
 
 /// Waits until a payment is final (or the wait times out, answering the pending record).
 pub(crate) async fn wait_final(
-	ctx: &Arc<Context>,
-	payment_id: &str,
-	updates: &mut tokio::sync::broadcast::Receiver<String>,
+	ctx: &Arc<Context>, payment_id: &str, updates: &mut tokio::sync::broadcast::Receiver<String>,
 ) -> Result<PaymentRecord, NodeError> {
 	let deadline = tokio::time::Instant::now() + PAYMENT_RETRY_TIMEOUT + WAIT_SLACK;
 	loop {
@@ -73,10 +69,7 @@ pub(crate) async fn wait_final(
 /// A payment record with only its identity and status; callers add what they know with
 /// struct update syntax.
 pub(crate) fn new_record(
-	id: &str,
-	kind: PaymentKind,
-	direction: PaymentDirection,
-	status: PaymentStatus,
+	id: &str, kind: PaymentKind, direction: PaymentDirection, status: PaymentStatus,
 ) -> PaymentRecord {
 	let now = unix_now();
 	PaymentRecord {

@@ -14,10 +14,7 @@ use crate::model::{InvoiceStatus, PaymentDirection, PaymentKind, PaymentRecord, 
 
 /// Decides whether to claim an incoming payment: only invoices still open are claimed.
 pub async fn on_payment_claimable(
-	ctx: &Arc<Context>,
-	payment_hash: PaymentHash,
-	amount_msat: u64,
-	purpose: PaymentPurpose,
+	ctx: &Arc<Context>, payment_hash: PaymentHash, amount_msat: u64, purpose: PaymentPurpose,
 ) -> Result<(), ReplayEvent> {
 	let hash = payment_hash.0.to_lower_hex_string();
 	let Some(preimage) = purpose.preimage() else {
@@ -44,10 +41,7 @@ pub async fn on_payment_claimable(
 
 /// Records money received: the invoice turns paid, or an inbound payment record appears.
 pub async fn on_payment_claimed(
-	ctx: &Arc<Context>,
-	payment_hash: PaymentHash,
-	amount_msat: u64,
-	purpose: PaymentPurpose,
+	ctx: &Arc<Context>, payment_hash: PaymentHash, amount_msat: u64, purpose: PaymentPurpose,
 ) -> Result<(), ReplayEvent> {
 	let hash = payment_hash.0.to_lower_hex_string();
 	let preimage = purpose.preimage().map(|p| p.0.to_lower_hex_string());
@@ -92,12 +86,8 @@ pub async fn on_payment_claimed(
 
 /// Our payment arrived: record preimage and fee.
 pub async fn on_payment_sent(
-	ctx: &Arc<Context>,
-	payment_id: Option<PaymentId>,
-	preimage: PaymentPreimage,
-	payment_hash: PaymentHash,
-	amount_msat: Option<u64>,
-	fee_msat: Option<u64>,
+	ctx: &Arc<Context>, payment_id: Option<PaymentId>, preimage: PaymentPreimage,
+	payment_hash: PaymentHash, amount_msat: Option<u64>, fee_msat: Option<u64>,
 ) -> Result<(), ReplayEvent> {
 	let id = payment_id.map(|p| p.0).unwrap_or(payment_hash.0).to_lower_hex_string();
 	let hash = payment_hash.0.to_lower_hex_string();
@@ -141,9 +131,7 @@ pub async fn on_payment_sent(
 
 /// Our payment will not complete.
 pub async fn on_payment_failed(
-	ctx: &Arc<Context>,
-	payment_id: PaymentId,
-	payment_hash: Option<PaymentHash>,
+	ctx: &Arc<Context>, payment_id: PaymentId, payment_hash: Option<PaymentHash>,
 	reason: Option<PaymentFailureReason>,
 ) -> Result<(), ReplayEvent> {
 	let id = payment_id.0.to_lower_hex_string();

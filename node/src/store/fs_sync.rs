@@ -54,11 +54,7 @@ impl KVStoreSync for FsSyncStore {
 	}
 
 	fn write(
-		&self,
-		primary: &str,
-		secondary: &str,
-		key: &str,
-		buf: Vec<u8>,
+		&self, primary: &str, secondary: &str, key: &str, buf: Vec<u8>,
 	) -> Result<(), io::Error> {
 		let len = buf.len() as u64;
 		KVStoreSync::write(&self.inner, primary, secondary, key, buf)?;
@@ -68,11 +64,7 @@ impl KVStoreSync for FsSyncStore {
 	}
 
 	fn remove(
-		&self,
-		primary: &str,
-		secondary: &str,
-		key: &str,
-		lazy: bool,
+		&self, primary: &str, secondary: &str, key: &str, lazy: bool,
 	) -> Result<(), io::Error> {
 		KVStoreSync::remove(&self.inner, primary, secondary, key, lazy)?;
 		self.removes.fetch_add(1, Ordering::Relaxed);
@@ -86,21 +78,14 @@ impl KVStoreSync for FsSyncStore {
 
 impl KVStore for FsSyncStore {
 	fn read(
-		&self,
-		primary: &str,
-		secondary: &str,
-		key: &str,
+		&self, primary: &str, secondary: &str, key: &str,
 	) -> AsyncResult<'static, Vec<u8>, io::Error> {
 		let result = KVStoreSync::read(self, primary, secondary, key);
 		Box::pin(async move { result })
 	}
 
 	fn write(
-		&self,
-		primary: &str,
-		secondary: &str,
-		key: &str,
-		buf: Vec<u8>,
+		&self, primary: &str, secondary: &str, key: &str, buf: Vec<u8>,
 	) -> AsyncResult<'static, (), io::Error> {
 		// Done here, in the caller's thread and under its locks: the synchronous baseline.
 		let result = KVStoreSync::write(self, primary, secondary, key, buf);
@@ -108,11 +93,7 @@ impl KVStore for FsSyncStore {
 	}
 
 	fn remove(
-		&self,
-		primary: &str,
-		secondary: &str,
-		key: &str,
-		lazy: bool,
+		&self, primary: &str, secondary: &str, key: &str, lazy: bool,
 	) -> AsyncResult<'static, (), io::Error> {
 		let result = KVStoreSync::remove(self, primary, secondary, key, lazy);
 		Box::pin(async move { result })

@@ -49,11 +49,7 @@ impl KVStoreSync for MemoryStore {
 	}
 
 	fn write(
-		&self,
-		primary: &str,
-		secondary: &str,
-		key: &str,
-		buf: Vec<u8>,
+		&self, primary: &str, secondary: &str, key: &str, buf: Vec<u8>,
 	) -> Result<(), io::Error> {
 		self.writes.fetch_add(1, Ordering::Relaxed);
 		self.bytes_written.fetch_add(buf.len() as u64, Ordering::Relaxed);
@@ -62,11 +58,7 @@ impl KVStoreSync for MemoryStore {
 	}
 
 	fn remove(
-		&self,
-		primary: &str,
-		secondary: &str,
-		key: &str,
-		_lazy: bool,
+		&self, primary: &str, secondary: &str, key: &str, _lazy: bool,
 	) -> Result<(), io::Error> {
 		self.removes.fetch_add(1, Ordering::Relaxed);
 		self.entries.remove(&composite(primary, secondary, key));
@@ -86,32 +78,21 @@ impl KVStoreSync for MemoryStore {
 
 impl KVStore for MemoryStore {
 	fn read(
-		&self,
-		primary: &str,
-		secondary: &str,
-		key: &str,
+		&self, primary: &str, secondary: &str, key: &str,
 	) -> AsyncResult<'static, Vec<u8>, io::Error> {
 		let result = KVStoreSync::read(self, primary, secondary, key);
 		Box::pin(async move { result })
 	}
 
 	fn write(
-		&self,
-		primary: &str,
-		secondary: &str,
-		key: &str,
-		buf: Vec<u8>,
+		&self, primary: &str, secondary: &str, key: &str, buf: Vec<u8>,
 	) -> AsyncResult<'static, (), io::Error> {
 		let result = KVStoreSync::write(self, primary, secondary, key, buf);
 		Box::pin(async move { result })
 	}
 
 	fn remove(
-		&self,
-		primary: &str,
-		secondary: &str,
-		key: &str,
-		lazy: bool,
+		&self, primary: &str, secondary: &str, key: &str, lazy: bool,
 	) -> AsyncResult<'static, (), io::Error> {
 		let result = KVStoreSync::remove(self, primary, secondary, key, lazy);
 		Box::pin(async move { result })

@@ -169,11 +169,7 @@ impl SledStore {
 	/// for the flush is asynchronous, and a flush makes everything applied before it durable, so
 	/// a later write can never be overtaken by an earlier one either in memory or on disk.
 	fn apply_write(
-		&self,
-		primary_namespace: &str,
-		secondary_namespace: &str,
-		key: &str,
-		buf: Vec<u8>,
+		&self, primary_namespace: &str, secondary_namespace: &str, key: &str, buf: Vec<u8>,
 	) -> io::Result<()> {
 		check_names("write", primary_namespace, secondary_namespace, Some(key))?;
 		let len = buf.len() as u64;
@@ -187,10 +183,7 @@ impl SledStore {
 	/// Applies a remove to sled's in-memory state; ordered with writes for the same reason as
 	/// [`SledStore::apply_write`].
 	fn apply_remove(
-		&self,
-		primary_namespace: &str,
-		secondary_namespace: &str,
-		key: &str,
+		&self, primary_namespace: &str, secondary_namespace: &str, key: &str,
 	) -> io::Result<()> {
 		check_names("remove", primary_namespace, secondary_namespace, Some(key))?;
 		let composite = composite_key(primary_namespace, secondary_namespace, key);
@@ -200,10 +193,7 @@ impl SledStore {
 	}
 
 	fn read_now(
-		&self,
-		primary_namespace: &str,
-		secondary_namespace: &str,
-		key: &str,
+		&self, primary_namespace: &str, secondary_namespace: &str, key: &str,
 	) -> io::Result<Vec<u8>> {
 		check_names("read", primary_namespace, secondary_namespace, Some(key))?;
 		let composite = composite_key(primary_namespace, secondary_namespace, key);
@@ -218,9 +208,7 @@ impl SledStore {
 	}
 
 	fn list_now(
-		&self,
-		primary_namespace: &str,
-		secondary_namespace: &str,
+		&self, primary_namespace: &str, secondary_namespace: &str,
 	) -> io::Result<Vec<String>> {
 		check_names("list", primary_namespace, secondary_namespace, None)?;
 		let prefix = namespace_prefix(primary_namespace, secondary_namespace);
@@ -280,31 +268,20 @@ impl SledStore {
 
 impl KVStoreSync for SledStore {
 	fn read(
-		&self,
-		primary_namespace: &str,
-		secondary_namespace: &str,
-		key: &str,
+		&self, primary_namespace: &str, secondary_namespace: &str, key: &str,
 	) -> Result<Vec<u8>, LdkIoError> {
 		self.read_now(primary_namespace, secondary_namespace, key).map_err(to_ldk)
 	}
 
 	fn write(
-		&self,
-		primary_namespace: &str,
-		secondary_namespace: &str,
-		key: &str,
-		buf: Vec<u8>,
+		&self, primary_namespace: &str, secondary_namespace: &str, key: &str, buf: Vec<u8>,
 	) -> Result<(), LdkIoError> {
 		self.apply_write(primary_namespace, secondary_namespace, key, buf).map_err(to_ldk)?;
 		self.inner.commit.wait_blocking().map_err(to_ldk)
 	}
 
 	fn remove(
-		&self,
-		primary_namespace: &str,
-		secondary_namespace: &str,
-		key: &str,
-		lazy: bool,
+		&self, primary_namespace: &str, secondary_namespace: &str, key: &str, lazy: bool,
 	) -> Result<(), LdkIoError> {
 		self.apply_remove(primary_namespace, secondary_namespace, key).map_err(to_ldk)?;
 		if lazy {
@@ -316,9 +293,7 @@ impl KVStoreSync for SledStore {
 	}
 
 	fn list(
-		&self,
-		primary_namespace: &str,
-		secondary_namespace: &str,
+		&self, primary_namespace: &str, secondary_namespace: &str,
 	) -> Result<Vec<String>, LdkIoError> {
 		self.list_now(primary_namespace, secondary_namespace).map_err(to_ldk)
 	}
@@ -326,21 +301,14 @@ impl KVStoreSync for SledStore {
 
 impl KVStore for SledStore {
 	fn read(
-		&self,
-		primary_namespace: &str,
-		secondary_namespace: &str,
-		key: &str,
+		&self, primary_namespace: &str, secondary_namespace: &str, key: &str,
 	) -> AsyncResult<'static, Vec<u8>, LdkIoError> {
 		let (p, s, k) = owned(primary_namespace, secondary_namespace, key);
 		self.off_runtime(move |store| store.read_now(&p, &s, &k))
 	}
 
 	fn write(
-		&self,
-		primary_namespace: &str,
-		secondary_namespace: &str,
-		key: &str,
-		buf: Vec<u8>,
+		&self, primary_namespace: &str, secondary_namespace: &str, key: &str, buf: Vec<u8>,
 	) -> AsyncResult<'static, (), LdkIoError> {
 		// Applied before the future exists; see `apply_write` for why this gives LDK its
 		// per-key ordering guarantee.
@@ -351,11 +319,7 @@ impl KVStore for SledStore {
 	}
 
 	fn remove(
-		&self,
-		primary_namespace: &str,
-		secondary_namespace: &str,
-		key: &str,
-		lazy: bool,
+		&self, primary_namespace: &str, secondary_namespace: &str, key: &str, lazy: bool,
 	) -> AsyncResult<'static, (), LdkIoError> {
 		if let Err(e) = self.apply_remove(primary_namespace, secondary_namespace, key) {
 			return ready(Err(e));
@@ -367,9 +331,7 @@ impl KVStore for SledStore {
 	}
 
 	fn list(
-		&self,
-		primary_namespace: &str,
-		secondary_namespace: &str,
+		&self, primary_namespace: &str, secondary_namespace: &str,
 	) -> AsyncResult<'static, Vec<String>, LdkIoError> {
 		let (p, s, _) = owned(primary_namespace, secondary_namespace, "");
 		self.off_runtime(move |store| store.list_now(&p, &s))
@@ -456,10 +418,7 @@ fn composite_key(primary_namespace: &str, secondary_namespace: &str, key: &str) 
 /// Enforces LDK's naming rules. Besides catching bugs, this is what makes the composite key
 /// unambiguous: names that could contain the separator never reach sled.
 fn check_names(
-	op: &str,
-	primary_namespace: &str,
-	secondary_namespace: &str,
-	key: Option<&str>,
+	op: &str, primary_namespace: &str, secondary_namespace: &str, key: Option<&str>,
 ) -> io::Result<()> {
 	check_name(op, "primary namespace", primary_namespace)?;
 	check_name(op, "secondary namespace", secondary_namespace)?;

@@ -61,13 +61,8 @@ impl OnchainWallet {
 	/// Loads the wallet for `xprv` from the store, or creates it with its birthday at
 	/// bitcoind's current tip. Blocking: call from a blocking context.
 	pub fn load_or_create(
-		xprv: Xpriv,
-		network: Network,
-		store: Arc<DynStore>,
-		rpc_url: &str,
-		rpc_user: &str,
-		rpc_password: &str,
-		logger: Arc<FulgurLogger>,
+		xprv: Xpriv, network: Network, store: Arc<DynStore>, rpc_url: &str, rpc_user: &str,
+		rpc_password: &str, logger: Arc<FulgurLogger>,
 	) -> Result<OnchainWallet, NodeError> {
 		let coin = if network == Network::Bitcoin { 0 } else { 1 };
 		let external = format!("wpkh({xprv}/84h/{coin}h/0h/0/*)");
@@ -185,17 +180,25 @@ impl OnchainWallet {
 	/// once must not build long unconfirmed chains), and a lock time LDK accepts (it refuses a
 	/// funding transaction not final at its own best block, which may trail the wallet's).
 	pub fn create_payment(
-		&self,
-		script: ScriptBuf,
-		amount_sat: u64,
-		sat_per_kw: u32,
-		purpose: SpendPurpose,
+		&self, script: ScriptBuf, amount_sat: u64, sat_per_kw: u32, purpose: SpendPurpose,
+	) -> Result<Transaction, NodeError> {
+		self.create_batch_payment(vec![(script, amount_sat)], sat_per_kw, purpose)
+	}
+
+	/// [`OnchainWallet::create_payment`] with several outputs in one transaction (a batch of
+	/// channel fundings).
+	pub fn create_batch_payment(
+		&self, outputs: Vec<(ScriptBuf, u64)>, sat_per_kw: u32, purpose: SpendPurpose,
 	) -> Result<Transaction, NodeError> {
 		let mut wallet = self.wallet();
 		let mut builder = wallet.build_tx();
-		builder
-			.add_recipient(script, Amount::from_sat(amount_sat))
-			.fee_rate(FeeRate::from_sat_per_kwu(u64::from(sat_per_kw)));
+		builder.set_recipients(
+			outputs
+				.into_iter()
+				.map(|(script, amount)| (script, Amount::from_sat(amount)))
+				.collect(),
+		);
+		builder.fee_rate(FeeRate::from_sat_per_kwu(u64::from(sat_per_kw)));
 		if let SpendPurpose::Funding { lock_height } = purpose {
 			builder.exclude_unconfirmed();
 			if let Ok(lock_time) = bitcoin::absolute::LockTime::from_height(lock_height) {
@@ -207,7 +210,7 @@ impl OnchainWallet {
 				NodeError::InsufficientFunds(format!("on-chain wallet: {e}"))
 			}
 			bdk_wallet::error::CreateTxError::OutputBelowDustLimit(_) => {
-				NodeError::InvalidAmount(format!("{amount_sat} sat is below the dust limit"))
+				NodeError::InvalidAmount("an output is below the dust limit".to_string())
 			}
 			other => NodeError::Internal(format!("building transaction: {other}")),
 		})?;

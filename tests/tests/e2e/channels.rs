@@ -1,5 +1,6 @@
 //! Closing channels: funds come back on-chain, after sweeping where needed.
 
+use fulgur_node::{OpenChannelRequest, PayRequest, PaymentStatus};
 use fulgur_tests::TestNet;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -49,5 +50,45 @@ async fn force_close_funds_are_swept_back() {
 	.await;
 	let balance = alice.balance().await.expect("balance");
 	assert_eq!(balance.lightning_claimable_sat, 0, "{balance:?}");
+	net.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn batch_open_funds_several_channels_with_one_transaction() {
+	let net = TestNet::new(&["alice", "bob", "carol"]).await;
+	let requests: Vec<OpenChannelRequest> = ["bob", "bob", "carol"]
+		.iter()
+		.map(|name| OpenChannelRequest {
+			node_id: net.node(name).node.node_id(),
+			address: net.node(name).p2p_addr(),
+			amount_sat: 300_000,
+			push_msat: Some(10_000_000),
+			announce: Some(false),
+		})
+		.collect();
+	let opened = net.node("alice").node.open_channels(requests).await.expect("batch open");
+	assert_eq!(opened.len(), 3);
+	let txids: std::collections::HashSet<_> =
+		opened.iter().map(|o| o.funding_txid.clone().expect("funded")).collect();
+	assert_eq!(txids.len(), 1, "one funding transaction for the batch: {opened:?}");
+	// LDK broadcasts the batch once every counterparty has signed.
+	net.wait_for("the batch transaction in the mempool", || async {
+		let mempool = net.bitcoind.rpc("getrawmempool", &[]).await;
+		mempool.ok().and_then(|m| m.as_array().map(|a| a.len() == 1)).unwrap_or(false)
+	})
+	.await;
+	net.mine(6).await;
+	net.wait_for("all three channels usable", || async {
+		let channels = net.api("alice").list_channels().await.unwrap_or_default();
+		channels.iter().filter(|c| c.is_usable).count() == 3
+	})
+	.await;
+	for name in ["bob", "carol"] {
+		let invoice =
+			net.api(name).create_invoice(Some(1_000_000), "batch", None).await.expect("invoice");
+		let req = PayRequest { invoice: invoice.bolt11, amount_msat: None, max_fee_msat: None };
+		let paid = net.api("alice").pay(&req, true).await.expect("pay");
+		assert_eq!(paid.status, PaymentStatus::Succeeded, "{paid:?}");
+	}
 	net.shutdown().await;
 }

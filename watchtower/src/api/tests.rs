@@ -25,8 +25,7 @@ fn appointment() -> Appointment {
 
 /// Serializes, checks the JSON keys are exactly `keys`, and roundtrips.
 fn roundtrip<T: Serialize + DeserializeOwned + PartialEq + core::fmt::Debug>(
-	v: &T,
-	keys: &[&str],
+	v: &T, keys: &[&str],
 ) -> Value {
 	let json = serde_json::to_value(v).unwrap();
 	let mut got: Vec<&str> = json.as_object().unwrap().keys().map(String::as_str).collect();

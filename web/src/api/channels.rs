@@ -64,32 +64,28 @@ pub struct CloseChannelResponse {
 
 /// `GET /v1/channels`: all channels.
 pub(crate) async fn handle_list_channels(
-	node: Node,
-	_req: (),
+	node: Node, _req: (),
 ) -> Result<ListChannelsResponse, ApiError> {
 	Ok(ListChannelsResponse { channels: node.list_channels() })
 }
 
 /// `GET /v1/channels/{channel_id}`: one channel.
 pub(crate) async fn handle_get_channel(
-	node: Node,
-	req: GetChannelRequest,
+	node: Node, req: GetChannelRequest,
 ) -> Result<ChannelInfo, ApiError> {
 	Ok(node.get_channel(&req.channel_id)?)
 }
 
 /// `POST /v1/channels`: opens a channel; answers once the funding transaction is broadcast.
 pub(crate) async fn handle_open_channel(
-	node: Node,
-	req: OpenChannelRequest,
+	node: Node, req: OpenChannelRequest,
 ) -> Result<OpenedChannel, ApiError> {
 	Ok(node.open_channel(req).await?)
 }
 
 /// `POST /v1/channels/{channel_id}/close`: starts a cooperative close or a force-close.
 pub(crate) async fn handle_close_channel(
-	node: Node,
-	req: CloseChannelRequest,
+	node: Node, req: CloseChannelRequest,
 ) -> Result<CloseChannelResponse, ApiError> {
 	let CloseChannelRequest { channel_id, force } = req;
 	blocking(move || {

@@ -54,24 +54,21 @@ pub struct ListInvoicesResponse {
 
 /// `POST /v1/invoices`: creates a BOLT11 invoice.
 pub(crate) async fn handle_create_invoice(
-	node: Node,
-	req: CreateInvoiceRequest,
+	node: Node, req: CreateInvoiceRequest,
 ) -> Result<InvoiceRecord, ApiError> {
 	Ok(node.create_invoice(req.amount_msat, &req.description, req.expiry_secs).await?)
 }
 
 /// `GET /v1/invoices/{payment_hash}`: one invoice.
 pub(crate) async fn handle_get_invoice(
-	node: Node,
-	req: GetInvoiceRequest,
+	node: Node, req: GetInvoiceRequest,
 ) -> Result<InvoiceRecord, ApiError> {
 	Ok(node.get_invoice(&req.payment_hash)?)
 }
 
 /// `GET /v1/invoices?limit=&cursor=`: one page of invoices.
 pub(crate) async fn handle_list_invoices(
-	node: Node,
-	req: PageQuery,
+	node: Node, req: PageQuery,
 ) -> Result<ListInvoicesResponse, ApiError> {
 	let page = paginate(node.list_invoices(), &req)?;
 	Ok(ListInvoicesResponse {

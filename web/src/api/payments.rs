@@ -90,24 +90,21 @@ pub(crate) async fn handle_pay(node: Node, req: PayRequest) -> Result<PaymentRec
 
 /// `POST /v1/payments/keysend`: sends a spontaneous payment.
 pub(crate) async fn handle_keysend(
-	node: Node,
-	req: KeysendRequest,
+	node: Node, req: KeysendRequest,
 ) -> Result<PaymentRecord, ApiError> {
 	failed_as_error(node.keysend(&req.node_id, req.amount_msat, req.wait).await?)
 }
 
 /// `GET /v1/payments/{payment_id}`: one payment, whatever its status.
 pub(crate) async fn handle_get_payment(
-	node: Node,
-	req: GetPaymentRequest,
+	node: Node, req: GetPaymentRequest,
 ) -> Result<PaymentRecord, ApiError> {
 	Ok(node.get_payment(&req.payment_id)?)
 }
 
 /// `GET /v1/payments?limit=&cursor=`: one page of payments.
 pub(crate) async fn handle_list_payments(
-	node: Node,
-	req: PageQuery,
+	node: Node, req: PageQuery,
 ) -> Result<ListPaymentsResponse, ApiError> {
 	let page = paginate(node.list_payments(), &req)?;
 	Ok(ListPaymentsResponse {

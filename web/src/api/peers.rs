@@ -55,8 +55,7 @@ pub(crate) async fn handle_list_peers(node: Node, _req: ()) -> Result<ListPeersR
 
 /// `POST /v1/peers`: connects to a peer and remembers it.
 pub(crate) async fn handle_connect_peer(
-	node: Node,
-	req: ConnectPeerRequest,
+	node: Node, req: ConnectPeerRequest,
 ) -> Result<ConnectPeerResponse, ApiError> {
 	node.connect_peer(&req.node_id, &req.address).await?;
 	let peer = node.list_peers().into_iter().find(|p| p.node_id.eq_ignore_ascii_case(&req.node_id));
@@ -65,8 +64,7 @@ pub(crate) async fn handle_connect_peer(
 
 /// `DELETE /v1/peers/{node_id}`: disconnects a peer and forgets it.
 pub(crate) async fn handle_disconnect_peer(
-	node: Node,
-	req: DisconnectPeerRequest,
+	node: Node, req: DisconnectPeerRequest,
 ) -> Result<DisconnectPeerResponse, ApiError> {
 	let node_id = req.node_id;
 	node.disconnect_peer(&node_id).await?;
