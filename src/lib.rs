@@ -2,6 +2,7 @@
 //! `fulgur` command runs.
 #![deny(missing_docs)]
 
+pub mod bench;
 pub mod bitcoind;
 pub mod cli;
 pub mod daemon;

@@ -26,6 +26,8 @@ enum Command {
 		#[command(subcommand)]
 		command: RegtestCommand,
 	},
+	/// Benchmarks: print numbers, run their baseline in the same run
+	Bench(fulgur::bench::BenchArgs),
 	#[command(flatten)]
 	Client(ClientCommand),
 }
@@ -82,6 +84,7 @@ fn main() -> ExitCode {
 				let dir = dir.unwrap_or_else(fulgur::regtest::default_dir);
 				fulgur::regtest::run_mine(&dir, blocks, address.as_deref()).await
 			}
+			Command::Bench(args) => fulgur::bench::run(args).await,
 			Command::Client(command) => {
 				let default_key = fulgur::daemon::default_data_dir().join("api_key");
 				let key = cli.client.resolve_key_or(&default_key)?;

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use bitcoin::Network;
+pub use lightning::util::logger::Level;
 
 /// Which storage engine the node persists to.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -71,7 +72,7 @@ pub struct NodeConfig {
 	/// How often the on-chain wallet syncs.
 	pub wallet_sync_interval: Duration,
 	/// The least severe level written to the log file.
-	pub log_level: lightning::util::logger::Level,
+	pub log_level: Level,
 }
 
 impl NodeConfig {
@@ -94,7 +95,7 @@ impl NodeConfig {
 			accept_peers: true,
 			chain_poll_interval: CHAIN_POLL_INTERVAL,
 			wallet_sync_interval: WALLET_SYNC_INTERVAL,
-			log_level: lightning::util::logger::Level::Debug,
+			log_level: Level::Debug,
 		}
 	}
 }

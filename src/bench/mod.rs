@@ -2,10 +2,12 @@
 //! runs its baseline in the same run (these machines are noisy, so only ratios within one run
 //! are meaningful). No timed assertions anywhere: the numbers are the output.
 
+pub mod chain;
 pub mod measure;
 pub mod payments;
 pub mod report;
 pub mod setup;
+pub mod workload;
 
 use std::path::PathBuf;
 

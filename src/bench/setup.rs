@@ -1,27 +1,18 @@
-//! The benchmark network: one regtest bitcoind for the whole run and, per store kind, a hub
-//! (the node under test) with N payers and, for two hops, a merchant, each with channels the
-//! hub funded and bitcoind confirmed.
-//!
-//! Funding does not mine coinbases to the hub (a fresh hub per store would need N coinbases each
-//! time, and regtest's subsidy halves every 150 blocks): the run mines a few coinbases to the
-//! anyone-can-spend address once, and each phase spends one per 500 outputs in a fan-out
-//! transaction paying the hub one confirmed UTXO per channel.
+//! The nodes of one phase: a hub (the node under test) with N payers and, for two hops, a
+//! merchant, each with channels the hub funded and bitcoind confirmed.
 
 use std::future::Future;
 use std::net::SocketAddr;
 use std::path::Path;
-use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
-use bitcoin::absolute::LockTime;
-use bitcoin::transaction::Version;
-use bitcoin::{Amount, OutPoint, ScriptBuf, Sequence, Transaction, TxIn, TxOut, Txid, Witness};
-use fulgur_node::{Node, NodeConfig, StoreKind};
-use serde_json::json;
+use fulgur_node::config::Level;
+use fulgur_node::{Node, NodeConfig, NodeError, OpenChannelRequest, StoreKind};
 use tokio::task::JoinSet;
 
-use crate::bitcoind::{anyone_can_spend_address, anyone_can_spend_script, Bitcoind, BitcoindConfig};
-use crate::regtest::launch::{parse_address, wait_until, RpcEndpoint};
+use super::chain::{fan_outs, Chain};
+use crate::regtest::launch::{wait_until, RpcEndpoint};
 
 /// Smallest payer channel.
 const MIN_CHANNEL_SAT: u64 = 200_000;
@@ -29,17 +20,19 @@ const MIN_CHANNEL_SAT: u64 = 200_000;
 const MAX_CHANNEL_SAT: u64 = 16_777_215;
 /// Each funding UTXO is the channel plus this, for the funding transaction's fee.
 const UTXO_MARGIN_SAT: u64 = 30_000;
-/// Outputs per fan-out transaction (well under the 100 kvB standardness limit).
-const MAX_OUTPUTS_PER_TX: usize = 500;
-/// Most a fan-out spends from one coinbase (a coinbase is 50 BTC below height 150, 25 below 300).
-const FAN_OUT_BUDGET_SAT: u64 = 24 * 100_000_000;
-/// Fee rate of the fan-out transactions, sat/vB.
-const FAN_OUT_FEE_SAT_PER_VB: u64 = 5;
 /// LDK accepts 50 HTLCs per channel by default; the merchant gets a channel per this many in
 /// flight, and the hub forwards over whichever has room (LDK's non-strict forwarding).
 const HTLCS_PER_MERCHANT_CHANNEL: usize = 40;
-/// Confirmations before LDK calls a channel ready.
-const CONFIRMATIONS: u64 = 6;
+/// Nodes started (and stopped) at once.
+const START_BATCH: usize = 50;
+/// Channel opens in flight at once.
+const OPEN_FAN_OUT: usize = 32;
+/// `Node::open_channel` connects first, which is a no-op when the peer is already connected.
+/// Payers have no listener, so they connect to the hub and the hub opens over that connection;
+/// this address only satisfies the request's syntax and is never dialled.
+const CONNECTED_PEER_ADDRESS: &str = "127.0.0.1:9";
+/// Opens retried (50 ms apart) while the hub has not seen the payer's connection yet.
+const OPEN_ATTEMPTS: u32 = 100;
 
 /// How big the channels are, so that every payment of a phase fits.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -60,14 +53,11 @@ impl Plan {
 	/// Channel sizes for `payments` payments (warm-up included) of at most `amount_max_sat`,
 	/// spread over `payers`, with up to `max_concurrency` in flight.
 	pub fn new(
-		payers: usize,
-		payments: u64,
-		amount_max_sat: u64,
-		hops: u8,
-		max_concurrency: usize,
+		payers: usize, payments: u64, amount_max_sat: u64, hops: u8, max_concurrency: usize,
 	) -> Result<Plan, String> {
 		// Routing fees are at most 10% + 1 sat (see `max_fee_msat`), paid by the payer.
-		let per_payment = if hops == 2 { amount_max_sat + amount_max_sat / 10 + 1 } else { amount_max_sat };
+		let per_payment =
+			if hops == 2 { amount_max_sat + amount_max_sat / 10 + 1 } else { amount_max_sat };
 		let per_payer = payments.div_ceil(payers as u64) * per_payment;
 		let payer_capacity_sat = (per_payer * 2 + 20_000).max(MIN_CHANNEL_SAT);
 		if payer_capacity_sat > MAX_CHANNEL_SAT {
@@ -104,141 +94,8 @@ impl Plan {
 
 	/// Fan-out transactions (so coinbases) one phase needs.
 	pub fn fan_outs(&self) -> usize {
-		pack(&self.funding_outputs(), MAX_OUTPUTS_PER_TX, FAN_OUT_BUDGET_SAT).len()
+		fan_outs(&self.funding_outputs())
 	}
-}
-
-/// Splits `outputs` in order into groups of at most `max_outputs` summing to at most `budget`
-/// (an output larger than the budget gets a group of its own).
-pub fn pack(outputs: &[u64], max_outputs: usize, budget: u64) -> Vec<Vec<u64>> {
-	let mut groups: Vec<Vec<u64>> = Vec::new();
-	let mut sum = 0;
-	for &output in outputs {
-		match groups.last_mut() {
-			Some(group) if group.len() < max_outputs && sum + output <= budget => {
-				group.push(output);
-				sum += output;
-			}
-			_ => {
-				groups.push(vec![output]);
-				sum = output;
-			}
-		}
-	}
-	groups
-}
-
-/// The run's bitcoind and the coinbases it keeps for funding.
-pub struct Chain {
-	/// bitcoind.
-	pub bitcoind: Bitcoind,
-	/// How nodes reach it.
-	pub rpc: RpcEndpoint,
-	/// Mature anyone-can-spend coinbases not spent yet.
-	coinbases: Vec<Txid>,
-}
-
-impl Chain {
-	/// Starts bitcoind in `dir` and mines `coinbases` spendable coinbases (plus 100 blocks so
-	/// they mature).
-	pub async fn start(dir: &Path, coinbases: usize) -> Result<Chain, String> {
-		let bitcoind =
-			Bitcoind::start(BitcoindConfig::new(dir)).await.map_err(|e| format!("bitcoind: {e}"))?;
-		let rpc = RpcEndpoint::of(&bitcoind);
-		let mut chain = Chain { bitcoind, rpc, coinbases: Vec::new() };
-		if let Err(e) = chain.mine_coinbases(coinbases).await {
-			chain.stop().await;
-			return Err(e);
-		}
-		Ok(chain)
-	}
-
-	async fn mine_coinbases(&mut self, count: usize) -> Result<(), String> {
-		let client = self.bitcoind.client();
-		let hashes = client.mine_empty(count as u64 + 100).await.map_err(s)?;
-		for hash in hashes.iter().take(count) {
-			let block = client.rpc("getblock", &[json!(hash.to_string()), json!(1)]).await;
-			let txid = block.map_err(s)?["tx"][0]
-				.as_str()
-				.and_then(|t| Txid::from_str(t).ok())
-				.ok_or_else(|| format!("block {hash} has no coinbase"))?;
-			self.coinbases.push(txid);
-		}
-		self.coinbases.reverse();
-		Ok(())
-	}
-
-	/// Pays `outputs` (sat each) to `address` in fan-out transactions and confirms them.
-	pub async fn fund(&mut self, address: &str, outputs: &[u64]) -> Result<(), String> {
-		let script = parse_address(address)?.script_pubkey();
-		let client = self.bitcoind.client();
-		for group in pack(outputs, MAX_OUTPUTS_PER_TX, FAN_OUT_BUDGET_SAT) {
-			let coinbase = self.coinbases.pop().ok_or("no coinbase left to fund from")?;
-			let utxo = client.rpc("gettxout", &[json!(coinbase.to_string()), json!(0)]).await;
-			let value = utxo.map_err(s)?["value"]
-				.as_f64()
-				.and_then(|btc| Amount::from_btc(btc).ok())
-				.ok_or_else(|| format!("coinbase {coinbase} is spent or unknown"))?;
-			let tx = fan_out(OutPoint::new(coinbase, 0), value, &script, &group)?;
-			client.send_raw_transaction(&tx).await.map_err(|e| format!("fan-out: {e}"))?;
-		}
-		client.mine_empty(1).await.map_err(s)?;
-		Ok(())
-	}
-
-	/// Mines `CONFIRMATIONS` blocks.
-	pub async fn confirm(&self) -> Result<(), String> {
-		self.bitcoind.client().mine_empty(CONFIRMATIONS).await.map(drop).map_err(s)
-	}
-
-	/// Transactions in bitcoind's mempool.
-	pub async fn mempool_size(&self) -> usize {
-		let mempool = self.bitcoind.client().rpc("getrawmempool", &[]).await;
-		mempool.ok().and_then(|m| m.as_array().map(Vec::len)).unwrap_or(0)
-	}
-
-	/// Stops bitcoind.
-	pub async fn stop(self) {
-		if let Err(e) = self.bitcoind.stop().await {
-			eprintln!("stopping bitcoind: {e}");
-		}
-	}
-}
-
-/// Spends an anyone-can-spend `coinbase` worth `value` into one output per entry of `outputs`
-/// (sat) to `script`, the rest (less the fee) back to the anyone-can-spend address.
-fn fan_out(
-	coinbase: OutPoint,
-	value: Amount,
-	script: &ScriptBuf,
-	outputs: &[u64],
-) -> Result<Transaction, String> {
-	let vsize = 120 + 43 * outputs.len() as u64;
-	let spent: u64 = outputs.iter().sum::<u64>() + vsize * FAN_OUT_FEE_SAT_PER_VB;
-	let change = value
-		.to_sat()
-		.checked_sub(spent)
-		.filter(|&change| change >= 1_000)
-		.ok_or_else(|| format!("a coinbase of {value} cannot fund {spent} sat"))?;
-	let mut output: Vec<TxOut> = outputs
-		.iter()
-		.map(|&sat| TxOut { value: Amount::from_sat(sat), script_pubkey: script.clone() })
-		.collect();
-	output.push(TxOut {
-		value: Amount::from_sat(change),
-		script_pubkey: anyone_can_spend_address().script_pubkey(),
-	});
-	Ok(Transaction {
-		version: Version::TWO,
-		lock_time: LockTime::ZERO,
-		input: vec![TxIn {
-			previous_output: coinbase,
-			script_sig: ScriptBuf::new(),
-			sequence: Sequence::MAX,
-			witness: Witness::from_slice(&[anyone_can_spend_script().into_bytes()]),
-		}],
-		output,
-	})
 }
 
 /// How a benchmark node is configured.
@@ -259,7 +116,7 @@ impl NodeSpec<'_> {
 	/// The node's configuration. Nodes that only connect out (payers, merchant) are load
 	/// generators: they poll bitcoind every 2 s and sync their wallet every 10 minutes, so a
 	/// thousand of them do not hammer bitcoind.
-	pub fn config(&self) -> NodeConfig {
+	pub fn config(&self) -> Result<NodeConfig, String> {
 		let port = self.listen_port.unwrap_or(0);
 		let mut config = NodeConfig::new(
 			self.dir.join(&self.name),
@@ -276,7 +133,10 @@ impl NodeSpec<'_> {
 			config.chain_poll_interval = Duration::from_secs(2);
 			config.wallet_sync_interval = Duration::from_secs(600);
 		}
-		config
+		// Warnings and errors only: Debug logging would write ~8 kB per payment at the hub
+		// and blur the disk bytes measured for the store.
+		config.log_level = Level::Warn;
+		Ok(config)
 	}
 }
 
@@ -352,21 +212,139 @@ pub async fn wait_funded(hub: &Node, sat: u64) -> Result<(), String> {
 	})
 	.await
 }
+/// The nodes of one phase.
+pub struct Network {
+	/// The node under test.
+	pub hub: Node,
+	/// The load generators, one channel each to the hub.
+	pub payers: Arc<Vec<Node>>,
+	/// The payee of two-hop payments.
+	pub merchant: Option<Node>,
+}
 
-fn s(e: impl std::fmt::Display) -> String {
-	e.to_string()
+impl Network {
+	/// Stops every node: payers and merchant, then the hub.
+	pub async fn stop(self) {
+		let mut nodes: Vec<Node> = self.payers.iter().cloned().collect();
+		nodes.extend(self.merchant);
+		stop_nodes(nodes, START_BATCH).await;
+		self.hub.stop().await;
+	}
+}
+/// Starts the hub (on `store`, accepting peers) and the payers and merchant (memory store,
+/// connecting out only), in `dir`.
+pub async fn start_network(
+	chain: &Chain, dir: &Path, store: StoreKind, plan: &Plan,
+) -> Result<Network, String> {
+	let port = crate::bitcoind::free_port().map_err(|e| e.to_string())?;
+	let spec = |name: String, store, listen_port| NodeSpec {
+		name,
+		dir,
+		rpc: &chain.rpc,
+		store,
+		listen_port,
+	};
+	let hub_config = spec("hub".into(), store, Some(port)).config()?;
+	let mut configs = Vec::with_capacity(plan.payers + 1);
+	for i in 0..plan.payers {
+		configs.push(spec(format!("payer{i:04}"), StoreKind::Memory, None).config()?);
+	}
+	if plan.merchant_channels > 0 {
+		configs.push(spec("merchant".into(), StoreKind::Memory, None).config()?);
+	}
+	let hub = start_nodes(vec![hub_config], 1).await?;
+	let mut others = match start_nodes(configs, START_BATCH).await {
+		Ok(nodes) => nodes,
+		Err(e) => {
+			stop_nodes(hub, 1).await;
+			return Err(e);
+		}
+	};
+	let merchant = if plan.merchant_channels > 0 { others.pop() } else { None };
+	let hub = hub.into_iter().next().ok_or("the hub did not start")?;
+	Ok(Network { hub, payers: Arc::new(others), merchant })
+}
+
+/// Funds the hub, opens every channel from it, confirms them and waits until all are usable.
+pub async fn open_channels(
+	chain: &mut Chain, network: &Network, plan: &Plan,
+) -> Result<(), String> {
+	let hub = &network.hub;
+	let outputs = plan.funding_outputs();
+	let address = hub.new_onchain_address().map_err(|e| e.to_string())?;
+	chain.fund(&address, &outputs).await?;
+	wait_funded(hub, outputs.iter().sum()).await?;
+	let (hub_id, hub_addr) = (hub.node_id(), hub.listen_addr().to_string());
+	let open = |peer: Node, amount_sat: u64, push_msat: u64| {
+		let (hub, hub_id, hub_addr) = (hub.clone(), hub_id.clone(), hub_addr.clone());
+		async move {
+			peer.connect_peer(&hub_id, &hub_addr).await.map_err(|e| format!("connect: {e}"))?;
+			let request = OpenChannelRequest {
+				node_id: peer.node_id(),
+				address: CONNECTED_PEER_ADDRESS.to_string(),
+				amount_sat,
+				push_msat: Some(push_msat),
+				announce: Some(false),
+			};
+			// The payer's side of the handshake may finish before the hub's: until the hub
+			// lists the payer, it tries to dial the placeholder address and is refused.
+			let mut attempts = 0;
+			loop {
+				match hub.open_channel(request.clone()).await {
+					Ok(_) => return Ok(()),
+					Err(NodeError::PeerUnreachable(_)) if attempts < OPEN_ATTEMPTS => {
+						attempts += 1;
+						tokio::time::sleep(Duration::from_millis(50)).await;
+					}
+					Err(e) => return Err(format!("open: {e}")),
+				}
+			}
+		}
+	};
+	if let Some(merchant) = &network.merchant {
+		for _ in 0..plan.merchant_channels {
+			open(merchant.clone(), plan.merchant_capacity_sat, 0).await?;
+		}
+	}
+	eprintln!("opening {} channels", plan.payers);
+	let payers: Vec<Node> = network.payers.iter().cloned().collect();
+	let opened = bounded(payers, OPEN_FAN_OUT, |payer| {
+		open(payer, plan.payer_capacity_sat, plan.payer_push_msat)
+	})
+	.await;
+	let failed: Vec<&String> = opened.iter().filter_map(|r| r.as_ref().err()).collect();
+	if let Some(first) = failed.first() {
+		return Err(format!(
+			"{} of {} channel opens failed, first: {first}",
+			failed.len(),
+			plan.payers
+		));
+	}
+	let channels = plan.payers + plan.merchant_channels;
+	wait_until("every funding transaction is in the mempool", Duration::from_secs(120), || async {
+		chain.mempool_size().await >= channels
+	})
+	.await?;
+	chain.confirm().await?;
+	let timeout = Duration::from_secs(120) + Duration::from_millis(100) * channels as u32;
+	let usable = |node: &Node| node.list_channels().iter().filter(|c| c.is_usable).count();
+	wait_until("every channel is usable on both sides", timeout, || async {
+		let payers_ready = network.payers.iter().filter(|p| usable(p) >= 1).count();
+		let merchant_ready = network.merchant.as_ref().map(usable).unwrap_or(0);
+		let ready = usable(hub) == channels
+			&& payers_ready == plan.payers
+			&& merchant_ready == plan.merchant_channels;
+		if !ready {
+			tokio::time::sleep(Duration::from_millis(400)).await;
+		}
+		ready
+	})
+	.await
 }
 
 #[cfg(test)]
 mod tests {
 	use super::*;
-
-	#[test]
-	fn pack_respects_count_and_budget() {
-		assert_eq!(pack(&[1, 1, 1, 1, 1], 2, 100), vec![vec![1, 1], vec![1, 1], vec![1]]);
-		assert_eq!(pack(&[60, 30, 20, 150, 5], 10, 100), vec![vec![60, 30], vec![20], vec![150], vec![5]]);
-		assert!(pack(&[], 10, 100).is_empty());
-	}
 
 	#[test]
 	fn plans_fit_the_payments() {
@@ -384,16 +362,5 @@ mod tests {
 		assert_eq!(plan.merchant_channels, 7);
 		assert!(plan.merchant_capacity_sat * 7 >= 100_000 * 10);
 		assert_eq!(plan.funding_outputs()[0], plan.merchant_capacity_sat + UTXO_MARGIN_SAT);
-	}
-
-	#[test]
-	fn fan_out_pays_every_output_and_keeps_change() {
-		let script = anyone_can_spend_address().script_pubkey();
-		let coinbase = OutPoint::null();
-		let tx = fan_out(coinbase, Amount::from_btc(50.0).unwrap(), &script, &[1_000, 2_000]).unwrap();
-		assert_eq!(tx.output.len(), 3);
-		let paid: u64 = tx.output.iter().map(|o| o.value.to_sat()).sum();
-		assert_eq!(5_000_000_000 - paid, (120 + 86) * FAN_OUT_FEE_SAT_PER_VB);
-		assert!(fan_out(coinbase, Amount::from_sat(2_000), &script, &[1_500]).is_err());
 	}
 }

@@ -196,10 +196,7 @@ impl Bitcoind {
 	}
 
 	async fn start_once(
-		exe: &Path,
-		config: &BitcoindConfig,
-		rpc_port: u16,
-		p2p_port: u16,
+		exe: &Path, config: &BitcoindConfig, rpc_port: u16, p2p_port: u16,
 	) -> Result<Bitcoind, StartError> {
 		let datadir = &config.datadir;
 		let console_path = datadir.join(CONSOLE_LOG);

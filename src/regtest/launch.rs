@@ -51,22 +51,14 @@ pub struct RunningNode {
 impl RunningNode {
 	/// Starts a node in `data_dir` on the given ports (0 picks free ones).
 	pub async fn start(
-		name: &str,
-		data_dir: &Path,
-		rpc: &RpcEndpoint,
-		p2p_port: u16,
-		api_port: u16,
+		name: &str, data_dir: &Path, rpc: &RpcEndpoint, p2p_port: u16, api_port: u16,
 	) -> Result<RunningNode, String> {
 		RunningNode::start_with(name, data_dir, rpc, p2p_port, api_port, |_| {}).await
 	}
 
 	/// Like [`RunningNode::start`], with `adjust` changing the node's configuration first.
 	pub async fn start_with(
-		name: &str,
-		data_dir: &Path,
-		rpc: &RpcEndpoint,
-		p2p_port: u16,
-		api_port: u16,
+		name: &str, data_dir: &Path, rpc: &RpcEndpoint, p2p_port: u16, api_port: u16,
 		adjust: impl FnOnce(&mut NodeConfig),
 	) -> Result<RunningNode, String> {
 		let p2p_port =
@@ -126,9 +118,7 @@ impl RunningNode {
 /// Mines `blocks_each` blocks to each node's wallet, then 100 more so the coinbases mature,
 /// and waits until every wallet sees its funds.
 pub async fn fund_nodes(
-	rpc: &BitcoindRpc,
-	nodes: &[&RunningNode],
-	blocks_each: u64,
+	rpc: &BitcoindRpc, nodes: &[&RunningNode], blocks_each: u64,
 ) -> Result<(), String> {
 	for node in nodes {
 		let address = node.node.new_onchain_address().map_err(s)?;

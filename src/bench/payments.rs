@@ -1,0 +1,232 @@
+//! `fulgur bench payments`: many payers paying one hub (or a merchant through it), once per
+//! store kind of the hub, in one process and one run.
+//!
+//! The hub is the node under test; payers and merchant are load generators and always use the
+//! memory store. All nodes talk over loopback TCP; channels are funded by the hub on a regtest
+//! bitcoind and confirmed. Each phase: start the nodes, fund and open the channels, make one
+//! probe payment (it must succeed), the warm-up, then the counted runs (one per concurrency),
+//! then stop every node so the next store starts clean on the same bitcoind.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use fulgur_node::StoreKind;
+use serde_json::json;
+
+use super::chain::Chain;
+use super::measure::{reset_peak_rss, ProcSample};
+use super::report::{Phase, Report, RunMeasurement, RunResult, StoreResult};
+use super::setup::{open_channels, start_network, Network, Plan};
+use super::workload::Workload;
+use super::PaymentsArgs;
+
+/// How long the idle CPU is sampled before the payments.
+const IDLE_SAMPLE: Duration = Duration::from_secs(5);
+
+/// Runs the benchmark: every store in turn, then the table and the JSON.
+pub async fn run(args: PaymentsArgs) -> Result<(), String> {
+	args.check()?;
+	let per_store = 1 + args.warmup() + args.payments * args.concurrency.len() as u64;
+	let max_concurrency = args.concurrency.iter().copied().max().unwrap_or(1);
+	let plan =
+		Plan::new(args.channels, per_store, args.amount_max_sat, args.hops, max_concurrency)?;
+	let dir = work_dir(args.dir.as_deref())?;
+	eprintln!("bench payments: working in {}", dir.display());
+	let mut chain =
+		match Chain::start(&dir.join("bitcoind"), plan.fan_outs() * args.stores.len()).await {
+			Ok(chain) => chain,
+			Err(e) => return Err(format!("{e} (working directory kept: {})", dir.display())),
+		};
+	let mut stores = Vec::new();
+	let mut failure = None;
+	for &store in &args.stores {
+		match run_store(&mut chain, &dir, store, &plan, &args).await {
+			Ok(result) => stores.push(result),
+			Err(e) => {
+				failure = Some(format!("{}: {e}", store.as_str()));
+				break;
+			}
+		}
+	}
+	chain.stop().await;
+	let report = Report { config: config_json(&args, &plan), stores };
+	if let Some(e) = failure {
+		if !report.stores.is_empty() {
+			print!("{}", report.table(&header(&args)));
+		}
+		return Err(format!("{e} (working directory kept: {})", dir.display()));
+	}
+	print!("{}", report.table(&header(&args)));
+	if let Some(path) = &args.json {
+		let text = serde_json::to_string_pretty(&report.to_json()).map_err(|e| e.to_string())?;
+		std::fs::write(path, text + "\n")
+			.map_err(|e| format!("writing {}: {e}", path.display()))?;
+		eprintln!("wrote {}", path.display());
+	}
+	if args.keep {
+		eprintln!("kept {}", dir.display());
+	} else if let Err(e) = std::fs::remove_dir_all(&dir) {
+		eprintln!("removing {}: {e}", dir.display());
+	}
+	Ok(())
+}
+
+/// `--dir` (which must be empty or absent) or a new directory under the system's temp dir.
+fn work_dir(dir: Option<&Path>) -> Result<PathBuf, String> {
+	let dir = match dir {
+		Some(dir) => dir.to_path_buf(),
+		None => {
+			let nanos = std::time::SystemTime::now()
+				.duration_since(std::time::UNIX_EPOCH)
+				.map(|d| d.as_nanos())
+				.unwrap_or(0);
+			std::env::temp_dir().join(format!("fulgur-bench-{}-{nanos}", std::process::id()))
+		}
+	};
+	if std::fs::read_dir(&dir).map(|mut d| d.next().is_some()).unwrap_or(false) {
+		return Err(format!("{} is not empty (it is removed after the run)", dir.display()));
+	}
+	std::fs::create_dir_all(&dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
+	Ok(dir)
+}
+
+fn header(args: &PaymentsArgs) -> Vec<String> {
+	let route = if args.hops == 2 { "payer -> hub -> merchant" } else { "payer -> hub" };
+	vec![
+		format!(
+			"fulgur bench payments: {} payers, {route}; the hub is the node under test (its store \
+			 per row), payers{} use the memory store (load generators)",
+			args.channels,
+			if args.hops == 2 { " and merchant" } else { "" }
+		),
+		format!(
+			"{} payments of {}-{} sat per row after {} warm-up; CPU and disk are process-wide \
+			 (hub and payers), flushes are the hub store's",
+			args.payments,
+			args.amount_min_sat,
+			args.amount_max_sat,
+			args.warmup()
+		),
+	]
+}
+
+fn config_json(args: &PaymentsArgs, plan: &Plan) -> serde_json::Value {
+	json!({
+		"benchmark": "payments",
+		"channels": args.channels,
+		"payments": args.payments,
+		"warmup": args.warmup(),
+		"concurrency": args.concurrency,
+		"stores": args.stores.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
+		"hops": args.hops,
+		"amount_min_sat": args.amount_min_sat,
+		"amount_max_sat": args.amount_max_sat,
+		"seed": args.seed,
+		"hub_store": "per store below (the node under test)",
+		"payer_store": "memory",
+		"payer_capacity_sat": plan.payer_capacity_sat,
+		"payer_push_msat": plan.payer_push_msat,
+		"merchant_channels": plan.merchant_channels,
+		"merchant_capacity_sat": plan.merchant_capacity_sat,
+		"cores": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0),
+		"cpu_and_disk": "process-wide: hub, payers and merchant together (bitcoind excluded)",
+	})
+}
+
+/// One store's phase: set up, idle sample, probe, warm up, the counted runs, stop.
+async fn run_store(
+	chain: &mut Chain, root: &Path, store: StoreKind, plan: &Plan, args: &PaymentsArgs,
+) -> Result<StoreResult, String> {
+	let started = Instant::now();
+	let rss_start_kb = ProcSample::read().rss_kb;
+	eprintln!("[{}] starting the hub and {} payers", store.as_str(), plan.payers);
+	let network = start_network(chain, &root.join(store.as_str()), store, plan).await?;
+	if let Err(e) = open_channels(chain, &network, plan).await {
+		network.stop().await;
+		return Err(e);
+	}
+	let setup_s = started.elapsed().as_secs_f64();
+	let idle_cpu_cores = idle_cpu_cores().await;
+	eprintln!(
+		"[{}] {} channels usable after {setup_s:.1} s; idle, the nodes keep {idle_cpu_cores:.2} \
+		 cores busy",
+		store.as_str(),
+		plan.payers
+	);
+	let runs = measure(&network, store, args).await;
+	let rss_end_kb = ProcSample::read().rss_kb;
+	network.stop().await;
+	let phase = Phase {
+		setup_s,
+		rss_start_mb: rss_start_kb as f64 / 1024.0,
+		rss_end_mb: rss_end_kb as f64 / 1024.0,
+		idle_cpu_cores,
+	};
+	StoreResult::new(store.as_str(), runs?, phase).ok_or_else(|| "no run was made".to_string())
+}
+
+/// CPU cores the process keeps busy over `IDLE_SAMPLE` without payments.
+async fn idle_cpu_cores() -> f64 {
+	let before = ProcSample::read();
+	let started = Instant::now();
+	tokio::time::sleep(IDLE_SAMPLE).await;
+	let cpu_s = ProcSample::read().cpu_s - before.cpu_s;
+	cpu_s / started.elapsed().as_secs_f64()
+}
+
+/// The probe, the warm-up and one counted run per concurrency.
+async fn measure(
+	network: &Network, store: StoreKind, args: &PaymentsArgs,
+) -> Result<Vec<RunResult>, String> {
+	let receiver = network.merchant.clone().unwrap_or_else(|| network.hub.clone());
+	let workload = Arc::new(Workload {
+		payers: Arc::clone(&network.payers),
+		receiver,
+		seed: args.seed,
+		amount_min_sat: args.amount_min_sat,
+		amount_max_sat: args.amount_max_sat,
+	});
+	let probe = workload.run(0, 1, 1).await;
+	if probe.failed > 0 {
+		return Err(format!("the probe payment failed: {}", probe.errors.join(" | ")));
+	}
+	let warmup = args.warmup();
+	let max_concurrency = args.concurrency.iter().copied().max().unwrap_or(1);
+	if warmup > 0 {
+		eprintln!("[{}] warm-up: {warmup} payments", store.as_str());
+		workload.run(1, warmup, max_concurrency).await;
+	}
+	let mut first_index = 1 + warmup;
+	let mut runs = Vec::new();
+	for &concurrency in &args.concurrency {
+		let peak_rss_reset = reset_peak_rss();
+		let (proc_before, store_before) = (ProcSample::read(), network.hub.store_stats());
+		let outcome = workload.run(first_index, args.payments, concurrency).await;
+		let (proc_after, store_after) = (ProcSample::read(), network.hub.store_stats());
+		first_index += args.payments;
+		let run = RunResult::new(RunMeasurement {
+			concurrency,
+			wall: outcome.wall,
+			succeeded: outcome.succeeded,
+			failed: outcome.failed,
+			latencies: outcome.latencies,
+			pay_latencies: outcome.pay_latencies,
+			errors: outcome.errors,
+			proc_before,
+			proc_after,
+			peak_rss_reset,
+			store_before,
+			store_after,
+		});
+		eprintln!(
+			"[{}] C={concurrency}: {:.1} payments/s, p50 {:.1} ms, {} failed",
+			store.as_str(),
+			run.payments_per_s,
+			run.p50_ms.unwrap_or(0.0),
+			run.failed
+		);
+		runs.push(run);
+	}
+	Ok(runs)
+}

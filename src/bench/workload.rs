@@ -1,0 +1,173 @@
+//! The payment workload: C workers taking payment indices from one counter, each payment an
+//! invoice from the receiver paid by payer `index % N`.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use fulgur_node::{Node, PayRequest, PaymentStatus};
+
+use super::measure::Latencies;
+use super::report::ERRORS_KEPT;
+use super::setup::bounded;
+
+/// Who pays whom, and how much.
+pub struct Workload {
+	/// The payers; payment `i` is paid by payer `i % N`.
+	pub payers: Arc<Vec<Node>>,
+	/// Issues every invoice: the hub, or the merchant for two hops.
+	pub receiver: Node,
+	/// Seed of the amounts.
+	pub seed: u64,
+	/// Smallest amount, sat.
+	pub amount_min_sat: u64,
+	/// Largest amount, sat.
+	pub amount_max_sat: u64,
+}
+
+/// What a run of payments gave.
+#[derive(Default)]
+pub struct Outcome {
+	/// Wall time of the whole run.
+	pub wall: Duration,
+	/// Payments that succeeded.
+	pub succeeded: u64,
+	/// Payments that failed (or were still pending when the wait ended).
+	pub failed: u64,
+	/// Invoice + payment latency of each success.
+	pub latencies: Latencies,
+	/// Payment-only latency of each success.
+	pub pay_latencies: Latencies,
+	/// The first distinct errors.
+	pub errors: Vec<String>,
+}
+
+impl Outcome {
+	fn fail(&mut self, error: String) {
+		self.failed += 1;
+		self.note(error);
+	}
+
+	/// Keeps the first few distinct errors.
+	fn note(&mut self, error: String) {
+		if self.errors.len() < ERRORS_KEPT && !self.errors.contains(&error) {
+			self.errors.push(error);
+		}
+	}
+
+	fn merge(&mut self, other: Outcome) {
+		self.succeeded += other.succeeded;
+		self.failed += other.failed;
+		self.latencies.merge(other.latencies);
+		self.pay_latencies.merge(other.pay_latencies);
+		for error in other.errors {
+			self.note(error);
+		}
+	}
+}
+
+impl Workload {
+	/// Payment `index` in sat: uniform in [min, max], the same for every store and concurrency.
+	fn amount_sat(&self, index: u64) -> u64 {
+		let span = self.amount_max_sat - self.amount_min_sat + 1;
+		self.amount_min_sat + splitmix64(self.seed ^ splitmix64(index)) % span
+	}
+
+	/// Payments `first .. first + count`, `concurrency` at a time: each one an invoice from the
+	/// receiver paid by payer `index % N`, waiting until the payment is final.
+	pub async fn run(self: &Arc<Self>, first: u64, count: u64, concurrency: usize) -> Outcome {
+		let next = Arc::new(AtomicU64::new(first));
+		let end = first + count;
+		let started = Instant::now();
+		let workers: Vec<usize> = (0..concurrency).collect();
+		let outcomes = bounded(workers, concurrency, |_| {
+			let (workload, next) = (Arc::clone(self), Arc::clone(&next));
+			async move { Ok(workload.worker(&next, end).await) }
+		})
+		.await;
+		let mut total = Outcome { wall: started.elapsed(), ..Outcome::default() };
+		for outcome in outcomes {
+			match outcome {
+				Ok(outcome) => total.merge(outcome),
+				Err(e) => total.fail(format!("worker: {e}")),
+			}
+		}
+		total
+	}
+
+	async fn worker(&self, next: &AtomicU64, end: u64) -> Outcome {
+		let mut outcome = Outcome::default();
+		loop {
+			let index = next.fetch_add(1, Ordering::Relaxed);
+			if index >= end {
+				return outcome;
+			}
+			let payer = &self.payers[(index % self.payers.len() as u64) as usize];
+			let amount_msat = self.amount_sat(index) * 1000;
+			let started = Instant::now();
+			let invoice = match self.receiver.create_invoice(Some(amount_msat), "bench", None).await
+			{
+				Ok(invoice) => invoice,
+				Err(e) => {
+					outcome.fail(format!("invoice: {e}"));
+					continue;
+				}
+			};
+			let paying = Instant::now();
+			let request = PayRequest {
+				invoice: invoice.bolt11,
+				amount_msat: None,
+				max_fee_msat: Some(amount_msat / 10 + 1000),
+			};
+			match payer.pay(request, true).await {
+				Ok(record) if record.status == PaymentStatus::Succeeded => {
+					outcome.succeeded += 1;
+					outcome.latencies.record(started.elapsed());
+					outcome.pay_latencies.record(paying.elapsed());
+				}
+				Ok(record) => outcome.fail(format!(
+					"{:?}: {}",
+					record.status,
+					record.failure_reason.unwrap_or_default()
+				)),
+				Err(e) => outcome.fail(format!("pay: {e}")),
+			}
+		}
+	}
+}
+
+/// SplitMix64: a tiny, well-mixed deterministic generator step.
+fn splitmix64(x: u64) -> u64 {
+	let mut z = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
+	z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+	z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+	z ^ (z >> 31)
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	#[test]
+	fn outcomes_merge_counts_and_errors() {
+		let mut a = Outcome::default();
+		a.fail("x".into());
+		let mut b = Outcome { succeeded: 2, ..Outcome::default() };
+		b.fail("x".into());
+		b.fail("y".into());
+		a.merge(b);
+		assert_eq!((a.succeeded, a.failed), (2, 3));
+		assert_eq!(a.errors, vec!["x".to_string(), "y".to_string()]);
+	}
+
+	#[test]
+	fn splitmix_is_deterministic_and_spread() {
+		assert_eq!(splitmix64(1), splitmix64(1));
+		assert_ne!(splitmix64(1), splitmix64(2));
+		let buckets = (0..10_000u64).fold([0u32; 10], |mut b, i| {
+			b[(splitmix64(i) % 10) as usize] += 1;
+			b
+		});
+		assert!(buckets.iter().all(|&n| (800..1200).contains(&n)), "{buckets:?}");
+	}
+}
