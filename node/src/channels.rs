@@ -138,7 +138,10 @@ pub async fn open_batch(
 		return Err(NodeError::InvalidRequest("no channels to open".into()));
 	}
 	let opens = reqs.iter().map(check).collect::<Result<Vec<_>, _>>()?;
-	let total: u64 = opens.iter().map(|o| o.amount_sat).sum();
+	let total = opens
+		.iter()
+		.try_fold(0u64, |sum, o| sum.checked_add(o.amount_sat))
+		.ok_or_else(|| NodeError::InvalidAmount("the channels add up to too much".into()))?;
 	check_funds(ctx, total, 1)?;
 	for req in &reqs {
 		crate::peers::connect(ctx, &req.node_id, &req.address).await?;

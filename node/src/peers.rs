@@ -84,14 +84,10 @@ pub async fn disconnect(ctx: &Arc<Context>, node_id: &str) -> Result<(), NodeErr
 	}
 	// Forgotten first, so the reconnect loop does not bring it back.
 	if known {
-		remove_peer_record(ctx, &pubkey.to_string()).await?;
+		ctx.peers.remove(&pubkey.to_string()).await?;
 	}
 	ctx.peer_manager.disconnect_by_node_id(pubkey);
 	Ok(())
-}
-
-async fn remove_peer_record(ctx: &Arc<Context>, node_id: &str) -> Result<(), NodeError> {
-	ctx.peers.remove(node_id).await
 }
 
 /// Known and connected peers.

@@ -207,12 +207,7 @@ async fn measure(
 		first_index += args.payments;
 		let run = RunResult::new(RunMeasurement {
 			concurrency,
-			wall: outcome.wall,
-			succeeded: outcome.succeeded,
-			failed: outcome.failed,
-			latencies: outcome.latencies,
-			pay_latencies: outcome.pay_latencies,
-			errors: outcome.errors,
+			outcome,
 			proc_before,
 			proc_after,
 			peak_rss_reset,

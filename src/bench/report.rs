@@ -1,12 +1,11 @@
 //! Results of `fulgur bench payments`: per run, per store, the table and the JSON.
 
-use std::time::Duration;
-
 use fulgur_node::store::StoreStats;
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 
-use super::measure::{Latencies, ProcSample};
+use super::measure::ProcSample;
+use super::workload::Outcome;
 
 /// Failure share above which the report warns loudly.
 const FAILURE_WARNING_SHARE: f64 = 0.01;
@@ -18,18 +17,8 @@ pub const ERRORS_KEPT: usize = 5;
 pub struct RunMeasurement {
 	/// Payments in flight at once.
 	pub concurrency: usize,
-	/// Wall time of the run.
-	pub wall: Duration,
-	/// Payments that succeeded.
-	pub succeeded: u64,
-	/// Payments that failed (not retried).
-	pub failed: u64,
-	/// Invoice creation + payment, per succeeded payment.
-	pub latencies: Latencies,
-	/// Payment alone, per succeeded payment.
-	pub pay_latencies: Latencies,
-	/// The first distinct error texts.
-	pub errors: Vec<String>,
+	/// What the payments did.
+	pub outcome: Outcome,
 	/// The process before the run (after resetting its peak RSS).
 	pub proc_before: ProcSample,
 	/// The process after the run.
@@ -93,26 +82,27 @@ pub struct RunResult {
 
 impl RunResult {
 	/// Derives the reported numbers.
-	pub fn new(mut m: RunMeasurement) -> RunResult {
-		let per = m.succeeded.max(1) as f64;
-		let wall_s = m.wall.as_secs_f64();
+	pub fn new(m: RunMeasurement) -> RunResult {
+		let RunMeasurement { concurrency, outcome: mut o, .. } = m;
+		let per = o.succeeded.max(1) as f64;
+		let wall_s = o.wall.as_secs_f64();
 		let cpu_s = (m.proc_after.cpu_s - m.proc_before.cpu_s).max(0.0);
 		let store = |f: fn(&StoreStats) -> u64| {
 			f(&m.store_after).saturating_sub(f(&m.store_before)) as f64 / per
 		};
 		RunResult {
-			concurrency: m.concurrency,
-			payments: m.succeeded + m.failed,
-			succeeded: m.succeeded,
-			failed: m.failed,
+			concurrency,
+			payments: o.succeeded + o.failed,
+			succeeded: o.succeeded,
+			failed: o.failed,
 			wall_s,
-			payments_per_s: if wall_s > 0.0 { m.succeeded as f64 / wall_s } else { 0.0 },
-			p50_ms: m.latencies.percentile_ms(50.0),
-			p90_ms: m.latencies.percentile_ms(90.0),
-			p99_ms: m.latencies.percentile_ms(99.0),
-			max_ms: m.latencies.max_ms(),
-			pay_p50_ms: m.pay_latencies.percentile_ms(50.0),
-			pay_p99_ms: m.pay_latencies.percentile_ms(99.0),
+			payments_per_s: if wall_s > 0.0 { o.succeeded as f64 / wall_s } else { 0.0 },
+			p50_ms: o.latencies.percentile_ms(50.0),
+			p90_ms: o.latencies.percentile_ms(90.0),
+			p99_ms: o.latencies.percentile_ms(99.0),
+			max_ms: o.latencies.max_ms(),
+			pay_p50_ms: o.pay_latencies.percentile_ms(50.0),
+			pay_p99_ms: o.pay_latencies.percentile_ms(99.0),
 			flushes_per_payment: store(|s| s.flushes),
 			store_writes_per_payment: store(|s| s.writes + s.removes),
 			store_bytes_per_payment: store(|s| s.bytes_written),
@@ -125,8 +115,8 @@ impl RunResult {
 			cpu_cores_busy: if wall_s > 0.0 { cpu_s / wall_s } else { 0.0 },
 			peak_rss_mb: m.proc_after.peak_rss_kb as f64 / 1024.0,
 			peak_rss_is_per_run: m.peak_rss_reset,
-			latency_histogram_ms: m.latencies.histogram_ms(),
-			errors: m.errors,
+			latency_histogram_ms: o.latencies.histogram_ms(),
+			errors: o.errors,
 		}
 	}
 
@@ -305,6 +295,9 @@ impl Report {
 #[cfg(test)]
 mod tests {
 	use super::*;
+	use std::time::Duration;
+
+	use crate::bench::measure::Latencies;
 
 	fn run(concurrency: usize, succeeded: u64, failed: u64, wall_ms: u64) -> RunResult {
 		let mut latencies = Latencies::default();
@@ -316,12 +309,14 @@ mod tests {
 		let stats = |flushes, writes| StoreStats { writes, removes: 0, flushes, bytes_written: 0 };
 		RunResult::new(RunMeasurement {
 			concurrency,
-			wall: Duration::from_millis(wall_ms),
-			succeeded,
-			failed,
-			latencies: latencies.clone(),
-			pay_latencies: latencies,
-			errors: vec!["no route".into()],
+			outcome: Outcome {
+				wall: Duration::from_millis(wall_ms),
+				succeeded,
+				failed,
+				latencies: latencies.clone(),
+				pay_latencies: latencies,
+				errors: vec!["no route".into()],
+			},
 			proc_before: proc(1.0, 1000),
 			proc_after: proc(3.0, 5000),
 			peak_rss_reset: true,

@@ -26,7 +26,7 @@ pub struct Workload {
 }
 
 /// What a run of payments gave.
-#[derive(Default)]
+#[derive(Debug, Default)]
 pub struct Outcome {
 	/// Wall time of the whole run.
 	pub wall: Duration,

@@ -335,6 +335,11 @@ impl Bitcoind {
 		self.client.block_count().await
 	}
 
+	/// How many transactions are in the mempool.
+	pub async fn mempool_size(&self) -> io::Result<usize> {
+		self.client.mempool_size().await
+	}
+
 	/// Mines `blocks` blocks paying `address`; see [`BitcoindRpc::mine`].
 	pub async fn mine(&self, blocks: u64, address: &Address) -> io::Result<Vec<BlockHash>> {
 		self.client.mine(blocks, address).await

@@ -40,6 +40,12 @@ impl BitcoindRpc {
 			.map_err(|e| io::Error::new(e.kind(), format!("bitcoind RPC {method} failed: {e}")))
 	}
 
+	/// How many transactions are in the mempool.
+	pub async fn mempool_size(&self) -> io::Result<usize> {
+		let mempool = self.rpc("getrawmempool", &[]).await?;
+		mempool.as_array().map(Vec::len).ok_or_else(|| invalid_data("getrawmempool", &mempool))
+	}
+
 	/// The current chain height.
 	pub async fn block_count(&self) -> io::Result<u64> {
 		let count = self.rpc("getblockcount", &[]).await?;

@@ -125,8 +125,7 @@ impl RegtestNetwork {
 		})
 		.await?;
 		wait_until("funding transactions are in the mempool", STAGE_TIMEOUT, || async {
-			let mempool = rpc.rpc("getrawmempool", &[]).await;
-			mempool.ok().and_then(|m| m.as_array().map(|a| a.len())).unwrap_or(0) >= channels
+			rpc.mempool_size().await.unwrap_or(0) >= channels
 		})
 		.await?;
 		rpc.mine_empty(CONFIRMATIONS).await.map_err(|e| e.to_string())?;

@@ -89,8 +89,7 @@ impl TestNet {
 			.expect("open channel");
 		assert!(opened.funding_txid.is_some(), "funding broadcast: {opened:?}");
 		self.wait_for("funding in the mempool", || async {
-			let mempool = self.bitcoind.rpc("getrawmempool", &[]).await;
-			mempool.ok().and_then(|m| m.as_array().map(|a| !a.is_empty())).unwrap_or(false)
+			self.bitcoind.mempool_size().await.unwrap_or(0) > 0
 		})
 		.await;
 		self.mine(6).await;

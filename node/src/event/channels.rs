@@ -18,61 +18,27 @@ pub(super) async fn fund(
 	ctx: &Arc<Context>, temporary_channel_id: ChannelId, counterparty: PublicKey, amount_sat: u64,
 	output_script: ScriptBuf, user_channel_id: u128,
 ) -> Result<(), ReplayEvent> {
-	if let Some(batch) = ctx.funding_batches.get(&user_channel_id).map(|b| Arc::clone(&b)) {
-		let ready = ReadyFunding {
-			temporary_channel_id,
-			counterparty,
-			script: output_script,
-			amount_sat,
-			user_channel_id,
-		};
-		if let Some(all) = batch.add(ready) {
-			fund_batch(ctx, all).await;
-		}
-		return Ok(());
-	}
-	let fee_rate =
-		ctx.bitcoind.get_est_sat_per_1000_weight(ConfirmationTarget::NonAnchorChannelFee);
-	let wallet = Arc::clone(&ctx.wallet);
-	let height = ctx.channel_manager.current_best_block().height;
-	let built = tokio::task::spawn_blocking(move || {
-		wallet.create_payment(
-			output_script,
-			amount_sat,
-			fee_rate,
-			SpendPurpose::Funding { lock_height: height },
-		)
-	})
-	.await;
-	let failure = match built {
-		Ok(Ok(tx)) => {
-			match ctx.channel_manager.funding_transaction_generated(
-				temporary_channel_id,
-				counterparty,
-				tx.clone(),
-			) {
-				Ok(()) => return Ok(()),
-				Err(e) => {
-					ctx.wallet.cancel(&tx);
-					format!("funding refused by LDK: {e:?}")
-				}
+	let ready = ReadyFunding {
+		temporary_channel_id,
+		counterparty,
+		script: output_script,
+		amount_sat,
+		user_channel_id,
+	};
+	match ctx.funding_batches.get(&user_channel_id).map(|b| Arc::clone(&b)) {
+		Some(batch) => {
+			if let Some(all) = batch.add(ready) {
+				fund_channels(ctx, all).await;
 			}
 		}
-		Ok(Err(e)) => format!("cannot fund channel: {e}"),
-		Err(e) => format!("funding task failed: {e}"),
-	};
-	crate::error!(ctx.logger, "{failure}");
-	// The channel cannot be funded: drop it so the peer is not left waiting.
-	let _ = ctx.channel_manager.force_close_broadcasting_latest_txn(
-		&temporary_channel_id,
-		&counterparty,
-		failure.clone(),
-	);
-	settle_open(ctx, user_channel_id, Err(failure));
+		None => fund_channels(ctx, vec![ready]).await,
+	}
 	Ok(())
 }
 
-async fn fund_batch(ctx: &Arc<Context>, channels: Vec<ReadyFunding>) {
+/// One funding transaction for `channels`; if it cannot be built or LDK refuses it, every
+/// channel is dropped so its peer is not left waiting, and its opener is told why.
+async fn fund_channels(ctx: &Arc<Context>, channels: Vec<ReadyFunding>) {
 	let fee_rate =
 		ctx.bitcoind.get_est_sat_per_1000_weight(ConfirmationTarget::NonAnchorChannelFee);
 	let wallet = Arc::clone(&ctx.wallet);
@@ -86,19 +52,29 @@ async fn fund_batch(ctx: &Arc<Context>, channels: Vec<ReadyFunding>) {
 		)
 	})
 	.await;
-	let ids: Vec<(&ChannelId, &PublicKey)> =
-		channels.iter().map(|c| (&c.temporary_channel_id, &c.counterparty)).collect();
 	let failure = match built {
 		Ok(Ok(tx)) => {
-			match ctx.channel_manager.batch_funding_transaction_generated(&ids, tx.clone()) {
+			let handed_over = match channels.as_slice() {
+				[single] => ctx.channel_manager.funding_transaction_generated(
+					single.temporary_channel_id,
+					single.counterparty,
+					tx.clone(),
+				),
+				batch => {
+					let ids: Vec<(&ChannelId, &PublicKey)> =
+						batch.iter().map(|c| (&c.temporary_channel_id, &c.counterparty)).collect();
+					ctx.channel_manager.batch_funding_transaction_generated(&ids, tx.clone())
+				}
+			};
+			match handed_over {
 				Ok(()) => return,
 				Err(e) => {
 					ctx.wallet.cancel(&tx);
-					format!("batch funding refused by LDK: {e:?}")
+					format!("funding refused by LDK: {e:?}")
 				}
 			}
 		}
-		Ok(Err(e)) => format!("cannot fund channel batch: {e}"),
+		Ok(Err(e)) => format!("cannot fund channel: {e}"),
 		Err(e) => format!("funding task failed: {e}"),
 	};
 	crate::error!(ctx.logger, "{failure}");

@@ -7,8 +7,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use lightning::io;
-use lightning::util::async_poll::AsyncResult;
-use lightning::util::persist::{KVStore, KVStoreSync};
+use lightning::util::persist::KVStoreSync;
 use lightning_persister::fs_store::FilesystemStore;
 
 use super::StoreStats;
@@ -76,31 +75,4 @@ impl KVStoreSync for FsSyncStore {
 	}
 }
 
-impl KVStore for FsSyncStore {
-	fn read(
-		&self, primary: &str, secondary: &str, key: &str,
-	) -> AsyncResult<'static, Vec<u8>, io::Error> {
-		let result = KVStoreSync::read(self, primary, secondary, key);
-		Box::pin(async move { result })
-	}
-
-	fn write(
-		&self, primary: &str, secondary: &str, key: &str, buf: Vec<u8>,
-	) -> AsyncResult<'static, (), io::Error> {
-		// Done here, in the caller's thread and under its locks: the synchronous baseline.
-		let result = KVStoreSync::write(self, primary, secondary, key, buf);
-		Box::pin(async move { result })
-	}
-
-	fn remove(
-		&self, primary: &str, secondary: &str, key: &str, lazy: bool,
-	) -> AsyncResult<'static, (), io::Error> {
-		let result = KVStoreSync::remove(self, primary, secondary, key, lazy);
-		Box::pin(async move { result })
-	}
-
-	fn list(&self, primary: &str, secondary: &str) -> AsyncResult<'static, Vec<String>, io::Error> {
-		let result = KVStoreSync::list(self, primary, secondary);
-		Box::pin(async move { result })
-	}
-}
+super::kvstore_inline_from_sync!(FsSyncStore);

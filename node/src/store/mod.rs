@@ -14,6 +14,45 @@
 //! Our inherent methods use `std::io::Error`.
 #![deny(missing_docs)]
 
+/// Implements LDK's async `KVStore` for a store whose work is all synchronous: each call is done
+/// inline, in the caller's thread, and returns a ready future (what LDK's `KVStoreSyncWrapper`
+/// does, on the store type itself so it can be both traits at once).
+macro_rules! kvstore_inline_from_sync {
+	($store:ty) => {
+		impl lightning::util::persist::KVStore for $store {
+			fn read(
+				&self, primary: &str, secondary: &str, key: &str,
+			) -> lightning::util::async_poll::AsyncResult<'static, Vec<u8>, lightning::io::Error> {
+				let result = KVStoreSync::read(self, primary, secondary, key);
+				Box::pin(async move { result })
+			}
+
+			fn write(
+				&self, primary: &str, secondary: &str, key: &str, buf: Vec<u8>,
+			) -> lightning::util::async_poll::AsyncResult<'static, (), lightning::io::Error> {
+				let result = KVStoreSync::write(self, primary, secondary, key, buf);
+				Box::pin(async move { result })
+			}
+
+			fn remove(
+				&self, primary: &str, secondary: &str, key: &str, lazy: bool,
+			) -> lightning::util::async_poll::AsyncResult<'static, (), lightning::io::Error> {
+				let result = KVStoreSync::remove(self, primary, secondary, key, lazy);
+				Box::pin(async move { result })
+			}
+
+			fn list(
+				&self, primary: &str, secondary: &str,
+			) -> lightning::util::async_poll::AsyncResult<'static, Vec<String>, lightning::io::Error>
+			{
+				let result = KVStoreSync::list(self, primary, secondary);
+				Box::pin(async move { result })
+			}
+		}
+	};
+}
+use kvstore_inline_from_sync;
+
 mod fs_sync;
 mod group_commit;
 mod memory;
@@ -97,7 +136,6 @@ struct Inner {
 	// Field order matters for drop: the flusher (which holds its own `Db` handle) is stopped and
 	// joined before the remaining handles go away, so the database is closed once `Inner` is.
 	commit: GroupCommit,
-	db: sled::Db,
 	tree: sled::Tree,
 	writes: AtomicU64,
 	removes: AtomicU64,
@@ -118,7 +156,6 @@ impl SledStore {
 		Ok(SledStore {
 			inner: Arc::new(Inner {
 				commit,
-				db,
 				tree,
 				writes: AtomicU64::new(0),
 				removes: AtomicU64::new(0),
@@ -136,15 +173,6 @@ impl SledStore {
 			flushes: inner.commit.flushes(),
 			bytes_written: inner.bytes_written.load(Ordering::Relaxed),
 		}
-	}
-
-	/// The underlying sled database, for the node's own records (in other trees than LDK's).
-	///
-	/// sled allows one open handle per path, so this is how other modules share the database.
-	/// Changes made through it become durable with the next group flush; call
-	/// [`SledStore::wait_durable`] or [`SledStore::wait_durable_async`] to wait for that.
-	pub fn db(&self) -> &sled::Db {
-		&self.inner.db
 	}
 
 	/// Blocks until every change applied to the database before this call is on disk.

@@ -13,8 +13,7 @@ async fn cooperative_close_returns_funds_to_both_wallets() {
 
 	alice.close_channel(&channel, false).await.expect("close");
 	net.wait_for("closing transaction in the mempool", || async {
-		let mempool = net.bitcoind.rpc("getrawmempool", &[]).await;
-		mempool.ok().and_then(|m| m.as_array().map(|a| !a.is_empty())).unwrap_or(false)
+		net.bitcoind.mempool_size().await.unwrap_or(0) > 0
 	})
 	.await;
 	net.mine(1).await;
@@ -73,8 +72,7 @@ async fn batch_open_funds_several_channels_with_one_transaction() {
 	assert_eq!(txids.len(), 1, "one funding transaction for the batch: {opened:?}");
 	// LDK broadcasts the batch once every counterparty has signed.
 	net.wait_for("the batch transaction in the mempool", || async {
-		let mempool = net.bitcoind.rpc("getrawmempool", &[]).await;
-		mempool.ok().and_then(|m| m.as_array().map(|a| a.len() == 1)).unwrap_or(false)
+		net.bitcoind.mempool_size().await.unwrap_or(0) == 1
 	})
 	.await;
 	net.mine(6).await;
