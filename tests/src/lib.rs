@@ -11,6 +11,8 @@ use fulgur_web::ApiClient;
 
 /// How long one waiting step of a test may take.
 pub const STEP: Duration = Duration::from_secs(90);
+/// Warning and error lines of each node shown when a test step times out.
+const LOG_LINES_ON_FAILURE: usize = 20;
 
 /// A bitcoind and some nodes, each in its own temporary directory and on free ports.
 pub struct TestNet {
@@ -114,7 +116,28 @@ impl TestNet {
 		F: FnMut() -> Fut,
 		Fut: std::future::Future<Output = bool>,
 	{
-		wait_until(what, STEP, check).await.unwrap_or_else(|e| panic!("{e}"));
+		if let Err(e) = wait_until(what, STEP, check).await {
+			panic!("{e}\n{}", self.log_tails());
+		}
+	}
+
+	/// The last warnings and errors of every node's log, for a failure message.
+	pub fn log_tails(&self) -> String {
+		let mut out = String::new();
+		let Ok(entries) = std::fs::read_dir(self.dir.path()) else { return out };
+		for entry in entries.flatten() {
+			let Ok(log) = std::fs::read_to_string(entry.path().join("fulgur.log")) else {
+				continue;
+			};
+			let lines: Vec<&str> =
+				log.lines().filter(|l| l.contains("WARN") || l.contains("ERROR")).collect();
+			out.push_str(&format!("--- {} ---\n", entry.file_name().to_string_lossy()));
+			for line in &lines[lines.len().saturating_sub(LOG_LINES_ON_FAILURE)..] {
+				out.push_str(line);
+				out.push('\n');
+			}
+		}
+		out
 	}
 
 	/// Stops `name` and starts it again from its directory on the same ports.
