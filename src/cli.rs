@@ -5,6 +5,10 @@
 //! is in satoshis, for on-chain and Lightning amounts alike. Lightning amounts may be as
 //! fine as a millisatoshi (`1.5sat`); on-chain amounts must be whole satoshis.
 
+mod merchant;
+
+pub use merchant::{parse_scope, KeyCommand, WebhookCommand};
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -152,6 +156,21 @@ pub enum ClientCommand {
 	/// Create a BOLT12 offer
 	#[command(subcommand)]
 	Offer(OfferCommand),
+	/// Create, list or revoke scoped API keys (admin key needed)
+	#[command(subcommand)]
+	Key(KeyCommand),
+	/// Register, list or remove webhooks (admin key needed)
+	#[command(subcommand)]
+	Webhook(WebhookCommand),
+	/// Events after an index, oldest first
+	Events {
+		/// Only events with a greater index
+		#[arg(long, default_value_t = 0)]
+		after: u64,
+		/// Events per page (1 to 1000; 100 by default)
+		#[arg(long)]
+		limit: Option<usize>,
+	},
 }
 
 /// `peer ...`
@@ -348,6 +367,9 @@ async fn execute(client: &ApiClient, cmd: ClientCommand) -> Result<Output, Clien
 		ClientCommand::Offer(OfferCommand::Create { amount, description }) => {
 			Output::of(&json!({ "offer": client.create_offer(amount, &description).await? }))
 		}
+		ClientCommand::Key(cmd) => merchant::key(client, cmd).await,
+		ClientCommand::Webhook(cmd) => merchant::webhook(client, cmd).await,
+		ClientCommand::Events { after, limit } => Output::of(&client.events(after, limit).await?),
 	}
 }
 
@@ -593,6 +615,33 @@ mod tests {
 		assert!(parse(&["send", "bcrt1q", "1.5sat"]).is_err());
 		assert!(parse(&["keysend", "02ab", "-5"]).is_err());
 		assert!(parse(&["invoice", "create", "5"]).is_err(), "description is required");
+		let cli = parse(&["key", "create", "--scope", "invoice", "--label", "shop"]).unwrap();
+		assert_eq!(
+			cli.cmd,
+			ClientCommand::Key(KeyCommand::Create {
+				scope: fulgur_node::ApiScope::Invoice,
+				label: Some("shop".into())
+			})
+		);
+		assert!(parse(&["key", "create", "--scope", "root"]).is_err());
+		let cli = parse(&["key", "revoke", "ab12"]).unwrap();
+		assert_eq!(cli.cmd, ClientCommand::Key(KeyCommand::Revoke { id: "ab12".into() }));
+		let cli = parse(&[
+			"webhook",
+			"create",
+			"http://127.0.0.1:9/h",
+			"--event",
+			"invoice_paid",
+			"--event",
+			"invoice_expired",
+		])
+		.unwrap();
+		assert!(matches!(
+			cli.cmd,
+			ClientCommand::Webhook(WebhookCommand::Create { ref events, .. }) if events.len() == 2
+		));
+		let cli = parse(&["events", "--after", "7"]).unwrap();
+		assert_eq!(cli.cmd, ClientCommand::Events { after: 7, limit: None });
 	}
 
 	#[test]

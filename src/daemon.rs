@@ -43,6 +43,12 @@ pub struct NodeArgs {
 	/// Fee rate used when bitcoind has no estimate, in sat per 1000 weight units
 	#[arg(long, env = "FULGUR_FEE_FLOOR_SAT_PER_KW", default_value_t = fulgur_node::config::DEFAULT_FEE_RATE_FLOOR_SAT_PER_KW)]
 	pub fee_floor_sat_per_kw: u32,
+	/// Most paths one payment is split over (1 turns multi-path payments off)
+	#[arg(long, env = "FULGUR_MAX_PATH_COUNT", default_value_t = 10, value_parser = clap::value_parser!(u8).range(1..))]
+	pub max_path_count: u8,
+	/// Most blocks an outgoing HTLC may be locked for over its whole route
+	#[arg(long, env = "FULGUR_MAX_CLTV_EXPIRY_DELTA", default_value_t = 1008)]
+	pub max_cltv_expiry_delta: u32,
 }
 
 /// The default data directory, `~/.fulgur/node`.
@@ -112,6 +118,8 @@ pub async fn run(args: NodeArgs) -> Result<(), String> {
 	);
 	config.alias = args.alias.clone();
 	config.fee_rate_floor_sat_per_kw = args.fee_floor_sat_per_kw;
+	config.routing.max_path_count = args.max_path_count;
+	config.routing.max_total_cltv_expiry_delta = args.max_cltv_expiry_delta;
 	let node = Node::start(config).await.map_err(|e| e.to_string())?;
 	let key_file = data_dir.join("api_key");
 	let api_key = match fulgur_web::load_or_create_api_key(&key_file) {

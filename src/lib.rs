@@ -7,3 +7,4 @@ pub mod bitcoind;
 pub mod cli;
 pub mod daemon;
 pub mod regtest;
+pub mod tower;

@@ -26,6 +26,8 @@ enum Command {
 		#[command(subcommand)]
 		command: RegtestCommand,
 	},
+	/// Run a standalone watchtower (The Eye of Satoshi API) on its own port and data dir
+	Tower(fulgur::tower::TowerArgs),
 	/// Benchmarks: print numbers, run their baseline in the same run
 	Bench(fulgur::bench::BenchArgs),
 	#[command(flatten)]
@@ -84,6 +86,7 @@ fn main() -> ExitCode {
 				let dir = dir.unwrap_or_else(fulgur::regtest::default_dir);
 				fulgur::regtest::run_mine(&dir, blocks, address.as_deref()).await
 			}
+			Command::Tower(args) => fulgur::tower::run(args).await,
 			Command::Bench(args) => fulgur::bench::run(args).await,
 			Command::Client(command) => {
 				let default_key = fulgur::daemon::default_data_dir().join("api_key");

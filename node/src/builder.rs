@@ -29,7 +29,8 @@ use lightning::util::persist::{
 use lightning::util::ser::ReadableArgs;
 use lightning::util::sweep::OutputSweeper;
 use lightning_block_sync::init::synchronize_listeners;
-use lightning_block_sync::UnboundedCache;
+use lightning_block_sync::poll::Validate;
+use lightning_block_sync::{BlockSource, UnboundedCache};
 
 use crate::chain::BitcoindClient;
 use crate::channel_stats::{EngineStats, MeteredStore};
@@ -67,6 +68,7 @@ pub(crate) async fn build(config: NodeConfig) -> Result<Arc<Context>, NodeError>
 			.map_err(|e| NodeError::Persistence(format!("opening log: {e}")))?,
 	);
 	crate::info!(logger, "starting node in {}", config.data_dir.display());
+	let mut clock = StartupClock::new();
 
 	// 2. bitcoind: block source, fee estimator, broadcaster.
 	let bitcoind = Arc::new(
@@ -81,6 +83,7 @@ pub(crate) async fn build(config: NodeConfig) -> Result<Arc<Context>, NodeError>
 		.await?,
 	);
 
+	clock.lap("bitcoind");
 	// 3. Store and seed.
 	let store: Arc<DynStore> = match config.store {
 		StoreKind::Sled => Arc::new(open_sled(&config.data_dir.join(DB_DIR)).await?),
@@ -91,6 +94,7 @@ pub(crate) async fn build(config: NodeConfig) -> Result<Arc<Context>, NodeError>
 	let master = Xpriv::new_master(config.network, &seed)
 		.map_err(|e| NodeError::Internal(format!("deriving master key: {e}")))?;
 
+	clock.lap("store");
 	// 4. On-chain wallet (blocking RPC), then keys that pay out to it.
 	let wallet = {
 		let (store, logger, cfg) = (Arc::clone(&store), Arc::clone(&logger), config.clone());
@@ -117,6 +121,7 @@ pub(crate) async fn build(config: NodeConfig) -> Result<Arc<Context>, NodeError>
 		.secret_bytes();
 	let keys = Arc::new(NodeKeysManager::new(&ldk_seed, Arc::clone(&wallet), Arc::clone(&logger)));
 
+	clock.lap("wallet");
 	// 5. Monitor persister and the stored monitors.
 	let engine_stats = Arc::new(EngineStats::default());
 	// The stock baseline keeps LDK's own (lazy) manager persistence.
@@ -139,6 +144,7 @@ pub(crate) async fn build(config: NodeConfig) -> Result<Arc<Context>, NodeError>
 		.await
 		.map_err(|e| NodeError::Persistence(format!("reading channel monitors: {e}")))?;
 
+	clock.lap("monitors read");
 	// 6. Chain monitor, in async persistence mode.
 	let chain_monitor = Arc::new(chainmonitor::ChainMonitor::new_async_beta(
 		None::<Arc<ChainFilter>>,
@@ -156,9 +162,11 @@ pub(crate) async fn build(config: NodeConfig) -> Result<Arc<Context>, NodeError>
 		config.network,
 		Arc::clone(&logger),
 		Arc::clone(&keys),
+		Some(Arc::clone(&bitcoind) as Arc<fulgur_router::ChainSource>),
 	)
 	.map_err(|e| NodeError::Persistence(format!("loading routing state: {e}")))?;
 
+	clock.lap("graph and scorer");
 	// 8. Channel manager, read or new.
 	let user_config = user_config();
 	let manager_bytes = match KVStoreSync::read(
@@ -220,6 +228,7 @@ pub(crate) async fn build(config: NodeConfig) -> Result<Arc<Context>, NodeError>
 		barrier.set_manager(&channel_manager);
 	}
 
+	clock.lap("channel manager");
 	// 9. Output sweeper, read or new.
 	let sweeper: Arc<Sweeper> = Arc::new(
 		match KVStoreSync::read(
@@ -256,6 +265,7 @@ pub(crate) async fn build(config: NodeConfig) -> Result<Arc<Context>, NodeError>
 		},
 	);
 
+	clock.lap("sweeper");
 	// 10. Bring everything that follows the chain to the tip, then hand the monitors over.
 	let mut header_cache = UnboundedCache::new();
 	let monitor_listeners: Vec<_> = monitors
@@ -273,6 +283,18 @@ pub(crate) async fn build(config: NodeConfig) -> Result<Arc<Context>, NodeError>
 		for (block, listener) in &monitor_listeners {
 			listeners.push((*block, listener as &(dyn Listen + Send + Sync)));
 		}
+		// LDK asks bitcoind for each listener's block header; thousands of monitors share a
+		// few blocks, so ask once per block.
+		for (block, _) in &listeners {
+			if !header_cache.contains_key(block) {
+				let header = bitcoind
+					.get_header(block, None)
+					.await
+					.and_then(|header| header.validate(*block))
+					.map_err(|e| NodeError::ChainSource(format!("header of {block}: {e:?}")))?;
+				header_cache.insert(*block, header);
+			}
+		}
 		synchronize_listeners(Arc::clone(&bitcoind), config.network, &mut header_cache, listeners)
 			.await
 			.map_err(|e| NodeError::ChainSource(format!("syncing to the chain tip: {e:?}")))?
@@ -284,6 +306,7 @@ pub(crate) async fn build(config: NodeConfig) -> Result<Arc<Context>, NodeError>
 		})?;
 	}
 
+	clock.lap("chain sync");
 	// 11. Onion messenger and peer manager.
 	let onion_messenger = Arc::new(OnionMessenger::new(
 		Arc::clone(&keys),
@@ -296,12 +319,13 @@ pub(crate) async fn build(config: NodeConfig) -> Result<Arc<Context>, NodeError>
 		IgnoringMessageHandler {},
 		IgnoringMessageHandler {},
 	));
+	let peer_events = Arc::new(crate::peers::PeerEvents::new());
 	let peer_manager = Arc::new(crate::types::PeerManager::new(
 		MessageHandler {
 			chan_handler: Arc::clone(&channel_manager),
 			route_handler: Arc::clone(&routing.gossip_sync),
 			onion_message_handler: Arc::clone(&onion_messenger),
-			custom_message_handler: IgnoringMessageHandler {},
+			custom_message_handler: Arc::clone(&peer_events),
 			send_only_message_handler: Arc::clone(&chain_monitor),
 		},
 		unix_now_u32(),
@@ -309,6 +333,14 @@ pub(crate) async fn build(config: NodeConfig) -> Result<Arc<Context>, NodeError>
 		Arc::clone(&logger),
 		Arc::clone(&keys),
 	));
+	if let Some(check) = &routing.gossip_check {
+		let peers = Arc::downgrade(&peer_manager);
+		check.on_resolved(move || {
+			if let Some(peers) = peers.upgrade() {
+				peers.process_events();
+			}
+		});
+	}
 
 	let bump_handler = Arc::new(BumpTransactionEventHandler::new(
 		Arc::clone(&bitcoind),
@@ -323,6 +355,10 @@ pub(crate) async fn build(config: NodeConfig) -> Result<Arc<Context>, NodeError>
 		invoices: RecordStore::load(Arc::clone(&store), "fulgur_invoices")?,
 		payments: RecordStore::load(Arc::clone(&store), "fulgur_payments")?,
 		peers: RecordStore::load(Arc::clone(&store), "fulgur_peers")?,
+		journal: crate::journal::Journal::open(Arc::clone(&store))?,
+		peer_events,
+		api_keys: crate::api_keys::ApiKeys::load(Arc::clone(&store))?,
+		webhooks: crate::webhooks::Webhooks::load(Arc::clone(&store))?,
 		config,
 		logger,
 		store,
@@ -331,6 +367,8 @@ pub(crate) async fn build(config: NodeConfig) -> Result<Arc<Context>, NodeError>
 		chain_monitor,
 		channel_manager,
 		graph: routing.graph,
+		router: Arc::clone(&routing.router),
+		scorer: Arc::clone(&routing.scorer),
 		onion_messenger,
 		peer_manager,
 		sweeper,
@@ -346,12 +384,45 @@ pub(crate) async fn build(config: NodeConfig) -> Result<Arc<Context>, NodeError>
 		stop_processor,
 		tasks: Mutex::new(Vec::new()),
 		processor: Mutex::new(None),
+		startup: Mutex::new(Vec::new()),
 	});
 
 	// 12.–15. Listener, chain poller, background processor and the periodic chores.
+	clock.lap("peers and wiring");
 	tasks::start(&context, chain_tip, header_cache, routing.gossip_sync, routing.scorer).await?;
-	crate::info!(context.logger, "node {} started", context.channel_manager.get_our_node_id());
+	clock.lap("tasks");
+	crate::info!(
+		context.logger,
+		"node {} started: {}",
+		context.channel_manager.get_our_node_id(),
+		clock.summary()
+	);
+	*context.startup.lock().unwrap_or_else(|e| e.into_inner()) = clock.laps;
 	Ok(context)
+}
+
+/// How long each start-up step took, for the log and `Node::startup_timings`.
+struct StartupClock {
+	last: std::time::Instant,
+	laps: Vec<(&'static str, std::time::Duration)>,
+}
+
+impl StartupClock {
+	fn new() -> Self {
+		StartupClock { last: std::time::Instant::now(), laps: Vec::new() }
+	}
+
+	fn lap(&mut self, step: &'static str) {
+		let now = std::time::Instant::now();
+		self.laps.push((step, now - self.last));
+		self.last = now;
+	}
+
+	fn summary(&self) -> String {
+		let steps: Vec<String> =
+			self.laps.iter().map(|(s, d)| format!("{s} {} ms", d.as_millis())).collect();
+		steps.join(", ")
+	}
 }
 
 /// Channel defaults: anchor channels, inbound ones accepted by our handler (which checks we

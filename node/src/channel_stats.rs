@@ -46,10 +46,63 @@ pub struct ChannelEngineStats {
 	pub last_activity_at: Option<u64>,
 }
 
+/// Upper bounds, in seconds, of the persistence latency histogram's buckets (Prometheus
+/// `le`); a last bucket takes everything slower.
+pub const LATENCY_BUCKETS_SECONDS: [f64; 14] =
+	[0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5];
+
+/// How long monitor writes took to become durable, over all channels: one atomic counter per
+/// bucket, so recording is a few relaxed increments.
+#[derive(Default)]
+pub struct LatencyHistogram {
+	buckets: [AtomicU64; LATENCY_BUCKETS_SECONDS.len() + 1],
+	sum_us: AtomicU64,
+}
+
+/// A histogram read out, Prometheus style.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct HistogramSnapshot {
+	/// `(upper bound in seconds, observations at or below it)`, cumulative, ascending; the
+	/// total count is [`HistogramSnapshot::count`].
+	pub buckets: Vec<(f64, u64)>,
+	/// Sum of all observations, in seconds.
+	pub sum_seconds: f64,
+	/// Number of observations.
+	pub count: u64,
+}
+
+impl LatencyHistogram {
+	fn record(&self, latency_us: u64) {
+		let seconds = latency_us as f64 / 1e6;
+		let bucket = LATENCY_BUCKETS_SECONDS
+			.iter()
+			.position(|bound| seconds <= *bound)
+			.unwrap_or(LATENCY_BUCKETS_SECONDS.len());
+		self.buckets[bucket].fetch_add(1, Ordering::Relaxed);
+		self.sum_us.fetch_add(latency_us, Ordering::Relaxed);
+	}
+
+	/// The counts so far.
+	pub fn snapshot(&self) -> HistogramSnapshot {
+		let mut cumulative = 0;
+		let mut buckets = Vec::with_capacity(LATENCY_BUCKETS_SECONDS.len());
+		for (bound, count) in LATENCY_BUCKETS_SECONDS.iter().zip(&self.buckets) {
+			cumulative += count.load(Ordering::Relaxed);
+			buckets.push((*bound, cumulative));
+		}
+		let count =
+			cumulative + self.buckets[LATENCY_BUCKETS_SECONDS.len()].load(Ordering::Relaxed);
+		let sum_seconds = self.sum_us.load(Ordering::Relaxed) as f64 / 1e6;
+		HistogramSnapshot { buckets, sum_seconds, count }
+	}
+}
+
 /// Every channel's counters, keyed by LDK's monitor name (the funding outpoint `txid_vout`).
 #[derive(Default)]
 pub struct EngineStats {
 	channels: DashMap<String, Arc<Counters>>,
+	/// Latency of every successful monitor write, all channels together.
+	pub persist_latency: LatencyHistogram,
 }
 
 impl EngineStats {
@@ -164,6 +217,7 @@ impl KVStore for MeteredStore {
 			return write;
 		};
 		let counters = self.stats.counters(monitor);
+		let stats = Arc::clone(&self.stats);
 		counters.in_flight.fetch_add(1, Ordering::Relaxed);
 		counters.last_activity_ms.store(unix_ms(), Ordering::Relaxed);
 		let started = Instant::now();
@@ -174,6 +228,7 @@ impl KVStore for MeteredStore {
 			if result.is_ok() {
 				counters.last_latency_us.store(latency_us, Ordering::Relaxed);
 				counters.done.fetch_add(1, Ordering::Relaxed);
+				stats.persist_latency.record(latency_us);
 			} else {
 				counters.failed.fetch_add(1, Ordering::Relaxed);
 			}
@@ -197,6 +252,20 @@ impl KVStore for MeteredStore {
 #[cfg(test)]
 mod tests {
 	use super::*;
+
+	#[test]
+	fn histogram_buckets_are_cumulative() {
+		let histogram = LatencyHistogram::default();
+		for us in [50, 100, 700, 3_000_000] {
+			histogram.record(us);
+		}
+		let snapshot = histogram.snapshot();
+		assert_eq!(snapshot.count, 4);
+		assert_eq!(snapshot.buckets[0], (0.0001, 2));
+		assert_eq!(snapshot.buckets[3], (0.001, 3));
+		assert_eq!(snapshot.buckets.last().map(|b| b.1), Some(3));
+		assert!((snapshot.sum_seconds - 3.00085).abs() < 1e-9);
+	}
 	use crate::store::SledStore;
 
 	#[tokio::test]
@@ -225,6 +294,11 @@ mod tests {
 		assert_eq!(stats.channel(&other).updates_done, 1);
 		assert_eq!(stats.channel("unknown"), ChannelEngineStats::default());
 		assert_eq!(stats.total().updates_done, 4);
+		let histogram = stats.persist_latency.snapshot();
+		assert_eq!(histogram.count, 4);
+		assert_eq!(histogram.buckets.len(), LATENCY_BUCKETS_SECONDS.len());
+		assert!(histogram.buckets.windows(2).all(|w| w[0].1 <= w[1].1));
+		assert!(histogram.sum_seconds > 0.0);
 		assert_eq!(store.read("", "", "manager").await.expect("read"), vec![4]);
 	}
 }

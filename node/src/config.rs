@@ -73,6 +73,8 @@ pub struct NodeConfig {
 	pub wallet_sync_interval: Duration,
 	/// The least severe level written to the log file.
 	pub log_level: Level,
+	/// The router's limits for every payment sent.
+	pub routing: crate::routing::RoutingLimits,
 }
 
 impl NodeConfig {
@@ -96,6 +98,7 @@ impl NodeConfig {
 			chain_poll_interval: CHAIN_POLL_INTERVAL,
 			wallet_sync_interval: WALLET_SYNC_INTERVAL,
 			log_level: Level::Debug,
+			routing: crate::routing::RoutingLimits::default(),
 		}
 	}
 }

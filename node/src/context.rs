@@ -10,12 +10,15 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::{oneshot, watch};
 use tokio::task::JoinHandle;
 
+use crate::api_keys::ApiKeys;
 use crate::chain::BitcoindClient;
 use crate::channel_stats::{EngineStats, MeteredStore};
 use crate::config::NodeConfig;
+use crate::journal::Journal;
 use crate::logger::FulgurLogger;
 use crate::manager_barrier::ManagerBarrier;
 use crate::model::{InvoiceRecord, PaymentRecord};
+use crate::peers::PeerEvents;
 use crate::records::RecordStore;
 use crate::store::DynStore;
 use crate::types::{
@@ -23,6 +26,7 @@ use crate::types::{
 	Sweeper,
 };
 use crate::wallet::OnchainWallet;
+use crate::webhooks::Webhooks;
 
 /// A peer we reconnect to.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
@@ -88,8 +92,14 @@ pub struct Context {
 	pub chain_monitor: Arc<ChainMonitor>,
 	/// Channels.
 	pub channel_manager: Arc<ChannelManager>,
+	/// How long each start-up step took.
+	pub startup: Mutex<Vec<(&'static str, std::time::Duration)>>,
 	/// The network graph.
 	pub graph: Arc<NetworkGraph>,
+	/// The payment router (the channel manager's), for showing routes.
+	pub router: Arc<crate::types::Router>,
+	/// The scorer, learning from payments and probes.
+	pub scorer: Arc<std::sync::Mutex<crate::types::Scorer>>,
 	/// Onion messages.
 	pub onion_messenger: Arc<OnionMessenger>,
 	/// Peers.
@@ -104,6 +114,14 @@ pub struct Context {
 	pub payments: Arc<RecordStore<PaymentRecord>>,
 	/// Peers to reconnect to, by node id.
 	pub peers: Arc<RecordStore<PeerRecord>>,
+	/// The event log.
+	pub journal: Arc<Journal>,
+	/// Peer connections coming and going, queued for the journal.
+	pub peer_events: Arc<PeerEvents>,
+	/// Scoped API keys.
+	pub api_keys: ApiKeys,
+	/// Webhook registrations and delivery cursors.
+	pub webhooks: Webhooks,
 	/// Per-channel persistence counters of the channel-state engine.
 	pub engine_stats: Arc<EngineStats>,
 	/// The store monitor and manager writes go through.

@@ -4,6 +4,7 @@
 //! background tasks; the methods of [`Node`] are the operations the API and CLI expose.
 #![deny(missing_docs)]
 
+mod api_keys;
 pub mod chain;
 pub mod channel_stats;
 mod channels;
@@ -11,23 +12,30 @@ pub mod config;
 mod context;
 pub mod error;
 mod event;
+pub mod journal;
 mod keys;
 pub mod logger;
 mod manager_barrier;
 pub mod model;
+mod monitor_checkpoint;
 mod payment;
 mod peers;
 mod records;
+pub mod routing;
 pub mod store;
 mod tasks;
 pub mod types;
 pub mod wallet;
+mod webhooks;
 
 mod builder;
 
+pub use api_keys::{ApiKeyInfo, ApiScope};
 pub use config::{NodeConfig, StoreKind};
 pub use error::NodeError;
+pub use journal::{EventRecord, NodeEvent, EVENT_KINDS};
 pub use model::*;
+pub use webhooks::{signature as webhook_signature, DeliveryState, WebhookInfo, SIGNATURE_HEADER};
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -83,10 +91,16 @@ impl Node {
 			barrier.close();
 		}
 		let barrier_task = self.ctx.barrier_task.lock().unwrap_or_else(|e| e.into_inner()).take();
+		let mut manager_written = true;
 		if let Some(task) = barrier_task {
 			if tokio::time::timeout(STOP_TIMEOUT, task).await.is_err() {
 				crate::error!(self.ctx.logger, "the manager writer did not stop in time");
+				manager_written = false;
 			}
+		}
+		if manager_written {
+			let written = monitor_checkpoint::checkpoint_monitors(&self.ctx).await;
+			crate::info!(self.ctx.logger, "{written} channel monitors written at the chain tip");
 		}
 		crate::info!(self.ctx.logger, "stopped");
 	}
@@ -226,6 +240,41 @@ impl Node {
 		channels::close(&self.ctx, channel_id, force)
 	}
 
+	/// Candidate routes to a node or an invoice's payee, best first.
+	pub fn find_routes(
+		&self, req: &routing::RoutesRequest,
+	) -> Result<routing::RoutesResponse, NodeError> {
+		routing::find_routes(&self.ctx, req)
+	}
+
+	/// Sends probes along the route a payment would take (the scorer learns from their
+	/// outcome); returns how many probes left.
+	pub fn probe(&self, req: &routing::RoutesRequest) -> Result<usize, NodeError> {
+		routing::probe(&self.ctx, req)
+	}
+
+	/// How long each step of the last start took (store, monitors, manager, chain sync, ...).
+	pub fn startup_timings(&self) -> Vec<(&'static str, std::time::Duration)> {
+		self.ctx.startup.lock().unwrap_or_else(|e| e.into_inner()).clone()
+	}
+
+	/// Counts of the gossiped graph.
+	pub fn graph_summary(&self) -> routing::graph::GraphSummary {
+		routing::graph::summary(&self.ctx)
+	}
+
+	/// One node of the graph.
+	pub fn graph_node(&self, node_id: &str) -> Result<routing::graph::GraphNode, NodeError> {
+		routing::graph::node(&self.ctx, node_id)
+	}
+
+	/// One channel of the graph, by short channel id.
+	pub fn graph_channel(
+		&self, short_channel_id: &str,
+	) -> Result<routing::graph::GraphChannel, NodeError> {
+		routing::graph::channel(&self.ctx, short_channel_id)
+	}
+
 	/// Creates a BOLT11 invoice.
 	pub async fn create_invoice(
 		&self, amount_msat: Option<u64>, description: &str, expiry_secs: Option<u32>,
@@ -286,6 +335,80 @@ impl Node {
 		&self, amount_msat: Option<u64>, description: &str,
 	) -> Result<String, NodeError> {
 		payment::bolt12::create_offer(&self.ctx, amount_msat, description)
+	}
+
+	/// Up to `limit` events with an index above `after`, oldest first (see [`journal`]).
+	pub async fn events(&self, after: u64, limit: usize) -> Result<Vec<EventRecord>, NodeError> {
+		self.ctx.journal.read_async(after, limit).await
+	}
+
+	/// The index of the latest event (0 before the first one).
+	pub fn latest_event_index(&self) -> u64 {
+		self.ctx.journal.latest()
+	}
+
+	/// How many events the log holds.
+	pub fn event_count(&self) -> u64 {
+		self.ctx.journal.total()
+	}
+
+	/// Follows the latest event index: `changed()` resolves when events were appended. The
+	/// events themselves are read with [`Node::events`], so a slow reader misses nothing.
+	pub fn subscribe_events(&self) -> tokio::sync::watch::Receiver<u64> {
+		self.ctx.journal.subscribe()
+	}
+
+	/// Creates an API key with `scope`; returns it and its secret (shown once).
+	pub async fn create_api_key(
+		&self, scope: ApiScope, label: Option<String>,
+	) -> Result<(ApiKeyInfo, String), NodeError> {
+		self.ctx.api_keys.create(scope, label).await
+	}
+
+	/// Every API key but the admin key file's, newest first.
+	pub fn list_api_keys(&self) -> Vec<ApiKeyInfo> {
+		self.ctx.api_keys.list()
+	}
+
+	/// Revokes an API key at once.
+	pub async fn revoke_api_key(&self, id: &str) -> Result<ApiKeyInfo, NodeError> {
+		self.ctx.api_keys.revoke(id).await
+	}
+
+	/// The API key whose secret this is, if any.
+	pub fn authenticate_api_key(&self, secret: &str) -> Option<ApiKeyInfo> {
+		self.ctx.api_keys.authenticate(secret)
+	}
+
+	/// Registers a webhook for `events` (empty: every kind) from the next event on, and
+	/// starts delivering; returns it and its signing secret (shown once).
+	pub async fn create_webhook(
+		&self, url: &str, events: Vec<String>,
+	) -> Result<(WebhookInfo, String), NodeError> {
+		let created = self.ctx.webhooks.create(&self.ctx.journal, url, events).await?;
+		let task = tokio::spawn(webhooks::run_worker(Arc::clone(&self.ctx), created.0.id.clone()));
+		self.ctx.keep_task(task);
+		Ok(created)
+	}
+
+	/// Every webhook with its delivery state, newest first.
+	pub fn list_webhooks(&self) -> Vec<WebhookInfo> {
+		self.ctx.webhooks.list()
+	}
+
+	/// Removes a webhook; undelivered events are dropped.
+	pub async fn delete_webhook(&self, id: &str) -> Result<WebhookInfo, NodeError> {
+		self.ctx.webhooks.delete(id).await
+	}
+
+	/// How long monitor writes took to become durable since start (Prometheus buckets).
+	pub fn persist_latency_histogram(&self) -> channel_stats::HistogramSnapshot {
+		self.ctx.engine_stats.persist_latency.snapshot()
+	}
+
+	/// Resolves once the node is stopping.
+	pub async fn stopped(&self) {
+		self.ctx.stopped().await
 	}
 
 	/// Brings the on-chain wallet up to date now (it also syncs every few seconds).

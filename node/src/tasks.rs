@@ -1,6 +1,7 @@
 //! The node's background tasks: peer listener, chain poller, wallet sync, fee refresh, peer
 //! reconnection, node announcements, invoice expiry and LDK's background processor.
 
+use std::collections::HashSet;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -9,6 +10,7 @@ use lightning::ln::msgs::SocketAddress;
 use lightning_background_processor::{process_events_async, GossipSync, NO_LIQUIDITY_MANAGER};
 use lightning_block_sync::poll::{ChainPoller, ValidatedBlockHeader};
 use lightning_block_sync::{SpvClient, UnboundedCache};
+use tokio::sync::mpsc;
 
 use crate::chain::ChainListener;
 use crate::config::{
@@ -17,6 +19,7 @@ use crate::config::{
 };
 use crate::context::Context;
 use crate::event::EventHandler;
+use crate::journal::NodeEvent;
 use crate::types::P2PGossipSync;
 use crate::NodeError;
 
@@ -43,8 +46,17 @@ pub(crate) async fn start(
 	}
 	let processor = tokio::spawn(background_processor(Arc::clone(ctx), gossip_sync, scorer));
 	*ctx.processor.lock().unwrap_or_else(|e| e.into_inner()) = Some(processor);
+	for id in ctx.webhooks.ids() {
+		ctx.keep_task(tokio::spawn(crate::webhooks::run_worker(Arc::clone(ctx), id)));
+	}
+	if let Some(queue) = ctx.peer_events.take_receiver() {
+		ctx.keep_task(tokio::spawn(record_peer_events(Arc::clone(ctx), queue)));
+	}
 	let wallet_interval = ctx.config.wallet_sync_interval;
-	ctx.keep_task(tokio::spawn(every(Arc::clone(ctx), wallet_interval, sync_wallet)));
+	let receipts = Arc::new(Mutex::new(HashSet::new()));
+	ctx.keep_task(tokio::spawn(every(Arc::clone(ctx), wallet_interval, move |ctx| {
+		sync_wallet(ctx, Arc::clone(&receipts))
+	})));
 	ctx.keep_task(tokio::spawn(every(Arc::clone(ctx), FEE_REFRESH_INTERVAL, refresh_fees)));
 	ctx.keep_task(tokio::spawn(every(Arc::clone(ctx), PEER_RECONNECT_INTERVAL, reconnect_peers)));
 	ctx.keep_task(tokio::spawn(every(Arc::clone(ctx), NODE_ANNOUNCEMENT_INTERVAL, announce_node)));
@@ -165,12 +177,46 @@ async fn background_processor(
 	}
 }
 
-async fn sync_wallet(ctx: Arc<Context>) {
+/// Syncs the wallet, then records an `onchain_received` event for each confirmed
+/// transaction that gave it funds. `recorded` holds the txids already in the journal, so
+/// each sync only asks the journal about new ones.
+async fn sync_wallet(ctx: Arc<Context>, recorded: Arc<Mutex<HashSet<bitcoin::Txid>>>) {
 	let wallet = Arc::clone(&ctx.wallet);
-	match tokio::task::spawn_blocking(move || wallet.sync()).await {
-		Ok(Ok(())) => {}
-		Ok(Err(e)) => crate::warn!(ctx.logger, "wallet sync: {e}"),
-		Err(e) => crate::error!(ctx.logger, "wallet sync task: {e}"),
+	let receipts = match tokio::task::spawn_blocking(move || {
+		wallet.sync().map(|()| wallet.confirmed_receipts())
+	})
+	.await
+	{
+		Ok(Ok(receipts)) => receipts,
+		Ok(Err(e)) => return crate::warn!(ctx.logger, "wallet sync: {e}"),
+		Err(e) => return crate::error!(ctx.logger, "wallet sync task: {e}"),
+	};
+	for (txid, amount_sat, block_height) in receipts {
+		if recorded.lock().unwrap_or_else(|e| e.into_inner()).contains(&txid) {
+			continue;
+		}
+		let event = NodeEvent::OnchainReceived { txid: txid.to_string(), amount_sat, block_height };
+		match ctx.journal.append(event).await {
+			Ok(_) => {
+				recorded.lock().unwrap_or_else(|e| e.into_inner()).insert(txid);
+			}
+			// Tried again at the next sync.
+			Err(e) => crate::warn!(ctx.logger, "recording on-chain receipt {txid}: {e}"),
+		}
+	}
+}
+
+/// Records peer connections and disconnections in the order the peer manager reported them.
+async fn record_peer_events(ctx: Arc<Context>, mut queue: mpsc::UnboundedReceiver<NodeEvent>) {
+	loop {
+		let event = tokio::select! {
+			_ = ctx.stopped() => return,
+			event = queue.recv() => event,
+		};
+		let Some(event) = event else { return };
+		if let Err(e) = ctx.journal.append(event).await {
+			crate::warn!(ctx.logger, "recording a peer event: {e}");
+		}
 	}
 }
 

@@ -79,6 +79,12 @@ pub type ChannelManager = lightning::ln::channelmanager::ChannelManager<
 /// The network graph.
 pub type NetworkGraph = fulgur_router::NetworkGraph<Arc<Logger>>;
 
+/// The payment router.
+pub type Router = fulgur_router::Router<Arc<Logger>, Arc<NodeKeysManager>>;
+
+/// The probabilistic scorer.
+pub type Scorer = fulgur_router::Scorer<Arc<Logger>>;
+
 /// Gossip over the peer-to-peer network.
 pub type P2PGossipSync = fulgur_router::P2PGossipSync<Arc<Logger>>;
 
@@ -102,7 +108,7 @@ pub type PeerManager = lightning::ln::peer_handler::PeerManager<
 	Arc<P2PGossipSync>,
 	Arc<OnionMessenger>,
 	Arc<Logger>,
-	IgnoringMessageHandler,
+	Arc<crate::peers::PeerEvents>,
 	Arc<NodeKeysManager>,
 	Arc<ChainMonitor>,
 >;

@@ -25,6 +25,11 @@ use lightning::util::persist::{
 };
 use lightning::util::ser::{ReadableArgs, Writeable};
 
+pub mod synthetic;
+pub mod utxo_check;
+
+pub use utxo_check::{ChainGossipCheck, ChainSource};
+
 /// The gossiped network graph.
 pub type NetworkGraph<L> = gossip::NetworkGraph<L>;
 /// The probabilistic scorer, learning from every payment and probe.
@@ -47,7 +52,7 @@ pub type MessageRouter<L, ES> =
 	lightning::onion_message::messenger::DefaultMessageRouter<Arc<NetworkGraph<L>>, L, ES>;
 
 /// Everything routing needs, loaded from the store (or new) and wired together.
-pub struct Routing<L: Deref + Clone + 'static, ES: Deref + Clone>
+pub struct Routing<L: Deref + Clone + Send + Sync + 'static, ES: Deref + Clone>
 where
 	L::Target: Logger,
 	ES::Target: EntropySource,
@@ -62,17 +67,22 @@ where
 	pub message_router: Arc<MessageRouter<L, ES>>,
 	/// Gossip handler for the peer manager.
 	pub gossip_sync: Arc<P2PGossipSync<L>>,
+	/// The check of channel announcements against the chain, when there is a chain to ask.
+	pub gossip_check: Option<Arc<ChainGossipCheck<L>>>,
 }
 
-impl<L: Deref + Clone + 'static, ES: Deref + Clone> Routing<L, ES>
+impl<L: Deref + Clone + Send + Sync + 'static, ES: Deref + Clone> Routing<L, ES>
 where
 	L::Target: Logger,
 	ES::Target: EntropySource,
 {
 	/// Loads the graph and scorer from `store` (starting empty when absent) and builds the
 	/// routers. A stored graph for another network is an error, not silently replaced.
+	///
+	/// With a `chain`, channel announcements are accepted only for unspent funding outputs
+	/// (looked up on the current tokio runtime); without one they are taken on trust.
 	pub fn load<K: Deref>(
-		store: K, network: Network, logger: L, entropy: ES,
+		store: K, network: Network, logger: L, entropy: ES, chain: Option<Arc<ChainSource>>,
 	) -> Result<Self, io::Error>
 	where
 		K::Target: KVStoreSync,
@@ -88,12 +98,19 @@ where
 			ProbabilisticScoringFeeParameters::default(),
 		));
 		let message_router = Arc::new(MessageRouter::new(Arc::clone(&graph), entropy));
-		let gossip_sync = Arc::new(gossip::P2PGossipSync::new(
-			Arc::clone(&graph),
-			None::<Arc<ChainUtxoLookup>>,
-			logger,
-		));
-		Ok(Routing { graph, scorer, router, message_router, gossip_sync })
+		let gossip_check = match (chain, tokio::runtime::Handle::try_current()) {
+			(Some(chain), Ok(runtime)) => {
+				Some(Arc::new(ChainGossipCheck::new(chain, Arc::clone(&graph), runtime)))
+			}
+			(Some(_), Err(e)) => return Err(io::Error::new(io::ErrorKind::Other, e.to_string())),
+			(None, _) => None,
+		};
+		let lookup = gossip_check.clone().map(|check| check as Arc<ChainUtxoLookup>);
+		let gossip_sync = Arc::new(gossip::P2PGossipSync::new(Arc::clone(&graph), lookup, logger));
+		if let Some(check) = &gossip_check {
+			check.forward_through(&gossip_sync);
+		}
+		Ok(Routing { graph, scorer, router, message_router, gossip_sync, gossip_check })
 	}
 
 	/// Writes the graph to the store (the background processor does this periodically too).

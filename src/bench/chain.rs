@@ -132,7 +132,7 @@ impl Chain {
 
 /// Spends an anyone-can-spend `coinbase` worth `value` into one output per entry of `outputs`
 /// (sat) to `script`, the rest (less the fee) back to the anyone-can-spend address.
-fn fan_out(
+pub fn fan_out(
 	coinbase: OutPoint, value: Amount, script: &ScriptBuf, outputs: &[u64],
 ) -> Result<Transaction, String> {
 	let vsize = 120 + 43 * outputs.len() as u64;

@@ -3,10 +3,13 @@
 //! are meaningful). No timed assertions anywhere: the numbers are the output.
 
 pub mod chain;
+pub mod channels;
 pub mod measure;
 pub mod payments;
 pub mod report;
+pub mod routes;
 pub mod setup;
+pub mod tower;
 pub mod workload;
 
 use std::path::PathBuf;
@@ -27,6 +30,15 @@ pub struct BenchArgs {
 pub enum BenchCommand {
 	/// Payments into one hub from many payer nodes, under each store (memory, sled, fs-sync)
 	Payments(PaymentsArgs),
+	/// A hub with many channels: restart time from disk, memory and disk per channel
+	Channels(channels::ChannelsArgs),
+	/// Internal: restarts a stopped node and prints its start time and memory
+	#[command(hide = true)]
+	RestartProbe(channels::RestartProbeArgs),
+	/// Route finding on a synthetic graph the size of the public network
+	Routes(routes::RoutesArgs),
+	/// The watchtower: ingest through the API, block scan with N stored, disk and RSS
+	Tower(tower::TowerArgs),
 }
 
 /// `fulgur bench payments`: a hub (the node under test) and N payer nodes in one process over
@@ -71,6 +83,10 @@ pub struct PaymentsArgs {
 	/// Seed of the payment amounts (the same seed gives every store the same amounts)
 	#[arg(long, default_value_t = 1)]
 	pub seed: u64,
+	/// After the sweep, P more payments started at this fraction of the store's best rate
+	/// (open loop), for latency under a steady load; 0 skips it
+	#[arg(long, default_value_t = 0.8)]
+	pub load_fraction: f64,
 }
 
 impl PaymentsArgs {
@@ -98,6 +114,9 @@ impl PaymentsArgs {
 				return Err(format!("--stores lists {} twice", store.as_str()));
 			}
 		}
+		if !(0.0..=1.0).contains(&self.load_fraction) {
+			return Err("--load-fraction must be between 0 and 1".into());
+		}
 		if self.amount_min_sat == 0 || self.amount_max_sat < self.amount_min_sat {
 			return Err("need 1 <= --amount-min-sat <= --amount-max-sat".into());
 		}
@@ -109,6 +128,10 @@ impl PaymentsArgs {
 pub async fn run(args: BenchArgs) -> Result<(), String> {
 	match args.command {
 		BenchCommand::Payments(args) => payments::run(args).await,
+		BenchCommand::Channels(args) => channels::run(args).await,
+		BenchCommand::RestartProbe(args) => channels::restart_probe(args).await,
+		BenchCommand::Routes(args) => routes::run(args),
+		BenchCommand::Tower(args) => tower::run(args).await,
 	}
 }
 
@@ -127,6 +150,7 @@ mod tests {
 		let cli = Cli::try_parse_from(["bench"].iter().chain(args)).map_err(|e| e.to_string());
 		match cli.map(|c| c.command) {
 			Ok(BenchCommand::Payments(args)) => args,
+			Ok(other) => panic!("not payments: {other:?}"),
 			Err(e) => panic!("{e}"),
 		}
 	}

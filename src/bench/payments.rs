@@ -27,7 +27,8 @@ const IDLE_SAMPLE: Duration = Duration::from_secs(5);
 /// Runs the benchmark: every store in turn, then the table and the JSON.
 pub async fn run(args: PaymentsArgs) -> Result<(), String> {
 	args.check()?;
-	let per_store = 1 + args.warmup() + args.payments * args.concurrency.len() as u64;
+	let load_run = u64::from(args.load_fraction > 0.0);
+	let per_store = 1 + args.warmup() + args.payments * (args.concurrency.len() as u64 + load_run);
 	let max_concurrency = args.concurrency.iter().copied().max().unwrap_or(1);
 	let plan =
 		Plan::new(args.channels, per_store, args.amount_max_sat, args.hops, max_concurrency)?;
@@ -73,7 +74,7 @@ pub async fn run(args: PaymentsArgs) -> Result<(), String> {
 }
 
 /// `--dir` (which must be empty or absent) or a new directory under the system's temp dir.
-fn work_dir(dir: Option<&Path>) -> Result<PathBuf, String> {
+pub(crate) fn work_dir(dir: Option<&Path>) -> Result<PathBuf, String> {
 	let dir = match dir {
 		Some(dir) => dir.to_path_buf(),
 		None => {
@@ -123,6 +124,7 @@ fn config_json(args: &PaymentsArgs, plan: &Plan) -> serde_json::Value {
 		"amount_min_sat": args.amount_min_sat,
 		"amount_max_sat": args.amount_max_sat,
 		"seed": args.seed,
+		"load_fraction": args.load_fraction,
 		"hub_store": "per store below (the node under test)",
 		"payer_store": "memory",
 		"payer_capacity_sat": plan.payer_capacity_sat,
@@ -163,7 +165,11 @@ async fn run_store(
 		rss_end_mb: rss_end_kb as f64 / 1024.0,
 		idle_cpu_cores,
 	};
-	StoreResult::new(store.as_str(), runs?, phase).ok_or_else(|| "no run was made".to_string())
+	let (sweep, at_load) = runs?;
+	let mut result = StoreResult::new(store.as_str(), sweep, phase)
+		.ok_or_else(|| "no run was made".to_string())?;
+	result.at_load = at_load;
+	Ok(result)
 }
 
 /// CPU cores the process keeps busy over `IDLE_SAMPLE` without payments.
@@ -178,7 +184,7 @@ async fn idle_cpu_cores() -> f64 {
 /// The probe, the warm-up and one counted run per concurrency.
 async fn measure(
 	network: &Network, store: StoreKind, args: &PaymentsArgs,
-) -> Result<Vec<RunResult>, String> {
+) -> Result<(Vec<RunResult>, Option<RunResult>), String> {
 	let receiver = network.merchant.clone().unwrap_or_else(|| network.hub.clone());
 	let workload = Arc::new(Workload {
 		payers: Arc::clone(&network.payers),
@@ -207,6 +213,7 @@ async fn measure(
 		first_index += args.payments;
 		let run = RunResult::new(RunMeasurement {
 			concurrency,
+			offered_per_s: None,
 			outcome,
 			proc_before,
 			proc_after,
@@ -223,5 +230,32 @@ async fn measure(
 		);
 		runs.push(run);
 	}
-	Ok(runs)
+	let best = runs.iter().map(|r| r.payments_per_s).fold(0.0, f64::max);
+	if args.load_fraction <= 0.0 || best <= 0.0 {
+		return Ok((runs, None));
+	}
+	let rate = best * args.load_fraction;
+	let peak_rss_reset = reset_peak_rss();
+	let (proc_before, store_before) = (ProcSample::read(), network.hub.store_stats());
+	let outcome = workload.run_at_rate(first_index, args.payments, rate).await;
+	let (proc_after, store_after) = (ProcSample::read(), network.hub.store_stats());
+	let run = RunResult::new(RunMeasurement {
+		concurrency: 0,
+		offered_per_s: Some(rate),
+		outcome,
+		proc_before,
+		proc_after,
+		peak_rss_reset,
+		store_before,
+		store_after,
+	});
+	eprintln!(
+		"[{}] open loop at {rate:.1}/s ({:.0}% of {best:.1}): p50 {:.1} ms, p99 {:.1} ms, {} failed",
+		store.as_str(),
+		args.load_fraction * 100.0,
+		run.p50_ms.unwrap_or(0.0),
+		run.p99_ms.unwrap_or(0.0),
+		run.failed
+	);
+	Ok((runs, Some(run)))
 }

@@ -15,8 +15,10 @@ pub const ERRORS_KEPT: usize = 5;
 /// What one counted run produced, raw.
 #[derive(Debug)]
 pub struct RunMeasurement {
-	/// Payments in flight at once.
+	/// Payments in flight at once (0 for an open-loop run).
 	pub concurrency: usize,
+	/// For an open-loop run: payments started per second.
+	pub offered_per_s: Option<f64>,
 	/// What the payments did.
 	pub outcome: Outcome,
 	/// The process before the run (after resetting its peak RSS).
@@ -34,8 +36,11 @@ pub struct RunMeasurement {
 /// One counted run, as reported.
 #[derive(Clone, Debug, Serialize)]
 pub struct RunResult {
-	/// Payments in flight at once.
+	/// Payments in flight at once (0 for an open-loop run).
 	pub concurrency: usize,
+	/// For an open-loop run: payments started per second, whatever the node keeps up with.
+	#[serde(skip_serializing_if = "Option::is_none")]
+	pub offered_per_s: Option<f64>,
 	/// Payments attempted.
 	pub payments: u64,
 	/// Payments that succeeded.
@@ -83,7 +88,7 @@ pub struct RunResult {
 impl RunResult {
 	/// Derives the reported numbers.
 	pub fn new(m: RunMeasurement) -> RunResult {
-		let RunMeasurement { concurrency, outcome: mut o, .. } = m;
+		let RunMeasurement { concurrency, offered_per_s, outcome: mut o, .. } = m;
 		let per = o.succeeded.max(1) as f64;
 		let wall_s = o.wall.as_secs_f64();
 		let cpu_s = (m.proc_after.cpu_s - m.proc_before.cpu_s).max(0.0);
@@ -92,6 +97,7 @@ impl RunResult {
 		};
 		RunResult {
 			concurrency,
+			offered_per_s,
 			payments: o.succeeded + o.failed,
 			succeeded: o.succeeded,
 			failed: o.failed,
@@ -155,6 +161,9 @@ pub struct StoreResult {
 	pub phase: Phase,
 	/// Every run, in sweep order.
 	pub sweep: Vec<RunResult>,
+	/// The open-loop run at a fraction of the best rate (`--load-fraction`).
+	#[serde(skip_serializing_if = "Option::is_none")]
+	pub at_load: Option<RunResult>,
 }
 
 impl StoreResult {
@@ -168,6 +177,7 @@ impl StoreResult {
 			best,
 			phase,
 			sweep,
+			at_load: None,
 		})
 	}
 }
@@ -222,6 +232,10 @@ impl Report {
 			"stores": stores,
 			"ratio_sled_memory": self.ratio("sled", "memory"),
 			"ratio_sled_fs_sync": self.ratio("sled", "fs-sync"),
+			"p99_ms_at_load": self.stores.iter().filter_map(|s| {
+				let run = s.at_load.as_ref()?;
+				Some((s.store.clone(), json!(run.p99_ms)))
+			}).collect::<Map<String, Value>>(),
 			"warnings": self.warnings(),
 		})
 	}
@@ -248,13 +262,19 @@ impl Report {
 			"RSS MB"
 		));
 		for store in &self.stores {
-			for run in &store.sweep {
-				let best = store.sweep.len() > 1 && run.concurrency == store.best_concurrency;
+			for run in store.sweep.iter().chain(&store.at_load) {
+				let best = store.sweep.len() > 1
+					&& run.offered_per_s.is_none()
+					&& run.concurrency == store.best_concurrency;
+				let label = match run.offered_per_s {
+					Some(rate) => format!("@{rate:.0}/s"),
+					None => format!("{}{}", if best { "*" } else { "" }, run.concurrency),
+				};
 				let ms = |v: Option<f64>| v.map(|v| format!("{v:.1}")).unwrap_or("-".into());
 				out.push_str(&format!(
 					"{:<8} {:>5} {:>9} {:>8} {:>8} {:>8} {:>7} {:>9.2} {:>10.0} {:>10.2} {:>8.0}\n",
 					store.store,
-					format!("{}{}", if best { "*" } else { "" }, run.concurrency),
+					label,
 					format!("{:.1}", run.payments_per_s),
 					ms(run.p50_ms),
 					ms(run.p90_ms),
@@ -269,6 +289,12 @@ impl Report {
 		}
 		if self.stores.iter().any(|s| s.sweep.len() > 1) {
 			out.push_str("* best concurrency of the store (used for the ratios)\n");
+		}
+		if self.stores.iter().any(|s| s.at_load.is_some()) {
+			out.push_str(
+				"@R/s: open loop, R payments started per second (a fraction of the best rate); \
+				 latency counted from when each payment was due\n",
+			);
 		}
 		let idle: Vec<String> = self
 			.stores
@@ -309,6 +335,7 @@ mod tests {
 		let stats = |flushes, writes| StoreStats { writes, removes: 0, flushes, bytes_written: 0 };
 		RunResult::new(RunMeasurement {
 			concurrency,
+			offered_per_s: None,
 			outcome: Outcome {
 				wall: Duration::from_millis(wall_ms),
 				succeeded,

@@ -95,6 +95,34 @@ impl Workload {
 		total
 	}
 
+	/// Payments `first .. first + count` started at `per_s` a second whatever happens to them
+	/// (open loop): each latency counts from the moment its payment was due, so a node that
+	/// falls behind shows it in the percentiles instead of slowing the offered load.
+	pub async fn run_at_rate(self: &Arc<Self>, first: u64, count: u64, per_s: f64) -> Outcome {
+		let interval = Duration::from_secs_f64(1.0 / per_s.max(1e-3));
+		let started = Instant::now();
+		let mut tasks = tokio::task::JoinSet::new();
+		for i in 0..count {
+			let due = started + interval.mul_f64(i as f64);
+			tokio::time::sleep_until(due.into()).await;
+			let workload = Arc::clone(self);
+			tasks.spawn(async move {
+				let mut outcome = Outcome::default();
+				workload.pay_one(first + i, due, &mut outcome).await;
+				outcome
+			});
+		}
+		let mut total = Outcome::default();
+		while let Some(joined) = tasks.join_next().await {
+			match joined {
+				Ok(outcome) => total.merge(outcome),
+				Err(e) => total.fail(format!("payment task: {e}")),
+			}
+		}
+		total.wall = started.elapsed();
+		total
+	}
+
 	async fn worker(&self, next: &AtomicU64, end: u64) -> Outcome {
 		let mut outcome = Outcome::default();
 		loop {
@@ -102,36 +130,37 @@ impl Workload {
 			if index >= end {
 				return outcome;
 			}
-			let payer = &self.payers[(index % self.payers.len() as u64) as usize];
-			let amount_msat = self.amount_sat(index) * 1000;
-			let started = Instant::now();
-			let invoice = match self.receiver.create_invoice(Some(amount_msat), "bench", None).await
-			{
-				Ok(invoice) => invoice,
-				Err(e) => {
-					outcome.fail(format!("invoice: {e}"));
-					continue;
-				}
-			};
-			let paying = Instant::now();
-			let request = PayRequest {
-				invoice: invoice.bolt11,
-				amount_msat: None,
-				max_fee_msat: Some(amount_msat / 10 + 1000),
-			};
-			match payer.pay(request, true).await {
-				Ok(record) if record.status == PaymentStatus::Succeeded => {
-					outcome.succeeded += 1;
-					outcome.latencies.record(started.elapsed());
-					outcome.pay_latencies.record(paying.elapsed());
-				}
-				Ok(record) => outcome.fail(format!(
-					"{:?}: {}",
-					record.status,
-					record.failure_reason.unwrap_or_default()
-				)),
-				Err(e) => outcome.fail(format!("pay: {e}")),
+			self.pay_one(index, Instant::now(), &mut outcome).await;
+		}
+	}
+
+	/// Payment `index`: an invoice from the receiver paid by payer `index % N`; latency counts
+	/// from `started`.
+	async fn pay_one(&self, index: u64, started: Instant, outcome: &mut Outcome) {
+		let payer = &self.payers[(index % self.payers.len() as u64) as usize];
+		let amount_msat = self.amount_sat(index) * 1000;
+		let invoice = match self.receiver.create_invoice(Some(amount_msat), "bench", None).await {
+			Ok(invoice) => invoice,
+			Err(e) => return outcome.fail(format!("invoice: {e}")),
+		};
+		let paying = Instant::now();
+		let request = PayRequest {
+			invoice: invoice.bolt11,
+			amount_msat: None,
+			max_fee_msat: Some(amount_msat / 10 + 1000),
+		};
+		match payer.pay(request, true).await {
+			Ok(record) if record.status == PaymentStatus::Succeeded => {
+				outcome.succeeded += 1;
+				outcome.latencies.record(started.elapsed());
+				outcome.pay_latencies.record(paying.elapsed());
 			}
+			Ok(record) => outcome.fail(format!(
+				"{:?}: {}",
+				record.status,
+				record.failure_reason.unwrap_or_default()
+			)),
+			Err(e) => outcome.fail(format!("pay: {e}")),
 		}
 	}
 }

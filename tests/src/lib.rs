@@ -9,6 +9,9 @@ use fulgur::regtest::launch::{fund_nodes, wait_until, RpcEndpoint, RunningNode};
 use fulgur_node::{ChannelInfo, OpenChannelRequest, StoreKind};
 use fulgur_web::ApiClient;
 
+pub mod topology;
+pub mod webdriver;
+
 /// How long one waiting step of a test may take.
 pub const STEP: Duration = Duration::from_secs(90);
 /// Warning and error lines of each node shown when a test step times out.

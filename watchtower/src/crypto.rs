@@ -11,7 +11,6 @@ use bitcoin::secp256k1::{self, PublicKey, SecretKey};
 use bitcoin::{Transaction, Txid};
 use chacha20poly1305::aead::Aead;
 use chacha20poly1305::{ChaCha20Poly1305, Key, KeyInit, Nonce};
-use lightning::util::message_signing;
 
 use crate::errors::ParseError;
 
@@ -66,17 +65,17 @@ pub fn decrypt(blob: &[u8], commitment_txid: &Txid) -> Result<Transaction, Decry
 
 /// Signs a message with an LN message signature (zbase32, as `signmessage`).
 pub fn sign(message: &[u8], sk: &SecretKey) -> String {
-	message_signing::sign(message, sk)
+	message::sign(message, sk)
 }
 
 /// Recovers the public key that made an LN message signature over `message`.
 pub fn recover_pk(message: &[u8], signature: &str) -> Result<PublicKey, secp256k1::Error> {
-	message_signing::recover_pk(message, signature)
+	message::recover_pk(message, signature)
 }
 
 /// Whether `signature` over `message` was made by `pk`.
 pub fn verify(message: &[u8], signature: &str, pk: &PublicKey) -> bool {
-	message_signing::verify(message, signature, pk)
+	message::recover_pk(message, signature).is_ok_and(|signer| signer == *pk)
 }
 
 /// Length of a user id: a compressed public key.
@@ -90,7 +89,7 @@ pub struct UserId(pub PublicKey);
 impl UserId {
 	/// The user id of a secret key's holder.
 	pub fn from_secret_key(sk: &SecretKey) -> Self {
-		UserId(PublicKey::from_secret_key(&secp256k1::Secp256k1::signing_only(), sk))
+		UserId(PublicKey::from_secret_key(message::secp(), sk))
 	}
 
 	/// The 33-byte compressed encoding.
@@ -130,6 +129,8 @@ impl FromStr for UserId {
 }
 
 crate::ser::serde_as_str!(UserId, "user id");
+
+mod message;
 
 #[cfg(test)]
 pub(crate) mod tests;

@@ -11,15 +11,19 @@
 //!   an LN message signature over [`Appointment::to_vec`].
 //! - [`api`]: the JSON bodies of `/register`, `/add_appointment`, `/get_appointment`,
 //!   `/get_subscription_info` and `/ping`; [`errors`]: the teos numeric error codes.
+//!
+//! On top of it: [`server`], the tower itself, and [`client`], a client of its API.
 #![deny(missing_docs)]
 
 mod ser;
 
 pub mod api;
 pub mod appointment;
+pub mod client;
 pub mod crypto;
 pub mod errors;
 pub mod locator;
+pub mod server;
 
 pub use appointment::{Appointment, AppointmentStatus};
 pub use crypto::{decrypt, encrypt, recover_pk, sign, verify, DecryptError, UserId};

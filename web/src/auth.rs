@@ -1,4 +1,5 @@
-//! The API key: its file, and the filter that checks `Authorization: Bearer <key>`.
+//! API keys: the admin key file, and the filter that finds the scope of the key in
+//! `Authorization: Bearer <key>` (the admin key, or one of the node's scoped keys).
 
 use std::fs::{self, OpenOptions};
 use std::io::{self, Write};
@@ -6,6 +7,7 @@ use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use fulgur_node::ApiScope;
 use rand::RngCore;
 use warp::{Filter, Rejection};
 
@@ -98,24 +100,50 @@ fn sync_parent_dir(path: &Path) -> io::Result<()> {
 	fs::File::open(parent)?.sync_all()
 }
 
-/// A filter that passes requests carrying `Authorization: Bearer <api_key>` and rejects the
-/// others with 401 `unauthorized`.
-pub(crate) fn require_api_key(
-	api_key: Arc<str>,
-) -> impl Filter<Extract = (), Error = Rejection> + Clone {
+/// Finds the scope of a key that is not the admin key.
+type ScopeLookup = dyn Fn(&str) -> Option<ApiScope> + Send + Sync;
+
+/// Who may use the API: the admin key (from the key file) and the node's scoped keys.
+#[derive(Clone)]
+pub(crate) struct Keys {
+	admin: Arc<str>,
+	scoped: Arc<ScopeLookup>,
+}
+
+impl Keys {
+	/// The admin key and the scoped keys `scoped` knows.
+	pub(crate) fn new(
+		admin: Arc<str>, scoped: impl Fn(&str) -> Option<ApiScope> + Send + Sync + 'static,
+	) -> Keys {
+		Keys { admin, scoped: Arc::new(scoped) }
+	}
+
+	/// The scope of `token`, or `None` for an unknown one.
+	fn scope_of(&self, token: &str) -> Option<ApiScope> {
+		if constant_time_eq(token.as_bytes(), self.admin.as_bytes()) {
+			return Some(ApiScope::Admin);
+		}
+		(self.scoped)(token)
+	}
+}
+
+/// A filter that extracts the scope of the key in `Authorization: Bearer <key>` and rejects
+/// requests without a known key with 401 `unauthorized`.
+pub(crate) fn authenticate(
+	keys: Keys,
+) -> impl Filter<Extract = (ApiScope,), Error = Rejection> + Clone {
 	warp::header::optional::<String>("authorization")
 		// A header that is not valid text counts as missing.
 		.or(warp::any().map(|| None))
 		.unify()
 		.and_then(move |header: Option<String>| {
-			let api_key = Arc::clone(&api_key);
-			async move { check_authorization(&api_key, header.as_deref()).map_err(warp::reject::custom) }
+			let keys = keys.clone();
+			async move { check_authorization(&keys, header.as_deref()).map_err(warp::reject::custom) }
 		})
-		.untuple_one()
 }
 
-/// Checks an `Authorization` header value against the key, in constant time.
-fn check_authorization(api_key: &str, header: Option<&str>) -> Result<(), ApiError> {
+/// The scope of the key in an `Authorization` header value.
+fn check_authorization(keys: &Keys, header: Option<&str>) -> Result<ApiScope, ApiError> {
 	let header = header.ok_or_else(|| {
 		ApiError::unauthorized("missing API key: send the header `Authorization: Bearer <key>`")
 	})?;
@@ -123,11 +151,10 @@ fn check_authorization(api_key: &str, header: Option<&str>) -> Result<(), ApiErr
 		Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => token.trim(),
 		_ => return Err(ApiError::unauthorized("the Authorization header must be `Bearer <key>`")),
 	};
-	if constant_time_eq(token.as_bytes(), api_key.as_bytes()) {
-		Ok(())
-	} else {
-		Err(ApiError::unauthorized("invalid API key"))
+	if token.is_empty() {
+		return Err(ApiError::unauthorized("invalid API key"));
 	}
+	keys.scope_of(token).ok_or_else(|| ApiError::unauthorized("invalid API key"))
 }
 
 /// Compares without stopping at the first difference. Only the length leaks, and every
@@ -146,12 +173,20 @@ mod tests {
 
 	#[test]
 	fn checks_bearer_tokens() {
-		assert!(check_authorization("k3y", Some("Bearer k3y")).is_ok());
-		assert!(check_authorization("k3y", Some("bearer  k3y ")).is_ok());
-		for bad in
-			[None, Some(""), Some("k3y"), Some("Basic k3y"), Some("Bearer k3z"), Some("Bearer")]
-		{
-			let e = check_authorization("k3y", bad).unwrap_err();
+		let keys = Keys::new(Arc::from("k3y"), |t| (t == "sh0p").then_some(ApiScope::Invoice));
+		assert_eq!(check_authorization(&keys, Some("Bearer k3y")).unwrap(), ApiScope::Admin);
+		assert_eq!(check_authorization(&keys, Some("bearer  k3y ")).unwrap(), ApiScope::Admin);
+		assert_eq!(check_authorization(&keys, Some("Bearer sh0p")).unwrap(), ApiScope::Invoice);
+		for bad in [
+			None,
+			Some(""),
+			Some("k3y"),
+			Some("Basic k3y"),
+			Some("Bearer k3z"),
+			Some("Bearer"),
+			Some("Bearer  "),
+		] {
+			let e = check_authorization(&keys, bad).unwrap_err();
 			assert_eq!(e.code(), "unauthorized", "{bad:?}");
 		}
 	}

@@ -6,6 +6,7 @@
 use std::fmt;
 use std::time::Duration;
 
+use fulgur_node::routing::graph::{GraphChannel, GraphNode, GraphSummary};
 use fulgur_node::{
 	Balance, ChannelInfo, InvoiceRecord, NodeInfo, OpenChannelRequest, OpenedChannel, PayRequest,
 	PaymentRecord, PeerInfo,
@@ -18,6 +19,10 @@ use serde::Serialize;
 use serde_json::{json, Value};
 
 pub use hyper::Method;
+pub use sse::EventStream;
+
+mod merchant;
+mod sse;
 
 use crate::api::channels::CloseChannelResponse;
 use crate::api::invoices::ListInvoicesResponse;
@@ -25,7 +30,8 @@ use crate::api::offers::CreateOfferResponse;
 use crate::api::onchain::{NewAddressResponse, SendOnchainResponse};
 use crate::api::payments::ListPaymentsResponse;
 use crate::api::peers::{ConnectPeerResponse, ListPeersResponse};
-use crate::api::PageQuery;
+use crate::api::routing::{ProbeResponse, RoutesRequest, RoutesResponse};
+use crate::api::{PageQuery, MAX_PAGE_LIMIT};
 use crate::error::ErrorBody;
 
 /// How long a request may take by default, answer included. Generous: a payment with
@@ -256,10 +262,19 @@ impl ApiClient {
 		Ok(r.txid)
 	}
 
-	/// `GET /v1/peers`.
+	/// `GET /v1/peers`, every page.
 	pub async fn list_peers(&self) -> Result<Vec<PeerInfo>, ClientError> {
-		let r: ListPeersResponse = self.call(Method::GET, "/v1/peers", None).await?;
-		Ok(r.peers)
+		let mut peers = Vec::new();
+		let mut page = PageQuery { limit: Some(MAX_PAGE_LIMIT), cursor: None };
+		loop {
+			let path = format!("/v1/peers{}", query_string(&page)?);
+			let r: ListPeersResponse = self.call(Method::GET, &path, None).await?;
+			peers.extend(r.peers);
+			match r.next_cursor {
+				Some(next) => page.cursor = Some(next),
+				None => return Ok(peers),
+			}
+		}
 	}
 
 	/// `POST /v1/peers`: connects (`address` = `host:port`); returns the peer as the node
@@ -278,11 +293,20 @@ impl ApiClient {
 		self.request(Method::DELETE, &path, None).await.map(|_| ())
 	}
 
-	/// `GET /v1/channels`.
+	/// `GET /v1/channels`, every page.
 	pub async fn list_channels(&self) -> Result<Vec<ChannelInfo>, ClientError> {
-		let r: crate::api::channels::ListChannelsResponse =
-			self.call(Method::GET, "/v1/channels", None).await?;
-		Ok(r.channels)
+		let mut channels = Vec::new();
+		let mut page = PageQuery { limit: Some(MAX_PAGE_LIMIT), cursor: None };
+		loop {
+			let path = format!("/v1/channels{}", query_string(&page)?);
+			let r: crate::api::channels::ListChannelsResponse =
+				self.call(Method::GET, &path, None).await?;
+			channels.extend(r.channels);
+			match r.next_cursor {
+				Some(next) => page.cursor = Some(next),
+				None => return Ok(channels),
+			}
+		}
 	}
 
 	/// `GET /v1/channels/{channel_id}`.
@@ -374,6 +398,33 @@ impl ApiClient {
 		let body = json!({ "amount_msat": amount_msat, "description": description });
 		let r: CreateOfferResponse = self.call(Method::POST, "/v1/offers", Some(body)).await?;
 		Ok(r.offer)
+	}
+
+	/// `POST /v1/routes`: candidate routes, best first.
+	pub async fn find_routes(&self, req: &RoutesRequest) -> Result<RoutesResponse, ClientError> {
+		self.call(Method::POST, "/v1/routes", Some(to_json(req)?)).await
+	}
+
+	/// `POST /v1/probes`: how many probes were sent.
+	pub async fn probe(&self, req: &RoutesRequest) -> Result<usize, ClientError> {
+		let r: ProbeResponse = self.call(Method::POST, "/v1/probes", Some(to_json(req)?)).await?;
+		Ok(r.probes_sent)
+	}
+
+	/// `GET /v1/graph`.
+	pub async fn graph(&self) -> Result<GraphSummary, ClientError> {
+		self.call(Method::GET, "/v1/graph", None).await
+	}
+
+	/// `GET /v1/graph/nodes/{node_id}`.
+	pub async fn graph_node(&self, node_id: &str) -> Result<GraphNode, ClientError> {
+		self.call(Method::GET, &format!("/v1/graph/nodes/{}", segment(node_id)), None).await
+	}
+
+	/// `GET /v1/graph/channels/{short_channel_id}`.
+	pub async fn graph_channel(&self, short_channel_id: &str) -> Result<GraphChannel, ClientError> {
+		let path = format!("/v1/graph/channels/{}", segment(short_channel_id));
+		self.call(Method::GET, &path, None).await
 	}
 }
 

@@ -53,6 +53,11 @@ impl ApiError {
 		Self::new(StatusCode::UNAUTHORIZED, "unauthorized", message)
 	}
 
+	/// 403 `forbidden`: a valid API key whose scope does not allow this endpoint.
+	pub fn forbidden(message: impl Into<String>) -> Self {
+		Self::new(StatusCode::FORBIDDEN, "forbidden", message)
+	}
+
 	/// 404 `not_found`: no such route.
 	pub fn not_found(message: impl Into<String>) -> Self {
 		Self::new(StatusCode::NOT_FOUND, "not_found", message)

@@ -3,15 +3,21 @@
 //! Conventions (see DESIGN.md, "HTTP API conventions"):
 //! - JSON in and out; every answer that is not a success is
 //!   `{"code": "...", "message": "..."}` with a fitting HTTP status ([`ErrorBody`]);
-//! - every endpoint requires `Authorization: Bearer <key>` ([`load_or_create_api_key`]);
+//! - every endpoint requires `Authorization: Bearer <key>`: the admin key of the key file
+//!   ([`load_or_create_api_key`]) or a scoped key (`admin`, `invoice`, `readonly`) made with
+//!   `POST /v1/keys`; 401 for a missing or unknown key, 403 for a key without the scope;
 //! - list endpoints paginate with an opaque `cursor` and return a `total`;
+//! - events: `GET /v1/events` and the Server-Sent Events stream `GET /v1/events/stream`
+//!   read the node's durable event log by index; webhooks deliver it signed;
 //! - amounts are in msat (or sat) with the unit in the field name;
 //! - the server binds 127.0.0.1 by default ([`DEFAULT_API_BIND`]).
 //!
 //! Layout: `api/` holds one file per resource group, each endpoint one
 //! `async fn handle_x(node: Node, req: XRequest) -> Result<XResponse, ApiError>`;
-//! `server.rs` holds the single router and the server; `auth.rs` the API key;
-//! `error.rs` the error type; `client.rs` the client the CLI uses.
+//! `routes.rs` the table of every route (scope, schema; the OpenAPI document of `openapi/`
+//! is built from it); `router.rs` the router and dispatch; `extract.rs` the body and query
+//! extractors; `server.rs` the server; `auth.rs` the keys; `error.rs` the error type;
+//! `client.rs` (with `sse.rs`) the client the CLI uses.
 #![deny(missing_docs)]
 
 #[macro_use]
@@ -20,7 +26,12 @@ mod logging;
 pub mod api;
 mod auth;
 pub mod client;
+mod dashboard;
 pub mod error;
+mod extract;
+pub mod openapi;
+mod router;
+pub mod routes;
 mod server;
 
 pub use auth::load_or_create_api_key;

@@ -1,42 +1,29 @@
-//! The router (one table of every endpoint), the body and query extractors, the rejection
-//! mapping, and the server itself.
+//! The server: binding, shutdown, the whole filter, and the rejection mapping.
 //!
-//! A request goes through: API key check → [`routes`] (path, method, query or JSON body
-//! parsed and validated into a [`Call`]) → [`dispatch`] (the handler, with the node, on its
-//! own task) → [`recover`] (any rejection becomes a JSON error) → the request log line.
-//! Everything up to the [`Call`] needs no node, which is what the unit tests exercise.
+//! A request goes through: API key check (401) → the router (`router.rs`: path, method,
+//! query or JSON body parsed and validated into a `Call`) → the key's scope against the
+//! route table (`routes.rs`, 403) → `dispatch` (the handler, with the node, on its own
+//! task) → [`recover`] (any rejection becomes a JSON error) → the request log line.
+//! Everything up to the `Call` needs no node, which is what the unit tests exercise.
 
 use std::convert::Infallible;
 use std::error::Error as _;
-use std::future::poll_fn;
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
-use std::pin::pin;
 use std::sync::Arc;
 use std::time::Duration;
 
 use fulgur_node::Node;
-use serde::de::DeserializeOwned;
-use serde::Serialize;
-use tokio::sync::oneshot;
+use tokio::sync::{oneshot, watch};
 use tokio::task::JoinHandle;
-use warp::filters::BoxedFilter;
 use warp::http::StatusCode;
-use warp::hyper::body::Bytes;
 use warp::reply::Response;
-use warp::{Buf, Filter, Rejection, Reply, Stream};
+use warp::{Filter, Rejection, Reply};
 
-use crate::api::channels::{
-	self, CloseChannelBody, CloseChannelRequest, GetChannelRequest, OpenChannelRequest,
-};
-use crate::api::invoices::{self, CreateInvoiceRequest, GetInvoiceRequest};
-use crate::api::offers::{self, CreateOfferRequest};
-use crate::api::onchain::{self, NewAddressRequest, SendOnchainRequest};
-use crate::api::payments::{self, GetPaymentRequest, KeysendRequest, PayRequest};
-use crate::api::peers::{self, ConnectPeerRequest, DisconnectPeerRequest};
-use crate::api::{info, PageQuery, Validate};
-use crate::auth::require_api_key;
+use crate::auth::Keys;
 use crate::error::ApiError;
+use crate::extract::payload_too_large;
+use crate::router::{authenticated_routes, run};
 
 /// Where the API listens unless configured otherwise: `127.0.0.1:3000`.
 pub const DEFAULT_API_BIND: SocketAddr =
@@ -76,6 +63,7 @@ impl std::fmt::Debug for ApiConfig {
 pub struct ApiServer {
 	local_addr: SocketAddr,
 	shutdown: oneshot::Sender<()>,
+	closing: watch::Sender<bool>,
 	task: JoinHandle<()>,
 }
 
@@ -89,7 +77,9 @@ impl ApiServer {
 	/// 10 seconds; requests still running then (a payment with `wait`) finish on their own
 	/// but the server no longer waits for them.
 	pub async fn shutdown(self) {
-		let ApiServer { local_addr, shutdown, mut task } = self;
+		let ApiServer { local_addr, shutdown, closing, mut task } = self;
+		// Event streams never end on their own: tell them first.
+		closing.send_replace(true);
 		let _ = shutdown.send(());
 		match tokio::time::timeout(SHUTDOWN_GRACE, &mut task).await {
 			Ok(_) => log_info!("API on {local_addr} stopped"),
@@ -111,13 +101,18 @@ pub async fn serve(node: Node, config: ApiConfig) -> io::Result<ApiServer> {
 	if config.api_key.trim().is_empty() {
 		return Err(io::Error::new(io::ErrorKind::InvalidInput, "the API key must not be empty"));
 	}
-	let server = start(app(node, Arc::from(config.api_key)), config.bind)?;
+	let (closing, closing_rx) = watch::channel(false);
+	let scoped = node.clone();
+	let keys = Keys::new(Arc::from(config.api_key), move |token| {
+		scoped.authenticate_api_key(token).map(|key| key.scope)
+	});
+	let server = start(app(node, keys, closing_rx), config.bind, closing)?;
 	log_info!("API listening on http://{}", server.local_addr);
 	Ok(server)
 }
 
 /// Binds `filter` and runs it on a task until shut down.
-fn start<F>(filter: F, bind: SocketAddr) -> io::Result<ApiServer>
+fn start<F>(filter: F, bind: SocketAddr, closing: watch::Sender<bool>) -> io::Result<ApiServer>
 where
 	F: Filter<Error = Infallible> + Clone + Send + Sync + 'static,
 	F::Extract: Reply,
@@ -131,7 +126,7 @@ where
 		.try_bind_with_graceful_shutdown(bind, signal)
 		.map_err(|e| bind_error(&e, bind))?;
 	let task = tokio::spawn(run);
-	Ok(ApiServer { local_addr, shutdown, task })
+	Ok(ApiServer { local_addr, shutdown, closing, task })
 }
 
 /// warp's bind error, as the `io::Error` inside it when there is one.
@@ -148,10 +143,13 @@ fn bind_error(e: &warp::Error, bind: SocketAddr) -> io::Error {
 
 /// The whole API as one filter: auth, router, handlers, JSON errors, request log.
 fn app(
-	node: Node, api_key: Arc<str>,
+	node: Node, keys: Keys, closing: watch::Receiver<bool>,
 ) -> impl Filter<Extract = impl Reply, Error = Infallible> + Clone {
 	let node = warp::any().map(move || node.clone());
-	finish(authenticated_routes(api_key).and(node).then(|call: Call, node: Node| run(node, call)))
+	let closing = warp::any().map(move || closing.clone());
+	let api = authenticated_routes(keys).and(node).and(closing).then(run);
+	// The dashboard page is public (its data calls carry the key), so it comes first.
+	finish(crate::dashboard::routes().or(api).unify())
 }
 
 /// Every rejection as a JSON error, then the request log line.
@@ -170,231 +168,6 @@ fn log_request(info: warp::log::Info<'_>) {
 		info.status().as_u16(),
 		info.elapsed().as_secs_f64() * 1000.0
 	);
-}
-
-/// The API key check, then the router.
-fn authenticated_routes(api_key: Arc<str>) -> BoxedFilter<(Call,)> {
-	require_api_key(api_key).and(routes()).boxed()
-}
-
-/// One parsed and validated request: which endpoint, with what.
-#[derive(Debug)]
-enum Call {
-	Info,
-	Balance,
-	NewAddress(NewAddressRequest),
-	SendOnchain(SendOnchainRequest),
-	ListPeers,
-	ConnectPeer(ConnectPeerRequest),
-	DisconnectPeer(DisconnectPeerRequest),
-	ListChannels,
-	GetChannel(GetChannelRequest),
-	OpenChannel(OpenChannelRequest),
-	CloseChannel(CloseChannelRequest),
-	CreateInvoice(CreateInvoiceRequest),
-	GetInvoice(GetInvoiceRequest),
-	ListInvoices(PageQuery),
-	Pay(PayRequest),
-	Keysend(KeysendRequest),
-	GetPayment(GetPaymentRequest),
-	ListPayments(PageQuery),
-	CreateOffer(CreateOfferRequest),
-}
-
-/// The router: every endpoint, path first, then method, then query or body, so an unknown
-/// path is a 404 and a known path with another method a 405.
-fn routes() -> BoxedFilter<(Call,)> {
-	use warp::{delete, get, path, post};
-
-	let info = path!("v1" / "info").and(get()).map(|| Call::Info);
-	let balance = path!("v1" / "balance").and(get()).map(|| Call::Balance);
-
-	let new_address =
-		path!("v1" / "onchain" / "address").and(post()).and(json_body()).map(Call::NewAddress);
-	let send_onchain =
-		path!("v1" / "onchain" / "send").and(post()).and(json_body()).map(Call::SendOnchain);
-
-	let list_peers = path!("v1" / "peers").and(get()).map(|| Call::ListPeers);
-	let connect_peer = path!("v1" / "peers").and(post()).and(json_body()).map(Call::ConnectPeer);
-	let disconnect_peer = path!("v1" / "peers" / String)
-		.and(delete())
-		.map(|node_id| Call::DisconnectPeer(DisconnectPeerRequest { node_id }));
-
-	let list_channels = path!("v1" / "channels").and(get()).map(|| Call::ListChannels);
-	let get_channel = path!("v1" / "channels" / String)
-		.and(get())
-		.map(|channel_id| Call::GetChannel(GetChannelRequest { channel_id }));
-	let open_channel = path!("v1" / "channels").and(post()).and(json_body()).map(Call::OpenChannel);
-	let close_channel = path!("v1" / "channels" / String / "close")
-		.and(post())
-		.and(json_body())
-		.map(|channel_id, body: CloseChannelBody| {
-			Call::CloseChannel(CloseChannelRequest { channel_id, force: body.force })
-		});
-
-	let create_invoice =
-		path!("v1" / "invoices").and(post()).and(json_body()).map(Call::CreateInvoice);
-	let get_invoice = path!("v1" / "invoices" / String)
-		.and(get())
-		.map(|payment_hash| Call::GetInvoice(GetInvoiceRequest { payment_hash }));
-	let list_invoices =
-		path!("v1" / "invoices").and(get()).and(page_query()).map(Call::ListInvoices);
-
-	let pay = path!("v1" / "payments").and(post()).and(json_body()).map(Call::Pay);
-	let keysend =
-		path!("v1" / "payments" / "keysend").and(post()).and(json_body()).map(Call::Keysend);
-	let get_payment = path!("v1" / "payments" / String)
-		.and(get())
-		.map(|payment_id| Call::GetPayment(GetPaymentRequest { payment_id }));
-	let list_payments =
-		path!("v1" / "payments").and(get()).and(page_query()).map(Call::ListPayments);
-
-	let create_offer = path!("v1" / "offers").and(post()).and(json_body()).map(Call::CreateOffer);
-
-	// Boxed per group to keep the filter types (and compile times) small.
-	let node_state = info.or(balance).unify().boxed();
-	let onchain = new_address.or(send_onchain).unify().boxed();
-	let peers = list_peers.or(connect_peer).unify().or(disconnect_peer).unify().boxed();
-	let channels = list_channels
-		.or(get_channel)
-		.unify()
-		.or(open_channel)
-		.unify()
-		.or(close_channel)
-		.unify()
-		.boxed();
-	let invoices = create_invoice.or(get_invoice).unify().or(list_invoices).unify().boxed();
-	let payments =
-		pay.or(keysend).unify().or(get_payment).unify().or(list_payments).unify().boxed();
-	node_state
-		.or(onchain)
-		.unify()
-		.or(peers)
-		.unify()
-		.or(channels)
-		.unify()
-		.or(invoices)
-		.unify()
-		.or(payments)
-		.unify()
-		.or(create_offer)
-		.unify()
-		.boxed()
-}
-
-/// Runs the handler on its own task: a client that disconnects does not cancel a node
-/// operation halfway (an open, a payment), and a panic is a 500, not a dropped connection.
-async fn run(node: Node, call: Call) -> Response {
-	match tokio::spawn(dispatch(node, call)).await {
-		Ok(response) => response,
-		Err(e) => {
-			log_error!("request handler failed: {e}");
-			ApiError::internal("internal error").into_response()
-		}
-	}
-}
-
-/// Calls the handler for `call`: the single place where requests meet the node.
-async fn dispatch(node: Node, call: Call) -> Response {
-	match call {
-		Call::Info => reply(info::handle_info(node, ()).await),
-		Call::Balance => reply(info::handle_balance(node, ()).await),
-		Call::NewAddress(req) => reply(onchain::handle_new_address(node, req).await),
-		Call::SendOnchain(req) => reply(onchain::handle_send_onchain(node, req).await),
-		Call::ListPeers => reply(peers::handle_list_peers(node, ()).await),
-		Call::ConnectPeer(req) => reply(peers::handle_connect_peer(node, req).await),
-		Call::DisconnectPeer(req) => reply(peers::handle_disconnect_peer(node, req).await),
-		Call::ListChannels => reply(channels::handle_list_channels(node, ()).await),
-		Call::GetChannel(req) => reply(channels::handle_get_channel(node, req).await),
-		Call::OpenChannel(req) => reply(channels::handle_open_channel(node, req).await),
-		Call::CloseChannel(req) => reply(channels::handle_close_channel(node, req).await),
-		Call::CreateInvoice(req) => reply(invoices::handle_create_invoice(node, req).await),
-		Call::GetInvoice(req) => reply(invoices::handle_get_invoice(node, req).await),
-		Call::ListInvoices(req) => reply(invoices::handle_list_invoices(node, req).await),
-		Call::Pay(req) => reply(payments::handle_pay(node, req).await),
-		Call::Keysend(req) => reply(payments::handle_keysend(node, req).await),
-		Call::GetPayment(req) => reply(payments::handle_get_payment(node, req).await),
-		Call::ListPayments(req) => reply(payments::handle_list_payments(node, req).await),
-		Call::CreateOffer(req) => reply(offers::handle_create_offer(node, req).await),
-	}
-}
-
-fn reply<T: Serialize>(result: Result<T, ApiError>) -> Response {
-	match result {
-		Ok(value) => warp::reply::json(&value).into_response(),
-		Err(e) => e.into_response(),
-	}
-}
-
-/// A JSON body of at most [`BODY_LIMIT_BYTES`], parsed into `T` and validated. An empty
-/// body counts as `{}`.
-fn json_body<T>() -> impl Filter<Extract = (T,), Error = Rejection> + Clone
-where
-	T: DeserializeOwned + Validate + Send + 'static,
-{
-	warp::header::optional::<u64>("content-length").and(warp::body::stream()).and_then(
-		|length: Option<u64>, body| async move {
-			let bytes = read_body(length, body).await?;
-			parse_json::<T>(&bytes).map_err(warp::reject::custom)
-		},
-	)
-}
-
-/// Reads the body, refusing it as soon as it is known to be larger than the limit
-/// (announced length or bytes received), so an oversized body is never buffered.
-async fn read_body<S, B>(length: Option<u64>, body: S) -> Result<Bytes, Rejection>
-where
-	S: Stream<Item = Result<B, warp::Error>>,
-	B: Buf,
-{
-	if length.is_some_and(|n| n > BODY_LIMIT_BYTES as u64) {
-		return Err(warp::reject::custom(payload_too_large()));
-	}
-	let mut body = pin!(body);
-	let mut bytes = Vec::new();
-	while let Some(chunk) = poll_fn(|cx| body.as_mut().poll_next(cx)).await {
-		let mut chunk = chunk.map_err(|e| {
-			warp::reject::custom(ApiError::invalid_request(format!("cannot read the body: {e}")))
-		})?;
-		if bytes.len() + chunk.remaining() > BODY_LIMIT_BYTES {
-			return Err(warp::reject::custom(payload_too_large()));
-		}
-		while chunk.has_remaining() {
-			let part = chunk.chunk();
-			bytes.extend_from_slice(part);
-			let n = part.len();
-			chunk.advance(n);
-		}
-	}
-	Ok(Bytes::from(bytes))
-}
-
-fn payload_too_large() -> ApiError {
-	ApiError::new(
-		StatusCode::PAYLOAD_TOO_LARGE,
-		"payload_too_large",
-		format!("the request body is larger than {BODY_LIMIT_BYTES} bytes"),
-	)
-}
-
-/// Parses a JSON body (empty means `{}`) and validates it.
-fn parse_json<T: DeserializeOwned + Validate>(body: &[u8]) -> Result<T, ApiError> {
-	let body = if body.iter().all(u8::is_ascii_whitespace) { b"{}".as_slice() } else { body };
-	let value: T =
-		serde_json::from_slice(body).map_err(|e| ApiError::invalid_request(e.to_string()))?;
-	value.validate()?;
-	Ok(value)
-}
-
-/// The `?limit=&cursor=` of list endpoints (all optional), validated.
-fn page_query() -> impl Filter<Extract = (PageQuery,), Error = Rejection> + Clone {
-	warp::query::raw().or(warp::any().map(String::new)).unify().and_then(|raw: String| async move {
-		let query: PageQuery = serde_urlencoded::from_str(&raw).map_err(|e| {
-			warp::reject::custom(ApiError::invalid_request(format!("invalid query string: {e}")))
-		})?;
-		query.validate().map_err(warp::reject::custom)?;
-		Ok::<_, Rejection>(query)
-	})
 }
 
 /// Turns every rejection into a JSON error.
@@ -442,15 +215,37 @@ fn rejection_error(rejection: &Rejection) -> ApiError {
 #[cfg(test)]
 mod tests {
 	use super::*;
+	use crate::api::PageQuery;
+	use crate::extract::read_body;
+	use crate::router::Call;
+	use crate::routes::Route;
+	use fulgur_node::ApiScope;
 	use serde_json::{json, Value};
+	use warp::hyper::body::Bytes;
+	use warp::Stream;
 
 	const KEY: &str = "0123456789abcdef";
+	const SHOP_KEY: &str = "5h0p5h0p5h0p5h0p";
+	const READ_KEY: &str = "r3adr3adr3adr3ad";
+
+	/// The admin key, plus an invoice and a read-only key.
+	fn keys() -> Keys {
+		Keys::new(Arc::from(KEY), |token| match token {
+			SHOP_KEY => Some(ApiScope::Invoice),
+			READ_KEY => Some(ApiScope::Readonly),
+			_ => None,
+		})
+	}
+
+	fn closing() -> watch::Sender<bool> {
+		watch::channel(false).0
+	}
 
 	/// The API with the handlers replaced by an echo of the parsed call: everything a
 	/// request goes through before it reaches the node.
 	fn app_without_node() -> impl Filter<Extract = impl Reply, Error = Infallible> + Clone {
 		finish(
-			authenticated_routes(Arc::from(KEY))
+			authenticated_routes(keys())
 				.map(|call: Call| warp::reply::json(&format!("{call:?}")).into_response()),
 		)
 	}
@@ -470,7 +265,7 @@ mod tests {
 	}
 
 	async fn call(req: warp::test::RequestBuilder) -> Call {
-		req.filter(&authenticated_routes(Arc::from(KEY))).await.expect("routed")
+		req.filter(&authenticated_routes(keys())).await.expect("routed")
 	}
 
 	#[tokio::test]
@@ -667,18 +462,107 @@ mod tests {
 		for (method, path, expected) in [
 			("GET", "/v1/info", "Info"),
 			("GET", "/v1/balance", "Balance"),
-			("GET", "/v1/peers", "ListPeers"),
-			("GET", "/v1/channels", "ListChannels"),
+			("GET", "/v1/openapi.json", "OpenApi"),
+			("GET", "/metrics", "Metrics"),
 		] {
 			let c = call(request(method, path)).await;
 			assert_eq!(format!("{c:?}"), expected);
 		}
 	}
 
+	/// Every route of the table, with its example body, reaches the router as itself: the
+	/// table (and so the OpenAPI document) lists exactly what the server serves.
+	#[tokio::test]
+	async fn every_table_route_is_served_as_itself() {
+		for route in Route::ALL {
+			let spec = route.spec();
+			let path = spec
+				.path
+				.split('/')
+				.map(|s| if s.starts_with('{') { "ab12" } else { s })
+				.collect::<Vec<_>>()
+				.join("/");
+			let mut req = request(spec.method, &path);
+			if let Some(body) = spec.body {
+				req = req.header("content-type", "application/json").body(body.example);
+			}
+			let routed = req.filter(&authenticated_routes(keys())).await;
+			match routed {
+				Ok(call) => assert_eq!(call.route(), *route, "{} {path}", spec.method),
+				Err(e) => panic!("{} {path} not routed: {e:?}", spec.method),
+			}
+		}
+	}
+
+	#[tokio::test]
+	async fn scopes_give_401_or_403_with_json() {
+		let cases = [
+			// (key, method, path, body, expected status)
+			(SHOP_KEY, "POST", "/v1/invoices", r#"{"description": "tea"}"#, 200),
+			(SHOP_KEY, "GET", "/v1/invoices", "", 200),
+			(SHOP_KEY, "GET", "/v1/invoices/ab", "", 200),
+			(SHOP_KEY, "GET", "/v1/events?after=3", "", 200),
+			(SHOP_KEY, "GET", "/v1/openapi.json", "", 200),
+			(SHOP_KEY, "GET", "/v1/payments", "", 403),
+			(SHOP_KEY, "POST", "/v1/payments", r#"{"invoice": "lnbcrt1"}"#, 403),
+			(SHOP_KEY, "GET", "/v1/balance", "", 403),
+			(SHOP_KEY, "GET", "/metrics", "", 403),
+			(SHOP_KEY, "POST", "/v1/keys", r#"{"scope": "admin"}"#, 403),
+			(READ_KEY, "GET", "/v1/payments", "", 200),
+			(READ_KEY, "GET", "/metrics", "", 200),
+			(READ_KEY, "GET", "/v1/events", "", 200),
+			(READ_KEY, "POST", "/v1/invoices", r#"{"description": "tea"}"#, 403),
+			(READ_KEY, "GET", "/v1/keys", "", 403),
+			(READ_KEY, "DELETE", "/v1/webhooks/ab", "", 403),
+			(KEY, "GET", "/v1/keys", "", 200),
+			(KEY, "DELETE", "/v1/keys/ab", "", 200),
+			("unknown", "GET", "/v1/invoices", "", 401),
+			("unknown", "GET", "/v1/nope", "", 401),
+		];
+		for (key, method, path, body, expected) in cases {
+			let req = warp::test::request()
+				.method(method)
+				.path(path)
+				.header("authorization", format!("Bearer {key}"))
+				.body(body);
+			let (status, answer) = send(req).await;
+			assert_eq!(status.as_u16(), expected, "{key} {method} {path}: {answer}");
+			match expected {
+				401 => assert_eq!(answer["code"], "unauthorized"),
+				403 => {
+					assert_eq!(answer["code"], "forbidden");
+					assert!(answer["message"].as_str().is_some_and(|m| m.contains("scope")));
+				}
+				_ => {}
+			}
+		}
+	}
+
+	#[tokio::test]
+	async fn event_queries_parse() {
+		let c = call(request("GET", "/v1/events?after=7&limit=3")).await;
+		assert!(
+			matches!(&c, Call::ListEvents(q) if q.after == Some(7) && q.limit == Some(3)),
+			"{c:?}"
+		);
+		let c = call(request("GET", "/v1/events/stream?after=4")).await;
+		assert!(matches!(&c, Call::EventStream(r) if r.after == Some(4)), "{c:?}");
+		let c =
+			call(request("GET", "/v1/events/stream?after=4").header("last-event-id", "9")).await;
+		assert!(matches!(&c, Call::EventStream(r) if r.after == Some(9)), "{c:?}");
+		let c = call(request("GET", "/v1/events/stream")).await;
+		assert!(matches!(&c, Call::EventStream(r) if r.after.is_none()), "{c:?}");
+		for bad in ["/v1/events?after=x", "/v1/events?limit=0", "/v1/events/stream?from=1"] {
+			assert_eq!(send(request("GET", bad)).await.0, StatusCode::BAD_REQUEST, "{bad}");
+		}
+		let bad_id = request("GET", "/v1/events/stream").header("last-event-id", "x");
+		assert_eq!(send(bad_id).await.0, StatusCode::BAD_REQUEST);
+	}
+
 	#[tokio::test]
 	async fn over_http_with_the_client() {
 		use crate::client::{ApiClient, Method};
-		let server = start(app_without_node(), "127.0.0.1:0".parse().unwrap()).unwrap();
+		let server = start(app_without_node(), "127.0.0.1:0".parse().unwrap(), closing()).unwrap();
 		let url = format!("http://{}", server.local_addr());
 		let client = ApiClient::new(&url, KEY).unwrap();
 
@@ -713,13 +597,13 @@ mod tests {
 	#[tokio::test]
 	async fn binding_a_used_port_is_an_io_error() {
 		let filter = warp::any().map(|| "ok".into_response());
-		let first = start(filter, "127.0.0.1:0".parse().unwrap()).unwrap();
-		let e = start(filter, first.local_addr()).unwrap_err();
+		let first = start(filter, "127.0.0.1:0".parse().unwrap(), closing()).unwrap();
+		let e = start(filter, first.local_addr(), closing()).unwrap_err();
 		assert_eq!(e.kind(), io::ErrorKind::AddrInUse, "{e}");
 		let addr = first.local_addr();
 		first.shutdown().await;
 		// The port is free again.
-		let again = start(warp::any().map(|| "ok".into_response()), addr).unwrap();
+		let again = start(warp::any().map(|| "ok".into_response()), addr, closing()).unwrap();
 		again.shutdown().await;
 	}
 }

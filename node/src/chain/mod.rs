@@ -13,8 +13,9 @@ pub use listener::ChainListener;
 use std::sync::Arc;
 
 use bitcoin::consensus::encode::serialize_hex;
-use bitcoin::{BlockHash, Transaction, Txid};
+use bitcoin::{BlockHash, OutPoint, Transaction, Txid};
 use lightning::chain::chaininterface::{BroadcasterInterface, ConfirmationTarget, FeeEstimator};
+use lightning_block_sync::gossip::UtxoSource;
 use lightning_block_sync::http::HttpEndpoint;
 use lightning_block_sync::rpc::RpcClient;
 use lightning_block_sync::{AsyncBlockSourceResult, BlockData, BlockHeaderData, BlockSource};
@@ -149,6 +150,16 @@ impl BlockSource for BitcoindClient {
 
 	fn get_best_block(&self) -> AsyncBlockSourceResult<'_, (BlockHash, Option<u32>)> {
 		self.rpc.get_best_block()
+	}
+}
+
+impl UtxoSource for BitcoindClient {
+	fn get_block_hash_by_height(&self, block_height: u32) -> AsyncBlockSourceResult<'_, BlockHash> {
+		self.rpc.get_block_hash_by_height(block_height)
+	}
+
+	fn is_output_unspent(&self, outpoint: OutPoint) -> AsyncBlockSourceResult<'_, bool> {
+		self.rpc.is_output_unspent(outpoint)
 	}
 }
 

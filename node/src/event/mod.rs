@@ -10,6 +10,7 @@ use std::sync::Arc;
 use lightning::events::{Event, ReplayEvent};
 
 use crate::context::Context;
+use crate::journal::NodeEvent;
 use crate::payment;
 
 /// Handles every LDK event for one node.
@@ -64,20 +65,49 @@ impl EventHandler {
 					user_channel_id,
 					Ok((channel_id, funding_txo.txid.to_string())),
 				);
-				Ok(())
+				record(
+					ctx,
+					NodeEvent::ChannelPending {
+						channel_id: channel_id.to_string(),
+						counterparty_node_id: counterparty_node_id.to_string(),
+						funding_txo: funding_txo.to_string(),
+					},
+				)
+				.await
 			}
 			Event::ChannelReady { channel_id, counterparty_node_id, .. } => {
 				crate::info!(ctx.logger, "channel {channel_id} with {counterparty_node_id} ready");
-				Ok(())
+				record(
+					ctx,
+					NodeEvent::ChannelReady {
+						channel_id: channel_id.to_string(),
+						counterparty_node_id: counterparty_node_id.to_string(),
+					},
+				)
+				.await
 			}
-			Event::ChannelClosed { channel_id, user_channel_id, reason, .. } => {
+			Event::ChannelClosed {
+				channel_id,
+				user_channel_id,
+				reason,
+				counterparty_node_id,
+				..
+			} => {
 				crate::info!(ctx.logger, "channel {channel_id} closed: {reason}");
 				channels::settle_open(
 					ctx,
 					user_channel_id,
 					Err(format!("channel closed: {reason}")),
 				);
-				Ok(())
+				record(
+					ctx,
+					NodeEvent::ChannelClosed {
+						channel_id: channel_id.to_string(),
+						counterparty_node_id: counterparty_node_id.map(|id| id.to_string()),
+						reason: reason.to_string(),
+					},
+				)
+				.await
 			}
 			Event::DiscardFunding { channel_id, funding_info } => {
 				channels::discard_funding(ctx, channel_id, funding_info);
@@ -153,6 +183,18 @@ impl EventHandler {
 				crate::debug!(ctx.logger, "event not acted on: {other:?}");
 				Ok(())
 			}
+		}
+	}
+}
+
+/// Records an event in the journal; if that fails, LDK replays the event (the journal
+/// records it once however often it is handled).
+pub(crate) async fn record(ctx: &Context, event: NodeEvent) -> Result<(), ReplayEvent> {
+	match ctx.journal.append(event).await {
+		Ok(_) => Ok(()),
+		Err(e) => {
+			crate::error!(ctx.logger, "event not recorded, will be replayed: {e}");
+			Err(ReplayEvent())
 		}
 	}
 }

@@ -5,9 +5,9 @@ use std::sync::Arc;
 
 use bitcoin::hashes::Hash;
 use bitcoin::hex::DisplayHex;
+use lightning::ln::channelmanager::RetryableSendFailure;
 use lightning::ln::channelmanager::{Bolt11InvoiceParameters, PaymentId};
 use lightning::ln::channelmanager::{Bolt11PaymentError, Retry};
-use lightning::routing::router::RouteParametersConfig;
 use lightning_invoice::{Bolt11Invoice, Bolt11InvoiceDescription, Bolt11InvoiceDescriptionRef};
 
 use super::{check_amount_msat, new_record, send_failure};
@@ -139,8 +139,7 @@ pub async fn pay_invoice(
 		..new_record(&id, PaymentKind::Bolt11, PaymentDirection::Outbound, PaymentStatus::Pending)
 	};
 	ctx.payments.put(&id, record.clone()).await?;
-	let route_config =
-		RouteParametersConfig { max_total_routing_fee_msat: max_fee_msat, ..Default::default() };
+	let route_config = ctx.config.routing.route_config(max_fee_msat);
 	let overpay = amount_msat.filter(|_| invoice.amount_milli_satoshis().is_some());
 	let amount_arg = if invoice.amount_milli_satoshis().is_none() { Some(amount) } else { overpay };
 	let sent = ctx.channel_manager.pay_for_bolt11_invoice(
@@ -154,6 +153,11 @@ pub async fn pay_invoice(
 		let error = match e {
 			Bolt11PaymentError::InvalidAmount => {
 				NodeError::InvalidAmount("amount does not fit the invoice".into())
+			}
+			Bolt11PaymentError::SendingFailed(RetryableSendFailure::RouteNotFound)
+				if max_fee_msat.is_some() =>
+			{
+				crate::routing::no_route_within_fee(ctx, text, amount, max_fee_msat)
 			}
 			Bolt11PaymentError::SendingFailed(e) => send_failure(e),
 		};

@@ -8,7 +8,6 @@ use bitcoin::hex::DisplayHex;
 use lightning::ln::channelmanager::Retry;
 use lightning::ln::channelmanager::{OptionalOfferPaymentParams, PaymentId};
 use lightning::offers::offer::{Amount, Offer};
-use lightning::routing::router::RouteParametersConfig;
 
 use super::{check_amount_msat, new_record};
 use crate::config::PAYMENT_RETRY_TIMEOUT;
@@ -80,10 +79,7 @@ pub async fn pay_offer(
 	};
 	ctx.payments.put(&id, record.clone()).await?;
 	let params = OptionalOfferPaymentParams {
-		route_params_config: RouteParametersConfig {
-			max_total_routing_fee_msat: max_fee_msat,
-			..Default::default()
-		},
+		route_params_config: ctx.config.routing.route_config(max_fee_msat),
 		retry_strategy: Retry::Timeout(PAYMENT_RETRY_TIMEOUT),
 		..Default::default()
 	};

@@ -36,7 +36,11 @@ pub async fn send(
 	ctx.payments.put(&id, record).await?;
 	let mut updates = ctx.payments.subscribe();
 	let params = RouteParameters::from_payment_params_and_value(
-		PaymentParameters::for_keysend(payee, KEYSEND_FINAL_CLTV_DELTA, true),
+		ctx.config.routing.apply(PaymentParameters::for_keysend(
+			payee,
+			KEYSEND_FINAL_CLTV_DELTA,
+			true,
+		)),
 		amount_msat,
 	);
 	match ctx.channel_manager.send_spontaneous_payment(

@@ -15,6 +15,7 @@ use lightning::ln::channelmanager::RetryableSendFailure;
 
 use crate::config::PAYMENT_RETRY_TIMEOUT;
 use crate::context::Context;
+use crate::journal::NodeEvent;
 use crate::model::{
 	InvoiceRecord, InvoiceStatus, PayRequest, PaymentDirection, PaymentKind, PaymentRecord,
 	PaymentStatus,
@@ -102,11 +103,20 @@ pub fn check_amount_msat(amount_msat: u64) -> Result<(), NodeError> {
 	Ok(())
 }
 
-/// Marks open invoices past their expiry as expired.
+/// Marks open invoices past their expiry as expired. The event is recorded first: if the
+/// record update then fails, the next round finds the invoice still open and tries again,
+/// and the journal does not record the event twice.
 pub async fn expire_invoices(ctx: &Arc<Context>) {
 	let now = unix_now();
 	for invoice in ctx.invoices.all() {
 		if invoice.status == InvoiceStatus::Open && invoice.expires_at <= now {
+			let expired = InvoiceRecord { status: InvoiceStatus::Expired, ..invoice.clone() };
+			if let Err(e) = ctx.journal.append(NodeEvent::InvoiceExpired { invoice: expired }).await
+			{
+				let hash = &invoice.payment_hash;
+				crate::warn!(ctx.logger, "recording expiry of invoice {hash}: {e}");
+				continue;
+			}
 			let update = ctx.invoices.update(&invoice.payment_hash, |r| {
 				if r.status == InvoiceStatus::Open {
 					r.status = InvoiceStatus::Expired;

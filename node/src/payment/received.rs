@@ -10,6 +10,8 @@ use lightning::types::payment::{PaymentHash, PaymentPreimage};
 
 use super::{failure_text, new_record, unix_now};
 use crate::context::Context;
+use crate::event::record;
+use crate::journal::NodeEvent;
 use crate::model::{InvoiceStatus, PaymentDirection, PaymentKind, PaymentRecord, PaymentStatus};
 
 /// Decides whether to claim an incoming payment: only invoices still open are claimed.
@@ -59,9 +61,9 @@ pub async fn on_payment_claimed(
 				})
 				.await
 				.map_err(|e| replay(ctx, e))?;
-			if updated.is_some() {
+			if let Some(invoice) = updated {
 				crate::info!(ctx.logger, "invoice {hash} paid: {amount_msat} msat");
-				return Ok(());
+				return record(ctx, NodeEvent::InvoicePaid { invoice }).await;
 			}
 			// An invoice we have no record of (issued through LDK directly): keep the money's
 			// trace as an inbound payment.
@@ -72,16 +74,16 @@ pub async fn on_payment_claimed(
 		}
 		PaymentPurpose::SpontaneousPayment(_) => PaymentKind::Keysend,
 	};
-	let record = PaymentRecord {
+	let payment = PaymentRecord {
 		payment_hash: Some(hash.clone()),
 		destination: Some(ctx.channel_manager.get_our_node_id().to_string()),
 		amount_msat: Some(amount_msat),
 		preimage,
 		..new_record(&hash, kind, PaymentDirection::Inbound, PaymentStatus::Succeeded)
 	};
-	ctx.payments.put(&hash, record).await.map_err(|e| replay(ctx, e))?;
+	ctx.payments.put(&hash, payment.clone()).await.map_err(|e| replay(ctx, e))?;
 	crate::info!(ctx.logger, "received {amount_msat} msat ({kind:?}) {hash}");
-	Ok(())
+	record(ctx, NodeEvent::PaymentReceived { payment }).await
 }
 
 /// Our payment arrived: record preimage and fee.
@@ -109,24 +111,28 @@ pub async fn on_payment_sent(
 		})
 		.await
 		.map_err(|e| replay(ctx, e))?;
-	if updated.is_none() {
-		crate::warn!(ctx.logger, "payment {id} succeeded but had no record; recording it");
-		let record = PaymentRecord {
-			payment_hash: Some(hash),
-			amount_msat,
-			fee_msat,
-			preimage: Some(preimage),
-			..new_record(
-				&id,
-				PaymentKind::Bolt11,
-				PaymentDirection::Outbound,
-				PaymentStatus::Succeeded,
-			)
-		};
-		ctx.payments.put(&id, record).await.map_err(|e| replay(ctx, e))?;
-	}
+	let payment = match updated {
+		Some(payment) => payment,
+		None => {
+			crate::warn!(ctx.logger, "payment {id} succeeded but had no record; recording it");
+			let payment = PaymentRecord {
+				payment_hash: Some(hash),
+				amount_msat,
+				fee_msat,
+				preimage: Some(preimage),
+				..new_record(
+					&id,
+					PaymentKind::Bolt11,
+					PaymentDirection::Outbound,
+					PaymentStatus::Succeeded,
+				)
+			};
+			ctx.payments.put(&id, payment.clone()).await.map_err(|e| replay(ctx, e))?;
+			payment
+		}
+	};
 	crate::info!(ctx.logger, "payment {id} succeeded, fee {fee_msat:?} msat");
-	Ok(())
+	record(ctx, NodeEvent::PaymentSucceeded { payment }).await
 }
 
 /// Our payment will not complete.
@@ -138,7 +144,8 @@ pub async fn on_payment_failed(
 	let text = failure_text(reason);
 	crate::info!(ctx.logger, "payment {id} failed: {text}");
 	let hash = payment_hash.map(|h| h.0.to_lower_hex_string());
-	ctx.payments
+	let updated = ctx
+		.payments
 		.update(&id, |r| {
 			if r.payment_hash.is_none() {
 				r.payment_hash = hash.clone();
@@ -147,13 +154,24 @@ pub async fn on_payment_failed(
 		})
 		.await
 		.map_err(|e| replay(ctx, e))?;
-	Ok(())
+	match updated {
+		Some(payment) if payment.status == PaymentStatus::Failed => {
+			record(ctx, NodeEvent::PaymentFailed { payment }).await
+		}
+		_ => Ok(()),
+	}
 }
 
 /// Marks a payment failed after a synchronous send failure.
 pub(crate) async fn mark_failed(ctx: &Arc<Context>, id: &str, reason: String) {
-	if let Err(e) = ctx.payments.update(id, |r| fail(r, reason.clone())).await {
-		crate::error!(ctx.logger, "recording failure of payment {id}: {e}");
+	match ctx.payments.update(id, |r| fail(r, reason.clone())).await {
+		Ok(Some(payment)) if payment.status == PaymentStatus::Failed => {
+			if let Err(e) = ctx.journal.append(NodeEvent::PaymentFailed { payment }).await {
+				crate::error!(ctx.logger, "recording the failure event of payment {id}: {e}");
+			}
+		}
+		Ok(_) => {}
+		Err(e) => crate::error!(ctx.logger, "recording failure of payment {id}: {e}"),
 	}
 }
 

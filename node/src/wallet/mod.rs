@@ -238,6 +238,24 @@ impl OnchainWallet {
 		}
 	}
 
+	/// Confirmed transactions that gave the wallet funds: txid, what it gained (received minus
+	/// spent) and the block height. For the event log's `onchain_received`.
+	pub fn confirmed_receipts(&self) -> Vec<(bitcoin::Txid, u64, u32)> {
+		let wallet = self.wallet();
+		wallet
+			.transactions()
+			.filter_map(|t| {
+				let bdk_wallet::chain::ChainPosition::Confirmed { anchor, .. } = t.chain_position
+				else {
+					return None;
+				};
+				let (sent, received) = wallet.sent_and_received(&t.tx_node.tx);
+				(received > sent)
+					.then(|| (t.tx_node.txid, (received - sent).to_sat(), anchor.block_id.height))
+			})
+			.collect()
+	}
+
 	fn confirmed_utxos(&self) -> Vec<Utxo> {
 		let wallet = self.wallet();
 		wallet

@@ -4,14 +4,18 @@
 use fulgur_node::{ChannelInfo, Node, OpenedChannel};
 use serde::{Deserialize, Serialize};
 
-use super::{blocking, Validate};
+use super::{blocking, paginate, PageQuery, Validate};
 use crate::error::ApiError;
 
-/// `GET /v1/channels` answer.
+/// `GET /v1/channels` answer: one page, by channel id.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub struct ListChannelsResponse {
-	/// All channels, pending ones included.
+	/// This page of channels, pending ones included.
 	pub channels: Vec<ChannelInfo>,
+	/// Channels in all pages.
+	pub total: usize,
+	/// Pass as `cursor` for the next page; `null` on the last page.
+	pub next_cursor: Option<String>,
 }
 
 /// `GET /v1/channels/{channel_id}` request.
@@ -62,11 +66,18 @@ pub struct CloseChannelResponse {
 	pub force: bool,
 }
 
-/// `GET /v1/channels`: all channels.
+/// `GET /v1/channels?limit=&cursor=`: one page of channels.
 pub(crate) async fn handle_list_channels(
-	node: Node, _req: (),
+	node: Node, req: PageQuery,
 ) -> Result<ListChannelsResponse, ApiError> {
-	Ok(ListChannelsResponse { channels: node.list_channels() })
+	let mut channels = node.list_channels();
+	channels.sort_by(|a, b| a.channel_id.cmp(&b.channel_id));
+	let page = paginate(channels, &req)?;
+	Ok(ListChannelsResponse {
+		channels: page.items,
+		total: page.total,
+		next_cursor: page.next_cursor,
+	})
 }
 
 /// `GET /v1/channels/{channel_id}`: one channel.

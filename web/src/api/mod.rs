@@ -11,12 +11,17 @@ use serde::{Deserialize, Serialize};
 use crate::error::ApiError;
 
 pub mod channels;
+pub mod events;
 pub mod info;
 pub mod invoices;
+pub mod keys;
+pub mod metrics;
 pub mod offers;
 pub mod onchain;
 pub mod payments;
 pub mod peers;
+pub mod routing;
+pub mod webhooks;
 
 /// Default page size of list endpoints.
 pub const DEFAULT_PAGE_LIMIT: usize = 100;
@@ -114,6 +119,32 @@ impl Listed for fulgur_node::InvoiceRecord {
 impl Listed for fulgur_node::PaymentRecord {
 	fn list_key(&self) -> ListKey {
 		ListKey { created_at: self.created_at, id: self.payment_id.clone() }
+	}
+}
+
+impl Listed for fulgur_node::ApiKeyInfo {
+	fn list_key(&self) -> ListKey {
+		ListKey { created_at: self.created_at, id: self.id.clone() }
+	}
+}
+
+impl Listed for fulgur_node::WebhookInfo {
+	fn list_key(&self) -> ListKey {
+		ListKey { created_at: self.created_at, id: self.id.clone() }
+	}
+}
+
+/// Lists without a creation time (channels, peers) are ordered by id alone: every item's
+/// time is 0, so the cursor is `0.<id>`.
+impl Listed for fulgur_node::ChannelInfo {
+	fn list_key(&self) -> ListKey {
+		ListKey { created_at: 0, id: self.channel_id.clone() }
+	}
+}
+
+impl Listed for fulgur_node::PeerInfo {
+	fn list_key(&self) -> ListKey {
+		ListKey { created_at: 0, id: self.node_id.clone() }
 	}
 }
 

@@ -3,14 +3,18 @@
 use fulgur_node::{Node, PeerInfo};
 use serde::{Deserialize, Serialize};
 
-use super::Validate;
+use super::{paginate, PageQuery, Validate};
 use crate::error::ApiError;
 
-/// `GET /v1/peers` answer.
+/// `GET /v1/peers` answer: one page, by node id.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub struct ListPeersResponse {
-	/// Known peers, connected or not.
+	/// This page of known peers, connected or not.
 	pub peers: Vec<PeerInfo>,
+	/// Peers in all pages.
+	pub total: usize,
+	/// Pass as `cursor` for the next page; `null` on the last page.
+	pub next_cursor: Option<String>,
 }
 
 /// `POST /v1/peers` body.
@@ -48,9 +52,14 @@ pub struct DisconnectPeerResponse {
 	pub node_id: String,
 }
 
-/// `GET /v1/peers`: known peers.
-pub(crate) async fn handle_list_peers(node: Node, _req: ()) -> Result<ListPeersResponse, ApiError> {
-	Ok(ListPeersResponse { peers: node.list_peers() })
+/// `GET /v1/peers?limit=&cursor=`: one page of known peers.
+pub(crate) async fn handle_list_peers(
+	node: Node, req: PageQuery,
+) -> Result<ListPeersResponse, ApiError> {
+	let mut peers = node.list_peers();
+	peers.sort_by(|a, b| a.node_id.cmp(&b.node_id));
+	let page = paginate(peers, &req)?;
+	Ok(ListPeersResponse { peers: page.items, total: page.total, next_cursor: page.next_cursor })
 }
 
 /// `POST /v1/peers`: connects to a peer and remembers it.

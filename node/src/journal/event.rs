@@ -1,0 +1,197 @@
+//! What the journal records: one [`NodeEvent`] per thing a client may want to hear about, and
+//! the stored [`EventRecord`] that gives it its index and time.
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::{InvoiceRecord, PaymentRecord};
+
+/// One entry of the event log, as stored and as the API serves it:
+/// `{"index": 7, "timestamp": 1700000000, "type": "invoice_paid", "invoice": {...}}`.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct EventRecord {
+	/// Position in the log: 1 for the first event, then one more for each; never reused.
+	/// Clients resume after the last index they saw and may use it to drop duplicates.
+	pub index: u64,
+	/// When it was recorded (UNIX seconds).
+	pub timestamp: u64,
+	/// What happened.
+	#[serde(flatten)]
+	pub event: NodeEvent,
+}
+
+/// Something that happened on the node. Serialised with its kind in `type`.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum NodeEvent {
+	/// An invoice we issued was paid; the record as it reads once paid.
+	InvoicePaid {
+		/// The invoice.
+		invoice: InvoiceRecord,
+	},
+	/// An invoice we issued expired unpaid.
+	InvoiceExpired {
+		/// The invoice.
+		invoice: InvoiceRecord,
+	},
+	/// Money arrived without an invoice of ours (keysend, BOLT12 offer).
+	PaymentReceived {
+		/// The inbound payment.
+		payment: PaymentRecord,
+	},
+	/// One of our payments arrived; the record carries preimage and fee.
+	PaymentSucceeded {
+		/// The payment.
+		payment: PaymentRecord,
+	},
+	/// One of our payments failed for good; the record carries the reason.
+	PaymentFailed {
+		/// The payment.
+		payment: PaymentRecord,
+	},
+	/// A channel's funding transaction is out; it waits for confirmations.
+	ChannelPending {
+		/// Channel id (hex).
+		channel_id: String,
+		/// The counterparty.
+		counterparty_node_id: String,
+		/// Funding outpoint `txid:vout`.
+		funding_txo: String,
+	},
+	/// A channel can carry payments.
+	ChannelReady {
+		/// Channel id (hex).
+		channel_id: String,
+		/// The counterparty.
+		counterparty_node_id: String,
+	},
+	/// A channel closed (or an open failed).
+	ChannelClosed {
+		/// Channel id (hex).
+		channel_id: String,
+		/// The counterparty, when LDK knows it.
+		counterparty_node_id: Option<String>,
+		/// Why, in words.
+		reason: String,
+	},
+	/// A peer connection came up (after the handshake).
+	PeerConnected {
+		/// The peer.
+		node_id: String,
+		/// Whether the peer connected to us.
+		inbound: bool,
+	},
+	/// A peer connection went down.
+	PeerDisconnected {
+		/// The peer.
+		node_id: String,
+	},
+	/// The on-chain wallet received funds in a confirmed transaction.
+	OnchainReceived {
+		/// The transaction.
+		txid: String,
+		/// What the wallet gained from it (received minus spent).
+		amount_sat: u64,
+		/// The block it confirmed in.
+		block_height: u32,
+	},
+	/// A counterparty broadcast a revoked commitment of a channel (reported by the watchtower
+	/// client once it exists; nothing emits it yet).
+	BreachSeen {
+		/// Channel id (hex).
+		channel_id: String,
+		/// The revoked commitment transaction.
+		txid: String,
+	},
+	/// A justice transaction took a cheating counterparty's funds (reported by the watchtower
+	/// client once it exists; nothing emits it yet).
+	BreachPunished {
+		/// Channel id (hex).
+		channel_id: String,
+		/// The justice transaction.
+		txid: String,
+	},
+}
+
+/// Every event kind, as it appears in `type` and in webhook filters.
+pub const EVENT_KINDS: &[&str] = &[
+	"invoice_paid",
+	"invoice_expired",
+	"payment_received",
+	"payment_succeeded",
+	"payment_failed",
+	"channel_pending",
+	"channel_ready",
+	"channel_closed",
+	"peer_connected",
+	"peer_disconnected",
+	"onchain_received",
+	"breach_seen",
+	"breach_punished",
+];
+
+impl NodeEvent {
+	/// The kind, as in `type`.
+	pub fn kind(&self) -> &'static str {
+		match self {
+			NodeEvent::InvoicePaid { .. } => "invoice_paid",
+			NodeEvent::InvoiceExpired { .. } => "invoice_expired",
+			NodeEvent::PaymentReceived { .. } => "payment_received",
+			NodeEvent::PaymentSucceeded { .. } => "payment_succeeded",
+			NodeEvent::PaymentFailed { .. } => "payment_failed",
+			NodeEvent::ChannelPending { .. } => "channel_pending",
+			NodeEvent::ChannelReady { .. } => "channel_ready",
+			NodeEvent::ChannelClosed { .. } => "channel_closed",
+			NodeEvent::PeerConnected { .. } => "peer_connected",
+			NodeEvent::PeerDisconnected { .. } => "peer_disconnected",
+			NodeEvent::OnchainReceived { .. } => "onchain_received",
+			NodeEvent::BreachSeen { .. } => "breach_seen",
+			NodeEvent::BreachPunished { .. } => "breach_punished",
+		}
+	}
+
+	/// What makes this event unique, when it must be recorded at most once however often
+	/// its cause is handled (LDK replays events after a failed step or a restart): e.g.
+	/// `invoice_paid_<hash>`. `None` for events that may legitimately repeat (peers).
+	pub fn once_key(&self) -> Option<String> {
+		let id = match self {
+			NodeEvent::InvoicePaid { invoice } | NodeEvent::InvoiceExpired { invoice } => {
+				invoice.payment_hash.clone()
+			}
+			// Money arrives once per payment hash; a replayed claim rebuilds the record.
+			NodeEvent::PaymentReceived { payment } => payment.payment_id.clone(),
+			// A failed payment may be tried again under the same id: each attempt is a new
+			// record, told apart by its start time (which updates of it keep).
+			NodeEvent::PaymentSucceeded { payment } | NodeEvent::PaymentFailed { payment } => {
+				format!("{}_{}", payment.payment_id, payment.created_at)
+			}
+			NodeEvent::ChannelPending { channel_id, .. }
+			| NodeEvent::ChannelReady { channel_id, .. }
+			| NodeEvent::ChannelClosed { channel_id, .. } => channel_id.clone(),
+			NodeEvent::OnchainReceived { txid, .. }
+			| NodeEvent::BreachSeen { txid, .. }
+			| NodeEvent::BreachPunished { txid, .. } => txid.clone(),
+			NodeEvent::PeerConnected { .. } | NodeEvent::PeerDisconnected { .. } => return None,
+		};
+		Some(format!("{}_{id}", self.kind()))
+	}
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	#[test]
+	fn kinds_match_the_serialised_type() {
+		let event =
+			NodeEvent::ChannelReady { channel_id: "ab".into(), counterparty_node_id: "02".into() };
+		let record = EventRecord { index: 3, timestamp: 9, event };
+		let json = serde_json::to_value(&record).expect("json");
+		assert_eq!(json["type"], "channel_ready");
+		assert_eq!(json["index"], 3);
+		assert_eq!(json["channel_id"], "ab");
+		assert!(EVENT_KINDS.contains(&record.event.kind()));
+		let back: EventRecord = serde_json::from_value(json).expect("parse");
+		assert_eq!(back, record);
+		assert_eq!(back.event.once_key().as_deref(), Some("channel_ready_ab"));
+	}
+}

@@ -1,0 +1,260 @@
+//! The event log: every [`NodeEvent`] gets the next index and is written durably to the node's
+//! store *before* anyone hears of it. Readers (the events API, the SSE stream, webhook
+//! delivery) read from the store after the last index they saw and only wake up on the
+//! in-memory signal, so a slow or disconnected reader never misses an event: nothing is kept
+//! only in memory.
+//!
+//! Ordering: the index is assigned and the write applied to the store under one lock, so the
+//! store receives entries in index order. With the group-commit store a flush covers
+//! everything applied before it, so when entry `n` is durable every entry before it is too;
+//! the stores without group commit finish each write inside the call. That is what lets the
+//! journal announce "durable up to `n`" and readers read everything up to `n`.
+//!
+//! Events that must be recorded once however often their cause is handled (LDK replays an
+//! event after a failed step or a restart) carry a key ([`NodeEvent::once_key`]); the key is
+//! stored with the event, in the same flush, and a second append with it is a no-op.
+
+mod event;
+
+pub use event::{EventRecord, NodeEvent, EVENT_KINDS};
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use lightning::util::async_poll::AsyncResult;
+use lightning::util::persist::{KVStore, KVStoreSync};
+use tokio::sync::watch;
+
+use crate::store::DynStore;
+use crate::NodeError;
+
+/// Where events live, keyed by their zero-padded index so keys sort like indexes.
+const EVENTS_NAMESPACE: &str = "fulgur_events";
+/// Keys of events recorded at most once, each mapping to its event's index.
+const ONCE_NAMESPACE: &str = "fulgur_event_once";
+/// Digits of `u64::MAX`.
+const INDEX_DIGITS: usize = 20;
+
+/// The node's event log.
+pub struct Journal {
+	store: Arc<DynStore>,
+	/// The last index handed out; held while the entry is applied to the store.
+	last_assigned: Mutex<u64>,
+	/// The highest index known durable; readers read up to it and wait for it to move.
+	durable: watch::Sender<u64>,
+	/// Events stored.
+	count: AtomicU64,
+	/// Serialises the "already recorded?" check with the append of keyed events.
+	once: tokio::sync::Mutex<()>,
+}
+
+type Write = AsyncResult<'static, (), lightning::io::Error>;
+
+impl Journal {
+	/// Opens the log in `store`, continuing after the highest stored index. Blocking: call at
+	/// start-up.
+	pub fn open(store: Arc<DynStore>) -> Result<Arc<Journal>, NodeError> {
+		let keys = KVStoreSync::list(&*store, EVENTS_NAMESPACE, "")
+			.map_err(|e| NodeError::Persistence(format!("listing events: {e}")))?;
+		let indexes: Vec<u64> = keys.iter().filter_map(|k| k.parse().ok()).collect();
+		let last = indexes.iter().copied().max().unwrap_or(0);
+		let (durable, _) = watch::channel(last);
+		Ok(Arc::new(Journal {
+			store,
+			last_assigned: Mutex::new(last),
+			durable,
+			count: AtomicU64::new(indexes.len() as u64),
+			once: tokio::sync::Mutex::new(()),
+		}))
+	}
+
+	/// Records `event`; returns its index once it is durable and announced, or `None` when
+	/// an event with the same [`NodeEvent::once_key`] is already recorded.
+	pub async fn append(&self, event: NodeEvent) -> Result<Option<u64>, NodeError> {
+		let Some(key) = event.once_key() else {
+			let (index, writes) = self.issue(event, None)?;
+			self.finish(index, writes).await?;
+			return Ok(Some(index));
+		};
+		let guard = self.once.lock().await;
+		match KVStore::read(&*self.store, ONCE_NAMESPACE, "", &key).await {
+			Ok(_) => return Ok(None),
+			Err(e) if e.kind() == lightning::io::ErrorKind::NotFound => {}
+			Err(e) => return Err(NodeError::Persistence(format!("reading event key {key}: {e}"))),
+		}
+		// Once applied, the key is visible to the next check: no need to hold the lock
+		// while waiting for the disk, so concurrent appends still share a flush.
+		let (index, writes) = self.issue(event, Some(&key))?;
+		drop(guard);
+		self.finish(index, writes).await?;
+		Ok(Some(index))
+	}
+
+	/// Assigns the next index and applies the writes, in index order.
+	fn issue(&self, event: NodeEvent, once: Option<&str>) -> Result<(u64, Vec<Write>), NodeError> {
+		let mut last = self.last_assigned.lock().unwrap_or_else(|e| e.into_inner());
+		let index = *last + 1;
+		let record = EventRecord { index, timestamp: crate::payment::unix_now(), event };
+		let bytes = serde_json::to_vec(&record)
+			.map_err(|e| NodeError::Internal(format!("encoding event: {e}")))?;
+		let mut writes =
+			vec![KVStore::write(&*self.store, EVENTS_NAMESPACE, "", &key(index), bytes)];
+		if let Some(once) = once {
+			let value = index.to_string().into_bytes();
+			writes.push(KVStore::write(&*self.store, ONCE_NAMESPACE, "", once, value));
+		}
+		*last = index;
+		Ok((index, writes))
+	}
+
+	async fn finish(&self, index: u64, writes: Vec<Write>) -> Result<(), NodeError> {
+		for write in writes {
+			write
+				.await
+				.map_err(|e| NodeError::Persistence(format!("writing event {index}: {e}")))?;
+		}
+		self.count.fetch_add(1, Ordering::Relaxed);
+		self.durable.send_if_modified(|durable| {
+			let moved = index > *durable;
+			if moved {
+				*durable = index;
+			}
+			moved
+		});
+		Ok(())
+	}
+
+	/// The highest durable index (0 before the first event).
+	pub fn latest(&self) -> u64 {
+		*self.durable.borrow()
+	}
+
+	/// Events stored.
+	pub fn total(&self) -> u64 {
+		self.count.load(Ordering::Relaxed)
+	}
+
+	/// Follows [`Journal::latest`]: wakes up when events were appended.
+	pub fn subscribe(&self) -> watch::Receiver<u64> {
+		self.durable.subscribe()
+	}
+
+	/// Up to `limit` events with an index above `after`, oldest first. Blocking (store reads).
+	pub fn read(&self, after: u64, limit: usize) -> Result<Vec<EventRecord>, NodeError> {
+		let latest = self.latest();
+		let mut events = Vec::new();
+		let mut index = after.saturating_add(1);
+		while index <= latest && events.len() < limit {
+			match KVStoreSync::read(&*self.store, EVENTS_NAMESPACE, "", &key(index)) {
+				Ok(bytes) => events.push(serde_json::from_slice(&bytes).map_err(|e| {
+					NodeError::Persistence(format!("event {index} is corrupt: {e}"))
+				})?),
+				// An append whose write failed leaves its index unused.
+				Err(e) if e.kind() == lightning::io::ErrorKind::NotFound => {}
+				Err(e) => {
+					return Err(NodeError::Persistence(format!("reading event {index}: {e}")))
+				}
+			}
+			index += 1;
+		}
+		Ok(events)
+	}
+
+	/// [`Journal::read`] off the async workers.
+	pub async fn read_async(
+		self: &Arc<Self>, after: u64, limit: usize,
+	) -> Result<Vec<EventRecord>, NodeError> {
+		let journal = Arc::clone(self);
+		tokio::task::spawn_blocking(move || journal.read(after, limit))
+			.await
+			.map_err(|e| NodeError::Internal(format!("event read task: {e}")))?
+	}
+}
+
+fn key(index: u64) -> String {
+	format!("{index:0INDEX_DIGITS$}")
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+	use crate::model::{InvoiceRecord, InvoiceStatus};
+	use crate::store::SledStore;
+
+	fn peer(n: u8) -> NodeEvent {
+		NodeEvent::PeerConnected { node_id: format!("02{n:02x}"), inbound: n.is_multiple_of(2) }
+	}
+
+	fn invoice_paid(hash: &str) -> NodeEvent {
+		NodeEvent::InvoicePaid {
+			invoice: InvoiceRecord {
+				payment_hash: hash.into(),
+				bolt11: "lnbcrt1".into(),
+				description: "coffee".into(),
+				amount_msat: Some(1000),
+				amount_received_msat: Some(1000),
+				created_at: 1,
+				expires_at: 2,
+				paid_at: Some(2),
+				preimage: None,
+				status: InvoiceStatus::Paid,
+			},
+		}
+	}
+
+	#[tokio::test]
+	async fn indexes_stay_monotonic_across_restarts() {
+		let dir = tempfile::tempdir().expect("tempdir");
+		{
+			let store: Arc<DynStore> = Arc::new(SledStore::open(dir.path()).expect("open"));
+			let journal = Journal::open(store).expect("journal");
+			assert_eq!(journal.latest(), 0);
+			for n in 1..=3 {
+				assert_eq!(journal.append(peer(n)).await.expect("append"), Some(u64::from(n)));
+			}
+			assert_eq!(journal.append(invoice_paid("aa")).await.expect("append"), Some(4));
+		}
+		let store: Arc<DynStore> = Arc::new(SledStore::open(dir.path()).expect("reopen"));
+		let journal = Journal::open(store).expect("journal");
+		assert_eq!((journal.latest(), journal.total()), (4, 4));
+		// Recorded once, even across a restart.
+		assert_eq!(journal.append(invoice_paid("aa")).await.expect("append"), None);
+		assert_eq!(journal.append(peer(9)).await.expect("append"), Some(5));
+		let all = journal.read(0, 100).expect("read");
+		assert_eq!(all.iter().map(|e| e.index).collect::<Vec<_>>(), vec![1, 2, 3, 4, 5]);
+		assert_eq!(all[0].event, peer(1));
+		assert_eq!(all[3].event.kind(), "invoice_paid");
+		let page = journal.read(2, 2).expect("read");
+		assert_eq!(page.iter().map(|e| e.index).collect::<Vec<_>>(), vec![3, 4]);
+		assert!(journal.read(5, 10).expect("read").is_empty());
+	}
+
+	#[tokio::test]
+	async fn concurrent_appends_get_distinct_indexes_and_wake_subscribers() {
+		let dir = tempfile::tempdir().expect("tempdir");
+		let store: Arc<DynStore> = Arc::new(SledStore::open(dir.path()).expect("open"));
+		let journal = Journal::open(store).expect("journal");
+		let mut updates = journal.subscribe();
+		let mut tasks = Vec::new();
+		for n in 0..50u8 {
+			let journal = Arc::clone(&journal);
+			tasks.push(tokio::spawn(async move {
+				let key = format!("{n:064x}");
+				// Every event twice: the keyed ones must land once.
+				let first = journal.append(invoice_paid(&key)).await.expect("append");
+				let second = journal.append(invoice_paid(&key)).await.expect("append");
+				assert!(first.is_some() && second.is_none());
+				journal.append(peer(n)).await.expect("append")
+			}));
+		}
+		for task in tasks {
+			task.await.expect("task");
+		}
+		updates.changed().await.expect("woken");
+		assert_eq!(journal.latest(), 100);
+		let all = journal.read_async(0, 1000).await.expect("read");
+		let indexes: Vec<u64> = all.iter().map(|e| e.index).collect();
+		assert_eq!(indexes, (1..=100).collect::<Vec<_>>());
+		assert_eq!(all.iter().filter(|e| e.event.kind() == "invoice_paid").count(), 50);
+	}
+}

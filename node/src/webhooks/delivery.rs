@@ -1,0 +1,187 @@
+//! One task per webhook: reads the journal from the webhook's cursor, POSTs each matching
+//! event with an HMAC-SHA256 signature, retries with exponential backoff, and moves the
+//! cursor only once the receiver answered 2xx.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bitcoin::hashes::{sha256, Hash, HashEngine, Hmac, HmacEngine};
+use bitcoin::hex::DisplayHex;
+use hyper::header::{CONTENT_TYPE, USER_AGENT};
+use hyper::{Body, Method, Request};
+
+use super::{DeliveryState, StoredWebhook};
+use crate::context::Context;
+use crate::journal::EventRecord;
+
+/// The signature header: `sha256=<hex HMAC-SHA256(secret, body)>`.
+pub const SIGNATURE_HEADER: &str = "x-fulgur-signature";
+/// The event's index, to drop duplicates without parsing the body.
+const INDEX_HEADER: &str = "x-fulgur-event-index";
+/// The event's kind.
+const KIND_HEADER: &str = "x-fulgur-event-type";
+/// Events read from the journal at a time.
+const BATCH: usize = 100;
+/// Wait after the first failed attempt; doubled after each further one.
+const FIRST_RETRY_DELAY: Duration = Duration::from_secs(1);
+/// Longest wait between attempts.
+const MAX_RETRY_DELAY: Duration = Duration::from_secs(600);
+/// How long a receiver may take to answer.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// `sha256=<hex>` of the HMAC-SHA256 of `body` keyed with the webhook's secret (the whole
+/// `whsec_...` string, as bytes): what receivers recompute to check a delivery.
+pub fn signature(secret: &str, body: &[u8]) -> String {
+	let mut engine = HmacEngine::<sha256::Hash>::new(secret.as_bytes());
+	engine.input(body);
+	let mac = Hmac::<sha256::Hash>::from_engine(engine);
+	format!("sha256={}", mac.to_byte_array().to_lower_hex_string())
+}
+
+/// Delivers webhook `id`'s events until the webhook is deleted or the node stops.
+pub(crate) async fn run_worker(ctx: Arc<Context>, id: String) {
+	let mut appended = ctx.journal.subscribe();
+	let mut changed = ctx.webhooks.hooks.subscribe();
+	loop {
+		let Some(hook) = ctx.webhooks.hooks.get(&id) else { return };
+		let mut state = ctx.webhooks.outbox.get(&id).unwrap_or_default();
+		let after = state.next_index.saturating_sub(1);
+		let batch = match ctx.journal.read_async(after, BATCH).await {
+			Ok(batch) => batch,
+			Err(e) => {
+				crate::error!(ctx.logger, "webhook {id}: reading events: {e}");
+				Vec::new()
+			}
+		};
+		if batch.is_empty() {
+			tokio::select! {
+				_ = ctx.stopped() => return,
+				_ = appended.changed() => {},
+				// Any change of the registrations (a deletion) means: look again.
+				_ = changed.recv() => {},
+			}
+			continue;
+		}
+		// Skipped events move the cursor in memory only, saved with the next delivery or at
+		// the end of the batch.
+		let mut unsaved = false;
+		for event in batch {
+			let wanted =
+				hook.events.is_empty() || hook.events.iter().any(|k| k == event.event.kind());
+			if wanted && !deliver(&ctx, &hook, &event, &mut state).await {
+				return;
+			}
+			state.delivered += u64::from(wanted);
+			state.next_index = event.index + 1;
+			state.failed_attempts = 0;
+			state.last_error = None;
+			state.next_attempt_at = None;
+			unsaved = !wanted;
+			if wanted {
+				if let Err(e) = save(&ctx, &id, &state).await {
+					crate::error!(ctx.logger, "webhook {id}: saving its cursor: {e}");
+				}
+			}
+		}
+		if unsaved {
+			if let Err(e) = save(&ctx, &id, &state).await {
+				crate::error!(ctx.logger, "webhook {id}: saving its cursor: {e}");
+			}
+		}
+	}
+}
+
+/// POSTs one event until a 2xx answer; false when the node stops or the webhook is deleted
+/// first.
+async fn deliver(
+	ctx: &Arc<Context>, hook: &StoredWebhook, event: &EventRecord, state: &mut DeliveryState,
+) -> bool {
+	let body = match serde_json::to_vec(event) {
+		Ok(body) => body,
+		Err(e) => {
+			crate::error!(ctx.logger, "webhook {}: encoding event {}: {e}", hook.id, event.index);
+			return true;
+		}
+	};
+	let signed = signature(&hook.secret, &body);
+	let mut delay = FIRST_RETRY_DELAY;
+	loop {
+		let error = match post(ctx, hook, event, &body, &signed).await {
+			Ok(()) => return true,
+			Err(error) => error,
+		};
+		state.failed_attempts += 1;
+		crate::info!(
+			ctx.logger,
+			"webhook {}: event {} attempt {} failed: {error}; next in {delay:?}",
+			hook.id,
+			event.index,
+			state.failed_attempts
+		);
+		state.last_error = Some(error);
+		state.next_attempt_at = Some(crate::payment::unix_now() + delay.as_secs());
+		if let Err(e) = save(ctx, &hook.id, state).await {
+			crate::error!(ctx.logger, "webhook {}: saving its state: {e}", hook.id);
+		}
+		tokio::select! {
+			_ = ctx.stopped() => return false,
+			_ = tokio::time::sleep(delay) => {},
+		}
+		if ctx.webhooks.hooks.get(&hook.id).is_none() {
+			return false;
+		}
+		delay = (delay * 2).min(MAX_RETRY_DELAY);
+	}
+}
+
+/// Stores the cursor, unless the webhook was deleted meanwhile (no orphan cursor then).
+async fn save(ctx: &Context, id: &str, state: &DeliveryState) -> Result<(), crate::NodeError> {
+	ctx.webhooks
+		.outbox
+		.update(id, |stored| {
+			*stored = state.clone();
+			true
+		})
+		.await
+		.map(|_| ())
+}
+
+async fn post(
+	ctx: &Context, hook: &StoredWebhook, event: &EventRecord, body: &[u8], signed: &str,
+) -> Result<(), String> {
+	let request = Request::builder()
+		.method(Method::POST)
+		.uri(&hook.url)
+		.header(CONTENT_TYPE, "application/json")
+		.header(USER_AGENT, "fulgur-webhooks")
+		.header(SIGNATURE_HEADER, signed)
+		.header(INDEX_HEADER, event.index.to_string())
+		.header(KIND_HEADER, event.event.kind())
+		.body(Body::from(body.to_vec()))
+		.map_err(|e| format!("invalid request: {e}"))?;
+	let exchange = async {
+		let response = ctx.webhooks.http.request(request).await?;
+		let status = response.status();
+		// Read (and drop) the answer so the connection can be reused.
+		hyper::body::to_bytes(response.into_body()).await?;
+		Ok::<_, hyper::Error>(status)
+	};
+	match tokio::time::timeout(REQUEST_TIMEOUT, exchange).await {
+		Err(_) => Err(format!("no answer within {}s", REQUEST_TIMEOUT.as_secs())),
+		Ok(Err(e)) => Err(format!("{e}")),
+		Ok(Ok(status)) if status.is_success() => Ok(()),
+		Ok(Ok(status)) => Err(format!("answered HTTP {}", status.as_u16())),
+	}
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	#[test]
+	fn signature_is_rfc4231_hmac_sha256() {
+		// RFC 4231 test case 2.
+		let sig = signature("Jefe", b"what do ya want for nothing?");
+		assert_eq!(sig, "sha256=5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+	}
+}

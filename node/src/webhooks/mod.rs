@@ -1,0 +1,208 @@
+//! Webhooks: a merchant registers a URL and the event kinds it wants; every matching event of
+//! the journal is POSTed to it, signed, in index order, retried with exponential backoff
+//! until the receiver answers 2xx. Delivery is at least once: a receiver may see an event
+//! again (after a crash between its answer and our bookkeeping) and drops it by `index`.
+//!
+//! The journal is the outbox: each webhook keeps a durable cursor (`fulgur_webhook_outbox`)
+//! at the next event index to deliver, advanced only after a 2xx answer, so nothing between
+//! the cursor and the journal's head is ever lost, whatever restarts in between.
+
+mod delivery;
+
+pub(crate) use delivery::run_worker;
+pub use delivery::{signature, SIGNATURE_HEADER};
+
+use std::sync::Arc;
+
+use bitcoin::hex::DisplayHex;
+use hyper::Uri;
+use serde::{Deserialize, Serialize};
+
+use crate::journal::{Journal, EVENT_KINDS};
+use crate::records::RecordStore;
+use crate::store::DynStore;
+use crate::NodeError;
+
+/// Namespace of webhook registrations (with their secrets).
+const HOOKS_NAMESPACE: &str = "fulgur_webhooks";
+/// Namespace of each webhook's delivery cursor.
+const OUTBOX_NAMESPACE: &str = "fulgur_webhook_outbox";
+/// Random bytes of a signing secret.
+const SECRET_BYTES: usize = 32;
+/// Random bytes of a webhook id.
+const ID_BYTES: usize = 8;
+/// Most webhooks a node keeps (each has its own delivery task).
+pub const MAX_WEBHOOKS: usize = 100;
+
+/// A webhook as listed (the secret is only shown at creation).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct WebhookInfo {
+	/// The webhook's id (hex).
+	pub id: String,
+	/// Where events are POSTed (`http://...`).
+	pub url: String,
+	/// Event kinds delivered; empty means every kind.
+	pub events: Vec<String>,
+	/// Creation time (UNIX seconds).
+	pub created_at: u64,
+	/// Delivery progress.
+	pub delivery: DeliveryState,
+}
+
+/// Where a webhook's deliveries stand.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct DeliveryState {
+	/// Index of the next event to consider; everything before it was delivered or skipped.
+	pub next_index: u64,
+	/// Events delivered (2xx answers).
+	pub delivered: u64,
+	/// Failed attempts at the current event.
+	pub failed_attempts: u32,
+	/// Why the last attempt failed.
+	pub last_error: Option<String>,
+	/// When the current event is tried again (UNIX seconds), while failing.
+	pub next_attempt_at: Option<u64>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct StoredWebhook {
+	id: String,
+	url: String,
+	events: Vec<String>,
+	created_at: u64,
+	secret: String,
+}
+
+/// The node's webhooks.
+pub struct Webhooks {
+	hooks: Arc<RecordStore<StoredWebhook>>,
+	outbox: Arc<RecordStore<DeliveryState>>,
+	http: hyper::Client<hyper::client::HttpConnector>,
+}
+
+impl Webhooks {
+	/// Loads registrations and cursors. Blocking: call at start-up.
+	pub fn load(store: Arc<DynStore>) -> Result<Webhooks, NodeError> {
+		Ok(Webhooks {
+			hooks: RecordStore::load(Arc::clone(&store), HOOKS_NAMESPACE)?,
+			outbox: RecordStore::load(store, OUTBOX_NAMESPACE)?,
+			http: hyper::Client::builder().build_http(),
+		})
+	}
+
+	/// Registers a webhook that gets the events appended from now on; returns it and its
+	/// signing secret (shown once). The caller starts its delivery task.
+	pub(crate) async fn create(
+		&self, journal: &Journal, url: &str, events: Vec<String>,
+	) -> Result<(WebhookInfo, String), NodeError> {
+		let url = check_url(url)?;
+		let mut events: Vec<String> = events.into_iter().map(|e| e.trim().to_string()).collect();
+		if events.iter().any(|e| e == "*") {
+			events.clear();
+		}
+		if let Some(unknown) = events.iter().find(|e| !EVENT_KINDS.contains(&e.as_str())) {
+			return Err(NodeError::InvalidRequest(format!(
+				"unknown event kind {unknown:?}; known kinds: {}",
+				EVENT_KINDS.join(", ")
+			)));
+		}
+		events.sort();
+		events.dedup();
+		if self.hooks.all().len() >= MAX_WEBHOOKS {
+			return Err(NodeError::InvalidRequest(format!("at most {MAX_WEBHOOKS} webhooks")));
+		}
+		let id = rand::random::<[u8; ID_BYTES]>().to_lower_hex_string();
+		let secret =
+			format!("whsec_{}", rand::random::<[u8; SECRET_BYTES]>().to_lower_hex_string());
+		let hook = StoredWebhook {
+			id: id.clone(),
+			url,
+			events,
+			created_at: crate::payment::unix_now(),
+			secret: secret.clone(),
+		};
+		// The cursor first: a webhook without one would start from the beginning.
+		let state = DeliveryState { next_index: journal.latest() + 1, ..Default::default() };
+		self.outbox.put(&id, state.clone()).await?;
+		self.hooks.put(&id, hook.clone()).await?;
+		Ok((info(hook, state), secret))
+	}
+
+	/// Every webhook, newest first.
+	pub fn list(&self) -> Vec<WebhookInfo> {
+		let mut all: Vec<WebhookInfo> = self
+			.hooks
+			.all()
+			.into_iter()
+			.map(|h| {
+				let state = self.outbox.get(&h.id).unwrap_or_default();
+				info(h, state)
+			})
+			.collect();
+		all.sort_by(|a, b| b.created_at.cmp(&a.created_at).then_with(|| a.id.cmp(&b.id)));
+		all
+	}
+
+	/// Removes a webhook; its delivery task ends.
+	pub async fn delete(&self, id: &str) -> Result<WebhookInfo, NodeError> {
+		let id = id.trim().to_ascii_lowercase();
+		let hook =
+			self.hooks.get(&id).ok_or_else(|| NodeError::NotFound(format!("no webhook {id}")))?;
+		let state = self.outbox.get(&id).unwrap_or_default();
+		self.hooks.remove(&id).await?;
+		self.outbox.remove(&id).await?;
+		Ok(info(hook, state))
+	}
+
+	/// Ids of every webhook (to start their tasks).
+	pub(crate) fn ids(&self) -> Vec<String> {
+		self.hooks.all().into_iter().map(|h| h.id).collect()
+	}
+}
+
+fn info(hook: StoredWebhook, delivery: DeliveryState) -> WebhookInfo {
+	WebhookInfo {
+		id: hook.id,
+		url: hook.url,
+		events: hook.events,
+		created_at: hook.created_at,
+		delivery,
+	}
+}
+
+/// Only `http://host[:port][/path]`: the node has no TLS client, so an HTTPS receiver needs a
+/// local proxy in front.
+fn check_url(url: &str) -> Result<String, NodeError> {
+	let url = url.trim();
+	let invalid = |why: &str| NodeError::InvalidRequest(format!("webhook url {url:?}: {why}"));
+	let uri: Uri = url.parse().map_err(|_| invalid("not a URL"))?;
+	match uri.scheme_str() {
+		Some("http") => {}
+		Some("https") => {
+			return Err(invalid("https is not supported; use http (e.g. through a local proxy)"))
+		}
+		_ => return Err(invalid("must start with http://")),
+	}
+	if uri.host().is_none_or(str::is_empty) {
+		return Err(invalid("no host"));
+	}
+	Ok(url.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	#[test]
+	fn only_http_urls() {
+		assert!(check_url("http://127.0.0.1:8080/hook").is_ok());
+		assert!(check_url(" http://shop.example/fulgur ").is_ok());
+		for bad in ["https://shop.example", "ftp://x", "shop.example", "", "http://"] {
+			assert_eq!(
+				check_url(bad).map_err(|e| e.code()).err(),
+				Some("invalid_request"),
+				"{bad}"
+			);
+		}
+	}
+}

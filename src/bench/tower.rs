@@ -1,0 +1,327 @@
+//! `fulgur bench tower`: the watchtower under a million appointments.
+//!
+//! 1. Scans blocks of 3,000 transactions with nothing stored (the baseline).
+//! 2. Ingests N appointments through the real HTTP API, C in flight, each acknowledged only
+//!    once on disk; RSS is sampled as the store grows.
+//! 3. Scans the same kind of blocks with all N stored, a few of them breached per block (so
+//!    decryption, the responder and the carrier to a real bitcoind are in the path).
+//! 4. Ingests a part of them again straight into the watcher of a second tower (same checks,
+//!    storage and group commit, no HTTP): the API's overhead as a ratio.
+//!
+//! Disk bytes per appointment are the tower directory's size over N.
+
+mod ingest;
+mod workload;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use clap::Args;
+use fulgur_watchtower::client::TowerClient;
+use fulgur_watchtower::server::{self, Carrier, SubscriptionConfig, TowerCore, TowerOptions};
+use fulgur_watchtower::UserId;
+use lightning::chain::Listen;
+use serde_json::json;
+
+use crate::bench::measure::ProcSample;
+use crate::bitcoind::{Bitcoind, BitcoindConfig};
+use ingest::Sent;
+use workload::Workload;
+
+/// `fulgur bench tower`.
+#[derive(Args, Debug, Clone)]
+pub struct TowerArgs {
+	/// Appointments to store
+	#[arg(long, default_value_t = 1_000_000)]
+	pub appointments: u64,
+	/// Users the appointments are spread over
+	#[arg(long, default_value_t = 100)]
+	pub users: usize,
+	/// Requests in flight at once
+	#[arg(long, default_value_t = 64)]
+	pub concurrency: usize,
+	/// Blocks scanned per measurement (after one warm-up block)
+	#[arg(long, default_value_t = 20)]
+	pub blocks: u32,
+	/// Transactions per block
+	#[arg(long, default_value_t = 3000)]
+	pub block_txs: usize,
+	/// Stored appointments whose commitment is in each scanned block
+	#[arg(long, default_value_t = 2)]
+	pub breaches_per_block: usize,
+	/// Appointments of the direct-insert baseline (default min(N, 100,000))
+	#[arg(long)]
+	pub baseline_appointments: Option<u64>,
+	/// sled page cache of the tower, MB
+	#[arg(long, default_value_t = 64)]
+	pub cache_mb: u64,
+	/// Also write the results as JSON to this file
+	#[arg(long)]
+	pub json: Option<PathBuf>,
+	/// Working directory (default a new temporary directory)
+	#[arg(long)]
+	pub dir: Option<PathBuf>,
+	/// Keep the working directory
+	#[arg(long)]
+	pub keep: bool,
+}
+
+/// Appointments generated (signed) at once before being sent: bounds the bench's own memory.
+const CHUNK: u64 = 20_000;
+
+fn rss_mb() -> f64 {
+	ProcSample::read().rss_kb as f64 / 1024.0
+}
+
+fn dir_size(path: &Path) -> u64 {
+	let Ok(entries) = std::fs::read_dir(path) else { return 0 };
+	entries
+		.flatten()
+		.map(|e| match e.metadata() {
+			Ok(m) if m.is_dir() => dir_size(&e.path()),
+			Ok(m) => m.len(),
+			Err(_) => 0,
+		})
+		.sum()
+}
+
+/// Feeds `blocks` blocks to the tower; returns ms per block (mean) and the slowest.
+async fn scan(
+	core: &Arc<TowerCore>, workload: &Arc<Workload>, args: &TowerArgs, first_height: u32,
+	stored: u64,
+) -> Result<(f64, f64), String> {
+	let listener = Arc::new(core.chain_listener());
+	let (core, workload, args) = (Arc::clone(core), Arc::clone(workload), args.clone());
+	tokio::task::spawn_blocking(move || {
+		let mut prev = core
+			.db()
+			.tip()
+			.map_err(|e| e.to_string())?
+			.map(|(h, _)| h)
+			.unwrap_or(bitcoin::BlockHash::from_raw_hash(bitcoin::hashes::Hash::all_zeros()));
+		let (mut total, mut worst) = (0.0, 0.0f64);
+		// Block 0 warms caches up and is not counted.
+		for b in 0..=args.blocks {
+			let height = first_height + b;
+			let k = if stored == 0 || b == 0 { 0 } else { args.breaches_per_block as u64 };
+			let step = stored / (u64::from(args.blocks) * k + 1).max(1);
+			let breaches: Vec<u64> =
+				(0..k).map(|j| (u64::from(b - 1) * k + j + 1) * step).collect();
+			let block = workload.block(prev, height, args.block_txs, &breaches);
+			let start = Instant::now();
+			listener.block_connected(&block, height);
+			let ms = start.elapsed().as_secs_f64() * 1000.0;
+			if b > 0 {
+				total += ms;
+				worst = worst.max(ms);
+			}
+			prev = block.block_hash();
+		}
+		Ok((total / f64::from(args.blocks.max(1)), worst))
+	})
+	.await
+	.map_err(|e| e.to_string())?
+}
+
+fn options(args: &TowerArgs) -> TowerOptions {
+	let per_user = args.appointments.div_ceil(args.users.max(1) as u64) + 1_000;
+	TowerOptions {
+		subscription: SubscriptionConfig {
+			slots: u32::try_from(per_user).unwrap_or(u32::MAX),
+			duration: 1_000_000,
+			..SubscriptionConfig::default()
+		},
+		cache_bytes: args.cache_mb * 1024 * 1024,
+		..TowerOptions::default()
+	}
+}
+
+/// Runs the benchmark.
+pub async fn run(args: TowerArgs) -> Result<(), String> {
+	if args.appointments == 0 || args.users == 0 || args.blocks == 0 {
+		return Err("--appointments, --users and --blocks must be at least 1".into());
+	}
+	let temp;
+	let dir = match &args.dir {
+		Some(dir) => dir.clone(),
+		None => {
+			temp = tempfile_dir()?;
+			temp.clone()
+		}
+	};
+	eprintln!("bench tower: working in {}", dir.display());
+	let result = run_in(&args, &dir).await;
+	if args.keep {
+		eprintln!("kept {}", dir.display());
+	} else if let Err(e) = std::fs::remove_dir_all(&dir) {
+		eprintln!("removing {}: {e}", dir.display());
+	}
+	result
+}
+
+fn tempfile_dir() -> Result<PathBuf, String> {
+	let base = std::env::temp_dir().join(format!("fulgur-bench-tower-{}", std::process::id()));
+	std::fs::create_dir_all(&base).map_err(|e| format!("{}: {e}", base.display()))?;
+	Ok(base)
+}
+
+async fn run_in(args: &TowerArgs, dir: &Path) -> Result<(), String> {
+	server::log::set_level(server::log::Level::Warn);
+	let bitcoind = Bitcoind::start(BitcoindConfig::new(dir.join("bitcoind")))
+		.await
+		.map_err(|e| format!("bitcoind: {e}"))?;
+	let rpc = format!("127.0.0.1:{}", bitcoind.rpc_port());
+	let carrier = |()| -> Result<Arc<Carrier>, String> {
+		let client = server::rpc_client(&rpc, bitcoind.rpc_user(), bitcoind.rpc_password())?;
+		Ok(Arc::new(Carrier::new(Arc::new(client), tokio::runtime::Handle::current())))
+	};
+	let opts = options(args);
+	let tower_dir = dir.join("tower");
+	let core = TowerCore::open(&tower_dir, &opts, carrier(())?).map_err(|e| e.to_string())?;
+	let http = core
+		.serve("127.0.0.1:0".parse().map_err(|e| format!("{e}"))?)
+		.map_err(|e| e.to_string())?;
+	let client = TowerClient::new(&format!("http://{}", http.local_addr()));
+	let workload = Arc::new(Workload::new(args.users));
+	let n = args.appointments;
+	let baseline_n = args.baseline_appointments.unwrap_or(n.min(100_000)).min(n);
+
+	// 1. Scan with nothing stored.
+	let (scan_empty_ms, scan_empty_max) = scan(&core, &workload, args, 1, 0).await?;
+	eprintln!("scan, 0 stored: {scan_empty_ms:.1} ms per block of {} txs", args.block_txs);
+
+	// 2. Ingest through the API.
+	for sk in workload.users() {
+		client.register(UserId::from_secret_key(sk)).await.map_err(|e| e.to_string())?;
+	}
+	let rss_start = rss_mb();
+	let (mut api, mut api_first) = (Sent::default(), Sent::default());
+	let mut rss_samples = Vec::new();
+	let mut from = 0;
+	while from < n {
+		let to = (from + CHUNK).min(n);
+		let requests = workload.requests(from, to, 2);
+		let sent = ingest::via_api(&client, requests, args.concurrency).await?;
+		if to <= baseline_n {
+			api_first.add(Sent {
+				ok: sent.ok,
+				failed: sent.failed,
+				first_error: None,
+				elapsed: sent.elapsed,
+			});
+		}
+		api.add(sent);
+		from = to;
+		rss_samples.push((to, rss_mb()));
+		let rate = api.ok as f64 / api.elapsed.as_secs_f64().max(1e-9);
+		eprintln!("ingested {to} of {n}: {rate:.0}/s, RSS {:.0} MB", rss_mb());
+	}
+	if api.failed > 0 {
+		eprintln!("WARNING: {} appointments refused; first: {:?}", api.failed, api.first_error);
+	}
+	let ingest_per_s = api.ok as f64 / api.elapsed.as_secs_f64().max(1e-9);
+	let flushes = core.db().group_flushes();
+
+	// 3. Scan with everything stored.
+	let (scan_ms, scan_max) = scan(&core, &workload, args, 2 + args.blocks, n).await?;
+	eprintln!("scan, {n} stored: {scan_ms:.1} ms per block");
+	let trackers = core.responder().tracker_count();
+	let rss_end = rss_mb();
+	let disk = dir_size(&tower_dir);
+	drop(http);
+
+	// 4. Baseline: the same appointments straight into a second tower's watcher.
+	let direct_core =
+		TowerCore::open(&dir.join("direct"), &opts, carrier(())?).map_err(|e| e.to_string())?;
+	for sk in workload.users() {
+		direct_core
+			.gatekeeper()
+			.register(UserId::from_secret_key(sk))
+			.map_err(|e| e.to_string())?;
+	}
+	let mut direct = Sent::default();
+	let mut from = 0;
+	while from < baseline_n {
+		let to = (from + CHUNK).min(baseline_n);
+		direct.add(
+			ingest::direct(&direct_core, workload.requests(from, to, 2), args.concurrency).await,
+		);
+		from = to;
+	}
+	let direct_per_s = direct.ok as f64 / direct.elapsed.as_secs_f64().max(1e-9);
+	let api_first_per_s = api_first.ok as f64 / api_first.elapsed.as_secs_f64().max(1e-9);
+	drop(direct_core);
+	let _ = bitcoind.stop().await;
+
+	let rss_at = |share: f64| {
+		let target = ((n as f64) * share) as u64;
+		rss_samples.iter().find(|(done, _)| *done >= target).map_or(rss_end, |(_, rss)| *rss)
+	};
+	let report = json!({
+		"appointments": n,
+		"users": args.users,
+		"concurrency": args.concurrency,
+		"block_txs": args.block_txs,
+		"blocks_per_scan": args.blocks,
+		"breaches_per_block": args.breaches_per_block,
+		"ingest_per_s": ingest_per_s,
+		"ingest_ok": api.ok,
+		"ingest_failed": api.failed,
+		"ingest_first_error": api.first_error,
+		"ingest_flushes_per_appointment": flushes as f64 / n as f64,
+		"ingest_api_first_per_s": api_first_per_s,
+		"ingest_direct_per_s": direct_per_s,
+		"ingest_direct_appointments": baseline_n,
+		"ingest_api_over_direct": api_first_per_s / direct_per_s.max(1e-9),
+		"scan_ms_per_block": scan_ms,
+		"scan_ms_max": scan_max,
+		"scan_ms_per_block_empty": scan_empty_ms,
+		"scan_ms_max_empty": scan_empty_max,
+		"scan_stored_over_empty": scan_ms / scan_empty_ms.max(1e-9),
+		"trackers_after_scan": trackers,
+		"disk_bytes": disk,
+		"disk_bytes_per_appointment": disk as f64 / n as f64,
+		"rss_mb": rss_end,
+		"rss_mb_before_ingest": rss_start,
+		"rss_mb_at_10pct": rss_at(0.1),
+		"rss_mb_at_50pct": rss_at(0.5),
+		"rss_growth_10pct_to_end": rss_end / rss_at(0.1).max(1e-9),
+	});
+	print_table(&report);
+	if let Some(path) = &args.json {
+		let text = serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?;
+		std::fs::write(path, text).map_err(|e| format!("{}: {e}", path.display()))?;
+		eprintln!("wrote {}", path.display());
+	}
+	Ok(())
+}
+
+fn print_table(r: &serde_json::Value) {
+	let f = |k: &str| r[k].as_f64().unwrap_or(f64::NAN);
+	println!(
+		"fulgur bench tower: {} appointments, {} users, {} in flight",
+		r["appointments"], r["users"], r["concurrency"]
+	);
+	println!("{:<44} {:>14}", "metric", "value");
+	let rows = [
+		("ingest via API, appointments/s", f("ingest_per_s"), ""),
+		("  first N' via API, appointments/s", f("ingest_api_first_per_s"), ""),
+		("  same N' direct to watcher, appointments/s", f("ingest_direct_per_s"), ""),
+		("  API / direct", f("ingest_api_over_direct"), "x"),
+		("  flushes per appointment", f("ingest_flushes_per_appointment"), ""),
+		("scan, 0 stored, ms per block", f("scan_ms_per_block_empty"), ""),
+		("scan, all stored, ms per block", f("scan_ms_per_block"), ""),
+		("  slowest block, ms", f("scan_ms_max"), ""),
+		("  stored / empty", f("scan_stored_over_empty"), "x"),
+		("disk bytes per appointment", f("disk_bytes_per_appointment"), ""),
+		("RSS before ingest, MB", f("rss_mb_before_ingest"), ""),
+		("RSS at 10% stored, MB", f("rss_mb_at_10pct"), ""),
+		("RSS at 50% stored, MB", f("rss_mb_at_50pct"), ""),
+		("RSS at the end, MB", f("rss_mb"), ""),
+		("  end / 10%", f("rss_growth_10pct_to_end"), "x"),
+	];
+	for (name, value, unit) in rows {
+		println!("{name:<44} {value:>13.2}{unit}");
+	}
+}

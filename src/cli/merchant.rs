@@ -1,0 +1,75 @@
+//! `key ...`, `webhook ...` and `events`: the merchant commands.
+
+use clap::Subcommand;
+use fulgur_node::ApiScope;
+use fulgur_web::{ApiClient, ClientError};
+
+use super::{page_query, Output, PageArgs};
+
+/// `key ...` (needs the admin key)
+#[derive(Subcommand, Clone, Debug, PartialEq, Eq)]
+pub enum KeyCommand {
+	/// Create a scoped API key; its secret is printed this once
+	Create {
+		/// admin, invoice (create and read invoices, read events) or readonly
+		#[arg(long, value_parser = parse_scope)]
+		scope: ApiScope,
+		/// A name to recognise the key by
+		#[arg(long)]
+		label: Option<String>,
+	},
+	/// List API keys (not the admin key file), newest first
+	List(PageArgs),
+	/// Revoke an API key at once
+	Revoke {
+		/// The key's id
+		id: String,
+	},
+}
+
+/// `webhook ...` (needs the admin key)
+#[derive(Subcommand, Clone, Debug, PartialEq, Eq)]
+pub enum WebhookCommand {
+	/// Register a URL that gets events POSTed, signed; its secret is printed this once
+	Create {
+		/// http://host:port/path
+		url: String,
+		/// An event kind to deliver (repeat for several; all kinds when left out)
+		#[arg(long = "event", value_name = "KIND")]
+		events: Vec<String>,
+	},
+	/// List webhooks with their delivery state
+	List(PageArgs),
+	/// Remove a webhook
+	Delete {
+		/// The webhook's id
+		id: String,
+	},
+}
+
+/// `admin`, `invoice` or `readonly`.
+pub fn parse_scope(s: &str) -> Result<ApiScope, String> {
+	s.parse()
+}
+
+pub(super) async fn key(client: &ApiClient, cmd: KeyCommand) -> Result<Output, ClientError> {
+	match cmd {
+		KeyCommand::Create { scope, label } => {
+			Output::of(&client.create_api_key(scope, label.as_deref()).await?)
+		}
+		KeyCommand::List(page) => Output::of(&client.list_api_keys(&page_query(page)).await?),
+		KeyCommand::Revoke { id } => Output::of(&client.revoke_api_key(&id).await?),
+	}
+}
+
+pub(super) async fn webhook(
+	client: &ApiClient, cmd: WebhookCommand,
+) -> Result<Output, ClientError> {
+	match cmd {
+		WebhookCommand::Create { url, events } => {
+			Output::of(&client.create_webhook(&url, &events).await?)
+		}
+		WebhookCommand::List(page) => Output::of(&client.list_webhooks(&page_query(page)).await?),
+		WebhookCommand::Delete { id } => Output::of(&client.delete_webhook(&id).await?),
+	}
+}

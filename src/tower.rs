@@ -1,0 +1,141 @@
+//! `fulgur tower`: a standalone watchtower (The Eye of Satoshi's HTTP API) on its own port and
+//! data directory, following a bitcoind over RPC.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use bitcoin::Network;
+use clap::Args;
+use fulgur_watchtower::server::{SubscriptionConfig, Tower, TowerConfig, TowerOptions};
+
+/// teos's default API port.
+pub const DEFAULT_TOWER_PORT: u16 = 9814;
+
+/// The tower's options.
+#[derive(Args, Clone, Debug)]
+pub struct TowerArgs {
+	/// Data directory (the tower's database and key)
+	#[arg(long, env = "FULGUR_TOWER_DATA_DIR", value_name = "DIR")]
+	pub data_dir: Option<PathBuf>,
+	/// HTTP port of the tower API
+	#[arg(long, env = "FULGUR_TOWER_PORT", default_value_t = DEFAULT_TOWER_PORT)]
+	pub port: u16,
+	/// Address to listen on (keep it on loopback unless behind a proxy)
+	#[arg(long, env = "FULGUR_TOWER_HOST", default_value_t = IpAddr::V4(Ipv4Addr::LOCALHOST))]
+	pub host: IpAddr,
+	/// bitcoin, testnet, testnet4, signet or regtest
+	#[arg(long, env = "FULGUR_NETWORK", default_value = "regtest")]
+	pub network: Network,
+	/// bitcoind RPC host:port
+	#[arg(long, env = "FULGUR_BITCOIND_RPC", default_value = "127.0.0.1:18443")]
+	pub bitcoind_rpc: String,
+	/// bitcoind RPC user
+	#[arg(long, env = "FULGUR_BITCOIND_RPC_USER", default_value = "fulgur")]
+	pub bitcoind_rpc_user: String,
+	/// bitcoind RPC password
+	#[arg(long, env = "FULGUR_BITCOIND_RPC_PASSWORD", hide_env_values = true, default_value = "")]
+	pub bitcoind_rpc_password: String,
+	/// bitcoind's `.cookie` file, instead of user and password
+	#[arg(long, env = "FULGUR_BITCOIND_RPC_COOKIE", value_name = "FILE")]
+	pub bitcoind_rpc_cookie: Option<PathBuf>,
+	/// How often to ask bitcoind for new blocks, milliseconds
+	#[arg(long, env = "FULGUR_TOWER_POLL_MS", default_value_t = 1000)]
+	pub poll_ms: u64,
+	/// Appointment slots per registration
+	#[arg(long, env = "FULGUR_TOWER_SLOTS", default_value_t = SubscriptionConfig::default().slots)]
+	pub slots: u32,
+	/// Blocks a subscription lasts
+	#[arg(long, env = "FULGUR_TOWER_SUBSCRIPTION_BLOCKS", default_value_t = SubscriptionConfig::default().duration)]
+	pub subscription_blocks: u32,
+}
+
+/// The default data directory, `~/.fulgur/tower`.
+pub fn default_data_dir() -> PathBuf {
+	let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("."));
+	home.join(".fulgur").join("tower")
+}
+
+impl TowerArgs {
+	/// The tower configuration these flags describe (reads the cookie file if given).
+	pub fn config(&self) -> Result<TowerConfig, String> {
+		let (user, password) = match &self.bitcoind_rpc_cookie {
+			Some(path) => {
+				let cookie = std::fs::read_to_string(path)
+					.map_err(|e| format!("reading {}: {e}", path.display()))?;
+				let (user, password) = cookie
+					.trim()
+					.split_once(':')
+					.ok_or_else(|| format!("{} is not a `user:password` cookie", path.display()))?;
+				(user.to_string(), password.to_string())
+			}
+			None => (self.bitcoind_rpc_user.clone(), self.bitcoind_rpc_password.clone()),
+		};
+		let options = TowerOptions {
+			subscription: SubscriptionConfig {
+				slots: self.slots,
+				duration: self.subscription_blocks,
+				..SubscriptionConfig::default()
+			},
+			..TowerOptions::default()
+		};
+		Ok(TowerConfig {
+			data_dir: self.data_dir.clone().unwrap_or_else(default_data_dir),
+			bind: SocketAddr::new(self.host, self.port),
+			network: self.network,
+			bitcoind_rpc: self.bitcoind_rpc.clone(),
+			rpc_user: user,
+			rpc_password: password,
+			poll_interval: Duration::from_millis(self.poll_ms.max(10)),
+			options,
+		})
+	}
+}
+
+/// Runs the tower until Ctrl-C or SIGTERM.
+pub async fn run(args: TowerArgs) -> Result<(), String> {
+	let config = args.config()?;
+	let data_dir = config.data_dir.clone();
+	let tower = Tower::start(config).await.map_err(|e| e.to_string())?;
+	println!("fulgur tower {}", tower.tower_id());
+	println!("  api:   http://{}", tower.local_addr());
+	println!("  data:  {}", data_dir.display());
+	crate::daemon::shutdown_signal().await;
+	eprintln!("shutting down");
+	tower.shutdown().await;
+	Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+	use clap::Parser;
+
+	#[derive(Parser)]
+	struct Cli {
+		#[command(flatten)]
+		args: TowerArgs,
+	}
+
+	#[test]
+	fn flags_and_cookie() {
+		let cli = Cli::try_parse_from(["tower", "--port", "9999", "--data-dir", "/tmp/t"]).unwrap();
+		let config = cli.args.config().unwrap();
+		assert_eq!(config.bind, "127.0.0.1:9999".parse().unwrap());
+		assert_eq!(config.data_dir, PathBuf::from("/tmp/t"));
+		assert_eq!(config.options.subscription.slots, 10_000);
+
+		let dir = tempfile::tempdir().unwrap();
+		let cookie = dir.path().join(".cookie");
+		std::fs::write(&cookie, "__cookie__:secret\n").unwrap();
+		let cookie_flag = cookie.to_str().unwrap();
+		let cli = Cli::try_parse_from(["tower", "--bitcoind-rpc-cookie", cookie_flag]).unwrap();
+		let config = cli.args.config().unwrap();
+		assert_eq!(
+			(config.rpc_user.as_str(), config.rpc_password.as_str()),
+			("__cookie__", "secret")
+		);
+		std::fs::write(&cookie, "no colon").unwrap();
+		assert!(cli.args.config().is_err());
+	}
+}

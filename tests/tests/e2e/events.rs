@@ -1,0 +1,286 @@
+//! The merchant API against real nodes: the event log and its SSE stream (resuming misses
+//! nothing), webhooks against a receiver that fails at first, scoped keys, the OpenAPI
+//! description held against real answers, and the metrics scrape.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use fulgur_node::{ApiScope, EventRecord, NodeEvent, PayRequest, PaymentStatus};
+use fulgur_tests::TestNet;
+use fulgur_web::{openapi, ApiClient};
+use warp::Filter;
+
+fn pay_request(invoice: &str) -> PayRequest {
+	PayRequest { invoice: invoice.to_string(), amount_msat: None, max_fee_msat: None }
+}
+
+/// What the webhook receiver saw: (index header, signature header, raw body) per attempt.
+type Attempts = Arc<Mutex<Vec<(u64, String, Vec<u8>)>>>;
+
+/// A local webhook receiver that answers 500 to its first `failures` attempts, then 200.
+async fn receiver(failures: usize) -> (String, Attempts, tokio::sync::oneshot::Sender<()>) {
+	let attempts: Attempts = Arc::new(Mutex::new(Vec::new()));
+	let seen = Arc::clone(&attempts);
+	let route = warp::post()
+		.and(warp::path("hook"))
+		.and(warp::header::<u64>("x-fulgur-event-index"))
+		.and(warp::header::<String>("x-fulgur-signature"))
+		.and(warp::body::bytes())
+		.map(move |index: u64, signature: String, body: warp::hyper::body::Bytes| {
+			let mut seen = seen.lock().unwrap();
+			seen.push((index, signature, body.to_vec()));
+			let status = if seen.len() <= failures {
+				warp::http::StatusCode::INTERNAL_SERVER_ERROR
+			} else {
+				warp::http::StatusCode::OK
+			};
+			warp::reply::with_status("", status)
+		});
+	let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+	let (addr, server) =
+		warp::serve(route).bind_with_graceful_shutdown(([127, 0, 0, 1], 0), async move {
+			let _ = stopped.await;
+		});
+	tokio::spawn(server);
+	(format!("http://{addr}/hook"), attempts, stop)
+}
+
+/// Events of `client` after `after`, every page.
+async fn all_events(client: &ApiClient, after: u64) -> Vec<EventRecord> {
+	let mut events = Vec::new();
+	let mut after = after;
+	loop {
+		let page = client.events(after, Some(2)).await.expect("events");
+		assert!(page.total >= page.events.len() as u64);
+		events.extend(page.events.iter().cloned());
+		match page.next_cursor {
+			Some(next) => after = next.parse().expect("cursor is an index"),
+			None => return events,
+		}
+	}
+}
+
+fn paid_hash(record: &EventRecord) -> Option<&str> {
+	match &record.event {
+		NodeEvent::InvoicePaid { invoice } => Some(invoice.payment_hash.as_str()),
+		_ => None,
+	}
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn events_resume_without_gaps_and_webhooks_deliver_signed() {
+	let net = TestNet::new(&["alice", "bob"]).await;
+	net.open_channel("alice", "bob", 1_000_000, 0).await;
+	let (alice, bob) = (net.api("alice"), net.api("bob"));
+
+	// The channel's life is in both logs already, durable and in order.
+	let opened = all_events(&bob, 0).await;
+	let kinds: Vec<&str> = opened.iter().map(|e| e.event.kind()).collect();
+	for kind in ["peer_connected", "channel_pending", "channel_ready"] {
+		assert!(kinds.contains(&kind), "{kinds:?}");
+	}
+	assert!(opened.windows(2).all(|w| w[1].index == w[0].index + 1), "{kinds:?}");
+	// The funding coinbase is in alice's log once her wallet synced (every 2 s).
+	net.wait_for("alice's onchain_received", || async {
+		all_events(&alice, 0).await.iter().any(|e| e.event.kind() == "onchain_received")
+	})
+	.await;
+
+	// A merchant's webhook for paid invoices, on a receiver that fails its first 2 attempts.
+	let (url, attempts, stop_receiver) = receiver(2).await;
+	let hook = bob.create_webhook(&url, &["invoice_paid".to_string()]).await.expect("webhook");
+	assert!(hook.secret.starts_with("whsec_"));
+	let listed = bob.list_webhooks(&Default::default()).await.expect("webhooks");
+	assert_eq!(listed.total, 1);
+	assert_eq!(listed.webhooks[0].id, hook.webhook.id);
+
+	// A live stream, then the first payment.
+	let mut stream = bob.event_stream(None).await.expect("stream");
+	let first = bob.create_invoice(Some(10_000_000), "first", None).await.expect("invoice");
+	let paid = alice.pay(&pay_request(&first.bolt11), true).await.expect("pay");
+	assert_eq!(paid.status, PaymentStatus::Succeeded);
+	let seen = loop {
+		let record = stream.next_within(Duration::from_secs(60)).await.expect("event").expect("ok");
+		if paid_hash(&record) == Some(first.payment_hash.as_str()) {
+			break record;
+		}
+	};
+	// The client goes away; two more invoices are paid meanwhile.
+	let last_seen = stream.last_event_id().expect("an id");
+	assert_eq!(last_seen, seen.index);
+	drop(stream);
+	let mut missed_hashes = Vec::new();
+	for n in 0..2 {
+		let invoice =
+			bob.create_invoice(Some(1_000_000 + n), "while away", None).await.expect("invoice");
+		let paid = alice.pay(&pay_request(&invoice.bolt11), true).await.expect("pay");
+		assert_eq!(paid.status, PaymentStatus::Succeeded);
+		missed_hashes.push(invoice.payment_hash);
+	}
+	// Resuming after the last id gives exactly what the log holds after it, in order.
+	let missed = all_events(&bob, last_seen).await;
+	let mut resumed = bob.event_stream(Some(last_seen)).await.expect("stream");
+	let mut replayed = Vec::new();
+	while replayed.len() < missed.len() {
+		let record =
+			resumed.next_within(Duration::from_secs(30)).await.expect("event").expect("ok");
+		replayed.push(record);
+	}
+	assert_eq!(replayed, missed);
+	assert_eq!(replayed[0].index, last_seen + 1);
+	let replayed_paid: Vec<&str> = replayed.iter().filter_map(paid_hash).collect();
+	assert_eq!(replayed_paid, missed_hashes.iter().map(String::as_str).collect::<Vec<_>>());
+	drop(resumed);
+
+	// The webhook got the three paid invoices, signed, at least once each, in order.
+	net.wait_for("three acknowledged deliveries", || async {
+		let hooks = bob.list_webhooks(&Default::default()).await.expect("webhooks");
+		hooks.webhooks[0].delivery.delivered == 3
+	})
+	.await;
+	let attempts = attempts.lock().unwrap().clone();
+	assert!(attempts.len() >= 5, "2 failures + 3 deliveries: {}", attempts.len());
+	assert_eq!(attempts[0].0, attempts[1].0, "the failed event is tried again");
+	assert_eq!(attempts[1].0, attempts[2].0);
+	let mut by_index = BTreeMap::new();
+	for (index, signature, body) in &attempts {
+		assert_eq!(*signature, fulgur_node::webhook_signature(&hook.secret, body), "{index}");
+		let record: EventRecord = serde_json::from_slice(body).expect("event body");
+		assert_eq!(record.index, *index);
+		by_index.insert(*index, record);
+	}
+	let delivered: Vec<&str> = by_index.values().filter_map(paid_hash).collect();
+	let mut expected = vec![first.payment_hash.as_str()];
+	expected.extend(missed_hashes.iter().map(String::as_str));
+	assert_eq!(delivered, expected);
+	let state = bob.list_webhooks(&Default::default()).await.expect("webhooks").webhooks[0].clone();
+	assert_eq!((state.delivery.failed_attempts, state.delivery.last_error), (0, None));
+	bob.delete_webhook(&hook.webhook.id).await.expect("delete");
+	let _ = stop_receiver.send(());
+
+	// A payment that cannot work fails, its record says so, and so does the log.
+	let too_big = bob.create_invoice(Some(5_000_000_000), "too big", None).await.expect("invoice");
+	match alice.pay(&pay_request(&too_big.bolt11), true).await {
+		Ok(record) => assert_eq!(record.status, PaymentStatus::Failed, "{record:?}"),
+		Err(e) => assert!(e.status().is_some_and(|s| s == 400 || s == 422), "{e}"),
+	}
+	let failed = alice.get_payment(&too_big.payment_hash).await.expect("the attempt's record");
+	assert_eq!(failed.status, PaymentStatus::Failed, "{failed:?}");
+	// An invoice expires.
+	let short = bob.create_invoice(Some(1_000), "short", Some(1)).await.expect("invoice");
+	net.wait_for("the invoice_expired event", || async {
+		all_events(&bob, 0).await.iter().any(|e| {
+			matches!(&e.event, NodeEvent::InvoiceExpired { invoice }
+				if invoice.payment_hash == short.payment_hash)
+		})
+	})
+	.await;
+	let alice_events = all_events(&alice, 0).await;
+	let succeeded = alice_events.iter().filter(|e| e.event.kind() == "payment_succeeded").count();
+	assert_eq!(succeeded, 3);
+	assert!(alice_events.iter().any(|e| matches!(&e.event,
+		NodeEvent::PaymentFailed { payment } if payment.payment_id == failed.payment_id
+			&& payment.status == PaymentStatus::Failed)));
+
+	// Real answers hold to the OpenAPI description.
+	let doc = bob.openapi().await.expect("openapi");
+	for record in all_events(&bob, 0).await.iter().chain(&alice_events) {
+		let value = serde_json::to_value(record).expect("json");
+		openapi::check(&doc, "EventRecord", &value).unwrap_or_else(|e| panic!("{e}: {value}"));
+	}
+	let answers: [(&str, &str); 6] = [
+		("/v1/info", "NodeInfo"),
+		("/v1/balance", "Balance"),
+		("/v1/channels", "ListChannelsResponse"),
+		("/v1/peers", "ListPeersResponse"),
+		("/v1/invoices", "ListInvoicesResponse"),
+		("/v1/payments", "ListPaymentsResponse"),
+	];
+	for (path, schema) in answers {
+		for client in [&alice, &bob] {
+			let value = client.request(fulgur_web::client::Method::GET, path, None).await;
+			let value = value.expect("answer");
+			openapi::check(&doc, schema, &value).unwrap_or_else(|e| panic!("{path}: {e}"));
+		}
+	}
+
+	// Metrics, scraped with a read-only key.
+	let reader = bob.create_api_key(ApiScope::Readonly, Some("prometheus")).await.expect("key");
+	let scraper = ApiClient::new(&net.node("bob").api_url(), &reader.secret).expect("client");
+	let metrics = parse_metrics(&scraper.metrics().await.expect("metrics"));
+	assert_eq!(metrics["fulgur_invoices{status=\"paid\"}"], 3.0);
+	assert!(metrics["fulgur_invoices{status=\"expired\"}"] >= 1.0);
+	assert_eq!(metrics["fulgur_channels{state=\"usable\"}"], 1.0);
+	assert_eq!(metrics["fulgur_tower_outbox"], 0.0);
+	assert!(metrics["fulgur_balance_lightning_msat{direction=\"inbound\"}"] > 0.0);
+	let count = metrics["fulgur_persist_latency_seconds_count"];
+	assert!(count > 0.0);
+	assert_eq!(metrics["fulgur_persist_latency_seconds_bucket{le=\"+Inf\"}"], count);
+	let buckets: Vec<f64> = metrics
+		.iter()
+		.filter(|(name, _)| name.starts_with("fulgur_persist_latency_seconds_bucket"))
+		.map(|(_, v)| *v)
+		.collect();
+	assert!(buckets.len() >= 10);
+	assert!(metrics["fulgur_events_total"] >= 8.0);
+	net.shutdown().await;
+}
+
+/// `name{labels} value` lines into a map; panics on a line that is not Prometheus text.
+fn parse_metrics(text: &str) -> BTreeMap<String, f64> {
+	let mut samples = BTreeMap::new();
+	for line in text.lines().filter(|l| !l.is_empty()) {
+		if let Some(comment) = line.strip_prefix('#') {
+			assert!(comment.starts_with(" HELP ") || comment.starts_with(" TYPE "), "{line}");
+			continue;
+		}
+		let (name, value) = line.rsplit_once(' ').unwrap_or_else(|| panic!("bad line {line}"));
+		let value: f64 = value.parse().unwrap_or_else(|_| panic!("bad value in {line}"));
+		assert!(samples.insert(name.to_string(), value).is_none(), "{name} twice");
+	}
+	samples
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn scoped_keys_get_401_or_403() {
+	let net = TestNet::new(&["alice"]).await;
+	let admin = net.api("alice");
+	let url = net.node("alice").api_url();
+	let shop = admin.create_api_key(ApiScope::Invoice, Some("shop")).await.expect("key");
+	let reader = admin.create_api_key(ApiScope::Readonly, None).await.expect("key");
+	assert_eq!(shop.key.scope, ApiScope::Invoice);
+	let keys = admin.list_api_keys(&Default::default()).await.expect("keys");
+	assert_eq!(keys.total, 2);
+	assert!(keys.keys.iter().all(|k| !serde_json::to_string(k).unwrap().contains(&shop.secret)));
+
+	let as_shop = ApiClient::new(&url, &shop.secret).expect("client");
+	let as_reader = ApiClient::new(&url, &reader.secret).expect("client");
+	// The shop's server: invoices and events, nothing else.
+	let invoice = as_shop.create_invoice(Some(1_000), "tea", None).await.expect("invoice");
+	as_shop.get_invoice(&invoice.payment_hash).await.expect("read invoice");
+	as_shop.events(0, None).await.expect("events");
+	let forbidden = [
+		as_shop.balance().await.map(|_| ()),
+		as_shop.list_payments(&Default::default()).await.map(|_| ()),
+		as_shop.pay(&pay_request(&invoice.bolt11), false).await.map(|_| ()),
+		as_shop.new_address().await.map(|_| ()),
+		as_shop.create_api_key(ApiScope::Admin, None).await.map(|_| ()),
+		as_reader.create_invoice(None, "x", None).await.map(|_| ()),
+		as_reader.list_api_keys(&Default::default()).await.map(|_| ()),
+		as_reader.create_webhook("http://127.0.0.1:1/h", &[]).await.map(|_| ()),
+	];
+	for answer in forbidden {
+		let e = answer.expect_err("forbidden");
+		assert_eq!((e.status(), e.code()), (Some(403), "forbidden"), "{e}");
+	}
+	as_reader.balance().await.expect("a reader reads");
+	as_reader.metrics().await.expect("a reader scrapes");
+	// Revoked: unknown from now on.
+	admin.revoke_api_key(&shop.key.id).await.expect("revoke");
+	let e = as_shop.events(0, None).await.expect_err("revoked");
+	assert_eq!((e.status(), e.code()), (Some(401), "unauthorized"), "{e}");
+	let e = ApiClient::new(&url, "not-a-key").unwrap().events(0, None).await.unwrap_err();
+	assert_eq!(e.status(), Some(401));
+	net.shutdown().await;
+}

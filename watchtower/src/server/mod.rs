@@ -1,0 +1,336 @@
+//! The tower server, modelled on The Eye of Satoshi: a [`Gatekeeper`] (users and their
+//! subscriptions), a [`Watcher`] (appointments, checked against every transaction of every
+//! block), a [`Responder`] (justice transactions until irrevocably confirmed), a [`Carrier`]
+//! (bitcoind's `sendrawtransaction`), all on one sled database ([`Dbm`]), behind an HTTP JSON
+//! API ([`http`]). Gatekeeper, watcher and responder are each an LDK [`Listen`]er, fed in
+//! that order by one block poller ([`chain`]).
+//!
+//! [`TowerCore`] is everything but bitcoind (what unit tests and the benchmark drive by
+//! hand); [`Tower`] is the whole service.
+//!
+//! [`Listen`]: lightning::chain::Listen
+
+pub mod carrier;
+pub mod chain;
+pub mod dbm;
+mod flush;
+pub mod gatekeeper;
+pub mod http;
+pub mod log;
+pub mod responder;
+mod service;
+pub mod watcher;
+mod workers;
+
+#[cfg(test)]
+mod tests;
+
+use std::fmt;
+use std::io;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bitcoin::secp256k1::{PublicKey, SecretKey};
+use bitcoin::Network;
+use lightning::chain::chaininterface::BroadcasterInterface;
+use lightning_block_sync::http::HttpEndpoint;
+use lightning_block_sync::rpc::RpcClient;
+use tokio::sync::{oneshot, watch};
+
+pub use carrier::Carrier;
+pub use chain::ChainListener;
+pub use dbm::Dbm;
+pub use gatekeeper::{Gatekeeper, SubscriptionConfig};
+pub use http::HttpServer;
+pub use responder::Responder;
+pub use watcher::Watcher;
+
+/// Blob bytes per appointment slot (teos's `ENCRYPTED_BLOB_MAX_SIZE`): a blob takes one slot
+/// per started 2,048 bytes.
+pub const SLOT_SIZE: usize = 2048;
+
+/// Size limits of appointments.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+	/// Smallest blob: the 16-byte tag plus the smallest transaction (60 bytes).
+	pub min_blob_size: usize,
+	/// Largest blob.
+	pub max_blob_size: usize,
+}
+
+impl Default for Limits {
+	/// Blobs of 76 bytes to 64 KiB (32 slots): a justice transaction sweeping every output
+	/// of a full commitment fits.
+	fn default() -> Self {
+		Limits { min_blob_size: 16 + 60, max_blob_size: 64 * 1024 }
+	}
+}
+
+impl Limits {
+	/// Largest request body: the blob in hex plus room for the other fields.
+	pub fn body_limit(&self) -> u64 {
+		(self.max_blob_size as u64) * 2 + 4096
+	}
+}
+
+/// How the tower behaves, apart from where it runs.
+#[derive(Clone, Debug)]
+pub struct TowerOptions {
+	/// What a registration buys.
+	pub subscription: SubscriptionConfig,
+	/// Appointment size limits.
+	pub limits: Limits,
+	/// sled page cache, bytes: bounds the memory used by appointments.
+	pub cache_bytes: u64,
+	/// Confirmations after which a penalty is final.
+	pub resolved_depth: u32,
+}
+
+impl Default for TowerOptions {
+	fn default() -> Self {
+		TowerOptions {
+			subscription: SubscriptionConfig::default(),
+			limits: Limits::default(),
+			cache_bytes: 64 * 1024 * 1024,
+			resolved_depth: responder::IRREVOCABLY_RESOLVED,
+		}
+	}
+}
+
+/// The tower without its bitcoind connection: storage, components, key.
+pub struct TowerCore {
+	pub(crate) db: Arc<Dbm>,
+	pub(crate) gatekeeper: Arc<Gatekeeper>,
+	pub(crate) watcher: Arc<Watcher>,
+	pub(crate) responder: Arc<Responder>,
+	pub(crate) tower_sk: SecretKey,
+	pub(crate) limits: Limits,
+	pub(crate) workers: workers::Workers,
+}
+
+impl TowerCore {
+	/// Opens the database in `dir` (created if missing) and loads users and trackers;
+	/// penalties go out through `broadcaster`.
+	pub fn open(
+		dir: &std::path::Path, options: &TowerOptions,
+		broadcaster: Arc<dyn BroadcasterInterface + Send + Sync>,
+	) -> io::Result<Arc<TowerCore>> {
+		let db = Arc::new(Dbm::open(dir, options.cache_bytes)?);
+		let tower_sk = db.tower_key()?;
+		let height = db.tip()?.map_or(0, |(_, height)| height);
+		let gatekeeper = Arc::new(Gatekeeper::new(Arc::clone(&db), options.subscription, height)?);
+		let responder =
+			Arc::new(Responder::new(Arc::clone(&db), broadcaster, options.resolved_depth)?);
+		let watcher = Arc::new(Watcher::new(
+			Arc::clone(&db),
+			Arc::clone(&gatekeeper),
+			Arc::clone(&responder),
+			tower_sk,
+			options.limits,
+		));
+		// Sized to the cores: the blocking work of requests is CPU-bound.
+		let threads = std::thread::available_parallelism().map_or(2, |n| n.get()).clamp(2, 8);
+		let workers = workers::Workers::start(threads)?;
+		Ok(Arc::new(TowerCore {
+			db,
+			gatekeeper,
+			watcher,
+			responder,
+			tower_sk,
+			limits: options.limits,
+			workers,
+		}))
+	}
+
+	/// The tower's public key: it signs every receipt with the matching secret key.
+	pub fn tower_id(&self) -> PublicKey {
+		crate::crypto::UserId::from_secret_key(&self.tower_sk).0
+	}
+
+	/// The listener to feed blocks to (the poller does it in a running [`Tower`]).
+	pub fn chain_listener(&self) -> ChainListener {
+		ChainListener {
+			db: Arc::clone(&self.db),
+			gatekeeper: Arc::clone(&self.gatekeeper),
+			watcher: Arc::clone(&self.watcher),
+			responder: Arc::clone(&self.responder),
+		}
+	}
+
+	/// Serves the HTTP API on `bind`; must be called within a tokio runtime.
+	pub fn serve(self: &Arc<Self>, bind: SocketAddr) -> io::Result<HttpServer> {
+		HttpServer::start(Arc::clone(self), bind)
+	}
+
+	/// The database.
+	pub fn db(&self) -> &Dbm {
+		&self.db
+	}
+
+	/// The gatekeeper.
+	pub fn gatekeeper(&self) -> &Gatekeeper {
+		&self.gatekeeper
+	}
+
+	/// The watcher.
+	pub fn watcher(&self) -> &Watcher {
+		&self.watcher
+	}
+
+	/// The responder.
+	pub fn responder(&self) -> &Responder {
+		&self.responder
+	}
+}
+
+/// Where and how a [`Tower`] runs.
+#[derive(Clone, Debug)]
+pub struct TowerConfig {
+	/// Database directory.
+	pub data_dir: PathBuf,
+	/// HTTP address (port 0 picks one).
+	pub bind: SocketAddr,
+	/// The chain bitcoind must be on.
+	pub network: Network,
+	/// bitcoind RPC `host:port` (an `http://` prefix is accepted).
+	pub bitcoind_rpc: String,
+	/// bitcoind RPC user.
+	pub rpc_user: String,
+	/// bitcoind RPC password.
+	pub rpc_password: String,
+	/// How often to ask bitcoind for new blocks.
+	pub poll_interval: Duration,
+	/// Behaviour.
+	pub options: TowerOptions,
+}
+
+/// Why a tower did not start.
+#[derive(Debug)]
+pub enum TowerError {
+	/// The database could not be opened or read.
+	Storage(io::Error),
+	/// bitcoind is unreachable, on another chain, or its chain does not connect to ours.
+	Bitcoind(String),
+	/// The HTTP address cannot be bound.
+	Listen(io::Error),
+}
+
+impl fmt::Display for TowerError {
+	fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+		match self {
+			TowerError::Storage(e) => write!(f, "tower database: {e}"),
+			TowerError::Bitcoind(e) => write!(f, "bitcoind: {e}"),
+			TowerError::Listen(e) => write!(f, "{e}"),
+		}
+	}
+}
+
+impl std::error::Error for TowerError {}
+
+/// A running tower: HTTP API plus block poller. Dropping it stops both (the poller after its
+/// current poll).
+pub struct Tower {
+	core: Arc<TowerCore>,
+	http: HttpServer,
+	stop: watch::Sender<bool>,
+	chain: Option<std::thread::JoinHandle<()>>,
+}
+
+/// An RPC client for `host:port` (optionally `http://host:port`).
+pub fn rpc_client(rpc: &str, user: &str, password: &str) -> Result<RpcClient, String> {
+	use bitcoin::base64::Engine;
+	let addr = rpc.trim_start_matches("http://").trim_end_matches('/');
+	let (host, port) = addr
+		.rsplit_once(':')
+		.and_then(|(h, p)| p.parse::<u16>().ok().map(|p| (h.to_string(), p)))
+		.ok_or_else(|| format!("bitcoind RPC address {rpc} is not host:port"))?;
+	let credentials =
+		bitcoin::base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+	Ok(RpcClient::new(&credentials, HttpEndpoint::for_host(host).with_port(port)))
+}
+
+async fn check_network(rpc: &RpcClient, network: Network) -> Result<(), String> {
+	let info: serde_json::Value = rpc
+		.call_method("getblockchaininfo", &[])
+		.await
+		.map_err(|e| format!("no answer to getblockchaininfo: {e}"))?;
+	let chain = info["chain"].as_str().unwrap_or_default();
+	let expected = match network {
+		Network::Bitcoin => "main",
+		Network::Testnet => "test",
+		Network::Testnet4 => "testnet4",
+		Network::Signet => "signet",
+		Network::Regtest => "regtest",
+	};
+	if chain != expected {
+		return Err(format!("bitcoind is on {chain}, the tower is configured for {expected}"));
+	}
+	Ok(())
+}
+
+impl Tower {
+	/// Opens the database, syncs with bitcoind, then serves the API. Must be called within a
+	/// multi-threaded tokio runtime.
+	pub async fn start(config: TowerConfig) -> Result<Tower, TowerError> {
+		let rpc = Arc::new(
+			rpc_client(&config.bitcoind_rpc, &config.rpc_user, &config.rpc_password)
+				.map_err(TowerError::Bitcoind)?,
+		);
+		check_network(&rpc, config.network).await.map_err(TowerError::Bitcoind)?;
+		let carrier = Arc::new(Carrier::new(Arc::clone(&rpc), tokio::runtime::Handle::current()));
+		let core = TowerCore::open(&config.data_dir, &config.options, carrier)
+			.map_err(TowerError::Storage)?;
+		let (stop, stopped) = watch::channel(false);
+		let (ready, synced) = oneshot::channel();
+		let listener = Arc::new(core.chain_listener());
+		let chain = chain::spawn_poller(
+			rpc,
+			config.network,
+			listener,
+			config.poll_interval,
+			stopped,
+			ready,
+		)
+		.map_err(|e| TowerError::Bitcoind(format!("cannot start the chain thread: {e}")))?;
+		let height = match synced.await {
+			Ok(Ok(height)) => height,
+			Ok(Err(e)) => return Err(TowerError::Bitcoind(e)),
+			Err(_) => return Err(TowerError::Bitcoind("the chain thread died".into())),
+		};
+		let http = core.serve(config.bind).map_err(TowerError::Listen)?;
+		log::info(format_args!(
+			"tower {} on http://{} at block {height}",
+			core.tower_id(),
+			http.local_addr()
+		));
+		Ok(Tower { core, http, stop, chain: Some(chain) })
+	}
+
+	/// The tower's public key.
+	pub fn tower_id(&self) -> PublicKey {
+		self.core.tower_id()
+	}
+
+	/// Where the API listens.
+	pub fn local_addr(&self) -> SocketAddr {
+		self.http.local_addr()
+	}
+
+	/// The components.
+	pub fn core(&self) -> &Arc<TowerCore> {
+		&self.core
+	}
+
+	/// Stops the API and the poller.
+	pub async fn shutdown(mut self) {
+		let _ = self.stop.send(true);
+		if let Some(chain) = self.chain.take() {
+			// The poller checks `stop` between polls; joining blocks, so off the runtime.
+			let _ = tokio::task::spawn_blocking(move || chain.join()).await;
+		}
+		let Tower { http, .. } = self;
+		http.shutdown().await;
+	}
+}

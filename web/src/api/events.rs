@@ -1,0 +1,213 @@
+//! `GET /v1/events`, `GET /v1/events/stream`.
+//!
+//! Both read the node's event log from the store, after the index the client names, so a
+//! client that was away (or slow) gets exactly what it missed. The stream is Server-Sent
+//! Events: `id:` is the event's index and `data:` the event record as JSON; it resumes after
+//! the `Last-Event-ID` header (what browsers send when they reconnect) or else `?after=`,
+//! and without either starts with the next event. A comment line keeps idle connections
+//! open.
+
+use std::convert::Infallible;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use fulgur_node::{EventRecord, Node};
+use serde::{Deserialize, Serialize};
+use tokio::sync::{mpsc, watch};
+use warp::reply::Response;
+use warp::sse::Event;
+use warp::{Reply, Stream};
+
+use super::{Validate, DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT};
+use crate::error::ApiError;
+
+/// How often an idle stream sends a keep-alive comment.
+pub const KEEP_ALIVE: Duration = Duration::from_secs(15);
+/// Events read from the log at a time for a stream.
+const STREAM_BATCH: usize = 100;
+/// Events buffered per stream beyond which the reader waits for the client (it reads from
+/// the log again, so a slow client only slows its own stream).
+const STREAM_BUFFER: usize = 16;
+
+/// `GET /v1/events` query: `?after=&limit=` (`cursor` is `after` under its list name).
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct EventsQuery {
+	/// Return events with a greater index; 0 (the default) is from the start.
+	#[serde(default, skip_serializing_if = "Option::is_none")]
+	pub after: Option<u64>,
+	/// `next_cursor` of the previous page: the same as `after`.
+	#[serde(default, skip_serializing_if = "Option::is_none")]
+	pub cursor: Option<String>,
+	/// Events per page, 1 to 1000; 100 by default.
+	#[serde(default, skip_serializing_if = "Option::is_none")]
+	pub limit: Option<usize>,
+}
+
+impl EventsQuery {
+	/// (after, limit) asked for.
+	fn bounds(&self) -> Result<(u64, usize), ApiError> {
+		let limit = self.limit.unwrap_or(DEFAULT_PAGE_LIMIT);
+		if limit == 0 || limit > MAX_PAGE_LIMIT {
+			return Err(ApiError::invalid_request(format!(
+				"limit must be between 1 and {MAX_PAGE_LIMIT}"
+			)));
+		}
+		let cursor = match self.cursor.as_deref() {
+			None => None,
+			Some(c) => Some(
+				c.parse::<u64>()
+					.map_err(|_| ApiError::invalid_request(format!("invalid cursor {c:?}")))?,
+			),
+		};
+		match (self.after, cursor) {
+			(Some(a), Some(c)) if a != c => {
+				Err(ApiError::invalid_request("give after or cursor, not both"))
+			}
+			(after, cursor) => Ok((after.or(cursor).unwrap_or(0), limit)),
+		}
+	}
+}
+
+impl Validate for EventsQuery {
+	fn validate(&self) -> Result<(), ApiError> {
+		self.bounds().map(|_| ())
+	}
+}
+
+/// `GET /v1/events` answer.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ListEventsResponse {
+	/// This page, oldest first.
+	pub events: Vec<EventRecord>,
+	/// Events in the log.
+	pub total: u64,
+	/// Index of the newest event (0 when there is none).
+	pub latest_index: u64,
+	/// Pass as `cursor` (or `after`) for the next page; `null` when this page reaches the
+	/// newest event.
+	pub next_cursor: Option<String>,
+}
+
+/// `GET /v1/events/stream` request: where to resume.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EventStreamRequest {
+	/// Send events with a greater index; `None`: from the next event on.
+	pub after: Option<u64>,
+}
+
+/// `?after=` of the stream.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct StreamQuery {
+	#[serde(default)]
+	pub after: Option<u64>,
+}
+
+impl Validate for StreamQuery {}
+
+/// `GET /v1/events?after=&limit=`: one page of the log.
+pub(crate) async fn handle_list_events(
+	node: Node, req: EventsQuery,
+) -> Result<ListEventsResponse, ApiError> {
+	let (after, limit) = req.bounds()?;
+	let latest_index = node.latest_event_index();
+	let events = node.events(after, limit).await?;
+	let next_cursor = match events.last() {
+		Some(last) if last.index < latest_index && events.len() == limit => {
+			Some(last.index.to_string())
+		}
+		_ => None,
+	};
+	Ok(ListEventsResponse { events, total: node.event_count(), latest_index, next_cursor })
+}
+
+/// `GET /v1/events/stream`: the log as Server-Sent Events, until the client goes away, the
+/// API shuts down (`closing`) or the node stops.
+pub(crate) fn handle_event_stream(
+	node: Node, req: EventStreamRequest, closing: watch::Receiver<bool>,
+) -> Response {
+	let after = req.after.unwrap_or_else(|| node.latest_event_index());
+	let (sender, receiver) = mpsc::channel(STREAM_BUFFER);
+	tokio::spawn(feed(node, after, sender, closing));
+	let stream = warp::sse::keep_alive().interval(KEEP_ALIVE).stream(Events(receiver));
+	warp::sse::reply(stream).into_response()
+}
+
+type Item = Result<Event, Infallible>;
+
+/// Reads the log after `after` and hands each event to the stream, waiting for the client
+/// when it is slow and for the log when it is caught up.
+async fn feed(
+	node: Node, mut after: u64, sender: mpsc::Sender<Item>, mut closing: watch::Receiver<bool>,
+) {
+	let mut appended = node.subscribe_events();
+	loop {
+		let batch = match node.events(after, STREAM_BATCH).await {
+			Ok(batch) => batch,
+			Err(e) => {
+				log_error!("event stream: {e}");
+				return;
+			}
+		};
+		if batch.is_empty() {
+			tokio::select! {
+				_ = appended.changed() => continue,
+				_ = sender.closed() => return,
+				_ = closing.wait_for(|closing| *closing) => return,
+				_ = node.stopped() => return,
+			}
+		}
+		for record in batch {
+			let index = record.index;
+			let event = match serde_json::to_string(&record) {
+				Ok(data) => Event::default().id(index.to_string()).data(data),
+				Err(e) => {
+					log_error!("event stream: encoding event {index}: {e}");
+					return;
+				}
+			};
+			tokio::select! {
+				sent = sender.send(Ok(event)) => if sent.is_err() { return },
+				_ = closing.wait_for(|closing| *closing) => return,
+			}
+			after = index;
+		}
+	}
+}
+
+/// The receiving end as a stream.
+struct Events(mpsc::Receiver<Item>);
+
+impl Stream for Events {
+	type Item = Item;
+	fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Item>> {
+		self.0.poll_recv(cx)
+	}
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	fn query(after: Option<u64>, cursor: Option<&str>, limit: Option<usize>) -> EventsQuery {
+		EventsQuery { after, cursor: cursor.map(str::to_owned), limit }
+	}
+
+	#[test]
+	fn cursor_is_after() {
+		assert_eq!(query(None, None, None).bounds().unwrap(), (0, DEFAULT_PAGE_LIMIT));
+		assert_eq!(query(Some(7), None, Some(5)).bounds().unwrap(), (7, 5));
+		assert_eq!(query(None, Some("7"), None).bounds().unwrap().0, 7);
+		assert_eq!(query(Some(7), Some("7"), None).bounds().unwrap().0, 7);
+		for bad in [
+			query(Some(7), Some("8"), None),
+			query(None, Some("x"), None),
+			query(None, None, Some(0)),
+			query(None, None, Some(1001)),
+		] {
+			assert_eq!(bad.validate().unwrap_err().code(), "invalid_request", "{bad:?}");
+		}
+	}
+}

@@ -1,0 +1,96 @@
+//! The client's side of the merchant endpoints: events, API keys, webhooks, metrics and the
+//! OpenAPI document.
+
+use fulgur_node::{ApiKeyInfo, ApiScope, WebhookInfo};
+use hyper::header::{ACCEPT, AUTHORIZATION};
+use hyper::{Body, Request};
+use serde_json::{json, Value};
+
+use super::{api_error, query_string, segment, ApiClient, ClientError, Method};
+use crate::api::events::ListEventsResponse;
+use crate::api::keys::{CreatedKey, ListKeysResponse};
+use crate::api::webhooks::{CreatedWebhook, ListWebhooksResponse};
+use crate::api::PageQuery;
+
+impl ApiClient {
+	/// `GET /v1/events?after=&limit=`: events after index `after`, oldest first.
+	pub async fn events(
+		&self, after: u64, limit: Option<usize>,
+	) -> Result<ListEventsResponse, ClientError> {
+		let mut path = format!("/v1/events?after={after}");
+		if let Some(limit) = limit {
+			path.push_str(&format!("&limit={limit}"));
+		}
+		self.call(Method::GET, &path, None).await
+	}
+
+	/// `POST /v1/keys`: a new scoped key, with its secret (shown once).
+	pub async fn create_api_key(
+		&self, scope: ApiScope, label: Option<&str>,
+	) -> Result<CreatedKey, ClientError> {
+		let body = json!({ "scope": scope, "label": label });
+		self.call(Method::POST, "/v1/keys", Some(body)).await
+	}
+
+	/// `GET /v1/keys`: one page of keys.
+	pub async fn list_api_keys(&self, page: &PageQuery) -> Result<ListKeysResponse, ClientError> {
+		self.call(Method::GET, &format!("/v1/keys{}", query_string(page)?), None).await
+	}
+
+	/// `DELETE /v1/keys/{id}`.
+	pub async fn revoke_api_key(&self, id: &str) -> Result<ApiKeyInfo, ClientError> {
+		self.call(Method::DELETE, &format!("/v1/keys/{}", segment(id)), None).await
+	}
+
+	/// `POST /v1/webhooks`: a new webhook for `events` (empty: all), with its secret.
+	pub async fn create_webhook(
+		&self, url: &str, events: &[String],
+	) -> Result<CreatedWebhook, ClientError> {
+		let body = json!({ "url": url, "events": events });
+		self.call(Method::POST, "/v1/webhooks", Some(body)).await
+	}
+
+	/// `GET /v1/webhooks`: one page of webhooks.
+	pub async fn list_webhooks(
+		&self, page: &PageQuery,
+	) -> Result<ListWebhooksResponse, ClientError> {
+		self.call(Method::GET, &format!("/v1/webhooks{}", query_string(page)?), None).await
+	}
+
+	/// `DELETE /v1/webhooks/{id}`.
+	pub async fn delete_webhook(&self, id: &str) -> Result<WebhookInfo, ClientError> {
+		self.call(Method::DELETE, &format!("/v1/webhooks/{}", segment(id)), None).await
+	}
+
+	/// `GET /v1/openapi.json`.
+	pub async fn openapi(&self) -> Result<Value, ClientError> {
+		self.request(Method::GET, "/v1/openapi.json", None).await
+	}
+
+	/// `GET /metrics`: the Prometheus text.
+	pub async fn metrics(&self) -> Result<String, ClientError> {
+		let uri = format!("{}/metrics", self.base);
+		let request = Request::builder()
+			.method(Method::GET)
+			.uri(&uri)
+			.header(AUTHORIZATION, self.authorization.clone())
+			.header(ACCEPT, "text/plain")
+			.body(Body::empty())
+			.map_err(|e| ClientError::InvalidInput(format!("invalid request {uri}: {e}")))?;
+		let exchange = async {
+			let response = self.http.request(request).await?;
+			let status = response.status();
+			let bytes = hyper::body::to_bytes(response.into_body()).await?;
+			Ok::<_, hyper::Error>((status, bytes))
+		};
+		let (status, bytes) = tokio::time::timeout(self.timeout, exchange)
+			.await
+			.map_err(|_| ClientError::Timeout(self.timeout))?
+			.map_err(|e| ClientError::Connection(format!("{}: {e}", self.base)))?;
+		if !status.is_success() {
+			return Err(api_error(status.as_u16(), &bytes));
+		}
+		String::from_utf8(bytes.to_vec())
+			.map_err(|e| ClientError::InvalidResponse(format!("metrics are not text: {e}")))
+	}
+}

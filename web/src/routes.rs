@@ -1,0 +1,262 @@
+//! The table of every endpoint: method, path, who may call it, what it takes and answers.
+//!
+//! It is the one place a route is described: the scope check ([`Access::allows`]) and the
+//! OpenAPI document (`openapi.rs`) both read it, and the server's unit tests check that each
+//! entry is served by the router (with its example body) and documented, so a route cannot
+//! be added without its entry. Adding a route: a line here, a `Call` variant with its filter
+//! and `dispatch` arm in `server.rs` (the compiler then asks for its arm in `Call::route`),
+//! and the schemas of new body types in `openapi/schemas.rs`.
+
+use fulgur_node::ApiScope;
+
+/// Who may call a route.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Access {
+	/// Admin keys only: moves money, changes channels, manages keys and webhooks.
+	Admin,
+	/// Admin and read-only keys: reads the node's state.
+	Read,
+	/// Admin and invoice keys: creates invoices and offers (a shop's server).
+	Shop,
+	/// Every key: invoices and events, which a shop reads too.
+	ShopRead,
+}
+
+impl Access {
+	/// Whether a key with `scope` may call the route.
+	pub fn allows(self, scope: ApiScope) -> bool {
+		match self {
+			Access::Admin => scope == ApiScope::Admin,
+			Access::Read => matches!(scope, ApiScope::Admin | ApiScope::Readonly),
+			Access::Shop => matches!(scope, ApiScope::Admin | ApiScope::Invoice),
+			Access::ShopRead => true,
+		}
+	}
+
+	/// The scopes allowed, for the documentation.
+	pub fn scopes(self) -> &'static [&'static str] {
+		match self {
+			Access::Admin => &["admin"],
+			Access::Read => &["admin", "readonly"],
+			Access::Shop => &["admin", "invoice"],
+			Access::ShopRead => &["admin", "invoice", "readonly"],
+		}
+	}
+}
+
+/// A JSON request body: its schema (in `openapi/schemas.rs`) and an example the router
+/// accepts (the tests send it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BodySpec {
+	/// Schema name.
+	pub schema: &'static str,
+	/// A valid body.
+	pub example: &'static str,
+}
+
+/// What a route answers with on success.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reply {
+	/// JSON of this schema.
+	Json(&'static str),
+	/// Prometheus text.
+	Metrics,
+	/// Server-Sent Events of event records.
+	EventStream,
+}
+
+/// One endpoint.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RouteSpec {
+	/// Which one.
+	pub route: Route,
+	/// `GET`, `POST` or `DELETE`.
+	pub method: &'static str,
+	/// Path template, `{name}` for path parameters.
+	pub path: &'static str,
+	/// Who may call it.
+	pub access: Access,
+	/// What it does.
+	pub summary: &'static str,
+	/// Query parameters it accepts (described in `openapi.rs`).
+	pub query: &'static [&'static str],
+	/// Its JSON body, if it takes one.
+	pub body: Option<BodySpec>,
+	/// Its answer.
+	pub reply: Reply,
+}
+
+macro_rules! route_table {
+	($($name:ident: $method:ident $path:literal, $access:ident, $summary:literal,
+		query $query:expr, body $body:expr, reply $reply:expr;)*) => {
+		/// Every endpoint of the API.
+		#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+		pub enum Route {
+			$(#[doc = $summary] $name,)*
+		}
+
+		impl Route {
+			/// Every route, in table order.
+			pub const ALL: &'static [Route] = &[$(Route::$name,)*];
+
+			/// Its description.
+			pub fn spec(self) -> RouteSpec {
+				match self {
+					$(Route::$name => RouteSpec {
+						route: self,
+						method: stringify!($method),
+						path: $path,
+						access: Access::$access,
+						summary: $summary,
+						query: $query,
+						body: $body,
+						reply: $reply,
+					},)*
+				}
+			}
+		}
+	};
+}
+
+const PAGE: &[&str] = &["limit", "cursor"];
+const NONE: &[&str] = &[];
+
+const fn body(schema: &'static str, example: &'static str) -> Option<BodySpec> {
+	Some(BodySpec { schema, example })
+}
+
+const fn json(schema: &'static str) -> Reply {
+	Reply::Json(schema)
+}
+
+route_table! {
+	Info: GET "/v1/info", Read, "Node id, network, chain tip, sync state, counts",
+		query NONE, body None, reply json("NodeInfo");
+	Balance: GET "/v1/balance", Read, "On-chain and Lightning balances",
+		query NONE, body None, reply json("Balance");
+	NewAddress: POST "/v1/onchain/address", Admin, "A fresh on-chain receive address",
+		query NONE, body body("NewAddressRequest", "{}"), reply json("NewAddressResponse");
+	SendOnchain: POST "/v1/onchain/send", Admin, "Send bitcoin on-chain",
+		query NONE,
+		body body("SendOnchainRequest", r#"{"address": "bcrt1qexample", "amount_sat": 10000}"#),
+		reply json("SendOnchainResponse");
+	ListPeers: GET "/v1/peers", Read, "Known peers, by node id",
+		query PAGE, body None, reply json("ListPeersResponse");
+	ConnectPeer: POST "/v1/peers", Admin, "Connect to a peer and remember it",
+		query NONE,
+		body body("ConnectPeerRequest", r#"{"node_id": "02ab", "address": "127.0.0.1:9735"}"#),
+		reply json("ConnectPeerResponse");
+	DisconnectPeer: DELETE "/v1/peers/{node_id}", Admin, "Disconnect from a peer and forget it",
+		query NONE, body None, reply json("DisconnectPeerResponse");
+	ListChannels: GET "/v1/channels", Read, "Channels, pending ones included, by channel id",
+		query PAGE, body None, reply json("ListChannelsResponse");
+	GetChannel: GET "/v1/channels/{channel_id}", Read, "One channel",
+		query NONE, body None, reply json("ChannelInfo");
+	OpenChannel: POST "/v1/channels", Admin, "Open a channel; answers once the funding is broadcast",
+		query NONE,
+		body body(
+			"OpenChannelRequest",
+			r#"{"node_id": "02ab", "address": "127.0.0.1:9735", "amount_sat": 100000}"#
+		),
+		reply json("OpenedChannel");
+	CloseChannel: POST "/v1/channels/{channel_id}/close", Admin,
+		"Close a channel cooperatively, or force-close it",
+		query NONE, body body("CloseChannelBody", r#"{"force": false}"#),
+		reply json("CloseChannelResponse");
+	CreateInvoice: POST "/v1/invoices", Shop, "Create a BOLT11 invoice",
+		query NONE,
+		body body("CreateInvoiceRequest", r#"{"description": "coffee", "amount_msat": 5000000}"#),
+		reply json("InvoiceRecord");
+	GetInvoice: GET "/v1/invoices/{payment_hash}", ShopRead, "One invoice by payment hash",
+		query NONE, body None, reply json("InvoiceRecord");
+	ListInvoices: GET "/v1/invoices", ShopRead, "Invoices, newest first",
+		query PAGE, body None, reply json("ListInvoicesResponse");
+	Pay: POST "/v1/payments", Admin, "Pay a BOLT11 invoice or BOLT12 offer",
+		query NONE, body body("PayRequest", r#"{"invoice": "lnbcrt1example", "wait": true}"#),
+		reply json("PaymentRecord");
+	Keysend: POST "/v1/payments/keysend", Admin, "Send a spontaneous payment",
+		query NONE, body body("KeysendRequest", r#"{"node_id": "02ab", "amount_msat": 1000}"#),
+		reply json("PaymentRecord");
+	GetPayment: GET "/v1/payments/{payment_id}", Read, "One payment by id",
+		query NONE, body None, reply json("PaymentRecord");
+	ListPayments: GET "/v1/payments", Read, "Payments, newest first",
+		query PAGE, body None, reply json("ListPaymentsResponse");
+	CreateOffer: POST "/v1/offers", Shop, "Create a BOLT12 offer",
+		query NONE, body body("CreateOfferRequest", r#"{"description": "coffee"}"#),
+		reply json("CreateOfferResponse");
+	FindRoutes: POST "/v1/routes", Read, "Candidate routes to a node or an invoice's payee",
+		query NONE,
+		body body("RoutesRequest", r#"{"node_id": "02ab", "amount_msat": 1000}"#),
+		reply json("RoutesResponse");
+	Probe: POST "/v1/probes", Admin, "Probe the routes a payment would take",
+		query NONE,
+		body body("RoutesRequest", r#"{"node_id": "02ab", "amount_msat": 1000}"#),
+		reply json("ProbeResponse");
+	Graph: GET "/v1/graph", Read, "Counts of the gossiped network graph",
+		query NONE, body None, reply json("GraphSummary");
+	GraphNode: GET "/v1/graph/nodes/{node_id}", Read, "One node of the graph",
+		query NONE, body None, reply json("GraphNode");
+	GraphChannel: GET "/v1/graph/channels/{short_channel_id}", Read, "One channel of the graph",
+		query NONE, body None, reply json("GraphChannel");
+	ListEvents: GET "/v1/events", ShopRead, "Events after an index, oldest first",
+		query &["after", "cursor", "limit"], body None, reply json("ListEventsResponse");
+	EventStream: GET "/v1/events/stream", ShopRead,
+		"Events as Server-Sent Events (id = index); resumes after Last-Event-ID or ?after=",
+		query &["after"], body None, reply Reply::EventStream;
+	CreateWebhook: POST "/v1/webhooks", Admin, "Register a webhook; answers its secret once",
+		query NONE,
+		body body(
+			"CreateWebhookRequest",
+			r#"{"url": "http://127.0.0.1:8080/hook", "events": ["invoice_paid"]}"#
+		),
+		reply json("CreatedWebhook");
+	ListWebhooks: GET "/v1/webhooks", Admin, "Webhooks with their delivery state, newest first",
+		query PAGE, body None, reply json("ListWebhooksResponse");
+	DeleteWebhook: DELETE "/v1/webhooks/{id}", Admin, "Remove a webhook",
+		query NONE, body None, reply json("WebhookInfo");
+	CreateKey: POST "/v1/keys", Admin, "Create a scoped API key; answers its secret once",
+		query NONE, body body("CreateKeyRequest", r#"{"scope": "invoice", "label": "shop"}"#),
+		reply json("CreatedKey");
+	ListKeys: GET "/v1/keys", Admin, "API keys (not the admin key file), newest first",
+		query PAGE, body None, reply json("ListKeysResponse");
+	RevokeKey: DELETE "/v1/keys/{id}", Admin, "Revoke an API key",
+		query NONE, body None, reply json("ApiKeyInfo");
+	OpenApi: GET "/v1/openapi.json", ShopRead, "This API's OpenAPI 3 description",
+		query NONE, body None, reply json("OpenApiDocument");
+	Metrics: GET "/metrics", Read, "Prometheus metrics",
+		query NONE, body None, reply Reply::Metrics;
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+	use std::collections::HashSet;
+
+	#[test]
+	fn each_method_and_path_once() {
+		let mut seen = HashSet::new();
+		for route in Route::ALL {
+			let spec = route.spec();
+			assert_eq!(spec.route, *route);
+			assert!(seen.insert((spec.method, spec.path)), "{spec:?} twice");
+			assert!(spec.path.starts_with('/'));
+			assert_eq!(spec.body.is_some(), spec.method == "POST", "{spec:?}");
+		}
+	}
+
+	#[test]
+	fn scopes_nest() {
+		for route in Route::ALL {
+			let access = route.spec().access;
+			assert!(access.allows(ApiScope::Admin), "{route:?}");
+			let listed: Vec<&str> = [ApiScope::Admin, ApiScope::Invoice, ApiScope::Readonly]
+				.into_iter()
+				.filter(|s| access.allows(*s))
+				.map(|s| s.as_str())
+				.collect();
+			assert_eq!(listed, access.scopes(), "{route:?}");
+		}
+		assert!(!Access::Shop.allows(ApiScope::Readonly));
+		assert!(!Access::Read.allows(ApiScope::Invoice));
+	}
+}
