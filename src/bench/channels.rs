@@ -29,6 +29,8 @@ const BATCH_MARGIN_SAT: u64 = 100_000;
 const OPEN_ATTEMPTS: u32 = 100;
 /// Payers connect to the hub and the hub opens over that connection: never dialled.
 const CONNECTED_PEER_ADDRESS: &str = "127.0.0.1:9";
+/// Times a failed batch is made again.
+const BATCH_RETRIES: u32 = 3;
 /// Restarts measured per hub (the median is reported).
 const RESTARTS: usize = 3;
 /// LDK gives every channel a random alias short channel id from the blocks between the segwit
@@ -139,17 +141,8 @@ pub async fn run(args: ChannelsArgs) -> Result<(), String> {
 		outcome.map_err(|e| format!("{e} (working directory kept: {})", dir.display()))?;
 	let report = report(&args, &empty, &hub);
 	print!("{}", table(&report));
-	if let Some(path) = &args.json {
-		let text = serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?;
-		std::fs::write(path, text + "\n")
-			.map_err(|e| format!("writing {}: {e}", path.display()))?;
-		eprintln!("wrote {}", path.display());
-	}
-	if args.keep {
-		eprintln!("kept {}", dir.display());
-	} else if let Err(e) = std::fs::remove_dir_all(&dir) {
-		eprintln!("removing {}: {e}", dir.display());
-	}
+	super::write_json(args.json.as_deref(), &report)?;
+	super::finish_dir(&dir, args.keep);
 	Ok(())
 }
 
@@ -219,8 +212,11 @@ async fn open_all(
 	let sizes: Vec<usize> = (0..args.channels.div_ceil(args.peers))
 		.map(|b| (args.channels - b * args.peers).min(args.peers))
 		.collect();
-	let outputs: Vec<u64> =
+	let mut outputs: Vec<u64> =
 		sizes.iter().map(|&n| n as u64 * args.channel_sat + BATCH_MARGIN_SAT).collect();
+	// Spare UTXOs for batches that fail (a peer dropped mid-batch) and are made again.
+	let batch_sat = args.peers.min(args.channels) as u64 * args.channel_sat + BATCH_MARGIN_SAT;
+	outputs.extend(std::iter::repeat_n(batch_sat, BATCH_RETRIES as usize));
 	let address = hub.new_onchain_address().map_err(|e| e.to_string())?;
 	chain.fund(&address, &outputs).await?;
 	wait_funded(hub, outputs.iter().sum()).await?;
@@ -236,7 +232,17 @@ async fn open_all(
 				announce: Some(false),
 			})
 			.collect();
-		open_batch(hub, reqs).await.map_err(|e| format!("batch {b}: {e}"))?;
+		let mut retries = 0;
+		while let Err(e) = open_batch(hub, reqs.clone()).await {
+			// Under load a hub serialising a big channel manager answers pings late and
+			// peers drop; they reconnect within seconds.
+			if retries == BATCH_RETRIES {
+				return Err(format!("batch {b}: {e}"));
+			}
+			retries += 1;
+			eprintln!("batch {b} failed ({e}); again in 10 s");
+			tokio::time::sleep(Duration::from_secs(10)).await;
+		}
 		if (b + 1) % ROUNDS_PER_BLOCK == 0 {
 			confirm_round(chain, peers, ROUNDS_PER_BLOCK).await?;
 		}

@@ -12,7 +12,7 @@ pub mod setup;
 pub mod tower;
 pub mod workload;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand};
 use fulgur_node::StoreKind;
@@ -121,6 +121,24 @@ impl PaymentsArgs {
 			return Err("need 1 <= --amount-min-sat <= --amount-max-sat".into());
 		}
 		Ok(())
+	}
+}
+
+/// Writes a benchmark's JSON document to `path`, when one was asked for.
+pub(crate) fn write_json(path: Option<&Path>, report: &serde_json::Value) -> Result<(), String> {
+	let Some(path) = path else { return Ok(()) };
+	let text = serde_json::to_string_pretty(report).map_err(|e| e.to_string())?;
+	std::fs::write(path, text + "\n").map_err(|e| format!("writing {}: {e}", path.display()))?;
+	eprintln!("wrote {}", path.display());
+	Ok(())
+}
+
+/// Removes a benchmark's working directory, unless it is to be kept.
+pub(crate) fn finish_dir(dir: &Path, keep: bool) {
+	if keep {
+		eprintln!("kept {}", dir.display());
+	} else if let Err(e) = std::fs::remove_dir_all(dir) {
+		eprintln!("removing {}: {e}", dir.display());
 	}
 }
 

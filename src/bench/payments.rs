@@ -59,17 +59,8 @@ pub async fn run(args: PaymentsArgs) -> Result<(), String> {
 		return Err(format!("{e} (working directory kept: {})", dir.display()));
 	}
 	print!("{}", report.table(&header(&args)));
-	if let Some(path) = &args.json {
-		let text = serde_json::to_string_pretty(&report.to_json()).map_err(|e| e.to_string())?;
-		std::fs::write(path, text + "\n")
-			.map_err(|e| format!("writing {}: {e}", path.display()))?;
-		eprintln!("wrote {}", path.display());
-	}
-	if args.keep {
-		eprintln!("kept {}", dir.display());
-	} else if let Err(e) = std::fs::remove_dir_all(&dir) {
-		eprintln!("removing {}: {e}", dir.display());
-	}
+	super::write_json(args.json.as_deref(), &report.to_json())?;
+	super::finish_dir(&dir, args.keep);
 	Ok(())
 }
 

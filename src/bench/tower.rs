@@ -152,11 +152,7 @@ pub async fn run(args: TowerArgs) -> Result<(), String> {
 	};
 	eprintln!("bench tower: working in {}", dir.display());
 	let result = run_in(&args, &dir).await;
-	if args.keep {
-		eprintln!("kept {}", dir.display());
-	} else if let Err(e) = std::fs::remove_dir_all(&dir) {
-		eprintln!("removing {}: {e}", dir.display());
-	}
+	super::finish_dir(&dir, args.keep);
 	result
 }
 
@@ -227,6 +223,7 @@ async fn run_in(args: &TowerArgs, dir: &Path) -> Result<(), String> {
 	let (scan_ms, scan_max) = scan(&core, &workload, args, 2 + args.blocks, n).await?;
 	eprintln!("scan, {n} stored: {scan_ms:.1} ms per block");
 	let trackers = core.responder().tracker_count();
+	let index_entries = core.db().indexed_locators();
 	let rss_end = rss_mb();
 	let disk = dir_size(&tower_dir);
 	drop(http);
@@ -280,6 +277,7 @@ async fn run_in(args: &TowerArgs, dir: &Path) -> Result<(), String> {
 		"scan_ms_max_empty": scan_empty_max,
 		"scan_stored_over_empty": scan_ms / scan_empty_ms.max(1e-9),
 		"trackers_after_scan": trackers,
+		"locator_index_entries": index_entries,
 		"disk_bytes": disk,
 		"disk_bytes_per_appointment": disk as f64 / n as f64,
 		"rss_mb": rss_end,
@@ -289,11 +287,7 @@ async fn run_in(args: &TowerArgs, dir: &Path) -> Result<(), String> {
 		"rss_growth_10pct_to_end": rss_end / rss_at(0.1).max(1e-9),
 	});
 	print_table(&report);
-	if let Some(path) = &args.json {
-		let text = serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?;
-		std::fs::write(path, text).map_err(|e| format!("{}: {e}", path.display()))?;
-		eprintln!("wrote {}", path.display());
-	}
+	super::write_json(args.json.as_deref(), &report)?;
 	Ok(())
 }
 

@@ -151,12 +151,7 @@ pub fn run(args: RoutesArgs) -> Result<(), String> {
 		peak_rss_mb: end.peak_rss_kb as f64 / 1024.0,
 	};
 	print!("{}", report.table(&header(&args)));
-	if let Some(path) = &args.json {
-		let text = serde_json::to_string_pretty(&report.to_json()).map_err(|e| e.to_string())?;
-		std::fs::write(path, text + "\n")
-			.map_err(|e| format!("writing {}: {e}", path.display()))?;
-		eprintln!("wrote {}", path.display());
-	}
+	crate::bench::write_json(args.json.as_deref(), &report.to_json())?;
 	Ok(())
 }
 

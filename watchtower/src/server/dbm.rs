@@ -12,8 +12,9 @@
 //! | `Mtip` | the last block processed: hash (32) height (u32 BE) |
 //! | `Mkey` | the tower's secret key |
 //!
-//! Appointments are keyed by locator first, so scanning a block is one prefix lookup per
-//! transaction and nothing about appointments needs to live in memory.
+//! Appointments are keyed by locator first, so a possible breach is one prefix lookup; which
+//! transactions are possible breaches is told by the in-memory locator index (8 bytes per
+//! locator), so scanning a block reads sled only for real candidates.
 
 use std::io;
 use std::path::Path;
@@ -26,6 +27,7 @@ use sled::{Batch, Db, IVec};
 use crate::crypto::{UserId, USER_ID_LEN};
 use crate::locator::{Locator, LOCATOR_LEN};
 use crate::server::flush::GroupCommit;
+use crate::server::index::{self, LocatorIndex};
 
 const USER: u8 = b'U';
 const APPOINTMENT: u8 = b'A';
@@ -131,6 +133,7 @@ fn to_io(e: sled::Error) -> io::Error {
 pub struct Dbm {
 	db: Db,
 	commit: GroupCommit,
+	index: LocatorIndex,
 }
 
 impl Dbm {
@@ -143,8 +146,30 @@ impl Dbm {
 			.flush_every_ms(None)
 			.open()
 			.map_err(to_io)?;
+		let index = LocatorIndex::default();
+		for entry in db.scan_prefix([APPOINTMENT]) {
+			let (key, _) = entry.map_err(to_io)?;
+			if let Ok(locator) = Locator::from_slice(&key[1..1 + LOCATOR_LEN]) {
+				index.insert(&locator);
+			}
+		}
 		let commit = GroupCommit::start(db.clone())?;
-		Ok(Dbm { db, commit })
+		Ok(Dbm { db, commit, index })
+	}
+
+	/// Distinct locator prefixes held in memory.
+	pub fn indexed_locators(&self) -> usize {
+		self.index.len()
+	}
+
+	/// Drops `locator`'s prefix from the index unless another appointment still has it.
+	fn unindex(&self, locator: &Locator) -> io::Result<()> {
+		let mut key = [APPOINTMENT; 9];
+		key[1..].copy_from_slice(&locator.as_bytes()[..8]);
+		if self.db.scan_prefix(key).next().transpose().map_err(to_io)?.is_none() {
+			self.index.remove(index::prefix(locator));
+		}
+		Ok(())
 	}
 
 	/// Resolves once everything written before the call is on disk (shared flushes).
@@ -238,7 +263,9 @@ impl Dbm {
 		batch.insert(&locator_user_key(APPOINTMENT, locator, user)[..], appointment.to_bytes());
 		batch.insert(&index_key(user, locator)[..], &[][..]);
 		batch.insert(&user_key(user)[..], &info.to_bytes()[..]);
-		self.db.apply_batch(batch).map_err(to_io)
+		self.db.apply_batch(batch).map_err(to_io)?;
+		self.index.insert(locator);
+		Ok(())
 	}
 
 	/// Every user's appointment with this locator: one prefix lookup.
@@ -246,6 +273,9 @@ impl Dbm {
 		&self, locator: &Locator,
 	) -> io::Result<Vec<(UserId, StoredAppointment)>> {
 		let mut found = Vec::new();
+		if !self.index.read().contains(&index::prefix(locator)) {
+			return Ok(found);
+		}
 		for entry in self.db.scan_prefix(locator_prefix(APPOINTMENT, locator)) {
 			let (key, value) = entry.map_err(to_io)?;
 			let user = bitcoin::secp256k1::PublicKey::from_slice(&key[1 + LOCATOR_LEN..]);
@@ -261,7 +291,8 @@ impl Dbm {
 		let mut batch = Batch::default();
 		batch.remove(&locator_user_key(APPOINTMENT, locator, user)[..]);
 		batch.remove(&index_key(user, locator)[..]);
-		self.db.apply_batch(batch).map_err(to_io)
+		self.db.apply_batch(batch).map_err(to_io)?;
+		self.unindex(locator)
 	}
 
 	/// The locators of a user's watched appointments.
@@ -288,6 +319,9 @@ impl Dbm {
 		}
 		batch.remove(&user_key(user)[..]);
 		self.db.apply_batch(batch).map_err(to_io)?;
+		for locator in &locators {
+			self.unindex(locator)?;
+		}
 		Ok(locators.len())
 	}
 

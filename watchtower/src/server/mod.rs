@@ -16,6 +16,7 @@ pub mod dbm;
 mod flush;
 pub mod gatekeeper;
 pub mod http;
+mod index;
 pub mod log;
 pub mod responder;
 mod service;

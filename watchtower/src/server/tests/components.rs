@@ -214,3 +214,30 @@ fn everything_survives_a_restart() {
 	expected.sort();
 	assert_eq!(sent, expected, "the new breach, and the old penalty re-broadcast");
 }
+
+#[test]
+fn locator_index_follows_the_store() {
+	let mut h = Harness::new();
+	let (a, b) = (user_sk(1), user_sk(2));
+	h.register(&a);
+	h.register(&b);
+	let (shared, own) = (dispute_tx(1), dispute_tx(2));
+	h.core.watcher.add_appointment(&appointment_for(&shared, &a)).unwrap();
+	h.core.watcher.add_appointment(&appointment_for(&shared, &b)).unwrap();
+	h.core.watcher.add_appointment(&appointment_for(&own, &a)).unwrap();
+	assert_eq!(h.core.db.indexed_locators(), 2);
+	h.core
+		.db
+		.remove_appointment(
+			&Locator::from_txid(&shared.compute_txid()),
+			&UserId::from_secret_key(&a),
+		)
+		.unwrap();
+	assert_eq!(h.core.db.indexed_locators(), 2, "b still watches the shared locator");
+	let h2 = h.reopen();
+	assert_eq!(h2.core.db.indexed_locators(), 2, "rebuilt from sled at start");
+	h = h2;
+	h.connect(vec![shared.clone(), own.clone()]);
+	assert_eq!(h.recorder.take().len(), 2, "both found through the index");
+	assert_eq!(h.core.db.indexed_locators(), 0);
+}
