@@ -141,7 +141,9 @@ fn hash(secret: &str) -> String {
 	sha256::Hash::hash(secret.as_bytes()).to_byte_array().to_lower_hex_string()
 }
 
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+/// Compares without stopping at the first difference: only the length leaks, and every
+/// generated key (and key hash) has the same length.
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 	if a.len() != b.len() {
 		return false;
 	}

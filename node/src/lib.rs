@@ -30,7 +30,7 @@ mod webhooks;
 
 mod builder;
 
-pub use api_keys::{ApiKeyInfo, ApiScope};
+pub use api_keys::{constant_time_eq, ApiKeyInfo, ApiScope};
 pub use config::{NodeConfig, StoreKind};
 pub use error::NodeError;
 pub use journal::{EventRecord, NodeEvent, EVENT_KINDS};

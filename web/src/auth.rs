@@ -7,7 +7,7 @@ use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use fulgur_node::ApiScope;
+use fulgur_node::{constant_time_eq, ApiScope};
 use rand::RngCore;
 use warp::{Filter, Rejection};
 
@@ -155,16 +155,6 @@ fn check_authorization(keys: &Keys, header: Option<&str>) -> Result<ApiScope, Ap
 		return Err(ApiError::unauthorized("invalid API key"));
 	}
 	keys.scope_of(token).ok_or_else(|| ApiError::unauthorized("invalid API key"))
-}
-
-/// Compares without stopping at the first difference. Only the length leaks, and every
-/// generated key has the same length.
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-	if a.len() != b.len() {
-		return false;
-	}
-	let diff = a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y));
-	std::hint::black_box(diff) == 0
 }
 
 #[cfg(test)]
