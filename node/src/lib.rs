@@ -126,6 +126,7 @@ impl Node {
 		let best = ctx.channel_manager.current_best_block();
 		let channels = ctx.channel_manager.list_channels();
 		let engine = ctx.engine_stats.total();
+		let graph = routing::graph::summary(ctx);
 		NodeInfo {
 			node_id: self.node_id(),
 			network: ctx.config.network.to_string(),
@@ -136,14 +137,8 @@ impl Node {
 			num_channels: channels.len(),
 			num_usable_channels: channels.iter().filter(|c| c.is_usable).count(),
 			listening_addresses: vec![ctx.config.listen_addr.to_string()],
-			graph_nodes: ctx.graph.read_only().nodes().len(),
-			graph_channels: ctx
-				.graph
-				.read_only()
-				.channels()
-				.unordered_iter()
-				.filter(|(_, c)| c.one_to_two.is_some() && c.two_to_one.is_some())
-				.count(),
+			graph_nodes: graph.node_count,
+			graph_channels: graph.channel_count_both_directions,
 			monitor_updates_in_flight: engine.updates_in_flight,
 			monitor_updates_done: engine.updates_done,
 			last_persist_latency_us: engine.last_persist_latency_us,

@@ -56,15 +56,9 @@ pub struct ChannelsArgs {
 	/// Store of the hub
 	#[arg(long, default_value = "sled")]
 	pub store: StoreKind,
-	/// Also write the results as JSON to this file
-	#[arg(long)]
-	pub json: Option<PathBuf>,
-	/// Working directory (must be empty or absent; default a new temporary directory)
-	#[arg(long)]
-	pub dir: Option<PathBuf>,
-	/// Keep the working directory instead of removing it
-	#[arg(long)]
-	pub keep: bool,
+	/// Where the results and the working files go
+	#[command(flatten)]
+	pub output: super::OutputArgs,
 }
 
 /// `fulgur bench restart-probe` (internal): starts a stopped node from its directory, prints
@@ -127,7 +121,7 @@ pub async fn run(args: ChannelsArgs) -> Result<(), String> {
 	if args.channels == 0 || args.peers == 0 {
 		return Err("--channels and --peers must be at least 1".into());
 	}
-	let dir = super::payments::work_dir(args.dir.as_deref())?;
+	let dir = args.output.work_dir()?;
 	eprintln!("bench channels: working in {}", dir.display());
 	let batches = args.channels.div_ceil(args.peers);
 	let mut chain = Chain::start(&dir.join("bitcoind"), batches.div_ceil(500) + 1).await?;
@@ -141,8 +135,8 @@ pub async fn run(args: ChannelsArgs) -> Result<(), String> {
 		outcome.map_err(|e| format!("{e} (working directory kept: {})", dir.display()))?;
 	let report = report(&args, &empty, &hub);
 	print!("{}", table(&report));
-	super::write_json(args.json.as_deref(), &report)?;
-	super::finish_dir(&dir, args.keep);
+	super::write_json(args.output.json.as_deref(), &report)?;
+	args.output.finish(&dir);
 	Ok(())
 }
 

@@ -62,15 +62,9 @@ pub struct PaymentsArgs {
 	/// 1: payers pay the hub; 2: payers pay a merchant through the hub (a forwarding hub)
 	#[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u8).range(1..=2))]
 	pub hops: u8,
-	/// Also write the results as JSON to this file
-	#[arg(long)]
-	pub json: Option<PathBuf>,
-	/// Working directory (must be empty or absent; default a new temporary directory)
-	#[arg(long)]
-	pub dir: Option<PathBuf>,
-	/// Keep the working directory (bitcoind, node logs and stores) instead of removing it
-	#[arg(long)]
-	pub keep: bool,
+	/// Where the results and the working files go
+	#[command(flatten)]
+	pub output: OutputArgs,
 	/// Smallest payment, sat
 	#[arg(long, default_value_t = 1)]
 	pub amount_min_sat: u64,
@@ -124,6 +118,51 @@ impl PaymentsArgs {
 	}
 }
 
+/// Where a benchmark writes: its JSON report and its working directory.
+#[derive(Args, Debug, Clone, Default)]
+pub struct OutputArgs {
+	/// Also write the results as JSON to this file
+	#[arg(long)]
+	pub json: Option<PathBuf>,
+	/// Working directory (must be empty or absent; default a new temporary directory)
+	#[arg(long)]
+	pub dir: Option<PathBuf>,
+	/// Keep the working directory (bitcoind, node logs and stores) instead of removing it
+	#[arg(long)]
+	pub keep: bool,
+}
+
+impl OutputArgs {
+	/// `--dir` (which must be empty or absent) or a new directory under the system's temp
+	/// dir; created.
+	pub fn work_dir(&self) -> Result<PathBuf, String> {
+		let dir = match &self.dir {
+			Some(dir) => dir.clone(),
+			None => {
+				let nanos = std::time::SystemTime::now()
+					.duration_since(std::time::UNIX_EPOCH)
+					.map(|d| d.as_nanos())
+					.unwrap_or(0);
+				std::env::temp_dir().join(format!("fulgur-bench-{}-{nanos}", std::process::id()))
+			}
+		};
+		if std::fs::read_dir(&dir).map(|mut d| d.next().is_some()).unwrap_or(false) {
+			return Err(format!("{} is not empty (it is removed after the run)", dir.display()));
+		}
+		std::fs::create_dir_all(&dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
+		Ok(dir)
+	}
+
+	/// Removes the working directory, unless it is to be kept.
+	pub fn finish(&self, dir: &Path) {
+		if self.keep {
+			eprintln!("kept {}", dir.display());
+		} else if let Err(e) = std::fs::remove_dir_all(dir) {
+			eprintln!("removing {}: {e}", dir.display());
+		}
+	}
+}
+
 /// Writes a benchmark's JSON document to `path`, when one was asked for.
 pub(crate) fn write_json(path: Option<&Path>, report: &serde_json::Value) -> Result<(), String> {
 	let Some(path) = path else { return Ok(()) };
@@ -131,15 +170,6 @@ pub(crate) fn write_json(path: Option<&Path>, report: &serde_json::Value) -> Res
 	std::fs::write(path, text + "\n").map_err(|e| format!("writing {}: {e}", path.display()))?;
 	eprintln!("wrote {}", path.display());
 	Ok(())
-}
-
-/// Removes a benchmark's working directory, unless it is to be kept.
-pub(crate) fn finish_dir(dir: &Path, keep: bool) {
-	if keep {
-		eprintln!("kept {}", dir.display());
-	} else if let Err(e) = std::fs::remove_dir_all(dir) {
-		eprintln!("removing {}: {e}", dir.display());
-	}
 }
 
 /// Runs the chosen benchmark.

@@ -7,18 +7,18 @@
 //! probe payment (it must succeed), the warm-up, then the counted runs (one per concurrency),
 //! then stop every node so the next store starts clean on the same bitcoind.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use fulgur_node::StoreKind;
+use fulgur_node::{Node, StoreKind};
 use serde_json::json;
 
 use super::chain::Chain;
 use super::measure::{reset_peak_rss, ProcSample};
 use super::report::{Phase, Report, RunMeasurement, RunResult, StoreResult};
 use super::setup::{open_channels, start_network, Network, Plan};
-use super::workload::Workload;
+use super::workload::{Outcome, Workload};
 use super::PaymentsArgs;
 
 /// How long the idle CPU is sampled before the payments.
@@ -32,7 +32,7 @@ pub async fn run(args: PaymentsArgs) -> Result<(), String> {
 	let max_concurrency = args.concurrency.iter().copied().max().unwrap_or(1);
 	let plan =
 		Plan::new(args.channels, per_store, args.amount_max_sat, args.hops, max_concurrency)?;
-	let dir = work_dir(args.dir.as_deref())?;
+	let dir = args.output.work_dir()?;
 	eprintln!("bench payments: working in {}", dir.display());
 	let mut chain =
 		match Chain::start(&dir.join("bitcoind"), plan.fan_outs() * args.stores.len()).await {
@@ -59,28 +59,9 @@ pub async fn run(args: PaymentsArgs) -> Result<(), String> {
 		return Err(format!("{e} (working directory kept: {})", dir.display()));
 	}
 	print!("{}", report.table(&header(&args)));
-	super::write_json(args.json.as_deref(), &report.to_json())?;
-	super::finish_dir(&dir, args.keep);
+	super::write_json(args.output.json.as_deref(), &report.to_json())?;
+	args.output.finish(&dir);
 	Ok(())
-}
-
-/// `--dir` (which must be empty or absent) or a new directory under the system's temp dir.
-pub(crate) fn work_dir(dir: Option<&Path>) -> Result<PathBuf, String> {
-	let dir = match dir {
-		Some(dir) => dir.to_path_buf(),
-		None => {
-			let nanos = std::time::SystemTime::now()
-				.duration_since(std::time::UNIX_EPOCH)
-				.map(|d| d.as_nanos())
-				.unwrap_or(0);
-			std::env::temp_dir().join(format!("fulgur-bench-{}-{nanos}", std::process::id()))
-		}
-	};
-	if std::fs::read_dir(&dir).map(|mut d| d.next().is_some()).unwrap_or(false) {
-		return Err(format!("{} is not empty (it is removed after the run)", dir.display()));
-	}
-	std::fs::create_dir_all(&dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
-	Ok(dir)
 }
 
 fn header(args: &PaymentsArgs) -> Vec<String> {
@@ -197,21 +178,9 @@ async fn measure(
 	let mut first_index = 1 + warmup;
 	let mut runs = Vec::new();
 	for &concurrency in &args.concurrency {
-		let peak_rss_reset = reset_peak_rss();
-		let (proc_before, store_before) = (ProcSample::read(), network.hub.store_stats());
-		let outcome = workload.run(first_index, args.payments, concurrency).await;
-		let (proc_after, store_after) = (ProcSample::read(), network.hub.store_stats());
+		let payments = workload.run(first_index, args.payments, concurrency);
+		let run = measured(&network.hub, concurrency, None, payments).await;
 		first_index += args.payments;
-		let run = RunResult::new(RunMeasurement {
-			concurrency,
-			offered_per_s: None,
-			outcome,
-			proc_before,
-			proc_after,
-			peak_rss_reset,
-			store_before,
-			store_after,
-		});
 		eprintln!(
 			"[{}] C={concurrency}: {:.1} payments/s, p50 {:.1} ms, {} failed",
 			store.as_str(),
@@ -226,20 +195,8 @@ async fn measure(
 		return Ok((runs, None));
 	}
 	let rate = best * args.load_fraction;
-	let peak_rss_reset = reset_peak_rss();
-	let (proc_before, store_before) = (ProcSample::read(), network.hub.store_stats());
-	let outcome = workload.run_at_rate(first_index, args.payments, rate).await;
-	let (proc_after, store_after) = (ProcSample::read(), network.hub.store_stats());
-	let run = RunResult::new(RunMeasurement {
-		concurrency: 0,
-		offered_per_s: Some(rate),
-		outcome,
-		proc_before,
-		proc_after,
-		peak_rss_reset,
-		store_before,
-		store_after,
-	});
+	let payments = workload.run_at_rate(first_index, args.payments, rate);
+	let run = measured(&network.hub, 0, Some(rate), payments).await;
 	eprintln!(
 		"[{}] open loop at {rate:.1}/s ({:.0}% of {best:.1}): p50 {:.1} ms, p99 {:.1} ms, {} failed",
 		store.as_str(),
@@ -249,4 +206,25 @@ async fn measure(
 		run.failed
 	);
 	Ok((runs, Some(run)))
+}
+
+/// Runs `payments`, reading the process's and the hub store's counters around them.
+async fn measured(
+	hub: &Node, concurrency: usize, offered_per_s: Option<f64>,
+	payments: impl std::future::Future<Output = Outcome>,
+) -> RunResult {
+	let peak_rss_reset = reset_peak_rss();
+	let (proc_before, store_before) = (ProcSample::read(), hub.store_stats());
+	let outcome = payments.await;
+	let (proc_after, store_after) = (ProcSample::read(), hub.store_stats());
+	RunResult::new(RunMeasurement {
+		concurrency,
+		offered_per_s,
+		outcome,
+		proc_before,
+		proc_after,
+		peak_rss_reset,
+		store_before,
+		store_after,
+	})
 }

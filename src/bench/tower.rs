@@ -13,7 +13,7 @@
 mod ingest;
 mod workload;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -56,15 +56,9 @@ pub struct TowerArgs {
 	/// sled page cache of the tower, MB
 	#[arg(long, default_value_t = 64)]
 	pub cache_mb: u64,
-	/// Also write the results as JSON to this file
-	#[arg(long)]
-	pub json: Option<PathBuf>,
-	/// Working directory (default a new temporary directory)
-	#[arg(long)]
-	pub dir: Option<PathBuf>,
-	/// Keep the working directory
-	#[arg(long)]
-	pub keep: bool,
+	/// Where the results and the working files go
+	#[command(flatten)]
+	pub output: super::OutputArgs,
 }
 
 /// Appointments generated (signed) at once before being sent: bounds the bench's own memory.
@@ -142,24 +136,11 @@ pub async fn run(args: TowerArgs) -> Result<(), String> {
 	if args.appointments == 0 || args.users == 0 || args.blocks == 0 {
 		return Err("--appointments, --users and --blocks must be at least 1".into());
 	}
-	let temp;
-	let dir = match &args.dir {
-		Some(dir) => dir.clone(),
-		None => {
-			temp = tempfile_dir()?;
-			temp.clone()
-		}
-	};
+	let dir = args.output.work_dir()?;
 	eprintln!("bench tower: working in {}", dir.display());
 	let result = run_in(&args, &dir).await;
-	super::finish_dir(&dir, args.keep);
+	args.output.finish(&dir);
 	result
-}
-
-fn tempfile_dir() -> Result<PathBuf, String> {
-	let base = std::env::temp_dir().join(format!("fulgur-bench-tower-{}", std::process::id()));
-	std::fs::create_dir_all(&base).map_err(|e| format!("{}: {e}", base.display()))?;
-	Ok(base)
 }
 
 async fn run_in(args: &TowerArgs, dir: &Path) -> Result<(), String> {
@@ -287,7 +268,7 @@ async fn run_in(args: &TowerArgs, dir: &Path) -> Result<(), String> {
 		"rss_growth_10pct_to_end": rss_end / rss_at(0.1).max(1e-9),
 	});
 	print_table(&report);
-	super::write_json(args.json.as_deref(), &report)?;
+	super::write_json(args.output.json.as_deref(), &report)?;
 	Ok(())
 }
 

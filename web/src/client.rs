@@ -188,7 +188,20 @@ impl ApiClient {
 		let request = builder
 			.body(body)
 			.map_err(|e| ClientError::InvalidInput(format!("invalid request {uri}: {e}")))?;
+		let (status, bytes) = self.exchange(request).await?;
+		if bytes.iter().all(u8::is_ascii_whitespace) {
+			return Ok(Value::Null);
+		}
+		serde_json::from_slice(&bytes).map_err(|e| {
+			ClientError::InvalidResponse(format!("{uri} answered {status} with invalid JSON: {e}"))
+		})
+	}
 
+	/// Sends `request` within the timeout and reads the whole answer; a non-2xx answer is a
+	/// [`ClientError::Api`].
+	pub(crate) async fn exchange(
+		&self, request: Request<Body>,
+	) -> Result<(hyper::StatusCode, hyper::body::Bytes), ClientError> {
 		let exchange = async {
 			let response = self.http.request(request).await?;
 			let status = response.status();
@@ -199,16 +212,10 @@ impl ApiClient {
 			.await
 			.map_err(|_| ClientError::Timeout(self.timeout))?
 			.map_err(|e| ClientError::Connection(format!("{}: {e}", self.base)))?;
-
 		if !status.is_success() {
 			return Err(api_error(status.as_u16(), &bytes));
 		}
-		if bytes.iter().all(u8::is_ascii_whitespace) {
-			return Ok(Value::Null);
-		}
-		serde_json::from_slice(&bytes).map_err(|e| {
-			ClientError::InvalidResponse(format!("{uri} answered {status} with invalid JSON: {e}"))
-		})
+		Ok((status, bytes))
 	}
 
 	/// `request`, then the answer as `T`.

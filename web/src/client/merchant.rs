@@ -6,7 +6,7 @@ use hyper::header::{ACCEPT, AUTHORIZATION};
 use hyper::{Body, Request};
 use serde_json::{json, Value};
 
-use super::{api_error, query_string, segment, ApiClient, ClientError, Method};
+use super::{query_string, segment, ApiClient, ClientError, Method};
 use crate::api::events::ListEventsResponse;
 use crate::api::keys::{CreatedKey, ListKeysResponse};
 use crate::api::webhooks::{CreatedWebhook, ListWebhooksResponse};
@@ -77,19 +77,7 @@ impl ApiClient {
 			.header(ACCEPT, "text/plain")
 			.body(Body::empty())
 			.map_err(|e| ClientError::InvalidInput(format!("invalid request {uri}: {e}")))?;
-		let exchange = async {
-			let response = self.http.request(request).await?;
-			let status = response.status();
-			let bytes = hyper::body::to_bytes(response.into_body()).await?;
-			Ok::<_, hyper::Error>((status, bytes))
-		};
-		let (status, bytes) = tokio::time::timeout(self.timeout, exchange)
-			.await
-			.map_err(|_| ClientError::Timeout(self.timeout))?
-			.map_err(|e| ClientError::Connection(format!("{}: {e}", self.base)))?;
-		if !status.is_success() {
-			return Err(api_error(status.as_u16(), &bytes));
-		}
+		let (_, bytes) = self.exchange(request).await?;
 		String::from_utf8(bytes.to_vec())
 			.map_err(|e| ClientError::InvalidResponse(format!("metrics are not text: {e}")))
 	}
