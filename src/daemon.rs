@@ -49,6 +49,10 @@ pub struct NodeArgs {
 	/// Most blocks an outgoing HTLC may be locked for over its whole route
 	#[arg(long, env = "FULGUR_MAX_CLTV_EXPIRY_DELTA", default_value_t = 1008)]
 	pub max_cltv_expiry_delta: u32,
+	/// Watchtower to hand every revoked channel state to (`host:port` or
+	/// `towerpubkey@host:port`); repeat for several, or comma-separate in the env/config file
+	#[arg(long = "tower", env = "FULGUR_TOWERS", value_delimiter = ',')]
+	pub towers: Vec<String>,
 }
 
 /// The default data directory, `~/.fulgur/node`.
@@ -120,6 +124,7 @@ pub async fn run(args: NodeArgs) -> Result<(), String> {
 	config.fee_rate_floor_sat_per_kw = args.fee_floor_sat_per_kw;
 	config.routing.max_path_count = args.max_path_count;
 	config.routing.max_total_cltv_expiry_delta = args.max_cltv_expiry_delta;
+	config.towers = args.towers.clone();
 	let node = Node::start(config).await.map_err(|e| e.to_string())?;
 	let key_file = data_dir.join("api_key");
 	let api_key = match fulgur_web::load_or_create_api_key(&key_file) {

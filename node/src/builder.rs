@@ -52,6 +52,8 @@ const FS_STORE_DIR: &str = "fs-store";
 const LOG_FILE: &str = "fulgur.log";
 /// BIP32 child under which the LDK seed is derived, apart from the wallet's BIP84 keys.
 const LDK_SEED_CHILD: u32 = 535;
+/// BIP32 child (hardened) of the key the node signs tower appointments with.
+const TOWER_KEY_CHILD: u32 = 536;
 /// How often opening a locked store is retried (every 200 ms).
 const STORE_OPEN_ATTEMPTS: u32 = 25;
 
@@ -120,6 +122,10 @@ pub(crate) async fn build(config: NodeConfig) -> Result<Arc<Context>, NodeError>
 		.private_key
 		.secret_bytes();
 	let keys = Arc::new(NodeKeysManager::new(&ldk_seed, Arc::clone(&wallet), Arc::clone(&logger)));
+	let tower_key = master
+		.derive_priv(&Secp256k1::new(), &[ChildNumber::Hardened { index: TOWER_KEY_CHILD }])
+		.map_err(|e| NodeError::Internal(format!("deriving the tower key: {e}")))?
+		.private_key;
 
 	clock.lap("wallet");
 	// 5. Monitor persister and the stored monitors.
@@ -155,6 +161,24 @@ pub(crate) async fn build(config: NodeConfig) -> Result<Arc<Context>, NodeError>
 		Arc::clone(&keys),
 		keys.get_peer_storage_key(),
 	));
+	let towers = match config.towers.is_empty() {
+		true => None,
+		false => Some(crate::tower::Towers::open(
+			&config.towers,
+			Arc::clone(&store),
+			Arc::clone(&keys),
+			Arc::clone(&bitcoind),
+			Arc::clone(&logger),
+			tower_key,
+			&wallet,
+		)?),
+	};
+	let tower_watch = Arc::new(crate::tower::watch::TowerWatch::new(
+		Arc::clone(&chain_monitor),
+		towers.clone(),
+		Arc::clone(&logger),
+		tokio::runtime::Handle::current(),
+	));
 
 	// 7. Graph, scorer, routers.
 	let routing = fulgur_router::Routing::load(
@@ -186,7 +210,7 @@ pub(crate) async fn build(config: NodeConfig) -> Result<Arc<Context>, NodeError>
 				Arc::clone(&keys),
 				Arc::clone(&keys),
 				Arc::clone(&bitcoind),
-				Arc::clone(&chain_monitor),
+				Arc::clone(&tower_watch),
 				Arc::clone(&bitcoind),
 				Arc::clone(&routing.router),
 				Arc::clone(&routing.message_router),
@@ -208,7 +232,7 @@ pub(crate) async fn build(config: NodeConfig) -> Result<Arc<Context>, NodeError>
 			};
 			let manager = ChannelManager::new(
 				Arc::clone(&bitcoind),
-				Arc::clone(&chain_monitor),
+				Arc::clone(&tower_watch),
 				Arc::clone(&bitcoind),
 				Arc::clone(&routing.router),
 				Arc::clone(&routing.message_router),
@@ -274,10 +298,22 @@ pub(crate) async fn build(config: NodeConfig) -> Result<Arc<Context>, NodeError>
 			(block, (monitor, Arc::clone(&bitcoind), Arc::clone(&bitcoind), Arc::clone(&logger)))
 		})
 		.collect();
+	let journal = crate::journal::Journal::open(Arc::clone(&store))?;
+	// Breaches that happened while the node was offline are reported as it catches up.
+	let breach_listener = towers.as_ref().map(|towers| {
+		crate::tower::breach::BreachListener::new(
+			Arc::clone(towers),
+			Arc::clone(&journal),
+			tokio::runtime::Handle::current(),
+		)
+	});
 	let chain_tip = {
 		let mut listeners: Vec<(BlockHash, &(dyn Listen + Send + Sync))> = Vec::new();
 		if let Some(block) = manager_block {
 			listeners.push((block, &*channel_manager as &(dyn Listen + Send + Sync)));
+			if let Some(breaches) = &breach_listener {
+				listeners.push((block, breaches as &(dyn Listen + Send + Sync)));
+			}
 		}
 		listeners.push((sweeper.current_best_block().block_hash, &*sweeper));
 		for (block, listener) in &monitor_listeners {
@@ -333,6 +369,12 @@ pub(crate) async fn build(config: NodeConfig) -> Result<Arc<Context>, NodeError>
 		Arc::clone(&logger),
 		Arc::clone(&keys),
 	));
+	let peers = Arc::downgrade(&peer_manager);
+	tower_watch.set_waker(move || {
+		if let Some(peers) = peers.upgrade() {
+			peers.process_events();
+		}
+	});
 	if let Some(check) = &routing.gossip_check {
 		let peers = Arc::downgrade(&peer_manager);
 		check.on_resolved(move || {
@@ -355,7 +397,9 @@ pub(crate) async fn build(config: NodeConfig) -> Result<Arc<Context>, NodeError>
 		invoices: RecordStore::load(Arc::clone(&store), "fulgur_invoices")?,
 		payments: RecordStore::load(Arc::clone(&store), "fulgur_payments")?,
 		peers: RecordStore::load(Arc::clone(&store), "fulgur_peers")?,
-		journal: crate::journal::Journal::open(Arc::clone(&store))?,
+		journal,
+		towers,
+		tower_watch,
 		peer_events,
 		api_keys: crate::api_keys::ApiKeys::load(Arc::clone(&store))?,
 		webhooks: crate::webhooks::Webhooks::load(Arc::clone(&store))?,

@@ -75,6 +75,8 @@ pub struct NodeConfig {
 	pub log_level: Level,
 	/// The router's limits for every payment sent.
 	pub routing: crate::routing::RoutingLimits,
+	/// Watchtowers every revoked state is handed to (`host:port` or `pubkey@host:port`).
+	pub towers: Vec<String>,
 }
 
 impl NodeConfig {
@@ -99,6 +101,7 @@ impl NodeConfig {
 			wallet_sync_interval: WALLET_SYNC_INTERVAL,
 			log_level: Level::Debug,
 			routing: crate::routing::RoutingLimits::default(),
+			towers: Vec::new(),
 		}
 	}
 }

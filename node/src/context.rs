@@ -92,6 +92,10 @@ pub struct Context {
 	pub chain_monitor: Arc<ChainMonitor>,
 	/// Channels.
 	pub channel_manager: Arc<ChannelManager>,
+	/// The tower client, when towers are configured.
+	pub towers: Option<Arc<crate::tower::Towers>>,
+	/// The chain monitor as the channel manager sees it (with the tower client in between).
+	pub tower_watch: Arc<crate::tower::watch::TowerWatch>,
 	/// How long each start-up step took.
 	pub startup: Mutex<Vec<(&'static str, std::time::Duration)>>,
 	/// The network graph.

@@ -24,6 +24,7 @@ mod records;
 pub mod routing;
 pub mod store;
 mod tasks;
+pub mod tower;
 pub mod types;
 pub mod wallet;
 mod webhooks;
@@ -246,6 +247,16 @@ impl Node {
 	/// outcome); returns how many probes left.
 	pub fn probe(&self, req: &routing::RoutesRequest) -> Result<usize, NodeError> {
 		routing::probe(&self.ctx, req)
+	}
+
+	/// The configured watchtowers with their delivery state; `None` when none is configured.
+	pub fn towers(&self) -> Option<Vec<tower::TowerStatus>> {
+		self.ctx.towers.as_ref().map(|towers| towers.status())
+	}
+
+	/// Appointments waiting in the outbox for at least one tower.
+	pub fn tower_outbox_len(&self) -> u64 {
+		self.ctx.towers.as_ref().map_or(0, |towers| towers.outbox_len())
 	}
 
 	/// How long each step of the last start took (store, monitors, manager, chain sync, ...).

@@ -46,6 +46,11 @@ pub(crate) async fn start(
 	}
 	let processor = tokio::spawn(background_processor(Arc::clone(ctx), gossip_sync, scorer));
 	*ctx.processor.lock().unwrap_or_else(|e| e.into_inner()) = Some(processor);
+	if let Some(towers) = &ctx.towers {
+		for task in towers.start(ctx.stop.subscribe()) {
+			ctx.keep_task(task);
+		}
+	}
 	for id in ctx.webhooks.ids() {
 		ctx.keep_task(tokio::spawn(crate::webhooks::run_worker(Arc::clone(ctx), id)));
 	}
@@ -107,6 +112,13 @@ async fn poll_chain(ctx: Arc<Context>, tip: ValidatedBlockHeader, mut cache: Unb
 		channel_manager: Arc::clone(&ctx.channel_manager),
 		chain_monitor: Arc::clone(&ctx.chain_monitor),
 		sweeper: Arc::clone(&ctx.sweeper),
+		breaches: ctx.towers.as_ref().map(|towers| {
+			crate::tower::breach::BreachListener::new(
+				Arc::clone(towers),
+				Arc::clone(&ctx.journal),
+				tokio::runtime::Handle::current(),
+			)
+		}),
 	};
 	let poller = ChainPoller::new(Arc::clone(&ctx.bitcoind), ctx.config.network);
 	let mut spv = SpvClient::new(tip, poller, &mut cache, &listener);

@@ -65,7 +65,7 @@ impl FutureSpawner for TokioSpawner {
 
 /// The channel manager.
 pub type ChannelManager = lightning::ln::channelmanager::ChannelManager<
-	Arc<ChainMonitor>,
+	Arc<crate::tower::watch::TowerWatch>,
 	Arc<BitcoindClient>,
 	Arc<NodeKeysManager>,
 	Arc<NodeKeysManager>,

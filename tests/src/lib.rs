@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use fulgur::bitcoind::{Bitcoind, BitcoindConfig};
 use fulgur::regtest::launch::{fund_nodes, wait_until, RpcEndpoint, RunningNode};
+use fulgur_node::config::NodeConfig;
 use fulgur_node::{ChannelInfo, OpenChannelRequest, StoreKind};
 use fulgur_web::ApiClient;
 
@@ -153,9 +154,17 @@ impl TestNet {
 
 	/// Starts a stopped node again (see [`TestNet::take`]).
 	pub async fn start_again(&mut self, name: &str, index: usize) {
+		self.start_again_with(name, index, |_| {}).await;
+	}
+
+	/// Starts a stopped node again with its configuration adjusted by `adjust`.
+	pub async fn start_again_with(
+		&mut self, name: &str, index: usize, adjust: impl FnOnce(&mut NodeConfig),
+	) {
 		let (_, p2p, api) = self.ports.iter().find(|p| p.0 == name).cloned().expect("ports");
 		let rpc = RpcEndpoint::of(&self.bitcoind);
-		let node = RunningNode::start(name, &self.dir.path().join(name), &rpc, p2p, api)
+		let dir = self.dir.path().join(name);
+		let node = RunningNode::start_with(name, &dir, &rpc, p2p, api, adjust)
 			.await
 			.expect("node restarts");
 		self.nodes.insert(index, node);

@@ -21,7 +21,7 @@ use crate::api::payments::{self, GetPaymentRequest, KeysendRequest, PayRequest};
 use crate::api::peers::{self, ConnectPeerRequest, DisconnectPeerRequest};
 use crate::api::routing::{self, GraphChannelRequest, GraphNodeRequest, RoutesRequest};
 use crate::api::webhooks::{self, CreateWebhookRequest, DeleteWebhookRequest};
-use crate::api::{info, metrics, PageQuery};
+use crate::api::{info, metrics, towers, PageQuery};
 use crate::auth::{authenticate, Keys};
 use crate::error::ApiError;
 use crate::extract::{json_body, page_query, query};
@@ -83,6 +83,7 @@ pub(crate) enum Call {
 	DeleteWebhook(DeleteWebhookRequest),
 	CreateKey(CreateKeyRequest),
 	ListKeys(PageQuery),
+	ListTowers,
 	RevokeKey(RevokeKeyRequest),
 	OpenApi,
 	Metrics,
@@ -123,6 +124,7 @@ impl Call {
 			Call::DeleteWebhook(_) => Route::DeleteWebhook,
 			Call::CreateKey(_) => Route::CreateKey,
 			Call::ListKeys(_) => Route::ListKeys,
+			Call::ListTowers => Route::ListTowers,
 			Call::RevokeKey(_) => Route::RevokeKey,
 			Call::OpenApi => Route::OpenApi,
 			Call::Metrics => Route::Metrics,
@@ -212,6 +214,7 @@ fn routes() -> BoxedFilter<(Call,)> {
 	let revoke_key = path!("v1" / "keys" / String)
 		.and(delete())
 		.map(|id| Call::RevokeKey(RevokeKeyRequest { id }));
+	let list_towers = path!("v1" / "towers").and(get()).map(|| Call::ListTowers);
 	let openapi = path!("v1" / "openapi.json").and(get()).map(|| Call::OpenApi);
 	let metrics = path!("metrics").and(get()).map(|| Call::Metrics);
 
@@ -251,6 +254,8 @@ fn routes() -> BoxedFilter<(Call,)> {
 		.or(list_keys)
 		.unify()
 		.or(revoke_key)
+		.unify()
+		.or(list_towers)
 		.unify()
 		.or(openapi)
 		.unify()
@@ -327,6 +332,7 @@ async fn dispatch(node: Node, closing: watch::Receiver<bool>, call: Call) -> Res
 		Call::CreateKey(req) => reply(keys::handle_create_key(node, req).await),
 		Call::ListKeys(req) => reply(keys::handle_list_keys(node, req).await),
 		Call::RevokeKey(req) => reply(keys::handle_revoke_key(node, req).await),
+		Call::ListTowers => reply(towers::handle_list_towers(node, ()).await),
 		Call::OpenApi => warp::reply::json(&crate::openapi::document()).into_response(),
 		Call::Metrics => metrics::handle_metrics(node).await,
 	}

@@ -221,6 +221,9 @@ route_table! {
 		query PAGE, body None, reply json("ListKeysResponse");
 	RevokeKey: DELETE "/v1/keys/{id}", Admin, "Revoke an API key",
 		query NONE, body None, reply json("ApiKeyInfo");
+	ListTowers: GET "/v1/towers", Read,
+		"Configured watchtowers: state, appointments delivered and pending",
+		query NONE, body None, reply json("ListTowersResponse");
 	OpenApi: GET "/v1/openapi.json", ShopRead, "This API's OpenAPI 3 description",
 		query NONE, body None, reply json("OpenApiDocument");
 	Metrics: GET "/metrics", Read, "Prometheus metrics",

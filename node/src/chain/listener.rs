@@ -16,6 +16,8 @@ pub struct ChainListener {
 	pub chain_monitor: Arc<ChainMonitor>,
 	/// Sweeps closed channels' outputs.
 	pub sweeper: Arc<Sweeper>,
+	/// Reports breaches the tower client prepared for (when towers are configured).
+	pub breaches: Option<crate::tower::breach::BreachListener>,
 }
 
 impl Listen for ChainListener {
@@ -24,6 +26,9 @@ impl Listen for ChainListener {
 		self.chain_monitor.filtered_block_connected(header, txdata, height);
 		self.channel_manager.filtered_block_connected(header, txdata, height);
 		self.sweeper.filtered_block_connected(header, txdata, height);
+		if let Some(breaches) = &self.breaches {
+			breaches.filtered_block_connected(header, txdata, height);
+		}
 	}
 
 	fn blocks_disconnected(&self, fork_point_block: BestBlock) {

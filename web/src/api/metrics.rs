@@ -118,8 +118,8 @@ fn render(node: &Node) -> String {
 	);
 	out.gauge(
 		"fulgur_tower_outbox",
-		"Watchtower appointments waiting to be sent (no tower client yet: 0)",
-		&[("", 0)],
+		"Watchtower appointments waiting to be sent to at least one tower",
+		&[("", node.tower_outbox_len())],
 	);
 	out.0
 }

@@ -393,6 +393,25 @@ fn merchant() -> Vec<(&'static str, Value)> {
 		("CreatedKey", object(&created_key)),
 		("ListKeysResponse", page("keys", "ApiKeyInfo")),
 		(
+			"TowerStatus",
+			object(&[
+				("url", string()),
+				("tower_id", nullable(string())),
+				("state", string()),
+				("delivered", int()),
+				("pending", int()),
+				("rejected", int()),
+				("last_error", nullable(string())),
+				("last_delivery_at", nullable(int())),
+				("available_slots", nullable(int())),
+				("subscription_expiry", nullable(int())),
+			]),
+		),
+		(
+			"ListTowersResponse",
+			object(&[("towers", array(reference("TowerStatus"))), ("outbox", int())]),
+		),
+		(
 			"OpenApiDocument",
 			json!({"type": "object", "description": "This document", "additionalProperties": true}),
 		),

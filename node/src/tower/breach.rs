@@ -1,0 +1,80 @@
+//! Recognises on chain what the tower client prepared for: a revoked commitment of ours
+//! (`breach_seen`) and then the justice transaction taking its outputs (`breach_punished`).
+//! Both are journal events, so a merchant or a node runner hears of a breach even when the
+//! node was offline while it happened (the blocks are scanned when it catches up).
+
+use std::sync::Arc;
+
+use bitcoin::block::Header;
+use bitcoin::hex::DisplayHex;
+use fulgur_watchtower::Locator;
+use lightning::chain::transaction::TransactionData;
+use lightning::chain::{BestBlock, Listen};
+
+use super::Towers;
+use crate::journal::{Journal, NodeEvent};
+
+/// A chain listener raising the breach events.
+pub struct BreachListener {
+	towers: Arc<Towers>,
+	journal: Arc<Journal>,
+	runtime: tokio::runtime::Handle,
+}
+
+impl BreachListener {
+	/// Listens for the appointments `towers` made.
+	pub fn new(
+		towers: Arc<Towers>, journal: Arc<Journal>, runtime: tokio::runtime::Handle,
+	) -> BreachListener {
+		BreachListener { towers, journal, runtime }
+	}
+
+	fn record(&self, event: NodeEvent) {
+		let journal = Arc::clone(&self.journal);
+		let logger = Arc::clone(&self.towers.logger);
+		self.runtime.spawn(async move {
+			if let Err(e) = journal.append(event).await {
+				crate::error!(logger, "recording a breach event: {e}");
+			}
+		});
+	}
+}
+
+impl Listen for BreachListener {
+	fn filtered_block_connected(&self, _header: &Header, txdata: &TransactionData, height: u32) {
+		for (_, tx) in txdata {
+			let txid = tx.compute_txid();
+			let locator = Locator::from_txid(&txid).as_bytes().to_lower_hex_string();
+			if let Some(revoked) = self.towers.outbox.revoked(&locator) {
+				crate::warn!(
+					self.towers.logger,
+					"breach: channel {} revoked commitment {txid} confirmed at {height}",
+					revoked.channel_id
+				);
+				if let Err(e) = self.towers.outbox.await_justice(&revoked) {
+					crate::error!(self.towers.logger, "remembering a breach: {e}");
+				}
+				self.record(NodeEvent::BreachSeen {
+					channel_id: revoked.channel_id.clone(),
+					txid: txid.to_string(),
+				});
+			}
+			if let Some(revoked) = self.towers.outbox.awaited_justice(&txid.to_string()) {
+				crate::info!(
+					self.towers.logger,
+					"breach punished: justice transaction {txid} took {} sat ({} HTLC outputs)",
+					revoked.justice_value_sat,
+					revoked.htlc_outputs
+				);
+				self.record(NodeEvent::BreachPunished {
+					channel_id: revoked.channel_id,
+					txid: txid.to_string(),
+				});
+			}
+		}
+	}
+
+	fn blocks_disconnected(&self, _fork_point: BestBlock) {
+		// The events stay: a reorged breach confirms again, and each event is recorded once.
+	}
+}

@@ -1,0 +1,314 @@
+//! The node's watchtower client: every revoked counterparty commitment becomes an appointment
+//! for the configured towers, so a breach is punished while the node is offline.
+//!
+//! - [`watch::TowerWatch`] sits between the channel manager and the chain monitor. For each
+//!   monitor update it stages the new counterparty commitments and, when an update reveals a
+//!   commitment's secret, builds the justice transaction ([`justice`]: `to_local` and every
+//!   HTLC output), encrypts it into an appointment and appends it to the outbox
+//!   ([`outbox`]). The update's completion is held back until those writes are durable.
+//! - [`delivery`] hands the outbox to every tower in the background, with retry; payments
+//!   never wait on a tower.
+//! - [`breach`] recognises a revoked commitment and its justice transaction on chain.
+
+pub mod breach;
+mod delivery;
+pub mod justice;
+pub mod outbox;
+pub mod serialized;
+pub mod watch;
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use bitcoin::hex::DisplayHex;
+use bitcoin::secp256k1::{PublicKey, Secp256k1, SecretKey};
+use bitcoin::ScriptBuf;
+use dashmap::DashMap;
+use fulgur_watchtower::Appointment;
+use lightning::chain::chaininterface::{ConfirmationTarget, FeeEstimator};
+use lightning::chain::channelmonitor::{ChannelMonitor, ChannelMonitorUpdate};
+use lightning::ln::chan_utils::CommitmentTransaction;
+use lightning::ln::types::ChannelId;
+use lightning::sign::{ChannelSigner, InMemorySigner, SignerProvider};
+use lightning::util::persist::KVStoreSync;
+use serde::{Deserialize, Serialize};
+use tokio::sync::{watch as tokio_watch, Notify};
+use tokio::task::JoinHandle;
+
+use crate::chain::BitcoindClient;
+use crate::keys::NodeKeysManager;
+use crate::logger::FulgurLogger;
+use crate::store::DynStore;
+use crate::NodeError;
+pub use delivery::TowerLink;
+use justice::JusticeError;
+use outbox::{Outbox, RevokedRecord, Write};
+
+/// Lowest fee rate of a justice transaction (sat per 1,000 weight units; 10 sat/vB). Its fee
+/// is fixed when signed, and a tower cannot bump it.
+const MIN_JUSTICE_FEERATE: u32 = 2_500;
+/// Where the justice transactions pay to (one wallet address, revealed once).
+const DESTINATION_KEY: &str = "destination";
+const META_NAMESPACE: &str = "meta";
+
+/// A configured tower as the API shows it.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct TowerStatus {
+	/// The tower's address as configured.
+	pub url: String,
+	/// The tower's public key (hex): configured, or learned from its first signed receipt.
+	pub tower_id: Option<String>,
+	/// `active` (appointments go through), `unreachable` (retrying), `registering`.
+	pub state: String,
+	/// Appointments the tower accepted.
+	pub delivered: u64,
+	/// Appointments waiting in the outbox for this tower.
+	pub pending: u64,
+	/// Appointments the tower refused for good (with the reason in `last_error`).
+	pub rejected: u64,
+	/// Why the last attempt failed.
+	pub last_error: Option<String>,
+	/// When an appointment last went through (UNIX seconds).
+	pub last_delivery_at: Option<u64>,
+	/// Appointment slots left in the subscription.
+	pub available_slots: Option<u32>,
+	/// Block height the subscription ends at.
+	pub subscription_expiry: Option<u32>,
+}
+
+/// Counters of the client side.
+#[derive(Debug, Default)]
+pub struct TowerCounters {
+	/// Appointments made.
+	pub appointments: AtomicU64,
+	/// Revoked commitments with nothing worth taking.
+	pub nothing_to_claim: AtomicU64,
+	/// Revoked commitments no justice transaction could be made for (logged).
+	pub failures: AtomicU64,
+}
+
+/// The tower client: the outbox, how to sign justice transactions, and the towers.
+pub struct Towers {
+	outbox: Outbox,
+	keys: Arc<NodeKeysManager>,
+	fees: Arc<BitcoindClient>,
+	logger: Arc<FulgurLogger>,
+	destination: ScriptBuf,
+	user_key: SecretKey,
+	signers: DashMap<ChannelId, Arc<InMemorySigner>>,
+	links: Vec<Arc<TowerLink>>,
+	/// Woken when entries became durable.
+	new_entries: Notify,
+	/// Counters.
+	pub counters: TowerCounters,
+}
+
+impl Towers {
+	/// The client for the towers at `urls` (`http://host:port`, optionally `pubkey@host:port`).
+	pub fn open(
+		urls: &[String], store: Arc<DynStore>, keys: Arc<NodeKeysManager>,
+		fees: Arc<BitcoindClient>, logger: Arc<FulgurLogger>, user_key: SecretKey,
+		wallet: &crate::wallet::OnchainWallet,
+	) -> Result<Arc<Towers>, NodeError> {
+		let destination = match KVStoreSync::read(
+			&*store,
+			outbox::TOWERS_NAMESPACE,
+			META_NAMESPACE,
+			DESTINATION_KEY,
+		) {
+			Ok(bytes) => ScriptBuf::from_bytes(bytes),
+			Err(_) => {
+				let script = wallet.new_address()?.script_pubkey();
+				KVStoreSync::write(
+					&*store,
+					outbox::TOWERS_NAMESPACE,
+					META_NAMESPACE,
+					DESTINATION_KEY,
+					script.to_bytes(),
+				)
+				.map_err(|e| NodeError::Persistence(format!("tower destination: {e}")))?;
+				script
+			}
+		};
+		let outbox = Outbox::open(Arc::clone(&store))?;
+		let links = urls
+			.iter()
+			.map(|url| TowerLink::load(url, &store, outbox.head()).map(Arc::new))
+			.collect::<Result<Vec<_>, _>>()?;
+		Ok(Arc::new(Towers {
+			outbox,
+			keys,
+			fees,
+			logger,
+			destination,
+			user_key,
+			signers: DashMap::new(),
+			links,
+			new_entries: Notify::new(),
+			counters: TowerCounters::default(),
+		}))
+	}
+
+	/// Our user id with the towers.
+	pub fn user_id(&self) -> PublicKey {
+		PublicKey::from_secret_key(&Secp256k1::signing_only(), &self.user_key)
+	}
+
+	/// Appointments not yet taken by every tower.
+	pub fn outbox_len(&self) -> u64 {
+		let head = self.outbox.head();
+		self.links.iter().map(|link| head.saturating_sub(link.cursor())).max().unwrap_or(0)
+	}
+
+	/// Each tower's state.
+	pub fn status(&self) -> Vec<TowerStatus> {
+		self.links.iter().map(|link| link.status(self.outbox.head())).collect()
+	}
+
+	/// The revoked commitment with this locator, if we made an appointment for it.
+	pub fn revoked(&self, locator: &str) -> Option<RevokedRecord> {
+		self.outbox.revoked(locator)
+	}
+
+	/// Starts one delivery task per tower.
+	pub fn start(self: &Arc<Self>, stop: tokio_watch::Receiver<bool>) -> Vec<JoinHandle<()>> {
+		self.links
+			.iter()
+			.map(|link| {
+				tokio::spawn(delivery::run(Arc::clone(link), Arc::clone(self), stop.clone()))
+			})
+			.collect()
+	}
+
+	/// A new channel's monitor: its first counterparty commitment is staged.
+	pub fn on_new_monitor(
+		&self, channel_id: &ChannelId, monitor: &ChannelMonitor<InMemorySigner>,
+	) -> Vec<Write> {
+		let commitment = monitor.initial_counterparty_commitment_tx();
+		commitment.iter().map(|c| self.outbox.stage(channel_id, c)).collect()
+	}
+
+	/// A monitor update (already applied to `monitor`): new counterparty commitments are
+	/// staged, revoked ones become appointments. Returns the writes to wait for.
+	pub fn on_update(
+		&self, channel_id: &ChannelId, update: &ChannelMonitorUpdate,
+		monitor: &ChannelMonitor<InMemorySigner>,
+	) -> Vec<Write> {
+		let mut writes: Vec<Write> = monitor
+			.counterparty_commitment_txs_from_update(update)
+			.iter()
+			.map(|commitment| self.outbox.stage(channel_id, commitment))
+			.collect();
+		let secrets = match serialized::revealed_secrets(update) {
+			Ok(secrets) => secrets,
+			Err(e) => {
+				self.fail(channel_id, &e);
+				return writes;
+			}
+		};
+		for revealed in secrets {
+			let staged = match self.outbox.staged(channel_id, revealed.commitment_number) {
+				Ok(staged) => staged,
+				Err(e) => {
+					self.fail(channel_id, &e.to_string());
+					continue;
+				}
+			};
+			for (key, commitment) in staged {
+				match self.appointment(channel_id, monitor, &commitment, &revealed.secret) {
+					Ok(appointment_writes) => writes.extend(appointment_writes),
+					Err(e) => {
+						self.fail(channel_id, &e);
+						// Kept: the appointment can be made again by hand from the store.
+						continue;
+					}
+				}
+				writes.push(self.outbox.unstage(channel_id, &key));
+			}
+		}
+		writes
+	}
+
+	/// The appointment for `commitment`, revoked by `secret`, appended to the outbox.
+	fn appointment(
+		&self, channel_id: &ChannelId, monitor: &ChannelMonitor<InMemorySigner>,
+		commitment: &CommitmentTransaction, secret: &[u8; 32],
+	) -> Result<Vec<Write>, String> {
+		let signer = self.signer(channel_id, monitor)?;
+		let justice = match justice::build(
+			monitor,
+			&signer,
+			commitment,
+			secret,
+			&self.destination,
+			self.justice_feerate(),
+		) {
+			Ok(justice) => justice,
+			Err(JusticeError::NothingToClaim) => {
+				self.counters.nothing_to_claim.fetch_add(1, Ordering::Relaxed);
+				return Ok(Vec::new());
+			}
+			Err(e) => return Err(format!("justice transaction: {e:?}")),
+		};
+		let appointment = Appointment::for_justice_tx(
+			&justice.commitment_txid,
+			&justice.tx,
+			justice.to_self_delay,
+		);
+		let revoked = RevokedRecord {
+			channel_id: channel_id.0.to_lower_hex_string(),
+			commitment_txid: justice.commitment_txid.to_string(),
+			justice_txid: justice.tx.compute_txid().to_string(),
+			justice_value_sat: justice.tx.output.iter().map(|o| o.value.to_sat()).sum(),
+			htlc_outputs: justice.htlc_outputs,
+		};
+		let writes = self
+			.outbox
+			.append(channel_id, commitment.commitment_number(), appointment, &revoked)
+			.map_err(|e| e.to_string())?;
+		self.counters.appointments.fetch_add(1, Ordering::Relaxed);
+		Ok(writes.into_iter().collect())
+	}
+
+	/// The channel's signer (for our revocation base key), derived once per channel and
+	/// checked against the basepoint the monitor holds.
+	fn signer(
+		&self, channel_id: &ChannelId, monitor: &ChannelMonitor<InMemorySigner>,
+	) -> Result<Arc<InMemorySigner>, String> {
+		if let Some(signer) = self.signers.get(channel_id) {
+			return Ok(Arc::clone(&signer));
+		}
+		let keys = serialized::monitor_keys(monitor)?;
+		let signer = self.keys.derive_channel_signer(keys.channel_keys_id);
+		let basepoint = signer.pubkeys(&Secp256k1::new()).revocation_basepoint;
+		if basepoint.to_public_key() != keys.revocation_basepoint {
+			return Err("derived signer does not own the monitor's revocation basepoint".into());
+		}
+		let signer = Arc::new(signer);
+		self.signers.insert(*channel_id, Arc::clone(&signer));
+		Ok(signer)
+	}
+
+	fn justice_feerate(&self) -> u32 {
+		let urgent = self.fees.get_est_sat_per_1000_weight(ConfirmationTarget::UrgentOnChainSweep);
+		urgent.saturating_mul(2).max(MIN_JUSTICE_FEERATE)
+	}
+
+	fn fail(&self, channel_id: &ChannelId, why: &str) {
+		self.counters.failures.fetch_add(1, Ordering::Relaxed);
+		crate::error!(self.logger, "tower client: no appointment for channel {channel_id}: {why}");
+	}
+
+	/// Drops outbox entries every tower has.
+	fn prune(&self) {
+		let Some(lowest) = self.links.iter().map(|link| link.cursor()).min() else { return };
+		if let Err(e) = self.outbox.prune_below(lowest) {
+			crate::warn!(self.logger, "pruning the tower outbox: {e}");
+		}
+	}
+
+	/// Tells the delivery tasks that entries became durable.
+	pub(crate) fn entries_durable(&self) {
+		self.new_entries.notify_waiters();
+	}
+}
