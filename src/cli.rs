@@ -237,9 +237,25 @@ pub enum InvoiceCommand {
 		/// Seconds until the invoice expires
 		#[arg(long)]
 		expiry: Option<u32>,
+		/// Make a hold invoice for this payment hash (hex): you keep the preimage, a payment
+		/// is held until `invoice settle` or `invoice cancel`
+		#[arg(long, value_name = "HEX")]
+		payment_hash: Option<String>,
 	},
 	/// One invoice by payment hash
 	Get {
+		/// The payment hash
+		payment_hash: String,
+	},
+	/// Settle an accepted hold invoice: its payment is claimed with the preimage
+	Settle {
+		/// The payment hash
+		payment_hash: String,
+		/// The preimage (hex) whose SHA-256 is the payment hash
+		preimage: String,
+	},
+	/// Cancel an open invoice, or an accepted hold invoice (its payment is failed back)
+	Cancel {
 		/// The payment hash
 		payment_hash: String,
 	},
@@ -342,8 +358,23 @@ async fn execute(client: &ApiClient, cmd: ClientCommand) -> Result<Output, Clien
 		ClientCommand::Channel(ChannelCommand::Close { channel_id, force }) => {
 			Output::of(&client.close_channel(&channel_id, force).await?)
 		}
-		ClientCommand::Invoice(InvoiceCommand::Create { amount, description, expiry }) => {
-			Output::of(&client.create_invoice(amount, &description, expiry).await?)
+		ClientCommand::Invoice(InvoiceCommand::Create {
+			amount,
+			description,
+			expiry,
+			payment_hash: None,
+		}) => Output::of(&client.create_invoice(amount, &description, expiry).await?),
+		ClientCommand::Invoice(InvoiceCommand::Create {
+			amount,
+			description,
+			expiry,
+			payment_hash: Some(hash),
+		}) => Output::of(&client.create_hold_invoice(&hash, amount, &description, expiry).await?),
+		ClientCommand::Invoice(InvoiceCommand::Settle { payment_hash, preimage }) => {
+			Output::of(&client.settle_invoice(&payment_hash, &preimage).await?)
+		}
+		ClientCommand::Invoice(InvoiceCommand::Cancel { payment_hash }) => {
+			Output::of(&client.cancel_invoice(&payment_hash).await?)
 		}
 		ClientCommand::Invoice(InvoiceCommand::Get { payment_hash }) => {
 			Output::of(&client.get_invoice(&payment_hash).await?)
@@ -589,7 +620,8 @@ mod tests {
 			ClientCommand::Invoice(InvoiceCommand::Create {
 				amount: None,
 				description: "coffee".into(),
-				expiry: None
+				expiry: None,
+				payment_hash: None
 			})
 		);
 		let cli = parse(&["invoice", "create", "21sat", "-d", "x", "--expiry", "60"]).unwrap();
@@ -615,6 +647,24 @@ mod tests {
 		assert!(parse(&["send", "bcrt1q", "1.5sat"]).is_err());
 		assert!(parse(&["keysend", "02ab", "-5"]).is_err());
 		assert!(parse(&["invoice", "create", "5"]).is_err(), "description is required");
+		let hash = "ab".repeat(32);
+		let cli = parse(&["invoice", "create", "5", "-d", "x", "--payment-hash", &hash]).unwrap();
+		assert!(matches!(
+			cli.cmd,
+			ClientCommand::Invoice(InvoiceCommand::Create { payment_hash: Some(ref h), .. })
+				if *h == hash
+		));
+		let cli = parse(&["invoice", "settle", &hash, "cd"]).unwrap();
+		assert_eq!(
+			cli.cmd,
+			ClientCommand::Invoice(InvoiceCommand::Settle {
+				payment_hash: hash.clone(),
+				preimage: "cd".into()
+			})
+		);
+		assert!(parse(&["invoice", "settle", &hash]).is_err(), "preimage is required");
+		let cli = parse(&["invoice", "cancel", &hash]).unwrap();
+		assert_eq!(cli.cmd, ClientCommand::Invoice(InvoiceCommand::Cancel { payment_hash: hash }));
 		let cli = parse(&["key", "create", "--scope", "invoice", "--label", "shop"]).unwrap();
 		assert_eq!(
 			cli.cmd,

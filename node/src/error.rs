@@ -21,6 +21,9 @@ pub enum NodeError {
 	InvoiceExpired(String),
 	/// This payment was already made or is in flight (same payment hash or id).
 	DuplicatePayment(String),
+	/// The invoice's state does not allow this: settling one that is not accepted, canceling
+	/// a paid one, issuing a second invoice for a payment hash.
+	InvoiceConflict(String),
 	/// The peer could not be reached or is not connected.
 	PeerUnreachable(String),
 	/// Not enough funds on-chain or in channels.
@@ -55,6 +58,7 @@ impl NodeError {
 			NodeError::NotFound(_) => "not_found",
 			NodeError::InvoiceExpired(_) => "invoice_expired",
 			NodeError::DuplicatePayment(_) => "duplicate_payment",
+			NodeError::InvoiceConflict(_) => "invoice_conflict",
 			NodeError::PeerUnreachable(_) => "peer_unreachable",
 			NodeError::InsufficientFunds(_) => "insufficient_funds",
 			NodeError::RouteNotFound(_) => "route_not_found",
@@ -78,7 +82,7 @@ impl NodeError {
 			| NodeError::InvalidNodeId(_)
 			| NodeError::InvalidAddress(_) => 400,
 			NodeError::NotFound(_) => 404,
-			NodeError::DuplicatePayment(_) => 409,
+			NodeError::DuplicatePayment(_) | NodeError::InvoiceConflict(_) => 409,
 			NodeError::InvoiceExpired(_)
 			| NodeError::PeerUnreachable(_)
 			| NodeError::InsufficientFunds(_)
@@ -102,6 +106,7 @@ impl NodeError {
 			| NodeError::NotFound(m)
 			| NodeError::InvoiceExpired(m)
 			| NodeError::DuplicatePayment(m)
+			| NodeError::InvoiceConflict(m)
 			| NodeError::PeerUnreachable(m)
 			| NodeError::InsufficientFunds(m)
 			| NodeError::RouteNotFound(m)

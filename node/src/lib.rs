@@ -285,7 +285,34 @@ impl Node {
 	pub async fn create_invoice(
 		&self, amount_msat: Option<u64>, description: &str, expiry_secs: Option<u32>,
 	) -> Result<InvoiceRecord, NodeError> {
-		payment::bolt11::create_invoice(&self.ctx, amount_msat, description, expiry_secs).await
+		payment::bolt11::create_invoice(&self.ctx, amount_msat, description, expiry_secs, None)
+			.await
+	}
+
+	/// Creates a hold invoice for `payment_hash` (hex), whose preimage only the caller knows:
+	/// a payment to it is held (`accepted`) until [`Node::settle_invoice`] or
+	/// [`Node::cancel_invoice`].
+	pub async fn create_hold_invoice(
+		&self, payment_hash: &str, amount_msat: Option<u64>, description: &str,
+		expiry_secs: Option<u32>,
+	) -> Result<InvoiceRecord, NodeError> {
+		let hash = payment::hold::parse_32(payment_hash, "payment_hash")?;
+		let hash = Some(lightning::types::payment::PaymentHash(hash));
+		payment::bolt11::create_invoice(&self.ctx, amount_msat, description, expiry_secs, hash)
+			.await
+	}
+
+	/// Settles an accepted hold invoice with its preimage (hex): the held payment is claimed
+	/// and the invoice turns paid.
+	pub async fn settle_invoice(
+		&self, payment_hash: &str, preimage: &str,
+	) -> Result<InvoiceRecord, NodeError> {
+		payment::hold::settle(&self.ctx, payment_hash, preimage).await
+	}
+
+	/// Cancels an open invoice, or an accepted hold invoice whose payment is failed back.
+	pub async fn cancel_invoice(&self, payment_hash: &str) -> Result<InvoiceRecord, NodeError> {
+		payment::hold::cancel(&self.ctx, payment_hash).await
 	}
 
 	/// One invoice by payment hash.

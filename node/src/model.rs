@@ -111,6 +111,9 @@ pub struct ChannelInfo {
 pub enum InvoiceStatus {
 	/// Can still be paid.
 	Open,
+	/// A hold invoice whose payment arrived: its HTLCs are held until the invoice is settled
+	/// (with the preimage) or canceled.
+	Accepted,
 	/// Paid (funds claimed).
 	Paid,
 	/// Expired before being paid.
@@ -142,6 +145,10 @@ pub struct InvoiceRecord {
 	pub preimage: Option<String>,
 	/// Current status.
 	pub status: InvoiceStatus,
+	/// A hold invoice: issued for a payment hash whose preimage the node does not know; a
+	/// payment to it waits, `accepted`, until it is settled or canceled.
+	#[serde(default)]
+	pub hold: bool,
 }
 
 /// Status of a payment.

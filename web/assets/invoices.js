@@ -81,7 +81,7 @@ export function mount(root, { store }) {
 		result.hidden = false;
 		placeholder.hidden = true;
 		fill(result,
-			h("div", { class: "qr-box", id: "invoice-qr" }, shown.status === "open" ? invoiceQr(shown.bolt11) : h("div", { class: "qr-done" }, shown.status === "paid" ? "✓" : "✕")),
+			h("div", { class: "qr-box", id: "invoice-qr" }, shown.status === "open" ? invoiceQr(shown.bolt11) : h("div", { class: "qr-done" }, shown.status === "paid" ? "✓" : shown.status === "accepted" ? "…" : "✕")),
 			h("div", { class: "invoice-text" },
 				h("div", { class: "invoice-head" }, h("b", {}, amountOf(shown)), h("span", { id: "invoice-status" }, badge(shown.status))),
 				h("div", { class: "muted" }, shown.description || "no description"),

@@ -14,6 +14,8 @@ use crate::api::channels::{
 };
 use crate::api::events::{self, EventStreamRequest, EventsQuery, StreamQuery};
 use crate::api::invoices::{self, CreateInvoiceRequest, GetInvoiceRequest};
+use crate::api::invoices::{CancelInvoiceBody, CancelInvoiceRequest};
+use crate::api::invoices::{SettleInvoiceBody, SettleInvoiceRequest};
 use crate::api::keys::{self, CreateKeyRequest, RevokeKeyRequest};
 use crate::api::offers::{self, CreateOfferRequest};
 use crate::api::onchain::{self, NewAddressRequest, SendOnchainRequest};
@@ -66,6 +68,8 @@ pub(crate) enum Call {
 	CreateInvoice(CreateInvoiceRequest),
 	GetInvoice(GetInvoiceRequest),
 	ListInvoices(PageQuery),
+	SettleInvoice(SettleInvoiceRequest),
+	CancelInvoice(CancelInvoiceRequest),
 	Pay(PayRequest),
 	Keysend(KeysendRequest),
 	GetPayment(GetPaymentRequest),
@@ -107,6 +111,8 @@ impl Call {
 			Call::CreateInvoice(_) => Route::CreateInvoice,
 			Call::GetInvoice(_) => Route::GetInvoice,
 			Call::ListInvoices(_) => Route::ListInvoices,
+			Call::SettleInvoice(_) => Route::SettleInvoice,
+			Call::CancelInvoice(_) => Route::CancelInvoice,
 			Call::Pay(_) => Route::Pay,
 			Call::Keysend(_) => Route::Keysend,
 			Call::GetPayment(_) => Route::GetPayment,
@@ -171,6 +177,18 @@ fn routes() -> BoxedFilter<(Call,)> {
 		.map(|payment_hash| Call::GetInvoice(GetInvoiceRequest { payment_hash }));
 	let list_invoices =
 		path!("v1" / "invoices").and(get()).and(page_query()).map(Call::ListInvoices);
+	let settle_invoice = path!("v1" / "invoices" / String / "settle")
+		.and(post())
+		.and(json_body())
+		.map(|payment_hash, body: SettleInvoiceBody| {
+			Call::SettleInvoice(SettleInvoiceRequest { payment_hash, preimage: body.preimage })
+		});
+	let cancel_invoice = path!("v1" / "invoices" / String / "cancel")
+		.and(post())
+		.and(json_body())
+		.map(|payment_hash, _: CancelInvoiceBody| {
+			Call::CancelInvoice(CancelInvoiceRequest { payment_hash })
+		});
 
 	let pay = path!("v1" / "payments").and(post()).and(json_body()).map(Call::Pay);
 	let keysend =
@@ -231,6 +249,7 @@ fn routes() -> BoxedFilter<(Call,)> {
 		.unify()
 		.boxed();
 	let invoices = create_invoice.or(get_invoice).unify().or(list_invoices).unify().boxed();
+	let hold_invoices = settle_invoice.or(cancel_invoice).unify().boxed();
 	let payments =
 		pay.or(keysend).unify().or(get_payment).unify().or(list_payments).unify().boxed();
 	let routing = find_routes
@@ -270,6 +289,8 @@ fn routes() -> BoxedFilter<(Call,)> {
 		.or(channels)
 		.unify()
 		.or(invoices)
+		.unify()
+		.or(hold_invoices)
 		.unify()
 		.or(payments)
 		.unify()
@@ -314,6 +335,8 @@ async fn dispatch(node: Node, closing: watch::Receiver<bool>, call: Call) -> Res
 		Call::CreateInvoice(req) => reply(invoices::handle_create_invoice(node, req).await),
 		Call::GetInvoice(req) => reply(invoices::handle_get_invoice(node, req).await),
 		Call::ListInvoices(req) => reply(invoices::handle_list_invoices(node, req).await),
+		Call::SettleInvoice(req) => reply(invoices::handle_settle_invoice(node, req).await),
+		Call::CancelInvoice(req) => reply(invoices::handle_cancel_invoice(node, req).await),
 		Call::Pay(req) => reply(payments::handle_pay(node, req).await),
 		Call::Keysend(req) => reply(payments::handle_keysend(node, req).await),
 		Call::GetPayment(req) => reply(payments::handle_get_payment(node, req).await),

@@ -171,6 +171,17 @@ route_table! {
 		query NONE, body None, reply json("InvoiceRecord");
 	ListInvoices: GET "/v1/invoices", ShopRead, "Invoices, newest first",
 		query PAGE, body None, reply json("ListInvoicesResponse");
+	SettleInvoice: POST "/v1/invoices/{payment_hash}/settle", Shop,
+		"Settle an accepted hold invoice with its preimage: its payment is claimed",
+		query NONE,
+		body body(
+			"SettleInvoiceBody",
+			r#"{"preimage": "abababababababababababababababababababababababababababababababab"}"#
+		),
+		reply json("InvoiceRecord");
+	CancelInvoice: POST "/v1/invoices/{payment_hash}/cancel", Shop,
+		"Cancel an open invoice or an accepted hold invoice (its payment is failed back)",
+		query NONE, body body("CancelInvoiceBody", "{}"), reply json("InvoiceRecord");
 	Pay: POST "/v1/payments", Admin, "Pay a BOLT11 invoice or BOLT12 offer",
 		query NONE, body body("PayRequest", r#"{"invoice": "lnbcrt1example", "wait": true}"#),
 		reply json("PaymentRecord");

@@ -28,6 +28,12 @@ pub enum NodeEvent {
 		/// The invoice.
 		invoice: InvoiceRecord,
 	},
+	/// A payment to one of our hold invoices arrived and is held: the invoice waits to be
+	/// settled or canceled.
+	InvoiceAccepted {
+		/// The invoice, as it reads once accepted.
+		invoice: InvoiceRecord,
+	},
 	/// An invoice we issued expired unpaid.
 	InvoiceExpired {
 		/// The invoice.
@@ -115,6 +121,7 @@ pub enum NodeEvent {
 /// Every event kind, as it appears in `type` and in webhook filters.
 pub const EVENT_KINDS: &[&str] = &[
 	"invoice_paid",
+	"invoice_accepted",
 	"invoice_expired",
 	"payment_received",
 	"payment_succeeded",
@@ -134,6 +141,7 @@ impl NodeEvent {
 	pub fn kind(&self) -> &'static str {
 		match self {
 			NodeEvent::InvoicePaid { .. } => "invoice_paid",
+			NodeEvent::InvoiceAccepted { .. } => "invoice_accepted",
 			NodeEvent::InvoiceExpired { .. } => "invoice_expired",
 			NodeEvent::PaymentReceived { .. } => "payment_received",
 			NodeEvent::PaymentSucceeded { .. } => "payment_succeeded",
@@ -154,9 +162,9 @@ impl NodeEvent {
 	/// `invoice_paid_<hash>`. `None` for events that may legitimately repeat (peers).
 	pub fn once_key(&self) -> Option<String> {
 		let id = match self {
-			NodeEvent::InvoicePaid { invoice } | NodeEvent::InvoiceExpired { invoice } => {
-				invoice.payment_hash.clone()
-			}
+			NodeEvent::InvoicePaid { invoice }
+			| NodeEvent::InvoiceAccepted { invoice }
+			| NodeEvent::InvoiceExpired { invoice } => invoice.payment_hash.clone(),
 			// Money arrives once per payment hash; a replayed claim rebuilds the record.
 			NodeEvent::PaymentReceived { payment } => payment.payment_id.clone(),
 			// A failed payment may be tried again under the same id: each attempt is a new

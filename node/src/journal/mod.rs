@@ -198,6 +198,7 @@ mod tests {
 				paid_at: Some(2),
 				preimage: None,
 				status: InvoiceStatus::Paid,
+				hold: false,
 			},
 		}
 	}

@@ -8,6 +8,7 @@ use bitcoin::hex::DisplayHex;
 use lightning::ln::channelmanager::RetryableSendFailure;
 use lightning::ln::channelmanager::{Bolt11InvoiceParameters, PaymentId};
 use lightning::ln::channelmanager::{Bolt11PaymentError, Retry};
+use lightning::types::payment::PaymentHash;
 use lightning_invoice::{Bolt11Invoice, Bolt11InvoiceDescription, Bolt11InvoiceDescriptionRef};
 
 use super::{check_amount_msat, new_record, send_failure};
@@ -21,9 +22,11 @@ use crate::NodeError;
 /// BOLT11 descriptions are capped at 639 bytes.
 const MAX_DESCRIPTION_BYTES: usize = 639;
 
-/// Issues an invoice and records it (durably) before handing it out.
+/// Issues an invoice and records it (durably) before handing it out. With `payment_hash`, a
+/// hold invoice: LDK issues it for that hash without knowing the preimage (see `hold`).
 pub async fn create_invoice(
 	ctx: &Arc<Context>, amount_msat: Option<u64>, description: &str, expiry_secs: Option<u32>,
+	payment_hash: Option<PaymentHash>,
 ) -> Result<InvoiceRecord, NodeError> {
 	if let Some(amount) = amount_msat {
 		check_amount_msat(amount)?;
@@ -39,12 +42,23 @@ pub async fn create_invoice(
 			"expiry_secs must be between 1 and {MAX_INVOICE_EXPIRY_SECS}"
 		)));
 	}
+	if let Some(hash) = payment_hash {
+		// A second invoice would replace the first one's record, and whoever holds the
+		// preimage could settle either payment.
+		if ctx.invoices.get(&hash.0.to_lower_hex_string()).is_some() {
+			return Err(NodeError::InvoiceConflict(
+				"an invoice for this payment hash exists already".into(),
+			));
+		}
+	}
 	let description_field = lightning_invoice::Description::new(description.to_string())
 		.map_err(|e| NodeError::InvalidRequest(format!("description: {e}")))?;
 	let params = Bolt11InvoiceParameters {
 		amount_msats: amount_msat,
 		description: Bolt11InvoiceDescription::Direct(description_field),
 		invoice_expiry_delta_secs: Some(expiry),
+		// LDK then registers the hash through `create_inbound_payment_for_hash`.
+		payment_hash,
 		..Default::default()
 	};
 	let invoice = ctx
@@ -63,6 +77,7 @@ pub async fn create_invoice(
 		paid_at: None,
 		preimage: None,
 		status: InvoiceStatus::Open,
+		hold: payment_hash.is_some(),
 	};
 	ctx.invoices.put(&record.payment_hash, record.clone()).await?;
 	Ok(record)

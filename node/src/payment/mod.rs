@@ -2,6 +2,7 @@
 
 pub mod bolt11;
 pub mod bolt12;
+pub mod hold;
 pub mod keysend;
 mod received;
 

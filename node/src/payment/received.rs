@@ -14,12 +14,18 @@ use crate::event::record;
 use crate::journal::NodeEvent;
 use crate::model::{InvoiceStatus, PaymentDirection, PaymentKind, PaymentRecord, PaymentStatus};
 
-/// Decides whether to claim an incoming payment: only invoices still open are claimed.
+/// Decides whether to claim an incoming payment: only invoices still open are claimed, and a
+/// payment to a hold invoice is held instead (see `hold`).
 pub async fn on_payment_claimable(
 	ctx: &Arc<Context>, payment_hash: PaymentHash, amount_msat: u64, purpose: PaymentPurpose,
 ) -> Result<(), ReplayEvent> {
 	let hash = payment_hash.0.to_lower_hex_string();
 	let Some(preimage) = purpose.preimage() else {
+		if let PaymentPurpose::Bolt11InvoicePayment { .. } = purpose {
+			if let Some(handled) = super::hold::on_claimable(ctx, payment_hash, amount_msat).await {
+				return handled;
+			}
+		}
 		crate::warn!(ctx.logger, "payment {hash} arrived without a preimage we know; failing it");
 		ctx.channel_manager.fail_htlc_backwards(&payment_hash);
 		return Ok(());
@@ -56,7 +62,10 @@ pub async fn on_payment_claimed(
 					invoice.status = InvoiceStatus::Paid;
 					invoice.amount_received_msat = Some(amount_msat);
 					invoice.paid_at = Some(now);
-					invoice.preimage = preimage.clone();
+					// A hold invoice's purpose carries no preimage: settling stored it.
+					if preimage.is_some() {
+						invoice.preimage = preimage.clone();
+					}
 					true
 				})
 				.await
@@ -186,7 +195,7 @@ fn fail(record: &mut PaymentRecord, reason: String) -> bool {
 	true
 }
 
-fn replay(ctx: &Context, e: crate::NodeError) -> ReplayEvent {
+pub(super) fn replay(ctx: &Context, e: crate::NodeError) -> ReplayEvent {
 	crate::error!(ctx.logger, "event not handled, will be replayed: {e}");
 	ReplayEvent()
 }

@@ -1,4 +1,4 @@
-//! Payments by invoice, keysend and offer; expiry and bad invoices.
+//! Payments by invoice, keysend and offer; expiry and bad invoices; hold invoices.
 
 use std::time::Duration;
 
@@ -148,5 +148,121 @@ async fn bolt12_offer_is_paid() {
 	// An offer is reusable: pay it again.
 	let again = alice.pay(&pay_request(&offer), true).await.expect("pay again");
 	assert_eq!(again.status, PaymentStatus::Succeeded, "{again:?}");
+	net.shutdown().await;
+}
+
+/// A fresh preimage and its payment hash, both hex.
+fn preimage_and_hash(label: &str) -> (String, String) {
+	use bitcoin::hashes::{sha256, Hash};
+	use bitcoin::hex::DisplayHex;
+	let nanos = std::time::SystemTime::now()
+		.duration_since(std::time::UNIX_EPOCH)
+		.expect("clock")
+		.as_nanos();
+	let seed = format!("{label} {nanos} {}", std::process::id());
+	let preimage = sha256::Hash::hash(seed.as_bytes()).to_byte_array();
+	let hash = sha256::Hash::hash(&preimage).to_byte_array();
+	(preimage.to_lower_hex_string(), hash.to_lower_hex_string())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn hold_invoice_is_held_then_settled_or_canceled() {
+	let mut net = TestNet::new(&["alice", "bob"]).await;
+	net.open_channel("bob", "alice", 1_000_000, 0).await;
+	let (alice, bob) = (net.api("alice"), net.api("bob"));
+
+	// alice issues a hold invoice for a hash whose preimage only the test knows.
+	let (preimage, hash) = preimage_and_hash("settled");
+	let invoice =
+		alice.create_hold_invoice(&hash, Some(20_000_000), "held", None).await.expect("invoice");
+	assert!(invoice.hold, "{invoice:?}");
+	assert_eq!((invoice.status, invoice.payment_hash.as_str()), (InvoiceStatus::Open, &*hash));
+	let err = alice.create_hold_invoice(&hash, None, "again", None).await.expect_err("reused");
+	assert_eq!((err.status(), err.code()), (Some(409), "invoice_conflict"), "{err}");
+
+	// bob pays; alice holds the payment: accepted on her side, pending on his.
+	let started = bob.pay(&pay_request(&invoice.bolt11), false).await.expect("pay");
+	assert_eq!(started.status, PaymentStatus::Pending);
+	net.wait_for("alice accepts the held payment", || async {
+		alice.get_invoice(&hash).await.is_ok_and(|i| i.status == InvoiceStatus::Accepted)
+	})
+	.await;
+	let held = alice.get_invoice(&hash).await.expect("invoice");
+	assert_eq!(held.amount_received_msat, Some(20_000_000));
+	assert_eq!(held.preimage, None);
+	assert_eq!(bob.get_payment(&hash).await.expect("payment").status, PaymentStatus::Pending);
+	let events = alice.events(0, None).await.expect("events").events;
+	let accepted = events.iter().filter(|e| e.event.kind() == "invoice_accepted").count();
+	assert_eq!(accepted, 1, "{events:?}");
+	// The held invoice and its event fit the API's description.
+	let doc = alice.openapi().await.expect("openapi");
+	let value = serde_json::to_value(&held).expect("json");
+	fulgur_web::openapi::check(&doc, "InvoiceRecord", &value).expect("invoice fits");
+	for event in &events {
+		let value = serde_json::to_value(event).expect("json");
+		fulgur_web::openapi::check(&doc, "EventRecord", &value).expect("event fits");
+	}
+
+	// A wrong preimage, bad hex and an unknown hash are refused; the payment stays held.
+	let (wrong, unknown) = preimage_and_hash("wrong");
+	let err = alice.settle_invoice(&hash, &wrong).await.expect_err("wrong preimage");
+	assert_eq!((err.status(), err.code()), (Some(400), "invalid_request"), "{err}");
+	assert!(err.to_string().contains("does not match"), "{err}");
+	let err = alice.settle_invoice(&hash, "zz").await.expect_err("bad hex");
+	assert_eq!(err.status(), Some(400), "{err}");
+	let err = alice.settle_invoice("nothex", &preimage).await.expect_err("bad hash");
+	assert_eq!(err.status(), Some(400), "{err}");
+	let err = alice.settle_invoice(&unknown, &wrong).await.expect_err("unknown");
+	assert_eq!((err.status(), err.code()), (Some(404), "not_found"), "{err}");
+	let err = alice.cancel_invoice(&unknown).await.expect_err("unknown");
+	assert_eq!(err.status(), Some(404), "{err}");
+	assert_eq!(alice.get_invoice(&hash).await.expect("invoice").status, InvoiceStatus::Accepted);
+	assert_eq!(bob.get_payment(&hash).await.expect("payment").status, PaymentStatus::Pending);
+
+	// The right preimage settles: alice is paid, bob's payment succeeds with that proof.
+	alice.settle_invoice(&hash, &preimage).await.expect("settle");
+	net.wait_for("alice's invoice paid", || async {
+		alice.get_invoice(&hash).await.is_ok_and(|i| i.status == InvoiceStatus::Paid)
+	})
+	.await;
+	let paid = alice.get_invoice(&hash).await.expect("invoice");
+	assert_eq!(paid.preimage.as_deref(), Some(preimage.as_str()));
+	assert_eq!(paid.amount_received_msat, Some(20_000_000));
+	net.wait_for("bob's payment succeeded", || async {
+		bob.get_payment(&hash).await.is_ok_and(|p| p.status == PaymentStatus::Succeeded)
+	})
+	.await;
+	let sent = bob.get_payment(&hash).await.expect("payment");
+	assert_eq!(sent.preimage.as_deref(), Some(preimage.as_str()));
+	let err = alice.settle_invoice(&hash, &preimage).await.expect_err("settled twice");
+	assert_eq!((err.status(), err.code()), (Some(409), "invoice_conflict"), "{err}");
+	let err = alice.cancel_invoice(&hash).await.expect_err("cancel a paid invoice");
+	assert_eq!(err.status(), Some(409), "{err}");
+
+	// A second hold invoice is held, survives a restart of alice held, then is canceled:
+	// bob's payment fails back.
+	let (preimage, hash) = preimage_and_hash("canceled");
+	let invoice =
+		alice.create_hold_invoice(&hash, Some(5_000_000), "refused", None).await.expect("invoice");
+	bob.pay(&pay_request(&invoice.bolt11), false).await.expect("pay");
+	net.wait_for("alice accepts the second payment", || async {
+		alice.get_invoice(&hash).await.is_ok_and(|i| i.status == InvoiceStatus::Accepted)
+	})
+	.await;
+	net.restart("alice").await;
+	let alice = net.api("alice");
+	assert_eq!(alice.get_invoice(&hash).await.expect("invoice").status, InvoiceStatus::Accepted);
+	assert_eq!(bob.get_payment(&hash).await.expect("payment").status, PaymentStatus::Pending);
+	let canceled = alice.cancel_invoice(&hash).await.expect("cancel");
+	assert_eq!(canceled.status, InvoiceStatus::Canceled);
+	net.wait_for("bob's payment failed back", || async {
+		bob.get_payment(&hash).await.is_ok_and(|p| p.status == PaymentStatus::Failed)
+	})
+	.await;
+	assert_eq!(alice.get_invoice(&hash).await.expect("invoice").status, InvoiceStatus::Canceled);
+	// Canceling again changes nothing; settling a canceled invoice is refused.
+	alice.cancel_invoice(&hash).await.expect("cancel again");
+	let err = alice.settle_invoice(&hash, &preimage).await.expect_err("settle a canceled one");
+	assert_eq!((err.status(), err.code()), (Some(409), "invoice_conflict"), "{err}");
 	net.shutdown().await;
 }

@@ -1,4 +1,5 @@
-//! `POST /v1/invoices`, `GET /v1/invoices/{payment_hash}`, `GET /v1/invoices`.
+//! `POST /v1/invoices`, `GET /v1/invoices/{payment_hash}`, `GET /v1/invoices`, and the hold
+//! invoices' `POST /v1/invoices/{payment_hash}/settle` and `.../cancel`.
 
 use fulgur_node::{InvoiceRecord, Node};
 use serde::{Deserialize, Serialize};
@@ -18,6 +19,10 @@ pub struct CreateInvoiceRequest {
 	/// Seconds until it expires; the node's default when absent (zero is refused).
 	#[serde(default)]
 	pub expiry_secs: Option<u32>,
+	/// With a payment hash (hex), a hold invoice for it: the node does not know the preimage,
+	/// holds the payment when it arrives, and waits to be settled or canceled.
+	#[serde(default, skip_serializing_if = "Option::is_none")]
+	pub payment_hash: Option<String>,
 }
 
 impl Validate for CreateInvoiceRequest {
@@ -41,6 +46,39 @@ pub struct GetInvoiceRequest {
 	pub payment_hash: String,
 }
 
+/// `POST /v1/invoices/{payment_hash}/settle` body.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct SettleInvoiceBody {
+	/// The preimage (hex) whose SHA-256 is the payment hash.
+	pub preimage: String,
+}
+
+impl Validate for SettleInvoiceBody {}
+
+/// `POST /v1/invoices/{payment_hash}/settle` request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SettleInvoiceRequest {
+	/// The invoice's payment hash (hex).
+	pub payment_hash: String,
+	/// The preimage (hex).
+	pub preimage: String,
+}
+
+/// `POST /v1/invoices/{payment_hash}/cancel` body: empty or `{}`.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct CancelInvoiceBody {}
+
+impl Validate for CancelInvoiceBody {}
+
+/// `POST /v1/invoices/{payment_hash}/cancel` request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CancelInvoiceRequest {
+	/// The invoice's payment hash (hex).
+	pub payment_hash: String,
+}
+
 /// `GET /v1/invoices` answer: one page, newest first.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub struct ListInvoicesResponse {
@@ -56,7 +94,25 @@ pub struct ListInvoicesResponse {
 pub(crate) async fn handle_create_invoice(
 	node: Node, req: CreateInvoiceRequest,
 ) -> Result<InvoiceRecord, ApiError> {
-	Ok(node.create_invoice(req.amount_msat, &req.description, req.expiry_secs).await?)
+	let (amount, description, expiry) = (req.amount_msat, &req.description, req.expiry_secs);
+	Ok(match &req.payment_hash {
+		Some(hash) => node.create_hold_invoice(hash, amount, description, expiry).await?,
+		None => node.create_invoice(amount, description, expiry).await?,
+	})
+}
+
+/// `POST /v1/invoices/{payment_hash}/settle`: claims an accepted hold invoice's payment.
+pub(crate) async fn handle_settle_invoice(
+	node: Node, req: SettleInvoiceRequest,
+) -> Result<InvoiceRecord, ApiError> {
+	Ok(node.settle_invoice(&req.payment_hash, &req.preimage).await?)
+}
+
+/// `POST /v1/invoices/{payment_hash}/cancel`: cancels an open or accepted invoice.
+pub(crate) async fn handle_cancel_invoice(
+	node: Node, req: CancelInvoiceRequest,
+) -> Result<InvoiceRecord, ApiError> {
+	Ok(node.cancel_invoice(&req.payment_hash).await?)
 }
 
 /// `GET /v1/invoices/{payment_hash}`: one invoice.

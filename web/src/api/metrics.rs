@@ -91,14 +91,19 @@ fn render(node: &Node) -> String {
 			.collect();
 	out.gauge("fulgur_payments", "Payments by status", &labels(&by_status));
 	let invoices = node.list_invoices();
-	let by_status: Vec<(String, u64)> =
-		[InvoiceStatus::Open, InvoiceStatus::Paid, InvoiceStatus::Expired, InvoiceStatus::Canceled]
-			.into_iter()
-			.map(|status| {
-				let count = invoices.iter().filter(|i| i.status == status).count() as u64;
-				(format!("status=\"{}\"", lower(&status)), count)
-			})
-			.collect();
+	let by_status: Vec<(String, u64)> = [
+		InvoiceStatus::Open,
+		InvoiceStatus::Accepted,
+		InvoiceStatus::Paid,
+		InvoiceStatus::Expired,
+		InvoiceStatus::Canceled,
+	]
+	.into_iter()
+	.map(|status| {
+		let count = invoices.iter().filter(|i| i.status == status).count() as u64;
+		(format!("status=\"{}\"", lower(&status)), count)
+	})
+	.collect();
 	out.gauge("fulgur_invoices", "Invoices by status", &labels(&by_status));
 	out.persist_histogram(node);
 	out.counter("fulgur_events", "Events recorded in the event log", node.event_count());

@@ -1,7 +1,7 @@
-//! The client's side of the merchant endpoints: events, API keys, webhooks, metrics and the
-//! OpenAPI document.
+//! The client's side of the merchant endpoints: hold invoices, events, API keys, webhooks,
+//! metrics and the OpenAPI document.
 
-use fulgur_node::{ApiKeyInfo, ApiScope, WebhookInfo};
+use fulgur_node::{ApiKeyInfo, ApiScope, InvoiceRecord, WebhookInfo};
 use hyper::header::{ACCEPT, AUTHORIZATION};
 use hyper::{Body, Request};
 use serde_json::{json, Value};
@@ -13,6 +13,37 @@ use crate::api::webhooks::{CreatedWebhook, ListWebhooksResponse};
 use crate::api::PageQuery;
 
 impl ApiClient {
+	/// `POST /v1/invoices` with a `payment_hash`: a hold invoice for that hash (hex). A
+	/// payment to it is held, the invoice `accepted`, until settled or canceled.
+	pub async fn create_hold_invoice(
+		&self, payment_hash: &str, amount_msat: Option<u64>, description: &str,
+		expiry_secs: Option<u32>,
+	) -> Result<InvoiceRecord, ClientError> {
+		let body = json!({
+			"amount_msat": amount_msat,
+			"description": description,
+			"expiry_secs": expiry_secs,
+			"payment_hash": payment_hash,
+		});
+		self.call(Method::POST, "/v1/invoices", Some(body)).await
+	}
+
+	/// `POST /v1/invoices/{payment_hash}/settle`: claims an accepted hold invoice's payment
+	/// with the preimage (hex); answers the invoice, `paid` once the node reported the claim.
+	pub async fn settle_invoice(
+		&self, payment_hash: &str, preimage: &str,
+	) -> Result<InvoiceRecord, ClientError> {
+		let path = format!("/v1/invoices/{}/settle", segment(payment_hash));
+		self.call(Method::POST, &path, Some(json!({ "preimage": preimage }))).await
+	}
+
+	/// `POST /v1/invoices/{payment_hash}/cancel`: cancels an open invoice or an accepted hold
+	/// invoice, whose payment is failed back.
+	pub async fn cancel_invoice(&self, payment_hash: &str) -> Result<InvoiceRecord, ClientError> {
+		let path = format!("/v1/invoices/{}/cancel", segment(payment_hash));
+		self.call(Method::POST, &path, Some(json!({}))).await
+	}
+
 	/// `GET /v1/events?after=&limit=`: events after index `after`, oldest first.
 	pub async fn events(
 		&self, after: u64, limit: Option<usize>,

@@ -282,6 +282,7 @@ mod tests {
 			paid_at: Some(2),
 			preimage: None,
 			status: InvoiceStatus::Paid,
+			hold: false,
 		};
 		let event =
 			EventRecord { index: 1, timestamp: 2, event: NodeEvent::InvoicePaid { invoice } };

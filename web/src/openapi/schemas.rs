@@ -78,7 +78,8 @@ fn invoice() -> Value {
 		("expires_at", int()),
 		("paid_at", nullable(int())),
 		("preimage", nullable(hex("preimage"))),
-		("status", one_of(&["open", "paid", "expired", "canceled"])),
+		("status", one_of(&["open", "accepted", "paid", "expired", "canceled"])),
+		("hold", boolean()),
 	])
 }
 
@@ -312,9 +313,12 @@ fn money() -> Vec<(&'static str, Value)> {
 				("?amount_msat", nullable(int())),
 				("description", string()),
 				("?expiry_secs", nullable(int())),
+				("?payment_hash", nullable(hex("payment hash of a hold invoice"))),
 			]),
 		),
 		("InvoiceRecord", invoice()),
+		("SettleInvoiceBody", object(&[("preimage", hex("preimage"))])),
+		("CancelInvoiceBody", object(&[])),
 		("ListInvoicesResponse", page("invoices", "InvoiceRecord")),
 		(
 			"PayRequest",

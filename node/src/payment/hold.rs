@@ -1,0 +1,210 @@
+//! Hold invoices: issued for a payment hash whose preimage the node does not know (the
+//! merchant keeps it). A payment to one is not claimed: its HTLCs stay pending and the invoice
+//! reads `accepted` until the merchant settles it with the preimage or cancels it.
+//!
+//! Every state change is durable before LDK hears of it: the record turns `accepted` before
+//! the `PaymentClaimable` event counts as handled, `canceled` before the HTLCs are failed
+//! back, and the preimage is stored before the funds are claimed. After a crash, a replayed
+//! event finds the stored state and acts on it again.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bitcoin::hashes::{sha256, Hash};
+use bitcoin::hex::{DisplayHex, FromHex};
+use lightning::events::ReplayEvent;
+use lightning::types::payment::{PaymentHash, PaymentPreimage};
+
+use super::received::replay;
+use super::{current_view, unix_now};
+use crate::context::Context;
+use crate::event::record;
+use crate::journal::NodeEvent;
+use crate::model::{InvoiceRecord, InvoiceStatus};
+use crate::NodeError;
+
+/// How long settling waits for LDK to report the claim (the preimage durable in the channel
+/// monitors, which takes no peer round trip) before answering with the invoice as it reads.
+const SETTLE_WAIT: Duration = Duration::from_secs(10);
+
+/// Parses a 32-byte hex value (payment hash or preimage).
+pub(crate) fn parse_32(text: &str, what: &str) -> Result<[u8; 32], NodeError> {
+	<[u8; 32]>::from_hex(text.trim())
+		.map_err(|_| NodeError::InvalidRequest(format!("{what} must be 64 hex characters")))
+}
+
+/// A payment without a preimage we know arrived. If it pays one of our hold invoices, it is
+/// held (or refused when the invoice cannot take it) and `Some` says how that went; `None`
+/// when the hash is no hold invoice of ours.
+pub(super) async fn on_claimable(
+	ctx: &Arc<Context>, payment_hash: PaymentHash, amount_msat: u64,
+) -> Option<Result<(), ReplayEvent>> {
+	let hash = payment_hash.0.to_lower_hex_string();
+	let invoice = ctx.invoices.get(&hash).filter(|invoice| invoice.hold)?;
+	Some(accept(ctx, payment_hash, &hash, invoice, amount_msat).await)
+}
+
+async fn accept(
+	ctx: &Arc<Context>, payment_hash: PaymentHash, hash: &str, invoice: InvoiceRecord,
+	amount_msat: u64,
+) -> Result<(), ReplayEvent> {
+	// LDK already checks the amount against the one registered with the hash; this keeps the
+	// rule in view here too.
+	if invoice.amount_msat.is_some_and(|asked| amount_msat < asked) {
+		crate::info!(ctx.logger, "refusing {amount_msat} msat for hold invoice {hash}: too little");
+		ctx.channel_manager.fail_htlc_backwards(&payment_hash);
+		return Ok(());
+	}
+	let now = unix_now();
+	let updated = ctx
+		.invoices
+		.update(hash, |r| match r.status {
+			InvoiceStatus::Open if r.expires_at > now => {
+				r.status = InvoiceStatus::Accepted;
+				r.amount_received_msat = Some(amount_msat);
+				true
+			}
+			// A replayed event: write the record again, so it is durable even if the first
+			// write failed (the cache holds a change as soon as it is issued).
+			InvoiceStatus::Accepted => true,
+			_ => false,
+		})
+		.await
+		.map_err(|e| replay(ctx, e))?;
+	let Some(invoice) = updated.filter(|r| r.status == InvoiceStatus::Accepted) else {
+		crate::info!(
+			ctx.logger,
+			"refusing {amount_msat} msat for hold invoice {hash}: it is {:?}",
+			invoice.status
+		);
+		ctx.channel_manager.fail_htlc_backwards(&payment_hash);
+		return Ok(());
+	};
+	if let Some(preimage) = invoice.preimage.as_deref().and_then(|p| parse_32(p, "").ok()) {
+		// Settled before a crash that lost the claim: claim again.
+		crate::info!(ctx.logger, "hold invoice {hash} was being settled: claiming");
+		ctx.channel_manager.claim_funds(PaymentPreimage(preimage));
+		return Ok(());
+	}
+	crate::info!(ctx.logger, "hold invoice {hash} accepted: {amount_msat} msat held");
+	record(ctx, NodeEvent::InvoiceAccepted { invoice }).await
+}
+
+/// Settles an accepted hold invoice: stores the preimage, claims the held payment, and
+/// answers once LDK reports the claim (the invoice then reads `paid`) or after
+/// [`SETTLE_WAIT`].
+pub async fn settle(
+	ctx: &Arc<Context>, payment_hash: &str, preimage: &str,
+) -> Result<InvoiceRecord, NodeError> {
+	let hash = parse_32(payment_hash, "payment_hash")?;
+	let preimage = parse_32(preimage, "preimage")?;
+	let id = hash.to_lower_hex_string();
+	if ctx.invoices.get(&id).is_none() {
+		return Err(NodeError::NotFound(format!("no invoice {id}")));
+	}
+	if sha256::Hash::hash(&preimage).to_byte_array() != hash {
+		return Err(NodeError::InvalidRequest(
+			"the preimage does not match the payment hash: its SHA-256 differs".into(),
+		));
+	}
+	let preimage_hex = preimage.to_lower_hex_string();
+	let mut updates = ctx.invoices.subscribe();
+	let updated = ctx
+		.invoices
+		.update(&id, |r| {
+			let settleable = r.status == InvoiceStatus::Accepted;
+			if settleable {
+				r.preimage = Some(preimage_hex.clone());
+			}
+			settleable
+		})
+		.await?
+		.ok_or_else(|| NodeError::NotFound(format!("no invoice {id}")))?;
+	if updated.status != InvoiceStatus::Accepted {
+		return Err(NodeError::InvoiceConflict(format!(
+			"invoice {id} is {}: only an accepted hold invoice can be settled",
+			status_word(current_view(updated).status)
+		)));
+	}
+	crate::info!(ctx.logger, "settling hold invoice {id}");
+	ctx.channel_manager.claim_funds(PaymentPreimage(preimage));
+	let deadline = tokio::time::Instant::now() + SETTLE_WAIT;
+	loop {
+		let invoice = ctx
+			.invoices
+			.get(&id)
+			.ok_or_else(|| NodeError::Internal(format!("invoice {id} vanished")))?;
+		if invoice.status != InvoiceStatus::Accepted {
+			return Ok(invoice);
+		}
+		tokio::select! {
+			_ = tokio::time::sleep_until(deadline) => return Ok(invoice),
+			// Any update (or a lagged receiver) means: look again.
+			_ = updates.recv() => {},
+		}
+	}
+}
+
+/// Cancels an open invoice or an accepted hold invoice: the record turns `canceled`, then a
+/// held payment is failed back to the payer. Canceling a canceled invoice changes nothing.
+pub async fn cancel(ctx: &Arc<Context>, payment_hash: &str) -> Result<InvoiceRecord, NodeError> {
+	let hash = parse_32(payment_hash, "payment_hash")?;
+	let id = hash.to_lower_hex_string();
+	let now = unix_now();
+	let updated = ctx
+		.invoices
+		.update(&id, |r| {
+			let cancelable = match r.status {
+				InvoiceStatus::Open => r.expires_at > now,
+				// Once settling started, the preimage may be out: too late.
+				InvoiceStatus::Accepted => r.preimage.is_none(),
+				InvoiceStatus::Paid | InvoiceStatus::Expired | InvoiceStatus::Canceled => false,
+			};
+			if cancelable {
+				r.status = InvoiceStatus::Canceled;
+			}
+			cancelable
+		})
+		.await?
+		.ok_or_else(|| NodeError::NotFound(format!("no invoice {id}")))?;
+	let invoice = current_view(updated);
+	if invoice.status != InvoiceStatus::Canceled {
+		let why = match invoice.status {
+			InvoiceStatus::Accepted => "being settled".to_string(),
+			status => status_word(status).to_string(),
+		};
+		return Err(NodeError::InvoiceConflict(format!(
+			"invoice {id} is {why}: it cannot be canceled"
+		)));
+	}
+	crate::info!(ctx.logger, "invoice {id} canceled");
+	// Fails whatever LDK holds for the hash; nothing when no payment arrived.
+	ctx.channel_manager.fail_htlc_backwards(&PaymentHash(hash));
+	Ok(invoice)
+}
+
+fn status_word(status: InvoiceStatus) -> &'static str {
+	match status {
+		InvoiceStatus::Open => "open",
+		InvoiceStatus::Accepted => "accepted",
+		InvoiceStatus::Paid => "paid",
+		InvoiceStatus::Expired => "expired",
+		InvoiceStatus::Canceled => "canceled",
+	}
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	#[test]
+	fn parses_32_byte_hex_only() {
+		assert_eq!(parse_32(&"ab".repeat(32), "x").expect("hex"), [0xab; 32]);
+		assert_eq!(parse_32(&format!(" {} ", "AB".repeat(32)), "x").expect("hex"), [0xab; 32]);
+		for bad in ["", "ab", "zz".repeat(32).as_str(), "ab".repeat(33).as_str()] {
+			let err = parse_32(bad, "preimage").expect_err(bad);
+			assert_eq!(err.code(), "invalid_request");
+			assert!(err.message().contains("preimage"), "{err}");
+		}
+	}
+}
