@@ -81,6 +81,10 @@ pub struct PaymentsArgs {
 	/// (open loop), for latency under a steady load; 0 skips it
 	#[arg(long, default_value_t = 0.8)]
 	pub load_fraction: f64,
+	/// Also run each store with the hub handing every revoked state to a tower (an
+	/// in-process `fulgur tower` on the same bitcoind); rows `<store>+tower`
+	#[arg(long)]
+	pub tower: bool,
 }
 
 impl PaymentsArgs {

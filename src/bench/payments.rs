@@ -11,7 +11,10 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use std::net::SocketAddr;
+
 use fulgur_node::{Node, StoreKind};
+use fulgur_watchtower::server::{Tower, TowerConfig, TowerOptions};
 use serde_json::json;
 
 use super::chain::Chain;
@@ -34,18 +37,24 @@ pub async fn run(args: PaymentsArgs) -> Result<(), String> {
 		Plan::new(args.channels, per_store, args.amount_max_sat, args.hops, max_concurrency)?;
 	let dir = args.output.work_dir()?;
 	eprintln!("bench payments: working in {}", dir.display());
+	let variants: Vec<(StoreKind, bool)> = args
+		.stores
+		.iter()
+		.flat_map(|&store| [(store, false), (store, true)])
+		.filter(|&(_, tower)| !tower || args.tower)
+		.collect();
 	let mut chain =
-		match Chain::start(&dir.join("bitcoind"), plan.fan_outs() * args.stores.len()).await {
+		match Chain::start(&dir.join("bitcoind"), plan.fan_outs() * variants.len()).await {
 			Ok(chain) => chain,
 			Err(e) => return Err(format!("{e} (working directory kept: {})", dir.display())),
 		};
 	let mut stores = Vec::new();
 	let mut failure = None;
-	for &store in &args.stores {
-		match run_store(&mut chain, &dir, store, &plan, &args).await {
+	for &(store, tower) in &variants {
+		match run_store(&mut chain, &dir, store, tower, &plan, &args).await {
 			Ok(result) => stores.push(result),
 			Err(e) => {
-				failure = Some(format!("{}: {e}", store.as_str()));
+				failure = Some(format!("{}: {e}", label(store, tower)));
 				break;
 			}
 		}
@@ -108,16 +117,46 @@ fn config_json(args: &PaymentsArgs, plan: &Plan) -> serde_json::Value {
 	})
 }
 
+/// A row's name: the hub's store, `+tower` when it hands appointments to a tower.
+fn label(store: StoreKind, tower: bool) -> String {
+	format!("{}{}", store.as_str(), if tower { "+tower" } else { "" })
+}
+
+/// A tower on the bench's bitcoind, for the `+tower` rows.
+async fn start_tower(chain: &Chain, dir: &Path) -> Result<Tower, String> {
+	let config = TowerConfig {
+		data_dir: dir.join("tower"),
+		bind: SocketAddr::from(([127, 0, 0, 1], 0)),
+		network: bitcoin::Network::Regtest,
+		bitcoind_rpc: chain.rpc.addr.clone(),
+		rpc_user: chain.rpc.user.clone(),
+		rpc_password: chain.rpc.password.clone(),
+		poll_interval: Duration::from_millis(500),
+		options: TowerOptions::default(),
+	};
+	Tower::start(config).await.map_err(|e| format!("starting the tower: {e}"))
+}
+
 /// One store's phase: set up, idle sample, probe, warm up, the counted runs, stop.
 async fn run_store(
-	chain: &mut Chain, root: &Path, store: StoreKind, plan: &Plan, args: &PaymentsArgs,
+	chain: &mut Chain, root: &Path, store: StoreKind, tower: bool, plan: &Plan, args: &PaymentsArgs,
 ) -> Result<StoreResult, String> {
 	let started = Instant::now();
 	let rss_start_kb = ProcSample::read().rss_kb;
-	eprintln!("[{}] starting the hub and {} payers", store.as_str(), plan.payers);
-	let network = start_network(chain, &root.join(store.as_str()), store, plan).await?;
+	let name = label(store, tower);
+	eprintln!("[{name}] starting the hub and {} payers", plan.payers);
+	let dir = root.join(&name);
+	let tower = match tower {
+		true => Some(start_tower(chain, &dir).await?),
+		false => None,
+	};
+	let towers: Vec<String> = tower.iter().map(|t| t.local_addr().to_string()).collect();
+	let network = start_network(chain, &dir, store, plan, &towers).await?;
 	if let Err(e) = open_channels(chain, &network, plan).await {
 		network.stop().await;
+		if let Some(tower) = tower {
+			tower.shutdown().await;
+		}
 		return Err(e);
 	}
 	let setup_s = started.elapsed().as_secs_f64();
@@ -128,9 +167,20 @@ async fn run_store(
 		store.as_str(),
 		plan.payers
 	);
-	let runs = measure(&network, store, args).await;
+	let runs = measure(&network, &name, args).await;
 	let rss_end_kb = ProcSample::read().rss_kb;
+	if let Some(towers) = network.hub.towers() {
+		for status in towers {
+			eprintln!(
+				"[{name}] tower {}: {} appointments delivered, {} pending",
+				status.url, status.delivered, status.pending
+			);
+		}
+	}
 	network.stop().await;
+	if let Some(tower) = tower {
+		tower.shutdown().await;
+	}
 	let phase = Phase {
 		setup_s,
 		rss_start_mb: rss_start_kb as f64 / 1024.0,
@@ -138,8 +188,8 @@ async fn run_store(
 		idle_cpu_cores,
 	};
 	let (sweep, at_load) = runs?;
-	let mut result = StoreResult::new(store.as_str(), sweep, phase)
-		.ok_or_else(|| "no run was made".to_string())?;
+	let mut result =
+		StoreResult::new(&name, sweep, phase).ok_or_else(|| "no run was made".to_string())?;
 	result.at_load = at_load;
 	Ok(result)
 }
@@ -155,7 +205,7 @@ async fn idle_cpu_cores() -> f64 {
 
 /// The probe, the warm-up and one counted run per concurrency.
 async fn measure(
-	network: &Network, store: StoreKind, args: &PaymentsArgs,
+	network: &Network, name: &str, args: &PaymentsArgs,
 ) -> Result<(Vec<RunResult>, Option<RunResult>), String> {
 	let receiver = network.merchant.clone().unwrap_or_else(|| network.hub.clone());
 	let workload = Arc::new(Workload {
@@ -172,7 +222,7 @@ async fn measure(
 	let warmup = args.warmup();
 	let max_concurrency = args.concurrency.iter().copied().max().unwrap_or(1);
 	if warmup > 0 {
-		eprintln!("[{}] warm-up: {warmup} payments", store.as_str());
+		eprintln!("[{}] warm-up: {warmup} payments", name);
 		workload.run(1, warmup, max_concurrency).await;
 	}
 	let mut first_index = 1 + warmup;
@@ -183,7 +233,7 @@ async fn measure(
 		first_index += args.payments;
 		eprintln!(
 			"[{}] C={concurrency}: {:.1} payments/s, p50 {:.1} ms, {} failed",
-			store.as_str(),
+			name,
 			run.payments_per_s,
 			run.p50_ms.unwrap_or(0.0),
 			run.failed
@@ -199,7 +249,7 @@ async fn measure(
 	let run = measured(&network.hub, 0, Some(rate), payments).await;
 	eprintln!(
 		"[{}] open loop at {rate:.1}/s ({:.0}% of {best:.1}): p50 {:.1} ms, p99 {:.1} ms, {} failed",
-		store.as_str(),
+		name,
 		args.load_fraction * 100.0,
 		run.p50_ms.unwrap_or(0.0),
 		run.p99_ms.unwrap_or(0.0),

@@ -234,7 +234,7 @@ impl Network {
 /// Starts the hub (on `store`, accepting peers) and the payers and merchant (memory store,
 /// connecting out only), in `dir`.
 pub async fn start_network(
-	chain: &Chain, dir: &Path, store: StoreKind, plan: &Plan,
+	chain: &Chain, dir: &Path, store: StoreKind, plan: &Plan, towers: &[String],
 ) -> Result<Network, String> {
 	let port = crate::bitcoind::free_port().map_err(|e| e.to_string())?;
 	let spec = |name: String, store, listen_port| NodeSpec {
@@ -244,7 +244,8 @@ pub async fn start_network(
 		store,
 		listen_port,
 	};
-	let hub_config = spec("hub".into(), store, Some(port)).config()?;
+	let mut hub_config = spec("hub".into(), store, Some(port)).config()?;
+	hub_config.towers = towers.to_vec();
 	let mut configs = Vec::with_capacity(plan.payers + 1);
 	for i in 0..plan.payers {
 		configs.push(spec(format!("payer{i:04}"), StoreKind::Memory, None).config()?);

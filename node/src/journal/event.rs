@@ -100,16 +100,16 @@ pub enum NodeEvent {
 		/// The block it confirmed in.
 		block_height: u32,
 	},
-	/// A counterparty broadcast a revoked commitment of a channel (reported by the watchtower
-	/// client once it exists; nothing emits it yet).
+	/// A counterparty's revoked commitment confirmed (seen by the tower client, which made an
+	/// appointment for it; also when the node catches up after being offline).
 	BreachSeen {
 		/// Channel id (hex).
 		channel_id: String,
 		/// The revoked commitment transaction.
 		txid: String,
 	},
-	/// A justice transaction took a cheating counterparty's funds (reported by the watchtower
-	/// client once it exists; nothing emits it yet).
+	/// The tower's justice transaction for a breach confirmed, taking the cheating
+	/// counterparty's `to_local` and HTLC outputs.
 	BreachPunished {
 		/// Channel id (hex).
 		channel_id: String,

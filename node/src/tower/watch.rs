@@ -204,3 +204,55 @@ impl Watch<InMemorySigner> for TowerWatch {
 		self.gate.release(self.inner.release_pending_monitor_events())
 	}
 }
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+	use bitcoin::hashes::Hash;
+	use bitcoin::secp256k1::{Secp256k1, SecretKey};
+
+	fn released(channel: u8, updates: &[u64]) -> ReleasedEvents {
+		let txid = bitcoin::Txid::from_byte_array([channel; 32]);
+		let funding_txo = OutPoint { txid, index: 0 };
+		let channel_id = ChannelId([channel; 32]);
+		let events = updates
+			.iter()
+			.map(|&monitor_update_id| MonitorEvent::Completed {
+				funding_txo,
+				channel_id,
+				monitor_update_id,
+			})
+			.collect();
+		let key = SecretKey::from_slice(&[1; 32]).unwrap();
+		(funding_txo, channel_id, events, PublicKey::from_secret_key(&Secp256k1::new(), &key))
+	}
+
+	fn completed(out: &[ReleasedEvents]) -> Vec<(u8, u64)> {
+		out.iter()
+			.flat_map(|(_, channel, events, _)| {
+				events.iter().filter_map(move |e| match e {
+					MonitorEvent::Completed { monitor_update_id, .. } => {
+						Some((channel.0[0], *monitor_update_id))
+					}
+					_ => None,
+				})
+			})
+			.collect()
+	}
+
+	#[test]
+	fn completions_wait_for_their_tower_writes_and_others_pass() {
+		let gate = Gate::default();
+		gate.state.lock().unwrap().unfinished.insert(ChannelId([1; 32]), [5].into());
+		// Channel 1's update 4 may go; 5 waits, and 6 after it. Channel 2 is not held.
+		let out = gate.release(vec![released(1, &[4, 5, 6]), released(2, &[9])]);
+		assert_eq!(completed(&out), vec![(1, 4), (2, 9)]);
+		// Still unfinished: a later completion of channel 1 waits behind the held ones.
+		let out = gate.release(vec![released(1, &[7])]);
+		assert!(completed(&out).is_empty());
+		gate.finish(ChannelId([1; 32]), 5);
+		let out = gate.release(Vec::new());
+		assert_eq!(completed(&out), vec![(1, 5), (1, 6), (1, 7)]);
+		assert!(gate.release(Vec::new()).is_empty());
+	}
+}
