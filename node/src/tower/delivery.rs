@@ -143,8 +143,7 @@ impl TowerLink {
 	}
 
 	fn tower_key(&self) -> Option<PublicKey> {
-		let id = self.lock().record.tower_id.clone()?;
-		PublicKey::from_slice(&Vec::<u8>::from_hex(&id).ok()?).ok()
+		self.tower_key_locked(&self.lock())
 	}
 
 	/// Registers (or renews) with the tower, learning its key from the receipt when it was

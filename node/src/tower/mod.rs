@@ -17,7 +17,6 @@ pub mod outbox;
 pub mod serialized;
 pub mod watch;
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use bitcoin::hex::DisplayHex;
@@ -76,17 +75,6 @@ pub struct TowerStatus {
 	pub subscription_expiry: Option<u32>,
 }
 
-/// Counters of the client side.
-#[derive(Debug, Default)]
-pub struct TowerCounters {
-	/// Appointments made.
-	pub appointments: AtomicU64,
-	/// Revoked commitments with nothing worth taking.
-	pub nothing_to_claim: AtomicU64,
-	/// Revoked commitments no justice transaction could be made for (logged).
-	pub failures: AtomicU64,
-}
-
 /// The tower client: the outbox, how to sign justice transactions, and the towers.
 pub struct Towers {
 	outbox: Outbox,
@@ -99,8 +87,6 @@ pub struct Towers {
 	links: Vec<Arc<TowerLink>>,
 	/// Woken when entries became durable.
 	new_entries: Notify,
-	/// Counters.
-	pub counters: TowerCounters,
 }
 
 impl Towers {
@@ -145,7 +131,6 @@ impl Towers {
 			signers: DashMap::new(),
 			links,
 			new_entries: Notify::new(),
-			counters: TowerCounters::default(),
 		}))
 	}
 
@@ -244,10 +229,7 @@ impl Towers {
 			self.justice_feerate(),
 		) {
 			Ok(justice) => justice,
-			Err(JusticeError::NothingToClaim) => {
-				self.counters.nothing_to_claim.fetch_add(1, Ordering::Relaxed);
-				return Ok(Vec::new());
-			}
+			Err(JusticeError::NothingToClaim) => return Ok(Vec::new()),
 			Err(e) => return Err(format!("justice transaction: {e:?}")),
 		};
 		let appointment = Appointment::for_justice_tx(
@@ -266,7 +248,6 @@ impl Towers {
 			.outbox
 			.append(channel_id, commitment.commitment_number(), appointment, &revoked)
 			.map_err(|e| e.to_string())?;
-		self.counters.appointments.fetch_add(1, Ordering::Relaxed);
 		Ok(writes.into_iter().collect())
 	}
 
@@ -295,7 +276,6 @@ impl Towers {
 	}
 
 	fn fail(&self, channel_id: &ChannelId, why: &str) {
-		self.counters.failures.fetch_add(1, Ordering::Relaxed);
 		crate::error!(self.logger, "tower client: no appointment for channel {channel_id}: {why}");
 	}
 
