@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use bitcoin::Network;
 use clap::Args;
+use fulgur_node::fee_policy::{DustExposureLimit, FeePolicy};
 use fulgur_node::{Node, NodeConfig};
 use fulgur_web::ApiConfig;
 
@@ -43,6 +44,21 @@ pub struct NodeArgs {
 	/// Fee rate used when bitcoind has no estimate, in sat per 1000 weight units
 	#[arg(long, env = "FULGUR_FEE_FLOOR_SAT_PER_KW", default_value_t = fulgur_node::config::DEFAULT_FEE_RATE_FLOOR_SAT_PER_KW)]
 	pub fee_floor_sat_per_kw: u32,
+	/// Propose and accept anchor channels; `false`: legacy channels whose commitment carries
+	/// its fees, set by the funder
+	#[arg(long, env = "FULGUR_ANCHOR_CHANNELS", default_value_t = true, action = clap::ArgAction::Set)]
+	pub anchor_channels: bool,
+	/// A channel's dust-exposure limit, in msat, is this times the peer fee-rate ceiling
+	/// (sat/kW); see the README's "Peers that disagree on fees"
+	#[arg(long, env = "FULGUR_DUST_EXPOSURE_MULTIPLIER", default_value_t = fulgur_node::fee_policy::DEFAULT_DUST_EXPOSURE_MULTIPLIER)]
+	pub dust_exposure_multiplier: u64,
+	/// A fixed dust-exposure limit per channel instead of the multiplier, in msat
+	#[arg(long, env = "FULGUR_MAX_DUST_EXPOSURE_MSAT")]
+	pub max_dust_exposure_msat: Option<u64>,
+	/// The highest commitment fee rate accepted from a peer, in sat per 1000 weight units
+	/// (default: 4 times our highest estimate, at least 2,500; at least 50,000 off mainnet)
+	#[arg(long, env = "FULGUR_MAX_PEER_FEE_RATE_SAT_PER_KW")]
+	pub max_peer_fee_rate_sat_per_kw: Option<u32>,
 	/// Most paths one payment is split over (1 turns multi-path payments off)
 	#[arg(long, env = "FULGUR_MAX_PATH_COUNT", default_value_t = 10, value_parser = clap::value_parser!(u8).range(1..))]
 	pub max_path_count: u8,
@@ -109,6 +125,16 @@ fn flag_value(args: &[String], flag: &str) -> Option<String> {
 	})
 }
 
+fn fee_policy(args: &NodeArgs) -> FeePolicy {
+	FeePolicy {
+		dust_exposure: match args.max_dust_exposure_msat {
+			Some(msat) => DustExposureLimit::FixedMsat(msat),
+			None => DustExposureLimit::FeeRateMultiplier(args.dust_exposure_multiplier),
+		},
+		peer_fee_rate_ceiling_sat_per_kw: args.max_peer_fee_rate_sat_per_kw,
+	}
+}
+
 /// Runs the node and its API until Ctrl-C or SIGTERM.
 pub async fn run(args: NodeArgs) -> Result<(), String> {
 	let data_dir = args.data_dir.clone().unwrap_or_else(default_data_dir);
@@ -122,6 +148,8 @@ pub async fn run(args: NodeArgs) -> Result<(), String> {
 	);
 	config.alias = args.alias.clone();
 	config.fee_rate_floor_sat_per_kw = args.fee_floor_sat_per_kw;
+	config.anchor_channels = args.anchor_channels;
+	config.fee_policy = fee_policy(&args);
 	config.routing.max_path_count = args.max_path_count;
 	config.routing.max_total_cltv_expiry_delta = args.max_cltv_expiry_delta;
 	config.towers = args.towers.clone();

@@ -80,6 +80,7 @@ pub(crate) async fn build(config: NodeConfig) -> Result<Arc<Context>, NodeError>
 			&config.bitcoind_rpc_password,
 			config.network,
 			config.fee_rate_floor_sat_per_kw,
+			config.fee_policy,
 			Arc::clone(&logger),
 		)
 		.await?,
@@ -192,7 +193,7 @@ pub(crate) async fn build(config: NodeConfig) -> Result<Arc<Context>, NodeError>
 
 	clock.lap("graph and scorer");
 	// 8. Channel manager, read or new.
-	let user_config = user_config();
+	let user_config = user_config(&config);
 	let manager_bytes = match KVStoreSync::read(
 		&*store,
 		CHANNEL_MANAGER_PERSISTENCE_PRIMARY_NAMESPACE,
@@ -469,11 +470,13 @@ impl StartupClock {
 	}
 }
 
-/// Channel defaults: anchor channels, inbound ones accepted by our handler (which checks we
-/// can pay for fee bumps), forwarding to private channels allowed (route hints).
-fn user_config() -> UserConfig {
+/// Channel defaults: anchor channels (unless configured off), inbound ones accepted by our
+/// handler (which checks the peer's fee rate against our policy), the policy's dust-exposure
+/// limit, forwarding to private channels allowed (route hints).
+fn user_config(node: &NodeConfig) -> UserConfig {
 	let mut config = UserConfig::default();
-	config.channel_handshake_config.negotiate_anchors_zero_fee_htlc_tx = true;
+	config.channel_handshake_config.negotiate_anchors_zero_fee_htlc_tx = node.anchor_channels;
+	config.channel_config.max_dust_htlc_exposure = node.fee_policy.ldk_limit();
 	config.channel_handshake_config.max_inbound_htlc_value_in_flight_percent_of_channel = 100;
 	config.channel_handshake_limits.force_announced_channel_preference = false;
 	config.manually_accept_inbound_channels = true;

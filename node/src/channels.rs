@@ -248,7 +248,10 @@ fn channel_info(ctx: &Context, c: &ChannelDetails) -> ChannelInfo {
 		.funding_txo
 		.map(|o| ctx.engine_stats.channel(&format!("{}_{}", o.txid, o.index)))
 		.unwrap_or_default();
-	let state = if c.is_usable {
+	let ceiling = ctx.bitcoind.peer_fee_rate_ceiling();
+	let receive_blocked = crate::fee_policy::receive_blocked(c, &ctx.config.fee_policy, ceiling);
+	let is_usable = c.is_usable && receive_blocked.is_none();
+	let state = if is_usable {
 		"usable"
 	} else if c.is_channel_ready {
 		"ready"
@@ -269,7 +272,10 @@ fn channel_info(ctx: &Context, c: &ChannelDetails) -> ChannelInfo {
 		state: state.to_string(),
 		announced: c.is_announced,
 		is_outbound: c.is_outbound,
-		is_usable: c.is_usable,
+		is_usable,
+		unusable_reason: receive_blocked,
+		commitment_feerate_sat_per_kw: c.feerate_sat_per_1000_weight,
+		anchors: c.channel_type.as_ref().is_some_and(|t| t.supports_anchors_zero_fee_htlc_tx()),
 		updates_in_flight: engine.updates_in_flight,
 		updates_done: engine.updates_done,
 		last_persist_latency_us: engine.last_persist_latency_us,

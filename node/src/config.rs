@@ -77,6 +77,11 @@ pub struct NodeConfig {
 	pub routing: crate::routing::RoutingLimits,
 	/// Watchtowers every revoked state is handed to (`host:port` or `pubkey@host:port`).
 	pub towers: Vec<String>,
+	/// How far peers' fee rates may differ from ours (dust exposure).
+	pub fee_policy: crate::fee_policy::FeePolicy,
+	/// Whether to propose and accept anchor channels (the default); without them a channel's
+	/// commitment carries its own fees, set by the funder with `update_fee`.
+	pub anchor_channels: bool,
 }
 
 impl NodeConfig {
@@ -102,6 +107,8 @@ impl NodeConfig {
 			log_level: Level::Debug,
 			routing: crate::routing::RoutingLimits::default(),
 			towers: Vec::new(),
+			fee_policy: crate::fee_policy::FeePolicy::default(),
+			anchor_channels: true,
 		}
 	}
 }

@@ -12,6 +12,7 @@ pub mod config;
 mod context;
 pub mod error;
 mod event;
+pub mod fee_policy;
 pub mod journal;
 mod keys;
 pub mod logger;

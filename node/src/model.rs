@@ -93,8 +93,19 @@ pub struct ChannelInfo {
 	pub announced: bool,
 	/// We opened it.
 	pub is_outbound: bool,
-	/// Whether the channel can carry payments now.
+	/// Whether the channel can carry payments now, both ways: false also when LDK could send
+	/// but would refuse incoming HTLCs (see `unusable_reason`).
 	pub is_usable: bool,
+	/// Why a channel LDK calls usable cannot receive (its dust exposure is at the limit).
+	#[serde(default)]
+	pub unusable_reason: Option<String>,
+	/// The commitment transaction's fee rate, sat per 1000 weight (set by the funder).
+	#[serde(default)]
+	pub commitment_feerate_sat_per_kw: Option<u32>,
+	/// An anchor channel (fees added when closing) rather than one whose commitment carries
+	/// its fees.
+	#[serde(default)]
+	pub anchors: bool,
 	/// Monitor updates issued and not yet durable.
 	pub updates_in_flight: u64,
 	/// Monitor updates made durable since the node started.

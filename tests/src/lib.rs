@@ -18,6 +18,20 @@ pub const STEP: Duration = Duration::from_secs(90);
 /// Warning and error lines of each node shown when a test step times out.
 const LOG_LINES_ON_FAILURE: usize = 20;
 
+/// Set to keep every test's directory (bitcoind and node data, logs) after the test, e.g. to
+/// read the logs of a failure that happens once in many runs; each kept path is printed.
+pub const KEEP_DIRS_ENV: &str = "FULGUR_KEEP_TEST_DIRS";
+
+/// A fresh temporary directory for one test, kept afterwards when [`KEEP_DIRS_ENV`] is set.
+pub fn test_dir() -> tempfile::TempDir {
+	let mut dir = tempfile::tempdir().expect("temp dir");
+	if std::env::var_os(KEEP_DIRS_ENV).is_some() {
+		dir.disable_cleanup(true);
+		eprintln!("{KEEP_DIRS_ENV}: keeping {}", dir.path().display());
+	}
+	dir
+}
+
 /// A bitcoind and some nodes, each in its own temporary directory and on free ports.
 pub struct TestNet {
 	/// Removed when the test ends.
@@ -38,19 +52,31 @@ impl TestNet {
 
 	/// Starts bitcoind and funded nodes, each on the given store.
 	pub async fn with_stores(nodes_and_stores: &[(&str, StoreKind)]) -> TestNet {
-		let dir = tempfile::tempdir().expect("temp dir");
+		let names: Vec<&str> = nodes_and_stores.iter().map(|(name, _)| *name).collect();
+		TestNet::with_configs(&names, |name, config| {
+			if let Some((_, store)) = nodes_and_stores.iter().find(|(n, _)| *n == name) {
+				config.store = *store;
+			}
+		})
+		.await
+	}
+
+	/// Starts bitcoind and funded nodes, each with its configuration adjusted by `adjust`
+	/// (called with the node's name).
+	pub async fn with_configs(names: &[&str], adjust: impl Fn(&str, &mut NodeConfig)) -> TestNet {
+		let dir = test_dir();
 		let bitcoind = Bitcoind::start(BitcoindConfig::new(dir.path().join("bitcoind")))
 			.await
 			.expect("bitcoind");
 		let rpc = RpcEndpoint::of(&bitcoind);
 		let mut nodes = Vec::new();
 		let mut ports = Vec::new();
-		for (name, store) in nodes_and_stores {
+		for name in names {
 			let p2p = fulgur::bitcoind::free_port().expect("port");
 			let api = fulgur::bitcoind::free_port().expect("port");
 			let node_dir = dir.path().join(name);
 			let node =
-				RunningNode::start_with(name, &node_dir, &rpc, p2p, api, |c| c.store = *store)
+				RunningNode::start_with(name, &node_dir, &rpc, p2p, api, |c| adjust(name, c))
 					.await
 					.expect("node starts");
 			ports.push((name.to_string(), p2p, api));
@@ -146,10 +172,15 @@ impl TestNet {
 
 	/// Stops `name` and starts it again from its directory on the same ports.
 	pub async fn restart(&mut self, name: &str) {
+		self.restart_with(name, |_| {}).await;
+	}
+
+	/// Stops `name` and starts it again from its directory with its configuration adjusted.
+	pub async fn restart_with(&mut self, name: &str, adjust: impl FnOnce(&mut NodeConfig)) {
 		let index = self.nodes.iter().position(|n| n.name == name).expect("node");
 		let node = self.nodes.remove(index);
 		node.stop().await;
-		self.start_again(name, index).await;
+		self.start_again_with(name, index, adjust).await;
 	}
 
 	/// Starts a stopped node again (see [`TestNet::take`]).

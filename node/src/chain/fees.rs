@@ -1,8 +1,13 @@
-//! Fee estimates, cached per confirmation target and never below a configured floor.
+//! Fee estimates, cached per confirmation target and never below a configured floor; the
+//! highest one LDK asks for (`MaximumFeeEstimate`) is the peer fee-rate ceiling of the
+//! node's [`FeePolicy`], since LDK uses it to judge peers' fee rates.
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
+use bitcoin::Network;
 use lightning::chain::chaininterface::{ConfirmationTarget, FEERATE_FLOOR_SATS_PER_KW};
+
+use crate::fee_policy::FeePolicy;
 
 /// Which `estimatesmartfee` query answers which LDK target.
 pub(super) const ESTIMATE_TARGETS: &[(ConfirmationTarget, u16, &str)] = &[
@@ -20,13 +25,22 @@ pub(super) const ESTIMATE_TARGETS: &[(ConfirmationTarget, u16, &str)] = &[
 pub struct FeeCache {
 	floor: u32,
 	rates: [AtomicU32; 8],
+	network: Network,
+	policy: FeePolicy,
 }
 
 impl FeeCache {
 	/// All targets start at the floor.
-	pub fn new(floor_sat_per_kw: u32) -> FeeCache {
+	pub fn new(floor_sat_per_kw: u32, network: Network, policy: FeePolicy) -> FeeCache {
 		let floor = floor_sat_per_kw.max(FEERATE_FLOOR_SATS_PER_KW);
-		FeeCache { floor, rates: std::array::from_fn(|_| AtomicU32::new(floor)) }
+		FeeCache { floor, rates: std::array::from_fn(|_| AtomicU32::new(floor)), network, policy }
+	}
+
+	/// The highest commitment fee rate we treat as honest from a peer, sat per 1000 weight.
+	pub fn peer_fee_rate_ceiling(&self) -> u32 {
+		let highest =
+			self.rates[index(ConfirmationTarget::MaximumFeeEstimate)].load(Ordering::Relaxed);
+		self.policy.peer_fee_rate_ceiling(self.network, highest)
 	}
 
 	/// Records an estimate (`None`: no data, use the floor).
@@ -48,6 +62,8 @@ impl FeeCache {
 		match target {
 			ConfirmationTarget::MinAllowedAnchorChannelRemoteFee
 			| ConfirmationTarget::MinAllowedNonAnchorChannelRemoteFee => FEERATE_FLOOR_SATS_PER_KW,
+			// LDK judges peers' fee rates (dust exposure) against this one.
+			ConfirmationTarget::MaximumFeeEstimate => self.peer_fee_rate_ceiling(),
 			_ => self.rates[index(target)].load(Ordering::Relaxed),
 		}
 	}
@@ -78,7 +94,7 @@ mod tests {
 
 	#[test]
 	fn floor_applies_to_own_targets_but_not_to_peer_tolerance() {
-		let cache = FeeCache::new(500);
+		let cache = FeeCache::new(500, Network::Regtest, FeePolicy::default());
 		cache.set(ConfirmationTarget::NonAnchorChannelFee, None);
 		cache.set(ConfirmationTarget::MinAllowedAnchorChannelRemoteFee, None);
 		assert_eq!(cache.get(ConfirmationTarget::NonAnchorChannelFee), 500);
@@ -87,6 +103,18 @@ mod tests {
 		assert_eq!(cache.get(ConfirmationTarget::NonAnchorChannelFee), 2000);
 		cache.set(ConfirmationTarget::NonAnchorChannelFee, Some(10));
 		assert_eq!(cache.get(ConfirmationTarget::NonAnchorChannelFee), 500);
+	}
+
+	#[test]
+	fn the_highest_estimate_is_the_peer_ceiling() {
+		let cache = FeeCache::new(500, Network::Bitcoin, FeePolicy::default());
+		assert_eq!(cache.get(ConfirmationTarget::MaximumFeeEstimate), 2_500);
+		cache.set(ConfirmationTarget::MaximumFeeEstimate, Some(5_000));
+		assert_eq!(cache.get(ConfirmationTarget::MaximumFeeEstimate), 20_000);
+		let regtest = FeeCache::new(500, Network::Regtest, FeePolicy::default());
+		assert_eq!(regtest.get(ConfirmationTarget::MaximumFeeEstimate), 50_000);
+		// Our own fee rates keep the floor.
+		assert_eq!(regtest.get(ConfirmationTarget::NonAnchorChannelFee), 500);
 	}
 
 	#[test]

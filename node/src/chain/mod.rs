@@ -21,6 +21,7 @@ use lightning_block_sync::rpc::RpcClient;
 use lightning_block_sync::{AsyncBlockSourceResult, BlockData, BlockHeaderData, BlockSource};
 use serde_json::json;
 
+use crate::fee_policy::FeePolicy;
 use crate::logger::FulgurLogger;
 use crate::NodeError;
 
@@ -37,7 +38,7 @@ impl BitcoindClient {
 	/// on `network`.
 	pub async fn connect(
 		rpc_addr: &str, user: &str, password: &str, network: bitcoin::Network,
-		fee_floor_sat_per_kw: u32, logger: Arc<FulgurLogger>,
+		fee_floor_sat_per_kw: u32, fee_policy: FeePolicy, logger: Arc<FulgurLogger>,
 	) -> Result<BitcoindClient, NodeError> {
 		let rpc = Arc::new(rpc_client(rpc_addr, user, password)?);
 		let info: serde_json::Value =
@@ -59,12 +60,17 @@ impl BitcoindClient {
 		}
 		let client = BitcoindClient {
 			rpc,
-			fees: FeeCache::new(fee_floor_sat_per_kw),
+			fees: FeeCache::new(fee_floor_sat_per_kw, network, fee_policy),
 			runtime: tokio::runtime::Handle::current(),
 			logger,
 		};
 		client.refresh_fees().await;
 		Ok(client)
+	}
+
+	/// The highest commitment fee rate we treat as honest from a peer (see [`FeePolicy`]).
+	pub fn peer_fee_rate_ceiling(&self) -> u32 {
+		self.fees.peer_fee_rate_ceiling()
 	}
 
 	/// Calls any RPC method.

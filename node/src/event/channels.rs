@@ -88,8 +88,24 @@ async fn fund_channels(ctx: &Arc<Context>, channels: Vec<ReadyFunding>) {
 	}
 }
 
-/// Accepts an inbound channel (anchor channels need manual acceptance, see the builder).
-pub(super) fn accept(ctx: &Context, temporary_channel_id: ChannelId, counterparty: PublicKey) {
+/// Accepts an inbound channel (anchor channels need manual acceptance, see the builder),
+/// unless the peer's commitment fee rate is beyond what our fee policy tolerates: such a
+/// channel would later be force-closed on the peer's `update_fee` or refuse every payment to
+/// us, so it is refused now, telling the peer why.
+pub(super) fn accept(
+	ctx: &Context, temporary_channel_id: ChannelId, counterparty: PublicKey,
+	feerate_sat_per_kw: u32,
+) {
+	let ceiling = ctx.bitcoind.peer_fee_rate_ceiling();
+	if let Err(why) = ctx.config.fee_policy.check_open(feerate_sat_per_kw, ceiling) {
+		crate::warn!(ctx.logger, "refusing channel from {counterparty}: {why}");
+		let _ = ctx.channel_manager.force_close_broadcasting_latest_txn(
+			&temporary_channel_id,
+			&counterparty,
+			why,
+		);
+		return;
+	}
 	let user_channel_id: u128 = rand::random();
 	if let Err(e) = ctx.channel_manager.accept_inbound_channel(
 		&temporary_channel_id,

@@ -45,8 +45,14 @@ impl EventHandler {
 				)
 				.await
 			}
-			Event::OpenChannelRequest { temporary_channel_id, counterparty_node_id, .. } => {
-				channels::accept(ctx, temporary_channel_id, counterparty_node_id);
+			Event::OpenChannelRequest {
+				temporary_channel_id,
+				counterparty_node_id,
+				params,
+				..
+			} => {
+				let feerate = params.commitment_feerate_sat_per_1000_weight;
+				channels::accept(ctx, temporary_channel_id, counterparty_node_id, feerate);
 				Ok(())
 			}
 			Event::ChannelPending {

@@ -92,6 +92,7 @@ async fn channel_announcements_are_checked_against_the_chain() {
 		bitcoind.rpc_password(),
 		bitcoin::Network::Regtest,
 		253,
+		fulgur_node::fee_policy::FeePolicy::default(),
 		Arc::clone(&logger),
 	)
 	.await

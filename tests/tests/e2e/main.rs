@@ -7,6 +7,7 @@ mod cli;
 mod crash;
 mod dashboard;
 mod events;
+mod fees;
 mod gossip;
 mod payments;
 mod regtest;
