@@ -4,11 +4,12 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use bitcoin::Network;
 use clap::Args;
 use fulgur_node::fee_policy::{DustExposureLimit, FeePolicy};
-use fulgur_node::{Node, NodeConfig};
+use fulgur_node::{Node, NodeConfig, Startup};
 use fulgur_web::ApiConfig;
 
 /// The daemon's options.
@@ -153,23 +154,32 @@ pub async fn run(args: NodeArgs) -> Result<(), String> {
 	config.routing.max_path_count = args.max_path_count;
 	config.routing.max_total_cltv_expiry_delta = args.max_cltv_expiry_delta;
 	config.towers = args.towers.clone();
-	let node = Node::start(config).await.map_err(|e| e.to_string())?;
 	let key_file = data_dir.join("api_key");
-	let api_key = match fulgur_web::load_or_create_api_key(&key_file) {
-		Ok(key) => key,
-		Err(e) => {
-			node.stop().await;
-			return Err(format!("API key {}: {e}", key_file.display()));
+	let api_key = fulgur_web::load_or_create_api_key(&key_file)
+		.map_err(|e| format!("API key {}: {e}", key_file.display()))?;
+	// The API answers while the node starts (GET /v1/info says what it waits for).
+	let startup = Startup::new();
+	let api = fulgur_web::serve_while_starting(
+		Arc::clone(&startup),
+		ApiConfig { bind: args.api_bind, api_key },
+	)
+	.await
+	.map_err(|e| format!("API on {}: {e}", args.api_bind))?;
+	let node = tokio::select! {
+		started = Node::start_reporting(config, startup) => match started {
+			Ok(node) => node,
+			Err(e) => {
+				api.shutdown().await;
+				return Err(e.to_string());
+			}
+		},
+		() = shutdown_signal() => {
+			eprintln!("shutting down before the node started");
+			api.shutdown().await;
+			return Ok(());
 		}
 	};
-	let api =
-		match fulgur_web::serve(node.clone(), ApiConfig { bind: args.api_bind, api_key }).await {
-			Ok(api) => api,
-			Err(e) => {
-				node.stop().await;
-				return Err(format!("API on {}: {e}", args.api_bind));
-			}
-		};
+	api.attach(node.clone());
 	print_started(&node, &api.local_addr(), &key_file, &data_dir);
 	shutdown_signal().await;
 	eprintln!("shutting down");

@@ -30,9 +30,9 @@ use lightning::util::ser::ReadableArgs;
 use lightning::util::sweep::OutputSweeper;
 use lightning_block_sync::init::synchronize_listeners;
 use lightning_block_sync::poll::Validate;
-use lightning_block_sync::{BlockSource, UnboundedCache};
+use lightning_block_sync::{BlockSource, Cache};
 
-use crate::chain::BitcoindClient;
+use crate::chain::{catch_up, BitcoindClient, StoredHeaders};
 use crate::channel_stats::{EngineStats, MeteredStore};
 use crate::config::StoreKind;
 use crate::config::{NodeConfig, PERSISTER_MAX_PENDING_UPDATES};
@@ -40,11 +40,12 @@ use crate::context::Context;
 use crate::keys::NodeKeysManager;
 use crate::logger::FulgurLogger;
 use crate::manager_barrier::ManagerBarrier;
+use crate::model::NodeInfo;
 use crate::records::RecordStore;
 use crate::store::{DynStore, FsSyncStore, MemoryStore, SledStore};
 use crate::types::{ChainFilter, ChannelManager, Persister, Sweeper, TokioSpawner};
 use crate::wallet::OnchainWallet;
-use crate::{tasks, NodeError};
+use crate::{tasks, NodeError, Startup};
 
 const SEED_FILE: &str = "seed";
 const DB_DIR: &str = "db";
@@ -58,7 +59,10 @@ const TOWER_KEY_CHILD: u32 = 536;
 const STORE_OPEN_ATTEMPTS: u32 = 25;
 
 /// Starts a node from `config`.
-pub(crate) async fn build(config: NodeConfig) -> Result<Arc<Context>, NodeError> {
+pub(crate) async fn build(
+	config: NodeConfig, startup: Arc<Startup>,
+) -> Result<Arc<Context>, NodeError> {
+	let sync_status = Arc::clone(startup.sync_status());
 	std::fs::create_dir_all(&config.data_dir).map_err(|e| {
 		NodeError::Persistence(format!("creating {}: {e}", config.data_dir.display()))
 	})?;
@@ -292,7 +296,19 @@ pub(crate) async fn build(config: NodeConfig) -> Result<Arc<Context>, NodeError>
 
 	clock.lap("sweeper");
 	// 10. Bring everything that follows the chain to the tip, then hand the monitors over.
-	let mut header_cache = UnboundedCache::new();
+	// First wait for bitcoind to have our best block (or to have replaced it).
+	let mut header_cache = StoredHeaders::load(Arc::clone(&store))?;
+	if manager_block.is_some() {
+		let best = channel_manager.current_best_block();
+		startup.publish(starting_info(&config, &channel_manager, &routing.graph));
+		let ours = catch_up::OurTip {
+			hash: best.block_hash,
+			height: best.height,
+			chainwork: header_cache.look_up(&best.block_hash).map(|h| h.chainwork),
+		};
+		catch_up::wait_for_bitcoind(&bitcoind, ours, &sync_status, &logger).await;
+		sync_status.set("syncing to bitcoind's tip");
+	}
 	let monitor_listeners: Vec<_> = monitors
 		.into_iter()
 		.map(|(block, monitor)| {
@@ -321,15 +337,20 @@ pub(crate) async fn build(config: NodeConfig) -> Result<Arc<Context>, NodeError>
 			listeners.push((*block, listener as &(dyn Listen + Send + Sync)));
 		}
 		// LDK asks bitcoind for each listener's block header; thousands of monitors share a
-		// few blocks, so ask once per block.
+		// few blocks, so ask once per block, and not at all for the blocks we stored.
 		for (block, _) in &listeners {
-			if !header_cache.contains_key(block) {
+			if header_cache.look_up(block).is_none() {
 				let header = bitcoind
 					.get_header(block, None)
 					.await
 					.and_then(|header| header.validate(*block))
-					.map_err(|e| NodeError::ChainSource(format!("header of {block}: {e:?}")))?;
-				header_cache.insert(*block, header);
+					.map_err(|e| {
+						NodeError::ChainSource(format!(
+							"header of {block}: neither stored by the node nor known to \
+							 bitcoind: {e:?}"
+						))
+					})?;
+				header_cache.insert_fetched(header);
 			}
 		}
 		synchronize_listeners(Arc::clone(&bitcoind), config.network, &mut header_cache, listeners)
@@ -425,6 +446,7 @@ pub(crate) async fn build(config: NodeConfig) -> Result<Arc<Context>, NodeError>
 		barrier,
 		barrier_task: Mutex::new(None),
 		synced: AtomicBool::new(false),
+		sync_status,
 		stop,
 		stop_processor,
 		tasks: Mutex::new(Vec::new()),
@@ -467,6 +489,32 @@ impl StartupClock {
 		let steps: Vec<String> =
 			self.laps.iter().map(|(s, d)| format!("{s} {} ms", d.as_millis())).collect();
 		steps.join(", ")
+	}
+}
+
+/// What the node can truthfully say of itself before it runs: no peers, no monitor updates.
+fn starting_info(
+	config: &NodeConfig, manager: &ChannelManager, graph: &crate::types::NetworkGraph,
+) -> NodeInfo {
+	let best = manager.current_best_block();
+	let channels = manager.list_channels();
+	let graph = crate::routing::graph::summary(graph);
+	NodeInfo {
+		node_id: manager.get_our_node_id().to_string(),
+		network: config.network.to_string(),
+		block_height: best.height,
+		block_hash: best.block_hash.to_string(),
+		synced: false,
+		sync_status: String::new(),
+		num_peers: 0,
+		num_channels: channels.len(),
+		num_usable_channels: 0,
+		listening_addresses: vec![config.listen_addr.to_string()],
+		graph_nodes: graph.node_count,
+		graph_channels: graph.channel_count_both_directions,
+		monitor_updates_in_flight: 0,
+		monitor_updates_done: 0,
+		last_persist_latency_us: None,
 	}
 }
 

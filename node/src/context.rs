@@ -140,6 +140,8 @@ pub struct Context {
 	pub pending_opens: DashMap<u128, oneshot::Sender<OpenOutcome>>,
 	/// True once caught up with bitcoind's tip.
 	pub synced: AtomicBool,
+	/// Where the node stands with the chain, in words.
+	pub sync_status: Arc<crate::chain::SyncStatus>,
 	/// Set to true to stop the peer, chain and chore tasks.
 	pub stop: watch::Sender<bool>,
 	/// Set to true, after peers are gone, to stop the background processor: its last round

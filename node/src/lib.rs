@@ -23,6 +23,7 @@ mod payment;
 mod peers;
 mod records;
 pub mod routing;
+mod startup;
 pub mod store;
 mod tasks;
 pub mod tower;
@@ -37,6 +38,7 @@ pub use config::{NodeConfig, StoreKind};
 pub use error::NodeError;
 pub use journal::{EventRecord, NodeEvent, EVENT_KINDS};
 pub use model::*;
+pub use startup::Startup;
 pub use webhooks::{signature as webhook_signature, DeliveryState, WebhookInfo, SIGNATURE_HEADER};
 
 use std::sync::atomic::Ordering;
@@ -61,7 +63,15 @@ impl Node {
 	/// Starts the node: reads its state from disk, syncs to bitcoind's tip, listens for peers.
 	/// Must be called inside a multi-threaded tokio runtime.
 	pub async fn start(config: NodeConfig) -> Result<Node, NodeError> {
-		Ok(Node { ctx: builder::build(config).await? })
+		Node::start_reporting(config, Startup::new()).await
+	}
+
+	/// [`Node::start`], saying in `startup` what the start is doing or waiting for (bitcoind
+	/// catching up to the node's best block): the daemon's API shows it while the node starts.
+	pub async fn start_reporting(
+		config: NodeConfig, startup: Arc<Startup>,
+	) -> Result<Node, NodeError> {
+		Ok(Node { ctx: builder::build(config, startup).await? })
 	}
 
 	/// Stops the node cleanly: the listener, chain poller and chores end, peers are
@@ -128,13 +138,14 @@ impl Node {
 		let best = ctx.channel_manager.current_best_block();
 		let channels = ctx.channel_manager.list_channels();
 		let engine = ctx.engine_stats.total();
-		let graph = routing::graph::summary(ctx);
+		let graph = routing::graph::summary(&ctx.graph);
 		NodeInfo {
 			node_id: self.node_id(),
 			network: ctx.config.network.to_string(),
 			block_height: best.height,
 			block_hash: best.block_hash.to_string(),
 			synced: ctx.synced.load(Ordering::Acquire),
+			sync_status: ctx.sync_status.get(),
 			num_peers: ctx.peer_manager.list_peers().len(),
 			num_channels: channels.len(),
 			num_usable_channels: channels.iter().filter(|c| c.is_usable).count(),
@@ -267,7 +278,7 @@ impl Node {
 
 	/// Counts of the gossiped graph.
 	pub fn graph_summary(&self) -> routing::graph::GraphSummary {
-		routing::graph::summary(&self.ctx)
+		routing::graph::summary(&self.ctx.graph)
 	}
 
 	/// One node of the graph.

@@ -18,6 +18,10 @@ pub struct NodeInfo {
 	pub block_hash: String,
 	/// True once the node has caught up with bitcoind's tip.
 	pub synced: bool,
+	/// "synced", or what the node is waiting for (bitcoind behind the node's best block,
+	/// bitcoind unreachable, catching up).
+	#[serde(default)]
+	pub sync_status: String,
 	/// Connected peers.
 	pub num_peers: usize,
 	/// All channels, pending ones included.

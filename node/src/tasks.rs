@@ -9,10 +9,10 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use lightning::ln::msgs::SocketAddress;
 use lightning_background_processor::{process_events_async, GossipSync, NO_LIQUIDITY_MANAGER};
 use lightning_block_sync::poll::{ChainPoller, ValidatedBlockHeader};
-use lightning_block_sync::{SpvClient, UnboundedCache};
+use lightning_block_sync::SpvClient;
 use tokio::sync::mpsc;
 
-use crate::chain::ChainListener;
+use crate::chain::{ChainListener, StoredHeaders};
 use crate::config::{
 	FEE_REFRESH_INTERVAL, INVOICE_EXPIRY_CHECK_INTERVAL, NODE_ANNOUNCEMENT_INTERVAL,
 	PEER_RECONNECT_INTERVAL,
@@ -25,7 +25,7 @@ use crate::NodeError;
 
 /// Starts every background task; they all end when the context's stop signal is set.
 pub(crate) async fn start(
-	ctx: &Arc<Context>, chain_tip: ValidatedBlockHeader, header_cache: UnboundedCache,
+	ctx: &Arc<Context>, chain_tip: ValidatedBlockHeader, header_cache: StoredHeaders,
 	gossip_sync: Arc<P2PGossipSync>,
 	scorer: Arc<Mutex<fulgur_router::Scorer<Arc<crate::types::Logger>>>>,
 ) -> Result<(), NodeError> {
@@ -107,7 +107,7 @@ async fn accept_peers(ctx: Arc<Context>, listener: tokio::net::TcpListener) {
 	}
 }
 
-async fn poll_chain(ctx: Arc<Context>, tip: ValidatedBlockHeader, mut cache: UnboundedCache) {
+async fn poll_chain(ctx: Arc<Context>, tip: ValidatedBlockHeader, mut cache: StoredHeaders) {
 	let listener = ChainListener {
 		channel_manager: Arc::clone(&ctx.channel_manager),
 		chain_monitor: Arc::clone(&ctx.chain_monitor),
@@ -130,9 +130,23 @@ async fn poll_chain(ctx: Arc<Context>, tip: ValidatedBlockHeader, mut cache: Unb
 					crate::info!(ctx.logger, "bitcoind answers again");
 				}
 				failing = false;
-				let ours = ctx.channel_manager.current_best_block().block_hash;
-				let synced = matches!(ctx.bitcoind.tip().await, Ok((theirs, _)) if theirs == ours);
-				ctx.synced.store(synced, Ordering::Release);
+				let ours = ctx.channel_manager.current_best_block();
+				let status = match ctx.bitcoind.tip().await {
+					Ok((theirs, _)) if theirs == ours.block_hash => "synced".to_string(),
+					// The poller never follows a chain with less work than ours.
+					Ok((_, height)) if height <= ours.height => format!(
+						"waiting for bitcoind to reach the node's best block at height {} \
+						 (bitcoind is at height {height})",
+						ours.height
+					),
+					Ok((_, height)) => format!(
+						"catching up: the node is at height {}, bitcoind at {height}",
+						ours.height
+					),
+					Err(e) => format!("waiting for bitcoind: {e}"),
+				};
+				ctx.synced.store(status == "synced", Ordering::Release);
+				ctx.sync_status.set(&status);
 			}
 			Err(e) => {
 				if !failing {
@@ -140,6 +154,7 @@ async fn poll_chain(ctx: Arc<Context>, tip: ValidatedBlockHeader, mut cache: Unb
 				}
 				failing = true;
 				ctx.synced.store(false, Ordering::Release);
+				ctx.sync_status.set(&format!("waiting for bitcoind: polling failed: {e:?}"));
 			}
 		}
 		tokio::select! {

@@ -370,6 +370,35 @@ impl Bitcoind {
 	/// If it does not exit in time it is killed and an error is returned, since its chain
 	/// state may not have been flushed.
 	pub async fn stop(mut self) -> io::Result<()> {
+		self.stop_process().await
+	}
+
+	/// Stops bitcoind cleanly, lets `between` change its data directory (copy it away, or put
+	/// an older copy in its place), and starts it again on the same ports and credentials.
+	pub async fn restart(
+		&mut self, between: impl FnOnce(&Path) -> io::Result<()>,
+	) -> io::Result<()> {
+		self.stop_process().await?;
+		between(&self.datadir)?;
+		let exe = tokio::task::spawn_blocking(bitcoind_exe).await.map_err(io::Error::other)??;
+		let config = BitcoindConfig {
+			datadir: self.datadir.clone(),
+			rpc_port: self.rpc_port,
+			p2p_port: self.p2p_port,
+			rpc_user: self.rpc_user.clone(),
+			rpc_password: self.rpc_password.clone(),
+		};
+		match Self::start_once(&exe, &config, self.rpc_port, self.p2p_port).await {
+			Ok(started) => {
+				// The old value's process has exited; dropping it does nothing more.
+				*self = started;
+				Ok(())
+			}
+			Err(StartError::PortInUse(e)) | Err(StartError::Fatal(e)) => Err(e),
+		}
+	}
+
+	async fn stop_process(&mut self) -> io::Result<()> {
 		if let Some(status) = self.child.try_wait()? {
 			return exited_cleanly(status);
 		}

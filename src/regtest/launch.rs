@@ -4,10 +4,11 @@
 use std::future::Future;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use bitcoin::Network;
-use fulgur_node::{Node, NodeConfig};
+use fulgur_node::{Node, NodeConfig, Startup};
 use fulgur_web::{ApiClient, ApiConfig, ApiServer};
 
 use crate::bitcoind::{Bitcoind, BitcoindRpc};
@@ -61,6 +62,16 @@ impl RunningNode {
 		name: &str, data_dir: &Path, rpc: &RpcEndpoint, p2p_port: u16, api_port: u16,
 		adjust: impl FnOnce(&mut NodeConfig),
 	) -> Result<RunningNode, String> {
+		let startup = Startup::new();
+		RunningNode::start_reporting(name, data_dir, rpc, p2p_port, api_port, adjust, startup).await
+	}
+
+	/// Like [`RunningNode::start_with`], saying in `startup` what the start is doing; its API
+	/// answers from `startup` until the node runs.
+	pub async fn start_reporting(
+		name: &str, data_dir: &Path, rpc: &RpcEndpoint, p2p_port: u16, api_port: u16,
+		adjust: impl FnOnce(&mut NodeConfig), startup: Arc<Startup>,
+	) -> Result<RunningNode, String> {
 		let p2p_port =
 			if p2p_port == 0 { crate::bitcoind::free_port().map_err(s)? } else { p2p_port };
 		let listen: SocketAddr = ([127, 0, 0, 1], p2p_port).into();
@@ -74,20 +85,24 @@ impl RunningNode {
 		);
 		config.alias = name.to_string();
 		adjust(&mut config);
-		let node = Node::start(config).await.map_err(|e| format!("{name}: {e}"))?;
 		let api_key = fulgur_web::load_or_create_api_key(&data_dir.join("api_key"))
 			.map_err(|e| format!("{name}: api key: {e}"))?;
 		let bind: SocketAddr = ([127, 0, 0, 1], api_port).into();
-		let api =
-			match fulgur_web::serve(node.clone(), ApiConfig { bind, api_key: api_key.clone() })
-				.await
-			{
-				Ok(api) => api,
-				Err(e) => {
-					node.stop().await;
-					return Err(format!("{name}: API on {bind}: {e}"));
-				}
-			};
+		// The API answers while the node starts, as the daemon's does.
+		let api = fulgur_web::serve_while_starting(
+			Arc::clone(&startup),
+			ApiConfig { bind, api_key: api_key.clone() },
+		)
+		.await
+		.map_err(|e| format!("{name}: API on {bind}: {e}"))?;
+		let node = match Node::start_reporting(config, startup).await {
+			Ok(node) => node,
+			Err(e) => {
+				api.shutdown().await;
+				return Err(format!("{name}: {e}"));
+			}
+		};
+		api.attach(node.clone());
 		Ok(RunningNode { name: name.to_string(), node, api, api_key, data_dir: data_dir.into() })
 	}
 

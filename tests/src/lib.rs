@@ -32,6 +32,22 @@ pub fn test_dir() -> tempfile::TempDir {
 	dir
 }
 
+/// Copies the directory `from` into `to` (created), recursively: a bitcoind data directory
+/// taken while it was stopped.
+pub fn copy_dir(from: &std::path::Path, to: &std::path::Path) -> std::io::Result<()> {
+	std::fs::create_dir_all(to)?;
+	for entry in std::fs::read_dir(from)? {
+		let entry = entry?;
+		let target = to.join(entry.file_name());
+		if entry.file_type()?.is_dir() {
+			copy_dir(&entry.path(), &target)?;
+		} else {
+			std::fs::copy(entry.path(), target)?;
+		}
+	}
+	Ok(())
+}
+
 /// A bitcoind and some nodes, each in its own temporary directory and on free ports.
 pub struct TestNet {
 	/// Removed when the test ends.
@@ -198,6 +214,18 @@ impl TestNet {
 		let node = RunningNode::start_with(name, &dir, &rpc, p2p, api, adjust)
 			.await
 			.expect("node restarts");
+		self.nodes.insert(index, node);
+	}
+
+	/// What [`RunningNode::start_reporting`] needs to start `name` again from its directory on
+	/// its ports, outside the net (e.g. in a task, to watch its API while it starts).
+	pub fn launch_spec(&self, name: &str) -> (std::path::PathBuf, RpcEndpoint, u16, u16) {
+		let (_, p2p, api) = self.ports.iter().find(|p| p.0 == name).cloned().expect("ports");
+		(self.dir.path().join(name), RpcEndpoint::of(&self.bitcoind), p2p, api)
+	}
+
+	/// Puts a node started outside the net (see [`TestNet::launch_spec`]) back at `index`.
+	pub fn put_back(&mut self, index: usize, node: RunningNode) {
 		self.nodes.insert(index, node);
 	}
 

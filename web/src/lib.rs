@@ -37,4 +37,6 @@ mod server;
 pub use auth::load_or_create_api_key;
 pub use client::{ApiClient, ClientError};
 pub use error::{ApiError, ErrorBody};
-pub use server::{serve, ApiConfig, ApiServer, BODY_LIMIT_BYTES, DEFAULT_API_BIND};
+pub use server::{
+	serve, serve_while_starting, ApiConfig, ApiServer, BODY_LIMIT_BYTES, DEFAULT_API_BIND,
+};

@@ -10,10 +10,10 @@ use std::convert::Infallible;
 use std::error::Error as _;
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use fulgur_node::Node;
+use fulgur_node::{Node, Startup};
 use tokio::sync::{oneshot, watch};
 use tokio::task::JoinHandle;
 use warp::http::StatusCode;
@@ -65,9 +65,31 @@ pub struct ApiServer {
 	shutdown: oneshot::Sender<()>,
 	closing: watch::Sender<bool>,
 	task: JoinHandle<()>,
+	node: NodeSlot,
+}
+
+/// The node the API serves, once it runs; before, the start-up status it answers from.
+#[derive(Clone)]
+struct NodeSlot {
+	node: Arc<OnceLock<Node>>,
+	startup: Option<Arc<Startup>>,
+}
+
+impl std::fmt::Debug for NodeSlot {
+	fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+		f.debug_struct("NodeSlot").field("running", &self.node.get().is_some()).finish()
+	}
 }
 
 impl ApiServer {
+	/// Hands the started node to an API served with [`serve_while_starting`]: from now on
+	/// every route is answered by it.
+	pub fn attach(&self, node: Node) {
+		if self.node.node.set(node).is_ok() {
+			log_info!("API on {}: the node is running", self.local_addr);
+		}
+	}
+
 	/// The address the server listens on (with the actual port when bound to port 0).
 	pub fn local_addr(&self) -> SocketAddr {
 		self.local_addr
@@ -77,7 +99,7 @@ impl ApiServer {
 	/// 10 seconds; requests still running then (a payment with `wait`) finish on their own
 	/// but the server no longer waits for them.
 	pub async fn shutdown(self) {
-		let ApiServer { local_addr, shutdown, closing, mut task } = self;
+		let ApiServer { local_addr, shutdown, closing, mut task, .. } = self;
 		// Event streams never end on their own: tell them first.
 		closing.send_replace(true);
 		let _ = shutdown.send(());
@@ -98,21 +120,39 @@ impl ApiServer {
 /// Must be called within a tokio runtime. Errors: the address cannot be bound (in use,
 /// not permitted: the kind of the underlying error is kept) or the key is empty.
 pub async fn serve(node: Node, config: ApiConfig) -> io::Result<ApiServer> {
+	let slot = NodeSlot { node: Arc::new(OnceLock::from(node)), startup: None };
+	serve_slot(slot, config)
+}
+
+/// Starts the HTTP API before the node runs: until [`ApiServer::attach`], `GET /v1/info`
+/// with the admin key answers what the start is doing or waiting for (`synced: false`,
+/// `sync_status`), and every other request 503 `starting` with the same reason.
+pub async fn serve_while_starting(
+	startup: Arc<Startup>, config: ApiConfig,
+) -> io::Result<ApiServer> {
+	serve_slot(NodeSlot { node: Arc::new(OnceLock::new()), startup: Some(startup) }, config)
+}
+
+fn serve_slot(slot: NodeSlot, config: ApiConfig) -> io::Result<ApiServer> {
 	if config.api_key.trim().is_empty() {
 		return Err(io::Error::new(io::ErrorKind::InvalidInput, "the API key must not be empty"));
 	}
 	let (closing, closing_rx) = watch::channel(false);
-	let scoped = node.clone();
-	let keys = Keys::new(Arc::from(config.api_key), move |token| {
-		scoped.authenticate_api_key(token).map(|key| key.scope)
+	let scoped = slot.clone();
+	let admin: Arc<str> = Arc::from(config.api_key);
+	let keys = Keys::new(Arc::clone(&admin), move |token| {
+		scoped.node.get()?.authenticate_api_key(token).map(|key| key.scope)
 	});
-	let server = start(app(node, keys, closing_rx), config.bind, closing)?;
+	let filter = app(slot.clone(), keys, admin, closing_rx);
+	let server = start(filter, config.bind, closing, slot)?;
 	log_info!("API listening on http://{}", server.local_addr);
 	Ok(server)
 }
 
 /// Binds `filter` and runs it on a task until shut down.
-fn start<F>(filter: F, bind: SocketAddr, closing: watch::Sender<bool>) -> io::Result<ApiServer>
+fn start<F>(
+	filter: F, bind: SocketAddr, closing: watch::Sender<bool>, node: NodeSlot,
+) -> io::Result<ApiServer>
 where
 	F: Filter<Error = Infallible> + Clone + Send + Sync + 'static,
 	F::Extract: Reply,
@@ -126,7 +166,7 @@ where
 		.try_bind_with_graceful_shutdown(bind, signal)
 		.map_err(|e| bind_error(&e, bind))?;
 	let task = tokio::spawn(run);
-	Ok(ApiServer { local_addr, shutdown, closing, task })
+	Ok(ApiServer { local_addr, shutdown, closing, task, node })
 }
 
 /// warp's bind error, as the `io::Error` inside it when there is one.
@@ -141,15 +181,63 @@ fn bind_error(e: &warp::Error, bind: SocketAddr) -> io::Error {
 	io::Error::other(format!("cannot listen on {bind}: {e}"))
 }
 
-/// The whole API as one filter: auth, router, handlers, JSON errors, request log.
+/// The whole API as one filter: auth, router, handlers, JSON errors, request log; while
+/// the node starts, the start-up answers instead.
 fn app(
-	node: Node, keys: Keys, closing: watch::Receiver<bool>,
+	slot: NodeSlot, keys: Keys, admin: Arc<str>, closing: watch::Receiver<bool>,
 ) -> impl Filter<Extract = impl Reply, Error = Infallible> + Clone {
-	let node = warp::any().map(move || node.clone());
+	let waiting = slot.clone();
+	let starting = warp::method()
+		.and(warp::path::full())
+		.and(warp::header::headers_cloned())
+		.and_then(move |method, path: warp::path::FullPath, headers: warp::http::HeaderMap| {
+			let (waiting, admin) = (waiting.clone(), Arc::clone(&admin));
+			async move {
+				let auth = headers.get("authorization").and_then(|v| v.to_str().ok());
+				let info = method == warp::http::Method::GET && path.as_str() == "/v1/info";
+				starting_answer(&waiting, info, auth, &admin)
+			}
+		});
+	let node = warp::any().and_then(move || {
+		let slot = slot.clone();
+		async move {
+			slot.node.get().cloned().ok_or_else(|| warp::reject::custom(starting_error(&slot)))
+		}
+	});
 	let closing = warp::any().map(move || closing.clone());
 	let api = authenticated_routes(keys).and(node).and(closing).then(run);
 	// The dashboard page is public (its data calls carry the key), so it comes first.
-	finish(crate::dashboard::routes().or(api).unify())
+	finish(crate::dashboard::routes().or(starting).unify().or(api).unify())
+}
+
+/// While the node starts: `GET /v1/info` with the admin key gets the start-up info, anything
+/// else 503 `starting`. Once it runs: not handled here.
+fn starting_answer(
+	slot: &NodeSlot, wants_info: bool, authorization: Option<&str>, admin: &str,
+) -> Result<Response, Rejection> {
+	if slot.node.get().is_some() {
+		return Err(warp::reject::not_found());
+	}
+	let is_admin = authorization
+		.and_then(|h| h.trim().split_once(' '))
+		.filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+		.is_some_and(|(_, token)| {
+			fulgur_node::constant_time_eq(token.trim().as_bytes(), admin.as_bytes())
+		});
+	let info = slot.startup.as_ref().and_then(|startup| startup.info());
+	match info {
+		Some(info) if is_admin && wants_info => Ok(warp::reply::json(&info).into_response()),
+		_ => Ok(starting_error(slot).into_response()),
+	}
+}
+
+fn starting_error(slot: &NodeSlot) -> ApiError {
+	let status = slot.startup.as_ref().map_or_else(|| "starting".to_string(), |s| s.status());
+	ApiError::new(
+		StatusCode::SERVICE_UNAVAILABLE,
+		"starting",
+		format!("the node is starting: {status}"),
+	)
 }
 
 /// Every rejection as a JSON error, then the request log line.
@@ -239,6 +327,24 @@ mod tests {
 
 	fn closing() -> watch::Sender<bool> {
 		watch::channel(false).0
+	}
+
+	fn no_node() -> NodeSlot {
+		NodeSlot { node: Arc::new(OnceLock::new()), startup: Some(Startup::new()) }
+	}
+
+	#[tokio::test]
+	async fn a_starting_node_answers_503_starting_to_everything() {
+		let filter = app(no_node(), keys(), Arc::from(KEY), closing().subscribe());
+		for (method, path) in
+			[("GET", "/v1/info"), ("GET", "/v1/channels"), ("POST", "/v1/payments")]
+		{
+			let response = request(method, path).body("{").reply(&filter).await;
+			assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE, "{method} {path}");
+			let body: Value = serde_json::from_slice(response.body()).unwrap();
+			assert_eq!(body["code"], "starting", "{body}");
+			assert!(body["message"].as_str().unwrap().contains("starting"), "{body}");
+		}
 	}
 
 	/// The API with the handlers replaced by an echo of the parsed call: everything a
@@ -562,7 +668,9 @@ mod tests {
 	#[tokio::test]
 	async fn over_http_with_the_client() {
 		use crate::client::{ApiClient, Method};
-		let server = start(app_without_node(), "127.0.0.1:0".parse().unwrap(), closing()).unwrap();
+		let server =
+			start(app_without_node(), "127.0.0.1:0".parse().unwrap(), closing(), no_node())
+				.unwrap();
 		let url = format!("http://{}", server.local_addr());
 		let client = ApiClient::new(&url, KEY).unwrap();
 
@@ -597,13 +705,14 @@ mod tests {
 	#[tokio::test]
 	async fn binding_a_used_port_is_an_io_error() {
 		let filter = warp::any().map(|| "ok".into_response());
-		let first = start(filter, "127.0.0.1:0".parse().unwrap(), closing()).unwrap();
-		let e = start(filter, first.local_addr(), closing()).unwrap_err();
+		let first = start(filter, "127.0.0.1:0".parse().unwrap(), closing(), no_node()).unwrap();
+		let e = start(filter, first.local_addr(), closing(), no_node()).unwrap_err();
 		assert_eq!(e.kind(), io::ErrorKind::AddrInUse, "{e}");
 		let addr = first.local_addr();
 		first.shutdown().await;
 		// The port is free again.
-		let again = start(warp::any().map(|| "ok".into_response()), addr, closing()).unwrap();
+		let again =
+			start(warp::any().map(|| "ok".into_response()), addr, closing(), no_node()).unwrap();
 		again.shutdown().await;
 	}
 }

@@ -4,10 +4,13 @@
 //! `lightning-block-sync`), fee estimator and broadcaster. The on-chain wallet syncs through
 //! its own RPC connection (see `wallet`).
 
+pub mod catch_up;
 mod fees;
+pub mod headers;
 mod listener;
 
 pub use fees::FeeCache;
+pub use headers::StoredHeaders;
 pub use listener::ChainListener;
 
 use std::sync::Arc;
@@ -120,6 +123,36 @@ impl BitcoindClient {
 			};
 			self.fees.set(*target, estimate.map(fees::btc_per_kvb_to_sat_per_kw));
 		}
+	}
+}
+
+/// Where the node stands with the chain, in words (`GET /v1/info`'s `sync_status`): "synced",
+/// or what it is waiting for.
+pub struct SyncStatus(std::sync::Mutex<String>);
+
+impl SyncStatus {
+	/// Starting, not synced yet.
+	pub fn new() -> SyncStatus {
+		SyncStatus(std::sync::Mutex::new("starting".to_string()))
+	}
+
+	/// Replaces the status.
+	pub fn set(&self, status: &str) {
+		let mut current = self.0.lock().unwrap_or_else(|e| e.into_inner());
+		if *current != status {
+			status.clone_into(&mut current);
+		}
+	}
+
+	/// The status now.
+	pub fn get(&self) -> String {
+		self.0.lock().unwrap_or_else(|e| e.into_inner()).clone()
+	}
+}
+
+impl Default for SyncStatus {
+	fn default() -> Self {
+		SyncStatus::new()
 	}
 }
 

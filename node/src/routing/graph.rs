@@ -76,8 +76,8 @@ pub struct GraphChannel {
 }
 
 /// Counts of the graph.
-pub fn summary(ctx: &Context) -> GraphSummary {
-	let graph = ctx.graph.read_only();
+pub fn summary(graph: &crate::types::NetworkGraph) -> GraphSummary {
+	let graph = graph.read_only();
 	let (mut channel_count, mut both, mut capacity) = (0, 0, 0u64);
 	for (_, channel) in graph.channels().unordered_iter() {
 		channel_count += 1;

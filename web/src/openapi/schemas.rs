@@ -237,6 +237,7 @@ fn node_state() -> Vec<(&'static str, Value)> {
 				("block_height", int()),
 				("block_hash", string()),
 				("synced", boolean()),
+				("sync_status", string()),
 				("num_peers", int()),
 				("num_channels", int()),
 				("num_usable_channels", int()),
