@@ -45,7 +45,7 @@ use crate::records::RecordStore;
 use crate::store::{DynStore, FsSyncStore, MemoryStore, SledStore};
 use crate::types::{ChainFilter, ChannelManager, Persister, Sweeper, TokioSpawner};
 use crate::wallet::OnchainWallet;
-use crate::{tasks, NodeError, Startup};
+use crate::{private_files, tasks, NodeError, Startup};
 
 const SEED_FILE: &str = "seed";
 const DB_DIR: &str = "db";
@@ -63,8 +63,12 @@ pub(crate) async fn build(
 	config: NodeConfig, startup: Arc<Startup>,
 ) -> Result<Arc<Context>, NodeError> {
 	let sync_status = Arc::clone(startup.sync_status());
-	std::fs::create_dir_all(&config.data_dir).map_err(|e| {
+	private_files::restrict_new_files();
+	private_files::private_dir(&config.data_dir).map_err(|e| {
 		NodeError::Persistence(format!("creating {}: {e}", config.data_dir.display()))
+	})?;
+	let tightened = private_files::privatize_tree(&config.data_dir).map_err(|e| {
+		NodeError::Persistence(format!("making {} private: {e}", config.data_dir.display()))
 	})?;
 
 	// 1. Logger.
@@ -74,6 +78,12 @@ pub(crate) async fn build(
 			.map_err(|e| NodeError::Persistence(format!("opening log: {e}")))?,
 	);
 	crate::info!(logger, "starting node in {}", config.data_dir.display());
+	if tightened > 0 {
+		crate::warn!(
+			logger,
+			"{tightened} files or directories were readable by others: now 0600/0700"
+		);
+	}
 	let mut clock = StartupClock::new();
 
 	// 2. bitcoind: block source, fee estimator, broadcaster.
@@ -571,6 +581,10 @@ fn read_or_create_seed(path: &std::path::Path) -> Result<[u8; 32], NodeError> {
 			file.write_all(&seed)
 				.and_then(|()| file.sync_all())
 				.map_err(|e| NodeError::Persistence(format!("writing seed: {e}")))?;
+			// The seed's directory entry must be as durable as its bytes.
+			let dir = path.parent().unwrap_or_else(|| std::path::Path::new("."));
+			private_files::sync_dir(dir)
+				.map_err(|e| NodeError::Persistence(format!("syncing seed directory: {e}")))?;
 			Ok(seed)
 		}
 		Err(e) => Err(NodeError::Persistence(format!("reading seed: {e}"))),

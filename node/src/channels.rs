@@ -12,7 +12,7 @@ use lightning::ln::types::ChannelId;
 use crate::config::MAX_SAT;
 use crate::context::{Context, FundingBatch, OpenOutcome};
 use crate::model::{ChannelInfo, OpenChannelRequest, OpenedChannel};
-use crate::peers::{parse_address, parse_node_id};
+use crate::peers::{check_address, parse_node_id};
 use crate::NodeError;
 
 /// How long an open waits for the peer to accept and the funding to be built.
@@ -32,7 +32,7 @@ struct CheckedOpen {
 
 fn check(req: &OpenChannelRequest) -> Result<CheckedOpen, NodeError> {
 	let pubkey = parse_node_id(&req.node_id)?;
-	parse_address(&req.address)?;
+	check_address(&req.address)?;
 	if req.amount_sat < MIN_CHANNEL_SAT || req.amount_sat > MAX_SAT {
 		return Err(NodeError::InvalidAmount(format!(
 			"channel amount must be between {MIN_CHANNEL_SAT} and {MAX_SAT} sat"

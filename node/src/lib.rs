@@ -5,6 +5,7 @@
 #![deny(missing_docs)]
 
 mod api_keys;
+mod blocking;
 pub mod chain;
 pub mod channel_stats;
 mod channels;
@@ -21,6 +22,7 @@ pub mod model;
 mod monitor_checkpoint;
 mod payment;
 mod peers;
+mod private_files;
 mod records;
 pub mod routing;
 mod startup;

@@ -3,6 +3,7 @@
 
 use std::fs::{File, OpenOptions};
 use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 use std::sync::Mutex;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -21,7 +22,7 @@ impl FulgurLogger {
 	/// Appends to `path`; `name` prefixes the stderr lines (several nodes share a terminal
 	/// under `fulgur regtest`).
 	pub fn new(path: &Path, name: &str, file_level: Level) -> std::io::Result<FulgurLogger> {
-		let file = OpenOptions::new().create(true).append(true).open(path)?;
+		let file = OpenOptions::new().create(true).append(true).mode(0o600).open(path)?;
 		Ok(FulgurLogger {
 			file: Mutex::new(file),
 			name: name.to_string(),

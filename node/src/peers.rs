@@ -2,7 +2,7 @@
 //! telling the journal when connections come and go.
 
 use std::convert::Infallible;
-use std::net::{SocketAddr, ToSocketAddrs};
+use std::net::SocketAddr;
 use std::str::FromStr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -26,19 +26,31 @@ pub fn parse_node_id(node_id: &str) -> Result<PublicKey, NodeError> {
 		.map_err(|_| NodeError::InvalidNodeId(format!("{node_id:?} is not a node id")))
 }
 
-/// Resolves `host:port` to a socket address.
-pub fn parse_address(address: &str) -> Result<SocketAddr, NodeError> {
-	address
-		.to_socket_addrs()
+/// Checks that `address` is `host:port`, without looking the host up.
+pub fn check_address(address: &str) -> Result<(), NodeError> {
+	let invalid = || NodeError::InvalidAddress(format!("{address:?} is not a host:port"));
+	let (host, port) = address.trim().rsplit_once(':').ok_or_else(invalid)?;
+	if host.is_empty() || port.parse::<u16>().is_err() {
+		return Err(invalid());
+	}
+	Ok(())
+}
+
+/// Resolves `host:port` to a socket address. A DNS lookup can take seconds, so it runs on
+/// tokio's blocking threads (`lookup_host`), never on a runtime worker.
+pub async fn resolve_address(address: &str) -> Result<SocketAddr, NodeError> {
+	check_address(address)?;
+	tokio::net::lookup_host(address.trim())
+		.await
 		.ok()
 		.and_then(|mut addrs| addrs.next())
-		.ok_or_else(|| NodeError::InvalidAddress(format!("{address:?} is not a host:port")))
+		.ok_or_else(|| NodeError::InvalidAddress(format!("{address:?}: no such host")))
 }
 
 /// Connects (if not connected yet) and remembers the peer for reconnection.
 pub async fn connect(ctx: &Arc<Context>, node_id: &str, address: &str) -> Result<(), NodeError> {
 	let pubkey = parse_node_id(node_id)?;
-	let addr = parse_address(address)?;
+	let addr = resolve_address(address).await?;
 	if pubkey == ctx.channel_manager.get_our_node_id() {
 		return Err(NodeError::InvalidRequest("cannot connect to ourselves".into()));
 	}
@@ -136,7 +148,7 @@ pub async fn reconnect_all(ctx: &Arc<Context>) {
 		if ctx.peer_manager.peer_by_node_id(&pubkey).is_some() {
 			continue;
 		}
-		let Ok(addr) = parse_address(&record.address) else { continue };
+		let Ok(addr) = resolve_address(&record.address).await else { continue };
 		if let Err(e) = connect_inner(ctx, pubkey, addr).await {
 			crate::debug!(ctx.logger, "reconnect: {e}");
 		}

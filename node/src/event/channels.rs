@@ -140,10 +140,10 @@ pub(super) fn connect_needed(
 	let ctx = Arc::clone(ctx);
 	tokio::spawn(async move {
 		for address in addresses {
-			let Ok(mut resolved) = std::net::ToSocketAddrs::to_socket_addrs(&address) else {
+			// Gossiped host names are looked up off the runtime's workers.
+			let Ok(addr) = crate::peers::resolve_address(&address.to_string()).await else {
 				continue;
 			};
-			let Some(addr) = resolved.next() else { continue };
 			if crate::peers::connect_inner(&ctx, node_id, addr).await.is_ok() {
 				return;
 			}

@@ -113,10 +113,12 @@ impl OnchainWallet {
 		self.wallet.lock().unwrap_or_else(|e| e.into_inner())
 	}
 
+	/// Writes the wallet's changes and waits until they are durable. Callers reach here from
+	/// async code and from inside LDK (a new address for a closing channel), so the wait for
+	/// the disk is taken off the runtime's workers: a worker hands its other tasks away first.
 	fn persist(&self, wallet: &mut PersistedWallet<WalletStore>) -> Result<(), NodeError> {
 		let mut persister = self.persister.lock().unwrap_or_else(|e| e.into_inner());
-		wallet
-			.persist(&mut persister)
+		crate::blocking::off_runtime(|| wallet.persist(&mut persister))
 			.map(|_| ())
 			.map_err(|e| NodeError::Persistence(format!("persisting on-chain wallet: {e}")))
 	}

@@ -9,6 +9,7 @@ mod crash;
 mod dashboard;
 mod events;
 mod fees;
+mod files;
 mod gossip;
 mod payments;
 mod regtest;
