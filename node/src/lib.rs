@@ -343,7 +343,19 @@ impl Node {
 	pub async fn keysend(
 		&self, node_id: &str, amount_msat: u64, wait: bool,
 	) -> Result<PaymentRecord, NodeError> {
-		payment::keysend::send(&self.ctx, node_id, amount_msat, wait).await
+		payment::keysend::send(&self.ctx, node_id, amount_msat, None, wait).await
+	}
+
+	/// Sends a keysend whose preimage (hex) the caller chose. For tests of what someone who
+	/// learned a preimage can do to us: a preimage that was used before can be claimed by every
+	/// hop that saw it, so the API never offers this.
+	#[doc(hidden)]
+	pub async fn keysend_with_preimage(
+		&self, node_id: &str, amount_msat: u64, preimage: &str,
+	) -> Result<PaymentRecord, NodeError> {
+		let preimage = payment::hold::parse_32(preimage, "preimage")?;
+		let preimage = Some(lightning::types::payment::PaymentPreimage(preimage));
+		payment::keysend::send(&self.ctx, node_id, amount_msat, preimage, true).await
 	}
 
 	/// One payment by id.

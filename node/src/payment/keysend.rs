@@ -6,6 +6,7 @@ use bitcoin::hex::DisplayHex;
 use lightning::ln::channelmanager::PaymentId;
 use lightning::ln::channelmanager::{RecipientOnionFields, Retry};
 use lightning::routing::router::{PaymentParameters, RouteParameters};
+use lightning::types::payment::PaymentPreimage;
 
 use super::{check_amount_msat, new_record, send_failure};
 use crate::config::PAYMENT_RETRY_TIMEOUT;
@@ -18,8 +19,10 @@ use crate::NodeError;
 const KEYSEND_FINAL_CLTV_DELTA: u32 = 40;
 
 /// Sends `amount_msat` to `node_id`; with `wait`, answers once the payment is final.
+/// `preimage` is for tests only (see `Node::keysend_with_preimage`): LDK picks one otherwise.
 pub async fn send(
-	ctx: &Arc<Context>, node_id: &str, amount_msat: u64, wait: bool,
+	ctx: &Arc<Context>, node_id: &str, amount_msat: u64, preimage: Option<PaymentPreimage>,
+	wait: bool,
 ) -> Result<PaymentRecord, NodeError> {
 	let payee = parse_node_id(node_id)?;
 	check_amount_msat(amount_msat)?;
@@ -44,7 +47,7 @@ pub async fn send(
 		amount_msat,
 	);
 	match ctx.channel_manager.send_spontaneous_payment(
-		None,
+		preimage,
 		RecipientOnionFields::spontaneous_empty(),
 		payment_id,
 		params,

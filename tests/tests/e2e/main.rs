@@ -8,6 +8,7 @@ mod crash;
 mod dashboard;
 mod events;
 mod gossip;
+mod payment_records;
 mod payments;
 mod regtest;
 mod restart;
