@@ -358,17 +358,21 @@ impl Node {
 		payment::keysend::send(&self.ctx, node_id, amount_msat, preimage, true).await
 	}
 
-	/// One payment by id.
+	/// One payment by id: ours by payment id, else one we received by payment hash (a
+	/// payment we made wins when both share the hash; both are in [`Node::list_payments`]).
 	pub fn get_payment(&self, payment_id: &str) -> Result<PaymentRecord, NodeError> {
+		let id = payment_id.trim().to_ascii_lowercase();
 		self.ctx
 			.payments
-			.get(&payment_id.trim().to_ascii_lowercase())
+			.get(&id)
+			.or_else(|| self.ctx.received.get(&id))
 			.ok_or_else(|| NodeError::NotFound(format!("no payment {payment_id}")))
 	}
 
-	/// All payments, newest first.
+	/// All payments, made and received, newest first.
 	pub fn list_payments(&self) -> Vec<PaymentRecord> {
 		let mut all = self.ctx.payments.all();
+		all.extend(self.ctx.received.all());
 		all.sort_by(|a, b| {
 			b.created_at.cmp(&a.created_at).then_with(|| a.payment_id.cmp(&b.payment_id))
 		});

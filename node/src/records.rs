@@ -51,6 +51,11 @@ impl<T: Serialize + DeserializeOwned + Clone + Send + Sync + 'static> RecordStor
 		self.cache.iter().map(|r| r.value().clone()).collect()
 	}
 
+	/// All records with their ids, in no particular order.
+	pub fn entries(&self) -> Vec<(String, T)> {
+		self.cache.iter().map(|r| (r.key().clone(), r.value().clone())).collect()
+	}
+
 	/// Ids of records as they change.
 	pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<String> {
 		self.updates.subscribe()

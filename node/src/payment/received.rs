@@ -90,7 +90,7 @@ pub async fn on_payment_claimed(
 		preimage,
 		..new_record(&hash, kind, PaymentDirection::Inbound, PaymentStatus::Succeeded)
 	};
-	ctx.payments.put(&hash, payment.clone()).await.map_err(|e| replay(ctx, e))?;
+	ctx.received.put(&hash, payment.clone()).await.map_err(|e| replay(ctx, e))?;
 	crate::info!(ctx.logger, "received {amount_msat} msat ({kind:?}) {hash}");
 	record(ctx, NodeEvent::PaymentReceived { payment }).await
 }
