@@ -220,6 +220,7 @@ mod tests {
 				preimage: None,
 				status: InvoiceStatus::Paid,
 				hold: false,
+				claim_deadline: None,
 			},
 		}
 	}

@@ -78,6 +78,7 @@ pub async fn create_invoice(
 		preimage: None,
 		status: InvoiceStatus::Open,
 		hold: payment_hash.is_some(),
+		claim_deadline: None,
 	};
 	ctx.invoices.put(&record.payment_hash, record.clone()).await?;
 	Ok(record)

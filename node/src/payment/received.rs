@@ -18,11 +18,14 @@ use crate::model::{InvoiceStatus, PaymentDirection, PaymentKind, PaymentRecord, 
 /// payment to a hold invoice is held instead (see `hold`).
 pub async fn on_payment_claimable(
 	ctx: &Arc<Context>, payment_hash: PaymentHash, amount_msat: u64, purpose: PaymentPurpose,
+	claim_deadline: Option<u32>,
 ) -> Result<(), ReplayEvent> {
 	let hash = payment_hash.0.to_lower_hex_string();
 	let Some(preimage) = purpose.preimage() else {
 		if let PaymentPurpose::Bolt11InvoicePayment { .. } = purpose {
-			if let Some(handled) = super::hold::on_claimable(ctx, payment_hash, amount_msat).await {
+			if let Some(handled) =
+				super::hold::on_claimable(ctx, payment_hash, amount_msat, claim_deadline).await
+			{
 				return handled;
 			}
 		}

@@ -80,6 +80,7 @@ fn invoice() -> Value {
 		("preimage", nullable(hex("preimage"))),
 		("status", one_of(&["open", "accepted", "paid", "expired", "canceled"])),
 		("hold", boolean()),
+		("claim_deadline", nullable(int())),
 	])
 }
 
