@@ -340,10 +340,14 @@ impl Node {
 	}
 
 	/// Sends a spontaneous payment. With `wait`, returns once the payment is final.
+	///
+	/// `payment_id` (64 hex) makes retries safe: a keysend under an id already recorded sends
+	/// nothing and answers with that payment (refused if it names another payee or amount).
+	/// Without one, every call is a new payment.
 	pub async fn keysend(
-		&self, node_id: &str, amount_msat: u64, wait: bool,
+		&self, node_id: &str, amount_msat: u64, payment_id: Option<&str>, wait: bool,
 	) -> Result<PaymentRecord, NodeError> {
-		payment::keysend::send(&self.ctx, node_id, amount_msat, None, wait).await
+		payment::keysend::send(&self.ctx, node_id, amount_msat, payment_id, None, wait).await
 	}
 
 	/// Sends a keysend whose preimage (hex) the caller chose. For tests of what someone who
@@ -355,7 +359,7 @@ impl Node {
 	) -> Result<PaymentRecord, NodeError> {
 		let preimage = payment::hold::parse_32(preimage, "preimage")?;
 		let preimage = Some(lightning::types::payment::PaymentPreimage(preimage));
-		payment::keysend::send(&self.ctx, node_id, amount_msat, preimage, true).await
+		payment::keysend::send(&self.ctx, node_id, amount_msat, None, preimage, true).await
 	}
 
 	/// One payment by id: ours by payment id, else one we received by payment hash (a

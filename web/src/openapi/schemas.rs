@@ -332,7 +332,12 @@ fn money() -> Vec<(&'static str, Value)> {
 		),
 		(
 			"KeysendRequest",
-			object(&[("node_id", string()), ("amount_msat", int()), ("?wait", boolean())]),
+			object(&[
+				("node_id", string()),
+				("amount_msat", int()),
+				("?payment_id", nullable(hex("client-chosen payment id, 32 bytes"))),
+				("?wait", boolean()),
+			]),
 		),
 		("PaymentRecord", payment()),
 		("ListPaymentsResponse", page("payments", "PaymentRecord")),
