@@ -218,27 +218,30 @@ pub(crate) async fn on_failed_back(
 	}
 	let status =
 		if held.expires_at > unix_now() { InvoiceStatus::Open } else { InvoiceStatus::Canceled };
-	let released = InvoiceRecord {
-		status,
-		amount_received_msat: None,
+	let release = |r: &mut InvoiceRecord| {
+		r.status = status;
+		r.amount_received_msat = None;
 		// A settle that came too late stored it; nothing was claimed, and an open invoice
 		// starts over.
-		preimage: None,
-		..held.clone()
+		r.preimage = None;
 	};
+	let mut released = held.clone();
+	release(&mut released);
 	crate::info!(
 		ctx.logger,
 		"the payment held for invoice {hash} was failed back near its expiry: {}",
 		status_word(status)
 	);
-	record(ctx, NodeEvent::InvoiceCanceled { invoice: released.clone() }).await?;
+	record(ctx, NodeEvent::InvoiceCanceled { invoice: released }).await?;
 	ctx.invoices
 		.update(&hash, |r| {
-			let same = *r == held;
-			if same {
-				*r = released;
+			// Still this held payment (a settle may have stored its preimage meanwhile).
+			let same_payment =
+				r.status == InvoiceStatus::Accepted && r.claim_deadline == held.claim_deadline;
+			if same_payment {
+				release(r);
 			}
-			same
+			same_payment
 		})
 		.await
 		.map_err(|e| replay(ctx, e))?;
