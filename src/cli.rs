@@ -142,6 +142,10 @@ pub enum ClientCommand {
 		/// AMOUNT: 5000sat, 5000000msat, 0.001btc or a bare number of sat
 		#[arg(value_parser = parse_amount_msat)]
 		amount: u64,
+		/// Your id for this payment (64 hex): running the command again with it sends nothing
+		/// and shows the payment it names
+		#[arg(long)]
+		payment_id: Option<String>,
 		/// Wait until the payment succeeds or fails
 		#[arg(long)]
 		wait: bool,
@@ -386,9 +390,9 @@ async fn execute(client: &ApiClient, cmd: ClientCommand) -> Result<Output, Clien
 			let req = PayRequest { invoice, amount_msat: amount, max_fee_msat: max_fee };
 			Output::payment(client.pay(&req, wait).await?)
 		}
-		ClientCommand::Keysend { node_id, amount, wait } => {
-			Output::payment(client.keysend(&node_id, amount, wait).await?)
-		}
+		ClientCommand::Keysend { node_id, amount, payment_id, wait } => Output::payment(
+			client.keysend_with_id(&node_id, amount, payment_id.as_deref(), wait).await?,
+		),
 		ClientCommand::Payment { payment_id } => {
 			Output::of(&client.get_payment(&payment_id).await?)
 		}
@@ -641,7 +645,23 @@ mod tests {
 		let cli = parse(&["keysend", "02ab", "1000"]).unwrap();
 		assert_eq!(
 			cli.cmd,
-			ClientCommand::Keysend { node_id: "02ab".into(), amount: 1_000_000, wait: false }
+			ClientCommand::Keysend {
+				node_id: "02ab".into(),
+				amount: 1_000_000,
+				payment_id: None,
+				wait: false
+			}
+		);
+		let id = "cd".repeat(32);
+		let cli = parse(&["keysend", "02ab", "1000", "--payment-id", &id, "--wait"]).unwrap();
+		assert_eq!(
+			cli.cmd,
+			ClientCommand::Keysend {
+				node_id: "02ab".into(),
+				amount: 1_000_000,
+				payment_id: Some(id.clone()),
+				wait: true
+			}
 		);
 		// Bad amounts and on-chain fractions are refused by the parser.
 		assert!(parse(&["send", "bcrt1q", "1.5sat"]).is_err());

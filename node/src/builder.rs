@@ -41,6 +41,7 @@ use crate::keys::NodeKeysManager;
 use crate::logger::FulgurLogger;
 use crate::manager_barrier::ManagerBarrier;
 use crate::model::NodeInfo;
+use crate::payment::keyspaces;
 use crate::records::RecordStore;
 use crate::store::{DynStore, FsSyncStore, MemoryStore, SledStore};
 use crate::types::{ChainFilter, ChannelManager, Persister, Sweeper, TokioSpawner};
@@ -423,11 +424,19 @@ pub(crate) async fn build(
 		Arc::clone(&logger),
 	));
 
+	let payments = RecordStore::load(Arc::clone(&store), keyspaces::OUTBOUND_NAMESPACE)?;
+	let received = RecordStore::load(Arc::clone(&store), keyspaces::INBOUND_NAMESPACE)?;
+	let moved = keyspaces::separate_inbound(&payments, &received).await?;
+	if moved > 0 {
+		crate::info!(logger, "moved {moved} inbound payment records to their own keyspace");
+	}
+
 	let (stop, _) = tokio::sync::watch::channel(false);
 	let (stop_processor, _) = tokio::sync::watch::channel(false);
 	let context = Arc::new(Context {
 		invoices: RecordStore::load(Arc::clone(&store), "fulgur_invoices")?,
-		payments: RecordStore::load(Arc::clone(&store), "fulgur_payments")?,
+		payments,
+		received,
 		peers: RecordStore::load(Arc::clone(&store), "fulgur_peers")?,
 		journal,
 		towers,
@@ -464,8 +473,13 @@ pub(crate) async fn build(
 		startup: Mutex::new(Vec::new()),
 	});
 
-	// 12.–15. Listener, chain poller, background processor and the periodic chores.
 	clock.lap("peers and wiring");
+	// 12. Payments our records call pending that LDK never heard of (the node died between
+	// writing the record and handing the payment to LDK) turn failed, before anyone can ask.
+	crate::payment::reconcile::reconcile_pending(&context).await;
+	clock.lap("pending payments");
+
+	// 13.–16. Listener, chain poller, background processor and the periodic chores.
 	tasks::start(&context, chain_tip, header_cache, routing.gossip_sync, routing.scorer).await?;
 	clock.lap("tasks");
 	crate::info!(

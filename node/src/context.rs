@@ -114,8 +114,11 @@ pub struct Context {
 	pub bump_handler: Arc<BumpTxEventHandler>,
 	/// Invoices we issued, by payment hash.
 	pub invoices: Arc<RecordStore<InvoiceRecord>>,
-	/// Payments, by payment id.
+	/// Our outbound payments, by payment id (see `payment::keyspaces`).
 	pub payments: Arc<RecordStore<PaymentRecord>>,
+	/// Payments we received without an invoice record of ours, by payment hash; apart from
+	/// `payments`, so a payment to us can never replace the record of one we made.
+	pub received: Arc<RecordStore<PaymentRecord>>,
 	/// Peers to reconnect to, by node id.
 	pub peers: Arc<RecordStore<PeerRecord>>,
 	/// The event log.

@@ -354,23 +354,43 @@ impl Node {
 	}
 
 	/// Sends a spontaneous payment. With `wait`, returns once the payment is final.
+	///
+	/// `payment_id` (64 hex) makes retries safe: a keysend under an id already recorded sends
+	/// nothing and answers with that payment (refused if it names another payee or amount).
+	/// Without one, every call is a new payment.
 	pub async fn keysend(
-		&self, node_id: &str, amount_msat: u64, wait: bool,
+		&self, node_id: &str, amount_msat: u64, payment_id: Option<&str>, wait: bool,
 	) -> Result<PaymentRecord, NodeError> {
-		payment::keysend::send(&self.ctx, node_id, amount_msat, wait).await
+		payment::keysend::send(&self.ctx, node_id, amount_msat, payment_id, None, wait).await
 	}
 
-	/// One payment by id.
+	/// Sends a keysend whose preimage (hex) the caller chose. For tests of what someone who
+	/// learned a preimage can do to us: a preimage that was used before can be claimed by every
+	/// hop that saw it, so the API never offers this.
+	#[doc(hidden)]
+	pub async fn keysend_with_preimage(
+		&self, node_id: &str, amount_msat: u64, preimage: &str,
+	) -> Result<PaymentRecord, NodeError> {
+		let preimage = payment::hold::parse_32(preimage, "preimage")?;
+		let preimage = Some(lightning::types::payment::PaymentPreimage(preimage));
+		payment::keysend::send(&self.ctx, node_id, amount_msat, None, preimage, true).await
+	}
+
+	/// One payment by id: ours by payment id, else one we received by payment hash (a
+	/// payment we made wins when both share the hash; both are in [`Node::list_payments`]).
 	pub fn get_payment(&self, payment_id: &str) -> Result<PaymentRecord, NodeError> {
+		let id = payment_id.trim().to_ascii_lowercase();
 		self.ctx
 			.payments
-			.get(&payment_id.trim().to_ascii_lowercase())
+			.get(&id)
+			.or_else(|| self.ctx.received.get(&id))
 			.ok_or_else(|| NodeError::NotFound(format!("no payment {payment_id}")))
 	}
 
-	/// All payments, newest first.
+	/// All payments, made and received, newest first.
 	pub fn list_payments(&self) -> Vec<PaymentRecord> {
 		let mut all = self.ctx.payments.all();
+		all.extend(self.ctx.received.all());
 		all.sort_by(|a, b| {
 			b.created_at.cmp(&a.created_at).then_with(|| a.payment_id.cmp(&b.payment_id))
 		});

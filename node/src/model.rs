@@ -164,6 +164,11 @@ pub struct InvoiceRecord {
 	/// payment to it waits, `accepted`, until it is settled or canceled.
 	#[serde(default)]
 	pub hold: bool,
+	/// Hold invoices: the block height at which LDK fails the held payment back unless the
+	/// invoice is settled before; set when a payment is accepted, and kept (for the record)
+	/// when the payment is failed back.
+	#[serde(default)]
+	pub claim_deadline: Option<u32>,
 }
 
 /// Status of a payment.

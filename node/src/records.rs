@@ -7,6 +7,7 @@
 
 use std::sync::Arc;
 
+use dashmap::mapref::entry::Entry;
 use dashmap::DashMap;
 use lightning::util::persist::{KVStore, KVStoreSync};
 use serde::de::DeserializeOwned;
@@ -14,6 +15,15 @@ use serde::Serialize;
 
 use crate::store::DynStore;
 use crate::NodeError;
+
+/// What [`RecordStore::insert_unless`] did.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Insert<T> {
+	/// The record was stored (durable).
+	Written,
+	/// A record was there and kept; here it is, unchanged.
+	Kept(T),
+}
 
 /// A durable map from id to record.
 pub struct RecordStore<T> {
@@ -51,6 +61,11 @@ impl<T: Serialize + DeserializeOwned + Clone + Send + Sync + 'static> RecordStor
 		self.cache.iter().map(|r| r.value().clone()).collect()
 	}
 
+	/// All records with their ids, in no particular order.
+	pub fn entries(&self) -> Vec<(String, T)> {
+		self.cache.iter().map(|r| (r.key().clone(), r.value().clone())).collect()
+	}
+
 	/// Ids of records as they change.
 	pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<String> {
 		self.updates.subscribe()
@@ -64,6 +79,28 @@ impl<T: Serialize + DeserializeOwned + Clone + Send + Sync + 'static> RecordStor
 			KVStore::write(&*self.store, self.namespace, "", id, bytes)
 		};
 		self.finish(id, write).await
+	}
+
+	/// Stores `record` under `id` unless the record already there is one `keep` says to
+	/// keep. The look and the write are one step under the entry's lock: of concurrent
+	/// callers for one id, one writes and the others see its record (when their `keep` keeps
+	/// it). Durable when the future completes with [`Insert::Written`].
+	pub async fn insert_unless(
+		&self, id: &str, record: T, keep: impl FnOnce(&T) -> bool,
+	) -> Result<Insert<T>, NodeError> {
+		let bytes = self.encode(&record)?;
+		let write = {
+			let entry = self.cache.entry(id.to_string());
+			if let Entry::Occupied(existing) = &entry {
+				if keep(existing.get()) {
+					return Ok(Insert::Kept(existing.get().clone()));
+				}
+			}
+			// Issued while the entry is locked, so concurrent writers reach sled in order.
+			let _locked = entry.insert(record);
+			KVStore::write(&*self.store, self.namespace, "", id, bytes)
+		};
+		self.finish(id, write).await.map(|()| Insert::Written)
 	}
 
 	/// Changes a record in place when `change` returns true; returns the record after the
@@ -137,5 +174,41 @@ mod tests {
 		assert_eq!(records.get("a"), Some(11));
 		assert_eq!(records.get("b"), Some(2));
 		assert_eq!(records.all().len(), 2);
+	}
+
+	#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+	async fn of_concurrent_inserts_of_one_id_exactly_one_writes() {
+		let dir = tempfile::tempdir().expect("tempdir");
+		let store: Arc<DynStore> = Arc::new(SledStore::open(dir.path()).expect("open"));
+		let records = RecordStore::<u64>::load(store, "numbers").expect("load");
+		for round in 0..20u64 {
+			let id = format!("id{round}");
+			let barrier = Arc::new(tokio::sync::Barrier::new(8));
+			let mut tasks = Vec::new();
+			for n in 0..8u64 {
+				let (records, barrier, id) =
+					(Arc::clone(&records), Arc::clone(&barrier), id.clone());
+				tasks.push(tokio::spawn(async move {
+					barrier.wait().await;
+					records.insert_unless(&id, n, |_| true).await.expect("insert")
+				}));
+			}
+			let mut written = Vec::new();
+			let mut kept = Vec::new();
+			for (n, task) in tasks.into_iter().enumerate() {
+				match task.await.expect("task") {
+					Insert::Written => written.push(n as u64),
+					Insert::Kept(value) => kept.push(value),
+				}
+			}
+			assert_eq!(written.len(), 1, "round {round}: {written:?}");
+			// Everyone else saw the winner's record.
+			assert!(kept.iter().all(|v| *v == written[0]), "round {round}: {kept:?}");
+			assert_eq!(records.get(&id), Some(written[0]));
+		}
+		// A record `keep` does not keep is replaced.
+		let replaced = records.insert_unless("id0", 99, |old| *old == 1000);
+		assert_eq!(replaced.await.expect("insert"), Insert::Written);
+		assert_eq!(records.get("id0"), Some(99));
 	}
 }

@@ -10,6 +10,7 @@ function describe(event) {
 	switch (event.type) {
 		case "invoice_paid": return ["paid", `Invoice paid: ${msat(inv?.amount_received_msat ?? inv?.amount_msat)}`, inv?.description];
 		case "invoice_accepted": return ["accepted", `Payment held: ${msat(inv?.amount_received_msat)}`, inv?.description];
+		case "invoice_canceled": return ["canceled", inv?.status === "open" ? "Held payment failed back; invoice open again" : "Invoice canceled", inv?.description];
 		case "invoice_expired": return ["expired", "Invoice expired", inv?.description];
 		case "payment_received": return ["succeeded", `Received ${msat(pay?.amount_msat)}`, pay?.kind];
 		case "payment_succeeded": return ["succeeded", `Sent ${msat(pay?.amount_msat)}`, pay?.description];

@@ -382,7 +382,20 @@ impl ApiClient {
 	pub async fn keysend(
 		&self, node_id: &str, amount_msat: u64, wait: bool,
 	) -> Result<PaymentRecord, ClientError> {
-		let body = json!({ "node_id": node_id, "amount_msat": amount_msat, "wait": wait });
+		self.keysend_with_id(node_id, amount_msat, None, wait).await
+	}
+
+	/// [`ApiClient::keysend`] under the caller's `payment_id` (64 hex), safe to retry: a retry
+	/// answers with the payment the id names and sends nothing.
+	pub async fn keysend_with_id(
+		&self, node_id: &str, amount_msat: u64, payment_id: Option<&str>, wait: bool,
+	) -> Result<PaymentRecord, ClientError> {
+		let body = json!({
+			"node_id": node_id,
+			"amount_msat": amount_msat,
+			"payment_id": payment_id,
+			"wait": wait,
+		});
 		self.payment("/v1/payments/keysend", body).await
 	}
 

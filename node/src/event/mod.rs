@@ -7,7 +7,8 @@ mod channels;
 
 use std::sync::Arc;
 
-use lightning::events::{Event, ReplayEvent};
+use lightning::events::{Event, HTLCHandlingFailureReason, HTLCHandlingFailureType, ReplayEvent};
+use lightning::ln::LocalHTLCFailureReason;
 
 use crate::context::Context;
 use crate::journal::NodeEvent;
@@ -134,8 +135,17 @@ impl EventHandler {
 				ctx.bump_handler.handle_event(&bump).await;
 				Ok(())
 			}
-			Event::PaymentClaimable { payment_hash, amount_msat, purpose, .. } => {
-				payment::on_payment_claimable(ctx, payment_hash, amount_msat, purpose).await
+			Event::PaymentClaimable {
+				payment_hash, amount_msat, purpose, claim_deadline, ..
+			} => {
+				payment::on_payment_claimable(
+					ctx,
+					payment_hash,
+					amount_msat,
+					purpose,
+					claim_deadline,
+				)
+				.await
 			}
 			Event::PaymentClaimed { payment_hash, amount_msat, purpose, .. } => {
 				payment::on_payment_claimed(ctx, payment_hash, amount_msat, purpose).await
@@ -172,9 +182,20 @@ impl EventHandler {
 				);
 				Ok(())
 			}
-			Event::HTLCHandlingFailed { prev_channel_id, failure_type, .. } => {
-				crate::debug!(ctx.logger, "HTLC from {prev_channel_id} failed: {failure_type:?}");
-				Ok(())
+			Event::HTLCHandlingFailed { prev_channel_id, failure_type, failure_reason } => {
+				crate::debug!(
+					ctx.logger,
+					"HTLC from {prev_channel_id} failed: {failure_type:?} ({failure_reason:?})"
+				);
+				match (failure_type, failure_reason) {
+					(
+						HTLCHandlingFailureType::Receive { payment_hash },
+						Some(HTLCHandlingFailureReason::Local {
+							reason: LocalHTLCFailureReason::PaymentClaimBuffer,
+						}),
+					) => payment::hold::on_failed_back(ctx, payment_hash).await,
+					_ => Ok(()),
+				}
 			}
 			Event::ConnectionNeeded { node_id, addresses } => {
 				channels::connect_needed(ctx, node_id, addresses);

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::{InvoiceRecord, PaymentRecord};
+use crate::model::{InvoiceRecord, InvoiceStatus, PaymentRecord};
 
 /// One entry of the event log, as stored and as the API serves it:
 /// `{"index": 7, "timestamp": 1700000000, "type": "invoice_paid", "invoice": {...}}`.
@@ -32,6 +32,14 @@ pub enum NodeEvent {
 	/// settled or canceled.
 	InvoiceAccepted {
 		/// The invoice, as it reads once accepted.
+		invoice: InvoiceRecord,
+	},
+	/// A payment held for one of our hold invoices was given up: canceled through the API,
+	/// or failed back by LDK because its HTLCs came near their expiry unsettled. The invoice
+	/// reads `canceled`, or `open` again (payable anew) when LDK failed it back before the
+	/// invoice expired.
+	InvoiceCanceled {
+		/// The invoice, as it reads after.
 		invoice: InvoiceRecord,
 	},
 	/// An invoice we issued expired unpaid.
@@ -122,6 +130,7 @@ pub enum NodeEvent {
 pub const EVENT_KINDS: &[&str] = &[
 	"invoice_paid",
 	"invoice_accepted",
+	"invoice_canceled",
 	"invoice_expired",
 	"payment_received",
 	"payment_succeeded",
@@ -142,6 +151,7 @@ impl NodeEvent {
 		match self {
 			NodeEvent::InvoicePaid { .. } => "invoice_paid",
 			NodeEvent::InvoiceAccepted { .. } => "invoice_accepted",
+			NodeEvent::InvoiceCanceled { .. } => "invoice_canceled",
 			NodeEvent::InvoiceExpired { .. } => "invoice_expired",
 			NodeEvent::PaymentReceived { .. } => "payment_received",
 			NodeEvent::PaymentSucceeded { .. } => "payment_succeeded",
@@ -162,9 +172,24 @@ impl NodeEvent {
 	/// `invoice_paid_<hash>`. `None` for events that may legitimately repeat (peers).
 	pub fn once_key(&self) -> Option<String> {
 		let id = match self {
-			NodeEvent::InvoicePaid { invoice }
-			| NodeEvent::InvoiceAccepted { invoice }
-			| NodeEvent::InvoiceExpired { invoice } => invoice.payment_hash.clone(),
+			NodeEvent::InvoicePaid { invoice } | NodeEvent::InvoiceExpired { invoice } => {
+				invoice.payment_hash.clone()
+			}
+			// A hold invoice failed back while still valid is open again and may hold another
+			// payment: each held payment has its own claim deadline (a later payment's HTLCs
+			// expire later), and its cancellation leaves the invoice open or canceled.
+			NodeEvent::InvoiceAccepted { invoice } => match invoice.claim_deadline {
+				Some(deadline) => format!("{}_{deadline}", invoice.payment_hash),
+				None => invoice.payment_hash.clone(),
+			},
+			NodeEvent::InvoiceCanceled { invoice } => {
+				let status = match invoice.status {
+					InvoiceStatus::Open => "open",
+					_ => "canceled",
+				};
+				let deadline = invoice.claim_deadline.map_or("none".to_string(), |d| d.to_string());
+				format!("{}_{status}_{deadline}", invoice.payment_hash)
+			}
 			// Money arrives once per payment hash; a replayed claim rebuilds the record.
 			NodeEvent::PaymentReceived { payment } => payment.payment_id.clone(),
 			// A failed payment may be tried again under the same id: each attempt is a new
@@ -201,5 +226,47 @@ mod tests {
 		let back: EventRecord = serde_json::from_value(json).expect("parse");
 		assert_eq!(back, record);
 		assert_eq!(back.event.once_key().as_deref(), Some("channel_ready_ab"));
+	}
+
+	#[test]
+	fn each_held_payment_of_a_hold_invoice_is_accepted_and_canceled_once() {
+		let invoice = |status, claim_deadline| InvoiceRecord {
+			payment_hash: "aa".into(),
+			bolt11: "lnbcrt1".into(),
+			description: String::new(),
+			amount_msat: None,
+			amount_received_msat: None,
+			created_at: 1,
+			expires_at: 2,
+			paid_at: None,
+			preimage: None,
+			status,
+			hold: true,
+			claim_deadline,
+		};
+		let key = |event: NodeEvent| event.once_key().expect("keyed");
+		let accepted = |deadline| {
+			key(NodeEvent::InvoiceAccepted { invoice: invoice(InvoiceStatus::Accepted, deadline) })
+		};
+		let canceled = |status, deadline| {
+			key(NodeEvent::InvoiceCanceled { invoice: invoice(status, deadline) })
+		};
+		// Records from before claim deadlines keep their key.
+		assert_eq!(accepted(None), "invoice_accepted_aa");
+		// Held at deadline 150, failed back (open again), held again at 230, canceled.
+		let keys = [
+			accepted(Some(150)),
+			canceled(InvoiceStatus::Open, Some(150)),
+			accepted(Some(230)),
+			canceled(InvoiceStatus::Canceled, Some(230)),
+		];
+		let distinct: std::collections::HashSet<_> = keys.iter().collect();
+		assert_eq!(distinct.len(), keys.len(), "{keys:?}");
+		// Failed back, then canceled through the API while open: two events.
+		assert_ne!(
+			canceled(InvoiceStatus::Open, Some(150)),
+			canceled(InvoiceStatus::Canceled, Some(150))
+		);
+		assert_eq!(canceled(InvoiceStatus::Canceled, None), "invoice_canceled_aa_canceled_none");
 	}
 }

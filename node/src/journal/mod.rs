@@ -160,6 +160,27 @@ impl Journal {
 		Ok(events)
 	}
 
+	/// The event recorded under `event`'s [`NodeEvent::once_key`], if there is one: how a
+	/// caller learns whether (and how) something was already recorded. Blocking (store reads).
+	pub fn recorded(&self, event: &NodeEvent) -> Result<Option<EventRecord>, NodeError> {
+		let Some(once) = event.once_key() else { return Ok(None) };
+		let index = match KVStoreSync::read(&*self.store, ONCE_NAMESPACE, "", &once) {
+			Ok(bytes) => String::from_utf8(bytes).ok().and_then(|i| i.parse::<u64>().ok()),
+			Err(e) if e.kind() == lightning::io::ErrorKind::NotFound => return Ok(None),
+			Err(e) => return Err(NodeError::Persistence(format!("reading event key {once}: {e}"))),
+		};
+		let Some(index) = index else {
+			return Err(NodeError::Persistence(format!("event key {once} is corrupt")));
+		};
+		match KVStoreSync::read(&*self.store, EVENTS_NAMESPACE, "", &key(index)) {
+			Ok(bytes) => serde_json::from_slice(&bytes)
+				.map(Some)
+				.map_err(|e| NodeError::Persistence(format!("event {index} is corrupt: {e}"))),
+			Err(e) if e.kind() == lightning::io::ErrorKind::NotFound => Ok(None),
+			Err(e) => Err(NodeError::Persistence(format!("reading event {index}: {e}"))),
+		}
+	}
+
 	/// [`Journal::read`] off the async workers.
 	pub async fn read_async(
 		self: &Arc<Self>, after: u64, limit: usize,
@@ -199,6 +220,7 @@ mod tests {
 				preimage: None,
 				status: InvoiceStatus::Paid,
 				hold: false,
+				claim_deadline: None,
 			},
 		}
 	}

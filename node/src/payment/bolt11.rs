@@ -17,6 +17,7 @@ use crate::context::Context;
 use crate::model::{
 	InvoiceRecord, InvoiceStatus, PaymentDirection, PaymentKind, PaymentRecord, PaymentStatus,
 };
+use crate::records::Insert;
 use crate::NodeError;
 
 /// BOLT11 descriptions are capped at 639 bytes.
@@ -78,6 +79,7 @@ pub async fn create_invoice(
 		preimage: None,
 		status: InvoiceStatus::Open,
 		hold: payment_hash.is_some(),
+		claim_deadline: None,
 	};
 	ctx.invoices.put(&record.payment_hash, record.clone()).await?;
 	Ok(record)
@@ -97,7 +99,10 @@ pub fn parse_invoice(ctx: &Context, text: &str) -> Result<Bolt11Invoice, NodeErr
 	Ok(invoice)
 }
 
-/// Starts paying an invoice; the record is durable before the first HTLC leaves.
+/// Starts paying an invoice; the record is durable before LDK is asked to send. Paying is
+/// idempotent per invoice (the payment id is the payment hash): a pay while one is in flight
+/// answers with that payment and sends nothing, a pay after it succeeded is refused, and
+/// only a failed payment is tried again.
 pub async fn pay_invoice(
 	ctx: &Arc<Context>, text: &str, amount_msat: Option<u64>, max_fee_msat: Option<u64>,
 ) -> Result<PaymentRecord, NodeError> {
@@ -128,18 +133,6 @@ pub async fn pay_invoice(
 	let hash = invoice.payment_hash().to_byte_array();
 	let payment_id = PaymentId(hash);
 	let id = hash.to_lower_hex_string();
-	if let Some(existing) = ctx.payments.get(&id) {
-		match existing.status {
-			PaymentStatus::Succeeded => {
-				return Err(NodeError::DuplicatePayment("this invoice is already paid".into()))
-			}
-			PaymentStatus::Pending => {
-				return Err(NodeError::DuplicatePayment("this invoice is being paid".into()))
-			}
-			// A failed attempt may be retried under the same id.
-			PaymentStatus::Failed => {}
-		}
-	}
 	let description = match invoice.description() {
 		Bolt11InvoiceDescriptionRef::Direct(d) => Some(d.to_string()),
 		Bolt11InvoiceDescriptionRef::Hash(_) => None,
@@ -153,7 +146,22 @@ pub async fn pay_invoice(
 		max_fee_msat,
 		..new_record(&id, PaymentKind::Bolt11, PaymentDirection::Outbound, PaymentStatus::Pending)
 	};
-	ctx.payments.put(&id, record.clone()).await?;
+	// A failed attempt may be retried under the same id; anything else stays. Checked and
+	// written in one step, so of concurrent pays of this invoice exactly one goes on to LDK.
+	let kept = ctx.payments.insert_unless(&id, record.clone(), |existing| {
+		existing.status != PaymentStatus::Failed || existing.kind != PaymentKind::Bolt11
+	});
+	if let Insert::Kept(existing) = kept.await? {
+		return match (existing.kind, existing.status) {
+			(PaymentKind::Bolt11, PaymentStatus::Pending) => Ok(existing),
+			(PaymentKind::Bolt11, _) => {
+				Err(NodeError::DuplicatePayment("this invoice is already paid".into()))
+			}
+			_ => Err(NodeError::DuplicatePayment(format!(
+				"payment id {id} (this invoice's payment hash) names another payment"
+			))),
+		};
+	}
 	let route_config = ctx.config.routing.route_config(max_fee_msat);
 	let overpay = amount_msat.filter(|_| invoice.amount_milli_satoshis().is_some());
 	let amount_arg = if invoice.amount_milli_satoshis().is_none() { Some(amount) } else { overpay };

@@ -6,6 +6,11 @@
 //! the `PaymentClaimable` event counts as handled, `canceled` before the HTLCs are failed
 //! back, and the preimage is stored before the funds are claimed. After a crash, a replayed
 //! event finds the stored state and acts on it again.
+//!
+//! LDK gives a held payment up on its own when its HTLCs near their expiry unsettled (a few
+//! blocks before the claim deadline it announced): the invoice then leaves `accepted` before
+//! that event counts as handled, `open` again if it is still valid, else `canceled`, with an
+//! `invoice_canceled` event; nothing held is left to settle, so settling answers a conflict.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -36,17 +41,18 @@ pub(crate) fn parse_32(text: &str, what: &str) -> Result<[u8; 32], NodeError> {
 /// A payment without a preimage we know arrived. If it pays one of our hold invoices, it is
 /// held (or refused when the invoice cannot take it) and `Some` says how that went; `None`
 /// when the hash is no hold invoice of ours.
+/// `claim_deadline` is the height at which LDK fails the payment back unless it is claimed.
 pub(super) async fn on_claimable(
-	ctx: &Arc<Context>, payment_hash: PaymentHash, amount_msat: u64,
+	ctx: &Arc<Context>, payment_hash: PaymentHash, amount_msat: u64, claim_deadline: Option<u32>,
 ) -> Option<Result<(), ReplayEvent>> {
 	let hash = payment_hash.0.to_lower_hex_string();
 	let invoice = ctx.invoices.get(&hash).filter(|invoice| invoice.hold)?;
-	Some(accept(ctx, payment_hash, &hash, invoice, amount_msat).await)
+	Some(accept(ctx, payment_hash, &hash, invoice, amount_msat, claim_deadline).await)
 }
 
 async fn accept(
 	ctx: &Arc<Context>, payment_hash: PaymentHash, hash: &str, invoice: InvoiceRecord,
-	amount_msat: u64,
+	amount_msat: u64, claim_deadline: Option<u32>,
 ) -> Result<(), ReplayEvent> {
 	// LDK already checks the amount against the one registered with the hash; this keeps the
 	// rule in view here too.
@@ -62,6 +68,7 @@ async fn accept(
 			InvoiceStatus::Open if r.expires_at > now => {
 				r.status = InvoiceStatus::Accepted;
 				r.amount_received_msat = Some(amount_msat);
+				r.claim_deadline = claim_deadline;
 				true
 			}
 			// A replayed event: write the record again, so it is durable even if the first
@@ -134,8 +141,17 @@ pub async fn settle(
 			.invoices
 			.get(&id)
 			.ok_or_else(|| NodeError::Internal(format!("invoice {id} vanished")))?;
-		if invoice.status != InvoiceStatus::Accepted {
-			return Ok(invoice);
+		match invoice.status {
+			InvoiceStatus::Accepted => {}
+			InvoiceStatus::Paid => return Ok(invoice),
+			// LDK had given the payment up before the claim reached it.
+			status => {
+				return Err(NodeError::InvoiceConflict(format!(
+					"invoice {id} is {}: its held payment was failed back before it could be \
+					 settled",
+					status_word(status)
+				)))
+			}
 		}
 		tokio::select! {
 			_ = tokio::time::sleep_until(deadline) => return Ok(invoice),
@@ -180,7 +196,56 @@ pub async fn cancel(ctx: &Arc<Context>, payment_hash: &str) -> Result<InvoiceRec
 	crate::info!(ctx.logger, "invoice {id} canceled");
 	// Fails whatever LDK holds for the hash; nothing when no payment arrived.
 	ctx.channel_manager.fail_htlc_backwards(&PaymentHash(hash));
+	// Recorded once however often the cancel is asked (a retry after this failed records it).
+	ctx.journal.append(NodeEvent::InvoiceCanceled { invoice: invoice.clone() }).await?;
 	Ok(invoice)
+}
+
+/// LDK failed a held payment back on its own, because its HTLCs came near their expiry
+/// unsettled (`LocalHTLCFailureReason::PaymentClaimBuffer`). An accepted hold invoice for the
+/// hash is no longer held: it turns `open` (or `canceled` once expired), the event recorded
+/// first so a failed record update is retried by the replayed event without a second event.
+///
+/// Only that failure reason counts: LDK also fails other HTLCs for the hash (a second payer's
+/// while one payment is held, ours when the invoice is canceled) while the held one stays.
+pub(crate) async fn on_failed_back(
+	ctx: &Arc<Context>, payment_hash: PaymentHash,
+) -> Result<(), ReplayEvent> {
+	let hash = payment_hash.0.to_lower_hex_string();
+	let Some(held) = ctx.invoices.get(&hash) else { return Ok(()) };
+	if !held.hold || held.status != InvoiceStatus::Accepted {
+		return Ok(());
+	}
+	let status =
+		if held.expires_at > unix_now() { InvoiceStatus::Open } else { InvoiceStatus::Canceled };
+	let release = |r: &mut InvoiceRecord| {
+		r.status = status;
+		r.amount_received_msat = None;
+		// A settle that came too late stored it; nothing was claimed, and an open invoice
+		// starts over.
+		r.preimage = None;
+	};
+	let mut released = held.clone();
+	release(&mut released);
+	crate::info!(
+		ctx.logger,
+		"the payment held for invoice {hash} was failed back near its expiry: {}",
+		status_word(status)
+	);
+	record(ctx, NodeEvent::InvoiceCanceled { invoice: released }).await?;
+	ctx.invoices
+		.update(&hash, |r| {
+			// Still this held payment (a settle may have stored its preimage meanwhile).
+			let same_payment =
+				r.status == InvoiceStatus::Accepted && r.claim_deadline == held.claim_deadline;
+			if same_payment {
+				release(r);
+			}
+			same_payment
+		})
+		.await
+		.map_err(|e| replay(ctx, e))?;
+	Ok(())
 }
 
 fn status_word(status: InvoiceStatus) -> &'static str {

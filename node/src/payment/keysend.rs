@@ -1,40 +1,69 @@
 //! Spontaneous payments (keysend): no invoice, the preimage travels in the onion.
+//!
+//! A keysend is sent at most once per payment id. The record (with the payment hash, from a
+//! preimage we draw ourselves) is durable before LDK is asked, and nothing about the payment
+//! is written after LDK accepted it, so no failure after sending can make a caller believe it
+//! was not sent. A caller that may retry (a lost answer, a timeout) names the payment with its
+//! own `payment_id`: a request with an id already recorded answers with that payment, whatever
+//! its state, and sends nothing.
 
 use std::sync::Arc;
 
+use bitcoin::hashes::{sha256, Hash};
 use bitcoin::hex::DisplayHex;
 use lightning::ln::channelmanager::PaymentId;
 use lightning::ln::channelmanager::{RecipientOnionFields, Retry};
 use lightning::routing::router::{PaymentParameters, RouteParameters};
+use lightning::types::payment::PaymentPreimage;
 
 use super::{check_amount_msat, new_record, send_failure};
 use crate::config::PAYMENT_RETRY_TIMEOUT;
 use crate::context::Context;
 use crate::model::{PaymentDirection, PaymentKind, PaymentRecord, PaymentStatus};
 use crate::peers::parse_node_id;
+use crate::records::Insert;
 use crate::NodeError;
 
 /// The final hop's CLTV delta for keysend (LDK's default for invoices).
 const KEYSEND_FINAL_CLTV_DELTA: u32 = 40;
 
-/// Sends `amount_msat` to `node_id`; with `wait`, answers once the payment is final.
+/// Sends `amount_msat` to `node_id` under `payment_id` (64 hex; a fresh one when `None`);
+/// with `wait`, answers once the payment is final. `preimage` is for tests only (see
+/// `Node::keysend_with_preimage`): a fresh one is drawn otherwise.
 pub async fn send(
-	ctx: &Arc<Context>, node_id: &str, amount_msat: u64, wait: bool,
+	ctx: &Arc<Context>, node_id: &str, amount_msat: u64, payment_id: Option<&str>,
+	preimage: Option<PaymentPreimage>, wait: bool,
 ) -> Result<PaymentRecord, NodeError> {
 	let payee = parse_node_id(node_id)?;
 	check_amount_msat(amount_msat)?;
 	if payee == ctx.channel_manager.get_our_node_id() {
 		return Err(NodeError::InvalidRequest("cannot keysend to ourselves".into()));
 	}
-	let payment_id = PaymentId(rand::random());
+	let payment_id = match payment_id {
+		Some(text) => PaymentId(super::hold::parse_32(text, "payment_id")?),
+		None => PaymentId(rand::random()),
+	};
 	let id = payment_id.0.to_lower_hex_string();
+	let preimage = preimage.unwrap_or_else(|| PaymentPreimage(rand::random()));
+	let hash = sha256::Hash::hash(&preimage.0).to_byte_array().to_lower_hex_string();
 	let record = PaymentRecord {
+		payment_hash: Some(hash),
 		destination: Some(payee.to_string()),
 		amount_msat: Some(amount_msat),
 		..new_record(&id, PaymentKind::Keysend, PaymentDirection::Outbound, PaymentStatus::Pending)
 	};
-	ctx.payments.put(&id, record).await?;
 	let mut updates = ctx.payments.subscribe();
+	if let Insert::Kept(existing) = ctx.payments.insert_unless(&id, record, |_| true).await? {
+		let same = existing.kind == PaymentKind::Keysend
+			&& existing.destination.as_deref() == Some(payee.to_string().as_str())
+			&& existing.amount_msat == Some(amount_msat);
+		if !same {
+			return Err(NodeError::DuplicatePayment(format!(
+				"payment id {id} names another payment"
+			)));
+		}
+		return answer(ctx, existing, wait, &mut updates).await;
+	}
 	let params = RouteParameters::from_payment_params_and_value(
 		ctx.config.routing.apply(PaymentParameters::for_keysend(
 			payee,
@@ -43,34 +72,30 @@ pub async fn send(
 		)),
 		amount_msat,
 	);
-	match ctx.channel_manager.send_spontaneous_payment(
-		None,
+	if let Err(e) = ctx.channel_manager.send_spontaneous_payment(
+		Some(preimage),
 		RecipientOnionFields::spontaneous_empty(),
 		payment_id,
 		params,
 		Retry::Timeout(PAYMENT_RETRY_TIMEOUT),
 	) {
-		Ok(hash) => {
-			let hash = hash.0.to_lower_hex_string();
-			ctx.payments
-				.update(&id, |r| {
-					if r.payment_hash.is_none() {
-						r.payment_hash = Some(hash);
-						true
-					} else {
-						false
-					}
-				})
-				.await?;
-		}
-		Err(e) => {
-			let error = send_failure(e);
-			super::received::mark_failed(ctx, &id, error.message().to_string()).await;
-			return Err(error);
-		}
+		let error = send_failure(e);
+		super::received::mark_failed(ctx, &id, error.message().to_string()).await;
+		return Err(error);
 	}
+	let record = ctx
+		.payments
+		.get(&id)
+		.ok_or_else(|| NodeError::Internal("payment record vanished".into()))?;
+	answer(ctx, record, wait, &mut updates).await
+}
+
+async fn answer(
+	ctx: &Arc<Context>, record: PaymentRecord, wait: bool,
+	updates: &mut tokio::sync::broadcast::Receiver<String>,
+) -> Result<PaymentRecord, NodeError> {
 	if wait {
-		return super::wait_final(ctx, &id, &mut updates).await;
+		return super::wait_final(ctx, &record.payment_id, updates).await;
 	}
-	ctx.payments.get(&id).ok_or_else(|| NodeError::Internal("payment record vanished".into()))
+	Ok(record)
 }

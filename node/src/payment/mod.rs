@@ -4,7 +4,9 @@ pub mod bolt11;
 pub mod bolt12;
 pub mod hold;
 pub mod keysend;
+pub(crate) mod keyspaces;
 mod received;
+pub(crate) mod reconcile;
 
 pub use received::{on_payment_claimable, on_payment_claimed, on_payment_failed, on_payment_sent};
 

@@ -13,16 +13,20 @@ use crate::context::Context;
 use crate::event::record;
 use crate::journal::NodeEvent;
 use crate::model::{InvoiceStatus, PaymentDirection, PaymentKind, PaymentRecord, PaymentStatus};
+use crate::records::Insert;
 
 /// Decides whether to claim an incoming payment: only invoices still open are claimed, and a
 /// payment to a hold invoice is held instead (see `hold`).
 pub async fn on_payment_claimable(
 	ctx: &Arc<Context>, payment_hash: PaymentHash, amount_msat: u64, purpose: PaymentPurpose,
+	claim_deadline: Option<u32>,
 ) -> Result<(), ReplayEvent> {
 	let hash = payment_hash.0.to_lower_hex_string();
 	let Some(preimage) = purpose.preimage() else {
 		if let PaymentPurpose::Bolt11InvoicePayment { .. } = purpose {
-			if let Some(handled) = super::hold::on_claimable(ctx, payment_hash, amount_msat).await {
+			if let Some(handled) =
+				super::hold::on_claimable(ctx, payment_hash, amount_msat, claim_deadline).await
+			{
 				return handled;
 			}
 		}
@@ -90,7 +94,16 @@ pub async fn on_payment_claimed(
 		preimage,
 		..new_record(&hash, kind, PaymentDirection::Inbound, PaymentStatus::Succeeded)
 	};
-	ctx.payments.put(&hash, payment.clone()).await.map_err(|e| replay(ctx, e))?;
+	// LDK may hand a claim over again (after a restart): the record it made stays as it is.
+	let same_claim = |existing: &PaymentRecord| {
+		(existing.kind, existing.amount_msat, &existing.preimage)
+			== (payment.kind, payment.amount_msat, &payment.preimage)
+	};
+	let payment = match ctx.received.insert_unless(&hash, payment.clone(), same_claim).await {
+		Ok(Insert::Written) => payment,
+		Ok(Insert::Kept(existing)) => existing,
+		Err(e) => return Err(replay(ctx, e)),
+	};
 	crate::info!(ctx.logger, "received {amount_msat} msat ({kind:?}) {hash}");
 	record(ctx, NodeEvent::PaymentReceived { payment }).await
 }

@@ -266,3 +266,114 @@ async fn hold_invoice_is_held_then_settled_or_canceled() {
 	assert_eq!((err.status(), err.code()), (Some(409), "invoice_conflict"), "{err}");
 	net.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn hold_invoice_failed_back_near_htlc_expiry_is_reopened_or_canceled() {
+	let net = TestNet::new(&["alice", "bob"]).await;
+	net.open_channel("bob", "alice", 1_000_000, 0).await;
+	let (alice, bob) = (net.api("alice"), net.api("bob"));
+
+	// Two hold invoices: one stays valid, the other expires while its payment is held.
+	let (preimage, hash) = preimage_and_hash("held too long");
+	let lasting =
+		alice.create_hold_invoice(&hash, Some(10_000_000), "lasting", None).await.expect("invoice");
+	let (short_preimage, short_hash) = preimage_and_hash("expired while held");
+	let short = alice
+		.create_hold_invoice(&short_hash, Some(2_000_000), "short", Some(20))
+		.await
+		.expect("invoice");
+	bob.pay(&pay_request(&lasting.bolt11), false).await.expect("pay");
+	bob.pay(&pay_request(&short.bolt11), false).await.expect("pay");
+	for h in [&hash, &short_hash] {
+		net.wait_for("alice holds the payment", || async {
+			alice.get_invoice(h).await.is_ok_and(|i| i.status == InvoiceStatus::Accepted)
+		})
+		.await;
+	}
+	net.wait_for("the short invoice expired", || async {
+		let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
+		now.expect("clock").as_secs() > short.expires_at
+	})
+	.await;
+
+	// Blocks go by and nobody settles: a few blocks before the HTLCs would expire, LDK fails
+	// them back and bob's payments fail. A few blocks at a time, each seen by both nodes.
+	let failed_at_bob = || async {
+		for h in [&hash, &short_hash] {
+			if !bob.get_payment(h).await.is_ok_and(|p| p.status == PaymentStatus::Failed) {
+				return false;
+			}
+		}
+		true
+	};
+	let mut rounds = 0;
+	while !failed_at_bob().await {
+		rounds += 1;
+		assert!(rounds <= 100, "300 blocks and the held payments are not failed back");
+		net.mine(3).await;
+		let tip = net.bitcoind.block_count().await.expect("height");
+		for name in ["alice", "bob"] {
+			net.wait_for(&format!("{name} at the tip"), || async {
+				let info = net.api(name).info().await.expect("info");
+				u64::from(info.block_height) >= tip
+			})
+			.await;
+		}
+	}
+
+	// The valid invoice is open again, the expired one canceled; each says so in an event.
+	net.wait_for("alice's invoices no longer accepted", || async {
+		let mut done = true;
+		for h in [&hash, &short_hash] {
+			done &= alice.get_invoice(h).await.is_ok_and(|i| i.status != InvoiceStatus::Accepted);
+		}
+		done
+	})
+	.await;
+	let reopened = alice.get_invoice(&hash).await.expect("invoice");
+	assert_eq!(reopened.status, InvoiceStatus::Open, "{reopened:?}");
+	assert_eq!(reopened.amount_received_msat, None, "{reopened:?}");
+	let canceled = alice.get_invoice(&short_hash).await.expect("invoice");
+	assert_eq!(canceled.status, InvoiceStatus::Canceled, "{canceled:?}");
+	let events = alice.events(0, None).await.expect("events").events;
+	let canceled_events: Vec<_> = events
+		.iter()
+		.filter(|e| e.event.kind() == "invoice_canceled")
+		.map(|e| serde_json::to_value(&e.event).expect("json")["invoice"].clone())
+		.collect();
+	assert_eq!(canceled_events.len(), 2, "{events:?}");
+	assert!(canceled_events
+		.iter()
+		.any(|i| i["payment_hash"] == hash.as_str() && i["status"] == "open"));
+	assert!(canceled_events
+		.iter()
+		.any(|i| i["payment_hash"] == short_hash.as_str() && i["status"] == "canceled"));
+	let doc = alice.openapi().await.expect("openapi");
+	for event in &events {
+		let value = serde_json::to_value(event).expect("json");
+		fulgur_web::openapi::check(&doc, "EventRecord", &value).expect("event fits");
+	}
+
+	// Settling what is no longer held is refused.
+	for (h, p) in [(&hash, &preimage), (&short_hash, &short_preimage)] {
+		let err = alice.settle_invoice(h, p).await.expect_err("nothing to settle");
+		assert_eq!((err.status(), err.code()), (Some(409), "invoice_conflict"), "{err}");
+	}
+
+	// The reopened invoice takes a new payment, held and then settled.
+	bob.pay(&pay_request(&lasting.bolt11), false).await.expect("pay again");
+	net.wait_for("alice holds the new payment", || async {
+		alice.get_invoice(&hash).await.is_ok_and(|i| i.status == InvoiceStatus::Accepted)
+	})
+	.await;
+	let events = alice.events(0, None).await.expect("events").events;
+	let accepted = events.iter().filter(|e| e.event.kind() == "invoice_accepted").count();
+	assert_eq!(accepted, 3, "{events:?}");
+	alice.settle_invoice(&hash, &preimage).await.expect("settle");
+	net.wait_for("bob's new payment succeeded", || async {
+		bob.get_payment(&hash).await.is_ok_and(|p| p.status == PaymentStatus::Succeeded)
+	})
+	.await;
+	assert_eq!(alice.get_invoice(&hash).await.expect("invoice").status, InvoiceStatus::Paid);
+	net.shutdown().await;
+}

@@ -45,6 +45,10 @@ pub struct KeysendRequest {
 	pub node_id: String,
 	/// Amount to deliver; not zero.
 	pub amount_msat: u64,
+	/// The client's id for this payment (64 hex), so a retry is safe: a keysend with an id
+	/// already recorded sends nothing and answers with that payment. A fresh id when absent.
+	#[serde(default)]
+	pub payment_id: Option<String>,
 	/// Answer once the payment is final instead of once it is started.
 	#[serde(default)]
 	pub wait: bool,
@@ -77,7 +81,8 @@ pub struct ListPaymentsResponse {
 	pub next_cursor: Option<String>,
 }
 
-/// `POST /v1/payments`: pays a BOLT11 invoice or BOLT12 offer.
+/// `POST /v1/payments`: pays a BOLT11 invoice or BOLT12 offer. Paying an invoice that is being
+/// paid answers with that payment.
 pub(crate) async fn handle_pay(node: Node, req: PayRequest) -> Result<PaymentRecord, ApiError> {
 	let wait = req.wait;
 	let req = fulgur_node::PayRequest {
@@ -88,11 +93,13 @@ pub(crate) async fn handle_pay(node: Node, req: PayRequest) -> Result<PaymentRec
 	failed_as_error(node.pay(req, wait).await?)
 }
 
-/// `POST /v1/payments/keysend`: sends a spontaneous payment.
+/// `POST /v1/payments/keysend`: sends a spontaneous payment, or answers with the payment its
+/// `payment_id` already names.
 pub(crate) async fn handle_keysend(
 	node: Node, req: KeysendRequest,
 ) -> Result<PaymentRecord, ApiError> {
-	failed_as_error(node.keysend(&req.node_id, req.amount_msat, req.wait).await?)
+	let payment_id = req.payment_id.as_deref();
+	failed_as_error(node.keysend(&req.node_id, req.amount_msat, payment_id, req.wait).await?)
 }
 
 /// `GET /v1/payments/{payment_id}`: one payment, whatever its status.

@@ -283,6 +283,7 @@ mod tests {
 			preimage: None,
 			status: InvoiceStatus::Paid,
 			hold: false,
+			claim_deadline: None,
 		};
 		let event =
 			EventRecord { index: 1, timestamp: 2, event: NodeEvent::InvoicePaid { invoice } };

@@ -80,6 +80,7 @@ fn invoice() -> Value {
 		("preimage", nullable(hex("preimage"))),
 		("status", one_of(&["open", "accepted", "paid", "expired", "canceled"])),
 		("hold", boolean()),
+		("claim_deadline", nullable(int())),
 	])
 }
 
@@ -335,7 +336,12 @@ fn money() -> Vec<(&'static str, Value)> {
 		),
 		(
 			"KeysendRequest",
-			object(&[("node_id", string()), ("amount_msat", int()), ("?wait", boolean())]),
+			object(&[
+				("node_id", string()),
+				("amount_msat", int()),
+				("?payment_id", nullable(hex("client-chosen payment id, 32 bytes"))),
+				("?wait", boolean()),
+			]),
 		),
 		("PaymentRecord", payment()),
 		("ListPaymentsResponse", page("payments", "PaymentRecord")),
