@@ -43,8 +43,14 @@ async fn pays_both_ways_by_invoice_and_keysend() {
 	let sent =
 		bob.keysend(&net.node("alice").node.node_id(), 1_000_000, true).await.expect("keysend");
 	assert_eq!(sent.status, PaymentStatus::Succeeded, "{sent:?}");
-	let received = alice.get_payment(sent.payment_hash.as_deref().expect("hash")).await;
-	let received = received.expect("alice recorded the keysend she received");
+	// bob learns of his success from the preimage; alice records the payment when she handles
+	// her claim, which can come a moment later.
+	let hash = sent.payment_hash.clone().expect("hash");
+	net.wait_for("alice recorded the keysend she received", || async {
+		alice.get_payment(&hash).await.is_ok()
+	})
+	.await;
+	let received = alice.get_payment(&hash).await.expect("alice's record of the keysend");
 	assert_eq!(received.amount_msat, Some(1_000_000));
 
 	// Every payment went through the channel's monitor, durably, and the engine counted it.
