@@ -45,13 +45,13 @@ impl Listen for BreachListener {
 		for (_, tx) in txdata {
 			let txid = tx.compute_txid();
 			let locator = Locator::from_txid(&txid).as_bytes().to_lower_hex_string();
-			if let Some(revoked) = self.towers.outbox.revoked(&locator) {
+			if let Some(revoked) = self.towers.outbox().revoked(&locator) {
 				crate::warn!(
 					self.towers.logger,
 					"breach: channel {} revoked commitment {txid} confirmed at {height}",
 					revoked.channel_id
 				);
-				if let Err(e) = self.towers.outbox.await_justice(&revoked) {
+				if let Err(e) = self.towers.outbox().await_justice(&revoked) {
 					crate::error!(self.towers.logger, "remembering a breach: {e}");
 				}
 				self.record(NodeEvent::BreachSeen {
@@ -59,7 +59,7 @@ impl Listen for BreachListener {
 					txid: txid.to_string(),
 				});
 			}
-			if let Some(revoked) = self.towers.outbox.awaited_justice(&txid.to_string()) {
+			if let Some(revoked) = self.towers.outbox().awaited_justice(&txid.to_string()) {
 				crate::info!(
 					self.towers.logger,
 					"breach punished: justice transaction {txid} took {} sat ({} HTLC outputs)",

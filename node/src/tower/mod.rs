@@ -17,6 +17,9 @@ pub mod outbox;
 pub mod serialized;
 pub mod watch;
 
+#[cfg(test)]
+mod tests;
+
 use std::sync::Arc;
 
 use bitcoin::hex::DisplayHex;
@@ -31,7 +34,7 @@ use lightning::ln::types::ChannelId;
 use lightning::sign::{ChannelSigner, InMemorySigner, SignerProvider};
 use lightning::util::persist::KVStoreSync;
 use serde::{Deserialize, Serialize};
-use tokio::sync::{watch as tokio_watch, Notify};
+use tokio::sync::watch as tokio_watch;
 use tokio::task::JoinHandle;
 
 use crate::chain::BitcoindClient;
@@ -39,6 +42,7 @@ use crate::keys::NodeKeysManager;
 use crate::logger::FulgurLogger;
 use crate::store::DynStore;
 use crate::NodeError;
+use delivery::Courier;
 pub use delivery::TowerLink;
 use justice::JusticeError;
 use outbox::{Outbox, RevokedRecord, Write};
@@ -57,7 +61,9 @@ pub struct TowerStatus {
 	pub url: String,
 	/// The tower's public key (hex): configured, or learned from its first signed receipt.
 	pub tower_id: Option<String>,
-	/// `active` (appointments go through), `unreachable` (retrying), `registering`.
+	/// `active` (appointments go through), `unreachable` (retrying), `registering`, or
+	/// `misbehaving` (its last answer was not signed by its key; the reason in `last_error`;
+	/// nothing it answered counts, and delivery retries).
 	pub state: String,
 	/// Appointments the tower accepted.
 	pub delivered: u64,
@@ -75,18 +81,14 @@ pub struct TowerStatus {
 	pub subscription_expiry: Option<u32>,
 }
 
-/// The tower client: the outbox, how to sign justice transactions, and the towers.
+/// The tower client: how to sign justice transactions, and the outbox with its delivery.
 pub struct Towers {
-	outbox: Outbox,
+	courier: Arc<Courier>,
 	keys: Arc<NodeKeysManager>,
 	fees: Arc<BitcoindClient>,
 	logger: Arc<FulgurLogger>,
 	destination: ScriptBuf,
-	user_key: SecretKey,
 	signers: DashMap<ChannelId, Arc<InMemorySigner>>,
-	links: Vec<Arc<TowerLink>>,
-	/// Woken when entries became durable.
-	new_entries: Notify,
 }
 
 impl Towers {
@@ -121,48 +123,51 @@ impl Towers {
 			.iter()
 			.map(|url| TowerLink::load(url, &store, outbox.head()).map(Arc::new))
 			.collect::<Result<Vec<_>, _>>()?;
+		let courier = Courier::new(outbox, user_key, links, Arc::clone(&logger));
 		Ok(Arc::new(Towers {
-			outbox,
+			courier: Arc::new(courier),
 			keys,
 			fees,
 			logger,
 			destination,
-			user_key,
 			signers: DashMap::new(),
-			links,
-			new_entries: Notify::new(),
 		}))
+	}
+
+	/// The durable side: staged commitments, appointments, revoked commitments.
+	fn outbox(&self) -> &Outbox {
+		&self.courier.outbox
 	}
 
 	/// Our user id with the towers.
 	pub fn user_id(&self) -> PublicKey {
-		PublicKey::from_secret_key(&Secp256k1::signing_only(), &self.user_key)
+		self.courier.user_id()
 	}
 
 	/// Appointments not yet taken by every tower.
 	pub fn outbox_len(&self) -> u64 {
-		let head = self.outbox.head();
-		self.links.iter().map(|link| head.saturating_sub(link.cursor())).max().unwrap_or(0)
+		let head = self.outbox().head();
+		let links = self.courier.links.iter();
+		links.map(|link| head.saturating_sub(link.cursor())).max().unwrap_or(0)
 	}
 
 	/// Each tower's state.
 	pub fn status(&self) -> Vec<TowerStatus> {
-		self.links.iter().map(|link| link.status(self.outbox.head())).collect()
+		self.courier.links.iter().map(|link| link.status(self.outbox().head())).collect()
 	}
 
 	/// The revoked commitment with this locator, if we made an appointment for it.
 	pub fn revoked(&self, locator: &str) -> Option<RevokedRecord> {
-		self.outbox.revoked(locator)
+		self.outbox().revoked(locator)
 	}
 
 	/// Starts one delivery task per tower.
 	pub fn start(self: &Arc<Self>, stop: tokio_watch::Receiver<bool>) -> Vec<JoinHandle<()>> {
-		self.links
-			.iter()
-			.map(|link| {
-				tokio::spawn(delivery::run(Arc::clone(link), Arc::clone(self), stop.clone()))
-			})
-			.collect()
+		let courier = &self.courier;
+		let task = |link: &Arc<TowerLink>| {
+			tokio::spawn(delivery::run(Arc::clone(link), Arc::clone(courier), stop.clone()))
+		};
+		courier.links.iter().map(task).collect()
 	}
 
 	/// A new channel's monitor: its first counterparty commitment is staged.
@@ -170,7 +175,7 @@ impl Towers {
 		&self, channel_id: &ChannelId, monitor: &ChannelMonitor<InMemorySigner>,
 	) -> Vec<Write> {
 		let commitment = monitor.initial_counterparty_commitment_tx();
-		commitment.iter().map(|c| self.outbox.stage(channel_id, c)).collect()
+		commitment.iter().map(|c| self.outbox().stage(channel_id, c)).collect()
 	}
 
 	/// A monitor update (already applied to `monitor`): new counterparty commitments are
@@ -182,7 +187,7 @@ impl Towers {
 		let mut writes: Vec<Write> = monitor
 			.counterparty_commitment_txs_from_update(update)
 			.iter()
-			.map(|commitment| self.outbox.stage(channel_id, commitment))
+			.map(|commitment| self.outbox().stage(channel_id, commitment))
 			.collect();
 		let secrets = match serialized::revealed_secrets(update) {
 			Ok(secrets) => secrets,
@@ -192,7 +197,7 @@ impl Towers {
 			}
 		};
 		for revealed in secrets {
-			let staged = match self.outbox.staged(channel_id, revealed.commitment_number) {
+			let staged = match self.outbox().staged(channel_id, revealed.commitment_number) {
 				Ok(staged) => staged,
 				Err(e) => {
 					self.fail(channel_id, &e.to_string());
@@ -208,7 +213,7 @@ impl Towers {
 						continue;
 					}
 				}
-				writes.push(self.outbox.unstage(channel_id, &key));
+				writes.push(self.outbox().unstage(channel_id, &key));
 			}
 		}
 		writes
@@ -245,7 +250,7 @@ impl Towers {
 			htlc_outputs: justice.htlc_outputs,
 		};
 		let writes = self
-			.outbox
+			.outbox()
 			.append(channel_id, commitment.commitment_number(), appointment, &revoked)
 			.map_err(|e| e.to_string())?;
 		Ok(writes.into_iter().collect())
@@ -279,16 +284,8 @@ impl Towers {
 		crate::error!(self.logger, "tower client: no appointment for channel {channel_id}: {why}");
 	}
 
-	/// Drops outbox entries every tower has.
-	fn prune(&self) {
-		let Some(lowest) = self.links.iter().map(|link| link.cursor()).min() else { return };
-		if let Err(e) = self.outbox.prune_below(lowest) {
-			crate::warn!(self.logger, "pruning the tower outbox: {e}");
-		}
-	}
-
 	/// Tells the delivery tasks that entries became durable.
 	pub(crate) fn entries_durable(&self) {
-		self.new_entries.notify_waiters();
+		self.courier.entries_durable();
 	}
 }
