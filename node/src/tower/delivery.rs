@@ -85,6 +85,9 @@ impl Courier {
 	pub(super) fn new(
 		outbox: Outbox, user_key: SecretKey, links: Vec<Arc<TowerLink>>, logger: Arc<FulgurLogger>,
 	) -> Courier {
+		if let Some(furthest) = links.iter().map(|link| link.cursor()).max() {
+			outbox.raise_head(furthest);
+		}
 		Courier { outbox, user_key, links, logger, new_entries: Notify::new() }
 	}
 
@@ -280,13 +283,16 @@ impl TowerLink {
 
 	/// Sends what the outbox holds past the cursor; the number sent.
 	async fn send_batch(&self, courier: &Courier) -> Result<usize, String> {
-		let entries = courier.outbox.read_from(self.cursor(), BATCH).map_err(|e| e.to_string())?;
+		let (entries, next) =
+			courier.outbox.read_from(self.cursor(), BATCH).map_err(|e| e.to_string())?;
 		let mut sent = 0;
 		for entry in entries {
 			self.send(courier, &entry).await?;
 			self.cursor.store(entry.seq + 1, Ordering::Release);
 			sent += 1;
 		}
+		// Past what was sent and any entry whose write failed.
+		self.cursor.fetch_max(next, Ordering::AcqRel);
 		Ok(sent)
 	}
 
@@ -361,10 +367,13 @@ pub(super) async fn deliver_once(link: &TowerLink, courier: &Courier) -> Result<
 		Ok(sent) => {
 			if sent > 0 {
 				link.lock().last_error = None;
-				if let Err(e) = link.save(courier.outbox.store()).await {
-					crate::warn!(courier.logger, "tower {}: saving cursor: {e}", link.url);
+				match link.save(courier.outbox.store()).await {
+					// Only what a stored cursor has passed may go.
+					Ok(()) => courier.prune(),
+					Err(e) => {
+						crate::warn!(courier.logger, "tower {}: saving cursor: {e}", link.url)
+					}
 				}
-				courier.prune();
 			}
 			Ok(sent)
 		}

@@ -45,14 +45,13 @@ use crate::NodeError;
 use delivery::Courier;
 pub use delivery::TowerLink;
 use justice::JusticeError;
-use outbox::{Outbox, RevokedRecord, Write};
+use outbox::{Outbox, RevokedRecord, Write, META_NAMESPACE};
 
 /// Lowest fee rate of a justice transaction (sat per 1,000 weight units; 10 sat/vB). Its fee
 /// is fixed when signed, and a tower cannot bump it.
 const MIN_JUSTICE_FEERATE: u32 = 2_500;
 /// Where the justice transactions pay to (one wallet address, revealed once).
 const DESTINATION_KEY: &str = "destination";
-const META_NAMESPACE: &str = "meta";
 
 /// A configured tower as the API shows it.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
@@ -249,11 +248,9 @@ impl Towers {
 			justice_value_sat: justice.tx.output.iter().map(|o| o.value.to_sat()).sum(),
 			htlc_outputs: justice.htlc_outputs,
 		};
-		let writes = self
-			.outbox()
+		self.outbox()
 			.append(channel_id, commitment.commitment_number(), appointment, &revoked)
-			.map_err(|e| e.to_string())?;
-		Ok(writes.into_iter().collect())
+			.map_err(|e| e.to_string())
 	}
 
 	/// The channel's signer (for our revocation base key), derived once per channel and

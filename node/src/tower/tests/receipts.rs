@@ -40,7 +40,7 @@ async fn garbage_receipts_advance_nothing_and_a_changed_key_is_refused() {
 	assert_eq!((status.state.as_str(), status.delivered, status.pending), ("misbehaving", 0, 3));
 	assert_eq!(status.last_error.as_deref(), Some(e.as_str()));
 	assert!(e.contains("signature"), "{e}");
-	assert_eq!(courier.outbox.read_from(0, 10).unwrap().len(), 3, "nothing pruned");
+	assert_eq!(courier.outbox.read_from(0, 10).unwrap().0.len(), 3, "nothing pruned");
 
 	// The tower signs properly now: its key is learned, pinned, and the backlog goes through.
 	*tower.receipts.lock().unwrap() = Signing::By(key(2));
