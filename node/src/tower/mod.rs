@@ -8,12 +8,15 @@
 //!   ([`outbox`]). The update's completion is held back until those writes are durable.
 //! - [`delivery`] hands the outbox to every tower in the background, with retry; payments
 //!   never wait on a tower.
-//! - [`breach`] recognises a revoked commitment and its justice transaction on chain.
+//! - [`breach`] recognises a revoked commitment and its justice transaction on chain, and
+//!   hands every block to [`retention`], which forgets a channel's records once its close is
+//!   buried past its CSV delay.
 
 pub mod breach;
 mod delivery;
 pub mod justice;
 pub mod outbox;
+pub mod retention;
 pub mod serialized;
 pub mod watch;
 
@@ -45,7 +48,9 @@ use crate::NodeError;
 use delivery::Courier;
 pub use delivery::TowerLink;
 use justice::JusticeError;
+use lightning::chain::transaction::TransactionData;
 use outbox::{Outbox, RevokedRecord, Write, META_NAMESPACE};
+use retention::Channels;
 
 /// Lowest fee rate of a justice transaction (sat per 1,000 weight units; 10 sat/vB). Its fee
 /// is fixed when signed, and a tower cannot bump it.
@@ -83,6 +88,7 @@ pub struct TowerStatus {
 /// The tower client: how to sign justice transactions, and the outbox with its delivery.
 pub struct Towers {
 	courier: Arc<Courier>,
+	channels: Channels,
 	keys: Arc<NodeKeysManager>,
 	fees: Arc<BitcoindClient>,
 	logger: Arc<FulgurLogger>,
@@ -118,6 +124,7 @@ impl Towers {
 			}
 		};
 		let outbox = Outbox::open(Arc::clone(&store))?;
+		let channels = Channels::open(Arc::clone(&store))?;
 		let links = urls
 			.iter()
 			.map(|url| TowerLink::load(url, &store, outbox.head()).map(Arc::new))
@@ -125,6 +132,7 @@ impl Towers {
 		let courier = Courier::new(outbox, user_key, links, Arc::clone(&logger));
 		Ok(Arc::new(Towers {
 			courier: Arc::new(courier),
+			channels,
 			keys,
 			fees,
 			logger,
@@ -169,12 +177,17 @@ impl Towers {
 		courier.links.iter().map(task).collect()
 	}
 
-	/// A new channel's monitor: its first counterparty commitment is staged.
+	/// A new channel's monitor: the channel is tracked, its first counterparty commitment
+	/// staged.
 	pub fn on_new_monitor(
 		&self, channel_id: &ChannelId, monitor: &ChannelMonitor<InMemorySigner>,
 	) -> Vec<Write> {
+		let funding = monitor.get_funding_txo().into_bitcoin_outpoint();
+		let mut writes: Vec<Write> =
+			self.channels.track(channel_id, funding, None).into_iter().collect();
 		let commitment = monitor.initial_counterparty_commitment_tx();
-		commitment.iter().map(|c| self.outbox().stage(channel_id, c)).collect()
+		writes.extend(commitment.iter().map(|c| self.outbox().stage(channel_id, c)));
+		writes
 	}
 
 	/// A monitor update (already applied to `monitor`): new counterparty commitments are
@@ -183,11 +196,16 @@ impl Towers {
 		&self, channel_id: &ChannelId, update: &ChannelMonitorUpdate,
 		monitor: &ChannelMonitor<InMemorySigner>,
 	) -> Vec<Write> {
-		let mut writes: Vec<Write> = monitor
-			.counterparty_commitment_txs_from_update(update)
-			.iter()
-			.map(|commitment| self.outbox().stage(channel_id, commitment))
-			.collect();
+		let commitments = monitor.counterparty_commitment_txs_from_update(update);
+		let mut writes = Vec::new();
+		if !commitments.is_empty() {
+			// Channels from before this record existed are tracked from their next payment.
+			let funding = monitor.get_funding_txo().into_bitcoin_outpoint();
+			writes.extend(self.channels.track(channel_id, funding, None));
+		}
+		writes.extend(
+			commitments.iter().map(|commitment| self.outbox().stage(channel_id, commitment)),
+		);
 		let secrets = match serialized::revealed_secrets(update) {
 			Ok(secrets) => secrets,
 			Err(e) => {
@@ -248,9 +266,15 @@ impl Towers {
 			justice_value_sat: justice.tx.output.iter().map(|o| o.value.to_sat()).sum(),
 			htlc_outputs: justice.htlc_outputs,
 		};
-		self.outbox()
+		let mut writes = self
+			.outbox()
 			.append(channel_id, commitment.commitment_number(), appointment, &revoked)
-			.map_err(|e| e.to_string())
+			.map_err(|e| e.to_string())?;
+		if justice.to_self_delay > 0 {
+			let funding = monitor.get_funding_txo().into_bitcoin_outpoint();
+			writes.extend(self.channels.track(channel_id, funding, Some(justice.to_self_delay)));
+		}
+		Ok(writes)
 	}
 
 	/// The channel's signer (for our revocation base key), derived once per channel and
@@ -279,6 +303,25 @@ impl Towers {
 
 	fn fail(&self, channel_id: &ChannelId, why: &str) {
 		crate::error!(self.logger, "tower client: no appointment for channel {channel_id}: {why}");
+	}
+
+	/// A block: closes are noted, channels closed long enough forgotten. The writes that make
+	/// it durable.
+	pub(crate) fn block_connected(&self, txdata: &TransactionData, height: u32) -> Vec<Write> {
+		let (forgotten, writes) = self.channels.block_connected(self.outbox(), txdata, height);
+		for channel_id in forgotten {
+			self.signers.remove(&channel_id);
+			crate::info!(
+				self.logger,
+				"tower client: channel {channel_id} closed for good; its records are dropped"
+			);
+		}
+		writes
+	}
+
+	/// A reorg back to `fork_height`: closes above it are undone.
+	pub(crate) fn blocks_disconnected(&self, fork_height: u32) -> Vec<Write> {
+		self.channels.blocks_disconnected(fork_height)
 	}
 
 	/// Tells the delivery tasks that entries became durable.

@@ -3,6 +3,7 @@
 
 mod outbox;
 mod receipts;
+mod retention;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
