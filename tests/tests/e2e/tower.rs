@@ -31,7 +31,7 @@ use serde_json::{json, Value};
 const WAIT: Duration = Duration::from_secs(60);
 
 /// Spends output 0 of `prev` (an anyone-can-spend output) to a new one, minus a fee.
-fn spend(prev: Txid, value: Amount) -> Transaction {
+pub(crate) fn spend(prev: Txid, value: Amount) -> Transaction {
 	Transaction {
 		version: Version::TWO,
 		lock_time: LockTime::ZERO,
@@ -57,7 +57,7 @@ async fn confirmations(bitcoind: &Bitcoind, txid: Txid) -> u64 {
 	tx.ok().and_then(|tx| tx["confirmations"].as_u64()).unwrap_or(0)
 }
 
-fn tower_config(dir: &std::path::Path, bitcoind: &Bitcoind) -> TowerConfig {
+pub(crate) fn tower_config(dir: &std::path::Path, bitcoind: &Bitcoind) -> TowerConfig {
 	TowerConfig {
 		data_dir: dir.join("tower"),
 		bind: "127.0.0.1:0".parse().unwrap(),
