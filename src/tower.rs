@@ -7,7 +7,13 @@ use std::time::Duration;
 
 use bitcoin::Network;
 use clap::Args;
-use fulgur_watchtower::server::{SubscriptionConfig, Tower, TowerConfig, TowerOptions};
+use fulgur_watchtower::server::options::{
+	DEFAULT_MAX_APPOINTMENTS_PER_LOCATOR, DEFAULT_MAX_SLOTS_PER_USER, DEFAULT_MAX_TOTAL_SLOTS,
+	DEFAULT_MAX_USERS, DEFAULT_REGISTRATIONS_PER_HOUR, DEFAULT_SLOTS, DEFAULT_SUBSCRIPTION_BLOCKS,
+};
+use fulgur_watchtower::server::{
+	Limits, RegistrationCaps, SubscriptionConfig, Tower, TowerConfig, TowerOptions,
+};
 
 /// teos's default API port.
 pub const DEFAULT_TOWER_PORT: u16 = 9814;
@@ -42,12 +48,28 @@ pub struct TowerArgs {
 	/// How often to ask bitcoind for new blocks, milliseconds
 	#[arg(long, env = "FULGUR_TOWER_POLL_MS", default_value_t = 1000)]
 	pub poll_ms: u64,
-	/// Appointment slots per registration
-	#[arg(long, env = "FULGUR_TOWER_SLOTS", default_value_t = SubscriptionConfig::default().slots)]
+	/// Appointment slots per registration (a renewal adds them again, up to --max-slots-per-user)
+	#[arg(long, env = "FULGUR_TOWER_SLOTS", default_value_t = DEFAULT_SLOTS)]
 	pub slots: u32,
 	/// Blocks a subscription lasts
-	#[arg(long, env = "FULGUR_TOWER_SUBSCRIPTION_BLOCKS", default_value_t = SubscriptionConfig::default().duration)]
+	#[arg(long, env = "FULGUR_TOWER_SUBSCRIPTION_BLOCKS", default_value_t = DEFAULT_SUBSCRIPTION_BLOCKS)]
 	pub subscription_blocks: u32,
+	/// Most users at once (registration is free: new users beyond it are refused, known ones
+	/// still renew)
+	#[arg(long, env = "FULGUR_TOWER_MAX_USERS", default_value_t = DEFAULT_MAX_USERS)]
+	pub max_users: usize,
+	/// Most slots one user holds, free and used (renewals top up to it and never fail)
+	#[arg(long, env = "FULGUR_TOWER_MAX_SLOTS_PER_USER", default_value_t = DEFAULT_MAX_SLOTS_PER_USER)]
+	pub max_slots_per_user: u32,
+	/// Most slots all users hold together, free and used (a slot stores up to 2 KiB)
+	#[arg(long, env = "FULGUR_TOWER_MAX_TOTAL_SLOTS", default_value_t = DEFAULT_MAX_TOTAL_SLOTS)]
+	pub max_total_slots: u64,
+	/// Registrations per source address (IPv4, or IPv6 /64) per hour; 0 for no limit
+	#[arg(long, env = "FULGUR_TOWER_REGISTRATIONS_PER_HOUR", default_value_t = DEFAULT_REGISTRATIONS_PER_HOUR)]
+	pub registrations_per_hour: u32,
+	/// Most appointments (of different users) for one locator
+	#[arg(long, env = "FULGUR_TOWER_MAX_APPOINTMENTS_PER_LOCATOR", default_value_t = DEFAULT_MAX_APPOINTMENTS_PER_LOCATOR)]
+	pub max_appointments_per_locator: usize,
 }
 
 /// The default data directory, `~/.fulgur/tower`.
@@ -76,6 +98,16 @@ impl TowerArgs {
 				slots: self.slots,
 				duration: self.subscription_blocks,
 				..SubscriptionConfig::default()
+			},
+			caps: RegistrationCaps {
+				max_users: self.max_users,
+				max_slots_per_user: self.max_slots_per_user,
+				max_total_slots: self.max_total_slots,
+				registrations_per_hour: self.registrations_per_hour,
+			},
+			limits: Limits {
+				max_appointments_per_locator: self.max_appointments_per_locator,
+				..Limits::default()
 			},
 			..TowerOptions::default()
 		};
@@ -124,6 +156,26 @@ mod tests {
 		assert_eq!(config.bind, "127.0.0.1:9999".parse().unwrap());
 		assert_eq!(config.data_dir, PathBuf::from("/tmp/t"));
 		assert_eq!(config.options.subscription.slots, 10_000);
+		assert_eq!(config.options.caps, RegistrationCaps::default());
+		assert_eq!(config.options.limits, Limits::default());
+		let flags = [
+			"tower",
+			"--max-users",
+			"5",
+			"--max-slots-per-user",
+			"6",
+			"--max-total-slots",
+			"7",
+			"--registrations-per-hour",
+			"0",
+			"--max-appointments-per-locator",
+			"2",
+		];
+		let config = Cli::try_parse_from(flags).unwrap().args.config().unwrap();
+		let caps = config.options.caps;
+		assert_eq!((caps.max_users, caps.max_slots_per_user, caps.max_total_slots), (5, 6, 7));
+		assert_eq!(caps.registrations_per_hour, 0);
+		assert_eq!(config.options.limits.max_appointments_per_locator, 2);
 
 		let dir = tempfile::tempdir().unwrap();
 		let cookie = dir.path().join(".cookie");

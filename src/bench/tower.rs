@@ -19,7 +19,9 @@ use std::time::Instant;
 
 use clap::Args;
 use fulgur_watchtower::client::TowerClient;
-use fulgur_watchtower::server::{self, Carrier, SubscriptionConfig, TowerCore, TowerOptions};
+use fulgur_watchtower::server::{
+	self, Carrier, Refusals, RegistrationCaps, SubscriptionConfig, TowerCore, TowerOptions,
+};
 use fulgur_watchtower::UserId;
 use lightning::chain::Listen;
 use serde_json::json;
@@ -120,11 +122,19 @@ async fn scan(
 
 fn options(args: &TowerArgs) -> TowerOptions {
 	let per_user = args.appointments.div_ceil(args.users.max(1) as u64) + 1_000;
+	let slots = u32::try_from(per_user).unwrap_or(u32::MAX);
 	TowerOptions {
 		subscription: SubscriptionConfig {
-			slots: u32::try_from(per_user).unwrap_or(u32::MAX),
+			slots,
 			duration: 1_000_000,
 			..SubscriptionConfig::default()
+		},
+		// The benchmark's users register from one address, all at once.
+		caps: RegistrationCaps {
+			max_users: args.users,
+			max_slots_per_user: slots,
+			max_total_slots: u64::from(slots) * args.users as u64,
+			registrations_per_hour: 0,
 		},
 		cache_bytes: args.cache_mb * 1024 * 1024,
 		..TowerOptions::default()
@@ -149,13 +159,16 @@ async fn run_in(args: &TowerArgs, dir: &Path) -> Result<(), String> {
 		.await
 		.map_err(|e| format!("bitcoind: {e}"))?;
 	let rpc = format!("127.0.0.1:{}", bitcoind.rpc_port());
+	let refusals = Arc::new(Refusals::default());
 	let carrier = |()| -> Result<Arc<Carrier>, String> {
 		let client = server::rpc_client(&rpc, bitcoind.rpc_user(), bitcoind.rpc_password())?;
-		Ok(Arc::new(Carrier::new(Arc::new(client), tokio::runtime::Handle::current())))
+		let handle = tokio::runtime::Handle::current();
+		Ok(Arc::new(Carrier::new(Arc::new(client), handle, Arc::clone(&refusals))))
 	};
 	let opts = options(args);
 	let tower_dir = dir.join("tower");
-	let core = TowerCore::open(&tower_dir, &opts, carrier(())?).map_err(|e| e.to_string())?;
+	let core = TowerCore::open(&tower_dir, &opts, carrier(())?, Arc::clone(&refusals))
+		.map_err(|e| e.to_string())?;
 	let http = core
 		.serve("127.0.0.1:0".parse().map_err(|e| format!("{e}"))?)
 		.map_err(|e| e.to_string())?;
@@ -211,7 +224,8 @@ async fn run_in(args: &TowerArgs, dir: &Path) -> Result<(), String> {
 
 	// 4. Baseline: the same appointments straight into a second tower's watcher.
 	let direct_core =
-		TowerCore::open(&dir.join("direct"), &opts, carrier(())?).map_err(|e| e.to_string())?;
+		TowerCore::open(&dir.join("direct"), &opts, carrier(())?, Arc::clone(&refusals))
+			.map_err(|e| e.to_string())?;
 	for sk in workload.users() {
 		direct_core
 			.gatekeeper()

@@ -16,6 +16,7 @@ use crate::api::{
 	RegisterRequest, RegisterResponse,
 };
 use crate::appointment::AppointmentStatus;
+use crate::body::{read_limited, BodyError, MAX_RESPONSE_BODY};
 use crate::crypto::UserId;
 use crate::errors::{ApiError, ErrorCode};
 
@@ -94,7 +95,7 @@ impl TowerClient {
 	}
 
 	/// Sends raw bytes to a path: the status and body as they came (for any request,
-	/// including malformed ones).
+	/// including malformed ones). An answer body over [`MAX_RESPONSE_BODY`] is refused.
 	pub async fn raw(
 		&self, method: Method, path: &str, body: Vec<u8>,
 	) -> Result<(StatusCode, Vec<u8>), ClientError> {
@@ -111,10 +112,12 @@ impl TowerClient {
 				.await
 				.map_err(|e| ClientError::Connection(e.to_string()))?;
 			let status = response.status();
-			let body = hyper::body::to_bytes(response.into_body())
-				.await
-				.map_err(|e| ClientError::Connection(e.to_string()))?;
-			Ok((status, body.to_vec()))
+			let body = match read_limited(response.into_body(), MAX_RESPONSE_BODY).await {
+				Ok(body) => body,
+				Err(BodyError::Read(e)) => return Err(ClientError::Connection(e.to_string())),
+				Err(e) => return Err(ClientError::InvalidResponse(e.to_string())),
+			};
+			Ok((status, body))
 		};
 		tokio::time::timeout(self.timeout, exchange).await.map_err(|_| ClientError::Timeout)?
 	}
@@ -182,5 +185,63 @@ impl TowerClient {
 		&self, req: &GetSubscriptionInfoRequest,
 	) -> Result<GetSubscriptionInfoResponse, ClientError> {
 		self.post(Endpoint::GetSubscriptionInfo, req).await
+	}
+}
+
+#[cfg(test)]
+mod tests {
+	use tokio::io::{AsyncReadExt, AsyncWriteExt};
+	use tokio::net::TcpListener;
+	use tokio::sync::oneshot;
+
+	use super::*;
+
+	/// Bytes the fake tower tries to send: far more than any answer the client should read.
+	const FLOOD: u64 = 64 * 1024 * 1024;
+
+	/// A "tower" that answers one request with 200 and a body of [`FLOOD`] bytes, announced
+	/// with a `content-length` or not (then it ends when the connection does); reports how many
+	/// bytes it got to write before the client closed the connection (or all of them).
+	async fn flooding_tower(announced: bool) -> (String, oneshot::Receiver<u64>) {
+		let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+		let addr = listener.local_addr().unwrap();
+		let (done, written) = oneshot::channel();
+		tokio::spawn(async move {
+			let (mut socket, _) = listener.accept().await.unwrap();
+			let mut request = [0u8; 4096];
+			let _ = socket.read(&mut request).await;
+			let head = match announced {
+				true => format!("HTTP/1.1 200 OK\r\ncontent-length: {FLOOD}\r\n\r\n"),
+				false => "HTTP/1.1 200 OK\r\nconnection: close\r\n\r\n".to_string(),
+			};
+			let mut sent = 0;
+			if socket.write_all(head.as_bytes()).await.is_ok() {
+				let chunk = vec![b' '; 64 * 1024];
+				while sent < FLOOD && socket.write_all(&chunk).await.is_ok() {
+					sent += chunk.len() as u64;
+				}
+			}
+			let _ = done.send(sent);
+		});
+		(format!("http://{addr}"), written)
+	}
+
+	#[tokio::test]
+	async fn a_huge_answer_is_cut_off_at_the_cap() {
+		for announced in [true, false] {
+			let (url, written) = flooding_tower(announced).await;
+			let client = TowerClient::new(&url);
+			match client.raw(Method::GET, "/ping", Vec::new()).await {
+				Err(ClientError::InvalidResponse(e)) => assert!(e.contains("65536"), "{e}"),
+				Err(e) => panic!("expected the cap's error, got {e}"),
+				Ok((status, body)) => {
+					panic!("read the whole answer: {status}, {} bytes", body.len())
+				}
+			}
+			// The fake sees the connection close long before it sent everything (the
+			// kernel's socket buffers hold a few MiB at most).
+			let sent = written.await.unwrap();
+			assert!(sent < FLOOD / 2, "the client kept reading: {sent} bytes sent");
+		}
 	}
 }

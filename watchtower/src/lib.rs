@@ -12,13 +12,15 @@
 //! - [`api`]: the JSON bodies of `/register`, `/add_appointment`, `/get_appointment`,
 //!   `/get_subscription_info` and `/ping`; [`errors`]: the teos numeric error codes.
 //!
-//! On top of it: [`server`], the tower itself, and [`client`], a client of its API.
+//! On top of it: [`server`], the tower itself, and [`client`], a client of its API; [`body`]
+//! reads answers from peers the node does not control within a cap.
 #![deny(missing_docs)]
 
 mod ser;
 
 pub mod api;
 pub mod appointment;
+pub mod body;
 pub mod client;
 pub mod crypto;
 pub mod errors;

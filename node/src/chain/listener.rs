@@ -35,5 +35,8 @@ impl Listen for ChainListener {
 		self.chain_monitor.blocks_disconnected(fork_point_block);
 		self.channel_manager.blocks_disconnected(fork_point_block);
 		self.sweeper.blocks_disconnected(fork_point_block);
+		if let Some(breaches) = &self.breaches {
+			breaches.blocks_disconnected(fork_point_block);
+		}
 	}
 }

@@ -1,7 +1,8 @@
 //! Recognises on chain what the tower client prepared for: a revoked commitment of ours
 //! (`breach_seen`) and then the justice transaction taking its outputs (`breach_punished`).
 //! Both are journal events, so a merchant or a node runner hears of a breach even when the
-//! node was offline while it happened (the blocks are scanned when it catches up).
+//! node was offline while it happened (the blocks are scanned when it catches up). Every
+//! block also goes to the tower client's [`retention`](super::retention) of closed channels.
 
 use std::sync::Arc;
 
@@ -29,6 +30,22 @@ impl BreachListener {
 		BreachListener { towers, journal, runtime }
 	}
 
+	/// Waits for `writes` off the chain's path, logging failures (the next block or restart
+	/// does the same work again).
+	fn settle(&self, writes: Vec<super::outbox::Write>) {
+		if writes.is_empty() {
+			return;
+		}
+		let logger = Arc::clone(&self.towers.logger);
+		self.runtime.spawn(async move {
+			for write in writes {
+				if let Err(e) = write.await {
+					crate::error!(logger, "tower client: storing a channel's close: {e}");
+				}
+			}
+		});
+	}
+
 	fn record(&self, event: NodeEvent) {
 		let journal = Arc::clone(&self.journal);
 		let logger = Arc::clone(&self.towers.logger);
@@ -45,13 +62,13 @@ impl Listen for BreachListener {
 		for (_, tx) in txdata {
 			let txid = tx.compute_txid();
 			let locator = Locator::from_txid(&txid).as_bytes().to_lower_hex_string();
-			if let Some(revoked) = self.towers.outbox.revoked(&locator) {
+			if let Some(revoked) = self.towers.outbox().revoked(&locator) {
 				crate::warn!(
 					self.towers.logger,
 					"breach: channel {} revoked commitment {txid} confirmed at {height}",
 					revoked.channel_id
 				);
-				if let Err(e) = self.towers.outbox.await_justice(&revoked) {
+				if let Err(e) = self.towers.outbox().await_justice(&revoked) {
 					crate::error!(self.towers.logger, "remembering a breach: {e}");
 				}
 				self.record(NodeEvent::BreachSeen {
@@ -59,7 +76,7 @@ impl Listen for BreachListener {
 					txid: txid.to_string(),
 				});
 			}
-			if let Some(revoked) = self.towers.outbox.awaited_justice(&txid.to_string()) {
+			if let Some(revoked) = self.towers.outbox().awaited_justice(&txid.to_string()) {
 				crate::info!(
 					self.towers.logger,
 					"breach punished: justice transaction {txid} took {} sat ({} HTLC outputs)",
@@ -72,9 +89,12 @@ impl Listen for BreachListener {
 				});
 			}
 		}
+		// After the breaches: a channel is never forgotten before its closing block is seen.
+		self.settle(self.towers.block_connected(txdata, height));
 	}
 
-	fn blocks_disconnected(&self, _fork_point: BestBlock) {
+	fn blocks_disconnected(&self, fork_point: BestBlock) {
 		// The events stay: a reorged breach confirms again, and each event is recorded once.
+		self.settle(self.towers.blocks_disconnected(fork_point.height));
 	}
 }

@@ -1,7 +1,10 @@
 //! Delivery to one tower: a task reads the outbox from the tower's cursor and sends each
-//! appointment, advancing the cursor on the tower's signed receipt. A tower that is down is
-//! retried with backoff; a lapsed subscription is renewed. Nothing here is on a payment's
-//! path: the outbox is durable before delivery starts.
+//! appointment, advancing the cursor only on a receipt signed by the tower's key. That key is
+//! configured (`pubkey@host:port`) or learned from the first signed receipt and then pinned:
+//! stored before anything it signed counts, and a receipt by any other key (or no valid
+//! signature) leaves the cursor, the outbox and the counters alone and marks the tower
+//! `misbehaving`. A tower that is down is retried with backoff; a lapsed subscription is
+//! renewed. Nothing here is on a payment's path: the outbox is durable before delivery starts.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -9,16 +12,17 @@ use std::time::Duration;
 
 use bitcoin::hashes::{sha256, Hash};
 use bitcoin::hex::{DisplayHex, FromHex};
-use bitcoin::secp256k1::PublicKey;
-use fulgur_watchtower::api::AddAppointmentRequest;
+use bitcoin::secp256k1::{PublicKey, Secp256k1, SecretKey};
+use fulgur_watchtower::api::{AddAppointmentRequest, AddAppointmentResponse};
 use fulgur_watchtower::client::{ClientError, TowerClient};
 use fulgur_watchtower::{recover_pk, ErrorCode, UserId};
 use lightning::util::persist::{KVStore, KVStoreSync};
 use serde::{Deserialize, Serialize};
-use tokio::sync::watch;
+use tokio::sync::{watch, Notify};
 
-use super::outbox::{OutboxEntry, TOWERS_NAMESPACE};
-use super::{TowerStatus, Towers};
+use super::outbox::{Outbox, OutboxEntry, TOWERS_NAMESPACE};
+use super::TowerStatus;
+use crate::logger::FulgurLogger;
 use crate::store::DynStore;
 use crate::NodeError;
 
@@ -59,8 +63,60 @@ struct LinkState {
 	record: TowerRecord,
 	registered: bool,
 	reachable: bool,
+	/// The tower's last answer was signed by the wrong key or not at all (the reason is in
+	/// `last_error`); cleared by the next receipt that verifies.
+	misbehaving: bool,
 	last_error: Option<String>,
 	last_delivery_at: Option<u64>,
+}
+
+/// What delivery needs: the outbox, our key with the towers, and the towers.
+pub(crate) struct Courier {
+	pub(super) outbox: Outbox,
+	user_key: SecretKey,
+	pub(super) links: Vec<Arc<TowerLink>>,
+	logger: Arc<FulgurLogger>,
+	/// Woken when entries became durable.
+	new_entries: Notify,
+}
+
+impl Courier {
+	/// Delivery of `outbox` to the towers `links`, signing as `user_key`.
+	pub(super) fn new(
+		outbox: Outbox, user_key: SecretKey, links: Vec<Arc<TowerLink>>, logger: Arc<FulgurLogger>,
+	) -> Courier {
+		if let Some(furthest) = links.iter().map(|link| link.cursor()).max() {
+			outbox.raise_head(furthest);
+		}
+		Courier { outbox, user_key, links, logger, new_entries: Notify::new() }
+	}
+
+	/// Our user id with the towers.
+	pub(super) fn user_id(&self) -> PublicKey {
+		PublicKey::from_secret_key(&Secp256k1::signing_only(), &self.user_key)
+	}
+
+	/// Tells the delivery tasks that entries became durable.
+	pub(super) fn entries_durable(&self) {
+		self.new_entries.notify_waiters();
+	}
+
+	/// Drops outbox entries every tower has.
+	fn prune(&self) {
+		let Some(lowest) = self.links.iter().map(|link| link.cursor()).min() else { return };
+		if let Err(e) = self.outbox.prune_below(lowest) {
+			crate::warn!(self.logger, "pruning the tower outbox: {e}");
+		}
+	}
+}
+
+/// Why a signature is not the tower's: `what` was signed by `signer` (`None`: the signature
+/// is invalid), not by the pinned key.
+fn signed_by(what: &str, signer: Option<PublicKey>, pinned: PublicKey) -> String {
+	match signer {
+		Some(signer) => format!("{what} signed by {signer}, not by the tower's key {pinned}"),
+		None => format!("{what}: the signature is invalid (the tower's key is {pinned})"),
+	}
 }
 
 /// Splits `pubkey@host:port` (the tower's key given) from a bare address.
@@ -121,7 +177,9 @@ impl TowerLink {
 	/// The tower as the API shows it.
 	pub fn status(&self, head: u64) -> TowerStatus {
 		let state = self.lock();
-		let status = if !state.reachable && state.last_error.is_some() {
+		let status = if state.misbehaving {
+			"misbehaving"
+		} else if !state.reachable && state.last_error.is_some() {
 			"unreachable"
 		} else if !state.registered {
 			"registering"
@@ -146,32 +204,76 @@ impl TowerLink {
 		self.tower_key_locked(&self.lock())
 	}
 
-	/// Registers (or renews) with the tower, learning its key from the receipt when it was
-	/// not configured.
-	async fn register(&self, towers: &Towers) -> Result<(), String> {
-		let response =
-			self.client.register(UserId(towers.user_id())).await.map_err(|e| e.to_string())?;
-		let signer = response
-			.subscription_signature
-			.as_deref()
-			.and_then(|sig| recover_pk(&response.receipt_to_vec(), sig).ok());
-		let mut state = self.lock();
-		match (self.tower_key_locked(&state), signer) {
-			(Some(expected), Some(got)) if expected != got => {
-				return Err(format!(
-					"registration receipt signed by {got}, not the tower {expected}"
-				));
-			}
-			(None, Some(got)) => {
-				state.record.tower_id = Some(got.serialize().to_lower_hex_string())
-			}
-			_ => {}
+	/// Registers (or renews) with the tower. A signed receipt is checked against the tower's
+	/// key, or, when none is known yet, its signer becomes the key (pinned: stored first).
+	/// An unsigned receipt (older towers) is accepted: the key then comes from the first
+	/// appointment receipt.
+	async fn register(&self, courier: &Courier) -> Result<(), String> {
+		let user = UserId(courier.user_id());
+		let response = self.client.register(user).await.map_err(|e| e.to_string())?;
+		if response.user_id != user {
+			return Err(format!("the tower registered {} instead of us", response.user_id));
 		}
+		if let Some(signature) = response.subscription_signature.as_deref() {
+			let receipt = response.receipt_to_vec();
+			let signer = recover_pk(&receipt, signature).ok();
+			match (self.tower_key(), signer) {
+				(Some(pinned), _) if response.verify(&pinned) => {}
+				(Some(pinned), signer) => {
+					return Err(self.misbehaving(signed_by("registration receipt", signer, pinned)))
+				}
+				(None, Some(signer)) => self.pin(signer, courier.outbox.store()).await?,
+				(None, None) => {
+					return Err(self
+						.misbehaving("registration receipt: the signature is invalid".to_string()))
+				}
+			}
+		}
+		let mut state = self.lock();
 		state.record.available_slots = Some(response.available_slots);
 		state.record.subscription_expiry = Some(response.subscription_expiry);
 		state.registered = true;
 		state.reachable = true;
 		Ok(())
+	}
+
+	/// Marks the tower as misbehaving; returns the reason.
+	fn misbehaving(&self, reason: String) -> String {
+		let mut state = self.lock();
+		state.misbehaving = true;
+		state.reachable = true;
+		reason
+	}
+
+	/// Makes `key` the tower's key: stored before anything it signed is relied upon.
+	async fn pin(&self, key: PublicKey, store: &Arc<DynStore>) -> Result<(), String> {
+		let mut record = self.lock().record.clone();
+		record.tower_id = Some(key.serialize().to_lower_hex_string());
+		record.cursor = self.cursor();
+		self.write_record(&record, store)
+			.await
+			.map_err(|e| format!("storing the tower key: {e}"))?;
+		self.lock().record.tower_id = record.tower_id;
+		Ok(())
+	}
+
+	/// Checks an appointment receipt: signed by the tower's key, or the first signed receipt of
+	/// a tower whose key is not known yet (its signer is pinned).
+	async fn check_receipt(
+		&self, courier: &Courier, user_signature: &str, response: &AddAppointmentResponse,
+	) -> Result<(), String> {
+		let receipt = AddAppointmentResponse::receipt_to_vec(user_signature, response.start_block);
+		let signer = recover_pk(&receipt, &response.signature).ok();
+		match (self.tower_key(), signer) {
+			(Some(pinned), _) if response.verify(user_signature, &pinned) => Ok(()),
+			(Some(pinned), signer) => {
+				Err(self.misbehaving(signed_by("appointment receipt", signer, pinned)))
+			}
+			(None, Some(signer)) => self.pin(signer, courier.outbox.store()).await,
+			(None, None) => {
+				Err(self.misbehaving("appointment receipt: the signature is invalid".to_string()))
+			}
+		}
 	}
 
 	fn tower_key_locked(&self, state: &LinkState) -> Option<PublicKey> {
@@ -180,28 +282,30 @@ impl TowerLink {
 	}
 
 	/// Sends what the outbox holds past the cursor; the number sent.
-	async fn send_batch(&self, towers: &Towers) -> Result<usize, String> {
-		let entries = towers.outbox.read_from(self.cursor(), BATCH).map_err(|e| e.to_string())?;
+	async fn send_batch(&self, courier: &Courier) -> Result<usize, String> {
+		let (entries, next) =
+			courier.outbox.read_from(self.cursor(), BATCH).map_err(|e| e.to_string())?;
 		let mut sent = 0;
 		for entry in entries {
-			self.send(towers, &entry).await?;
+			self.send(courier, &entry).await?;
 			self.cursor.store(entry.seq + 1, Ordering::Release);
 			sent += 1;
 		}
+		// Past what was sent and any entry whose write failed.
+		self.cursor.fetch_max(next, Ordering::AcqRel);
 		Ok(sent)
 	}
 
-	async fn send(&self, towers: &Towers, entry: &OutboxEntry) -> Result<(), String> {
-		let request = AddAppointmentRequest::new(entry.appointment.clone(), &towers.user_key);
+	async fn send(&self, courier: &Courier, entry: &OutboxEntry) -> Result<(), String> {
+		let request = AddAppointmentRequest::new(entry.appointment.clone(), &courier.user_key);
 		match self.client.add_appointment(&request).await {
 			Ok(response) => {
-				let receipt_ok = self
-					.tower_key()
-					.is_none_or(|tower| response.verify(&request.signature, &tower));
+				// A receipt that does not verify proves nothing: the entry stays unsent.
+				self.check_receipt(courier, &request.signature, &response)
+					.await
+					.map_err(|e| format!("appointment {}: {e}", entry.seq))?;
 				let mut state = self.lock();
-				if !receipt_ok {
-					state.last_error = Some("appointment receipt not signed by the tower".into());
-				}
+				state.misbehaving = false;
 				state.record.delivered += 1;
 				state.record.available_slots = Some(response.available_slots);
 				state.record.subscription_expiry = Some(response.subscription_expiry);
@@ -237,46 +341,70 @@ impl TowerLink {
 	async fn save(&self, store: &Arc<DynStore>) -> Result<(), String> {
 		let mut record = self.lock().record.clone();
 		record.cursor = self.cursor();
-		let bytes = serde_json::to_vec(&record).map_err(|e| e.to_string())?;
+		self.write_record(&record, store).await
+	}
+
+	async fn write_record(
+		&self, record: &TowerRecord, store: &Arc<DynStore>,
+	) -> Result<(), String> {
+		let bytes = serde_json::to_vec(record).map_err(|e| e.to_string())?;
 		KVStore::write(&**store, TOWERS_NAMESPACE, "", &self.key, bytes)
 			.await
 			.map_err(|e| e.to_string())
 	}
 }
 
+/// One delivery round: registers if needed, then sends what the outbox holds past the
+/// tower's cursor; saves the progress and prunes what every tower has. The number sent.
+pub(super) async fn deliver_once(link: &TowerLink, courier: &Courier) -> Result<usize, String> {
+	let round = async {
+		if !link.lock().registered {
+			link.register(courier).await?;
+		}
+		link.send_batch(courier).await
+	};
+	match round.await {
+		Ok(sent) => {
+			if sent > 0 {
+				link.lock().last_error = None;
+				match link.save(courier.outbox.store()).await {
+					// Only what a stored cursor has passed may go.
+					Ok(()) => courier.prune(),
+					Err(e) => {
+						crate::warn!(courier.logger, "tower {}: saving cursor: {e}", link.url)
+					}
+				}
+			}
+			Ok(sent)
+		}
+		Err(e) => {
+			link.lock().last_error = Some(e.clone());
+			// Progress made before the failure is kept.
+			let _ = link.save(courier.outbox.store()).await;
+			Err(e)
+		}
+	}
+}
+
 /// Delivers the outbox to `link` until `stop`.
 pub(super) async fn run(
-	link: Arc<TowerLink>, towers: Arc<Towers>, mut stop: watch::Receiver<bool>,
+	link: Arc<TowerLink>, courier: Arc<Courier>, mut stop: watch::Receiver<bool>,
 ) {
 	let mut backoff = MIN_BACKOFF;
 	while !*stop.borrow() {
-		let new_entries = towers.new_entries.notified();
-		let round = async {
-			if !link.lock().registered {
-				link.register(&towers).await?;
-			}
-			link.send_batch(&towers).await
-		};
-		let wait = match round.await {
+		let new_entries = courier.new_entries.notified();
+		let wait = match deliver_once(&link, &courier).await {
 			Ok(sent) => {
 				backoff = MIN_BACKOFF;
 				if sent > 0 {
-					link.lock().last_error = None;
-					if let Err(e) = link.save(towers.outbox.store()).await {
-						crate::warn!(towers.logger, "tower {}: saving cursor: {e}", link.url);
-					}
-					towers.prune();
 					continue;
 				}
 				IDLE_RECHECK
 			}
 			Err(e) => {
-				crate::warn!(towers.logger, "tower {}: {e}; retrying in {backoff:?}", link.url);
-				link.lock().last_error = Some(e);
+				crate::warn!(courier.logger, "tower {}: {e}; retrying in {backoff:?}", link.url);
 				let wait = backoff;
 				backoff = (backoff * 2).min(MAX_BACKOFF);
-				// Progress made before the failure is kept.
-				let _ = link.save(towers.outbox.store()).await;
 				tokio::select! {
 					_ = tokio::time::sleep(wait) => {}
 					_ = stop.changed() => {}
@@ -290,7 +418,7 @@ pub(super) async fn run(
 			_ = stop.changed() => {}
 		}
 	}
-	let _ = link.save(towers.outbox.store()).await;
+	let _ = link.save(courier.outbox.store()).await;
 }
 
 #[cfg(test)]

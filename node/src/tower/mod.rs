@@ -8,14 +8,20 @@
 //!   ([`outbox`]). The update's completion is held back until those writes are durable.
 //! - [`delivery`] hands the outbox to every tower in the background, with retry; payments
 //!   never wait on a tower.
-//! - [`breach`] recognises a revoked commitment and its justice transaction on chain.
+//! - [`breach`] recognises a revoked commitment and its justice transaction on chain, and
+//!   hands every block to [`retention`], which forgets a channel's records once its close is
+//!   buried past its CSV delay.
 
 pub mod breach;
 mod delivery;
 pub mod justice;
 pub mod outbox;
+pub mod retention;
 pub mod serialized;
 pub mod watch;
+
+#[cfg(test)]
+mod tests;
 
 use std::sync::Arc;
 
@@ -31,7 +37,7 @@ use lightning::ln::types::ChannelId;
 use lightning::sign::{ChannelSigner, InMemorySigner, SignerProvider};
 use lightning::util::persist::KVStoreSync;
 use serde::{Deserialize, Serialize};
-use tokio::sync::{watch as tokio_watch, Notify};
+use tokio::sync::watch as tokio_watch;
 use tokio::task::JoinHandle;
 
 use crate::chain::BitcoindClient;
@@ -39,16 +45,18 @@ use crate::keys::NodeKeysManager;
 use crate::logger::FulgurLogger;
 use crate::store::DynStore;
 use crate::NodeError;
+use delivery::Courier;
 pub use delivery::TowerLink;
 use justice::JusticeError;
-use outbox::{Outbox, RevokedRecord, Write};
+use lightning::chain::transaction::TransactionData;
+use outbox::{Outbox, RevokedRecord, Write, META_NAMESPACE};
+use retention::Channels;
 
 /// Lowest fee rate of a justice transaction (sat per 1,000 weight units; 10 sat/vB). Its fee
 /// is fixed when signed, and a tower cannot bump it.
 const MIN_JUSTICE_FEERATE: u32 = 2_500;
 /// Where the justice transactions pay to (one wallet address, revealed once).
 const DESTINATION_KEY: &str = "destination";
-const META_NAMESPACE: &str = "meta";
 
 /// A configured tower as the API shows it.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
@@ -57,7 +65,9 @@ pub struct TowerStatus {
 	pub url: String,
 	/// The tower's public key (hex): configured, or learned from its first signed receipt.
 	pub tower_id: Option<String>,
-	/// `active` (appointments go through), `unreachable` (retrying), `registering`.
+	/// `active` (appointments go through), `unreachable` (retrying), `registering`, or
+	/// `misbehaving` (its last answer was not signed by its key; the reason in `last_error`;
+	/// nothing it answered counts, and delivery retries).
 	pub state: String,
 	/// Appointments the tower accepted.
 	pub delivered: u64,
@@ -75,18 +85,15 @@ pub struct TowerStatus {
 	pub subscription_expiry: Option<u32>,
 }
 
-/// The tower client: the outbox, how to sign justice transactions, and the towers.
+/// The tower client: how to sign justice transactions, and the outbox with its delivery.
 pub struct Towers {
-	outbox: Outbox,
+	courier: Arc<Courier>,
+	channels: Channels,
 	keys: Arc<NodeKeysManager>,
 	fees: Arc<BitcoindClient>,
 	logger: Arc<FulgurLogger>,
 	destination: ScriptBuf,
-	user_key: SecretKey,
 	signers: DashMap<ChannelId, Arc<InMemorySigner>>,
-	links: Vec<Arc<TowerLink>>,
-	/// Woken when entries became durable.
-	new_entries: Notify,
 }
 
 impl Towers {
@@ -117,60 +124,70 @@ impl Towers {
 			}
 		};
 		let outbox = Outbox::open(Arc::clone(&store))?;
+		let channels = Channels::open(Arc::clone(&store))?;
 		let links = urls
 			.iter()
 			.map(|url| TowerLink::load(url, &store, outbox.head()).map(Arc::new))
 			.collect::<Result<Vec<_>, _>>()?;
+		let courier = Courier::new(outbox, user_key, links, Arc::clone(&logger));
 		Ok(Arc::new(Towers {
-			outbox,
+			courier: Arc::new(courier),
+			channels,
 			keys,
 			fees,
 			logger,
 			destination,
-			user_key,
 			signers: DashMap::new(),
-			links,
-			new_entries: Notify::new(),
 		}))
+	}
+
+	/// The durable side: staged commitments, appointments, revoked commitments.
+	fn outbox(&self) -> &Outbox {
+		&self.courier.outbox
 	}
 
 	/// Our user id with the towers.
 	pub fn user_id(&self) -> PublicKey {
-		PublicKey::from_secret_key(&Secp256k1::signing_only(), &self.user_key)
+		self.courier.user_id()
 	}
 
 	/// Appointments not yet taken by every tower.
 	pub fn outbox_len(&self) -> u64 {
-		let head = self.outbox.head();
-		self.links.iter().map(|link| head.saturating_sub(link.cursor())).max().unwrap_or(0)
+		let head = self.outbox().head();
+		let links = self.courier.links.iter();
+		links.map(|link| head.saturating_sub(link.cursor())).max().unwrap_or(0)
 	}
 
 	/// Each tower's state.
 	pub fn status(&self) -> Vec<TowerStatus> {
-		self.links.iter().map(|link| link.status(self.outbox.head())).collect()
+		self.courier.links.iter().map(|link| link.status(self.outbox().head())).collect()
 	}
 
 	/// The revoked commitment with this locator, if we made an appointment for it.
 	pub fn revoked(&self, locator: &str) -> Option<RevokedRecord> {
-		self.outbox.revoked(locator)
+		self.outbox().revoked(locator)
 	}
 
 	/// Starts one delivery task per tower.
 	pub fn start(self: &Arc<Self>, stop: tokio_watch::Receiver<bool>) -> Vec<JoinHandle<()>> {
-		self.links
-			.iter()
-			.map(|link| {
-				tokio::spawn(delivery::run(Arc::clone(link), Arc::clone(self), stop.clone()))
-			})
-			.collect()
+		let courier = &self.courier;
+		let task = |link: &Arc<TowerLink>| {
+			tokio::spawn(delivery::run(Arc::clone(link), Arc::clone(courier), stop.clone()))
+		};
+		courier.links.iter().map(task).collect()
 	}
 
-	/// A new channel's monitor: its first counterparty commitment is staged.
+	/// A new channel's monitor: the channel is tracked, its first counterparty commitment
+	/// staged.
 	pub fn on_new_monitor(
 		&self, channel_id: &ChannelId, monitor: &ChannelMonitor<InMemorySigner>,
 	) -> Vec<Write> {
+		let funding = monitor.get_funding_txo().into_bitcoin_outpoint();
+		let mut writes: Vec<Write> =
+			self.channels.track(channel_id, funding, None).into_iter().collect();
 		let commitment = monitor.initial_counterparty_commitment_tx();
-		commitment.iter().map(|c| self.outbox.stage(channel_id, c)).collect()
+		writes.extend(commitment.iter().map(|c| self.outbox().stage(channel_id, c)));
+		writes
 	}
 
 	/// A monitor update (already applied to `monitor`): new counterparty commitments are
@@ -179,11 +196,16 @@ impl Towers {
 		&self, channel_id: &ChannelId, update: &ChannelMonitorUpdate,
 		monitor: &ChannelMonitor<InMemorySigner>,
 	) -> Vec<Write> {
-		let mut writes: Vec<Write> = monitor
-			.counterparty_commitment_txs_from_update(update)
-			.iter()
-			.map(|commitment| self.outbox.stage(channel_id, commitment))
-			.collect();
+		let commitments = monitor.counterparty_commitment_txs_from_update(update);
+		let mut writes = Vec::new();
+		if !commitments.is_empty() {
+			// Channels from before this record existed are tracked from their next payment.
+			let funding = monitor.get_funding_txo().into_bitcoin_outpoint();
+			writes.extend(self.channels.track(channel_id, funding, None));
+		}
+		writes.extend(
+			commitments.iter().map(|commitment| self.outbox().stage(channel_id, commitment)),
+		);
 		let secrets = match serialized::revealed_secrets(update) {
 			Ok(secrets) => secrets,
 			Err(e) => {
@@ -192,7 +214,7 @@ impl Towers {
 			}
 		};
 		for revealed in secrets {
-			let staged = match self.outbox.staged(channel_id, revealed.commitment_number) {
+			let staged = match self.outbox().staged(channel_id, revealed.commitment_number) {
 				Ok(staged) => staged,
 				Err(e) => {
 					self.fail(channel_id, &e.to_string());
@@ -208,7 +230,7 @@ impl Towers {
 						continue;
 					}
 				}
-				writes.push(self.outbox.unstage(channel_id, &key));
+				writes.push(self.outbox().unstage(channel_id, &key));
 			}
 		}
 		writes
@@ -244,11 +266,15 @@ impl Towers {
 			justice_value_sat: justice.tx.output.iter().map(|o| o.value.to_sat()).sum(),
 			htlc_outputs: justice.htlc_outputs,
 		};
-		let writes = self
-			.outbox
+		let mut writes = self
+			.outbox()
 			.append(channel_id, commitment.commitment_number(), appointment, &revoked)
 			.map_err(|e| e.to_string())?;
-		Ok(writes.into_iter().collect())
+		if justice.to_self_delay > 0 {
+			let funding = monitor.get_funding_txo().into_bitcoin_outpoint();
+			writes.extend(self.channels.track(channel_id, funding, Some(justice.to_self_delay)));
+		}
+		Ok(writes)
 	}
 
 	/// The channel's signer (for our revocation base key), derived once per channel and
@@ -279,16 +305,27 @@ impl Towers {
 		crate::error!(self.logger, "tower client: no appointment for channel {channel_id}: {why}");
 	}
 
-	/// Drops outbox entries every tower has.
-	fn prune(&self) {
-		let Some(lowest) = self.links.iter().map(|link| link.cursor()).min() else { return };
-		if let Err(e) = self.outbox.prune_below(lowest) {
-			crate::warn!(self.logger, "pruning the tower outbox: {e}");
+	/// A block: closes are noted, channels closed long enough forgotten. The writes that make
+	/// it durable.
+	pub(crate) fn block_connected(&self, txdata: &TransactionData, height: u32) -> Vec<Write> {
+		let (forgotten, writes) = self.channels.block_connected(self.outbox(), txdata, height);
+		for channel_id in forgotten {
+			self.signers.remove(&channel_id);
+			crate::info!(
+				self.logger,
+				"tower client: channel {channel_id} closed for good; its records are dropped"
+			);
 		}
+		writes
+	}
+
+	/// A reorg back to `fork_height`: closes above it are undone.
+	pub(crate) fn blocks_disconnected(&self, fork_height: u32) -> Vec<Write> {
+		self.channels.blocks_disconnected(fork_height)
 	}
 
 	/// Tells the delivery tasks that entries became durable.
 	pub(crate) fn entries_durable(&self) {
-		self.new_entries.notify_waiters();
+		self.courier.entries_durable();
 	}
 }

@@ -1,14 +1,17 @@
 //! One task per webhook: reads the journal from the webhook's cursor, POSTs each matching
 //! event with an HMAC-SHA256 signature, retries with exponential backoff, and moves the
-//! cursor only once the receiver answered 2xx.
+//! cursor only once the receiver answered 2xx. Of an answer's body at most
+//! [`MAX_RESPONSE_BODY`] is read: a receiver cannot make the node buffer more.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use bitcoin::hashes::{sha256, Hash, HashEngine, Hmac, HmacEngine};
 use bitcoin::hex::DisplayHex;
+use fulgur_watchtower::body::{read_limited, MAX_RESPONSE_BODY};
+use hyper::client::HttpConnector;
 use hyper::header::{CONTENT_TYPE, USER_AGENT};
-use hyper::{Body, Method, Request};
+use hyper::{Body, Client, Method, Request};
 
 use super::{DeliveryState, StoredWebhook};
 use crate::context::Context;
@@ -106,7 +109,7 @@ async fn deliver(
 	let signed = signature(&hook.secret, &body);
 	let mut delay = FIRST_RETRY_DELAY;
 	loop {
-		let error = match post(ctx, hook, event, &body, &signed).await {
+		let error = match post(&ctx.webhooks.http, &hook.url, event, &body, &signed).await {
 			Ok(()) => return true,
 			Err(error) => error,
 		};
@@ -146,12 +149,13 @@ async fn save(ctx: &Context, id: &str, state: &DeliveryState) -> Result<(), crat
 		.map(|_| ())
 }
 
+/// POSTs one event to `url`; `Ok` once it answered 2xx.
 async fn post(
-	ctx: &Context, hook: &StoredWebhook, event: &EventRecord, body: &[u8], signed: &str,
+	http: &Client<HttpConnector>, url: &str, event: &EventRecord, body: &[u8], signed: &str,
 ) -> Result<(), String> {
 	let request = Request::builder()
 		.method(Method::POST)
-		.uri(&hook.url)
+		.uri(url)
 		.header(CONTENT_TYPE, "application/json")
 		.header(USER_AGENT, "fulgur-webhooks")
 		.header(SIGNATURE_HEADER, signed)
@@ -160,10 +164,11 @@ async fn post(
 		.body(Body::from(body.to_vec()))
 		.map_err(|e| format!("invalid request: {e}"))?;
 	let exchange = async {
-		let response = ctx.webhooks.http.request(request).await?;
+		let response = http.request(request).await?;
 		let status = response.status();
-		// Read (and drop) the answer so the connection can be reused.
-		hyper::body::to_bytes(response.into_body()).await?;
+		// Read (and drop) the answer so the connection can be reused. The status is the
+		// acknowledgement: an answer over the cap is left unread and its connection dropped.
+		let _ = read_limited(response.into_body(), MAX_RESPONSE_BODY).await;
 		Ok::<_, hyper::Error>(status)
 	};
 	match tokio::time::timeout(REQUEST_TIMEOUT, exchange).await {
@@ -176,7 +181,59 @@ async fn post(
 
 #[cfg(test)]
 mod tests {
+	use tokio::io::{AsyncReadExt, AsyncWriteExt};
+	use tokio::net::TcpListener;
+	use tokio::sync::oneshot;
+
 	use super::*;
+	use crate::journal::NodeEvent;
+
+	/// Bytes the fake receiver tries to send: far more than the node should read.
+	const FLOOD: u64 = 64 * 1024 * 1024;
+
+	/// A receiver that answers one delivery with 200 and a body of [`FLOOD`] bytes (announced
+	/// or ended by closing the connection); reports how many it got to write before the node
+	/// closed the connection (or all of them).
+	async fn flooding_receiver(announced: bool) -> (String, oneshot::Receiver<u64>) {
+		let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+		let addr = listener.local_addr().unwrap();
+		let (done, written) = oneshot::channel();
+		tokio::spawn(async move {
+			let (mut socket, _) = listener.accept().await.unwrap();
+			let mut request = [0u8; 8192];
+			let _ = socket.read(&mut request).await;
+			let head = match announced {
+				true => format!("HTTP/1.1 200 OK\r\ncontent-length: {FLOOD}\r\n\r\n"),
+				false => "HTTP/1.1 200 OK\r\nconnection: close\r\n\r\n".to_string(),
+			};
+			let mut sent = 0;
+			if socket.write_all(head.as_bytes()).await.is_ok() {
+				let chunk = vec![b'x'; 64 * 1024];
+				while sent < FLOOD && socket.write_all(&chunk).await.is_ok() {
+					sent += chunk.len() as u64;
+				}
+			}
+			let _ = done.send(sent);
+		});
+		(format!("http://{addr}/hook"), written)
+	}
+
+	#[tokio::test]
+	async fn a_receiver_sending_a_huge_answer_is_cut_off() {
+		let http = Client::builder().build_http();
+		let event = EventRecord {
+			index: 1,
+			timestamp: 0,
+			event: NodeEvent::BreachSeen { channel_id: "00".into(), txid: "11".into() },
+		};
+		for announced in [true, false] {
+			let (url, written) = flooding_receiver(announced).await;
+			// The 2xx status is the acknowledgement; the body is not needed.
+			post(&http, &url, &event, b"{}", "sha256=00").await.expect("delivered");
+			let sent = written.await.unwrap();
+			assert!(sent < FLOOD / 2, "the node kept reading the answer: {sent} bytes sent");
+		}
+	}
 
 	#[test]
 	fn signature_is_rfc4231_hmac_sha256() {

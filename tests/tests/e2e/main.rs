@@ -17,3 +17,4 @@ mod regtest;
 mod restart;
 mod routing;
 mod tower;
+mod tower_penalties;

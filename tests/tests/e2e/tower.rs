@@ -25,12 +25,13 @@ use fulgur_watchtower::client::TowerClient;
 use fulgur_watchtower::server::{Tower, TowerConfig, TowerOptions};
 use fulgur_watchtower::{Appointment, AppointmentStatus, UserId};
 use hyper::Method;
+use lightning::util::persist::KVStoreSync;
 use serde_json::{json, Value};
 
 const WAIT: Duration = Duration::from_secs(60);
 
 /// Spends output 0 of `prev` (an anyone-can-spend output) to a new one, minus a fee.
-fn spend(prev: Txid, value: Amount) -> Transaction {
+pub(crate) fn spend(prev: Txid, value: Amount) -> Transaction {
 	Transaction {
 		version: Version::TWO,
 		lock_time: LockTime::ZERO,
@@ -56,7 +57,7 @@ async fn confirmations(bitcoind: &Bitcoind, txid: Txid) -> u64 {
 	tx.ok().and_then(|tx| tx["confirmations"].as_u64()).unwrap_or(0)
 }
 
-fn tower_config(dir: &std::path::Path, bitcoind: &Bitcoind) -> TowerConfig {
+pub(crate) fn tower_config(dir: &std::path::Path, bitcoind: &Bitcoind) -> TowerConfig {
 	TowerConfig {
 		data_dir: dir.join("tower"),
 		bind: "127.0.0.1:0".parse().unwrap(),
@@ -430,6 +431,54 @@ async fn a_revoked_commitment_with_htlcs_is_punished_by_the_tower() {
 		kinds.iter().any(|k| k == "breach_seen") && kinds.iter().any(|k| k == "breach_punished")
 	})
 	.await;
+	tower.shutdown().await;
+	net.shutdown().await;
+}
+
+/// How many records `namespace`/`secondary` holds in a stopped node's store.
+fn stored_keys(node_dir: &std::path::Path, namespace: &str, secondary: &str) -> usize {
+	let store = fulgur_node::store::SledStore::open(&node_dir.join("db")).expect("open the store");
+	KVStoreSync::list(&store, namespace, secondary).expect("list").len()
+}
+
+/// Every payment revokes states, each leaving a record the node needs to recognise a breach;
+/// once the channel is closed and the close is buried past the CSV delay, they all go.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_closed_channel_leaves_no_tower_records_behind() {
+	let mut net = TestNet::new(&["alice", "bob"]).await;
+	let tower = Tower::start(tower_config(net.dir.path(), &net.bitcoind)).await.expect("tower");
+	give_tower(&mut net, "alice", tower.local_addr().to_string()).await;
+	let channel = net.open_channel("alice", "bob", 1_000_000, 200_000_000).await;
+	for round in 0..3 {
+		pay(&net, "alice", "bob", 5_000_000, &format!("to bob {round}")).await;
+		pay(&net, "bob", "alice", 3_000_000, &format!("to alice {round}")).await;
+	}
+	net.wait_for("every appointment delivered", || async {
+		let towers = towers_of(&net, "alice").await;
+		tower_field(&towers, "pending") == 0 && tower_field(&towers, "delivered") >= 6
+	})
+	.await;
+
+	// Closed cooperatively; the close is mined, then buried past bob's to_self_delay (144).
+	net.api("alice").close_channel(&channel, false).await.expect("close");
+	net.wait_for("the closing transaction", || async {
+		net.bitcoind.mempool_size().await.unwrap_or(0) > 0
+	})
+	.await;
+	net.mine(1).await;
+	net.mine(150).await;
+	let tip = net.bitcoind.block_count().await.expect("height");
+	net.wait_for("alice at the tip", || async {
+		net.api("alice").info().await.is_ok_and(|info| info.block_height as u64 >= tip)
+	})
+	.await;
+
+	let (_, alice) = net.take("alice");
+	alice.stop().await;
+	let alice_dir = net.dir.path().join("alice");
+	let revoked = stored_keys(&alice_dir, "fulgur_tower_revoked", "");
+	let staged = stored_keys(&alice_dir, "fulgur_tower_staged", &channel);
+	assert_eq!((revoked, staged), (0, 0), "revoked and staged records of the closed channel");
 	tower.shutdown().await;
 	net.shutdown().await;
 }

@@ -16,6 +16,7 @@
 //! transactions are possible breaches is told by the in-memory locator index (8 bytes per
 //! locator), so scanning a block reads sled only for real candidates.
 
+use std::collections::HashMap;
 use std::io;
 use std::path::Path;
 
@@ -28,6 +29,7 @@ use crate::crypto::{UserId, USER_ID_LEN};
 use crate::locator::{Locator, LOCATOR_LEN};
 use crate::server::flush::GroupCommit;
 use crate::server::index::{self, LocatorIndex};
+use crate::server::watcher::slots_for;
 
 const USER: u8 = b'U';
 const APPOINTMENT: u8 = b'A';
@@ -284,6 +286,31 @@ impl Dbm {
 			}
 		}
 		Ok(found)
+	}
+
+	/// How many users have an appointment with this locator, counting up to `limit`.
+	pub fn appointment_count_at(&self, locator: &Locator, limit: usize) -> io::Result<usize> {
+		let mut count = 0;
+		for entry in self.db.scan_prefix(locator_prefix(APPOINTMENT, locator)).keys().take(limit) {
+			entry.map_err(to_io)?;
+			count += 1;
+		}
+		Ok(count)
+	}
+
+	/// The slots every user's appointments take, for loading the gatekeeper.
+	pub fn used_slots(&self) -> io::Result<HashMap<UserId, u32>> {
+		let mut used: HashMap<UserId, u32> = HashMap::new();
+		for entry in self.db.scan_prefix([APPOINTMENT]) {
+			let (key, value) = entry.map_err(to_io)?;
+			let user = bitcoin::secp256k1::PublicKey::from_slice(&key[1 + LOCATOR_LEN..]).map_err(
+				|_| io::Error::new(io::ErrorKind::InvalidData, "corrupt appointment key"),
+			)?;
+			let slots = slots_for(value.len().saturating_sub(8));
+			let total = used.entry(UserId(user)).or_default();
+			*total = total.saturating_add(slots);
+		}
+		Ok(used)
 	}
 
 	/// Removes one appointment and its index entry (not flushed).

@@ -1,12 +1,14 @@
 //! The HTTP JSON API: `POST /register`, `/add_appointment`, `/get_appointment`,
 //! `/get_subscription_info` and `GET /ping`, answering errors as `{error, error_code}` with
 //! teos's codes and statuses. Any bad input gets its error; nothing a client sends can stop
-//! the tower.
+//! the tower. `/register` is rate limited per source address before its body is read (429
+//! with code 65).
 
 use std::convert::Infallible;
 use std::io;
-use std::net::SocketAddr;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
+use std::time::Instant;
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -21,6 +23,7 @@ use crate::api::{
 };
 use crate::errors::{ApiError, ErrorCode};
 use crate::server::log;
+use crate::server::rate_limit::Limited;
 use crate::server::TowerCore;
 
 /// A rejection carrying a teos error.
@@ -125,6 +128,43 @@ struct TooLarge(ApiError);
 
 impl warp::reject::Reject for TooLarge {}
 
+/// Passes when the source address may register once more now (taking one from its
+/// allowance); rejects with 429 otherwise.
+fn registration_allowed<C>(with_core: C) -> impl Filter<Extract = (), Error = Rejection> + Clone
+where
+	C: Filter<Extract = (Arc<TowerCore>,), Error = Infallible> + Clone + Send,
+{
+	warp::addr::remote()
+		.and(with_core)
+		.and_then(|remote: Option<SocketAddr>, core: Arc<TowerCore>| async move {
+			// Without a peer address (not over TCP) every such caller shares one allowance.
+			let ip = remote.map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |addr| addr.ip());
+			match core.registrations.check(ip, Instant::now()) {
+				Ok(()) => Ok(()),
+				Err(limited) => {
+					let message = match limited {
+						Limited::Address(wait) => format!(
+							"too many registrations from this address; try again in {} s",
+							wait.as_secs().max(1)
+						),
+						Limited::Busy => {
+							"too many addresses are registering; try again later".to_string()
+						}
+					};
+					let e = ApiError::new(ErrorCode::RegistrationResourceExhausted, message);
+					Err(warp::reject::custom(RateLimited(e)))
+				}
+			}
+		})
+		.untuple_one()
+}
+
+/// Too many registrations: 429 with code 65.
+#[derive(Debug)]
+struct RateLimited(ApiError);
+
+impl warp::reject::Reject for RateLimited {}
+
 /// The JSON answer, or the error.
 fn reply<T: Serialize>(result: Result<T, ApiError>) -> Response {
 	match result {
@@ -141,11 +181,14 @@ pub(crate) fn app(
 	let limit = core.limits.body_limit();
 	let with_core = warp::any().map(move || Arc::clone(&core));
 
-	let register = path!("register").and(post()).and(json_body(limit)).and(with_core.clone()).then(
-		|req: RegisterRequest, core: Arc<TowerCore>| async move {
+	let register = path!("register")
+		.and(post())
+		.and(registration_allowed(with_core.clone()))
+		.and(json_body(limit))
+		.and(with_core.clone())
+		.then(|req: RegisterRequest, core: Arc<TowerCore>| async move {
 			reply(core.register(req.user_id).await)
-		},
-	);
+		});
 	let add =
 		path!("add_appointment").and(post()).and(json_body(limit)).and(with_core.clone()).then(
 			|req: AddAppointmentRequest, core: Arc<TowerCore>| async move {
@@ -188,6 +231,8 @@ async fn recover(rejection: Rejection) -> Result<Response, Infallible> {
 		return Ok(error_response(e));
 	} else if let Some(TooLarge(e)) = rejection.find::<TooLarge>() {
 		(StatusCode::PAYLOAD_TOO_LARGE, e.clone())
+	} else if let Some(RateLimited(e)) = rejection.find::<RateLimited>() {
+		(StatusCode::TOO_MANY_REQUESTS, e.clone())
 	} else if rejection.is_not_found() {
 		(StatusCode::NOT_FOUND, ApiError::new(ErrorCode::InvalidRequestFormat, "no such endpoint"))
 	} else if rejection.find::<MethodNotAllowed>().is_some() {

@@ -8,6 +8,11 @@
 //! [`TowerCore`] is everything but bitcoind (what unit tests and the benchmark drive by
 //! hand); [`Tower`] is the whole service.
 //!
+//! Registration is free, so everything a stranger can make the tower hold is capped
+//! ([`options`]: users, slots per user and in all, appointments per locator; [`rate_limit`]:
+//! registrations per address), and nothing is followed forever: a tracker ends when its
+//! penalty is buried, refused as invalid, or its user is gone.
+//!
 //! [`Listen`]: lightning::chain::Listen
 
 pub mod carrier;
@@ -18,6 +23,8 @@ pub mod gatekeeper;
 pub mod http;
 mod index;
 pub mod log;
+pub mod options;
+pub mod rate_limit;
 pub mod responder;
 mod service;
 pub mod watcher;
@@ -40,65 +47,14 @@ use lightning_block_sync::http::HttpEndpoint;
 use lightning_block_sync::rpc::RpcClient;
 use tokio::sync::{oneshot, watch};
 
-pub use carrier::Carrier;
+pub use carrier::{Carrier, Refusal, Refusals};
 pub use chain::ChainListener;
 pub use dbm::Dbm;
-pub use gatekeeper::{Gatekeeper, SubscriptionConfig};
+pub use gatekeeper::Gatekeeper;
 pub use http::HttpServer;
+pub use options::{Limits, RegistrationCaps, SubscriptionConfig, TowerOptions, SLOT_SIZE};
 pub use responder::Responder;
 pub use watcher::Watcher;
-
-/// Blob bytes per appointment slot (teos's `ENCRYPTED_BLOB_MAX_SIZE`): a blob takes one slot
-/// per started 2,048 bytes.
-pub const SLOT_SIZE: usize = 2048;
-
-/// Size limits of appointments.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Limits {
-	/// Smallest blob: the 16-byte tag plus the smallest transaction (60 bytes).
-	pub min_blob_size: usize,
-	/// Largest blob.
-	pub max_blob_size: usize,
-}
-
-impl Default for Limits {
-	/// Blobs of 76 bytes to 64 KiB (32 slots): a justice transaction sweeping every output
-	/// of a full commitment fits.
-	fn default() -> Self {
-		Limits { min_blob_size: 16 + 60, max_blob_size: 64 * 1024 }
-	}
-}
-
-impl Limits {
-	/// Largest request body: the blob in hex plus room for the other fields.
-	pub fn body_limit(&self) -> u64 {
-		(self.max_blob_size as u64) * 2 + 4096
-	}
-}
-
-/// How the tower behaves, apart from where it runs.
-#[derive(Clone, Debug)]
-pub struct TowerOptions {
-	/// What a registration buys.
-	pub subscription: SubscriptionConfig,
-	/// Appointment size limits.
-	pub limits: Limits,
-	/// sled page cache, bytes: bounds the memory used by appointments.
-	pub cache_bytes: u64,
-	/// Confirmations after which a penalty is final.
-	pub resolved_depth: u32,
-}
-
-impl Default for TowerOptions {
-	fn default() -> Self {
-		TowerOptions {
-			subscription: SubscriptionConfig::default(),
-			limits: Limits::default(),
-			cache_bytes: 64 * 1024 * 1024,
-			resolved_depth: responder::IRREVOCABLY_RESOLVED,
-		}
-	}
-}
 
 /// The tower without its bitcoind connection: storage, components, key.
 pub struct TowerCore {
@@ -108,22 +64,30 @@ pub struct TowerCore {
 	pub(crate) responder: Arc<Responder>,
 	pub(crate) tower_sk: SecretKey,
 	pub(crate) limits: Limits,
+	pub(crate) registrations: rate_limit::RateLimiter,
 	pub(crate) workers: workers::Workers,
 }
 
 impl TowerCore {
 	/// Opens the database in `dir` (created if missing) and loads users and trackers;
-	/// penalties go out through `broadcaster`.
+	/// penalties go out through `broadcaster`, which reports bitcoind's refusals to
+	/// `refusals`.
 	pub fn open(
 		dir: &std::path::Path, options: &TowerOptions,
-		broadcaster: Arc<dyn BroadcasterInterface + Send + Sync>,
+		broadcaster: Arc<dyn BroadcasterInterface + Send + Sync>, refusals: Arc<Refusals>,
 	) -> io::Result<Arc<TowerCore>> {
 		let db = Arc::new(Dbm::open(dir, options.cache_bytes)?);
 		let tower_sk = db.tower_key()?;
 		let height = db.tip()?.map_or(0, |(_, height)| height);
-		let gatekeeper = Arc::new(Gatekeeper::new(Arc::clone(&db), options.subscription, height)?);
-		let responder =
-			Arc::new(Responder::new(Arc::clone(&db), broadcaster, options.resolved_depth)?);
+		let gatekeeper =
+			Arc::new(Gatekeeper::new(Arc::clone(&db), options.subscription, options.caps, height)?);
+		let responder = Arc::new(Responder::new(
+			Arc::clone(&db),
+			Arc::clone(&gatekeeper),
+			broadcaster,
+			refusals,
+			options.resolved_depth,
+		)?);
 		let watcher = Arc::new(Watcher::new(
 			Arc::clone(&db),
 			Arc::clone(&gatekeeper),
@@ -141,6 +105,10 @@ impl TowerCore {
 			responder,
 			tower_sk,
 			limits: options.limits,
+			registrations: rate_limit::RateLimiter::new(
+				options.caps.registrations_per_hour,
+				rate_limit::MAX_TRACKED_ADDRESSES,
+			),
 			workers,
 		}))
 	}
@@ -280,8 +248,10 @@ impl Tower {
 				.map_err(TowerError::Bitcoind)?,
 		);
 		check_network(&rpc, config.network).await.map_err(TowerError::Bitcoind)?;
-		let carrier = Arc::new(Carrier::new(Arc::clone(&rpc), tokio::runtime::Handle::current()));
-		let core = TowerCore::open(&config.data_dir, &config.options, carrier)
+		let refusals = Arc::new(Refusals::default());
+		let handle = tokio::runtime::Handle::current();
+		let carrier = Arc::new(Carrier::new(Arc::clone(&rpc), handle, Arc::clone(&refusals)));
+		let core = TowerCore::open(&config.data_dir, &config.options, carrier, refusals)
 			.map_err(TowerError::Storage)?;
 		let (stop, stopped) = watch::channel(false);
 		let (ready, synced) = oneshot::channel();

@@ -5,6 +5,11 @@
 //! fees may have moved). A reorg that removes the breach or the penalty block clears their
 //! confirmations; the tracker stays, the breach is re-broadcast with it, and when the breach
 //! confirms again the penalty is re-sent in that same block's processing.
+//!
+//! Nothing is followed forever: a penalty bitcoind refuses as invalid (or whose inputs are
+//! spent while the breach is confirmed) is dropped at the next block; one refused for now
+//! (its fee, a conflict) is kept and sent again, and the log says so; the trackers of a user
+//! the gatekeeper deleted (expired) go with the user.
 
 use std::collections::{HashMap, HashSet};
 use std::io;
@@ -20,7 +25,9 @@ use lightning::chain::{BestBlock, Listen};
 use crate::api;
 use crate::crypto::UserId;
 use crate::locator::Locator;
+use crate::server::carrier::{Refusal, Refusals};
 use crate::server::dbm::{be_u32, Dbm};
+use crate::server::gatekeeper::Gatekeeper;
 use crate::server::log;
 
 /// Confirmations after which a penalty is final and its tracker dropped (teos's value).
@@ -84,15 +91,22 @@ impl Tracker {
 /// Trackers (few: one per breach), in memory and in sled.
 pub struct Responder {
 	db: Arc<Dbm>,
+	gatekeeper: Arc<Gatekeeper>,
 	broadcaster: Arc<dyn BroadcasterInterface + Send + Sync>,
+	refusals: Arc<Refusals>,
 	trackers: Mutex<HashMap<(Locator, UserId), Tracker>>,
+	/// The last reason a kept penalty was refused for, so the log says it once.
+	refused: Mutex<HashMap<Txid, String>>,
 	resolved_depth: u32,
 }
 
 impl Responder {
-	/// Loads the trackers from `db`; penalties go out through `broadcaster`.
+	/// Loads the trackers from `db`; penalties go out through `broadcaster`, which reports
+	/// what bitcoind refused to `refusals`.
 	pub fn new(
-		db: Arc<Dbm>, broadcaster: Arc<dyn BroadcasterInterface + Send + Sync>, resolved_depth: u32,
+		db: Arc<Dbm>, gatekeeper: Arc<Gatekeeper>,
+		broadcaster: Arc<dyn BroadcasterInterface + Send + Sync>, refusals: Arc<Refusals>,
+		resolved_depth: u32,
 	) -> io::Result<Self> {
 		let mut trackers = HashMap::new();
 		for (locator, user, record) in db.trackers()? {
@@ -101,7 +115,15 @@ impl Responder {
 			})?;
 			trackers.insert((locator, user), tracker);
 		}
-		Ok(Responder { db, broadcaster, trackers: Mutex::new(trackers), resolved_depth })
+		Ok(Responder {
+			db,
+			gatekeeper,
+			broadcaster,
+			refusals,
+			trackers: Mutex::new(trackers),
+			refused: Mutex::new(HashMap::new()),
+			resolved_depth,
+		})
 	}
 
 	fn lock(&self) -> MutexGuard<'_, HashMap<(Locator, UserId), Tracker>> {
@@ -157,6 +179,65 @@ impl Responder {
 		Ok(())
 	}
 
+	/// The users of trackers the gatekeeper no longer has (deleted after expiry). Asked with
+	/// the trackers unlocked: the watcher takes the gatekeeper's lock, then ours.
+	fn users_gone(&self) -> HashSet<UserId> {
+		let users: HashSet<UserId> = self.lock().keys().map(|(_, user)| *user).collect();
+		users.into_iter().filter(|user| !self.gatekeeper.is_registered(user)).collect()
+	}
+
+	/// Acts on what bitcoind said about the penalties since the last block, and drops the
+	/// trackers of the users `gone`.
+	fn drop_hopeless(
+		&self, trackers: &mut HashMap<(Locator, UserId), Tracker>, gone: &HashSet<UserId>,
+	) {
+		let mut refused = self.refused.lock().unwrap_or_else(|e| e.into_inner());
+		let mut dropped = Vec::new();
+		for (txid, refusal) in self.refusals.take() {
+			let Some((key, tracker)) =
+				trackers.iter().find(|(_, t)| t.penalty_tx.compute_txid() == txid)
+			else {
+				// Not a penalty (a breach sent again) or no longer followed.
+				continue;
+			};
+			if tracker.penalty_height.is_some() {
+				continue;
+			}
+			match refusal {
+				Refusal::Invalid(why) => {
+					log::warn(format_args!("penalty {txid} refused as invalid ({why}): dropped"));
+					dropped.push(*key);
+				}
+				Refusal::MissingInputs(why) if tracker.dispute_height.is_some() => {
+					log::warn(format_args!(
+						"penalty {txid}: its inputs are spent by another transaction ({why}): dropped"
+					));
+					dropped.push(*key);
+				}
+				Refusal::MissingInputs(why) | Refusal::ForNow(why) => {
+					if refused.get(&txid) != Some(&why) {
+						log::warn(format_args!(
+							"penalty {txid} refused for now ({why}): kept, sent again every block"
+						));
+						refused.insert(txid, why);
+					}
+				}
+			}
+		}
+		for key in trackers.keys().filter(|(_, user)| gone.contains(user)) {
+			log::info(format_args!("user {} is gone: tracker of locator {} dropped", key.1, key.0));
+			dropped.push(*key);
+		}
+		for key in dropped {
+			if let Some(tracker) = trackers.remove(&key) {
+				refused.remove(&tracker.penalty_tx.compute_txid());
+			}
+			if let Err(e) = self.db.remove_tracker(&key.0, &key.1) {
+				log::error(format_args!("removing tracker {}: {e}", key.0));
+			}
+		}
+	}
+
 	fn store(&self, key: &(Locator, UserId), tracker: &Tracker) {
 		if let Err(e) = self.db.put_tracker(&key.0, &key.1, tracker.to_bytes()) {
 			log::error(format_args!("storing tracker {}: {e}", key.0));
@@ -166,7 +247,9 @@ impl Responder {
 
 impl Listen for Responder {
 	fn filtered_block_connected(&self, _header: &Header, txdata: &TransactionData, height: u32) {
+		let gone = self.users_gone();
 		let mut trackers = self.lock();
+		self.drop_hopeless(&mut trackers, &gone);
 		if trackers.is_empty() {
 			return;
 		}

@@ -18,7 +18,7 @@ use crate::crypto::{self, UserId};
 use crate::errors::{ApiError, ErrorCode};
 use crate::locator::Locator;
 use crate::server::dbm::{Dbm, StoredAppointment};
-use crate::server::gatekeeper::{storage_error, unknown_user, Gatekeeper};
+use crate::server::gatekeeper::{exhausted, storage_error, unknown_user, Gatekeeper, UserState};
 use crate::server::log;
 use crate::server::responder::Responder;
 use crate::server::{Limits, SLOT_SIZE};
@@ -48,7 +48,8 @@ impl Watcher {
 
 	/// Checks, stores (not yet durable: the caller awaits [`Dbm::durable`]) and signs the
 	/// receipt of an appointment. A locator the user already sent is an update: the blob is
-	/// replaced and only a size difference changes the slots.
+	/// replaced and only a size difference changes the slots. A locator holds appointments of
+	/// at most [`Limits::max_appointments_per_locator`] users.
 	pub fn add_appointment(
 		&self, req: &AddAppointmentRequest,
 	) -> Result<AddAppointmentResponse, ApiError> {
@@ -58,7 +59,8 @@ impl Watcher {
 		let start_block = self.gatekeeper.height();
 		let info = {
 			let mut users = self.gatekeeper.lock_users();
-			let mut info = self.gatekeeper.check_user(&users, &user)?;
+			let state = self.gatekeeper.check_user(&users, &user)?;
+			let mut info = state.info;
 			if self.responder.has_tracker(&locator, &user) {
 				return Err(ApiError::new(
 					ErrorCode::AppointmentAlreadyTriggered,
@@ -66,6 +68,15 @@ impl Watcher {
 				));
 			}
 			let old = self.db.appointment(&locator, &user).map_err(storage_error)?;
+			if old.is_none() {
+				let cap = self.limits.max_appointments_per_locator;
+				let count = self.db.appointment_count_at(&locator, cap).map_err(storage_error)?;
+				if count >= cap {
+					return Err(exhausted(format!(
+						"locator {locator} already has the most appointments the tower takes ({cap})"
+					)));
+				}
+			}
 			let old_slots = old.map_or(0, |a| slots_for(a.encrypted_blob.len()));
 			let new_slots = slots_for(req.appointment.encrypted_blob.len());
 			let available = info.available_slots.saturating_add(old_slots);
@@ -82,7 +93,9 @@ impl Watcher {
 				encrypted_blob: req.appointment.encrypted_blob.clone(),
 			};
 			self.db.put_appointment(&locator, &user, &stored, info).map_err(storage_error)?;
-			users.insert(user, info);
+			// Slots move from free to used: what the user holds stays the same.
+			let used_slots = state.used_slots.saturating_sub(old_slots).saturating_add(new_slots);
+			users.set(user, UserState { info, used_slots });
 			info
 		};
 		let receipt = AddAppointmentResponse::receipt_to_vec(&req.signature, start_block);
@@ -181,8 +194,9 @@ impl Watcher {
 				"appointment {locator} of {user} matched {txid} but its blob is useless ({e}); dropped"
 			)),
 		}
-		if let Err(e) = self.db.remove_appointment(&locator, &user) {
-			log::error(format_args!("removing triggered appointment {locator}: {e}"));
+		match self.db.remove_appointment(&locator, &user) {
+			Ok(()) => self.gatekeeper.release_slots(&user, slots_for(a.encrypted_blob.len())),
+			Err(e) => log::error(format_args!("removing triggered appointment {locator}: {e}")),
 		}
 	}
 }

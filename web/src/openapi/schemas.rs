@@ -411,7 +411,7 @@ fn merchant() -> Vec<(&'static str, Value)> {
 			object(&[
 				("url", string()),
 				("tower_id", nullable(string())),
-				("state", string()),
+				("state", one_of(&["active", "unreachable", "registering", "misbehaving"])),
 				("delivered", int()),
 				("pending", int()),
 				("rejected", int()),

@@ -1,6 +1,7 @@
 //! Component tests: the gatekeeper, watcher and responder driven through `Listen` with
 //! hand-built blocks, and the HTTP API on a real port.
 
+mod caps;
 mod components;
 mod http;
 
@@ -18,7 +19,7 @@ use bitcoin::{
 use lightning::chain::chaininterface::BroadcasterInterface;
 use lightning::chain::{BestBlock, Listen};
 
-use super::{ChainListener, SubscriptionConfig, TowerCore, TowerOptions};
+use super::{ChainListener, Refusals, SubscriptionConfig, TowerCore, TowerOptions};
 use crate::api::AddAppointmentRequest;
 use crate::appointment::Appointment;
 use crate::crypto::UserId;
@@ -66,8 +67,15 @@ impl Harness {
 	}
 
 	pub(super) fn open(dir: tempfile::TempDir, options: TowerOptions) -> Harness {
+		Harness::reporting_to(dir, options, Arc::default())
+	}
+
+	/// A harness whose broadcasts' refusals are what the test puts in `refusals`.
+	pub(super) fn reporting_to(
+		dir: tempfile::TempDir, options: TowerOptions, refusals: Arc<Refusals>,
+	) -> Harness {
 		let recorder = Arc::new(Recorder::default());
-		let core = TowerCore::open(dir.path(), &options, recorder.clone()).unwrap();
+		let core = TowerCore::open(dir.path(), &options, recorder.clone(), refusals).unwrap();
 		let listener = core.chain_listener();
 		let genesis = BlockHash::from_byte_array([0; 32]);
 		Harness { dir, core, recorder, listener, chain: vec![genesis], options }
