@@ -103,6 +103,13 @@ fn sync_parent_dir(path: &Path) -> io::Result<()> {
 /// Finds the scope of a key that is not the admin key.
 type ScopeLookup = dyn Fn(&str) -> Option<ApiScope> + Send + Sync;
 
+/// Who sent a request: the scope of its key.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Caller {
+	/// What the key may do.
+	pub scope: ApiScope,
+}
+
 /// Who may use the API: the admin key (from the key file) and the node's scoped keys.
 #[derive(Clone)]
 pub(crate) struct Keys {
@@ -118,20 +125,20 @@ impl Keys {
 		Keys { admin, scoped: Arc::new(scoped) }
 	}
 
-	/// The scope of `token`, or `None` for an unknown one.
-	fn scope_of(&self, token: &str) -> Option<ApiScope> {
+	/// Who holds `token`, or `None` for an unknown one.
+	fn caller(&self, token: &str) -> Option<Caller> {
 		if constant_time_eq(token.as_bytes(), self.admin.as_bytes()) {
-			return Some(ApiScope::Admin);
+			return Some(Caller { scope: ApiScope::Admin });
 		}
-		(self.scoped)(token)
+		(self.scoped)(token).map(|scope| Caller { scope })
 	}
 }
 
-/// A filter that extracts the scope of the key in `Authorization: Bearer <key>` and rejects
+/// A filter that extracts who holds the key in `Authorization: Bearer <key>` and rejects
 /// requests without a known key with 401 `unauthorized`.
 pub(crate) fn authenticate(
 	keys: Keys,
-) -> impl Filter<Extract = (ApiScope,), Error = Rejection> + Clone {
+) -> impl Filter<Extract = (Caller,), Error = Rejection> + Clone {
 	warp::header::optional::<String>("authorization")
 		// A header that is not valid text counts as missing.
 		.or(warp::any().map(|| None))
@@ -142,8 +149,8 @@ pub(crate) fn authenticate(
 		})
 }
 
-/// The scope of the key in an `Authorization` header value.
-fn check_authorization(keys: &Keys, header: Option<&str>) -> Result<ApiScope, ApiError> {
+/// Who holds the key in an `Authorization` header value.
+fn check_authorization(keys: &Keys, header: Option<&str>) -> Result<Caller, ApiError> {
 	let header = header.ok_or_else(|| {
 		ApiError::unauthorized("missing API key: send the header `Authorization: Bearer <key>`")
 	})?;
@@ -154,7 +161,7 @@ fn check_authorization(keys: &Keys, header: Option<&str>) -> Result<ApiScope, Ap
 	if token.is_empty() {
 		return Err(ApiError::unauthorized("invalid API key"));
 	}
-	keys.scope_of(token).ok_or_else(|| ApiError::unauthorized("invalid API key"))
+	keys.caller(token).ok_or_else(|| ApiError::unauthorized("invalid API key"))
 }
 
 #[cfg(test)]
@@ -164,9 +171,10 @@ mod tests {
 	#[test]
 	fn checks_bearer_tokens() {
 		let keys = Keys::new(Arc::from("k3y"), |t| (t == "sh0p").then_some(ApiScope::Invoice));
-		assert_eq!(check_authorization(&keys, Some("Bearer k3y")).unwrap(), ApiScope::Admin);
-		assert_eq!(check_authorization(&keys, Some("bearer  k3y ")).unwrap(), ApiScope::Admin);
-		assert_eq!(check_authorization(&keys, Some("Bearer sh0p")).unwrap(), ApiScope::Invoice);
+		let scope = |header| check_authorization(&keys, Some(header)).unwrap().scope;
+		assert_eq!(scope("Bearer k3y"), ApiScope::Admin);
+		assert_eq!(scope("bearer  k3y "), ApiScope::Admin);
+		assert_eq!(scope("Bearer sh0p"), ApiScope::Invoice);
 		for bad in [
 			None,
 			Some(""),

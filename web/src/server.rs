@@ -1,9 +1,10 @@
 //! The server: binding, shutdown, the whole filter, and the rejection mapping.
 //!
-//! A request goes through: API key check (401) → the router (`router.rs`: path, method,
-//! query or JSON body parsed and validated into a `Call`) → the key's scope against the
-//! route table (`routes.rs`, 403) → `dispatch` (the handler, with the node, on its own
-//! task) → [`recover`] (any rejection becomes a JSON error) → the request log line.
+//! A request goes through: API key check (401) → the key's scope against the route the
+//! table (`routes.rs`) finds for the method and path (403; nothing of the query or body is
+//! read before) → the router (`router.rs`: path, method, query or JSON body parsed and
+//! validated into a `Call`) → `dispatch` (the handler, with the node, on its own task) →
+//! [`recover`] (any rejection becomes a JSON error) → the request log line.
 //! Everything up to the `Call` needs no node, which is what the unit tests exercise.
 
 use std::convert::Infallible;
@@ -246,7 +247,7 @@ mod tests {
 	fn app_without_node() -> impl Filter<Extract = impl Reply, Error = Infallible> + Clone {
 		finish(
 			authenticated_routes(keys())
-				.map(|call: Call| warp::reply::json(&format!("{call:?}")).into_response()),
+				.map(|_, call: Call| warp::reply::json(&format!("{call:?}")).into_response()),
 		)
 	}
 
@@ -265,7 +266,7 @@ mod tests {
 	}
 
 	async fn call(req: warp::test::RequestBuilder) -> Call {
-		req.filter(&authenticated_routes(keys())).await.expect("routed")
+		req.filter(&authenticated_routes(keys())).await.expect("routed").1
 	}
 
 	#[tokio::test]
@@ -476,19 +477,15 @@ mod tests {
 	async fn every_table_route_is_served_as_itself() {
 		for route in Route::ALL {
 			let spec = route.spec();
-			let path = spec
-				.path
-				.split('/')
-				.map(|s| if s.starts_with('{') { "ab12" } else { s })
-				.collect::<Vec<_>>()
-				.join("/");
+			let path = concrete_path(&spec);
 			let mut req = request(spec.method, &path);
 			if let Some(body) = spec.body {
 				req = req.header("content-type", "application/json").body(body.example);
 			}
+			assert_eq!(Route::find(spec.method, &path), Some(*route), "{} {path}", spec.method);
 			let routed = req.filter(&authenticated_routes(keys())).await;
 			match routed {
-				Ok(call) => assert_eq!(call.route(), *route, "{} {path}", spec.method),
+				Ok((_, call)) => assert_eq!(call.route(), *route, "{} {path}", spec.method),
 				Err(e) => panic!("{} {path} not routed: {e:?}", spec.method),
 			}
 		}
@@ -536,6 +533,95 @@ mod tests {
 				_ => {}
 			}
 		}
+	}
+
+	/// The table's path of `spec` with every `{parameter}` filled in.
+	fn concrete_path(spec: &crate::routes::RouteSpec) -> String {
+		spec.path
+			.split('/')
+			.map(|s| if s.starts_with('{') { "ab12" } else { s })
+			.collect::<Vec<_>>()
+			.join("/")
+	}
+
+	/// Every route of the table a key may not use answers 403 to it, whatever its query and
+	/// body: the scope is checked before either is parsed.
+	#[tokio::test]
+	async fn forbidden_before_query_or_body_is_parsed() {
+		let mut checked = 0;
+		for (key, scope) in [(SHOP_KEY, ApiScope::Invoice), (READ_KEY, ApiScope::Readonly)] {
+			for route in Route::ALL {
+				let spec = route.spec();
+				if spec.access.allows(scope) {
+					continue;
+				}
+				let path = format!("{}?limit=x&cursor=%zz&after=-1&bogus", concrete_path(&spec));
+				let req = warp::test::request()
+					.method(spec.method)
+					.path(&path)
+					.header("authorization", format!("Bearer {key}"))
+					.header("content-type", "application/json")
+					.header("last-event-id", "not-a-number")
+					.body("{\"malformed\": ");
+				let (status, answer) = send(req).await;
+				assert_eq!(
+					(status, answer["code"].as_str()),
+					(StatusCode::FORBIDDEN, Some("forbidden")),
+					"{} {} with a key of scope {}: {answer}",
+					spec.method,
+					spec.path,
+					scope.as_str()
+				);
+				checked += 1;
+			}
+		}
+		assert!(checked > 20, "{checked}");
+	}
+
+	/// Over a real connection: a forbidden request with a body still on its way is answered
+	/// 403 at once; the server does not wait for (or read) the body.
+	#[tokio::test]
+	async fn forbidden_without_waiting_for_the_body() {
+		use tokio::io::{AsyncReadExt, AsyncWriteExt};
+		let server = start(app_without_node(), "127.0.0.1:0".parse().unwrap(), closing()).unwrap();
+		let addr = server.local_addr();
+		let mut answers = Vec::new();
+		for route in Route::ALL {
+			let spec = route.spec();
+			if spec.body.is_none() || spec.access.allows(ApiScope::Invoice) {
+				continue;
+			}
+			let head = format!(
+				"{} {} HTTP/1.1\r\nhost: {addr}\r\nauthorization: Bearer {SHOP_KEY}\r\n\
+				content-type: application/json\r\ncontent-length: 4096\r\n\r\n{{\"a",
+				spec.method,
+				concrete_path(&spec)
+			);
+			answers.push(tokio::spawn(async move {
+				let mut socket = tokio::net::TcpStream::connect(addr).await.expect("connect");
+				socket.write_all(head.as_bytes()).await.expect("write");
+				// The rest of the body never comes: only an answer that did not wait for
+				// it arrives.
+				let mut answer = vec![0u8; 1024];
+				let read = tokio::time::timeout(Duration::from_secs(30), socket.read(&mut answer))
+					.await
+					.map(|n| n.map(|n| String::from_utf8_lossy(&answer[..n]).into_owned()));
+				(spec, read)
+			}));
+		}
+		assert!(answers.len() > 10, "{}", answers.len());
+		for answer in answers {
+			let (spec, read) = answer.await.expect("task");
+			let text = match read {
+				Ok(Ok(text)) => text,
+				Ok(Err(e)) => panic!("{} {}: {e}", spec.method, spec.path),
+				Err(_) => {
+					panic!("{} {}: no answer while the body is pending", spec.method, spec.path)
+				}
+			};
+			assert!(text.starts_with("HTTP/1.1 403"), "{} {}: {text}", spec.method, spec.path);
+		}
+		server.shutdown().await;
 	}
 
 	#[tokio::test]
