@@ -34,7 +34,9 @@ mod builder;
 pub use api_keys::{constant_time_eq, ApiKeyInfo, ApiScope};
 pub use config::{NodeConfig, StoreKind};
 pub use error::NodeError;
-pub use journal::{EventRecord, NodeEvent, EVENT_KINDS};
+pub use journal::{
+	kind_readable_by, EventPage, EventRecord, NodeEvent, EVENT_KINDS, INVOICE_SCOPE_KINDS,
+};
 pub use model::*;
 pub use webhooks::{signature as webhook_signature, DeliveryState, WebhookInfo, SIGNATURE_HEADER};
 
@@ -375,6 +377,15 @@ impl Node {
 		self.ctx.journal.read_async(after, limit).await
 	}
 
+	/// A page of the events a key with `scope` may read, after `after` (see
+	/// [`journal::EventPage`]: a page may stop short of `limit` without reaching the head;
+	/// go on after its `scanned_to`).
+	pub async fn events_for(
+		&self, scope: ApiScope, after: u64, limit: usize,
+	) -> Result<EventPage, NodeError> {
+		self.ctx.journal.read_for(scope, after, limit).await
+	}
+
 	/// The index of the latest event (0 before the first one).
 	pub fn latest_event_index(&self) -> u64 {
 		self.ctx.journal.latest()
@@ -406,6 +417,11 @@ impl Node {
 	/// Revokes an API key at once.
 	pub async fn revoke_api_key(&self, id: &str) -> Result<ApiKeyInfo, NodeError> {
 		self.ctx.api_keys.revoke(id).await
+	}
+
+	/// Whether API key `id` exists: created and not revoked.
+	pub fn api_key_exists(&self, id: &str) -> bool {
+		self.ctx.api_keys.exists(id)
 	}
 
 	/// The API key whose secret this is, if any.

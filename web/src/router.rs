@@ -338,8 +338,9 @@ pub(crate) async fn run(
 
 /// Calls the handler for `call`: the single place where requests meet the node.
 /// `closing` turns true when the API shuts down: long-lived answers (event streams) end.
+/// `caller` is who asked (its scope allows the call); the events it may read depend on it.
 async fn dispatch(
-	node: Node, closing: watch::Receiver<bool>, _caller: Caller, call: Call,
+	node: Node, closing: watch::Receiver<bool>, caller: Caller, call: Call,
 ) -> Response {
 	match call {
 		Call::Info => reply(info::handle_info(node, ()).await),
@@ -368,8 +369,8 @@ async fn dispatch(
 		Call::Graph => reply(routing::handle_graph(node, ()).await),
 		Call::GraphNode(req) => reply(routing::handle_graph_node(node, req).await),
 		Call::GraphChannel(req) => reply(routing::handle_graph_channel(node, req).await),
-		Call::ListEvents(req) => reply(events::handle_list_events(node, req).await),
-		Call::EventStream(req) => events::handle_event_stream(node, req, closing),
+		Call::ListEvents(req) => reply(events::handle_list_events(node, caller, req).await),
+		Call::EventStream(req) => events::handle_event_stream(node, caller, req, closing),
 		Call::CreateWebhook(req) => reply(webhooks::handle_create_webhook(node, req).await),
 		Call::ListWebhooks(req) => reply(webhooks::handle_list_webhooks(node, req).await),
 		Call::DeleteWebhook(req) => reply(webhooks::handle_delete_webhook(node, req).await),

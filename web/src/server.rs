@@ -104,9 +104,8 @@ pub async fn serve(node: Node, config: ApiConfig) -> io::Result<ApiServer> {
 	}
 	let (closing, closing_rx) = watch::channel(false);
 	let scoped = node.clone();
-	let keys = Keys::new(Arc::from(config.api_key), move |token| {
-		scoped.authenticate_api_key(token).map(|key| key.scope)
-	});
+	let keys =
+		Keys::new(Arc::from(config.api_key), move |token| scoped.authenticate_api_key(token));
 	let server = start(app(node, keys, closing_rx), config.bind, closing)?;
 	log_info!("API listening on http://{}", server.local_addr);
 	Ok(server)
@@ -231,9 +230,15 @@ mod tests {
 
 	/// The admin key, plus an invoice and a read-only key.
 	fn keys() -> Keys {
-		Keys::new(Arc::from(KEY), |token| match token {
-			SHOP_KEY => Some(ApiScope::Invoice),
-			READ_KEY => Some(ApiScope::Readonly),
+		let key = |id: &str, scope| fulgur_node::ApiKeyInfo {
+			id: id.into(),
+			scope,
+			label: None,
+			created_at: 1,
+		};
+		Keys::new(Arc::from(KEY), move |token| match token {
+			SHOP_KEY => Some(key("5h", ApiScope::Invoice)),
+			READ_KEY => Some(key("r3", ApiScope::Readonly)),
 			_ => None,
 		})
 	}
