@@ -19,6 +19,7 @@ mod manager_barrier;
 pub mod model;
 mod monitor_checkpoint;
 mod payment;
+mod peer_events;
 mod peers;
 mod records;
 pub mod routing;

@@ -218,8 +218,10 @@ async fn sync_wallet(ctx: Arc<Context>, recorded: Arc<Mutex<HashSet<bitcoin::Txi
 	}
 }
 
-/// Records peer connections and disconnections in the order the peer manager reported them.
-async fn record_peer_events(ctx: Arc<Context>, mut queue: mpsc::UnboundedReceiver<NodeEvent>) {
+/// Records peer connections and disconnections in the order the peer manager reported them,
+/// and says so in the log when some were dropped because the queue was full.
+async fn record_peer_events(ctx: Arc<Context>, mut queue: mpsc::Receiver<NodeEvent>) {
+	let mut dropped_seen = 0;
 	loop {
 		let event = tokio::select! {
 			_ = ctx.stopped() => return,
@@ -228,6 +230,16 @@ async fn record_peer_events(ctx: Arc<Context>, mut queue: mpsc::UnboundedReceive
 		let Some(event) = event else { return };
 		if let Err(e) = ctx.journal.append(event).await {
 			crate::warn!(ctx.logger, "recording a peer event: {e}");
+		}
+		let dropped = ctx.peer_events.dropped();
+		if dropped > dropped_seen {
+			crate::warn!(
+				ctx.logger,
+				"{} peer events not recorded: more than {} were waiting",
+				dropped - dropped_seen,
+				crate::peer_events::PEER_EVENT_QUEUE
+			);
+			dropped_seen = dropped;
 		}
 	}
 }

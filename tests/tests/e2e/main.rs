@@ -9,6 +9,7 @@ mod dashboard;
 mod events;
 mod gossip;
 mod payments;
+mod peer_churn;
 mod regtest;
 mod restart;
 mod routing;
