@@ -77,6 +77,9 @@ pub struct NodeConfig {
 	pub routing: crate::routing::RoutingLimits,
 	/// Watchtowers every revoked state is handed to (`host:port` or `pubkey@host:port`).
 	pub towers: Vec<String>,
+	/// How long events stay in the event log; older ones are removed unless a webhook or an
+	/// open stream has not passed them yet.
+	pub events_retention: Duration,
 }
 
 impl NodeConfig {
@@ -102,6 +105,9 @@ impl NodeConfig {
 			log_level: Level::Debug,
 			routing: crate::routing::RoutingLimits::default(),
 			towers: Vec::new(),
+			events_retention: Duration::from_secs(
+				DEFAULT_EVENTS_RETENTION_DAYS as u64 * SECONDS_PER_DAY,
+			),
 		}
 	}
 }
@@ -120,6 +126,12 @@ pub const PEER_RECONNECT_INTERVAL: Duration = Duration::from_secs(5);
 pub const NODE_ANNOUNCEMENT_INTERVAL: Duration = Duration::from_secs(60);
 /// How long a TCP connect to a peer may take.
 pub const PEER_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Days events stay in the event log by default.
+pub const DEFAULT_EVENTS_RETENTION_DAYS: u32 = 90;
+/// Seconds in a day, for retention given in days.
+pub const SECONDS_PER_DAY: u64 = 24 * 3600;
+/// How often the event log drops events older than the retention.
+pub const EVENT_COMPACTION_INTERVAL: Duration = Duration::from_secs(3600);
 /// How often invoice expiry is checked.
 pub const INVOICE_EXPIRY_CHECK_INTERVAL: Duration = Duration::from_secs(1);
 /// Default BOLT11 invoice expiry.

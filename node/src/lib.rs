@@ -36,7 +36,8 @@ pub use api_keys::{constant_time_eq, ApiKeyInfo, ApiScope};
 pub use config::{NodeConfig, StoreKind};
 pub use error::NodeError;
 pub use journal::{
-	kind_readable_by, EventPage, EventRecord, NodeEvent, EVENT_KINDS, INVOICE_SCOPE_KINDS,
+	kind_readable_by, EventPage, EventReader, EventRecord, NodeEvent, EVENT_KINDS,
+	INVOICE_SCOPE_KINDS,
 };
 pub use model::*;
 pub use webhooks::{signature as webhook_signature, DeliveryState, WebhookInfo, SIGNATURE_HEADER};
@@ -390,6 +391,19 @@ impl Node {
 	/// The index of the latest event (0 before the first one).
 	pub fn latest_event_index(&self) -> u64 {
 		self.ctx.journal.latest()
+	}
+
+	/// The oldest index still in the log (0 when it is empty): events before it were removed
+	/// by the retention policy.
+	pub fn oldest_event_index(&self) -> u64 {
+		self.ctx.journal.oldest()
+	}
+
+	/// Registers a reader of the log that has passed every event up to `passed` (an event
+	/// stream): while the returned handle lives, the retention policy keeps every event it
+	/// has not passed. At most [`journal::MAX_READERS`] at once (`busy` beyond).
+	pub fn register_event_reader(&self, passed: u64) -> Result<EventReader, NodeError> {
+		self.ctx.journal.register_reader(passed)
 	}
 
 	/// How many events the log holds.

@@ -13,10 +13,15 @@
 //! Events that must be recorded once however often their cause is handled (LDK replays an
 //! event after a failed step or a restart) carry a key ([`NodeEvent::once_key`]); the key is
 //! stored with the event, in the same flush, and a second append with it is a no-op.
+//!
+//! Old events are removed by the retention policy (`retention.rs`), oldest first and never
+//! one a reader still needs; reads start at the oldest event left.
 
 mod event;
+mod retention;
 
 pub use event::{kind_readable_by, EventRecord, NodeEvent, EVENT_KINDS, INVOICE_SCOPE_KINDS};
+pub use retention::{EventReader, MAX_READERS};
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -60,8 +65,14 @@ pub struct Journal {
 	durable: watch::Sender<u64>,
 	/// Events stored.
 	count: AtomicU64,
+	/// No event is stored below this index (compaction moves it up).
+	oldest: AtomicU64,
 	/// Serialises the "already recorded?" check with the append of keyed events.
 	once: tokio::sync::Mutex<()>,
+	/// Where the open readers are, so compaction keeps what they have not passed.
+	readers: retention::Readers,
+	/// One compaction at a time.
+	compacting: Mutex<()>,
 }
 
 type Write = AsyncResult<'static, (), lightning::io::Error>;
@@ -74,13 +85,17 @@ impl Journal {
 			.map_err(|e| NodeError::Persistence(format!("listing events: {e}")))?;
 		let indexes: Vec<u64> = keys.iter().filter_map(|k| k.parse().ok()).collect();
 		let last = indexes.iter().copied().max().unwrap_or(0);
+		let oldest = indexes.iter().copied().min().unwrap_or(last + 1);
 		let (durable, _) = watch::channel(last);
 		Ok(Arc::new(Journal {
 			store,
 			last_assigned: Mutex::new(last),
 			durable,
 			count: AtomicU64::new(indexes.len() as u64),
+			oldest: AtomicU64::new(oldest),
 			once: tokio::sync::Mutex::new(()),
+			readers: retention::Readers::default(),
+			compacting: Mutex::new(()),
 		}))
 	}
 
@@ -173,7 +188,8 @@ impl Journal {
 	) -> Result<EventPage, NodeError> {
 		let latest = self.latest();
 		let mut events = Vec::new();
-		let mut index = after;
+		// Removed events are not walked over.
+		let mut index = after.max(self.oldest.load(Ordering::Acquire).saturating_sub(1));
 		let mut scanned = 0;
 		while index < latest && events.len() < limit && scanned < max_scan {
 			index += 1;

@@ -194,7 +194,8 @@ async fn events_resume_without_gaps_and_webhooks_deliver_signed() {
 		let value = serde_json::to_value(record).expect("json");
 		openapi::check(&doc, "EventRecord", &value).unwrap_or_else(|e| panic!("{e}: {value}"));
 	}
-	let answers: [(&str, &str); 6] = [
+	let answers: [(&str, &str); 7] = [
+		("/v1/events", "ListEventsResponse"),
 		("/v1/info", "NodeInfo"),
 		("/v1/balance", "Balance"),
 		("/v1/channels", "ListChannelsResponse"),

@@ -12,5 +12,6 @@ mod payments;
 mod peer_churn;
 mod regtest;
 mod restart;
+mod retention;
 mod routing;
 mod tower;

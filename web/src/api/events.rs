@@ -7,14 +7,16 @@
 //! the `Last-Event-ID` header (what browsers send when they reconnect) or else `?after=`,
 //! and without either starts with the next event. A comment line keeps idle connections
 //! open. A stream ends when its key is revoked: the key is asked for before every event and
-//! every second while waiting.
+//! every second while waiting. An open stream is registered with the log, so the retention
+//! policy keeps what it has not sent yet; at most `fulgur_node::journal::MAX_READERS` are
+//! open at once (503 `busy` beyond).
 
 use std::convert::Infallible;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use fulgur_node::{EventRecord, Node};
+use fulgur_node::{EventReader, EventRecord, Node};
 use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, watch};
 use warp::reply::Response;
@@ -91,6 +93,10 @@ pub struct ListEventsResponse {
 	pub events: Vec<EventRecord>,
 	/// Events in the log, of every kind.
 	pub total: u64,
+	/// Index of the oldest event still in the log (0 when there is none): events before it
+	/// were removed by the retention policy. A client resuming after `after` missed removed
+	/// events when `first_index > after + 1`.
+	pub first_index: u64,
 	/// Index of the newest event (0 when there is none).
 	pub latest_index: u64,
 	/// Pass as `cursor` (or `after`) for the next page; `null` when this page reaches the
@@ -125,6 +131,7 @@ pub(crate) async fn handle_list_events(
 	Ok(ListEventsResponse {
 		events: page.events,
 		total: node.event_count(),
+		first_index: node.oldest_event_index(),
 		latest_index: page.latest,
 		next_cursor,
 	})
@@ -136,8 +143,13 @@ pub(crate) fn handle_event_stream(
 	node: Node, caller: Caller, req: EventStreamRequest, closing: watch::Receiver<bool>,
 ) -> Response {
 	let after = req.after.unwrap_or_else(|| node.latest_event_index());
+	// Registered, the retention policy keeps what the stream has not sent yet.
+	let reader = match node.register_event_reader(after) {
+		Ok(reader) => reader,
+		Err(e) => return ApiError::from(e).into_response(),
+	};
 	let (sender, receiver) = mpsc::channel(STREAM_BUFFER);
-	tokio::spawn(feed(node, caller, after, sender, closing));
+	tokio::spawn(feed(node, caller, reader, after, sender, closing));
 	let stream = warp::sse::keep_alive().interval(KEEP_ALIVE).stream(Events(receiver));
 	warp::sse::reply(stream).into_response()
 }
@@ -147,7 +159,7 @@ type Item = Result<Event, Infallible>;
 /// Reads the log after `after` and hands each event to the stream, waiting for the client
 /// when it is slow and for the log when it is caught up.
 async fn feed(
-	node: Node, caller: Caller, mut after: u64, sender: mpsc::Sender<Item>,
+	node: Node, caller: Caller, reader: EventReader, mut after: u64, sender: mpsc::Sender<Item>,
 	mut closing: watch::Receiver<bool>,
 ) {
 	let mut appended = node.subscribe_events();
@@ -168,6 +180,7 @@ async fn feed(
 		if batch.is_empty() {
 			// Nothing this key may read up to there.
 			after = page.scanned_to;
+			reader.advance(after);
 			if page.scanned_to < page.latest {
 				continue;
 			}
@@ -211,9 +224,11 @@ async fn feed(
 				}
 			}
 			after = index;
+			reader.advance(after);
 		}
 		// Past what the key may not read after its last event, too.
 		after = after.max(page.scanned_to);
+		reader.advance(after);
 	}
 }
 

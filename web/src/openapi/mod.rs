@@ -81,7 +81,7 @@ fn operation(route: Route) -> Value {
 	let error = json!({"$ref": "#/components/responses/Error"});
 	let mut responses = Map::new();
 	responses.insert("200".into(), success);
-	for status in ["400", "401", "403", "404", "422", "500"] {
+	for status in ["400", "401", "403", "404", "422", "500", "503"] {
 		responses.insert(status.into(), error.clone());
 	}
 	let mut operation = json!({
