@@ -121,11 +121,14 @@ macro_rules! route_table {
 
 impl Route {
 	/// The route a request for `method` and `path` (without its query) is for, read from the
-	/// table alone: what the scope check uses before anything of the request is parsed. A
-	/// `{parameter}` matches any one non-empty segment; where two routes match, the one with
-	/// more literal segments wins (`/v1/payments/keysend` over `/v1/payments/{payment_id}`).
+	/// table alone: what the scope check uses before anything of the request is parsed.
+	/// Empty segments are skipped (the router takes `/v1/payments/` for `/v1/payments`, so
+	/// the check must too); a `{parameter}` matches any one segment; where two routes match,
+	/// the one with more literal segments wins (`/v1/payments/keysend` over
+	/// `/v1/payments/{payment_id}`).
 	pub fn find(method: &str, path: &str) -> Option<Route> {
-		let segments: Vec<&str> = path.strip_prefix('/')?.split('/').collect();
+		let segments: Vec<&str> =
+			path.strip_prefix('/')?.split('/').filter(|s| !s.is_empty()).collect();
 		Route::ALL
 			.iter()
 			.filter(|route| route.spec().method.eq_ignore_ascii_case(method))
@@ -137,9 +140,7 @@ impl Route {
 				let mut literal = 0;
 				for (expected, given) in template.iter().zip(&segments) {
 					if expected.starts_with('{') {
-						if given.is_empty() {
-							return None;
-						}
+						continue;
 					} else if expected == given {
 						literal += 1;
 					} else {
@@ -301,10 +302,11 @@ mod tests {
 		assert_eq!(Route::find("GET", "/v1/events/stream"), Some(Route::EventStream));
 		assert_eq!(Route::find("POST", "/v1/channels/ab/close"), Some(Route::CloseChannel));
 		assert_eq!(Route::find("GET", "/metrics"), Some(Route::Metrics));
+		for path in ["/v1/channels/", "//v1/channels", "/v1//channels//"] {
+			assert_eq!(Route::find("GET", path), Some(Route::ListChannels), "{path}");
+		}
 		for (method, path) in [
 			("GET", "/v1/nope"),
-			("GET", "/v1/channels//"),
-			("GET", "/v1/channels/"),
 			("PUT", "/v1/info"),
 			("GET", "v1/info"),
 			("GET", ""),

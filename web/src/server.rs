@@ -581,6 +581,16 @@ mod tests {
 			}
 		}
 		assert!(checked > 20, "{checked}");
+		// Spellings of a path the router may still match are no way around the check.
+		for path in ["//v1/payments", "/v1//payments", "/v1/payments/", "/v1/./payments"] {
+			let req = warp::test::request()
+				.method("POST")
+				.path(path)
+				.header("authorization", format!("Bearer {SHOP_KEY}"))
+				.body("{\"malformed\": ");
+			let (status, answer) = send(req).await;
+			assert!(matches!(status.as_u16(), 403 | 404), "{path}: {status} {answer}");
+		}
 	}
 
 	/// Over a real connection: a forbidden request with a body still on its way is answered
