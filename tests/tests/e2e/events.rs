@@ -83,9 +83,10 @@ async fn events_resume_without_gaps_and_webhooks_deliver_signed() {
 	}
 	assert!(!kinds.contains(&"peer_connected"), "{kinds:?}");
 	assert!(opened.windows(2).all(|w| w[1].index == w[0].index + 1), "{kinds:?}");
+	let bob_id = net.node("bob").node.node_id();
 	let alice_opened = all_events(&alice, 0).await;
 	assert!(alice_opened.iter().any(|e| matches!(&e.event,
-		NodeEvent::PeerConnected { node_id, inbound: false } if *node_id == net.node("bob").node.node_id())));
+		NodeEvent::PeerConnected { node_id, inbound: false } if *node_id == bob_id)));
 	// The funding coinbase is in alice's log once her wallet synced (every 2 s).
 	net.wait_for("alice's onchain_received", || async {
 		all_events(&alice, 0).await.iter().any(|e| e.event.kind() == "onchain_received")

@@ -2,14 +2,14 @@
 //!
 //! Both read the node's event log from the store, after the index the client names, so a
 //! client that was away (or slow) gets exactly what it missed, of the kinds its key's scope
-//! may read (`fulgur_node::kind_readable_by`: an `invoice` key reads invoice events only). The stream is Server-Sent
-//! Events: `id:` is the event's index and `data:` the event record as JSON; it resumes after
-//! the `Last-Event-ID` header (what browsers send when they reconnect) or else `?after=`,
-//! and without either starts with the next event. A comment line keeps idle connections
-//! open. A stream ends when its key is revoked: the key is asked for before every event and
-//! every second while waiting. An open stream is registered with the log, so the retention
-//! policy keeps what it has not sent yet; at most `fulgur_node::journal::MAX_READERS` are
-//! open at once (503 `busy` beyond).
+//! may read (`fulgur_node::kind_readable_by`: an `invoice` key reads invoice events only).
+//! The stream is Server-Sent Events: `id:` is the event's index and `data:` the event record
+//! as JSON; it resumes after the `Last-Event-ID` header (what browsers send when they
+//! reconnect) or else `?after=`, and without either starts with the next event. A comment
+//! line keeps idle connections open. A stream ends when its key is revoked: the key is asked
+//! for before every event and every second while waiting. An open stream is registered with
+//! the log, so the retention policy keeps what it has not sent yet; at most
+//! `fulgur_node::journal::MAX_READERS` are open at once (503 `busy` beyond).
 
 use std::convert::Infallible;
 use std::pin::Pin;
@@ -184,13 +184,20 @@ async fn feed(
 			if page.scanned_to < page.latest {
 				continue;
 			}
-			tokio::select! {
-				_ = appended.changed() => continue,
-				_ = recheck.tick() => continue,
-				_ = sender.closed() => return,
-				_ = closing.wait_for(|closing| *closing) => return,
-				_ = node.stopped() => return,
+			loop {
+				tokio::select! {
+					_ = appended.changed() => break,
+					_ = recheck.tick() => {
+						if !caller.still_valid(&node) {
+							return;
+						}
+					}
+					_ = sender.closed() => return,
+					_ = closing.wait_for(|closing| *closing) => return,
+					_ = node.stopped() => return,
+				}
 			}
+			continue;
 		}
 		for record in batch {
 			let index = record.index;
