@@ -3,9 +3,9 @@
 //!
 //! Invariants: compaction removes a prefix of the log (it stops at the first event it must
 //! keep), so what is left is contiguous from [`Journal::oldest`] and reads start there
-//! instead of walking removed indexes; it never removes an event at or after the oldest
-//! position a registered reader (an open event stream, see [`EventReader`]) or the caller's
-//! bound (webhook cursors) has not passed; it never removes the newest event, so the next
+//! instead of walking removed indexes; it never removes an event a reader registered when
+//! the pass starts (an open event stream, see [`EventReader`]) has not passed, nor one at or
+//! after the caller's bound (the oldest webhook cursor); it never removes the newest event, so the next
 //! index after a restart is still above every index ever handed out (indexes are never
 //! reused). The event count follows every removal. The keys of events recorded once stay:
 //! they keep a replayed cause (an old on-chain receipt seen again by a wallet rescan) from
