@@ -70,6 +70,12 @@ pub struct NodeArgs {
 	/// `towerpubkey@host:port`); repeat for several, or comma-separate in the env/config file
 	#[arg(long = "tower", env = "FULGUR_TOWERS", value_delimiter = ',')]
 	pub towers: Vec<String>,
+	/// Days events stay in the event log; older ones are removed, except those a webhook has
+	/// not delivered or an open event stream has not sent yet
+	#[arg(long, env = "FULGUR_EVENTS_RETENTION_DAYS", value_name = "DAYS",
+		default_value_t = fulgur_node::config::DEFAULT_EVENTS_RETENTION_DAYS,
+		value_parser = clap::value_parser!(u32).range(1..=36_500))]
+	pub events_retention_days: u32,
 }
 
 /// The default data directory, `~/.fulgur/node`.
@@ -154,6 +160,9 @@ pub async fn run(args: NodeArgs) -> Result<(), String> {
 	config.routing.max_path_count = args.max_path_count;
 	config.routing.max_total_cltv_expiry_delta = args.max_cltv_expiry_delta;
 	config.towers = args.towers.clone();
+	config.events_retention = std::time::Duration::from_secs(
+		u64::from(args.events_retention_days) * fulgur_node::config::SECONDS_PER_DAY,
+	);
 	let key_file = data_dir.join("api_key");
 	let api_key = fulgur_web::load_or_create_api_key(&key_file)
 		.map_err(|e| format!("API key {}: {e}", key_file.display()))?;
@@ -211,6 +220,34 @@ pub async fn shutdown_signal() {
 		}
 		Err(_) => {
 			let _ = ctrl_c.await;
+		}
+	}
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+	use clap::Parser;
+
+	#[derive(Parser, Debug)]
+	struct TestDaemon {
+		#[command(flatten)]
+		node: NodeArgs,
+	}
+
+	fn parse(args: &[&str]) -> Result<NodeArgs, clap::Error> {
+		TestDaemon::try_parse_from(std::iter::once("fulgur").chain(args.iter().copied()))
+			.map(|parsed| parsed.node)
+	}
+
+	#[test]
+	fn events_retention_is_in_days_from_one() {
+		let default = parse(&[]).expect("defaults");
+		assert_eq!(default.events_retention_days, 90);
+		let week = parse(&["--events-retention-days", "7"]).expect("a week");
+		assert_eq!(week.events_retention_days, 7);
+		for bad in ["0", "-1", "x", "36501"] {
+			assert!(parse(&["--events-retention-days", bad]).is_err(), "{bad}");
 		}
 	}
 }

@@ -124,6 +124,11 @@ impl ApiKeys {
 		Ok(key.info)
 	}
 
+	/// Whether key `id` exists (was created and not revoked).
+	pub fn exists(&self, id: &str) -> bool {
+		self.records.get(id).is_some()
+	}
+
 	/// The key whose secret this is, if any. Compares hashes in constant time.
 	pub fn authenticate(&self, secret: &str) -> Option<ApiKeyInfo> {
 		let presented = hash(secret.trim());
@@ -178,8 +183,10 @@ mod tests {
 		// Only the hash of the secret is stored.
 		let stored = format!("{:?}", keys.records.all());
 		assert!(stored.contains(&hash(&secret)) && !stored.contains(&secret));
+		assert!(keys.exists(&shop.id));
 		keys.revoke(&shop.id).await.expect("revoke");
 		assert_eq!(keys.authenticate(&secret), None);
+		assert!(!keys.exists(&shop.id));
 		assert_eq!(keys.revoke(&shop.id).await.map_err(|e| e.code()).err(), Some("not_found"));
 	}
 }

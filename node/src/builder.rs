@@ -388,7 +388,18 @@ pub(crate) async fn build(
 		IgnoringMessageHandler {},
 		IgnoringMessageHandler {},
 	));
-	let peer_events = Arc::new(crate::peers::PeerEvents::new());
+	// Peers we remember (connected through the API) and peers with a channel are ours; only
+	// their connections reach the journal.
+	let remembered_peers: Arc<RecordStore<crate::context::PeerRecord>> =
+		RecordStore::load(Arc::clone(&store), "fulgur_peers")?;
+	let is_our_peer = {
+		let (channels, remembered) = (Arc::clone(&channel_manager), Arc::clone(&remembered_peers));
+		move |peer: &bitcoin::secp256k1::PublicKey| {
+			remembered.get(&peer.to_string()).is_some()
+				|| !channels.list_channels_with_counterparty(peer).is_empty()
+		}
+	};
+	let peer_events = Arc::new(crate::peer_events::PeerEvents::new(Box::new(is_our_peer)));
 	let peer_manager = Arc::new(crate::types::PeerManager::new(
 		MessageHandler {
 			chan_handler: Arc::clone(&channel_manager),
@@ -437,7 +448,7 @@ pub(crate) async fn build(
 		invoices: RecordStore::load(Arc::clone(&store), "fulgur_invoices")?,
 		payments,
 		received,
-		peers: RecordStore::load(Arc::clone(&store), "fulgur_peers")?,
+		peers: remembered_peers,
 		journal,
 		towers,
 		tower_watch,

@@ -82,6 +82,9 @@ pub struct NodeConfig {
 	/// Whether to propose and accept anchor channels (the default); without them a channel's
 	/// commitment carries its own fees, set by the funder with `update_fee`.
 	pub anchor_channels: bool,
+	/// How long events stay in the event log; older ones are removed unless a webhook or an
+	/// open stream has not passed them yet.
+	pub events_retention: Duration,
 }
 
 impl NodeConfig {
@@ -109,6 +112,9 @@ impl NodeConfig {
 			towers: Vec::new(),
 			fee_policy: crate::fee_policy::FeePolicy::default(),
 			anchor_channels: true,
+			events_retention: Duration::from_secs(
+				DEFAULT_EVENTS_RETENTION_DAYS as u64 * SECONDS_PER_DAY,
+			),
 		}
 	}
 }
@@ -127,6 +133,12 @@ pub const PEER_RECONNECT_INTERVAL: Duration = Duration::from_secs(5);
 pub const NODE_ANNOUNCEMENT_INTERVAL: Duration = Duration::from_secs(60);
 /// How long a TCP connect to a peer may take.
 pub const PEER_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Days events stay in the event log by default.
+pub const DEFAULT_EVENTS_RETENTION_DAYS: u32 = 90;
+/// Seconds in a day, for retention given in days.
+pub const SECONDS_PER_DAY: u64 = 24 * 3600;
+/// How often the event log drops events older than the retention.
+pub const EVENT_COMPACTION_INTERVAL: Duration = Duration::from_secs(3600);
 /// How often invoice expiry is checked.
 pub const INVOICE_EXPIRY_CHECK_INTERVAL: Duration = Duration::from_secs(1);
 /// Default BOLT11 invoice expiry.

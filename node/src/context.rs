@@ -18,7 +18,7 @@ use crate::journal::Journal;
 use crate::logger::FulgurLogger;
 use crate::manager_barrier::ManagerBarrier;
 use crate::model::{InvoiceRecord, PaymentRecord};
-use crate::peers::PeerEvents;
+use crate::peer_events::PeerEvents;
 use crate::records::RecordStore;
 use crate::store::DynStore;
 use crate::types::{

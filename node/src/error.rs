@@ -42,6 +42,8 @@ pub enum NodeError {
 	Persistence(String),
 	/// bitcoind could not be reached or answered with an error.
 	ChainSource(String),
+	/// A bounded resource is in full use (every event stream slot is taken): try again later.
+	Busy(String),
 	/// Anything else: a bug or an unexpected state; the detail is logged.
 	Internal(String),
 }
@@ -68,6 +70,7 @@ impl NodeError {
 			NodeError::NotSynced(_) => "not_synced",
 			NodeError::Persistence(_) => "persistence_failed",
 			NodeError::ChainSource(_) => "chain_source_failed",
+			NodeError::Busy(_) => "busy",
 			NodeError::Internal(_) => "internal",
 		}
 	}
@@ -90,7 +93,7 @@ impl NodeError {
 			| NodeError::PaymentFailed(_)
 			| NodeError::ChannelOpenFailed(_)
 			| NodeError::ChannelCloseFailed(_) => 422,
-			NodeError::NotSynced(_) | NodeError::ChainSource(_) => 503,
+			NodeError::NotSynced(_) | NodeError::ChainSource(_) | NodeError::Busy(_) => 503,
 			NodeError::Persistence(_) | NodeError::Internal(_) => 500,
 		}
 	}
@@ -116,6 +119,7 @@ impl NodeError {
 			| NodeError::NotSynced(m)
 			| NodeError::Persistence(m)
 			| NodeError::ChainSource(m)
+			| NodeError::Busy(m)
 			| NodeError::Internal(m) => m,
 		}
 	}

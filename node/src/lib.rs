@@ -21,6 +21,7 @@ mod manager_barrier;
 pub mod model;
 mod monitor_checkpoint;
 mod payment;
+mod peer_events;
 mod peers;
 mod private_files;
 mod records;
@@ -38,7 +39,10 @@ mod builder;
 pub use api_keys::{constant_time_eq, ApiKeyInfo, ApiScope};
 pub use config::{NodeConfig, StoreKind};
 pub use error::NodeError;
-pub use journal::{EventRecord, NodeEvent, EVENT_KINDS};
+pub use journal::{
+	kind_readable_by, EventPage, EventReader, EventRecord, NodeEvent, EVENT_KINDS,
+	INVOICE_SCOPE_KINDS,
+};
 pub use model::*;
 pub use startup::Startup;
 pub use webhooks::{signature as webhook_signature, DeliveryState, WebhookInfo, SIGNATURE_HEADER};
@@ -409,9 +413,31 @@ impl Node {
 		self.ctx.journal.read_async(after, limit).await
 	}
 
+	/// A page of the events a key with `scope` may read, after `after` (see
+	/// [`journal::EventPage`]: a page may stop short of `limit` without reaching the head;
+	/// go on after its `scanned_to`).
+	pub async fn events_for(
+		&self, scope: ApiScope, after: u64, limit: usize,
+	) -> Result<EventPage, NodeError> {
+		self.ctx.journal.read_for(scope, after, limit).await
+	}
+
 	/// The index of the latest event (0 before the first one).
 	pub fn latest_event_index(&self) -> u64 {
 		self.ctx.journal.latest()
+	}
+
+	/// The oldest index still in the log (0 when it is empty): events before it were removed
+	/// by the retention policy.
+	pub fn oldest_event_index(&self) -> u64 {
+		self.ctx.journal.oldest()
+	}
+
+	/// Registers a reader of the log that has passed every event up to `passed` (an event
+	/// stream): while the returned handle lives, the retention policy keeps every event it
+	/// has not passed. At most [`journal::MAX_READERS`] at once (`busy` beyond).
+	pub fn register_event_reader(&self, passed: u64) -> Result<EventReader, NodeError> {
+		self.ctx.journal.register_reader(passed)
 	}
 
 	/// How many events the log holds.
@@ -440,6 +466,11 @@ impl Node {
 	/// Revokes an API key at once.
 	pub async fn revoke_api_key(&self, id: &str) -> Result<ApiKeyInfo, NodeError> {
 		self.ctx.api_keys.revoke(id).await
+	}
+
+	/// Whether API key `id` exists: created and not revoked.
+	pub fn api_key_exists(&self, id: &str) -> bool {
+		self.ctx.api_keys.exists(id)
 	}
 
 	/// The API key whose secret this is, if any.

@@ -1,22 +1,15 @@
-//! Peers: connecting over TCP with the Noise handshake, remembering them, reconnecting, and
-//! telling the journal when connections come and go.
+//! Peers: connecting over TCP with the Noise handshake, remembering them, reconnecting (which
+//! connections reach the journal is `peer_events`' business).
 
-use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::str::FromStr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use bitcoin::secp256k1::PublicKey;
-use lightning::ln::msgs::{DecodeError, Init, LightningError};
-use lightning::ln::peer_handler::CustomMessageHandler;
-use lightning::ln::wire::CustomMessageReader;
-use lightning::types::features::{InitFeatures, NodeFeatures};
-use tokio::sync::mpsc;
 
 use crate::config::PEER_CONNECT_TIMEOUT;
 use crate::context::{Context, PeerRecord};
-use crate::journal::NodeEvent;
 use crate::model::PeerInfo;
 use crate::NodeError;
 
@@ -152,78 +145,5 @@ pub async fn reconnect_all(ctx: &Arc<Context>) {
 		if let Err(e) = connect_inner(ctx, pubkey, addr).await {
 			crate::debug!(ctx.logger, "reconnect: {e}");
 		}
-	}
-}
-
-/// Hears of every peer connection coming up or going down (LDK has no event for these) and
-/// queues them, in order, for the journal; see `tasks::record_peer_events`. Plugged into the
-/// peer manager as its custom message handler, which handles no messages.
-pub struct PeerEvents {
-	sender: mpsc::UnboundedSender<NodeEvent>,
-	receiver: Mutex<Option<mpsc::UnboundedReceiver<NodeEvent>>>,
-}
-
-impl PeerEvents {
-	/// A handler with an empty queue.
-	pub fn new() -> PeerEvents {
-		let (sender, receiver) = mpsc::unbounded_channel();
-		PeerEvents { sender, receiver: Mutex::new(Some(receiver)) }
-	}
-
-	/// The queue's receiving end, once.
-	pub fn take_receiver(&self) -> Option<mpsc::UnboundedReceiver<NodeEvent>> {
-		self.receiver.lock().unwrap_or_else(|e| e.into_inner()).take()
-	}
-
-	fn queue(&self, event: NodeEvent) {
-		// Nobody receiving means the node is stopping; the event is moot then.
-		let _ = self.sender.send(event);
-	}
-}
-
-impl Default for PeerEvents {
-	fn default() -> Self {
-		PeerEvents::new()
-	}
-}
-
-impl CustomMessageReader for PeerEvents {
-	type CustomMessage = Infallible;
-	fn read<R: lightning::io::Read>(
-		&self, _message_type: u16, _buffer: &mut R,
-	) -> Result<Option<Infallible>, DecodeError> {
-		Ok(None)
-	}
-}
-
-impl CustomMessageHandler for PeerEvents {
-	fn handle_custom_message(
-		&self, msg: Infallible, _sender_node_id: PublicKey,
-	) -> Result<(), LightningError> {
-		// `read` never produces a message.
-		match msg {}
-	}
-
-	fn get_and_clear_pending_msg(&self) -> Vec<(PublicKey, Infallible)> {
-		Vec::new()
-	}
-
-	fn peer_disconnected(&self, their_node_id: PublicKey) {
-		self.queue(NodeEvent::PeerDisconnected { node_id: their_node_id.to_string() });
-	}
-
-	fn peer_connected(
-		&self, their_node_id: PublicKey, _msg: &Init, inbound: bool,
-	) -> Result<(), ()> {
-		self.queue(NodeEvent::PeerConnected { node_id: their_node_id.to_string(), inbound });
-		Ok(())
-	}
-
-	fn provided_node_features(&self) -> NodeFeatures {
-		NodeFeatures::empty()
-	}
-
-	fn provided_init_features(&self, _their_node_id: PublicKey) -> InitFeatures {
-		InitFeatures::empty()
 	}
 }

@@ -1,5 +1,6 @@
 //! The node's background tasks: peer listener, chain poller, wallet sync, fee refresh, peer
-//! reconnection, node announcements, invoice expiry and LDK's background processor.
+//! reconnection, node announcements, invoice expiry, event log retention and LDK's
+//! background processor.
 
 use std::collections::HashSet;
 use std::sync::atomic::Ordering;
@@ -14,8 +15,8 @@ use tokio::sync::mpsc;
 
 use crate::chain::{ChainListener, StoredHeaders};
 use crate::config::{
-	FEE_REFRESH_INTERVAL, INVOICE_EXPIRY_CHECK_INTERVAL, NODE_ANNOUNCEMENT_INTERVAL,
-	PEER_RECONNECT_INTERVAL,
+	EVENT_COMPACTION_INTERVAL, FEE_REFRESH_INTERVAL, INVOICE_EXPIRY_CHECK_INTERVAL,
+	NODE_ANNOUNCEMENT_INTERVAL, PEER_RECONNECT_INTERVAL,
 };
 use crate::context::Context;
 use crate::event::EventHandler;
@@ -70,6 +71,7 @@ pub(crate) async fn start(
 		INVOICE_EXPIRY_CHECK_INTERVAL,
 		expire_invoices,
 	)));
+	ctx.keep_task(tokio::spawn(every(Arc::clone(ctx), EVENT_COMPACTION_INTERVAL, compact_events)));
 	Ok(())
 }
 
@@ -233,8 +235,10 @@ async fn sync_wallet(ctx: Arc<Context>, recorded: Arc<Mutex<HashSet<bitcoin::Txi
 	}
 }
 
-/// Records peer connections and disconnections in the order the peer manager reported them.
-async fn record_peer_events(ctx: Arc<Context>, mut queue: mpsc::UnboundedReceiver<NodeEvent>) {
+/// Records peer connections and disconnections in the order the peer manager reported them,
+/// and says so in the log when some were dropped because the queue was full.
+async fn record_peer_events(ctx: Arc<Context>, mut queue: mpsc::Receiver<NodeEvent>) {
+	let mut dropped_seen = 0;
 	loop {
 		let event = tokio::select! {
 			_ = ctx.stopped() => return,
@@ -243,6 +247,16 @@ async fn record_peer_events(ctx: Arc<Context>, mut queue: mpsc::UnboundedReceive
 		let Some(event) = event else { return };
 		if let Err(e) = ctx.journal.append(event).await {
 			crate::warn!(ctx.logger, "recording a peer event: {e}");
+		}
+		let dropped = ctx.peer_events.dropped();
+		if dropped > dropped_seen {
+			crate::warn!(
+				ctx.logger,
+				"{} peer events not recorded: more than {} were waiting",
+				dropped - dropped_seen,
+				crate::peer_events::PEER_EVENT_QUEUE
+			);
+			dropped_seen = dropped;
 		}
 	}
 }
@@ -270,6 +284,25 @@ async fn announce_node(ctx: Arc<Context>) {
 		std::net::IpAddr::V6(ip) => SocketAddress::TcpIpV6 { addr: ip.octets(), port: addr.port() },
 	};
 	ctx.peer_manager.broadcast_node_announcement([0xf5, 0xc3, 0x1a], alias, vec![address]);
+}
+
+/// Drops events older than the retention, keeping what a webhook has not delivered yet (and,
+/// inside the journal, what an open stream has not passed).
+async fn compact_events(ctx: Arc<Context>) {
+	let older_than =
+		crate::payment::unix_now().saturating_sub(ctx.config.events_retention.as_secs());
+	let keep_from = ctx.webhooks.oldest_cursor().unwrap_or(u64::MAX);
+	let journal = Arc::clone(&ctx.journal);
+	match tokio::task::spawn_blocking(move || journal.compact(older_than, keep_from)).await {
+		Ok(Ok(0)) => {}
+		Ok(Ok(removed)) => crate::info!(
+			ctx.logger,
+			"event log: {removed} events older than {} days removed",
+			ctx.config.events_retention.as_secs() / crate::config::SECONDS_PER_DAY
+		),
+		Ok(Err(e)) => crate::warn!(ctx.logger, "event log compaction: {e}"),
+		Err(e) => crate::error!(ctx.logger, "event log compaction task: {e}"),
+	}
 }
 
 async fn expire_invoices(ctx: Arc<Context>) {

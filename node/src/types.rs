@@ -108,7 +108,7 @@ pub type PeerManager = lightning::ln::peer_handler::PeerManager<
 	Arc<P2PGossipSync>,
 	Arc<OnionMessenger>,
 	Arc<Logger>,
-	Arc<crate::peers::PeerEvents>,
+	Arc<crate::peer_events::PeerEvents>,
 	Arc<NodeKeysManager>,
 	Arc<ChainMonitor>,
 >;

@@ -7,7 +7,7 @@ use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use fulgur_node::{constant_time_eq, ApiScope};
+use fulgur_node::{constant_time_eq, ApiKeyInfo, ApiScope};
 use rand::RngCore;
 use warp::{Filter, Rejection};
 
@@ -100,8 +100,25 @@ fn sync_parent_dir(path: &Path) -> io::Result<()> {
 	fs::File::open(parent)?.sync_all()
 }
 
-/// Finds the scope of a key that is not the admin key.
-type ScopeLookup = dyn Fn(&str) -> Option<ApiScope> + Send + Sync;
+/// Finds a key that is not the admin key by its secret.
+type ScopeLookup = dyn Fn(&str) -> Option<ApiKeyInfo> + Send + Sync;
+
+/// Who sent a request: the scope of its key, and which key it is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Caller {
+	/// What the key may do.
+	pub scope: ApiScope,
+	/// The id of a scoped key (which can be revoked); `None` for the admin key file's.
+	pub key_id: Option<String>,
+}
+
+impl Caller {
+	/// Whether the key is still good: the admin key always is, a scoped key until revoked.
+	/// What long-lived answers (event streams) ask again while they run.
+	pub(crate) fn still_valid(&self, node: &fulgur_node::Node) -> bool {
+		self.key_id.as_deref().is_none_or(|id| node.api_key_exists(id))
+	}
+}
 
 /// Who may use the API: the admin key (from the key file) and the node's scoped keys.
 #[derive(Clone)]
@@ -113,25 +130,25 @@ pub(crate) struct Keys {
 impl Keys {
 	/// The admin key and the scoped keys `scoped` knows.
 	pub(crate) fn new(
-		admin: Arc<str>, scoped: impl Fn(&str) -> Option<ApiScope> + Send + Sync + 'static,
+		admin: Arc<str>, scoped: impl Fn(&str) -> Option<ApiKeyInfo> + Send + Sync + 'static,
 	) -> Keys {
 		Keys { admin, scoped: Arc::new(scoped) }
 	}
 
-	/// The scope of `token`, or `None` for an unknown one.
-	fn scope_of(&self, token: &str) -> Option<ApiScope> {
+	/// Who holds `token`, or `None` for an unknown one.
+	fn caller(&self, token: &str) -> Option<Caller> {
 		if constant_time_eq(token.as_bytes(), self.admin.as_bytes()) {
-			return Some(ApiScope::Admin);
+			return Some(Caller { scope: ApiScope::Admin, key_id: None });
 		}
-		(self.scoped)(token)
+		(self.scoped)(token).map(|key| Caller { scope: key.scope, key_id: Some(key.id) })
 	}
 }
 
-/// A filter that extracts the scope of the key in `Authorization: Bearer <key>` and rejects
+/// A filter that extracts who holds the key in `Authorization: Bearer <key>` and rejects
 /// requests without a known key with 401 `unauthorized`.
 pub(crate) fn authenticate(
 	keys: Keys,
-) -> impl Filter<Extract = (ApiScope,), Error = Rejection> + Clone {
+) -> impl Filter<Extract = (Caller,), Error = Rejection> + Clone {
 	warp::header::optional::<String>("authorization")
 		// A header that is not valid text counts as missing.
 		.or(warp::any().map(|| None))
@@ -142,8 +159,8 @@ pub(crate) fn authenticate(
 		})
 }
 
-/// The scope of the key in an `Authorization` header value.
-fn check_authorization(keys: &Keys, header: Option<&str>) -> Result<ApiScope, ApiError> {
+/// Who holds the key in an `Authorization` header value.
+fn check_authorization(keys: &Keys, header: Option<&str>) -> Result<Caller, ApiError> {
 	let header = header.ok_or_else(|| {
 		ApiError::unauthorized("missing API key: send the header `Authorization: Bearer <key>`")
 	})?;
@@ -154,7 +171,7 @@ fn check_authorization(keys: &Keys, header: Option<&str>) -> Result<ApiScope, Ap
 	if token.is_empty() {
 		return Err(ApiError::unauthorized("invalid API key"));
 	}
-	keys.scope_of(token).ok_or_else(|| ApiError::unauthorized("invalid API key"))
+	keys.caller(token).ok_or_else(|| ApiError::unauthorized("invalid API key"))
 }
 
 #[cfg(test)]
@@ -163,10 +180,16 @@ mod tests {
 
 	#[test]
 	fn checks_bearer_tokens() {
-		let keys = Keys::new(Arc::from("k3y"), |t| (t == "sh0p").then_some(ApiScope::Invoice));
-		assert_eq!(check_authorization(&keys, Some("Bearer k3y")).unwrap(), ApiScope::Admin);
-		assert_eq!(check_authorization(&keys, Some("bearer  k3y ")).unwrap(), ApiScope::Admin);
-		assert_eq!(check_authorization(&keys, Some("Bearer sh0p")).unwrap(), ApiScope::Invoice);
+		let shop =
+			ApiKeyInfo { id: "5h".into(), scope: ApiScope::Invoice, label: None, created_at: 1 };
+		let keys = Keys::new(Arc::from("k3y"), move |t| (t == "sh0p").then(|| shop.clone()));
+		let scope = |header| check_authorization(&keys, Some(header)).unwrap().scope;
+		assert_eq!(scope("Bearer k3y"), ApiScope::Admin);
+		assert_eq!(scope("bearer  k3y "), ApiScope::Admin);
+		assert_eq!(scope("Bearer sh0p"), ApiScope::Invoice);
+		let shop = check_authorization(&keys, Some("Bearer sh0p")).unwrap();
+		assert_eq!(shop.key_id.as_deref(), Some("5h"));
+		assert_eq!(check_authorization(&keys, Some("Bearer k3y")).unwrap().key_id, None);
 		for bad in [
 			None,
 			Some(""),

@@ -2,10 +2,12 @@
 //! validated), the scope check against the route table, and [`dispatch`], the single place
 //! where requests meet the node.
 
-use fulgur_node::{ApiScope, Node};
+use fulgur_node::Node;
 use serde::Serialize;
 use tokio::sync::watch;
 use warp::filters::BoxedFilter;
+use warp::http::Method;
+use warp::path::FullPath;
 use warp::reply::Response;
 use warp::{Filter, Rejection, Reply};
 
@@ -24,30 +26,45 @@ use crate::api::peers::{self, ConnectPeerRequest, DisconnectPeerRequest};
 use crate::api::routing::{self, GraphChannelRequest, GraphNodeRequest, RoutesRequest};
 use crate::api::webhooks::{self, CreateWebhookRequest, DeleteWebhookRequest};
 use crate::api::{info, metrics, towers, PageQuery};
-use crate::auth::{authenticate, Keys};
+use crate::auth::{authenticate, Caller, Keys};
 use crate::error::ApiError;
 use crate::extract::{json_body, page_query, query};
 use crate::routes::Route;
 
-/// The API key check (401), the router, then the key's scope against the route's (403).
-pub(crate) fn authenticated_routes(keys: Keys) -> BoxedFilter<(Call,)> {
+/// The API key check (401), then the key's scope against the route the table finds for the
+/// method and path (403), and only then the router, which reads the query and body: a key
+/// without the scope learns nothing of how its request would have been parsed. The call's
+/// own route is checked once more, so the router and the table cannot disagree on a scope.
+pub(crate) fn authenticated_routes(keys: Keys) -> BoxedFilter<(Caller, Call)> {
 	authenticate(keys)
+		.and(warp::method())
+		.and(warp::path::full())
+		.and_then(|caller: Caller, method: Method, path: FullPath| async move {
+			match Route::find(method.as_str(), path.as_str()) {
+				Some(route) => allow(&caller, route).map(|()| caller),
+				// Not a route: the router answers 404 or 405.
+				None => Ok(caller),
+			}
+		})
 		.and(routes())
-		.and_then(|scope, call| async move { allow(scope, call) })
+		.and_then(|caller: Caller, call: Call| async move {
+			allow(&caller, call.route()).map(|()| (caller, call))
+		})
+		.untuple_one()
 		.boxed()
 }
 
-fn allow(scope: ApiScope, call: Call) -> Result<Call, Rejection> {
-	let spec = call.route().spec();
-	if spec.access.allows(scope) {
-		return Ok(call);
+fn allow(caller: &Caller, route: Route) -> Result<(), Rejection> {
+	let spec = route.spec();
+	if spec.access.allows(caller.scope) {
+		return Ok(());
 	}
 	Err(warp::reject::custom(ApiError::forbidden(format!(
 		"{} {} needs a key with scope {}; this key's scope is {}",
 		spec.method,
 		spec.path,
 		spec.access.scopes().join(" or "),
-		scope.as_str()
+		caller.scope.as_str()
 	))))
 }
 
@@ -307,8 +324,10 @@ fn routes() -> BoxedFilter<(Call,)> {
 
 /// Runs the handler on its own task: a client that disconnects does not cancel a node
 /// operation halfway (an open, a payment), and a panic is a 500, not a dropped connection.
-pub(crate) async fn run(call: Call, node: Node, closing: watch::Receiver<bool>) -> Response {
-	match tokio::spawn(dispatch(node, closing, call)).await {
+pub(crate) async fn run(
+	caller: Caller, call: Call, node: Node, closing: watch::Receiver<bool>,
+) -> Response {
+	match tokio::spawn(dispatch(node, closing, caller, call)).await {
 		Ok(response) => response,
 		Err(e) => {
 			log_error!("request handler failed: {e}");
@@ -319,7 +338,10 @@ pub(crate) async fn run(call: Call, node: Node, closing: watch::Receiver<bool>) 
 
 /// Calls the handler for `call`: the single place where requests meet the node.
 /// `closing` turns true when the API shuts down: long-lived answers (event streams) end.
-async fn dispatch(node: Node, closing: watch::Receiver<bool>, call: Call) -> Response {
+/// `caller` is who asked (its scope allows the call); the events it may read depend on it.
+async fn dispatch(
+	node: Node, closing: watch::Receiver<bool>, caller: Caller, call: Call,
+) -> Response {
 	match call {
 		Call::Info => reply(info::handle_info(node, ()).await),
 		Call::Balance => reply(info::handle_balance(node, ()).await),
@@ -347,8 +369,8 @@ async fn dispatch(node: Node, closing: watch::Receiver<bool>, call: Call) -> Res
 		Call::Graph => reply(routing::handle_graph(node, ()).await),
 		Call::GraphNode(req) => reply(routing::handle_graph_node(node, req).await),
 		Call::GraphChannel(req) => reply(routing::handle_graph_channel(node, req).await),
-		Call::ListEvents(req) => reply(events::handle_list_events(node, req).await),
-		Call::EventStream(req) => events::handle_event_stream(node, req, closing),
+		Call::ListEvents(req) => reply(events::handle_list_events(node, caller, req).await),
+		Call::EventStream(req) => events::handle_event_stream(node, caller, req, closing),
 		Call::CreateWebhook(req) => reply(webhooks::handle_create_webhook(node, req).await),
 		Call::ListWebhooks(req) => reply(webhooks::handle_list_webhooks(node, req).await),
 		Call::DeleteWebhook(req) => reply(webhooks::handle_delete_webhook(node, req).await),

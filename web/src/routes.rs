@@ -1,7 +1,8 @@
 //! The table of every endpoint: method, path, who may call it, what it takes and answers.
 //!
-//! It is the one place a route is described: the scope check ([`Access::allows`]) and the
-//! OpenAPI document (`openapi.rs`) both read it, and the server's unit tests check that each
+//! It is the one place a route is described: the scope check ([`Route::find`] and
+//! [`Access::allows`], before anything of a request but its method, path and key is read) and
+//! the OpenAPI document (`openapi.rs`) both read it, and the server's unit tests check that each
 //! entry is served by the router (with its example body) and documented, so a route cannot
 //! be added without its entry. Adding a route: a line here, a `Call` variant with its filter
 //! and `dispatch` arm in `server.rs` (the compiler then asks for its arm in `Call::route`),
@@ -116,6 +117,41 @@ macro_rules! route_table {
 			}
 		}
 	};
+}
+
+impl Route {
+	/// The route a request for `method` and `path` (without its query) is for, read from the
+	/// table alone: what the scope check uses before anything of the request is parsed.
+	/// Empty segments are skipped (the router takes `/v1/payments/` for `/v1/payments`, so
+	/// the check must too); a `{parameter}` matches any one segment; where two routes match,
+	/// the one with more literal segments wins (`/v1/payments/keysend` over
+	/// `/v1/payments/{payment_id}`).
+	pub fn find(method: &str, path: &str) -> Option<Route> {
+		let segments: Vec<&str> =
+			path.strip_prefix('/')?.split('/').filter(|s| !s.is_empty()).collect();
+		Route::ALL
+			.iter()
+			.filter(|route| route.spec().method.eq_ignore_ascii_case(method))
+			.filter_map(|route| {
+				let template: Vec<&str> = route.spec().path[1..].split('/').collect();
+				if template.len() != segments.len() {
+					return None;
+				}
+				let mut literal = 0;
+				for (expected, given) in template.iter().zip(&segments) {
+					if expected.starts_with('{') {
+						continue;
+					} else if expected == given {
+						literal += 1;
+					} else {
+						return None;
+					}
+				}
+				Some((literal, *route))
+			})
+			.max_by_key(|(literal, _)| *literal)
+			.map(|(_, route)| route)
+	}
 }
 
 const PAGE: &[&str] = &["limit", "cursor"];
@@ -255,6 +291,28 @@ mod tests {
 			assert!(seen.insert((spec.method, spec.path)), "{spec:?} twice");
 			assert!(spec.path.starts_with('/'));
 			assert_eq!(spec.body.is_some(), spec.method == "POST", "{spec:?}");
+		}
+	}
+
+	#[test]
+	fn find_reads_the_table() {
+		assert_eq!(Route::find("GET", "/v1/payments/keysend"), Some(Route::GetPayment));
+		assert_eq!(Route::find("POST", "/v1/payments/keysend"), Some(Route::Keysend));
+		assert_eq!(Route::find("post", "/v1/payments"), Some(Route::Pay));
+		assert_eq!(Route::find("GET", "/v1/events/stream"), Some(Route::EventStream));
+		assert_eq!(Route::find("POST", "/v1/channels/ab/close"), Some(Route::CloseChannel));
+		assert_eq!(Route::find("GET", "/metrics"), Some(Route::Metrics));
+		for path in ["/v1/channels/", "//v1/channels", "/v1//channels//"] {
+			assert_eq!(Route::find("GET", path), Some(Route::ListChannels), "{path}");
+		}
+		for (method, path) in [
+			("GET", "/v1/nope"),
+			("PUT", "/v1/info"),
+			("GET", "v1/info"),
+			("GET", ""),
+			("POST", "/v1/channels//close"),
+		] {
+			assert_eq!(Route::find(method, path), None, "{method} {path}");
 		}
 	}
 

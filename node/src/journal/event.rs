@@ -1,8 +1,12 @@
 //! What the journal records: one [`NodeEvent`] per thing a client may want to hear about, and
 //! the stored [`EventRecord`] that gives it its index and time.
+//!
+//! Who may read which kind is decided here and nowhere else ([`INVOICE_SCOPE_KINDS`],
+//! [`kind_readable_by`]): the events list, the stream and the API's description all ask.
 
 use serde::{Deserialize, Serialize};
 
+use crate::api_keys::ApiScope;
 use crate::model::{InvoiceRecord, InvoiceStatus, PaymentRecord};
 
 /// One entry of the event log, as stored and as the API serves it:
@@ -145,7 +149,27 @@ pub const EVENT_KINDS: &[&str] = &[
 	"breach_punished",
 ];
 
+/// The kinds an `invoice` key reads: the life of the node's invoices, which it may create
+/// and read anyway. Payments (with their preimages), channels, peers, the wallet and
+/// breaches are for `admin` and `readonly` keys only, which read every kind. A kind not
+/// listed here is hidden from invoice keys.
+pub const INVOICE_SCOPE_KINDS: &[&str] =
+	&["invoice_paid", "invoice_accepted", "invoice_expired", "invoice_canceled"];
+
+/// Whether a key with `scope` may read events of `kind`.
+pub fn kind_readable_by(kind: &str, scope: ApiScope) -> bool {
+	match scope {
+		ApiScope::Admin | ApiScope::Readonly => true,
+		ApiScope::Invoice => INVOICE_SCOPE_KINDS.contains(&kind),
+	}
+}
+
 impl NodeEvent {
+	/// Whether a key with `scope` may read this event ([`kind_readable_by`]).
+	pub fn readable_by(&self, scope: ApiScope) -> bool {
+		kind_readable_by(self.kind(), scope)
+	}
+
 	/// The kind, as in `type`.
 	pub fn kind(&self) -> &'static str {
 		match self {
@@ -268,5 +292,16 @@ mod tests {
 			canceled(InvoiceStatus::Canceled, Some(150))
 		);
 		assert_eq!(canceled(InvoiceStatus::Canceled, None), "invoice_canceled_aa_canceled_none");
+	}
+
+	#[test]
+	fn invoice_keys_read_invoice_kinds_only() {
+		assert!(INVOICE_SCOPE_KINDS.iter().all(|k| EVENT_KINDS.contains(k)));
+		for kind in EVENT_KINDS {
+			assert!(kind_readable_by(kind, ApiScope::Admin), "{kind}");
+			assert!(kind_readable_by(kind, ApiScope::Readonly), "{kind}");
+			assert_eq!(kind_readable_by(kind, ApiScope::Invoice), kind.starts_with("invoice_"));
+		}
+		assert!(!kind_readable_by("no_such_kind", ApiScope::Invoice));
 	}
 }

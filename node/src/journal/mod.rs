@@ -13,10 +13,15 @@
 //! Events that must be recorded once however often their cause is handled (LDK replays an
 //! event after a failed step or a restart) carry a key ([`NodeEvent::once_key`]); the key is
 //! stored with the event, in the same flush, and a second append with it is a no-op.
+//!
+//! Old events are removed by the retention policy (`retention.rs`), oldest first and never
+//! one a reader still needs; reads start at the oldest event left.
 
 mod event;
+mod retention;
 
-pub use event::{EventRecord, NodeEvent, EVENT_KINDS};
+pub use event::{kind_readable_by, EventRecord, NodeEvent, EVENT_KINDS, INVOICE_SCOPE_KINDS};
+pub use retention::{EventReader, MAX_READERS};
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -25,6 +30,7 @@ use lightning::util::async_poll::AsyncResult;
 use lightning::util::persist::{KVStore, KVStoreSync};
 use tokio::sync::watch;
 
+use crate::api_keys::ApiScope;
 use crate::store::DynStore;
 use crate::NodeError;
 
@@ -34,6 +40,21 @@ const EVENTS_NAMESPACE: &str = "fulgur_events";
 const ONCE_NAMESPACE: &str = "fulgur_event_once";
 /// Digits of `u64::MAX`.
 const INDEX_DIGITS: usize = 20;
+/// Indexes one filtered read looks at, at most: a reader that may see only some kinds gets a
+/// short (even empty) page and where to go on, instead of one request walking the whole log.
+pub const MAX_SCAN: usize = 10_000;
+
+/// One page of the log as a reader sees it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EventPage {
+	/// The events the reader may see, oldest first.
+	pub events: Vec<EventRecord>,
+	/// The highest index looked at (or the `after` asked for, when nothing was): the next
+	/// page starts after it. `latest` or more once the page reached the head of the log.
+	pub scanned_to: u64,
+	/// The head of the log when the page was read.
+	pub latest: u64,
+}
 
 /// The node's event log.
 pub struct Journal {
@@ -44,8 +65,14 @@ pub struct Journal {
 	durable: watch::Sender<u64>,
 	/// Events stored.
 	count: AtomicU64,
+	/// No event is stored below this index (compaction moves it up).
+	oldest: AtomicU64,
 	/// Serialises the "already recorded?" check with the append of keyed events.
 	once: tokio::sync::Mutex<()>,
+	/// Where the open readers are, so compaction keeps what they have not passed.
+	readers: retention::Readers,
+	/// One compaction at a time.
+	compacting: Mutex<()>,
 }
 
 type Write = AsyncResult<'static, (), lightning::io::Error>;
@@ -58,13 +85,17 @@ impl Journal {
 			.map_err(|e| NodeError::Persistence(format!("listing events: {e}")))?;
 		let indexes: Vec<u64> = keys.iter().filter_map(|k| k.parse().ok()).collect();
 		let last = indexes.iter().copied().max().unwrap_or(0);
+		let oldest = indexes.iter().copied().min().unwrap_or(last + 1);
 		let (durable, _) = watch::channel(last);
 		Ok(Arc::new(Journal {
 			store,
 			last_assigned: Mutex::new(last),
 			durable,
 			count: AtomicU64::new(indexes.len() as u64),
+			oldest: AtomicU64::new(oldest),
 			once: tokio::sync::Mutex::new(()),
+			readers: retention::Readers::default(),
+			compacting: Mutex::new(()),
 		}))
 	}
 
@@ -141,23 +172,45 @@ impl Journal {
 
 	/// Up to `limit` events with an index above `after`, oldest first. Blocking (store reads).
 	pub fn read(&self, after: u64, limit: usize) -> Result<Vec<EventRecord>, NodeError> {
+		self.scan(after, limit, usize::MAX, |_| true).map(|page| page.events)
+	}
+
+	/// Up to `limit` events with an index above `after` that `wanted` accepts, oldest first,
+	/// looking at no more than [`MAX_SCAN`] indexes. Blocking (store reads).
+	pub fn read_where(
+		&self, after: u64, limit: usize, wanted: impl Fn(&NodeEvent) -> bool,
+	) -> Result<EventPage, NodeError> {
+		self.scan(after, limit, MAX_SCAN, wanted)
+	}
+
+	fn scan(
+		&self, after: u64, limit: usize, max_scan: usize, wanted: impl Fn(&NodeEvent) -> bool,
+	) -> Result<EventPage, NodeError> {
 		let latest = self.latest();
 		let mut events = Vec::new();
-		let mut index = after.saturating_add(1);
-		while index <= latest && events.len() < limit {
+		// Removed events are not walked over.
+		let mut index = after.max(self.oldest.load(Ordering::Acquire).saturating_sub(1));
+		let mut scanned = 0;
+		while index < latest && events.len() < limit && scanned < max_scan {
+			index += 1;
+			scanned += 1;
 			match KVStoreSync::read(&*self.store, EVENTS_NAMESPACE, "", &key(index)) {
-				Ok(bytes) => events.push(serde_json::from_slice(&bytes).map_err(|e| {
-					NodeError::Persistence(format!("event {index} is corrupt: {e}"))
-				})?),
+				Ok(bytes) => {
+					let record: EventRecord = serde_json::from_slice(&bytes).map_err(|e| {
+						NodeError::Persistence(format!("event {index} is corrupt: {e}"))
+					})?;
+					if wanted(&record.event) {
+						events.push(record);
+					}
+				}
 				// An append whose write failed leaves its index unused.
 				Err(e) if e.kind() == lightning::io::ErrorKind::NotFound => {}
 				Err(e) => {
 					return Err(NodeError::Persistence(format!("reading event {index}: {e}")))
 				}
 			}
-			index += 1;
 		}
-		Ok(events)
+		Ok(EventPage { events, scanned_to: index, latest })
 	}
 
 	/// The event recorded under `event`'s [`NodeEvent::once_key`], if there is one: how a
@@ -190,6 +243,19 @@ impl Journal {
 			.await
 			.map_err(|e| NodeError::Internal(format!("event read task: {e}")))?
 	}
+
+	/// A page of what a key with `scope` may read ([`NodeEvent::readable_by`]), off the async
+	/// workers.
+	pub async fn read_for(
+		self: &Arc<Self>, scope: ApiScope, after: u64, limit: usize,
+	) -> Result<EventPage, NodeError> {
+		let journal = Arc::clone(self);
+		tokio::task::spawn_blocking(move || {
+			journal.read_where(after, limit, |event| event.readable_by(scope))
+		})
+		.await
+		.map_err(|e| NodeError::Internal(format!("event read task: {e}")))?
+	}
 }
 
 fn key(index: u64) -> String {
@@ -200,7 +266,7 @@ fn key(index: u64) -> String {
 mod tests {
 	use super::*;
 	use crate::model::{InvoiceRecord, InvoiceStatus};
-	use crate::store::SledStore;
+	use crate::store::{MemoryStore, SledStore};
 
 	fn peer(n: u8) -> NodeEvent {
 		NodeEvent::PeerConnected { node_id: format!("02{n:02x}"), inbound: n.is_multiple_of(2) }
@@ -250,6 +316,34 @@ mod tests {
 		let page = journal.read(2, 2).expect("read");
 		assert_eq!(page.iter().map(|e| e.index).collect::<Vec<_>>(), vec![3, 4]);
 		assert!(journal.read(5, 10).expect("read").is_empty());
+	}
+
+	#[tokio::test]
+	async fn scoped_reads_see_their_kinds_and_say_where_to_go_on() {
+		// In memory: ten thousand appends, each waiting for a flush, would make a slow test.
+		let store: Arc<DynStore> = Arc::new(MemoryStore::new());
+		let journal = Journal::open(store).expect("journal");
+		journal.append(invoice_paid("aa")).await.expect("append");
+		for n in 0..(MAX_SCAN + 5) {
+			journal.append(peer(n as u8)).await.expect("append");
+		}
+		journal.append(invoice_paid("bb")).await.expect("append");
+		let latest = journal.latest();
+		let all = journal.read_for(ApiScope::Readonly, 0, 3).await.expect("read");
+		assert_eq!(all.events.iter().map(|e| e.index).collect::<Vec<_>>(), vec![1, 2, 3]);
+		assert_eq!((all.scanned_to, all.latest), (3, latest));
+		// An invoice key: the first invoice, then a page cut short by the scan limit, then the
+		// last invoice at the head.
+		let first = journal.read_for(ApiScope::Invoice, 0, 10).await.expect("read");
+		assert_eq!(first.events.iter().map(|e| e.index).collect::<Vec<_>>(), vec![1]);
+		assert_eq!(first.scanned_to, MAX_SCAN as u64);
+		let second = journal.read_for(ApiScope::Invoice, first.scanned_to, 10).await.expect("read");
+		assert_eq!(second.events.iter().map(|e| e.index).collect::<Vec<_>>(), vec![latest]);
+		assert_eq!(second.events[0].event, invoice_paid("bb"));
+		assert_eq!(second.scanned_to, latest);
+		// Past the head: nothing, and no going back.
+		let past = journal.read_for(ApiScope::Invoice, latest + 5, 10).await.expect("read");
+		assert_eq!((past.events.len(), past.scanned_to), (0, latest + 5));
 	}
 
 	#[tokio::test]

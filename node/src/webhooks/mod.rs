@@ -5,7 +5,8 @@
 //!
 //! The journal is the outbox: each webhook keeps a durable cursor (`fulgur_webhook_outbox`)
 //! at the next event index to deliver, advanced only after a 2xx answer, so nothing between
-//! the cursor and the journal's head is ever lost, whatever restarts in between.
+//! the cursor and the journal's head is ever lost, whatever restarts in between: the
+//! journal's retention keeps every event from the oldest cursor on ([`Webhooks::oldest_cursor`]).
 
 mod delivery;
 
@@ -154,6 +155,16 @@ impl Webhooks {
 		Ok(info(hook, state))
 	}
 
+	/// The lowest index a webhook has not delivered (or skipped) yet: the event log keeps
+	/// everything from there. `None` without webhooks.
+	pub(crate) fn oldest_cursor(&self) -> Option<u64> {
+		self.hooks
+			.all()
+			.iter()
+			.map(|hook| self.outbox.get(&hook.id).map_or(0, |state| state.next_index))
+			.min()
+	}
+
 	/// Ids of every webhook (to start their tasks).
 	pub(crate) fn ids(&self) -> Vec<String> {
 		self.hooks.all().into_iter().map(|h| h.id).collect()
@@ -192,6 +203,25 @@ fn check_url(url: &str) -> Result<String, NodeError> {
 #[cfg(test)]
 mod tests {
 	use super::*;
+
+	#[tokio::test]
+	async fn the_oldest_cursor_is_the_slowest_webhook() {
+		let dir = tempfile::tempdir().expect("tempdir");
+		let store: Arc<DynStore> =
+			Arc::new(crate::store::SledStore::open(dir.path()).expect("open"));
+		let journal = Journal::open(Arc::clone(&store)).expect("journal");
+		let webhooks = Webhooks::load(store).expect("webhooks");
+		assert_eq!(webhooks.oldest_cursor(), None);
+		let event = crate::journal::NodeEvent::PeerDisconnected { node_id: "02".into() };
+		journal.append(event.clone()).await.expect("append");
+		let (slow, _) = webhooks.create(&journal, "http://127.0.0.1:1/a", vec![]).await.expect("a");
+		journal.append(event).await.expect("append");
+		let (fast, _) = webhooks.create(&journal, "http://127.0.0.1:1/b", vec![]).await.expect("b");
+		assert_eq!((slow.delivery.next_index, fast.delivery.next_index), (2, 3));
+		assert_eq!(webhooks.oldest_cursor(), Some(2));
+		webhooks.delete(&slow.id).await.expect("delete");
+		assert_eq!(webhooks.oldest_cursor(), Some(3));
+	}
 
 	#[test]
 	fn only_http_urls() {

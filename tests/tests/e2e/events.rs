@@ -74,13 +74,19 @@ async fn events_resume_without_gaps_and_webhooks_deliver_signed() {
 	net.open_channel("alice", "bob", 1_000_000, 0).await;
 	let (alice, bob) = (net.api("alice"), net.api("bob"));
 
-	// The channel's life is in both logs already, durable and in order.
+	// The channel's life is in both logs already, durable and in order. Alice connected out
+	// to bob (her connection is recorded); to bob she was a stranger until the channel.
 	let opened = all_events(&bob, 0).await;
 	let kinds: Vec<&str> = opened.iter().map(|e| e.event.kind()).collect();
-	for kind in ["peer_connected", "channel_pending", "channel_ready"] {
+	for kind in ["channel_pending", "channel_ready"] {
 		assert!(kinds.contains(&kind), "{kinds:?}");
 	}
+	assert!(!kinds.contains(&"peer_connected"), "{kinds:?}");
 	assert!(opened.windows(2).all(|w| w[1].index == w[0].index + 1), "{kinds:?}");
+	let bob_id = net.node("bob").node.node_id();
+	let alice_opened = all_events(&alice, 0).await;
+	assert!(alice_opened.iter().any(|e| matches!(&e.event,
+		NodeEvent::PeerConnected { node_id, inbound: false } if *node_id == bob_id)));
 	// The funding coinbase is in alice's log once her wallet synced (every 2 s).
 	net.wait_for("alice's onchain_received", || async {
 		all_events(&alice, 0).await.iter().any(|e| e.event.kind() == "onchain_received")
@@ -189,7 +195,8 @@ async fn events_resume_without_gaps_and_webhooks_deliver_signed() {
 		let value = serde_json::to_value(record).expect("json");
 		openapi::check(&doc, "EventRecord", &value).unwrap_or_else(|e| panic!("{e}: {value}"));
 	}
-	let answers: [(&str, &str); 6] = [
+	let answers: [(&str, &str); 7] = [
+		("/v1/events", "ListEventsResponse"),
 		("/v1/info", "NodeInfo"),
 		("/v1/balance", "Balance"),
 		("/v1/channels", "ListChannelsResponse"),
@@ -223,7 +230,8 @@ async fn events_resume_without_gaps_and_webhooks_deliver_signed() {
 		.map(|(_, v)| *v)
 		.collect();
 	assert!(buckets.len() >= 10);
-	assert!(metrics["fulgur_events_total"] >= 8.0);
+	// Funds, the channel pending and ready, three invoices paid, one expired.
+	assert!(metrics["fulgur_events_total"] >= 7.0);
 	net.shutdown().await;
 }
 
@@ -282,5 +290,116 @@ async fn scoped_keys_get_401_or_403() {
 	assert_eq!((e.status(), e.code()), (Some(401), "unauthorized"), "{e}");
 	let e = ApiClient::new(&url, "not-a-key").unwrap().events(0, None).await.unwrap_err();
 	assert_eq!(e.status(), Some(401));
+	net.shutdown().await;
+}
+
+/// Event kinds an `invoice` key may read: its invoices' life, nothing of payments, channels
+/// or the wallet.
+const INVOICE_KINDS: &[&str] =
+	&["invoice_paid", "invoice_accepted", "invoice_expired", "invoice_canceled"];
+
+/// An invoice key reads only invoice events, in the list and in the stream, while the admin
+/// key reads everything (the payment with its preimage, channels, the wallet).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn invoice_keys_read_only_invoice_events() {
+	let net = TestNet::new(&["alice", "bob"]).await;
+	net.open_channel("alice", "bob", 1_000_000, 300_000_000).await;
+	let (alice, bob) = (net.api("alice"), net.api("bob"));
+	// Alice pays (payment_succeeded with the preimage) and is paid (invoice_paid).
+	let theirs = bob.create_invoice(Some(5_000_000), "to bob", None).await.expect("invoice");
+	let paid = alice.pay(&pay_request(&theirs.bolt11), true).await.expect("pay");
+	assert_eq!(paid.status, PaymentStatus::Succeeded);
+	let ours = alice.create_invoice(Some(7_000_000), "to alice", None).await.expect("invoice");
+	let paid = bob.pay(&pay_request(&ours.bolt11), true).await.expect("pay");
+	assert_eq!(paid.status, PaymentStatus::Succeeded);
+	net.wait_for("alice's invoice_paid", || async {
+		all_events(&alice, 0).await.iter().any(|e| paid_hash(e) == Some(&ours.payment_hash))
+	})
+	.await;
+	let everything = all_events(&alice, 0).await;
+	let kinds: Vec<&str> = everything.iter().map(|e| e.event.kind()).collect();
+	for kind in ["payment_succeeded", "channel_ready", "onchain_received", "invoice_paid"] {
+		assert!(kinds.contains(&kind), "the admin key reads {kind}: {kinds:?}");
+	}
+
+	let shop = alice.create_api_key(ApiScope::Invoice, Some("shop")).await.expect("key");
+	let as_shop = ApiClient::new(&net.node("alice").api_url(), &shop.secret).expect("client");
+	let listed = all_events(&as_shop, 0).await;
+	let listed_kinds: Vec<&str> = listed.iter().map(|e| e.event.kind()).collect();
+	assert!(listed_kinds.iter().all(|k| INVOICE_KINDS.contains(k)), "{listed_kinds:?}");
+	let expected: Vec<&EventRecord> =
+		everything.iter().filter(|e| INVOICE_KINDS.contains(&e.event.kind())).collect();
+	assert_eq!(listed.iter().collect::<Vec<_>>(), expected);
+	assert!(listed.iter().any(|e| paid_hash(e) == Some(&ours.payment_hash)));
+
+	// The stream from the start: the invoice events, and nothing before them.
+	let mut stream = as_shop.event_stream(Some(0)).await.expect("stream");
+	let mut streamed = Vec::new();
+	while streamed.len() < expected.len() {
+		let record = stream.next_within(Duration::from_secs(60)).await.expect("event").expect("ok");
+		assert!(INVOICE_KINDS.contains(&record.event.kind()), "streamed {record:?}");
+		streamed.push(record);
+	}
+	assert_eq!(streamed.iter().collect::<Vec<_>>(), expected);
+	// A live one: the next invoice event comes, the payment events of a new payment do not.
+	let more = bob.create_invoice(Some(1_000_000), "more", None).await.expect("invoice");
+	alice.pay(&pay_request(&more.bolt11), true).await.expect("pay");
+	let short = alice.create_invoice(Some(1_000), "short", Some(1)).await.expect("invoice");
+	let record = stream.next_within(Duration::from_secs(60)).await.expect("event").expect("ok");
+	match &record.event {
+		NodeEvent::InvoiceExpired { invoice } => {
+			assert_eq!(invoice.payment_hash, short.payment_hash)
+		}
+		other => panic!("an invoice key streamed {other:?}"),
+	}
+	net.shutdown().await;
+}
+
+/// A stream opened with a key ends once the key is revoked, and carries nothing recorded
+/// after the revocation.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn revoked_key_ends_its_stream() {
+	let net = TestNet::new(&["alice"]).await;
+	let admin = net.api("alice");
+	let shop = admin.create_api_key(ApiScope::Invoice, Some("shop")).await.expect("key");
+	let as_shop = ApiClient::new(&net.node("alice").api_url(), &shop.secret).expect("client");
+	let mut stream = as_shop.event_stream(None).await.expect("stream");
+	// The stream is live: it carries an invoice event.
+	let first = admin.create_invoice(Some(1_000), "first", Some(1)).await.expect("invoice");
+	let record = stream.next_within(Duration::from_secs(60)).await.expect("event").expect("ok");
+	assert!(
+		matches!(&record.event, NodeEvent::InvoiceExpired { invoice }
+			if invoice.payment_hash == first.payment_hash),
+		"{record:?}"
+	);
+	admin.revoke_api_key(&shop.key.id).await.expect("revoke");
+	let after = admin.create_invoice(Some(1_000), "after", Some(1)).await.expect("invoice");
+	net.wait_for("the second invoice_expired", || async {
+		all_events(&admin, 0).await.iter().any(|e| {
+			matches!(&e.event, NodeEvent::InvoiceExpired { invoice }
+				if invoice.payment_hash == after.payment_hash)
+		})
+	})
+	.await;
+	let ended = tokio::time::timeout(fulgur_tests::STEP, async {
+		while let Some(record) = stream.next().await {
+			let record = match record {
+				Ok(record) => record,
+				// A connection cut short ends the stream too.
+				Err(_) => break,
+			};
+			assert!(
+				!matches!(&record.event, NodeEvent::InvoiceExpired { invoice }
+					if invoice.payment_hash == after.payment_hash),
+				"a revoked key's stream carried an event recorded after the revocation"
+			);
+		}
+	})
+	.await;
+	assert!(
+		ended.is_ok(),
+		"the stream is still open {:?} after its key was revoked",
+		fulgur_tests::STEP
+	);
 	net.shutdown().await;
 }

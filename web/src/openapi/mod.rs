@@ -4,6 +4,7 @@
 
 mod schemas;
 
+use fulgur_node::ApiScope;
 use serde_json::{json, Map, Value};
 
 use crate::routes::{Reply, Route};
@@ -80,7 +81,7 @@ fn operation(route: Route) -> Value {
 	let error = json!({"$ref": "#/components/responses/Error"});
 	let mut responses = Map::new();
 	responses.insert("200".into(), success);
-	for status in ["400", "401", "403", "404", "422", "500"] {
+	for status in ["400", "401", "403", "404", "422", "500", "503"] {
 		responses.insert(status.into(), error.clone());
 	}
 	let mut operation = json!({
@@ -90,6 +91,17 @@ fn operation(route: Route) -> Value {
 		"parameters": parameters,
 		"responses": responses,
 	});
+	if matches!(route, Route::ListEvents | Route::EventStream) {
+		if let Some(object) = operation.as_object_mut() {
+			object.insert(
+				"description".into(),
+				"Only the event kinds the key's scope may read (`x-fulgur-event-kinds`): an \
+				`invoice` key reads its invoices' events, `admin` and `readonly` keys every kind."
+					.into(),
+			);
+			object.insert("x-fulgur-event-kinds".into(), event_kinds_by_scope());
+		}
+	}
 	if let (Some(body), Some(object)) = (spec.body, operation.as_object_mut()) {
 		let example: Value = serde_json::from_str(body.example).unwrap_or(Value::Null);
 		object.insert(
@@ -101,6 +113,21 @@ fn operation(route: Route) -> Value {
 		);
 	}
 	operation
+}
+
+/// `{"admin": [kinds], "invoice": [...], "readonly": [...]}`: what each scope reads of the
+/// event log, as the node decides it.
+fn event_kinds_by_scope() -> Value {
+	let mut scopes = Map::new();
+	for scope in [ApiScope::Admin, ApiScope::Invoice, ApiScope::Readonly] {
+		let kinds: Vec<&str> = fulgur_node::EVENT_KINDS
+			.iter()
+			.copied()
+			.filter(|kind| fulgur_node::kind_readable_by(kind, scope))
+			.collect();
+		scopes.insert(scope.as_str().into(), json!(kinds));
+	}
+	Value::Object(scopes)
 }
 
 /// `{name}` segments of a path template.
@@ -299,5 +326,16 @@ mod tests {
 		missing.as_object_mut().expect("object").remove("index");
 		assert!(check(&doc, "EventRecord", &missing).unwrap_err().contains("missing index"));
 		assert_eq!(operation_id(Route::ListInvoices), "list_invoices");
+	}
+
+	#[test]
+	fn event_routes_say_what_each_scope_reads() {
+		let doc = document();
+		for path in ["/v1/events", "/v1/events/stream"] {
+			let kinds = &doc["paths"][path]["get"]["x-fulgur-event-kinds"];
+			assert_eq!(kinds["admin"], json!(fulgur_node::EVENT_KINDS), "{path}");
+			assert_eq!(kinds["readonly"], json!(fulgur_node::EVENT_KINDS), "{path}");
+			assert_eq!(kinds["invoice"], json!(fulgur_node::INVOICE_SCOPE_KINDS), "{path}");
+		}
 	}
 }

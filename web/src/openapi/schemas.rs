@@ -378,6 +378,7 @@ fn merchant() -> Vec<(&'static str, Value)> {
 			object(&[
 				("events", array(reference("EventRecord"))),
 				("total", int()),
+				("first_index", int()),
 				("latest_index", int()),
 				("next_cursor", nullable(string())),
 			]),
