@@ -128,6 +128,11 @@ impl TowerArgs {
 pub async fn run(args: TowerArgs) -> Result<(), String> {
 	let config = args.config()?;
 	let data_dir = config.data_dir.clone();
+	// The tower's files are its own, as the node's are.
+	fulgur_node::private_files::restrict_new_files();
+	fulgur_node::private_files::private_dir(&data_dir)
+		.and_then(|()| fulgur_node::private_files::privatize_tree(&data_dir))
+		.map_err(|e| format!("making {} private: {e}", data_dir.display()))?;
 	let tower = Tower::start(config).await.map_err(|e| e.to_string())?;
 	println!("fulgur tower {}", tower.tower_id());
 	println!("  api:   http://{}", tower.local_addr());

@@ -23,7 +23,7 @@ mod monitor_checkpoint;
 mod payment;
 mod peer_events;
 mod peers;
-mod private_files;
+pub mod private_files;
 mod records;
 pub mod routing;
 mod startup;

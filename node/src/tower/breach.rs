@@ -59,6 +59,21 @@ impl BreachListener {
 
 impl Listen for BreachListener {
 	fn filtered_block_connected(&self, _header: &Header, txdata: &TransactionData, height: u32) {
+		// One store lookup per transaction, and a durable write per breach: off the runtime's
+		// workers (the chain poller is an async task).
+		crate::blocking::off_runtime(|| self.scan_block(txdata, height));
+		// After the breaches: a channel is never forgotten before its closing block is seen.
+		self.settle(self.towers.block_connected(txdata, height));
+	}
+
+	fn blocks_disconnected(&self, fork_point: BestBlock) {
+		// The events stay: a reorged breach confirms again, and each event is recorded once.
+		self.settle(self.towers.blocks_disconnected(fork_point.height));
+	}
+}
+
+impl BreachListener {
+	fn scan_block(&self, txdata: &TransactionData, height: u32) {
 		for (_, tx) in txdata {
 			let txid = tx.compute_txid();
 			let locator = Locator::from_txid(&txid).as_bytes().to_lower_hex_string();
@@ -89,12 +104,5 @@ impl Listen for BreachListener {
 				});
 			}
 		}
-		// After the breaches: a channel is never forgotten before its closing block is seen.
-		self.settle(self.towers.block_connected(txdata, height));
-	}
-
-	fn blocks_disconnected(&self, fork_point: BestBlock) {
-		// The events stay: a reorged breach confirms again, and each event is recorded once.
-		self.settle(self.towers.blocks_disconnected(fork_point.height));
 	}
 }

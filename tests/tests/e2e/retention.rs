@@ -59,6 +59,13 @@ async fn restart_when_old(net: &mut TestNet) {
 async fn old_events_go_but_not_before_webhooks_deliver_them() {
 	let mut net = TestNet::new(&["alice"]).await;
 	let alice = net.api("alice");
+	// The wallet records the funding it received on its own schedule: let it, so no event
+	// arrives between the snapshots below.
+	net.wait_for("alice recorded her funding", || async {
+		let (events, ..) = all_events(&alice).await;
+		events.iter().any(|e| e.event.kind() == "onchain_received")
+	})
+	.await;
 	let first = expired_invoice(&net, &alice, "first").await;
 	// A webhook whose receiver is down: it stays at the next event.
 	let hook = alice.create_webhook("http://127.0.0.1:1/down", &[]).await.expect("webhook");
