@@ -131,6 +131,10 @@ pub const FEE_REFRESH_INTERVAL: Duration = Duration::from_secs(60);
 pub const PEER_RECONNECT_INTERVAL: Duration = Duration::from_secs(5);
 /// How often the node announcement is re-broadcast (with announced channels).
 pub const NODE_ANNOUNCEMENT_INTERVAL: Duration = Duration::from_secs(60);
+/// Inbound peer connections open at once (handshaking or not); more are closed at once.
+pub const MAX_INBOUND_CONNECTIONS: usize = 512;
+/// Inbound peer connections open at once from one IPv4 address or IPv6 /64.
+pub const MAX_INBOUND_PER_ADDRESS: usize = 16;
 /// How long a TCP connect to a peer may take.
 pub const PEER_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Days events stay in the event log by default.

@@ -14,6 +14,7 @@ mod context;
 pub mod error;
 mod event;
 pub mod fee_policy;
+mod inbound;
 pub mod journal;
 mod keys;
 pub mod logger;

@@ -90,16 +90,37 @@ where
 	}
 }
 
+/// Accepts peers on the listener, within the inbound limits (see `inbound`): a connection
+/// beyond them is closed at once.
 async fn accept_peers(ctx: Arc<Context>, listener: tokio::net::TcpListener) {
+	let limits = crate::inbound::InboundLimits::new();
+	let mut last_refusal_log: Option<tokio::time::Instant> = None;
 	loop {
 		let accepted = tokio::select! {
 			_ = ctx.stopped() => return,
 			accepted = listener.accept() => accepted,
 		};
-		match accepted.and_then(|(stream, _)| stream.into_std()) {
-			Ok(stream) => {
+		let admitted = accepted
+			.and_then(|(stream, from)| Ok((limits.admit(from.ip()), stream.into_std()?, from)));
+		match admitted {
+			Ok((Ok(place), stream, _)) => {
 				let peer_manager = Arc::clone(&ctx.peer_manager);
-				tokio::spawn(lightning_net_tokio::setup_inbound(peer_manager, stream));
+				tokio::spawn(async move {
+					lightning_net_tokio::setup_inbound(peer_manager, stream).await;
+					drop(place);
+				});
+			}
+			Ok((Err(refused), stream, from)) => {
+				drop(stream);
+				if last_refusal_log.is_none_or(|at| at.elapsed() >= Duration::from_secs(60)) {
+					crate::warn!(
+						ctx.logger,
+						"inbound connection limits reached ({} open): closed {from}'s, \
+						 {refused} refused since start",
+						limits.open()
+					);
+					last_refusal_log = Some(tokio::time::Instant::now());
+				}
 			}
 			Err(e) => {
 				crate::warn!(ctx.logger, "accepting a peer connection failed: {e}");

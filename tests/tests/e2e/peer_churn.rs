@@ -273,3 +273,55 @@ async fn stranger_churn_leaves_journal_and_memory_flat() {
 	);
 	net.shutdown().await;
 }
+
+/// Raw connections opened by one stranger and left hanging before any handshake.
+const FLOOD: usize = 1_000;
+/// What the node may keep open of them: its per-address limit
+/// (`fulgur_node::config::MAX_INBOUND_PER_ADDRESS`), plus a few of its own descriptors that
+/// come and go meanwhile (bitcoind RPC, store files).
+const FLOOD_FD_SLACK: usize = fulgur_node::config::MAX_INBOUND_PER_ADDRESS + 8;
+
+/// Open file descriptors of process `pid`.
+fn fd_count(pid: u32) -> usize {
+	std::fs::read_dir(format!("/proc/{pid}/fd")).expect("the node's fds").count()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_flood_of_raw_connections_cannot_exhaust_the_node() {
+	let net = TestNet::new(&[]).await;
+	let mut node = start_child(&net).await;
+	come_and_go(&node).await;
+	let baseline = fd_count(node.pid);
+	let mut sockets = Vec::with_capacity(FLOOD);
+	let mut most = baseline;
+	for _ in 0..FLOOD {
+		let socket = tokio::net::TcpStream::connect(node.addr).await.expect("TCP connect");
+		sockets.push(socket);
+		most = most.max(fd_count(node.pid));
+	}
+	// The node closes what it does not admit: every socket but its per-address share sees
+	// the end of its stream.
+	let mut closed = 0;
+	for socket in &sockets {
+		let mut byte = [0u8; 1];
+		let read = tokio::time::timeout(Duration::from_millis(50), socket.readable()).await;
+		if read.is_ok() && matches!(socket.try_read(&mut byte), Ok(0)) {
+			closed += 1;
+		}
+		most = most.max(fd_count(node.pid));
+	}
+	println!(
+		"{FLOOD} raw connections: node fds {baseline} before, at most {most}; {closed} closed by \
+		 the node"
+	);
+	assert!(
+		most <= baseline + FLOOD_FD_SLACK,
+		"{FLOOD} raw connections took the node from {baseline} to {most} open descriptors"
+	);
+	// Once they are gone, a stranger from the same address gets in as before.
+	drop(sockets);
+	wait("the node let go of the flood", || fd_count(node.pid) <= baseline + 4).await;
+	come_and_go(&node).await;
+	node.process.kill().await.expect("kill the node");
+	net.shutdown().await;
+}
