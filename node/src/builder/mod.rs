@@ -6,7 +6,6 @@
 use std::io::Cursor;
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use bitcoin::bip32::{ChildNumber, Xpriv};
 use bitcoin::secp256k1::Secp256k1;
@@ -19,7 +18,6 @@ use lightning::ln::channelmanager::{ChainParameters, ChannelManagerReadArgs};
 use lightning::ln::peer_handler::{IgnoringMessageHandler, MessageHandler};
 use lightning::onion_message::messenger::OnionMessenger;
 use lightning::sign::{EntropySource, NodeSigner};
-use lightning::util::config::UserConfig;
 use lightning::util::persist::{
 	KVStoreSync, MonitorUpdatingPersisterAsync, CHANNEL_MANAGER_PERSISTENCE_KEY,
 	CHANNEL_MANAGER_PERSISTENCE_PRIMARY_NAMESPACE, CHANNEL_MANAGER_PERSISTENCE_SECONDARY_NAMESPACE,
@@ -40,13 +38,17 @@ use crate::context::Context;
 use crate::keys::NodeKeysManager;
 use crate::logger::FulgurLogger;
 use crate::manager_barrier::ManagerBarrier;
-use crate::model::NodeInfo;
 use crate::payment::keyspaces;
 use crate::records::RecordStore;
-use crate::store::{DynStore, FsSyncStore, MemoryStore, SledStore};
+use crate::store::{DynStore, FsSyncStore, MemoryStore};
 use crate::types::{ChainFilter, ChannelManager, Persister, Sweeper, TokioSpawner};
 use crate::wallet::OnchainWallet;
 use crate::{private_files, tasks, NodeError, Startup};
+
+mod setup;
+
+pub(crate) use setup::unix_now_u32;
+use setup::{open_sled, read_or_create_seed, starting_info, user_config, StartupClock};
 
 const SEED_FILE: &str = "seed";
 const DB_DIR: &str = "db";
@@ -501,123 +503,4 @@ pub(crate) async fn build(
 	);
 	*context.startup.lock().unwrap_or_else(|e| e.into_inner()) = clock.laps;
 	Ok(context)
-}
-
-/// How long each start-up step took, for the log and `Node::startup_timings`.
-struct StartupClock {
-	last: std::time::Instant,
-	laps: Vec<(&'static str, std::time::Duration)>,
-}
-
-impl StartupClock {
-	fn new() -> Self {
-		StartupClock { last: std::time::Instant::now(), laps: Vec::new() }
-	}
-
-	fn lap(&mut self, step: &'static str) {
-		let now = std::time::Instant::now();
-		self.laps.push((step, now - self.last));
-		self.last = now;
-	}
-
-	fn summary(&self) -> String {
-		let steps: Vec<String> =
-			self.laps.iter().map(|(s, d)| format!("{s} {} ms", d.as_millis())).collect();
-		steps.join(", ")
-	}
-}
-
-/// What the node can truthfully say of itself before it runs: no peers, no monitor updates.
-fn starting_info(
-	config: &NodeConfig, manager: &ChannelManager, graph: &crate::types::NetworkGraph,
-) -> NodeInfo {
-	let best = manager.current_best_block();
-	let channels = manager.list_channels();
-	let graph = crate::routing::graph::summary(graph);
-	NodeInfo {
-		node_id: manager.get_our_node_id().to_string(),
-		network: config.network.to_string(),
-		block_height: best.height,
-		block_hash: best.block_hash.to_string(),
-		synced: false,
-		sync_status: String::new(),
-		num_peers: 0,
-		num_channels: channels.len(),
-		num_usable_channels: 0,
-		listening_addresses: vec![config.listen_addr.to_string()],
-		graph_nodes: graph.node_count,
-		graph_channels: graph.channel_count_both_directions,
-		monitor_updates_in_flight: 0,
-		monitor_updates_done: 0,
-		last_persist_latency_us: None,
-	}
-}
-
-/// Channel defaults: anchor channels (unless configured off), inbound ones accepted by our
-/// handler (which checks the peer's fee rate against our policy), the policy's dust-exposure
-/// limit, forwarding to private channels allowed (route hints).
-fn user_config(node: &NodeConfig) -> UserConfig {
-	let mut config = UserConfig::default();
-	config.channel_handshake_config.negotiate_anchors_zero_fee_htlc_tx = node.anchor_channels;
-	config.channel_config.max_dust_htlc_exposure = node.fee_policy.ldk_limit();
-	config.channel_handshake_config.max_inbound_htlc_value_in_flight_percent_of_channel = 100;
-	config.channel_handshake_limits.force_announced_channel_preference = false;
-	config.manually_accept_inbound_channels = true;
-	config.accept_forwards_to_priv_channels = true;
-	config
-}
-
-/// Opens the store, waiting a little if it is still locked: a node stopped and started again
-/// in one process may have connection tasks still letting go of the previous instance.
-async fn open_sled(path: &std::path::Path) -> Result<SledStore, NodeError> {
-	let mut attempts = 0;
-	loop {
-		match SledStore::open(path) {
-			Ok(store) => return Ok(store),
-			Err(_) if attempts < STORE_OPEN_ATTEMPTS => {
-				attempts += 1;
-				tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-			}
-			Err(e) => {
-				return Err(NodeError::Persistence(format!(
-					"opening store {} (is another node using it?): {e}",
-					path.display()
-				)))
-			}
-		}
-	}
-}
-
-fn read_or_create_seed(path: &std::path::Path) -> Result<[u8; 32], NodeError> {
-	use std::io::Write;
-	use std::os::unix::fs::OpenOptionsExt;
-	match std::fs::read(path) {
-		Ok(bytes) => bytes.as_slice().try_into().map_err(|_| {
-			NodeError::Persistence(format!("{} is not a 32-byte seed", path.display()))
-		}),
-		Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-			let seed: [u8; 32] = rand::random();
-			let mut file = std::fs::OpenOptions::new()
-				.write(true)
-				.create_new(true)
-				.mode(0o600)
-				.open(path)
-				.map_err(|e| NodeError::Persistence(format!("creating seed: {e}")))?;
-			file.write_all(&seed)
-				.and_then(|()| file.sync_all())
-				.map_err(|e| NodeError::Persistence(format!("writing seed: {e}")))?;
-			// The seed's directory entry must be as durable as its bytes.
-			let dir = path.parent().unwrap_or_else(|| std::path::Path::new("."));
-			private_files::sync_dir(dir)
-				.map_err(|e| NodeError::Persistence(format!("syncing seed directory: {e}")))?;
-			Ok(seed)
-		}
-		Err(e) => Err(NodeError::Persistence(format!("reading seed: {e}"))),
-	}
-}
-
-/// Seconds since the epoch as LDK's `u32` timestamps.
-pub(crate) fn unix_now_u32() -> u32 {
-	let secs = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
-	u32::try_from(secs).unwrap_or(u32::MAX)
 }
