@@ -35,9 +35,13 @@ async fn screenshot(session: &Session, name: &str) -> PathBuf {
 	path
 }
 
-/// Text of the first element matching `css`, once it is displayed.
+/// Text of the first element matching `css`, once it is displayed. Read in one script call:
+/// a live update may replace the element between finding it and reading it.
 async fn text_of(session: &Session, css: &str) -> String {
-	session.wait_for(css, PAGE).await.expect(css).text().await.expect("text")
+	session.wait_for(css, PAGE).await.expect(css);
+	let script = "const e = document.querySelector(arguments[0]); return e ? e.innerText : null;";
+	let text = session.execute(script, vec![json!(css)]).await.expect("text");
+	text.as_str().map(|t| t.trim().to_string()).unwrap_or_else(|| panic!("{css} is gone"))
 }
 
 async fn click(session: &Session, css: &str) {
