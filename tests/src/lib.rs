@@ -156,6 +156,20 @@ impl TestNet {
 		self.api(name).list_channels().await.ok()?.into_iter().find(|c| c.channel_id == id)
 	}
 
+	/// Waits until `name`'s invoice `payment_hash` reads paid, and returns it. The payee records
+	/// a payment when it handles its own claim, which can come a moment after the payer has
+	/// the preimage: across two nodes "paid" is eventual.
+	pub async fn invoice_paid(&self, name: &str, payment_hash: &str) -> fulgur_node::InvoiceRecord {
+		let api = self.api(name);
+		self.wait_for(&format!("{name}'s invoice {payment_hash} paid"), || async {
+			api.get_invoice(payment_hash)
+				.await
+				.is_ok_and(|i| i.status == fulgur_node::InvoiceStatus::Paid)
+		})
+		.await;
+		api.get_invoice(payment_hash).await.expect("invoice")
+	}
+
 	/// Waits until `check` holds, failing the test after [`STEP`].
 	pub async fn wait_for<F, Fut>(&self, what: &str, check: F)
 	where

@@ -169,6 +169,24 @@ async fn node_killed_mid_payments_keeps_channels() {
 		}
 	})
 	.await;
+	// bob records a payment when he handles his claim, which may come after alice has the
+	// preimage: every payment alice has a preimage for must read paid at bob, eventually.
+	net.wait_for("bob's record of every payment alice completed", || {
+		let (alice, bob_api, started) = (alice.clone(), bob.api.clone(), started.clone());
+		async move {
+			for (hash, id) in &started {
+				let succeeded =
+					alice.get_payment(id).await.is_ok_and(|p| p.status == PaymentStatus::Succeeded);
+				let paid =
+					bob_api.get_invoice(hash).await.is_ok_and(|i| i.status == InvoiceStatus::Paid);
+				if succeeded && !paid {
+					return false;
+				}
+			}
+			true
+		}
+	})
+	.await;
 	let mut succeeded = 0;
 	for (hash, id) in &started {
 		let payment = alice.get_payment(id).await.expect("payment");

@@ -171,7 +171,7 @@ async fn dashboard_shows_an_invoice_paid_live() {
 	click(&session, "#pay-submit").await;
 	let payment = format!("tr[data-payment='{}'] [data-field=status]", bobs.payment_hash);
 	wait_text(&net, &session, &payment, "succeeded").await;
-	let seen = net.api("bob").get_invoice(&bobs.payment_hash).await.expect("bob's invoice");
+	let seen = net.invoice_paid("bob", &bobs.payment_hash).await;
 	assert_eq!(seen.status, InvoiceStatus::Paid);
 	screenshot(&session, "dashboard-payments.png").await;
 

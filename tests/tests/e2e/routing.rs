@@ -117,7 +117,7 @@ async fn pays_over_hops_splits_follows_hints_and_routes_around_a_dead_node() {
 	assert!(!last.announced, "{last:?}");
 	let paid = alice.pay(&pay(&invoice.bolt11, None), true).await.expect("pay");
 	assert_eq!(paid.status, PaymentStatus::Succeeded, "{paid:?}");
-	let seen = grace.get_invoice(&invoice.payment_hash).await.expect("invoice");
+	let seen = net.invoice_paid("grace", &invoice.payment_hash).await;
 	assert_eq!(seen.status, InvoiceStatus::Paid);
 
 	// More than either path carries: split over both.
@@ -150,7 +150,7 @@ async fn pays_over_hops_splits_follows_hints_and_routes_around_a_dead_node() {
 	stopped.stop().await;
 	let paid = alice.pay(&pay(&invoice.bolt11, None), true).await.expect("pay");
 	assert_eq!(paid.status, PaymentStatus::Succeeded, "{paid:?}");
-	let seen = frank.get_invoice(&invoice.payment_hash).await.expect("invoice");
+	let seen = net.invoice_paid("frank", &invoice.payment_hash).await;
 	assert_eq!(seen.status, InvoiceStatus::Paid);
 	net.shutdown().await;
 }
