@@ -154,7 +154,12 @@ async fn payment_recorded_but_never_sent_reads_failed_after_restart() {
 	let held_record = alice.get_payment(&held_hash).await.expect("held record");
 	assert_eq!(held_record.status, PaymentStatus::Pending, "{held_record:?}");
 
-	// Paying the lost invoice again works, and so does settling the held one.
+	// Paying the lost invoice again works (once the channel is back), and so does settling
+	// the held one.
+	net.wait_for("alice's channel usable after her restart", || async {
+		alice.list_channels().await.is_ok_and(|c| c.iter().any(|c| c.is_usable))
+	})
+	.await;
 	let paid = alice.pay(&pay_request(&lost.bolt11), true).await.expect("pay again");
 	assert_eq!(paid.status, PaymentStatus::Succeeded, "{paid:?}");
 	assert_eq!(net.invoice_paid("bob", &lost.payment_hash).await.status, InvoiceStatus::Paid);

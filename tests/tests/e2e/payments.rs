@@ -53,7 +53,15 @@ async fn pays_both_ways_by_invoice_and_keysend() {
 	let received = alice.get_payment(&hash).await.expect("alice's record of the keysend");
 	assert_eq!(received.amount_msat, Some(1_000_000));
 
-	// Every payment went through the channel's monitor, durably, and the engine counted it.
+	// Every payment went through the channel's monitor, durably, and the engine counted it
+	// (the last commitment dance may still be settling when the payer hears of success).
+	net.wait_for("alice's monitor updates all durable", || async {
+		alice
+			.list_channels()
+			.await
+			.is_ok_and(|c| c.first().is_some_and(|c| c.updates_in_flight == 0))
+	})
+	.await;
 	let channel = &alice.list_channels().await.expect("channels")[0];
 	assert!(channel.updates_done >= 8, "{channel:?}");
 	assert_eq!(channel.updates_in_flight, 0, "{channel:?}");
