@@ -129,5 +129,28 @@ async fn peers_with_90x_fee_rates_keep_their_channel_and_pay_both_ways() {
 			.collect();
 		assert!(closed.is_empty(), "{name}: {closed:?}");
 	}
+
+	// And bob closes cooperatively: the two fee views agree on a closing fee.
+	net.api("bob").close_channel(&to_bob, false).await.expect("cooperative close");
+	net.wait_for("the closing transaction in the mempool", || async {
+		net.bitcoind.mempool_size().await.unwrap_or(0) > 0
+	})
+	.await;
+	net.mine(1).await;
+	for name in ["alice", "bob"] {
+		net.wait_for(&format!("the channel closed at {name}"), || async {
+			net.channel(name, &to_bob).await.is_none()
+		})
+		.await;
+		let events = net.api(name).events(0, Some(1000)).await.expect("events").events;
+		let reason = events.iter().find_map(|e| match &e.event {
+			NodeEvent::ChannelClosed { channel_id, reason, .. } if *channel_id == to_bob => {
+				Some(reason.clone())
+			}
+			_ => None,
+		});
+		let reason = reason.unwrap_or_default();
+		assert!(reason.to_lowercase().contains("cooperative"), "{name}: {reason}");
+	}
 	net.shutdown().await;
 }
