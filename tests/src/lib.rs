@@ -176,7 +176,17 @@ impl TestNet {
 		F: FnMut() -> Fut,
 		Fut: std::future::Future<Output = bool>,
 	{
-		if let Err(e) = wait_until(what, STEP, check).await {
+		self.wait_for_within(what, STEP, check).await;
+	}
+
+	/// Waits until `check` holds, failing the test after `timeout` (for the few steps that
+	/// wait on a protocol timer longer than [`STEP`]).
+	pub async fn wait_for_within<F, Fut>(&self, what: &str, timeout: Duration, check: F)
+	where
+		F: FnMut() -> Fut,
+		Fut: std::future::Future<Output = bool>,
+	{
+		if let Err(e) = wait_until(what, timeout, check).await {
 			panic!("{e}\n{}", self.log_tails());
 		}
 	}

@@ -17,6 +17,13 @@ use tokio::sync::Mutex;
 
 const CHILD_ENV: &str = "FULGUR_CRASH_CHILD";
 const PAYMENTS_BEFORE_KILL: usize = 40;
+/// How long alice may take to notice bob died and to reconnect. When bob is killed while
+/// alice's queue of messages to him is over LDK's limit (a burst of 40-odd HTLCs), LDK has
+/// stopped reading his connection, so its end is never read: only LDK's ping timeout drops it,
+/// two of the background processor's peer timer ticks after the extra ping LDK sends with a
+/// long queue. Those ticks are 30 s apart in debug builds (10 s in release), the first may come
+/// 30 s after the kill, and the node's reconnect loop runs every 5 s: up to about 100 s.
+const RECONNECT_AFTER_CRASH: Duration = Duration::from_secs(180);
 
 /// The child: starts bob from the description in the environment, says READY, waits to die.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -146,7 +153,7 @@ async fn node_killed_mid_payments_keeps_channels() {
 	let bob = start_bob(&spec, &bob_dir, api_port).await;
 	let bob_channels = bob.api.list_channels().await.expect("bob's channels");
 	assert_eq!(bob_channels.len(), 1, "bob lost his channel: {bob_channels:?}");
-	net.wait_for("channel usable after the crash", || {
+	net.wait_for_within("channel usable after the crash", RECONNECT_AFTER_CRASH, || {
 		let (alice, bob_api, id) = (alice.clone(), bob.api.clone(), opened.channel_id.clone());
 		async move {
 			let a = alice.get_channel(&id).await.map(|c| c.is_usable).unwrap_or(false);
