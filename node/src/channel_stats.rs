@@ -1,8 +1,9 @@
 //! Per-channel state of the channel-state engine: monitor writes in flight and done, how long
 //! the last one took to become durable, and when the channel last changed.
 //!
-//! Measured where the monitor persister writes: [`MeteredStore`] wraps the store it writes
-//! through, so every update of every channel is seen. Each channel has its own entry in a
+//! Measured where the monitor persister writes: the persistence layer's store
+//! (`persistence::EngineStore`) hands every monitor write to [`observe`], so every update of every
+//! channel is seen; stats only observe, they route nothing. Each channel has its own entry in a
 //! `DashMap` and its own atomics; nothing here is behind one global lock.
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -12,14 +13,6 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use dashmap::DashMap;
 use lightning::io;
 use lightning::util::async_poll::AsyncResult;
-use lightning::util::persist::{
-	KVStore, CHANNEL_MANAGER_PERSISTENCE_KEY, CHANNEL_MANAGER_PERSISTENCE_PRIMARY_NAMESPACE,
-	CHANNEL_MANAGER_PERSISTENCE_SECONDARY_NAMESPACE, CHANNEL_MONITOR_PERSISTENCE_PRIMARY_NAMESPACE,
-	CHANNEL_MONITOR_UPDATE_PERSISTENCE_PRIMARY_NAMESPACE,
-};
-
-use crate::manager_barrier::ManagerBarrier;
-use crate::store::DynStore;
 
 /// One channel's counters.
 #[derive(Default)]
@@ -154,99 +147,30 @@ fn unix_ms() -> u64 {
 	SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
 }
 
-/// The store the monitor persister and the background processor write through: counts each
-/// channel's monitor writes, and (with a barrier) orders them after a manager write.
-pub struct MeteredStore {
-	inner: Arc<DynStore>,
-	stats: Arc<EngineStats>,
-	barrier: Option<Arc<ManagerBarrier>>,
-}
-
-impl MeteredStore {
-	/// Wraps `inner`, recording into `stats`; monitor and manager writes go through `barrier`
-	/// when there is one (see `manager_barrier`).
-	pub fn new(
-		inner: Arc<DynStore>, stats: Arc<EngineStats>, barrier: Option<Arc<ManagerBarrier>>,
-	) -> MeteredStore {
-		MeteredStore { inner, stats, barrier }
-	}
-}
-
-fn is_manager_key(primary: &str, secondary: &str, key: &str) -> bool {
-	primary == CHANNEL_MANAGER_PERSISTENCE_PRIMARY_NAMESPACE
-		&& secondary == CHANNEL_MANAGER_PERSISTENCE_SECONDARY_NAMESPACE
-		&& key == CHANNEL_MANAGER_PERSISTENCE_KEY
-}
-
-/// The monitor a key belongs to: full monitors are keyed by monitor name, updates live in a
-/// secondary namespace named after it.
-fn monitor_of<'a>(primary: &str, secondary: &'a str, key: &'a str) -> Option<&'a str> {
-	if primary == CHANNEL_MONITOR_PERSISTENCE_PRIMARY_NAMESPACE && secondary.is_empty() {
-		Some(key)
-	} else if primary == CHANNEL_MONITOR_UPDATE_PERSISTENCE_PRIMARY_NAMESPACE {
-		Some(secondary)
-	} else {
-		None
-	}
-}
-
-impl KVStore for MeteredStore {
-	fn read(
-		&self, primary_namespace: &str, secondary_namespace: &str, key: &str,
-	) -> AsyncResult<'static, Vec<u8>, io::Error> {
-		KVStore::read(&*self.inner, primary_namespace, secondary_namespace, key)
-	}
-
-	fn write(
-		&self, primary_namespace: &str, secondary_namespace: &str, key: &str, buf: Vec<u8>,
-	) -> AsyncResult<'static, (), io::Error> {
-		if let Some(barrier) = &self.barrier {
-			if is_manager_key(primary_namespace, secondary_namespace, key) {
-				// The barrier serialises a fresh manager itself; this (older) copy is dropped.
-				return barrier.persist_manager();
-			}
+/// Counts one monitor write of `monitor_name` while `write` runs: in flight now, done or
+/// failed (with its latency) when it completes. Stats only observe: the write itself is
+/// whatever the persistence layer issued.
+pub fn observe(
+	stats: &Arc<EngineStats>, monitor_name: &str, write: AsyncResult<'static, (), io::Error>,
+) -> AsyncResult<'static, (), io::Error> {
+	let counters = stats.counters(monitor_name);
+	let stats = Arc::clone(stats);
+	counters.in_flight.fetch_add(1, Ordering::Relaxed);
+	counters.last_activity_ms.store(unix_ms(), Ordering::Relaxed);
+	let started = Instant::now();
+	Box::pin(async move {
+		let result = write.await;
+		let latency_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+		counters.in_flight.fetch_sub(1, Ordering::Relaxed);
+		if result.is_ok() {
+			counters.last_latency_us.store(latency_us, Ordering::Relaxed);
+			counters.done.fetch_add(1, Ordering::Relaxed);
+			stats.persist_latency.record(latency_us);
+		} else {
+			counters.failed.fetch_add(1, Ordering::Relaxed);
 		}
-		let monitor = monitor_of(primary_namespace, secondary_namespace, key);
-		let write = match (&self.barrier, monitor) {
-			(Some(barrier), Some(_)) => {
-				barrier.write_after_manager(primary_namespace, secondary_namespace, key, buf)
-			}
-			_ => KVStore::write(&*self.inner, primary_namespace, secondary_namespace, key, buf),
-		};
-		let Some(monitor) = monitor else {
-			return write;
-		};
-		let counters = self.stats.counters(monitor);
-		let stats = Arc::clone(&self.stats);
-		counters.in_flight.fetch_add(1, Ordering::Relaxed);
-		counters.last_activity_ms.store(unix_ms(), Ordering::Relaxed);
-		let started = Instant::now();
-		Box::pin(async move {
-			let result = write.await;
-			let latency_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
-			counters.in_flight.fetch_sub(1, Ordering::Relaxed);
-			if result.is_ok() {
-				counters.last_latency_us.store(latency_us, Ordering::Relaxed);
-				counters.done.fetch_add(1, Ordering::Relaxed);
-				stats.persist_latency.record(latency_us);
-			} else {
-				counters.failed.fetch_add(1, Ordering::Relaxed);
-			}
-			result
-		})
-	}
-
-	fn remove(
-		&self, primary_namespace: &str, secondary_namespace: &str, key: &str, lazy: bool,
-	) -> AsyncResult<'static, (), io::Error> {
-		KVStore::remove(&*self.inner, primary_namespace, secondary_namespace, key, lazy)
-	}
-
-	fn list(
-		&self, primary_namespace: &str, secondary_namespace: &str,
-	) -> AsyncResult<'static, Vec<String>, io::Error> {
-		KVStore::list(&*self.inner, primary_namespace, secondary_namespace)
-	}
+		result
+	})
 }
 
 #[cfg(test)]
@@ -265,40 +189,5 @@ mod tests {
 		assert_eq!(snapshot.buckets[3], (0.001, 3));
 		assert_eq!(snapshot.buckets.last().map(|b| b.1), Some(3));
 		assert!((snapshot.sum_seconds - 3.00085).abs() < 1e-9);
-	}
-	use crate::store::SledStore;
-
-	#[tokio::test]
-	async fn counts_monitor_writes_per_channel_and_ignores_the_rest() {
-		let dir = tempfile::tempdir().expect("tempdir");
-		let stats = Arc::new(EngineStats::default());
-		let store = MeteredStore::new(
-			Arc::new(SledStore::open(dir.path()).expect("open")),
-			Arc::clone(&stats),
-			None,
-		);
-		let monitor = "ab".repeat(32) + "_1";
-		let other = "cd".repeat(32) + "_0";
-		store.write("monitors", "", &monitor, vec![1]).await.expect("write");
-		store.write("monitor_updates", &monitor, "7", vec![2]).await.expect("write");
-		store.write("monitor_updates", &other, "1", vec![3]).await.expect("write");
-		store.write("", "", "manager", vec![4]).await.expect("write");
-		let pending = store.write("monitor_updates", &monitor, "8", vec![5]);
-		assert_eq!(stats.channel(&monitor).updates_in_flight, 1);
-		pending.await.expect("write");
-
-		let channel = stats.channel(&monitor);
-		assert_eq!((channel.updates_done, channel.updates_in_flight), (3, 0));
-		assert!(channel.last_persist_latency_us.is_some());
-		assert!(channel.last_activity_at.is_some());
-		assert_eq!(stats.channel(&other).updates_done, 1);
-		assert_eq!(stats.channel("unknown"), ChannelEngineStats::default());
-		assert_eq!(stats.total().updates_done, 4);
-		let histogram = stats.persist_latency.snapshot();
-		assert_eq!(histogram.count, 4);
-		assert_eq!(histogram.buckets.len(), LATENCY_BUCKETS_SECONDS.len());
-		assert!(histogram.buckets.windows(2).all(|w| w[0].1 <= w[1].1));
-		assert!(histogram.sum_seconds > 0.0);
-		assert_eq!(store.read("", "", "manager").await.expect("read"), vec![4]);
 	}
 }

@@ -12,13 +12,13 @@ use tokio::task::JoinHandle;
 
 use crate::api_keys::ApiKeys;
 use crate::chain::BitcoindClient;
-use crate::channel_stats::{EngineStats, MeteredStore};
+use crate::channel_stats::EngineStats;
 use crate::config::NodeConfig;
 use crate::journal::Journal;
 use crate::logger::FulgurLogger;
-use crate::manager_barrier::ManagerBarrier;
 use crate::model::{InvoiceRecord, PaymentRecord};
 use crate::peer_events::PeerEvents;
+use crate::persistence::{EngineStore, ManagerBarrier};
 use crate::records::RecordStore;
 use crate::store::DynStore;
 use crate::types::{
@@ -132,7 +132,7 @@ pub struct Context {
 	/// Per-channel persistence counters of the channel-state engine.
 	pub engine_stats: Arc<EngineStats>,
 	/// The store monitor and manager writes go through.
-	pub engine_store: Arc<MeteredStore>,
+	pub engine_store: Arc<EngineStore>,
 	/// Orders manager writes before monitor writes (not with the stock fs-sync baseline).
 	pub barrier: Option<Arc<ManagerBarrier>>,
 	/// The barrier's writer task, stopped last.

@@ -18,12 +18,11 @@ mod inbound;
 pub mod journal;
 mod keys;
 pub mod logger;
-mod manager_barrier;
 pub mod model;
-mod monitor_checkpoint;
 mod payment;
 mod peer_events;
 mod peers;
+mod persistence;
 pub mod private_files;
 mod records;
 pub mod routing;
@@ -118,7 +117,7 @@ impl Node {
 			}
 		}
 		if manager_written {
-			let written = monitor_checkpoint::checkpoint_monitors(&self.ctx).await;
+			let written = persistence::checkpoint::checkpoint_monitors(&self.ctx).await;
 			crate::info!(self.ctx.logger, "{written} channel monitors written at the chain tip");
 		}
 		crate::info!(self.ctx.logger, "stopped");

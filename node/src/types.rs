@@ -12,9 +12,9 @@ use lightning::util::sweep::OutputSweeper;
 use lightning_net_tokio::SocketDescriptor;
 
 use crate::chain::BitcoindClient;
-use crate::channel_stats::MeteredStore;
 use crate::keys::NodeKeysManager;
 use crate::logger::FulgurLogger;
+use crate::persistence::EngineStore;
 use crate::wallet::OnchainWallet;
 
 /// The logger every LDK object gets.
@@ -26,7 +26,7 @@ pub type ChainFilter = dyn Filter + Send + Sync;
 /// asynchronously so no peer lock waits on the disk (the store's group commit makes each write
 /// durable before LDK hears it completed).
 pub type Persister = MonitorUpdatingPersisterAsync<
-	Arc<MeteredStore>,
+	Arc<EngineStore>,
 	TokioSpawner,
 	Arc<Logger>,
 	Arc<NodeKeysManager>,
@@ -43,7 +43,7 @@ pub type ChainMonitor = chainmonitor::ChainMonitor<
 	Arc<BitcoindClient>,
 	Arc<Logger>,
 	AsyncPersister<
-		Arc<MeteredStore>,
+		Arc<EngineStore>,
 		TokioSpawner,
 		Arc<Logger>,
 		Arc<NodeKeysManager>,
@@ -119,7 +119,7 @@ pub type Sweeper = OutputSweeper<
 	Arc<OnchainWallet>,
 	Arc<BitcoindClient>,
 	Arc<ChainFilter>,
-	Arc<MeteredStore>,
+	Arc<EngineStore>,
 	Arc<Logger>,
 	Arc<NodeKeysManager>,
 >;

@@ -31,14 +31,14 @@ use lightning_block_sync::poll::Validate;
 use lightning_block_sync::{BlockSource, Cache};
 
 use crate::chain::{catch_up, BitcoindClient, StoredHeaders};
-use crate::channel_stats::{EngineStats, MeteredStore};
+use crate::channel_stats::EngineStats;
 use crate::config::StoreKind;
 use crate::config::{NodeConfig, PERSISTER_MAX_PENDING_UPDATES};
 use crate::context::Context;
 use crate::keys::NodeKeysManager;
 use crate::logger::FulgurLogger;
-use crate::manager_barrier::ManagerBarrier;
 use crate::payment::keyspaces;
+use crate::persistence::{EngineStore, ManagerBarrier};
 use crate::records::RecordStore;
 use crate::store::{DynStore, FsSyncStore, MemoryStore};
 use crate::types::{ChainFilter, ChannelManager, Persister, Sweeper, TokioSpawner};
@@ -152,7 +152,7 @@ pub(crate) async fn build(
 	let barrier = (config.store != StoreKind::FsSync)
 		.then(|| Arc::new(ManagerBarrier::new(Arc::clone(&store))));
 	let metered =
-		Arc::new(MeteredStore::new(Arc::clone(&store), Arc::clone(&engine_stats), barrier.clone()));
+		Arc::new(EngineStore::new(Arc::clone(&store), Arc::clone(&engine_stats), barrier.clone()));
 	let persister: Persister = MonitorUpdatingPersisterAsync::new(
 		Arc::clone(&metered),
 		TokioSpawner(tokio::runtime::Handle::current()),

@@ -51,7 +51,7 @@ macro_rules! kvstore_inline_from_sync {
 		}
 	};
 }
-use kvstore_inline_from_sync;
+pub(crate) use kvstore_inline_from_sync;
 
 mod fs_sync;
 mod group_commit;

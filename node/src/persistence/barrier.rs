@@ -35,6 +35,18 @@ use tokio::sync::{oneshot, Notify};
 use crate::store::DynStore;
 use crate::types::ChannelManager;
 
+/// What the barrier serialises: the channel manager (unit tests plug in a stand-in).
+pub trait ManagerSource: Send + Sync + 'static {
+	/// The manager's current serialisation.
+	fn serialize(&self) -> Vec<u8>;
+}
+
+impl ManagerSource for ChannelManager {
+	fn serialize(&self) -> Vec<u8> {
+		self.encode()
+	}
+}
+
 type Done = oneshot::Sender<Result<(), io::Error>>;
 
 /// After a batch, the writer waits this many times the manager's serialisation time.
@@ -60,7 +72,7 @@ struct Queue {
 /// Orders manager writes before the monitor writes that depend on them.
 pub struct ManagerBarrier {
 	store: Arc<DynStore>,
-	manager: OnceLock<Weak<ChannelManager>>,
+	manager: OnceLock<Weak<dyn ManagerSource>>,
 	queue: Mutex<Queue>,
 	wake: Notify,
 }
@@ -78,8 +90,9 @@ impl ManagerBarrier {
 	}
 
 	/// The manager to serialise; weak, as the manager (through its monitors) owns the barrier.
-	pub fn set_manager(&self, manager: &Arc<ChannelManager>) {
-		let _ = self.manager.set(Arc::downgrade(manager));
+	pub fn set_manager<M: ManagerSource>(&self, manager: &Arc<M>) {
+		let manager: Arc<dyn ManagerSource> = Arc::clone(manager) as Arc<dyn ManagerSource>;
+		let _ = self.manager.set(Arc::downgrade(&manager));
 	}
 
 	fn queue(&self) -> std::sync::MutexGuard<'_, Queue> {
@@ -158,7 +171,7 @@ impl ManagerBarrier {
 		// Serialising takes the manager's consistency lock: keep it off the async workers.
 		let started = Instant::now();
 		let encoded = match manager {
-			Some(manager) => tokio::task::spawn_blocking(move || manager.encode())
+			Some(manager) => tokio::task::spawn_blocking(move || manager.serialize())
 				.await
 				.map_err(|e| io::Error::new(io::ErrorKind::Other, e.to_string())),
 			None => Err(stopped()),
@@ -213,3 +226,6 @@ impl ManagerBarrier {
 fn stopped() -> io::Error {
 	io::Error::new(io::ErrorKind::Other, "the node is stopping")
 }
+
+#[cfg(test)]
+mod tests;
