@@ -166,6 +166,135 @@ mod tests {
 			.collect()
 	}
 
+	/// A block source that knows one chain only (as a restarted bitcoind knows its own), and
+	/// can serve headers and header-only blocks of it.
+	struct OneChain(Vec<ValidatedBlockHeader>);
+
+	impl OneChain {
+		fn find(&self, hash: &BlockHash) -> Option<&ValidatedBlockHeader> {
+			self.0.iter().find(|h| h.header.block_hash() == *hash)
+		}
+	}
+
+	fn not_found() -> lightning_block_sync::BlockSourceError {
+		lightning_block_sync::BlockSourceError::transient("Block not found")
+	}
+
+	impl lightning_block_sync::BlockSource for OneChain {
+		fn get_header<'a>(
+			&'a self, hash: &'a BlockHash, _height: Option<u32>,
+		) -> lightning_block_sync::AsyncBlockSourceResult<'a, BlockHeaderData> {
+			let found = self.find(hash).map(|h| **h);
+			Box::pin(async move { found.ok_or_else(not_found) })
+		}
+
+		fn get_block<'a>(
+			&'a self, hash: &'a BlockHash,
+		) -> lightning_block_sync::AsyncBlockSourceResult<'a, lightning_block_sync::BlockData> {
+			let found =
+				self.find(hash).map(|h| lightning_block_sync::BlockData::HeaderOnly(h.header));
+			Box::pin(async move { found.ok_or_else(not_found) })
+		}
+
+		fn get_best_block(
+			&self,
+		) -> lightning_block_sync::AsyncBlockSourceResult<'_, (BlockHash, Option<u32>)> {
+			let tip = self.0.last().map(|h| (h.header.block_hash(), Some(h.height)));
+			Box::pin(async move { tip.ok_or_else(not_found) })
+		}
+	}
+
+	/// What a chain listener was told.
+	#[derive(Default)]
+	struct Told(std::sync::Mutex<Vec<String>>);
+
+	impl lightning::chain::Listen for Told {
+		fn filtered_block_connected(
+			&self, header: &Header, _txdata: &lightning::chain::transaction::TransactionData,
+			height: u32,
+		) {
+			self.0.lock().unwrap().push(format!("connect {height} {}", header.time));
+		}
+		fn blocks_disconnected(&self, fork_point: lightning::chain::BestBlock) {
+			self.0.lock().unwrap().push(format!("back to {}", fork_point.height));
+		}
+	}
+
+	/// `len` headers from `base`'s header at `from` on (a fork when `salt` differs).
+	fn fork(
+		base: &[ValidatedBlockHeader], from: usize, len: u32, salt: u32,
+	) -> Vec<ValidatedBlockHeader> {
+		let mut all = base[..from].to_vec();
+		let mut prev = *base[from - 1];
+		for n in 0..len {
+			let mut header = Header {
+				prev_blockhash: prev.header.block_hash(),
+				time: prev.header.time + 600 + salt,
+				nonce: 0,
+				..prev.header
+			};
+			while header.validate_pow(header.target()).is_err() {
+				header.nonce += 1;
+			}
+			let data = BlockHeaderData {
+				header,
+				height: prev.height + 1,
+				chainwork: prev.chainwork + header.work(),
+			};
+			let validated = data.validate(header.block_hash()).expect("valid");
+			all.push(validated);
+			prev = *validated;
+			let _ = n;
+		}
+		all
+	}
+
+	#[tokio::test(flavor = "multi_thread")]
+	async fn a_chain_replaced_while_stopped_is_rolled_back_from_stored_headers() {
+		let dir = tempfile::tempdir().expect("tempdir");
+		let store: Arc<DynStore> = Arc::new(SledStore::open(dir.path()).expect("open"));
+		// The node followed 11 blocks; bitcoind came back with a longer branch from block 6.
+		let followed = chain(11, 0);
+		let replacing = fork(&followed, 7, 6, 1);
+		assert_eq!((replacing.len(), replacing[6], replacing[7].height), (13, followed[6], 7));
+		let mut stored =
+			tokio::task::block_in_place(|| StoredHeaders::load(Arc::clone(&store))).expect("load");
+		for header in &followed {
+			stored.block_connected(header.header.block_hash(), *header);
+		}
+		let ours = followed[10].header.block_hash();
+		let told = Told::default();
+		let source = OneChain(replacing.clone());
+		let tip = lightning_block_sync::init::synchronize_listeners(
+			&source,
+			bitcoin::Network::Regtest,
+			&mut stored,
+			vec![(ours, &told as &dyn lightning::chain::Listen)],
+		)
+		.await
+		.expect("synced through the stored headers");
+		assert_eq!(tip.header.block_hash(), replacing[12].header.block_hash());
+		let told = told.0.lock().unwrap().clone();
+		let mut expected = vec!["back to 6".to_string()];
+		expected.extend(
+			replacing[7..].iter().map(|h| format!("connect {} {}", h.height, h.header.time)),
+		);
+		assert_eq!(told, expected);
+
+		// Without them (what the node had before storing headers), bitcoind cannot say where
+		// the node's chain left its own.
+		let mut empty = std::collections::HashMap::new();
+		let lost = Told::default();
+		let result = lightning_block_sync::init::synchronize_listeners(
+			&source,
+			bitcoin::Network::Regtest,
+			&mut empty,
+			vec![(ours, &lost as &dyn lightning::chain::Listen)],
+		)
+		.await;
+		assert!(result.is_err(), "no way back without the node's own headers");
+	}
+
 	#[tokio::test(flavor = "multi_thread")]
 	async fn headers_survive_a_restart_and_stay_bounded() {
 		let dir = tempfile::tempdir().expect("tempdir");
