@@ -459,7 +459,15 @@ async fn a_closed_channel_leaves_no_tower_records_behind() {
 	})
 	.await;
 
-	// Closed cooperatively; the close is mined, then buried past bob's to_self_delay (144).
+	// Closed cooperatively once the last payment's monitor updates are durable (LDK refuses to
+	// start a shutdown while one is in flight); the close is mined, then buried past bob's
+	// to_self_delay (144).
+	net.wait_for("alice's channel settled", || async {
+		net.channel("alice", &channel)
+			.await
+			.is_some_and(|c| c.is_usable && c.updates_in_flight == 0)
+	})
+	.await;
 	net.api("alice").close_channel(&channel, false).await.expect("close");
 	net.wait_for("the closing transaction", || async {
 		net.bitcoind.mempool_size().await.unwrap_or(0) > 0
