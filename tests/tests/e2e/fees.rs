@@ -130,7 +130,12 @@ async fn peers_with_90x_fee_rates_keep_their_channel_and_pay_both_ways() {
 		assert!(closed.is_empty(), "{name}: {closed:?}");
 	}
 
-	// And bob closes cooperatively: the two fee views agree on a closing fee.
+	// And bob closes cooperatively: the two fee views agree on a closing fee (LDK starts a
+	// shutdown only with no monitor update in flight).
+	net.wait_for("bob's channel settled", || async {
+		net.channel("bob", &to_bob).await.is_some_and(|c| c.is_usable && c.updates_in_flight == 0)
+	})
+	.await;
 	net.api("bob").close_channel(&to_bob, false).await.expect("cooperative close");
 	net.wait_for("the closing transaction in the mempool", || async {
 		net.bitcoind.mempool_size().await.unwrap_or(0) > 0
