@@ -98,25 +98,39 @@ pub fn bitcoind_exe() -> io::Result<PathBuf> {
 	}
 }
 
-/// Picks a free TCP port on 127.0.0.1 by binding port 0 and releasing it.
+/// Picks a free TCP port on 127.0.0.1 for a listener that may have to bind it again later
+/// (a node restarted on its ports).
 ///
-/// Never returns the same port twice within a process, so parallel tests cannot be handed the
-/// same port before either of them binds it. Another process may still grab it; [`Bitcoind::start`]
+/// Ports come from below Linux's ephemeral range (32768–60999 by default): the kernel hands
+/// those out to outgoing connections, so a port of that range released by a stopped node can
+/// be taken by any client's connection before the node binds it again. A port is tried with a
+/// bind before it is handed out, and never handed out twice within a process, so parallel
+/// tests cannot get the same one; another process may still grab it, and [`Bitcoind::start`]
 /// retries with fresh ports when that happens.
 pub fn free_port() -> io::Result<u16> {
 	static HANDED_OUT: Mutex<Option<HashSet<u16>>> = Mutex::new(None);
 	let mut guard = HANDED_OUT.lock().unwrap_or_else(PoisonError::into_inner);
 	let handed_out = guard.get_or_insert_with(HashSet::new);
-	let mut port = 0;
-	// Bounded so a process that has used up the ephemeral range still gets an answer.
-	for _ in 0..64 {
-		port = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?.local_addr()?.port();
-		if handed_out.insert(port) {
-			break;
+	let span = u64::from(LISTEN_PORTS.end - LISTEN_PORTS.start);
+	for attempt in 0..4096u64 {
+		// std's randomly keyed hasher as the random source (no RNG crate in this one).
+		let draw = RandomState::new().hash_one((std::process::id(), attempt)) % span;
+		let port = LISTEN_PORTS.start + draw as u16;
+		if handed_out.contains(&port) || TcpListener::bind((Ipv4Addr::LOCALHOST, port)).is_err() {
+			continue;
 		}
+		handed_out.insert(port);
+		return Ok(port);
 	}
+	// Everything below the ephemeral range is taken: let the kernel pick one.
+	let port = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?.local_addr()?.port();
+	handed_out.insert(port);
 	Ok(port)
 }
+
+/// Where [`free_port`] looks: below the kernel's ephemeral ports, above the well-known ones
+/// services commonly use.
+const LISTEN_PORTS: std::ops::Range<u16> = 20_000..32_768;
 
 /// How to start a regtest bitcoind.
 #[derive(Clone, Debug)]
