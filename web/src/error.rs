@@ -23,7 +23,7 @@ pub struct ErrorBody {
 	pub payment: Option<PaymentRecord>,
 }
 
-/// An API failure: what handlers return and what the router's rejections become.
+/// An API failure: what handlers return and what the request parser's rejections become.
 #[derive(Clone, Debug)]
 pub struct ApiError {
 	status: StatusCode,

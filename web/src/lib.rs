@@ -14,8 +14,8 @@
 //!
 //! Layout: `api/` holds one file per resource group, each endpoint one
 //! `async fn handle_x(node: Node, req: XRequest) -> Result<XResponse, ApiError>`;
-//! `routes.rs` the table of every route (scope, schema; the OpenAPI document of `openapi/`
-//! is built from it); `router.rs` the router and dispatch; `extract.rs` the body and query
+//! `endpoints.rs` the table of every endpoint (scope, schema; the OpenAPI document of
+//! `openapi/` is built from it); `dispatch.rs` the request parser and dispatch; `extract.rs` the body and query
 //! extractors; `server.rs` the server; `auth.rs` the keys; `error.rs` the error type;
 //! `client.rs` (with `sse.rs`) the client the CLI uses.
 #![deny(missing_docs)]
@@ -27,11 +27,11 @@ pub mod api;
 mod auth;
 pub mod client;
 mod dashboard;
+mod dispatch;
+pub mod endpoints;
 pub mod error;
 mod extract;
 pub mod openapi;
-mod router;
-pub mod routes;
 mod server;
 
 pub use auth::load_or_create_api_key;

@@ -1,8 +1,8 @@
 //! The server: binding, shutdown, the whole filter, and the rejection mapping.
 //!
 //! A request goes through: API key check (401) → the key's scope against the route the
-//! table (`routes.rs`) finds for the method and path (403; nothing of the query or body is
-//! read before) → the router (`router.rs`: path, method, query or JSON body parsed and
+//! table (`endpoints.rs`) finds for the method and path (403; nothing of the query or body is
+//! read before) → the request parser (`dispatch.rs`: path, method, query or JSON body parsed and
 //! validated into a `Call`) → `dispatch` (the handler, with the node, on its own task) →
 //! [`recover`] (any rejection becomes a JSON error) → the request log line.
 //! Everything up to the `Call` needs no node, which is what the unit tests exercise.
@@ -22,9 +22,9 @@ use warp::reply::Response;
 use warp::{Filter, Rejection, Reply};
 
 use crate::auth::Keys;
+use crate::dispatch::{authenticated_routes, run};
 use crate::error::ApiError;
 use crate::extract::payload_too_large;
-use crate::router::{authenticated_routes, run};
 
 /// Where the API listens unless configured otherwise: `127.0.0.1:3000`.
 pub const DEFAULT_API_BIND: SocketAddr =
@@ -181,7 +181,7 @@ fn bind_error(e: &warp::Error, bind: SocketAddr) -> io::Error {
 	io::Error::other(format!("cannot listen on {bind}: {e}"))
 }
 
-/// The whole API as one filter: auth, router, handlers, JSON errors, request log; while
+/// The whole API as one filter: auth, request parser, handlers, JSON errors, request log; while
 /// the node starts, the start-up answers instead.
 fn app(
 	slot: NodeSlot, keys: Keys, admin: Arc<str>, closing: watch::Receiver<bool>,

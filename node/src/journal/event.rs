@@ -154,7 +154,7 @@ pub const EVENT_KINDS: &[&str] = &[
 /// breaches are for `admin` and `readonly` keys only, which read every kind. A kind not
 /// listed here is hidden from invoice keys.
 pub const INVOICE_SCOPE_KINDS: &[&str] =
-	&["invoice_paid", "invoice_accepted", "invoice_expired", "invoice_canceled"];
+	&["invoice_paid", "invoice_accepted", "invoice_canceled", "invoice_expired"];
 
 /// Whether a key with `scope` may read events of `kind`.
 pub fn kind_readable_by(kind: &str, scope: ApiScope) -> bool {

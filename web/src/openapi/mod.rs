@@ -1,5 +1,5 @@
 //! `GET /v1/openapi.json`: the API described as OpenAPI 3.0, built from the route table
-//! (`routes.rs`) and the body schemas (`schemas.rs`), so the description lists exactly the
+//! (`endpoints.rs`) and the body schemas (`schemas.rs`), so the description lists exactly the
 //! routes the server has, with the scopes each one takes.
 
 mod schemas;
@@ -7,12 +7,12 @@ mod schemas;
 use fulgur_node::ApiScope;
 use serde_json::{json, Map, Value};
 
-use crate::routes::{Reply, Route};
+use crate::endpoints::{Endpoint, Reply};
 
 /// The document.
 pub fn document() -> Value {
 	let mut paths = Map::new();
-	for route in Route::ALL {
+	for route in Endpoint::ALL {
 		let spec = route.spec();
 		let path = paths.entry(spec.path.to_string()).or_insert_with(|| json!({}));
 		if let Some(path) = path.as_object_mut() {
@@ -49,7 +49,7 @@ fn reference(name: &str) -> Value {
 	json!({"$ref": format!("#/components/schemas/{name}")})
 }
 
-fn operation(route: Route) -> Value {
+fn operation(route: Endpoint) -> Value {
 	let spec = route.spec();
 	let mut parameters: Vec<Value> = path_parameters(spec.path)
 		.map(
@@ -57,7 +57,7 @@ fn operation(route: Route) -> Value {
 		)
 		.collect();
 	parameters.extend(spec.query.iter().map(|name| query_parameter(name)));
-	if route == Route::EventStream {
+	if route == Endpoint::EventStream {
 		parameters.push(json!({
 			"name": "Last-Event-ID", "in": "header", "required": false,
 			"description": "Resume after this index (sent by browsers on reconnect); wins over ?after=",
@@ -91,7 +91,7 @@ fn operation(route: Route) -> Value {
 		"parameters": parameters,
 		"responses": responses,
 	});
-	if matches!(route, Route::ListEvents | Route::EventStream) {
+	if matches!(route, Endpoint::ListEvents | Endpoint::EventStream) {
 		if let Some(object) = operation.as_object_mut() {
 			object.insert(
 				"description".into(),
@@ -149,7 +149,7 @@ fn query_parameter(name: &str) -> Value {
 }
 
 /// `ListInvoices` → `list_invoices`.
-fn operation_id(route: Route) -> String {
+fn operation_id(route: Endpoint) -> String {
 	let mut id = String::new();
 	for (i, c) in format!("{route:?}").chars().enumerate() {
 		if c.is_ascii_uppercase() && i > 0 {
@@ -242,15 +242,15 @@ mod tests {
 		for (path, operations) in paths {
 			for (method, operation) in operations.as_object().expect("operations") {
 				documented += 1;
-				let route = Route::ALL.iter().find(|r| {
+				let route = Endpoint::ALL.iter().find(|r| {
 					r.spec().path == path && r.spec().method.eq_ignore_ascii_case(method)
 				});
 				assert!(route.is_some(), "{method} {path} documented but not in the table");
 				assert!(operation["x-fulgur-scopes"].as_array().is_some_and(|s| !s.is_empty()));
 			}
 		}
-		assert_eq!(documented, Route::ALL.len());
-		for route in Route::ALL {
+		assert_eq!(documented, Endpoint::ALL.len());
+		for route in Endpoint::ALL {
 			let spec = route.spec();
 			let operation = &doc["paths"][spec.path][spec.method.to_ascii_lowercase()];
 			assert!(operation.is_object(), "{route:?} missing from the document");
@@ -274,7 +274,7 @@ mod tests {
 		for target in refs {
 			assert!(doc.pointer(target.trim_start_matches('#')).is_some(), "dangling {target}");
 		}
-		for route in Route::ALL {
+		for route in Endpoint::ALL {
 			if let Some(body) = route.spec().body {
 				let example: Value = serde_json::from_str(body.example).expect("example JSON");
 				check(&doc, body.schema, &example).unwrap_or_else(|e| panic!("{route:?}: {e}"));
@@ -325,7 +325,7 @@ mod tests {
 		let mut missing = value;
 		missing.as_object_mut().expect("object").remove("index");
 		assert!(check(&doc, "EventRecord", &missing).unwrap_err().contains("missing index"));
-		assert_eq!(operation_id(Route::ListInvoices), "list_invoices");
+		assert_eq!(operation_id(Endpoint::ListInvoices), "list_invoices");
 	}
 
 	#[test]

@@ -1,11 +1,11 @@
 //! The server's unit tests: everything a request goes through before it reaches the node
-//! (key, scope, router, rejections), with the handlers replaced by an echo of the parsed call.
+//! (key, scope, request parser, rejections), with the handlers replaced by an echo of the parsed call.
 
 use super::*;
 use crate::api::PageQuery;
+use crate::dispatch::Call;
+use crate::endpoints::Endpoint;
 use crate::extract::read_body;
-use crate::router::Call;
-use crate::routes::Route;
 use fulgur_node::ApiScope;
 use serde_json::{json, Value};
 use warp::hyper::body::Bytes;
@@ -274,18 +274,18 @@ async fn routes_parse_requests() {
 	}
 }
 
-/// Every route of the table, with its example body, reaches the router as itself: the
+/// Every route of the table, with its example body, reaches the request parser as itself: the
 /// table (and so the OpenAPI document) lists exactly what the server serves.
 #[tokio::test]
 async fn every_table_route_is_served_as_itself() {
-	for route in Route::ALL {
+	for route in Endpoint::ALL {
 		let spec = route.spec();
 		let path = concrete_path(&spec);
 		let mut req = request(spec.method, &path);
 		if let Some(body) = spec.body {
 			req = req.header("content-type", "application/json").body(body.example);
 		}
-		assert_eq!(Route::find(spec.method, &path), Some(*route), "{} {path}", spec.method);
+		assert_eq!(Endpoint::find(spec.method, &path), Some(*route), "{} {path}", spec.method);
 		let routed = req.filter(&authenticated_routes(keys())).await;
 		match routed {
 			Ok((_, call)) => assert_eq!(call.route(), *route, "{} {path}", spec.method),
@@ -339,7 +339,7 @@ async fn scopes_give_401_or_403_with_json() {
 }
 
 /// The table's path of `spec` with every `{parameter}` filled in.
-fn concrete_path(spec: &crate::routes::RouteSpec) -> String {
+fn concrete_path(spec: &crate::endpoints::RouteSpec) -> String {
 	spec.path
 		.split('/')
 		.map(|s| if s.starts_with('{') { "ab12" } else { s })
@@ -353,7 +353,7 @@ fn concrete_path(spec: &crate::routes::RouteSpec) -> String {
 async fn forbidden_before_query_or_body_is_parsed() {
 	let mut checked = 0;
 	for (key, scope) in [(SHOP_KEY, ApiScope::Invoice), (READ_KEY, ApiScope::Readonly)] {
-		for route in Route::ALL {
+		for route in Endpoint::ALL {
 			let spec = route.spec();
 			if spec.access.allows(scope) {
 				continue;
@@ -379,7 +379,7 @@ async fn forbidden_before_query_or_body_is_parsed() {
 		}
 	}
 	assert!(checked > 20, "{checked}");
-	// Spellings of a path the router may still match are no way around the check.
+	// Spellings of a path the request parser may still match are no way around the check.
 	for path in ["//v1/payments", "/v1//payments", "/v1/payments/", "/v1/./payments"] {
 		let req = warp::test::request()
 			.method("POST")
@@ -400,7 +400,7 @@ async fn forbidden_without_waiting_for_the_body() {
 		start(app_without_node(), "127.0.0.1:0".parse().unwrap(), closing(), no_node()).unwrap();
 	let addr = server.local_addr();
 	let mut answers = Vec::new();
-	for route in Route::ALL {
+	for route in Endpoint::ALL {
 		let spec = route.spec();
 		if spec.body.is_none() || spec.access.allows(ApiScope::Invoice) {
 			continue;

@@ -1,4 +1,4 @@
-//! The router: every endpoint as a [`Call`] (path, method, query or body parsed and
+//! Request parsing and dispatch: every endpoint as a [`Call`] (path, method, query or body parsed and
 //! validated), the scope check against the route table, and [`dispatch`], the single place
 //! where requests meet the node.
 
@@ -27,22 +27,22 @@ use crate::api::routing::{self, GraphChannelRequest, GraphNodeRequest, RoutesReq
 use crate::api::webhooks::{self, CreateWebhookRequest, DeleteWebhookRequest};
 use crate::api::{info, metrics, towers, PageQuery};
 use crate::auth::{authenticate, Caller, Keys};
+use crate::endpoints::Endpoint;
 use crate::error::ApiError;
 use crate::extract::{json_body, page_query, query};
-use crate::routes::Route;
 
 /// The API key check (401), then the key's scope against the route the table finds for the
-/// method and path (403), and only then the router, which reads the query and body: a key
+/// method and path (403), and only then the request parser, which reads the query and body: a key
 /// without the scope learns nothing of how its request would have been parsed. The call's
-/// own route is checked once more, so the router and the table cannot disagree on a scope.
+/// own route is checked once more, so the request parser and the table cannot disagree on a scope.
 pub(crate) fn authenticated_routes(keys: Keys) -> BoxedFilter<(Caller, Call)> {
 	authenticate(keys)
 		.and(warp::method())
 		.and(warp::path::full())
 		.and_then(|caller: Caller, method: Method, path: FullPath| async move {
-			match Route::find(method.as_str(), path.as_str()) {
+			match Endpoint::find(method.as_str(), path.as_str()) {
 				Some(route) => allow(&caller, route).map(|()| caller),
-				// Not a route: the router answers 404 or 405.
+				// Not a route: the request parser answers 404 or 405.
 				None => Ok(caller),
 			}
 		})
@@ -54,7 +54,7 @@ pub(crate) fn authenticated_routes(keys: Keys) -> BoxedFilter<(Caller, Call)> {
 		.boxed()
 }
 
-fn allow(caller: &Caller, route: Route) -> Result<(), Rejection> {
+fn allow(caller: &Caller, route: Endpoint) -> Result<(), Rejection> {
 	let spec = route.spec();
 	if spec.access.allows(caller.scope) {
 		return Ok(());
@@ -112,50 +112,50 @@ pub(crate) enum Call {
 
 impl Call {
 	/// Its entry in the route table: what the scope check and the documentation know of it.
-	pub(crate) fn route(&self) -> Route {
+	pub(crate) fn route(&self) -> Endpoint {
 		match self {
-			Call::Info => Route::Info,
-			Call::Balance => Route::Balance,
-			Call::NewAddress(_) => Route::NewAddress,
-			Call::SendOnchain(_) => Route::SendOnchain,
-			Call::ListPeers(_) => Route::ListPeers,
-			Call::ConnectPeer(_) => Route::ConnectPeer,
-			Call::DisconnectPeer(_) => Route::DisconnectPeer,
-			Call::ListChannels(_) => Route::ListChannels,
-			Call::GetChannel(_) => Route::GetChannel,
-			Call::OpenChannel(_) => Route::OpenChannel,
-			Call::CloseChannel(_) => Route::CloseChannel,
-			Call::CreateInvoice(_) => Route::CreateInvoice,
-			Call::GetInvoice(_) => Route::GetInvoice,
-			Call::ListInvoices(_) => Route::ListInvoices,
-			Call::SettleInvoice(_) => Route::SettleInvoice,
-			Call::CancelInvoice(_) => Route::CancelInvoice,
-			Call::Pay(_) => Route::Pay,
-			Call::Keysend(_) => Route::Keysend,
-			Call::GetPayment(_) => Route::GetPayment,
-			Call::ListPayments(_) => Route::ListPayments,
-			Call::CreateOffer(_) => Route::CreateOffer,
-			Call::FindRoutes(_) => Route::FindRoutes,
-			Call::Probe(_) => Route::Probe,
-			Call::Graph => Route::Graph,
-			Call::GraphNode(_) => Route::GraphNode,
-			Call::GraphChannel(_) => Route::GraphChannel,
-			Call::ListEvents(_) => Route::ListEvents,
-			Call::EventStream(_) => Route::EventStream,
-			Call::CreateWebhook(_) => Route::CreateWebhook,
-			Call::ListWebhooks(_) => Route::ListWebhooks,
-			Call::DeleteWebhook(_) => Route::DeleteWebhook,
-			Call::CreateKey(_) => Route::CreateKey,
-			Call::ListKeys(_) => Route::ListKeys,
-			Call::ListTowers => Route::ListTowers,
-			Call::RevokeKey(_) => Route::RevokeKey,
-			Call::OpenApi => Route::OpenApi,
-			Call::Metrics => Route::Metrics,
+			Call::Info => Endpoint::Info,
+			Call::Balance => Endpoint::Balance,
+			Call::NewAddress(_) => Endpoint::NewAddress,
+			Call::SendOnchain(_) => Endpoint::SendOnchain,
+			Call::ListPeers(_) => Endpoint::ListPeers,
+			Call::ConnectPeer(_) => Endpoint::ConnectPeer,
+			Call::DisconnectPeer(_) => Endpoint::DisconnectPeer,
+			Call::ListChannels(_) => Endpoint::ListChannels,
+			Call::GetChannel(_) => Endpoint::GetChannel,
+			Call::OpenChannel(_) => Endpoint::OpenChannel,
+			Call::CloseChannel(_) => Endpoint::CloseChannel,
+			Call::CreateInvoice(_) => Endpoint::CreateInvoice,
+			Call::GetInvoice(_) => Endpoint::GetInvoice,
+			Call::ListInvoices(_) => Endpoint::ListInvoices,
+			Call::SettleInvoice(_) => Endpoint::SettleInvoice,
+			Call::CancelInvoice(_) => Endpoint::CancelInvoice,
+			Call::Pay(_) => Endpoint::Pay,
+			Call::Keysend(_) => Endpoint::Keysend,
+			Call::GetPayment(_) => Endpoint::GetPayment,
+			Call::ListPayments(_) => Endpoint::ListPayments,
+			Call::CreateOffer(_) => Endpoint::CreateOffer,
+			Call::FindRoutes(_) => Endpoint::FindRoutes,
+			Call::Probe(_) => Endpoint::Probe,
+			Call::Graph => Endpoint::Graph,
+			Call::GraphNode(_) => Endpoint::GraphNode,
+			Call::GraphChannel(_) => Endpoint::GraphChannel,
+			Call::ListEvents(_) => Endpoint::ListEvents,
+			Call::EventStream(_) => Endpoint::EventStream,
+			Call::CreateWebhook(_) => Endpoint::CreateWebhook,
+			Call::ListWebhooks(_) => Endpoint::ListWebhooks,
+			Call::DeleteWebhook(_) => Endpoint::DeleteWebhook,
+			Call::CreateKey(_) => Endpoint::CreateKey,
+			Call::ListKeys(_) => Endpoint::ListKeys,
+			Call::ListTowers => Endpoint::ListTowers,
+			Call::RevokeKey(_) => Endpoint::RevokeKey,
+			Call::OpenApi => Endpoint::OpenApi,
+			Call::Metrics => Endpoint::Metrics,
 		}
 	}
 }
 
-/// The router: every endpoint, path first, then method, then query or body, so an unknown
+/// The request parser: every endpoint, path first, then method, then query or body, so an unknown
 /// path is a 404 and a known path with another method a 405.
 fn routes() -> BoxedFilter<(Call,)> {
 	use warp::{delete, get, path, post};

@@ -1,9 +1,9 @@
 //! The table of every endpoint: method, path, who may call it, what it takes and answers.
 //!
-//! It is the one place a route is described: the scope check ([`Route::find`] and
+//! It is the one place a route is described: the scope check ([`Endpoint::find`] and
 //! [`Access::allows`], before anything of a request but its method, path and key is read) and
 //! the OpenAPI document (`openapi.rs`) both read it, and the server's unit tests check that each
-//! entry is served by the router (with its example body) and documented, so a route cannot
+//! entry is served by the request parser (with its example body) and documented, so a route cannot
 //! be added without its entry. Adding a route: a line here, a `Call` variant with its filter
 //! and `dispatch` arm in `server.rs` (the compiler then asks for its arm in `Call::route`),
 //! and the schemas of new body types in `openapi/schemas.rs`.
@@ -45,7 +45,7 @@ impl Access {
 	}
 }
 
-/// A JSON request body: its schema (in `openapi/schemas.rs`) and an example the router
+/// A JSON request body: its schema (in `openapi/schemas.rs`) and an example the request parser
 /// accepts (the tests send it).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct BodySpec {
@@ -70,7 +70,7 @@ pub enum Reply {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RouteSpec {
 	/// Which one.
-	pub route: Route,
+	pub route: Endpoint,
 	/// `GET`, `POST` or `DELETE`.
 	pub method: &'static str,
 	/// Path template, `{name}` for path parameters.
@@ -92,18 +92,18 @@ macro_rules! route_table {
 		query $query:expr, body $body:expr, reply $reply:expr;)*) => {
 		/// Every endpoint of the API.
 		#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-		pub enum Route {
+		pub enum Endpoint {
 			$(#[doc = $summary] $name,)*
 		}
 
-		impl Route {
+		impl Endpoint {
 			/// Every route, in table order.
-			pub const ALL: &'static [Route] = &[$(Route::$name,)*];
+			pub const ALL: &'static [Endpoint] = &[$(Endpoint::$name,)*];
 
 			/// Its description.
 			pub fn spec(self) -> RouteSpec {
 				match self {
-					$(Route::$name => RouteSpec {
+					$(Endpoint::$name => RouteSpec {
 						route: self,
 						method: stringify!($method),
 						path: $path,
@@ -119,17 +119,17 @@ macro_rules! route_table {
 	};
 }
 
-impl Route {
+impl Endpoint {
 	/// The route a request for `method` and `path` (without its query) is for, read from the
 	/// table alone: what the scope check uses before anything of the request is parsed.
-	/// Empty segments are skipped (the router takes `/v1/payments/` for `/v1/payments`, so
+	/// Empty segments are skipped (the request parser takes `/v1/payments/` for `/v1/payments`, so
 	/// the check must too); a `{parameter}` matches any one segment; where two routes match,
 	/// the one with more literal segments wins (`/v1/payments/keysend` over
 	/// `/v1/payments/{payment_id}`).
-	pub fn find(method: &str, path: &str) -> Option<Route> {
+	pub fn find(method: &str, path: &str) -> Option<Endpoint> {
 		let segments: Vec<&str> =
 			path.strip_prefix('/')?.split('/').filter(|s| !s.is_empty()).collect();
-		Route::ALL
+		Endpoint::ALL
 			.iter()
 			.filter(|route| route.spec().method.eq_ignore_ascii_case(method))
 			.filter_map(|route| {
@@ -285,7 +285,7 @@ mod tests {
 	#[test]
 	fn each_method_and_path_once() {
 		let mut seen = HashSet::new();
-		for route in Route::ALL {
+		for route in Endpoint::ALL {
 			let spec = route.spec();
 			assert_eq!(spec.route, *route);
 			assert!(seen.insert((spec.method, spec.path)), "{spec:?} twice");
@@ -296,14 +296,14 @@ mod tests {
 
 	#[test]
 	fn find_reads_the_table() {
-		assert_eq!(Route::find("GET", "/v1/payments/keysend"), Some(Route::GetPayment));
-		assert_eq!(Route::find("POST", "/v1/payments/keysend"), Some(Route::Keysend));
-		assert_eq!(Route::find("post", "/v1/payments"), Some(Route::Pay));
-		assert_eq!(Route::find("GET", "/v1/events/stream"), Some(Route::EventStream));
-		assert_eq!(Route::find("POST", "/v1/channels/ab/close"), Some(Route::CloseChannel));
-		assert_eq!(Route::find("GET", "/metrics"), Some(Route::Metrics));
+		assert_eq!(Endpoint::find("GET", "/v1/payments/keysend"), Some(Endpoint::GetPayment));
+		assert_eq!(Endpoint::find("POST", "/v1/payments/keysend"), Some(Endpoint::Keysend));
+		assert_eq!(Endpoint::find("post", "/v1/payments"), Some(Endpoint::Pay));
+		assert_eq!(Endpoint::find("GET", "/v1/events/stream"), Some(Endpoint::EventStream));
+		assert_eq!(Endpoint::find("POST", "/v1/channels/ab/close"), Some(Endpoint::CloseChannel));
+		assert_eq!(Endpoint::find("GET", "/metrics"), Some(Endpoint::Metrics));
 		for path in ["/v1/channels/", "//v1/channels", "/v1//channels//"] {
-			assert_eq!(Route::find("GET", path), Some(Route::ListChannels), "{path}");
+			assert_eq!(Endpoint::find("GET", path), Some(Endpoint::ListChannels), "{path}");
 		}
 		for (method, path) in [
 			("GET", "/v1/nope"),
@@ -312,13 +312,13 @@ mod tests {
 			("GET", ""),
 			("POST", "/v1/channels//close"),
 		] {
-			assert_eq!(Route::find(method, path), None, "{method} {path}");
+			assert_eq!(Endpoint::find(method, path), None, "{method} {path}");
 		}
 	}
 
 	#[test]
 	fn scopes_nest() {
-		for route in Route::ALL {
+		for route in Endpoint::ALL {
 			let access = route.spec().access;
 			assert!(access.allows(ApiScope::Admin), "{route:?}");
 			let listed: Vec<&str> = [ApiScope::Admin, ApiScope::Invoice, ApiScope::Readonly]
