@@ -124,6 +124,13 @@ async fn events_resume_without_gaps_and_webhooks_deliver_signed() {
 		assert_eq!(paid.status, PaymentStatus::Succeeded);
 		missed_hashes.push(invoice.payment_hash);
 	}
+	// bob records each payment when he handles his claim, a moment after alice has the
+	// preimage: wait for both records before reading what was missed.
+	net.wait_for("bob recorded both payments", || async {
+		let after = all_events(&bob, last_seen).await;
+		missed_hashes.iter().all(|h| after.iter().any(|e| paid_hash(e) == Some(h.as_str())))
+	})
+	.await;
 	// Resuming after the last id gives exactly what the log holds after it, in order.
 	let missed = all_events(&bob, last_seen).await;
 	let mut resumed = bob.event_stream(Some(last_seen)).await.expect("stream");

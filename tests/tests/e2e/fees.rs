@@ -147,14 +147,21 @@ async fn peers_with_90x_fee_rates_keep_their_channel_and_pay_both_ways() {
 			net.channel(name, &to_bob).await.is_none()
 		})
 		.await;
-		let events = net.api(name).events(0, Some(1000)).await.expect("events").events;
-		let reason = events.iter().find_map(|e| match &e.event {
-			NodeEvent::ChannelClosed { channel_id, reason, .. } if *channel_id == to_bob => {
-				Some(reason.clone())
-			}
-			_ => None,
-		});
-		let reason = reason.unwrap_or_default();
+		// The event is recorded when the node handles LDK's, a moment after the channel goes.
+		let closed_reason = || async {
+			let events = net.api(name).events(0, Some(1000)).await.expect("events").events;
+			events.iter().find_map(|e| match &e.event {
+				NodeEvent::ChannelClosed { channel_id, reason, .. } if *channel_id == to_bob => {
+					Some(reason.clone())
+				}
+				_ => None,
+			})
+		};
+		net.wait_for(&format!("{name} recorded the close"), || async {
+			closed_reason().await.is_some()
+		})
+		.await;
+		let reason = closed_reason().await.unwrap_or_default();
 		assert!(reason.to_lowercase().contains("cooperative"), "{name}: {reason}");
 	}
 	net.shutdown().await;
