@@ -258,7 +258,12 @@ async fn keysend_retried_with_its_payment_id_is_sent_once() {
 	let err = keysend("abcd", 5_000, false).await.expect_err("bad id");
 	assert_eq!(err.status(), Some(400), "{err}");
 
-	// bob received each keysend once.
+	// bob received each keysend once (he records them as he handles his claims).
+	net.wait_for("bob recorded both keysends", || async {
+		let listed = net.api("bob").list_payments(&Default::default()).await;
+		listed.is_ok_and(|l| l.payments.len() >= 2)
+	})
+	.await;
 	let received = net.api("bob").list_payments(&Default::default()).await.expect("list");
 	let mut amounts: Vec<Option<u64>> = received.payments.iter().map(|p| p.amount_msat).collect();
 	amounts.sort();

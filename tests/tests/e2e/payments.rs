@@ -140,7 +140,7 @@ async fn garbage_and_already_paid_invoices_fail_clearly() {
 	let err = alice.pay(&zero, true).await.expect_err("zero amount");
 	assert_eq!(err.status(), Some(400), "{err}");
 	// bob received exactly once.
-	let seen = bob.get_invoice(&invoice.payment_hash).await.expect("invoice");
+	let seen = net.invoice_paid("bob", &invoice.payment_hash).await;
 	assert_eq!(seen.amount_received_msat, Some(2_000_000));
 	net.shutdown().await;
 }
@@ -157,6 +157,10 @@ async fn bolt12_offer_is_paid() {
 	assert!(paid.preimage.is_some());
 	// bob sees the money as an inbound BOLT12 payment.
 	let hash = paid.payment_hash.clone().expect("hash");
+	net.wait_for("bob recorded the offer's payment", || async {
+		bob.get_payment(&hash).await.is_ok()
+	})
+	.await;
 	let received = bob.get_payment(&hash).await.expect("bob's record");
 	assert_eq!(received.amount_msat, Some(4_000_000));
 	// An offer is reusable: pay it again.
@@ -380,9 +384,13 @@ async fn hold_invoice_failed_back_near_htlc_expiry_is_reopened_or_canceled() {
 		alice.get_invoice(&hash).await.is_ok_and(|i| i.status == InvoiceStatus::Accepted)
 	})
 	.await;
+	let accepted = || async {
+		let events = alice.events(0, None).await.expect("events").events;
+		events.iter().filter(|e| e.event.kind() == "invoice_accepted").count()
+	};
+	net.wait_for("alice recorded the third acceptance", || async { accepted().await >= 3 }).await;
 	let events = alice.events(0, None).await.expect("events").events;
-	let accepted = events.iter().filter(|e| e.event.kind() == "invoice_accepted").count();
-	assert_eq!(accepted, 3, "{events:?}");
+	assert_eq!(accepted().await, 3, "{events:?}");
 	alice.settle_invoice(&hash, &preimage).await.expect("settle");
 	net.wait_for("bob's new payment succeeded", || async {
 		bob.get_payment(&hash).await.is_ok_and(|p| p.status == PaymentStatus::Succeeded)
