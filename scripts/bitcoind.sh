@@ -3,8 +3,8 @@
 #
 # Lookup order (DESIGN.md): $BITCOIND_EXE, `bitcoind` on PATH, the cache
 # ($FULGUR_CACHE or ~/.cache/fulgur/bitcoind-31.99/), then build from the
-# Bitcoin Core source vendored in the crates.io package libbitcoinkernel-sys
-# 0.4.1 into the cache. A second call returns at once.
+# Bitcoin Core source vendored in the Rust crate registry's package
+# libbitcoinkernel-sys 0.4.1 into the cache. A second call returns at once.
 #
 # The build needs cmake, make, a C and C++ compiler and the Boost headers; what is
 # missing is installed with apt-get when running as root (scripts/packages.sh),

@@ -101,7 +101,6 @@ impl RegtestNetwork {
 	/// First start: fund every node and open the channel line.
 	async fn build(&mut self) -> Result<(), String> {
 		let rpc = self.bitcoind.client();
-		eprintln!("funding {} nodes", self.nodes.len());
 		let refs: Vec<&RunningNode> = self.nodes.iter().collect();
 		fund_nodes(rpc, &refs, 2).await?;
 		for pair in self.nodes.windows(2) {
@@ -128,6 +127,7 @@ impl RegtestNetwork {
 			rpc.mempool_size().await.unwrap_or(0) >= channels
 		})
 		.await?;
+		eprintln!("confirmations: mining {CONFIRMATIONS} blocks on the funding transactions");
 		rpc.mine_empty(CONFIRMATIONS).await.map_err(|e| e.to_string())?;
 		self.wait_ready().await
 	}
@@ -153,7 +153,11 @@ impl RegtestNetwork {
 		for node in &self.nodes {
 			// Announcements need the funding 6 deep; keep blocks coming while gossip spreads,
 			// as a restarted network may sit at the same height.
-			wait_until(&format!("{} knows the whole graph", node.name), STAGE_TIMEOUT, || async {
+			let what = format!(
+				"{} knows the whole graph (gossip; a block is mined every 0.4 s meanwhile)",
+				node.name
+			);
+			wait_until(&what, STAGE_TIMEOUT, || async {
 				let known = node.node.info().graph_channels >= channels;
 				if !known {
 					let _ = rpc.mine_empty(1).await;

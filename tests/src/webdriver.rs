@@ -2,10 +2,15 @@
 //! `chromium-driver`) on a free port, opens a headless Chromium session and speaks the few
 //! endpoints the tests need (navigate, find by CSS, type, click, read text, run a script,
 //! take a screenshot) as JSON over HTTP with hyper.
+//!
+//! The browser is provisioned like bitcoind: whatever of Chromium, ChromeDriver and the
+//! Liberation fonts is missing is installed first (as root with apt-get, one install at a time
+//! across the tests of all processes), or the start fails with one line naming the command.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
+use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use hyper::client::HttpConnector;
@@ -18,6 +23,10 @@ use tokio::process::{Child, Command};
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(60);
 /// How long chromedriver may take to come up.
 const STARTUP_TIMEOUT: Duration = Duration::from_secs(30);
+/// Where Debian's `fonts-liberation` puts the fonts the pages are rendered with.
+const LIBERATION_FONTS: &str = "/usr/share/fonts/truetype/liberation";
+/// Why the browser packages are installed, in the install line.
+const WHY_BROWSER: &str = "needed by the dashboard's browser tests";
 /// The key under which WebDriver returns an element reference.
 const ELEMENT_KEY: &str = "element-6066-11e4-a52e-4f735466cecf";
 
@@ -55,24 +64,56 @@ fn find_program(env: &str, candidates: &[&str]) -> Option<PathBuf> {
 	})
 }
 
+fn find_driver() -> Option<PathBuf> {
+	find_program("CHROMEDRIVER", &["/usr/bin/chromedriver", "chromedriver"])
+}
+
+fn find_chrome() -> Option<PathBuf> {
+	find_program(
+		"CHROME_BIN",
+		&["/usr/bin/chromium", "chromium", "chromium-browser", "google-chrome"],
+	)
+}
+
+/// The Debian packages of what the browser tests need and this machine lacks.
+fn missing_browser_packages() -> Vec<&'static str> {
+	let mut missing = Vec::new();
+	if find_chrome().is_none() {
+		missing.push("chromium");
+	}
+	if find_driver().is_none() {
+		missing.push("chromium-driver");
+	}
+	if !Path::new(LIBERATION_FONTS).is_dir() {
+		missing.push("fonts-liberation");
+	}
+	missing
+}
+
 /// The chromedriver and Chromium binaries (`$CHROMEDRIVER`, `$CHROME_BIN`, then the Debian
 /// paths, then `PATH`), or an error saying what to install.
 pub fn find_browser() -> Result<(PathBuf, PathBuf)> {
-	let driver = find_program("CHROMEDRIVER", &["/usr/bin/chromedriver", "chromedriver"]);
-	let chrome = find_program(
-		"CHROME_BIN",
-		&["/usr/bin/chromium", "chromium", "chromium-browser", "google-chrome"],
-	);
-	match (driver, chrome) {
+	match (find_driver(), find_chrome()) {
 		(Some(driver), Some(chrome)) => Ok((driver, chrome)),
 		(driver, chrome) => Err(error(format!(
 			"the dashboard tests need headless Chromium: install the Debian packages `chromium` \
-			 and `chromium-driver` (`apt-get install chromium chromium-driver`; .ci/run does). \
-			 chromedriver: {}, chromium: {}",
+			 and `chromium-driver` (`apt-get install -y --no-install-recommends chromium \
+			 chromium-driver fonts-liberation`). chromedriver: {}, chromium: {}",
 			driver.map_or("not found".into(), |p| p.display().to_string()),
 			chrome.map_or("not found".into(), |p| p.display().to_string()),
 		))),
 	}
+}
+
+/// Like [`find_browser`], first installing what is missing (see [`fulgur::packages`]): tests
+/// of one process wait for each other here, and processes on the install script's lock.
+/// Blocks while apt runs.
+pub fn provide_browser() -> Result<(PathBuf, PathBuf)> {
+	static INSTALLING: Mutex<()> = Mutex::new(());
+	let _one_at_a_time = INSTALLING.lock().unwrap_or_else(PoisonError::into_inner);
+	let missing = missing_browser_packages();
+	fulgur::packages::install_packages("fulgur-tests", WHY_BROWSER, &missing).map_err(error)?;
+	find_browser()
 }
 
 /// A running chromedriver; killed when stopped or dropped.
@@ -84,9 +125,12 @@ pub struct ChromeDriver {
 }
 
 impl ChromeDriver {
-	/// Starts chromedriver on a free local port and waits until it is ready.
+	/// Starts chromedriver on a free local port and waits until it is ready; installs the
+	/// browser first when it is missing ([`provide_browser`]).
 	pub async fn start() -> Result<ChromeDriver> {
-		let (driver, chrome) = find_browser()?;
+		let (driver, chrome) = tokio::task::spawn_blocking(provide_browser)
+			.await
+			.map_err(|e| error(format!("browser set-up: {e}")))??;
 		let port = fulgur::bitcoind::free_port().map_err(|e| error(format!("free port: {e}")))?;
 		let child = Command::new(&driver)
 			.arg(format!("--port={port}"))
