@@ -36,6 +36,11 @@ if [[ ! -x "$ROOT/bin/bash" ]]; then
 	cp -a "$CARGO_BIN" "$ROOT/root/.cargo/"
 fi
 cp /etc/resolv.conf "$ROOT/etc/resolv.conf"
+# The certificate authorities this machine adds (a network that inspects TLS needs them).
+if [[ -n "$(ls /usr/local/share/ca-certificates/ 2>/dev/null)" ]]; then
+	cp -r /usr/local/share/ca-certificates/. "$ROOT/usr/local/share/ca-certificates/"
+	chroot "$ROOT" update-ca-certificates >/dev/null 2>&1
+fi
 
 # What the chroot clones: the checked-out branch, as a bare repository inside it.
 rm -rf "$ROOT/repo.git"
