@@ -7,5 +7,6 @@ pub mod bitcoind;
 pub mod cli;
 pub mod daemon;
 pub mod packages;
+pub mod progress;
 pub mod regtest;
 pub mod tower;

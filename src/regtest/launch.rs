@@ -1,6 +1,6 @@
 //! Building blocks of a regtest network: nodes with their API, funding, channels, waiting.
-//! `fulgur regtest up` and the end-to-end tests are made of these. A wait that does not hold
-//! at once says on stderr what it is waiting for, and again every ten seconds.
+//! `fulgur regtest up` and the end-to-end tests are made of these. A wait that lasts more than
+//! a second says on stderr what it is waiting for, and again every ten seconds.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -165,13 +165,16 @@ pub fn parse_address(address: &str) -> Result<bitcoin::Address, String> {
 		.map_err(s)
 }
 
+/// A wait shorter than this says nothing.
+const QUIET_WAIT: Duration = Duration::from_secs(1);
 /// How often a long wait says again what it waits for.
 const WAIT_REMINDER: Duration = Duration::from_secs(10);
 
 /// Polls `check` every 100 ms until it holds, or fails after `timeout` naming `what`.
 ///
-/// When the first check fails it prints `waiting until <what>` on stderr, then a line every
-/// ten seconds with the time waited, so a slow start-up says what it is doing.
+/// Once it has waited a second it prints `waiting until <what>` on stderr (above a progress
+/// bar, if one is shown), then a line every ten seconds with the time waited, so a slow
+/// start-up says what it is doing and a quick one stays quiet.
 pub async fn wait_until<F, Fut>(what: &str, timeout: Duration, mut check: F) -> Result<(), String>
 where
 	F: FnMut() -> Fut,
@@ -189,16 +192,19 @@ where
 			return Err(format!("timed out after {timeout:?} waiting until {what}"));
 		}
 		match next_reminder {
-			None => {
-				eprintln!("waiting until {what}");
+			None if now.duration_since(started) >= QUIET_WAIT => {
+				crate::progress::line(&format!("waiting until {what}"));
 				next_reminder = Some(now + WAIT_REMINDER);
 			}
 			Some(at) if now >= at => {
 				let waited = now.duration_since(started).as_secs();
-				eprintln!("still waiting until {what} ({waited} s of {} s)", timeout.as_secs());
+				let limit = timeout.as_secs();
+				crate::progress::line(&format!(
+					"still waiting until {what} ({waited} s of {limit} s)"
+				));
 				next_reminder = Some(now + WAIT_REMINDER);
 			}
-			Some(_) => {}
+			_ => {}
 		}
 		tokio::time::sleep(Duration::from_millis(100)).await;
 	}

@@ -136,6 +136,9 @@ impl RegtestNetwork {
 	/// can route to the last.
 	async fn wait_ready(&self) -> Result<(), String> {
 		let channels = self.nodes.len().saturating_sub(1);
+		eprintln!(
+			"waiting until the {channels} channel(s) are usable and gossip has spread the graph"
+		);
 		for node in &self.nodes {
 			let expected = if channels == 0 {
 				0
