@@ -134,6 +134,11 @@ mod tests {
 	const CLIENT_OPTIONS: [&str; 3] = ["--api-url", "--api-key", "--api-key-file"];
 
 	#[test]
+	fn command_line_is_consistent() {
+		command().debug_assert();
+	}
+
+	#[test]
 	fn client_options_only_in_the_client_commands_help() {
 		for args in [
 			&["bench", "payments"][..],
