@@ -67,6 +67,8 @@ impl RegtestNetwork {
 		}
 		eprintln!("starting bitcoind (regtest) in {}", dir.join("bitcoind").display());
 		let bitcoind = Bitcoind::start(config).await.map_err(|e| format!("bitcoind: {e}"))?;
+		let bitcoind_ready = started.elapsed();
+		eprintln!("bitcoind ready after {:.1} s", bitcoind_ready.as_secs_f64());
 		let rpc = RpcEndpoint::of(&bitcoind);
 		let mut nodes = Vec::new();
 		for (index, name) in NODE_NAMES.iter().take(count).enumerate() {
@@ -94,7 +96,11 @@ impl RegtestNetwork {
 			return Err(e);
 		}
 		network.file().write(dir)?;
-		eprintln!("network up in {:.1} s", started.elapsed().as_secs_f64());
+		let nodes_s = (started.elapsed() - bitcoind_ready).as_secs_f64();
+		eprintln!(
+			"network up in {:.1} s ({nodes_s:.1} s after bitcoind was ready)",
+			started.elapsed().as_secs_f64()
+		);
 		Ok(network)
 	}
 
