@@ -32,6 +32,9 @@ if [[ ! -x "$ROOT/bin/bash" ]]; then
 	fi
 	# A new machine has no package lists until the first apt-get update.
 	find "$ROOT/var/lib/apt/lists" -maxdepth 1 -type f -delete
+	# Every installed machine has these two names; debootstrap leaves /etc/hosts out, and
+	# chromedriver reaches the browser at "localhost".
+	printf '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n' >"$ROOT/etc/hosts"
 	mkdir -p "$ROOT/root/.cargo" "$ROOT/root/.rustup"
 	cp -a "$CARGO_BIN" "$ROOT/root/.cargo/"
 fi
