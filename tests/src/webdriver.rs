@@ -23,6 +23,8 @@ use tokio::process::{Child, Command};
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(60);
 /// How long chromedriver may take to come up.
 const STARTUP_TIMEOUT: Duration = Duration::from_secs(30);
+/// How often an action on an element the page replaced meanwhile is tried again.
+const STALE_RETRIES: usize = 5;
 /// Where Debian's `fonts-liberation` puts the fonts the pages are rendered with.
 const LIBERATION_FONTS: &str = "/usr/share/fonts/truetype/liberation";
 /// Why the browser packages are installed, in the install line.
@@ -223,10 +225,12 @@ pub struct Session {
 	url: String,
 }
 
-/// An element of the page.
+/// An element of the page, with the selector it was found by: a page that re-renders
+/// replaces its elements, and the element is then found again.
 pub struct Element<'a> {
 	session: &'a Session,
 	id: String,
+	css: String,
 }
 
 impl Session {
@@ -246,7 +250,7 @@ impl Session {
 		let id = answer[ELEMENT_KEY]
 			.as_str()
 			.ok_or_else(|| error(format!("no element reference for {css:?}: {answer}")))?;
-		Ok(Element { session: self, id: id.to_string() })
+		Ok(Element { session: self, id: id.to_string(), css: css.to_string() })
 	}
 
 	/// Waits until an element matches the selector and is displayed.
@@ -324,24 +328,37 @@ impl Session {
 }
 
 impl Element<'_> {
-	fn path(&self, action: &str) -> String {
-		format!("/element/{}/{action}", self.id)
+	/// Runs `action` on the element. When the page replaced it meanwhile (WebDriver's "stale
+	/// element reference", which happens before the action is done), the selector is looked up
+	/// again and the action retried, a few times.
+	async fn act(&self, method: Method, action: &str, body: Option<Value>) -> Result<Value> {
+		let mut id = self.id.clone();
+		let mut attempt = 0;
+		loop {
+			let path = format!("/element/{id}/{action}");
+			match self.session.command(method.clone(), &path, body.clone()).await {
+				Err(e) if e.0.contains("stale element reference") && attempt < STALE_RETRIES => {
+					attempt += 1;
+					id = self.session.find(&self.css).await?.id;
+				}
+				answer => return answer,
+			}
+		}
 	}
 
 	/// Types `text` into the element.
 	pub async fn send_keys(&self, text: &str) -> Result<()> {
-		let body = json!({ "text": text });
-		self.session.command(Method::POST, &self.path("value"), Some(body)).await.map(|_| ())
+		self.act(Method::POST, "value", Some(json!({ "text": text }))).await.map(|_| ())
 	}
 
 	/// Clicks the element.
 	pub async fn click(&self) -> Result<()> {
-		self.session.command(Method::POST, &self.path("click"), Some(json!({}))).await.map(|_| ())
+		self.act(Method::POST, "click", Some(json!({}))).await.map(|_| ())
 	}
 
 	/// Its rendered text.
 	pub async fn text(&self) -> Result<String> {
-		let answer = self.session.command(Method::GET, &self.path("text"), None).await?;
+		let answer = self.act(Method::GET, "text", None).await?;
 		answer.as_str().map(str::to_owned).ok_or_else(|| error(format!("text: {answer}")))
 	}
 }
