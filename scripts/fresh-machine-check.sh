@@ -33,13 +33,13 @@ duration() { printf '%dm %02ds' $(($1 / 60)) $(($1 % 60)); }
 RESULTS=()
 # record NAME STATUS SECONDS
 record() {
-	RESULTS+=("$(printf '%-44s %-6s %s' "$1" "$2" "$(duration "$3")")")
+	RESULTS+=("$(printf '%-52s %-6s %s' "$1" "$2" "$(duration "$3")")")
 	say "$1: $2 in $(duration "$3")"
 }
 report() {
 	echo
 	echo "=== fresh-machine-check: $(duration $((SECONDS - CHECK_STARTED))) in all; $WORK"
-	printf '%-44s %-6s %s\n' "step" "result" "time"
+	printf '%-52s %-6s %s\n' "step" "result" "time"
 	local line
 	for line in "${RESULTS[@]}"; do echo "$line"; done
 }
