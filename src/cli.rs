@@ -6,11 +6,12 @@
 //! fine as a millisatoshi (`1.5sat`); on-chain amounts must be whole satoshis.
 
 mod merchant;
+mod options;
 
 pub use merchant::{parse_scope, KeyCommand, WebhookCommand};
+pub use options::{with_client_options, ClientArgs};
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand};
 use fulgur_node::{OpenChannelRequest, PayRequest, PaymentRecord, PaymentStatus};
@@ -23,57 +24,6 @@ use serde_json::json;
 const MSAT_PER_SAT: u64 = 1_000;
 /// Millisatoshis in a bitcoin.
 const MSAT_PER_BTC: u64 = 100_000_000_000;
-
-/// Where and how to reach the API; flatten into the top-level command line.
-#[derive(Args, Clone, Debug)]
-pub struct ClientArgs {
-	/// URL of the node's HTTP API
-	#[arg(long, global = true, env = "FULGUR_API_URL", default_value = "http://127.0.0.1:3000")]
-	pub api_url: String,
-	/// API key; prefer --api-key-file or the environment, as arguments are visible to
-	/// other users of the machine
-	#[arg(long, global = true, env = "FULGUR_API_KEY", hide_env_values = true)]
-	pub api_key: Option<String>,
-	/// File holding the API key (the one the node created at first start)
-	#[arg(long, global = true, env = "FULGUR_API_KEY_FILE", value_name = "FILE")]
-	pub api_key_file: Option<PathBuf>,
-}
-
-impl ClientArgs {
-	/// The API key: `--api-key` (or `FULGUR_API_KEY`) if given, else the content of
-	/// `--api-key-file` (or `FULGUR_API_KEY_FILE`).
-	pub fn resolve_key(&self) -> Result<String, String> {
-		self.resolve(None)
-	}
-
-	/// Like [`ClientArgs::resolve_key`], falling back to `default_file` (e.g. the key file in
-	/// the default data directory) when neither a key nor a key file is given.
-	pub fn resolve_key_or(&self, default_file: &Path) -> Result<String, String> {
-		self.resolve(Some(default_file))
-	}
-
-	fn resolve(&self, default_file: Option<&Path>) -> Result<String, String> {
-		if let Some(key) = self.api_key.as_deref().map(str::trim).filter(|k| !k.is_empty()) {
-			return Ok(key.to_owned());
-		}
-		match self.api_key_file.as_deref().or(default_file) {
-			Some(path) => read_key_file(path),
-			None => Err("no API key: pass --api-key-file <FILE> or set FULGUR_API_KEY_FILE \
-				(or FULGUR_API_KEY)"
-				.into()),
-		}
-	}
-}
-
-fn read_key_file(path: &Path) -> Result<String, String> {
-	let contents = std::fs::read_to_string(path)
-		.map_err(|e| format!("cannot read the API key file {}: {e}", path.display()))?;
-	let key = contents.trim();
-	if key.is_empty() {
-		return Err(format!("the API key file {} is empty", path.display()));
-	}
-	Ok(key.to_owned())
-}
 
 /// Page options of the list commands.
 #[derive(Args, Clone, Debug, Default, PartialEq, Eq)]
@@ -495,18 +445,29 @@ pub fn parse_amount_sat(s: &str) -> Result<u64, String> {
 #[cfg(test)]
 mod tests {
 	use super::*;
-	use clap::{CommandFactory, Parser};
+	use clap::{CommandFactory, FromArgMatches, Parser};
 
 	#[derive(Parser, Debug)]
-	struct TestCli {
-		#[command(flatten)]
-		api: ClientArgs,
+	struct Commands {
 		#[command(subcommand)]
 		cmd: ClientCommand,
 	}
 
+	/// A client command line, parsed as the binary parses it.
+	struct TestCli {
+		api: ClientArgs,
+		cmd: ClientCommand,
+	}
+
+	fn command() -> clap::Command {
+		with_client_options(Commands::command())
+	}
+
 	fn parse(args: &[&str]) -> Result<TestCli, clap::Error> {
-		TestCli::try_parse_from(std::iter::once("fulgur").chain(args.iter().copied()))
+		let matches = command()
+			.try_get_matches_from(std::iter::once("fulgur").chain(args.iter().copied()))?;
+		let cmd = Commands::from_arg_matches(&matches)?.cmd;
+		Ok(TestCli { api: ClientArgs::from_matches(&matches)?, cmd })
 	}
 
 	#[test]
@@ -589,7 +550,7 @@ mod tests {
 
 	#[test]
 	fn command_line_is_consistent() {
-		TestCli::command().debug_assert();
+		command().debug_assert();
 	}
 
 	#[test]
@@ -712,27 +673,5 @@ mod tests {
 		));
 		let cli = parse(&["events", "--after", "7"]).unwrap();
 		assert_eq!(cli.cmd, ClientCommand::Events { after: 7, limit: None });
-	}
-
-	#[test]
-	fn resolves_the_api_key() {
-		let dir = std::env::temp_dir().join(format!("fulgur-cli-test-{}", std::process::id()));
-		std::fs::create_dir_all(&dir).unwrap();
-		let file = dir.join("api_key");
-		std::fs::write(&file, "abc123\n").unwrap();
-		let args = |key: Option<&str>, file: Option<&Path>| ClientArgs {
-			api_url: "http://127.0.0.1:3000".into(),
-			api_key: key.map(str::to_owned),
-			api_key_file: file.map(Path::to_path_buf),
-		};
-		assert_eq!(args(Some("k"), Some(&file)).resolve_key(), Ok("k".into()));
-		assert_eq!(args(None, Some(&file)).resolve_key(), Ok("abc123".into()));
-		assert_eq!(args(Some(" "), Some(&file)).resolve_key(), Ok("abc123".into()));
-		assert!(args(None, None).resolve_key().is_err());
-		assert_eq!(args(None, None).resolve_key_or(&file), Ok("abc123".into()));
-		assert!(args(None, Some(&dir.join("missing"))).resolve_key().is_err());
-		std::fs::write(&file, "\n").unwrap();
-		assert!(args(None, Some(&file)).resolve_key().is_err());
-		std::fs::remove_dir_all(&dir).unwrap();
 	}
 }

@@ -6,5 +6,7 @@ pub mod bench;
 pub mod bitcoind;
 pub mod cli;
 pub mod daemon;
+pub mod packages;
+pub mod progress;
 pub mod regtest;
 pub mod tower;

@@ -3,18 +3,25 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use fulgur::cli::{ClientArgs, ClientCommand};
 use fulgur::daemon::NodeArgs;
 
+/// `fulgur --version`: this version and the LDK (`lightning` crate) version it is built on,
+/// which the build script reads from Cargo.lock.
+const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (LDK ", env!("FULGUR_LDK_VERSION"), ")");
+
 /// fulgur: a Lightning node on LDK, with a JSON API, a CLI and a one-command regtest network.
 #[derive(Parser, Debug)]
-#[command(name = "fulgur", version, about)]
+#[command(name = "fulgur", version = VERSION, about)]
 struct Cli {
-	#[command(flatten)]
-	client: ClientArgs,
 	#[command(subcommand)]
 	command: Command,
+}
+
+/// The command line: [`Cli`] with the client options on the client commands only.
+fn command_line() -> clap::Command {
+	fulgur::cli::with_client_options(Cli::command())
 }
 
 #[derive(Subcommand, Debug)]
@@ -67,7 +74,10 @@ fn main() -> ExitCode {
 			return ExitCode::FAILURE;
 		}
 	}
-	let cli = Cli::parse();
+	let matches = command_line().get_matches();
+	let parsed = Cli::from_arg_matches(&matches)
+		.and_then(|cli| ClientArgs::from_matches(&matches).map(|client| (cli, client)));
+	let (cli, client) = parsed.unwrap_or_else(|e| e.exit());
 	let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
 		Ok(runtime) => runtime,
 		Err(e) => {
@@ -90,8 +100,8 @@ fn main() -> ExitCode {
 			Command::Bench(args) => fulgur::bench::run(args).await,
 			Command::Client(command) => {
 				let default_key = fulgur::daemon::default_data_dir().join("api_key");
-				let key = cli.client.resolve_key_or(&default_key)?;
-				fulgur::cli::run_client(&cli.client.api_url, &key, command).await
+				let key = client.resolve_key_or(&default_key)?;
+				fulgur::cli::run_client(&client.api_url, &key, command).await
 			}
 		}
 	});
@@ -101,5 +111,67 @@ fn main() -> ExitCode {
 			eprintln!("error: {e}");
 			ExitCode::FAILURE
 		}
+	}
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	fn command() -> clap::Command {
+		command_line()
+	}
+
+	/// What `fulgur <args> --help` prints.
+	fn help(args: &[&str]) -> String {
+		let argv = std::iter::once("fulgur").chain(args.iter().copied()).chain(["--help"]);
+		match command().try_get_matches_from(argv) {
+			Err(e) if e.kind() == clap::error::ErrorKind::DisplayHelp => e.to_string(),
+			other => panic!("{args:?} --help: {other:?}"),
+		}
+	}
+
+	const CLIENT_OPTIONS: [&str; 3] = ["--api-url", "--api-key", "--api-key-file"];
+
+	#[test]
+	fn command_line_is_consistent() {
+		command().debug_assert();
+	}
+
+	#[test]
+	fn client_options_only_in_the_client_commands_help() {
+		for args in [
+			&["bench", "payments"][..],
+			&["bench"],
+			&["node"],
+			&["tower"],
+			&["regtest"],
+			&["regtest", "up"],
+			&["regtest", "mine"],
+		] {
+			let help = help(args);
+			for option in CLIENT_OPTIONS {
+				assert!(!help.contains(option), "`fulgur {args:?} --help` lists {option}:\n{help}");
+			}
+		}
+		for args in [&["info"][..], &["pay"], &["invoice", "create"], &["key", "create"]] {
+			let help = help(args);
+			for option in CLIENT_OPTIONS {
+				assert!(help.contains(option), "`fulgur {args:?} --help` lacks {option}:\n{help}");
+			}
+		}
+	}
+
+	#[test]
+	fn version_names_the_ldk_version_in_cargo_lock() {
+		let lock = include_str!("../Cargo.lock");
+		let ldk = lock
+			.split("[[package]]")
+			.find(|package| package.contains("\nname = \"lightning\"\n"))
+			.and_then(|package| package.lines().find_map(|l| l.strip_prefix("version = ")))
+			.map(|version| version.trim_matches('"'))
+			.expect("lightning in Cargo.lock");
+		let version = command().render_version();
+		assert_eq!(version.trim(), format!("fulgur {} (LDK {ldk})", env!("CARGO_PKG_VERSION")));
 	}
 }

@@ -19,6 +19,7 @@ use serde_json::json;
 use super::chain::Chain;
 use super::measure::ProcSample;
 use super::setup::{bounded, start_nodes, stop_nodes, wait_funded, NodeSpec};
+use crate::progress::{self, Progress};
 use crate::regtest::launch::{wait_until, RpcEndpoint};
 
 /// Nodes started at once.
@@ -215,6 +216,7 @@ async fn open_all(
 	chain.fund(&address, &outputs).await?;
 	wait_funded(hub, outputs.iter().sum()).await?;
 	let started = Instant::now();
+	let progress = Progress::start("opening channels", args.channels as u64, "channels");
 	for (b, &size) in sizes.iter().enumerate() {
 		let reqs: Vec<OpenChannelRequest> = peers[..size]
 			.iter()
@@ -234,18 +236,17 @@ async fn open_all(
 				return Err(format!("batch {b}: {e}"));
 			}
 			retries += 1;
-			eprintln!("batch {b} failed ({e}); again in 10 s");
+			progress::line(&format!("batch {b} failed ({e}); again in 10 s"));
 			tokio::time::sleep(Duration::from_secs(10)).await;
 		}
 		if (b + 1) % ROUNDS_PER_BLOCK == 0 {
 			confirm_round(chain, peers, ROUNDS_PER_BLOCK).await?;
 		}
-		let done = (b + 1) * args.peers.min(args.channels);
-		if (b + 1) % 10 == 0 || b + 1 == sizes.len() {
-			let rate = done as f64 / started.elapsed().as_secs_f64();
-			eprintln!("opened {done} of {} channels ({rate:.0}/s)", args.channels);
-		}
+		progress.add(size as u64);
 	}
+	drop(progress);
+	let rate = args.channels as f64 / started.elapsed().as_secs_f64();
+	eprintln!("opened {} channels ({rate:.0}/s)", args.channels);
 	wait_until(
 		"the last funding transactions are in the mempool",
 		Duration::from_secs(300),

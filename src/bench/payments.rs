@@ -23,6 +23,7 @@ use super::report::{Phase, Report, RunMeasurement, RunResult, StoreResult};
 use super::setup::{open_channels, start_network, Network, Plan};
 use super::workload::{Outcome, Workload};
 use super::PaymentsArgs;
+use crate::progress::Progress;
 
 /// How long the idle CPU is sampled before the payments.
 const IDLE_SAMPLE: Duration = Duration::from_secs(5);
@@ -215,7 +216,7 @@ async fn measure(
 		amount_min_sat: args.amount_min_sat,
 		amount_max_sat: args.amount_max_sat,
 	});
-	let probe = workload.run(0, 1, 1).await;
+	let probe = workload.run(0, 1, 1, &Arc::new(Progress::silent())).await;
 	if probe.failed > 0 {
 		return Err(format!("the probe payment failed: {}", probe.errors.join(" | ")));
 	}
@@ -223,13 +224,17 @@ async fn measure(
 	let max_concurrency = args.concurrency.iter().copied().max().unwrap_or(1);
 	if warmup > 0 {
 		eprintln!("[{}] warm-up: {warmup} payments", name);
-		workload.run(1, warmup, max_concurrency).await;
+		let progress = Arc::new(Progress::start(format!("[{name}] warm-up"), warmup, "payments"));
+		workload.run(1, warmup, max_concurrency, &progress).await;
 	}
 	let mut first_index = 1 + warmup;
 	let mut runs = Vec::new();
 	for &concurrency in &args.concurrency {
-		let payments = workload.run(first_index, args.payments, concurrency);
+		let phase = format!("[{name}] C={concurrency}");
+		let progress = Arc::new(Progress::start(phase, args.payments, "payments"));
+		let payments = workload.run(first_index, args.payments, concurrency, &progress);
 		let run = measured(&network.hub, concurrency, None, payments).await;
+		drop(progress);
 		first_index += args.payments;
 		eprintln!(
 			"[{}] C={concurrency}: {:.1} payments/s, p50 {:.1} ms, {} failed",
@@ -245,8 +250,11 @@ async fn measure(
 		return Ok((runs, None));
 	}
 	let rate = best * args.load_fraction;
-	let payments = workload.run_at_rate(first_index, args.payments, rate);
+	let phase = format!("[{name}] open loop at {rate:.1}/s");
+	let progress = Arc::new(Progress::start(phase, args.payments, "payments"));
+	let payments = workload.run_at_rate(first_index, args.payments, rate, &progress);
 	let run = measured(&network.hub, 0, Some(rate), payments).await;
+	drop(progress);
 	eprintln!(
 		"[{}] open loop at {rate:.1}/s ({:.0}% of {best:.1}): p50 {:.1} ms, p99 {:.1} ms, {} failed",
 		name,

@@ -12,6 +12,7 @@ use fulgur_node::{Node, NodeConfig, NodeError, OpenChannelRequest, StoreKind};
 use tokio::task::JoinSet;
 
 use super::chain::{fan_outs, Chain};
+use crate::progress::Progress;
 use crate::regtest::launch::{wait_until, RpcEndpoint};
 
 /// Smallest payer channel.
@@ -307,12 +308,20 @@ pub async fn open_channels(
 			open(merchant.clone(), plan.merchant_capacity_sat, 0).await?;
 		}
 	}
-	eprintln!("opening {} channels", plan.payers);
 	let payers: Vec<Node> = network.payers.iter().cloned().collect();
+	let progress = Arc::new(Progress::start("opening channels", plan.payers as u64, "channels"));
 	let opened = bounded(payers, OPEN_FAN_OUT, |payer| {
-		open(payer, plan.payer_capacity_sat, plan.payer_push_msat)
+		let (opening, progress) =
+			(open(payer, plan.payer_capacity_sat, plan.payer_push_msat), Arc::clone(&progress));
+		async move {
+			let opened = opening.await;
+			progress.add(1);
+			opened
+		}
 	})
 	.await;
+	drop(progress);
+	eprintln!("opened {} channels", plan.payers);
 	let failed: Vec<&String> = opened.iter().filter_map(|r| r.as_ref().err()).collect();
 	if let Some(first) = failed.first() {
 		return Err(format!(

@@ -28,6 +28,7 @@ use serde_json::json;
 
 use crate::bench::measure::ProcSample;
 use crate::bitcoind::{Bitcoind, BitcoindConfig};
+use crate::progress::{self, Progress};
 use ingest::Sent;
 use workload::Workload;
 
@@ -189,6 +190,7 @@ async fn run_in(args: &TowerArgs, dir: &Path) -> Result<(), String> {
 	let (mut api, mut api_first) = (Sent::default(), Sent::default());
 	let mut rss_samples = Vec::new();
 	let mut from = 0;
+	let progress = Progress::start("ingesting appointments", n, "appointments");
 	while from < n {
 		let to = (from + CHUNK).min(n);
 		let requests = workload.requests(from, to, 2);
@@ -202,11 +204,13 @@ async fn run_in(args: &TowerArgs, dir: &Path) -> Result<(), String> {
 			});
 		}
 		api.add(sent);
-		from = to;
 		rss_samples.push((to, rss_mb()));
 		let rate = api.ok as f64 / api.elapsed.as_secs_f64().max(1e-9);
-		eprintln!("ingested {to} of {n}: {rate:.0}/s, RSS {:.0} MB", rss_mb());
+		progress.add(to - from);
+		progress::line(&format!("ingested {to} of {n}: {rate:.0}/s, RSS {:.0} MB", rss_mb()));
+		from = to;
 	}
+	drop(progress);
 	if api.failed > 0 {
 		eprintln!("WARNING: {} appointments refused; first: {:?}", api.failed, api.first_error);
 	}

@@ -10,6 +10,7 @@ use fulgur_node::{Node, PayRequest, PaymentStatus};
 use super::measure::Latencies;
 use super::report::ERRORS_KEPT;
 use super::setup::bounded;
+use crate::progress::Progress;
 
 /// Who pays whom, and how much.
 pub struct Workload {
@@ -74,15 +75,19 @@ impl Workload {
 	}
 
 	/// Payments `first .. first + count`, `concurrency` at a time: each one an invoice from the
-	/// receiver paid by payer `index % N`, waiting until the payment is final.
-	pub async fn run(self: &Arc<Self>, first: u64, count: u64, concurrency: usize) -> Outcome {
+	/// receiver paid by payer `index % N`, waiting until the payment is final; each final
+	/// payment counts one in `progress`.
+	pub async fn run(
+		self: &Arc<Self>, first: u64, count: u64, concurrency: usize, progress: &Arc<Progress>,
+	) -> Outcome {
 		let next = Arc::new(AtomicU64::new(first));
 		let end = first + count;
 		let started = Instant::now();
 		let workers: Vec<usize> = (0..concurrency).collect();
 		let outcomes = bounded(workers, concurrency, |_| {
-			let (workload, next) = (Arc::clone(self), Arc::clone(&next));
-			async move { Ok(workload.worker(&next, end).await) }
+			let (workload, next, progress) =
+				(Arc::clone(self), Arc::clone(&next), Arc::clone(progress));
+			async move { Ok(workload.worker(&next, end, &progress).await) }
 		})
 		.await;
 		let mut total = Outcome { wall: started.elapsed(), ..Outcome::default() };
@@ -98,17 +103,20 @@ impl Workload {
 	/// Payments `first .. first + count` started at `per_s` a second whatever happens to them
 	/// (open loop): each latency counts from the moment its payment was due, so a node that
 	/// falls behind shows it in the percentiles instead of slowing the offered load.
-	pub async fn run_at_rate(self: &Arc<Self>, first: u64, count: u64, per_s: f64) -> Outcome {
+	pub async fn run_at_rate(
+		self: &Arc<Self>, first: u64, count: u64, per_s: f64, progress: &Arc<Progress>,
+	) -> Outcome {
 		let interval = Duration::from_secs_f64(1.0 / per_s.max(1e-3));
 		let started = Instant::now();
 		let mut tasks = tokio::task::JoinSet::new();
 		for i in 0..count {
 			let due = started + interval.mul_f64(i as f64);
 			tokio::time::sleep_until(due.into()).await;
-			let workload = Arc::clone(self);
+			let (workload, progress) = (Arc::clone(self), Arc::clone(progress));
 			tasks.spawn(async move {
 				let mut outcome = Outcome::default();
 				workload.pay_one(first + i, due, &mut outcome).await;
+				progress.add(1);
 				outcome
 			});
 		}
@@ -123,7 +131,7 @@ impl Workload {
 		total
 	}
 
-	async fn worker(&self, next: &AtomicU64, end: u64) -> Outcome {
+	async fn worker(&self, next: &AtomicU64, end: u64, progress: &Progress) -> Outcome {
 		let mut outcome = Outcome::default();
 		loop {
 			let index = next.fetch_add(1, Ordering::Relaxed);
@@ -131,6 +139,7 @@ impl Workload {
 				return outcome;
 			}
 			self.pay_one(index, Instant::now(), &mut outcome).await;
+			progress.add(1);
 		}
 	}
 

@@ -25,7 +25,8 @@ mod rpc;
 use logs::{file_len, StartupLogs};
 pub use rpc::{anyone_can_spend_address, anyone_can_spend_script, BitcoindRpc};
 
-/// The provisioning script, embedded so the binary works from any working directory.
+/// The provisioning script, embedded so the binary works from any working directory; it runs
+/// with `scripts/packages.sh` in front of it, which installs the build's missing packages.
 const PROVISION_SCRIPT: &str = include_str!("../../scripts/bitcoind.sh");
 
 /// Every RPC and P2P socket is bound here so parallel tests never expose anything.
@@ -56,8 +57,9 @@ const LOG_TAIL_LINES: usize = 25;
 /// Finds or builds the bitcoind binary and returns its path.
 ///
 /// Runs the embedded `scripts/bitcoind.sh` (lookup order: `$BITCOIND_EXE`, `bitcoind` on
-/// `PATH`, the cache, else a ~7 minute build into the cache). Its stderr is inherited so build
-/// progress is visible. The answer is cached for the life of the process; failures are not,
+/// `PATH`, the cache, else a 5 to 15 minute build into the cache, installing the build's
+/// missing system packages first when it can). Its stderr is inherited so the build's
+/// progress lines are visible. The answer is cached for the life of the process; failures are not,
 /// so a later call can retry. Blocks, so call it from `spawn_blocking` in async code.
 pub fn bitcoind_exe() -> io::Result<PathBuf> {
 	// A mutex rather than a OnceLock: initialisation is fallible, and holding the lock while
@@ -71,7 +73,7 @@ pub fn bitcoind_exe() -> io::Result<PathBuf> {
 	// inherit a stdin that still holds the unread rest of the script.
 	let output = Command::new("bash")
 		.arg("-c")
-		.arg(PROVISION_SCRIPT)
+		.arg(crate::packages::with_packages_script(PROVISION_SCRIPT))
 		.arg("bitcoind.sh")
 		.stdin(Stdio::null())
 		.stdout(Stdio::piped())

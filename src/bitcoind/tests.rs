@@ -212,3 +212,42 @@ async fn rpc_errors_carry_bitcoinds_message_and_broadcast_works() {
 	})
 	.await
 }
+
+/// The build's install path, exercised without changing the machine: with cmake hidden from
+/// `PATH`, `bitcoind.sh --check-deps` names cmake and says what provisioning would do (as
+/// root with apt-get: install it; otherwise: the command to run).
+#[test]
+fn check_deps_names_a_cmake_hidden_from_path() {
+	let hidden = tempfile::tempdir().unwrap();
+	// Every program on PATH but cmake, linked into one directory (the first of a name wins).
+	let path = std::env::var_os("PATH").unwrap_or_default();
+	for dir in std::env::split_paths(&path) {
+		let Ok(entries) = std::fs::read_dir(&dir) else { continue };
+		for entry in entries.flatten() {
+			if entry.file_name() != "cmake" {
+				let _ =
+					std::os::unix::fs::symlink(entry.path(), hidden.path().join(entry.file_name()));
+			}
+		}
+	}
+	let output = Command::new("bash")
+		.arg("-c")
+		.arg(crate::packages::with_packages_script(PROVISION_SCRIPT))
+		.args(["bitcoind.sh", "--check-deps"])
+		.env("PATH", hidden.path())
+		.stdin(Stdio::null())
+		.output()
+		.unwrap();
+	let stderr = String::from_utf8_lossy(&output.stderr);
+	let root = Command::new("id").arg("-u").output().unwrap().stdout.starts_with(b"0\n");
+	let apt = hidden.path().join("apt-get").exists();
+	let expected =
+		if root && apt { "bitcoind.sh: would install " } else { "bitcoind.sh: missing " };
+	let line = stderr.lines().find(|l| l.starts_with(expected));
+	assert!(
+		line.is_some_and(|l| l.contains("cmake") && l.contains("(needed to build bitcoind)")),
+		"expected a line starting {expected:?} naming cmake; stderr: {stderr}"
+	);
+	assert_eq!(output.status.success(), root && apt, "{output:?}");
+	assert!(output.stdout.is_empty(), "nothing provisioned: {output:?}");
+}

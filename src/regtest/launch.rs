@@ -1,5 +1,6 @@
 //! Building blocks of a regtest network: nodes with their API, funding, channels, waiting.
-//! `fulgur regtest up` and the end-to-end tests are made of these.
+//! `fulgur regtest up` and the end-to-end tests are made of these. A wait that lasts more than
+//! a second says on stderr what it is waiting for, and again every ten seconds.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -135,6 +136,10 @@ impl RunningNode {
 pub async fn fund_nodes(
 	rpc: &BitcoindRpc, nodes: &[&RunningNode], blocks_each: u64,
 ) -> Result<(), String> {
+	eprintln!(
+		"funding: mining {blocks_each} block(s) to each of {} wallets, then 100 so the coins mature",
+		nodes.len()
+	);
 	for node in nodes {
 		let address = node.node.new_onchain_address().map_err(s)?;
 		let address = parse_address(&address)?;
@@ -160,19 +165,46 @@ pub fn parse_address(address: &str) -> Result<bitcoin::Address, String> {
 		.map_err(s)
 }
 
+/// A wait shorter than this says nothing.
+const QUIET_WAIT: Duration = Duration::from_secs(1);
+/// How often a long wait says again what it waits for.
+const WAIT_REMINDER: Duration = Duration::from_secs(10);
+
 /// Polls `check` every 100 ms until it holds, or fails after `timeout` naming `what`.
+///
+/// Once it has waited a second it prints `waiting until <what>` on stderr (above a progress
+/// bar, if one is shown), then a line every ten seconds with the time waited, so a slow
+/// start-up says what it is doing and a quick one stays quiet.
 pub async fn wait_until<F, Fut>(what: &str, timeout: Duration, mut check: F) -> Result<(), String>
 where
 	F: FnMut() -> Fut,
 	Fut: Future<Output = bool>,
 {
-	let deadline = tokio::time::Instant::now() + timeout;
+	let started = tokio::time::Instant::now();
+	let deadline = started + timeout;
+	let mut next_reminder = None;
 	loop {
 		if check().await {
 			return Ok(());
 		}
-		if tokio::time::Instant::now() > deadline {
+		let now = tokio::time::Instant::now();
+		if now > deadline {
 			return Err(format!("timed out after {timeout:?} waiting until {what}"));
+		}
+		match next_reminder {
+			None if now.duration_since(started) >= QUIET_WAIT => {
+				crate::progress::line(&format!("waiting until {what}"));
+				next_reminder = Some(now + WAIT_REMINDER);
+			}
+			Some(at) if now >= at => {
+				let waited = now.duration_since(started).as_secs();
+				let limit = timeout.as_secs();
+				crate::progress::line(&format!(
+					"still waiting until {what} ({waited} s of {limit} s)"
+				));
+				next_reminder = Some(now + WAIT_REMINDER);
+			}
+			_ => {}
 		}
 		tokio::time::sleep(Duration::from_millis(100)).await;
 	}

@@ -67,6 +67,8 @@ impl RegtestNetwork {
 		}
 		eprintln!("starting bitcoind (regtest) in {}", dir.join("bitcoind").display());
 		let bitcoind = Bitcoind::start(config).await.map_err(|e| format!("bitcoind: {e}"))?;
+		let bitcoind_ready = started.elapsed();
+		eprintln!("bitcoind ready after {:.1} s", bitcoind_ready.as_secs_f64());
 		let rpc = RpcEndpoint::of(&bitcoind);
 		let mut nodes = Vec::new();
 		for (index, name) in NODE_NAMES.iter().take(count).enumerate() {
@@ -94,14 +96,17 @@ impl RegtestNetwork {
 			return Err(e);
 		}
 		network.file().write(dir)?;
-		eprintln!("network up in {:.1} s", started.elapsed().as_secs_f64());
+		let nodes_s = (started.elapsed() - bitcoind_ready).as_secs_f64();
+		eprintln!(
+			"network up in {:.1} s ({nodes_s:.1} s after bitcoind was ready)",
+			started.elapsed().as_secs_f64()
+		);
 		Ok(network)
 	}
 
 	/// First start: fund every node and open the channel line.
 	async fn build(&mut self) -> Result<(), String> {
 		let rpc = self.bitcoind.client();
-		eprintln!("funding {} nodes", self.nodes.len());
 		let refs: Vec<&RunningNode> = self.nodes.iter().collect();
 		fund_nodes(rpc, &refs, 2).await?;
 		for pair in self.nodes.windows(2) {
@@ -128,6 +133,7 @@ impl RegtestNetwork {
 			rpc.mempool_size().await.unwrap_or(0) >= channels
 		})
 		.await?;
+		eprintln!("confirmations: mining {CONFIRMATIONS} blocks on the funding transactions");
 		rpc.mine_empty(CONFIRMATIONS).await.map_err(|e| e.to_string())?;
 		self.wait_ready().await
 	}
@@ -136,6 +142,9 @@ impl RegtestNetwork {
 	/// can route to the last.
 	async fn wait_ready(&self) -> Result<(), String> {
 		let channels = self.nodes.len().saturating_sub(1);
+		eprintln!(
+			"waiting until the {channels} channel(s) are usable and gossip has spread the graph"
+		);
 		for node in &self.nodes {
 			let expected = if channels == 0 {
 				0
@@ -153,7 +162,11 @@ impl RegtestNetwork {
 		for node in &self.nodes {
 			// Announcements need the funding 6 deep; keep blocks coming while gossip spreads,
 			// as a restarted network may sit at the same height.
-			wait_until(&format!("{} knows the whole graph", node.name), STAGE_TIMEOUT, || async {
+			let what = format!(
+				"{} knows the whole graph (gossip; a block is mined every 0.4 s meanwhile)",
+				node.name
+			);
+			wait_until(&what, STAGE_TIMEOUT, || async {
 				let known = node.node.info().graph_channels >= channels;
 				if !known {
 					let _ = rpc.mine_empty(1).await;

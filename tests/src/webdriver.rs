@@ -2,10 +2,15 @@
 //! `chromium-driver`) on a free port, opens a headless Chromium session and speaks the few
 //! endpoints the tests need (navigate, find by CSS, type, click, read text, run a script,
 //! take a screenshot) as JSON over HTTP with hyper.
+//!
+//! The browser is provisioned like bitcoind: whatever of Chromium, ChromeDriver and the
+//! Liberation fonts is missing is installed first (as root with apt-get, one install at a time
+//! across the tests of all processes), or the start fails with one line naming the command.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
+use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use hyper::client::HttpConnector;
@@ -18,6 +23,12 @@ use tokio::process::{Child, Command};
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(60);
 /// How long chromedriver may take to come up.
 const STARTUP_TIMEOUT: Duration = Duration::from_secs(30);
+/// How often an action on an element the page replaced meanwhile is tried again.
+const STALE_RETRIES: usize = 5;
+/// Where Debian's `fonts-liberation` puts the fonts the pages are rendered with.
+const LIBERATION_FONTS: &str = "/usr/share/fonts/truetype/liberation";
+/// Why the browser packages are installed, in the install line.
+const WHY_BROWSER: &str = "needed by the dashboard's browser tests";
 /// The key under which WebDriver returns an element reference.
 const ELEMENT_KEY: &str = "element-6066-11e4-a52e-4f735466cecf";
 
@@ -55,24 +66,56 @@ fn find_program(env: &str, candidates: &[&str]) -> Option<PathBuf> {
 	})
 }
 
+fn find_driver() -> Option<PathBuf> {
+	find_program("CHROMEDRIVER", &["/usr/bin/chromedriver", "chromedriver"])
+}
+
+fn find_chrome() -> Option<PathBuf> {
+	find_program(
+		"CHROME_BIN",
+		&["/usr/bin/chromium", "chromium", "chromium-browser", "google-chrome"],
+	)
+}
+
+/// The Debian packages of what the browser tests need and this machine lacks.
+fn missing_browser_packages() -> Vec<&'static str> {
+	let mut missing = Vec::new();
+	if find_chrome().is_none() {
+		missing.push("chromium");
+	}
+	if find_driver().is_none() {
+		missing.push("chromium-driver");
+	}
+	if !Path::new(LIBERATION_FONTS).is_dir() {
+		missing.push("fonts-liberation");
+	}
+	missing
+}
+
 /// The chromedriver and Chromium binaries (`$CHROMEDRIVER`, `$CHROME_BIN`, then the Debian
 /// paths, then `PATH`), or an error saying what to install.
 pub fn find_browser() -> Result<(PathBuf, PathBuf)> {
-	let driver = find_program("CHROMEDRIVER", &["/usr/bin/chromedriver", "chromedriver"]);
-	let chrome = find_program(
-		"CHROME_BIN",
-		&["/usr/bin/chromium", "chromium", "chromium-browser", "google-chrome"],
-	);
-	match (driver, chrome) {
+	match (find_driver(), find_chrome()) {
 		(Some(driver), Some(chrome)) => Ok((driver, chrome)),
 		(driver, chrome) => Err(error(format!(
 			"the dashboard tests need headless Chromium: install the Debian packages `chromium` \
-			 and `chromium-driver` (`apt-get install chromium chromium-driver`; .ci/run does). \
-			 chromedriver: {}, chromium: {}",
+			 and `chromium-driver` (`apt-get install -y --no-install-recommends chromium \
+			 chromium-driver fonts-liberation`). chromedriver: {}, chromium: {}",
 			driver.map_or("not found".into(), |p| p.display().to_string()),
 			chrome.map_or("not found".into(), |p| p.display().to_string()),
 		))),
 	}
+}
+
+/// Like [`find_browser`], first installing what is missing (see [`fulgur::packages`]): tests
+/// of one process wait for each other here, and processes on the install script's lock.
+/// Blocks while apt runs.
+pub fn provide_browser() -> Result<(PathBuf, PathBuf)> {
+	static INSTALLING: Mutex<()> = Mutex::new(());
+	let _one_at_a_time = INSTALLING.lock().unwrap_or_else(PoisonError::into_inner);
+	let missing = missing_browser_packages();
+	fulgur::packages::install_packages("fulgur-tests", WHY_BROWSER, &missing).map_err(error)?;
+	find_browser()
 }
 
 /// A running chromedriver; killed when stopped or dropped.
@@ -84,9 +127,12 @@ pub struct ChromeDriver {
 }
 
 impl ChromeDriver {
-	/// Starts chromedriver on a free local port and waits until it is ready.
+	/// Starts chromedriver on a free local port and waits until it is ready; installs the
+	/// browser first when it is missing ([`provide_browser`]).
 	pub async fn start() -> Result<ChromeDriver> {
-		let (driver, chrome) = find_browser()?;
+		let (driver, chrome) = tokio::task::spawn_blocking(provide_browser)
+			.await
+			.map_err(|e| error(format!("browser set-up: {e}")))??;
 		let port = fulgur::bitcoind::free_port().map_err(|e| error(format!("free port: {e}")))?;
 		let child = Command::new(&driver)
 			.arg(format!("--port={port}"))
@@ -179,10 +225,12 @@ pub struct Session {
 	url: String,
 }
 
-/// An element of the page.
+/// An element of the page, with the selector it was found by: a page that re-renders
+/// replaces its elements, and the element is then found again.
 pub struct Element<'a> {
 	session: &'a Session,
 	id: String,
+	css: String,
 }
 
 impl Session {
@@ -202,7 +250,7 @@ impl Session {
 		let id = answer[ELEMENT_KEY]
 			.as_str()
 			.ok_or_else(|| error(format!("no element reference for {css:?}: {answer}")))?;
-		Ok(Element { session: self, id: id.to_string() })
+		Ok(Element { session: self, id: id.to_string(), css: css.to_string() })
 	}
 
 	/// Waits until an element matches the selector and is displayed.
@@ -280,24 +328,37 @@ impl Session {
 }
 
 impl Element<'_> {
-	fn path(&self, action: &str) -> String {
-		format!("/element/{}/{action}", self.id)
+	/// Runs `action` on the element. When the page replaced it meanwhile (WebDriver's "stale
+	/// element reference", which happens before the action is done), the selector is looked up
+	/// again and the action retried, a few times.
+	async fn act(&self, method: Method, action: &str, body: Option<Value>) -> Result<Value> {
+		let mut id = self.id.clone();
+		let mut attempt = 0;
+		loop {
+			let path = format!("/element/{id}/{action}");
+			match self.session.command(method.clone(), &path, body.clone()).await {
+				Err(e) if e.0.contains("stale element reference") && attempt < STALE_RETRIES => {
+					attempt += 1;
+					id = self.session.find(&self.css).await?.id;
+				}
+				answer => return answer,
+			}
+		}
 	}
 
 	/// Types `text` into the element.
 	pub async fn send_keys(&self, text: &str) -> Result<()> {
-		let body = json!({ "text": text });
-		self.session.command(Method::POST, &self.path("value"), Some(body)).await.map(|_| ())
+		self.act(Method::POST, "value", Some(json!({ "text": text }))).await.map(|_| ())
 	}
 
 	/// Clicks the element.
 	pub async fn click(&self) -> Result<()> {
-		self.session.command(Method::POST, &self.path("click"), Some(json!({}))).await.map(|_| ())
+		self.act(Method::POST, "click", Some(json!({}))).await.map(|_| ())
 	}
 
 	/// Its rendered text.
 	pub async fn text(&self) -> Result<String> {
-		let answer = self.session.command(Method::GET, &self.path("text"), None).await?;
+		let answer = self.act(Method::GET, "text", None).await?;
 		answer.as_str().map(str::to_owned).ok_or_else(|| error(format!("text: {answer}")))
 	}
 }

@@ -26,6 +26,7 @@ use lightning::util::ser::{ReadableArgs, Writeable};
 use serde_json::json;
 
 use super::measure::ProcSample;
+use crate::progress::Progress;
 use finder::{Graph, Mode, Outcome, Quiet};
 use report::{GraphResult, Report, RunResult, BASELINE, SCORER};
 
@@ -169,6 +170,7 @@ fn route_everything(
 	let params = ProbabilisticScoringFeeParameters::default();
 	let zero = FixedPenaltyScorer::with_penalty(0);
 	let mut outcomes: [Outcome; 4] = Default::default();
+	let progress = Progress::start("routing", payments.len() as u64, "payments (x4)");
 	for single in &payments {
 		let mpp =
 			synthetic::Payment { amount_msat: single.amount_msat * args.mpp_factor, ..*single };
@@ -177,7 +179,9 @@ fn route_everything(
 		finder::route(graph, single, Mode::Single, &zero, &(), seed, &mut outcomes[1]);
 		finder::route(graph, &mpp, Mode::Mpp, &scorer, &params, seed, &mut outcomes[2]);
 		finder::route(graph, &mpp, Mode::Mpp, &zero, &(), seed, &mut outcomes[3]);
+		progress.add(1);
 	}
+	drop(progress);
 	let [a, b, c, d] = outcomes;
 	vec![
 		RunResult::new(SCORER, Mode::Single, a),
