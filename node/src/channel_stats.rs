@@ -7,7 +7,9 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::Instant;
+
+use fulgur_base::clock::unix_now_millis;
 
 use dashmap::DashMap;
 use lightning::io;
@@ -150,10 +152,6 @@ fn snapshot(c: &Counters) -> ChannelEngineStats {
 	}
 }
 
-fn unix_ms() -> u64 {
-	SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
-}
-
 /// The store the monitor persister and the background processor write through: counts each
 /// channel's monitor writes, and (with a barrier) orders them after a manager write.
 pub struct MeteredStore {
@@ -219,7 +217,7 @@ impl KVStore for MeteredStore {
 		let counters = self.stats.counters(monitor);
 		let stats = Arc::clone(&self.stats);
 		counters.in_flight.fetch_add(1, Ordering::Relaxed);
-		counters.last_activity_ms.store(unix_ms(), Ordering::Relaxed);
+		counters.last_activity_ms.store(unix_now_millis(), Ordering::Relaxed);
 		let started = Instant::now();
 		Box::pin(async move {
 			let result = write.await;

@@ -10,6 +10,8 @@ use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 
+use fulgur_base::net::SourceGroup;
+
 use crate::config::{MAX_INBOUND_CONNECTIONS, MAX_INBOUND_PER_ADDRESS};
 
 /// Counts open inbound connections, overall and per source.
@@ -28,27 +30,7 @@ struct Counts {
 }
 
 /// Where a connection comes from, as far as limits go.
-#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq)]
-enum Source {
-	V4([u8; 4]),
-	V6Prefix([u8; 8]),
-}
-
-impl Source {
-	fn of(ip: IpAddr) -> Source {
-		match ip {
-			IpAddr::V4(v4) => Source::V4(v4.octets()),
-			IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-				Some(v4) => Source::V4(v4.octets()),
-				None => {
-					let mut prefix = [0u8; 8];
-					prefix.copy_from_slice(&v6.octets()[..8]);
-					Source::V6Prefix(prefix)
-				}
-			},
-		}
-	}
-}
+type Source = SourceGroup;
 
 /// An admitted connection; dropping it frees its place.
 pub struct Admitted {
