@@ -67,9 +67,11 @@ pub mod flood {
 	/// A peer that answers one request with 200 and a body of [`FLOOD`] bytes, announced with
 	/// a `content-length` or not (then it ends when the connection does); reports how many
 	/// bytes it got to write before the reader closed the connection (or all of them).
-	pub async fn flooding_peer(announced: bool) -> (SocketAddr, oneshot::Receiver<u64>) {
-		let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind a local port");
-		let addr = listener.local_addr().expect("bound address");
+	pub async fn flooding_peer(
+		announced: bool,
+	) -> std::io::Result<(SocketAddr, oneshot::Receiver<u64>)> {
+		let listener = TcpListener::bind("127.0.0.1:0").await?;
+		let addr = listener.local_addr()?;
 		let (done, written) = oneshot::channel();
 		tokio::spawn(async move {
 			let Ok((mut socket, _)) = listener.accept().await else { return };
@@ -88,7 +90,7 @@ pub mod flood {
 			}
 			let _ = done.send(sent);
 		});
-		(addr, written)
+		Ok((addr, written))
 	}
 }
 

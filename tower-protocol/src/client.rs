@@ -196,7 +196,7 @@ mod tests {
 	#[tokio::test]
 	async fn a_huge_answer_is_cut_off_at_the_cap() {
 		for announced in [true, false] {
-			let (addr, written) = flooding_peer(announced).await;
+			let (addr, written) = flooding_peer(announced).await.unwrap();
 			let client = TowerClient::new(&format!("http://{addr}"));
 			match client.raw(Method::GET, "/ping", Vec::new()).await {
 				Err(ClientError::InvalidResponse(e)) => assert!(e.contains("65536"), "{e}"),

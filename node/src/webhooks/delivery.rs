@@ -195,7 +195,7 @@ mod tests {
 			event: NodeEvent::BreachSeen { channel_id: "00".into(), txid: "11".into() },
 		};
 		for announced in [true, false] {
-			let (addr, written) = flooding_peer(announced).await;
+			let (addr, written) = flooding_peer(announced).await.unwrap();
 			let url = format!("http://{addr}/hook");
 			// The 2xx status is the acknowledgement; the body is not needed.
 			post(&http, &url, &event, b"{}", "sha256=00").await.expect("delivered");
