@@ -24,18 +24,15 @@ pub struct InboundLimits {
 #[derive(Default)]
 struct Counts {
 	total: usize,
-	per_source: HashMap<Source, usize>,
+	per_source: HashMap<SourceGroup, usize>,
 	/// Connections closed at once since start (for the log).
 	refused: u64,
 }
 
-/// Where a connection comes from, as far as limits go.
-type Source = SourceGroup;
-
 /// An admitted connection; dropping it frees its place.
 pub struct Admitted {
 	limits: Arc<InboundLimits>,
-	source: Source,
+	source: SourceGroup,
 }
 
 impl Drop for Admitted {
@@ -68,7 +65,7 @@ impl InboundLimits {
 
 	/// A place for a connection from `ip`, or `Err(refused so far)` when none is left.
 	pub fn admit(self: &Arc<Self>, ip: IpAddr) -> Result<Admitted, u64> {
-		let source = Source::of(ip);
+		let source = SourceGroup::of(ip);
 		let mut counts = self.counts();
 		let from_source = counts.per_source.get(&source).copied().unwrap_or(0);
 		if counts.total >= self.max_total || from_source >= self.max_per_source {

@@ -34,7 +34,8 @@ struct Bucket {
 }
 
 struct Buckets {
-	map: HashMap<BucketKey, Bucket>,
+	/// Keyed by what addresses share a bucket: an IPv4 address, or an IPv6 /64.
+	map: HashMap<SourceGroup, Bucket>,
 	last_sweep: Option<Instant>,
 }
 
@@ -44,9 +45,6 @@ pub struct RateLimiter {
 	max_tracked: usize,
 	buckets: Mutex<Buckets>,
 }
-
-/// What addresses share a bucket: an IPv4 address, or an IPv6 /64.
-type BucketKey = SourceGroup;
 
 impl RateLimiter {
 	/// At most `per_hour` registrations per address per hour (0: unlimited), following at
