@@ -12,6 +12,8 @@ use fulgur_node::fee_policy::{DustExposureLimit, FeePolicy};
 use fulgur_node::{Node, NodeConfig, Startup};
 use fulgur_web::ApiConfig;
 
+use crate::bitcoind::BitcoindRpcArgs;
+
 /// The daemon's options.
 #[derive(Args, Clone, Debug)]
 pub struct NodeArgs {
@@ -33,15 +35,9 @@ pub struct NodeArgs {
 	/// Node alias announced to the network
 	#[arg(long, env = "FULGUR_ALIAS", default_value = "fulgur")]
 	pub alias: String,
-	/// bitcoind RPC host:port
-	#[arg(long, env = "FULGUR_BITCOIND_RPC", default_value = "127.0.0.1:18443")]
-	pub bitcoind_rpc: String,
-	/// bitcoind RPC user
-	#[arg(long, env = "FULGUR_BITCOIND_RPC_USER", default_value = "fulgur")]
-	pub bitcoind_rpc_user: String,
-	/// bitcoind RPC password
-	#[arg(long, env = "FULGUR_BITCOIND_RPC_PASSWORD", hide_env_values = true, default_value = "")]
-	pub bitcoind_rpc_password: String,
+	/// How to reach bitcoind
+	#[command(flatten)]
+	pub bitcoind: BitcoindRpcArgs,
 	/// Fee rate used when bitcoind has no estimate, in sat per 1000 weight units
 	#[arg(long, env = "FULGUR_FEE_FLOOR_SAT_PER_KW", default_value_t = fulgur_node::config::DEFAULT_FEE_RATE_FLOOR_SAT_PER_KW)]
 	pub fee_floor_sat_per_kw: u32,
@@ -142,27 +138,35 @@ fn fee_policy(args: &NodeArgs) -> FeePolicy {
 	}
 }
 
-/// Runs the node and its API until Ctrl-C or SIGTERM.
-pub async fn run(args: NodeArgs) -> Result<(), String> {
-	let data_dir = args.data_dir.clone().unwrap_or_else(default_data_dir);
+/// The node configuration these flags describe, in `data_dir` (reads the cookie file if
+/// one is given).
+pub fn node_config(args: &NodeArgs, data_dir: &Path) -> Result<NodeConfig, String> {
+	let (user, password) = args.bitcoind.credentials()?;
 	let mut config = NodeConfig::new(
-		&data_dir,
+		data_dir,
 		args.network,
 		args.listen,
-		args.bitcoind_rpc.clone(),
-		args.bitcoind_rpc_user.clone(),
-		args.bitcoind_rpc_password.clone(),
+		args.bitcoind.bitcoind_rpc.clone(),
+		user,
+		password,
 	);
 	config.alias = args.alias.clone();
 	config.fee_rate_floor_sat_per_kw = args.fee_floor_sat_per_kw;
 	config.anchor_channels = args.anchor_channels;
-	config.fee_policy = fee_policy(&args);
+	config.fee_policy = fee_policy(args);
 	config.routing.max_path_count = args.max_path_count;
 	config.routing.max_total_cltv_expiry_delta = args.max_cltv_expiry_delta;
 	config.towers = args.towers.clone();
 	config.events_retention = std::time::Duration::from_secs(
 		u64::from(args.events_retention_days) * fulgur_node::config::SECONDS_PER_DAY,
 	);
+	Ok(config)
+}
+
+/// Runs the node and its API until Ctrl-C or SIGTERM.
+pub async fn run(args: NodeArgs) -> Result<(), String> {
+	let data_dir = args.data_dir.clone().unwrap_or_else(default_data_dir);
+	let config = node_config(&args, &data_dir)?;
 	let key_file = data_dir.join("api_key");
 	let api_key = fulgur_web::load_or_create_api_key(&key_file)
 		.map_err(|e| format!("API key {}: {e}", key_file.display()))?;
@@ -238,6 +242,44 @@ mod tests {
 	fn parse(args: &[&str]) -> Result<NodeArgs, clap::Error> {
 		TestDaemon::try_parse_from(std::iter::once("fulgur").chain(args.iter().copied()))
 			.map(|parsed| parsed.node)
+	}
+
+	#[test]
+	fn bitcoind_flags_and_cookie() {
+		let dir = tempfile::tempdir().unwrap();
+		let cookie = dir.path().join(".cookie");
+		std::fs::write(&cookie, "__cookie__:secret\n").unwrap();
+		let cookie_flag = cookie.to_str().unwrap();
+		let data_dir = dir.path().join("node");
+		let cookie_login = parse(&["--bitcoind-rpc-cookie", cookie_flag]).expect("cookie flag");
+		let config = node_config(&cookie_login, &data_dir).unwrap();
+		assert_eq!(
+			(config.bitcoind_rpc_user.as_str(), config.bitcoind_rpc_password.as_str()),
+			("__cookie__", "secret")
+		);
+		std::fs::write(&cookie, "no colon").unwrap();
+		assert!(node_config(&cookie_login, &data_dir).unwrap_err().contains("cookie"));
+
+		let defaults = node_config(&parse(&[]).unwrap(), &data_dir).unwrap();
+		assert_eq!(defaults.bitcoind_rpc_addr, "127.0.0.1:18443");
+		assert_eq!(
+			(defaults.bitcoind_rpc_user.as_str(), defaults.bitcoind_rpc_password.as_str()),
+			("fulgur", "")
+		);
+		let flags = [
+			"--bitcoind-rpc",
+			"http://10.0.0.1:8332",
+			"--bitcoind-rpc-user",
+			"alice",
+			"--bitcoind-rpc-password",
+			"pw",
+		];
+		let config = node_config(&parse(&flags).unwrap(), &data_dir).unwrap();
+		assert_eq!(config.bitcoind_rpc_addr, "http://10.0.0.1:8332");
+		assert_eq!(
+			(config.bitcoind_rpc_user.as_str(), config.bitcoind_rpc_password.as_str()),
+			("alice", "pw")
+		);
 	}
 
 	#[test]

@@ -15,6 +15,8 @@ use fulgur_watchtower::server::{
 	Limits, RegistrationCaps, SubscriptionConfig, Tower, TowerConfig, TowerOptions,
 };
 
+use crate::bitcoind::BitcoindRpcArgs;
+
 /// teos's default API port.
 pub const DEFAULT_TOWER_PORT: u16 = 9814;
 
@@ -33,18 +35,9 @@ pub struct TowerArgs {
 	/// bitcoin, testnet, testnet4, signet or regtest
 	#[arg(long, env = "FULGUR_NETWORK", default_value = "regtest")]
 	pub network: Network,
-	/// bitcoind RPC host:port
-	#[arg(long, env = "FULGUR_BITCOIND_RPC", default_value = "127.0.0.1:18443")]
-	pub bitcoind_rpc: String,
-	/// bitcoind RPC user
-	#[arg(long, env = "FULGUR_BITCOIND_RPC_USER", default_value = "fulgur")]
-	pub bitcoind_rpc_user: String,
-	/// bitcoind RPC password
-	#[arg(long, env = "FULGUR_BITCOIND_RPC_PASSWORD", hide_env_values = true, default_value = "")]
-	pub bitcoind_rpc_password: String,
-	/// bitcoind's `.cookie` file, instead of user and password
-	#[arg(long, env = "FULGUR_BITCOIND_RPC_COOKIE", value_name = "FILE")]
-	pub bitcoind_rpc_cookie: Option<PathBuf>,
+	/// How to reach bitcoind
+	#[command(flatten)]
+	pub bitcoind: BitcoindRpcArgs,
 	/// How often to ask bitcoind for new blocks, milliseconds
 	#[arg(long, env = "FULGUR_TOWER_POLL_MS", default_value_t = 1000)]
 	pub poll_ms: u64,
@@ -81,18 +74,7 @@ pub fn default_data_dir() -> PathBuf {
 impl TowerArgs {
 	/// The tower configuration these flags describe (reads the cookie file if given).
 	pub fn config(&self) -> Result<TowerConfig, String> {
-		let (user, password) = match &self.bitcoind_rpc_cookie {
-			Some(path) => {
-				let cookie = std::fs::read_to_string(path)
-					.map_err(|e| format!("reading {}: {e}", path.display()))?;
-				let (user, password) = cookie
-					.trim()
-					.split_once(':')
-					.ok_or_else(|| format!("{} is not a `user:password` cookie", path.display()))?;
-				(user.to_string(), password.to_string())
-			}
-			None => (self.bitcoind_rpc_user.clone(), self.bitcoind_rpc_password.clone()),
-		};
+		let (user, password) = self.bitcoind.credentials()?;
 		let options = TowerOptions {
 			subscription: SubscriptionConfig {
 				slots: self.slots,
@@ -115,7 +97,7 @@ impl TowerArgs {
 			data_dir: self.data_dir.clone().unwrap_or_else(default_data_dir),
 			bind: SocketAddr::new(self.host, self.port),
 			network: self.network,
-			bitcoind_rpc: self.bitcoind_rpc.clone(),
+			bitcoind_rpc: self.bitcoind.bitcoind_rpc.clone(),
 			rpc_user: user,
 			rpc_password: password,
 			poll_interval: Duration::from_millis(self.poll_ms.max(10)),

@@ -8,7 +8,9 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::Instant;
+
+use fulgur_base::clock::unix_now_millis;
 
 use dashmap::DashMap;
 use lightning::io;
@@ -143,10 +145,6 @@ fn snapshot(c: &Counters) -> ChannelEngineStats {
 	}
 }
 
-fn unix_ms() -> u64 {
-	SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
-}
-
 /// Counts one monitor write of `monitor_name` while `write` runs: in flight now, done or
 /// failed (with its latency) when it completes. Stats only observe: the write itself is
 /// whatever the persistence layer issued.
@@ -156,7 +154,7 @@ pub fn observe(
 	let counters = stats.counters(monitor_name);
 	let stats = Arc::clone(stats);
 	counters.in_flight.fetch_add(1, Ordering::Relaxed);
-	counters.last_activity_ms.store(unix_ms(), Ordering::Relaxed);
+	counters.last_activity_ms.store(unix_now_millis(), Ordering::Relaxed);
 	let started = Instant::now();
 	Box::pin(async move {
 		let result = write.await;

@@ -10,6 +10,8 @@ use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 
+use fulgur_base::net::SourceGroup;
+
 use crate::config::{MAX_INBOUND_CONNECTIONS, MAX_INBOUND_PER_ADDRESS};
 
 /// Counts open inbound connections, overall and per source.
@@ -22,38 +24,15 @@ pub struct InboundLimits {
 #[derive(Default)]
 struct Counts {
 	total: usize,
-	per_source: HashMap<Source, usize>,
+	per_source: HashMap<SourceGroup, usize>,
 	/// Connections closed at once since start (for the log).
 	refused: u64,
-}
-
-/// Where a connection comes from, as far as limits go.
-#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq)]
-enum Source {
-	V4([u8; 4]),
-	V6Prefix([u8; 8]),
-}
-
-impl Source {
-	fn of(ip: IpAddr) -> Source {
-		match ip {
-			IpAddr::V4(v4) => Source::V4(v4.octets()),
-			IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-				Some(v4) => Source::V4(v4.octets()),
-				None => {
-					let mut prefix = [0u8; 8];
-					prefix.copy_from_slice(&v6.octets()[..8]);
-					Source::V6Prefix(prefix)
-				}
-			},
-		}
-	}
 }
 
 /// An admitted connection; dropping it frees its place.
 pub struct Admitted {
 	limits: Arc<InboundLimits>,
-	source: Source,
+	source: SourceGroup,
 }
 
 impl Drop for Admitted {
@@ -86,7 +65,7 @@ impl InboundLimits {
 
 	/// A place for a connection from `ip`, or `Err(refused so far)` when none is left.
 	pub fn admit(self: &Arc<Self>, ip: IpAddr) -> Result<Admitted, u64> {
-		let source = Source::of(ip);
+		let source = SourceGroup::of(ip);
 		let mut counts = self.counts();
 		let from_source = counts.per_source.get(&source).copied().unwrap_or(0);
 		if counts.total >= self.max_total || from_source >= self.max_per_source {

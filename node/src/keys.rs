@@ -31,8 +31,7 @@ impl NodeKeysManager {
 	/// `seed` is the LDK seed (not the wallet's); the start time makes ephemeral randomness
 	/// unique per run.
 	pub fn new(seed: &[u8; 32], wallet: Arc<OnchainWallet>, logger: Arc<FulgurLogger>) -> Self {
-		let now =
-			std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+		let now = fulgur_base::clock::since_epoch();
 		let inner = KeysManager::new(seed, now.as_secs(), now.subsec_nanos(), true);
 		NodeKeysManager { inner, wallet, logger }
 	}

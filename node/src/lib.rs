@@ -39,6 +39,8 @@ mod builder;
 pub use api_keys::{constant_time_eq, ApiKeyInfo, ApiScope};
 pub use config::{NodeConfig, StoreKind};
 pub use error::NodeError;
+/// The logging macros (`crate::info!(logger, ...)`), fulgur's one logger's.
+pub use fulgur_base::{debug, error, info, warn};
 pub use journal::{
 	kind_readable_by, EventPage, EventReader, EventRecord, NodeEvent, EVENT_KINDS,
 	INVOICE_SCOPE_KINDS,

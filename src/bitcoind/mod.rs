@@ -3,7 +3,8 @@
 //! End-to-end tests start one per test (own datadir, free ports, many in parallel) and
 //! `fulgur regtest up` starts a long-lived one that is later restarted from the same datadir.
 //! All RPC goes through `lightning-block-sync`'s [`RpcClient`], the same client the node uses
-//! for chain data, so tests exercise the production code path.
+//! for chain data, so tests exercise the production code path. [`BitcoindRpcArgs`] are the
+//! flags that say how `fulgur node` and `fulgur tower` reach theirs.
 
 use std::collections::hash_map::RandomState;
 use std::collections::HashSet;
@@ -19,9 +20,11 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use bitcoin::{Address, BlockHash, Transaction, Txid};
 use serde_json::Value;
 
+mod args;
 mod logs;
 mod rpc;
 
+pub use args::BitcoindRpcArgs;
 use logs::{file_len, StartupLogs};
 pub use rpc::{anyone_can_spend_address, anyone_can_spend_script, BitcoindRpc};
 

@@ -1,4 +1,5 @@
-//! JSON-RPC to bitcoind through `lightning-block-sync`'s client.
+//! JSON-RPC to bitcoind through `lightning-block-sync`'s client, set up as everywhere in
+//! fulgur ([`fulgur_base::bitcoind`]).
 
 use std::io;
 use std::str::FromStr;
@@ -7,7 +8,6 @@ use bitcoin::address::KnownHrp;
 use bitcoin::consensus::encode::serialize_hex;
 use bitcoin::opcodes::OP_TRUE;
 use bitcoin::{Address, BlockHash, ScriptBuf, Transaction, Txid};
-use lightning_block_sync::http::HttpEndpoint;
 use lightning_block_sync::rpc::RpcClient;
 use serde_json::{json, Value};
 
@@ -24,9 +24,7 @@ impl BitcoindRpc {
 	///
 	/// Nothing is sent until the first call.
 	pub fn new(rpc_url: &str, user: &str, password: &str) -> io::Result<Self> {
-		let endpoint = parse_rpc_url(rpc_url)?;
-		let credentials = base64(format!("{user}:{password}").as_bytes());
-		Ok(Self { client: RpcClient::new(&credentials, endpoint) })
+		Ok(Self { client: fulgur_base::bitcoind::rpc_client(rpc_url, user, password)? })
 	}
 
 	/// Calls a JSON-RPC method and returns its `result`.
@@ -110,33 +108,6 @@ pub fn anyone_can_spend_address() -> Address {
 /// The witness script behind [`anyone_can_spend_address`].
 pub fn anyone_can_spend_script() -> ScriptBuf {
 	ScriptBuf::from_bytes(vec![OP_TRUE.to_u8()])
-}
-
-pub(crate) fn parse_rpc_url(url: &str) -> io::Result<HttpEndpoint> {
-	let bad = |why: &str| {
-		io::Error::new(io::ErrorKind::InvalidInput, format!("bad bitcoind RPC URL {url:?}: {why}"))
-	};
-	if url.starts_with("https://") {
-		return Err(bad("bitcoind RPC has no TLS; use http://"));
-	}
-	let rest = url.strip_prefix("http://").unwrap_or(url);
-	let (authority, path) = match rest.find('/') {
-		Some(slash) => rest.split_at(slash),
-		None => (rest, "/"),
-	};
-	let (host, port) = authority.rsplit_once(':').ok_or_else(|| bad("missing port"))?;
-	let port = port.parse::<u16>().map_err(|_| bad("invalid port"))?;
-	let host = host.trim_start_matches('[').trim_end_matches(']');
-	if host.is_empty() {
-		return Err(bad("missing host"));
-	}
-	Ok(HttpEndpoint::for_host(host.to_string()).with_port(port).with_path(path.to_string()))
-}
-
-/// Standard base64, for the HTTP basic-auth header `RpcClient` expects.
-pub(crate) fn base64(input: &[u8]) -> String {
-	use bitcoin::base64::Engine;
-	bitcoin::base64::engine::general_purpose::STANDARD.encode(input)
 }
 
 pub(crate) fn invalid_data(method: &str, value: &Value) -> io::Error {

@@ -1,4 +1,3 @@
-use super::rpc::parse_rpc_url;
 use super::*;
 use bitcoin::ScriptBuf;
 use serde_json::json;
@@ -20,19 +19,6 @@ async fn start(datadir: &Path) -> Bitcoind {
 
 async fn timed<F: std::future::Future>(f: F) -> F::Output {
 	tokio::time::timeout(TEST_TIMEOUT, f).await.expect("test timed out")
-}
-
-#[test]
-fn rpc_urls_parse() {
-	let e = parse_rpc_url("http://127.0.0.1:18443").unwrap();
-	assert_eq!((e.host(), e.port(), e.path()), ("127.0.0.1", 18443, "/"));
-	let e = parse_rpc_url("localhost:1/wallet/x").unwrap();
-	assert_eq!((e.host(), e.port(), e.path()), ("localhost", 1, "/wallet/x"));
-	let e = parse_rpc_url("http://[::1]:8332").unwrap();
-	assert_eq!((e.host(), e.port()), ("::1", 8332));
-	assert!(parse_rpc_url("http://127.0.0.1").is_err());
-	assert!(parse_rpc_url("https://127.0.0.1:1").is_err());
-	assert!(parse_rpc_url("http://:1").is_err());
 }
 
 #[test]
@@ -107,6 +93,33 @@ async fn two_instances_run_side_by_side() {
 		let (stop_a, stop_b) = tokio::join!(a.stop(), b.stop());
 		stop_a.unwrap();
 		stop_b.unwrap();
+	})
+	.await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_network_check_and_cookie_login_against_bitcoind() {
+	use fulgur_base::bitcoind::{check_network, connect, rpc_client, NetworkCheckError, RpcAuth};
+	timed(async {
+		let dir = tempfile::tempdir().unwrap();
+		let bitcoind = start(&dir.path().join("bitcoind")).await;
+		let url = bitcoind.rpc_url();
+		let rpc = rpc_client(&url, bitcoind.rpc_user(), bitcoind.rpc_password()).unwrap();
+		check_network(&rpc, bitcoin::Network::Regtest, "node").await.unwrap();
+		let e = check_network(&rpc, bitcoin::Network::Bitcoin, "tower").await.unwrap_err();
+		assert_eq!(e.to_string(), "bitcoind is on regtest, the tower is configured for main");
+
+		// A cookie file holds `user:password`, as bitcoind's own `.cookie` does.
+		let cookie = dir.path().join("cookie");
+		let login = format!("{}:{}\n", bitcoind.rpc_user(), bitcoind.rpc_password());
+		std::fs::write(&cookie, login).unwrap();
+		let by_cookie = connect(&url, &RpcAuth::Cookie(cookie.clone())).unwrap();
+		check_network(&by_cookie, bitcoin::Network::Regtest, "node").await.unwrap();
+		std::fs::write(&cookie, format!("{}:stale", bitcoind.rpc_user())).unwrap();
+		let stale = connect(&url, &RpcAuth::Cookie(cookie)).unwrap();
+		let e = check_network(&stale, bitcoin::Network::Regtest, "node").await.unwrap_err();
+		assert!(matches!(e, NetworkCheckError::NoAnswer(_)), "{e}");
+		bitcoind.stop().await.unwrap();
 	})
 	.await
 }

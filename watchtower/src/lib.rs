@@ -1,33 +1,15 @@
-//! fulgur's watchtower, compatible with The Eye of Satoshi (rust-teos) and the BOLT 13
-//! draft.
+//! fulgur's watchtower server, compatible with The Eye of Satoshi (rust-teos) and the BOLT 13
+//! draft: [`server`], the tower itself.
 //!
-//! This crate holds the protocol layer shared by the tower server and the node's client:
-//!
-//! - [`Locator`]: the first 16 bytes of a commitment txid (internal byte order). The tower
-//!   learns which channel an appointment belongs to only when that commitment is mined.
-//! - [`encrypt`]/[`decrypt`]: the justice transaction, sealed with ChaCha20-Poly1305
-//!   under SHA256(commitment txid) and a zero nonce.
-//! - [`Appointment`]: `{locator, encrypted_blob, to_self_delay}`, signed by the user with
-//!   an LN message signature over [`Appointment::to_vec`].
-//! - [`api`]: the JSON bodies of `/register`, `/add_appointment`, `/get_appointment`,
-//!   `/get_subscription_info` and `/ping`; [`errors`]: the teos numeric error codes.
-//!
-//! On top of it: [`server`], the tower itself, and [`client`], a client of its API; [`body`]
-//! reads answers from peers the node does not control within a cap.
+//! The protocol it speaks (appointments, locators, crypto, the HTTP API types and a client)
+//! is `fulgur-tower-protocol`, which the node uses alone; it is re-exported here under the
+//! same paths, so a user of the server has one crate to name.
 #![deny(missing_docs)]
 
-mod ser;
+pub use fulgur_tower_protocol::{api, appointment, body, client, crypto, errors, locator};
+pub use fulgur_tower_protocol::{
+	decrypt, encrypt, recover_pk, sign, verify, ApiError, Appointment, AppointmentStatus,
+	DecryptError, ErrorCode, Locator, ParseError, UserId,
+};
 
-pub mod api;
-pub mod appointment;
-pub mod body;
-pub mod client;
-pub mod crypto;
-pub mod errors;
-pub mod locator;
 pub mod server;
-
-pub use appointment::{Appointment, AppointmentStatus};
-pub use crypto::{decrypt, encrypt, recover_pk, sign, verify, DecryptError, UserId};
-pub use errors::{ApiError, ErrorCode, ParseError};
-pub use locator::Locator;

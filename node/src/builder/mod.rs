@@ -47,7 +47,7 @@ use crate::{private_files, tasks, NodeError, Startup};
 
 mod setup;
 
-pub(crate) use setup::unix_now_u32;
+pub(crate) use fulgur_base::clock::unix_now_u32;
 use setup::{open_sled, read_or_create_seed, starting_info, user_config, StartupClock};
 
 const SEED_FILE: &str = "seed";

@@ -1,8 +1,6 @@
 //! What the start-up steps use: the seed, the store, LDK's channel defaults, the start-up
 //! clock and the snapshot a starting node shows.
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use lightning::util::config::UserConfig;
 
 use super::STORE_OPEN_ATTEMPTS;
@@ -124,10 +122,4 @@ pub(super) fn read_or_create_seed(path: &std::path::Path) -> Result<[u8; 32], No
 		}
 		Err(e) => Err(NodeError::Persistence(format!("reading seed: {e}"))),
 	}
-}
-
-/// Seconds since the epoch as LDK's `u32` timestamps.
-pub(crate) fn unix_now_u32() -> u32 {
-	let secs = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
-	u32::try_from(secs).unwrap_or(u32::MAX)
 }

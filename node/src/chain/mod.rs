@@ -1,7 +1,8 @@
 //! The chain backend: bitcoind over JSON-RPC.
 //!
 //! One [`BitcoindClient`] serves LDK as block source (headers and blocks for
-//! `lightning-block-sync`), fee estimator and broadcaster. The on-chain wallet syncs through
+//! `lightning-block-sync`), fee estimator and broadcaster; its connection and the network
+//! check are fulgur's one set-up, [`fulgur_base::bitcoind`]. The on-chain wallet syncs through
 //! its own RPC connection (see `wallet`).
 
 pub mod catch_up;
@@ -17,9 +18,9 @@ use std::sync::Arc;
 
 use bitcoin::consensus::encode::serialize_hex;
 use bitcoin::{BlockHash, OutPoint, Transaction, Txid};
+use fulgur_base::bitcoind::{self, NetworkCheckError};
 use lightning::chain::chaininterface::{BroadcasterInterface, ConfirmationTarget, FeeEstimator};
 use lightning_block_sync::gossip::UtxoSource;
-use lightning_block_sync::http::HttpEndpoint;
 use lightning_block_sync::rpc::RpcClient;
 use lightning_block_sync::{AsyncBlockSourceResult, BlockData, BlockHeaderData, BlockSource};
 use serde_json::json;
@@ -43,24 +44,15 @@ impl BitcoindClient {
 		rpc_addr: &str, user: &str, password: &str, network: bitcoin::Network,
 		fee_floor_sat_per_kw: u32, fee_policy: FeePolicy, logger: Arc<FulgurLogger>,
 	) -> Result<BitcoindClient, NodeError> {
-		let rpc = Arc::new(rpc_client(rpc_addr, user, password)?);
-		let info: serde_json::Value =
-			rpc.call_method("getblockchaininfo", &[]).await.map_err(|e| {
+		let rpc = bitcoind::rpc_client(rpc_addr, user, password)
+			.map_err(|e| NodeError::InvalidRequest(e.to_string()))?;
+		let rpc = Arc::new(rpc);
+		bitcoind::check_network(&rpc, network, "node").await.map_err(|e| match e {
+			NetworkCheckError::NoAnswer(e) => {
 				NodeError::ChainSource(format!("bitcoind at {rpc_addr} does not answer: {e}"))
-			})?;
-		let chain = info["chain"].as_str().unwrap_or_default();
-		let expected = match network {
-			bitcoin::Network::Bitcoin => "main",
-			bitcoin::Network::Testnet => "test",
-			bitcoin::Network::Testnet4 => "testnet4",
-			bitcoin::Network::Signet => "signet",
-			bitcoin::Network::Regtest => "regtest",
-		};
-		if chain != expected {
-			return Err(NodeError::ChainSource(format!(
-				"bitcoind is on {chain}, the node is configured for {expected}"
-			)));
-		}
+			}
+			wrong_chain => NodeError::ChainSource(wrong_chain.to_string()),
+		})?;
 		let client = BitcoindClient {
 			rpc,
 			fees: FeeCache::new(fee_floor_sat_per_kw, network, fee_policy),
@@ -154,24 +146,6 @@ impl Default for SyncStatus {
 	fn default() -> Self {
 		SyncStatus::new()
 	}
-}
-
-/// Builds an RPC client for `host:port` (an `http://` prefix is accepted).
-pub fn rpc_client(rpc_addr: &str, user: &str, password: &str) -> Result<RpcClient, NodeError> {
-	let addr = rpc_addr.trim_start_matches("http://").trim_end_matches('/');
-	let (host, port) = addr
-		.rsplit_once(':')
-		.and_then(|(h, p)| p.parse::<u16>().ok().map(|p| (h.to_string(), p)))
-		.ok_or_else(|| {
-			NodeError::InvalidRequest(format!("bitcoind RPC address {rpc_addr} is not host:port"))
-		})?;
-	let credentials = base64_encode(format!("{user}:{password}").as_bytes());
-	Ok(RpcClient::new(&credentials, HttpEndpoint::for_host(host).with_port(port)))
-}
-
-fn base64_encode(input: &[u8]) -> String {
-	use bitcoin::base64::Engine;
-	bitcoin::base64::engine::general_purpose::STANDARD.encode(input)
 }
 
 impl BlockSource for BitcoindClient {

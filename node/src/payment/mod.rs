@@ -11,7 +11,7 @@ pub(crate) mod reconcile;
 pub use received::{on_payment_claimable, on_payment_claimed, on_payment_failed, on_payment_sent};
 
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use lightning::events::PaymentFailureReason;
 use lightning::ln::channelmanager::RetryableSendFailure;
@@ -182,7 +182,5 @@ pub fn send_failure(e: RetryableSendFailure) -> NodeError {
 	}
 }
 
-/// Seconds since the epoch.
-pub fn unix_now() -> u64 {
-	SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
-}
+/// Seconds since the epoch (the one clock, [`fulgur_base::clock`]).
+pub use fulgur_base::clock::unix_now;

@@ -7,7 +7,8 @@
 //!
 //! Durability comes from our own flushes only: sled's periodic background flush is disabled, and
 //! every write or non-lazy remove is acknowledged after a `flush()` that started after the change
-//! was applied. Concurrent writers share one flush through [`group_commit`].
+//! was applied. Concurrent writers share one flush through the group commit of
+//! [`fulgur_base::store::SledDb`], the sled core the tower's appointment store uses too.
 //!
 //! LDK's traits use `lightning::io::Error` (bitcoin-io's type, not `std::io::Error`); the trait
 //! impls convert keeping the kind, so callers can still match on `NotFound` or `InvalidInput`.
@@ -54,7 +55,6 @@ macro_rules! kvstore_inline_from_sync {
 pub(crate) use kvstore_inline_from_sync;
 
 mod fs_sync;
-mod group_commit;
 mod memory;
 
 pub use fs_sync::FsSyncStore;
@@ -73,7 +73,7 @@ use lightning::util::persist::{
 	KVSTORE_NAMESPACE_KEY_MAX_LEN,
 };
 
-use group_commit::GroupCommit;
+use fulgur_base::store::{SledDb, SledOptions};
 
 /// Name of the sled tree holding LDK's data. A named tree (rather than sled's default one) leaves
 /// the rest of the database free for the node's own records without any risk of key collisions.
@@ -81,6 +81,9 @@ const KV_TREE: &str = "ldk_kv";
 
 /// Separates primary namespace, secondary namespace and key inside a composite sled key.
 const SEP: u8 = 0;
+
+/// Name of the store's flusher thread, so it is recognisable in `top -H`, debuggers and panics.
+const FLUSHER_THREAD_NAME: &str = "fulgur-store-flush";
 
 /// Counters since [`SledStore::open`], for benchmarks and diagnostics.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -135,7 +138,7 @@ pub struct SledStore {
 struct Inner {
 	// Field order matters for drop: the flusher (which holds its own `Db` handle) is stopped and
 	// joined before the remaining handles go away, so the database is closed once `Inner` is.
-	commit: GroupCommit,
+	db: SledDb,
 	tree: sled::Tree,
 	writes: AtomicU64,
 	removes: AtomicU64,
@@ -148,14 +151,12 @@ impl SledStore {
 	/// Fails if the database is already open, in this process or another one: sled holds an
 	/// exclusive lock on it while any handle is alive.
 	pub fn open(path: &Path) -> io::Result<SledStore> {
-		// `None` turns off sled's periodic background flush: it would not tell us *when* data
-		// became durable, and extra fsyncs would only compete with ours.
-		let db = sled::Config::new().path(path).flush_every_ms(None).open().map_err(io_err)?;
-		let tree = db.open_tree(KV_TREE).map_err(io_err)?;
-		let commit = GroupCommit::start(db.clone())?;
+		let options = SledOptions { flusher_name: FLUSHER_THREAD_NAME, cache_bytes: None };
+		let db = SledDb::open(path, options)?;
+		let tree = db.db().open_tree(KV_TREE).map_err(io_err)?;
 		Ok(SledStore {
 			inner: Arc::new(Inner {
-				commit,
+				db,
 				tree,
 				writes: AtomicU64::new(0),
 				removes: AtomicU64::new(0),
@@ -170,7 +171,7 @@ impl SledStore {
 		StoreStats {
 			writes: inner.writes.load(Ordering::Relaxed),
 			removes: inner.removes.load(Ordering::Relaxed),
-			flushes: inner.commit.flushes(),
+			flushes: inner.db.flushes(),
 			bytes_written: inner.bytes_written.load(Ordering::Relaxed),
 		}
 	}
@@ -179,14 +180,14 @@ impl SledStore {
 	///
 	/// Joins the same group flush as concurrent LDK writes instead of issuing an fsync of its own.
 	pub fn wait_durable(&self) -> io::Result<()> {
-		self.inner.commit.wait_blocking()
+		self.inner.db.wait_durable()
 	}
 
 	/// Async version of [`SledStore::wait_durable`]; never blocks a runtime thread.
 	///
 	/// The changes to wait for are fixed when this is *called*, not when the future is polled.
 	pub fn wait_durable_async(&self) -> impl Future<Output = io::Result<()>> + Send + 'static {
-		self.inner.commit.wait_async()
+		self.inner.db.wait_durable_async()
 	}
 
 	/// Applies a write to sled's in-memory state without waiting for disk.
@@ -305,7 +306,7 @@ impl KVStoreSync for SledStore {
 		&self, primary_namespace: &str, secondary_namespace: &str, key: &str, buf: Vec<u8>,
 	) -> Result<(), LdkIoError> {
 		self.apply_write(primary_namespace, secondary_namespace, key, buf).map_err(to_ldk)?;
-		self.inner.commit.wait_blocking().map_err(to_ldk)
+		self.inner.db.wait_durable().map_err(to_ldk)
 	}
 
 	fn remove(
@@ -317,7 +318,7 @@ impl KVStoreSync for SledStore {
 			// one on drop) persists it without making this caller pay for an fsync.
 			return Ok(());
 		}
-		self.inner.commit.wait_blocking().map_err(to_ldk)
+		self.inner.db.wait_durable().map_err(to_ldk)
 	}
 
 	fn list(
@@ -343,7 +344,7 @@ impl KVStore for SledStore {
 		if let Err(e) = self.apply_write(primary_namespace, secondary_namespace, key, buf) {
 			return ready(Err(e));
 		}
-		durable(self.inner.commit.wait_async())
+		durable(self.inner.db.wait_durable_async())
 	}
 
 	fn remove(
@@ -355,7 +356,7 @@ impl KVStore for SledStore {
 		if lazy {
 			return ready(Ok(()));
 		}
-		durable(self.inner.commit.wait_async())
+		durable(self.inner.db.wait_durable_async())
 	}
 
 	fn list(

@@ -372,3 +372,23 @@ fn acknowledged_writes_survive_sigkill() {
 	assert!(stored < CRASH_WRITERS * CRASH_KEYS_PER_WRITER);
 	assert!(stored >= acked.len());
 }
+
+#[test]
+fn a_database_in_the_earlier_layout_opens() {
+	// Built as the store has always laid LDK's data out: the tree `ldk_kv`, keys
+	// `primary \0 secondary \0 key`.
+	let dir = tempfile::tempdir().unwrap();
+	{
+		let db = sled::open(dir.path()).unwrap();
+		let tree = db.open_tree("ldk_kv").unwrap();
+		tree.insert(b"\0\0manager", &[1, 2][..]).unwrap();
+		tree.insert(b"monitors\0\0chan", &[3][..]).unwrap();
+		tree.insert(b"monitor_updates\0chan\x001", &[4][..]).unwrap();
+		db.flush().unwrap();
+	}
+	let store = SledStore::open(dir.path()).unwrap();
+	assert_eq!(KVStoreSync::read(&store, "", "", "manager").unwrap(), vec![1, 2]);
+	assert_eq!(KVStoreSync::read(&store, "monitors", "", "chan").unwrap(), vec![3]);
+	assert_eq!(KVStoreSync::list(&store, "monitor_updates", "chan").unwrap(), ["1"]);
+	assert_eq!(KVStoreSync::list(&store, "", "").unwrap(), ["manager"]);
+}

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use bitcoin::block::Header;
 use bitcoin::hex::DisplayHex;
-use fulgur_watchtower::Locator;
+use fulgur_tower_protocol::Locator;
 use lightning::chain::transaction::TransactionData;
 use lightning::chain::{BestBlock, Listen};
 

@@ -29,7 +29,7 @@ use bitcoin::hex::DisplayHex;
 use bitcoin::secp256k1::{PublicKey, Secp256k1, SecretKey};
 use bitcoin::ScriptBuf;
 use dashmap::DashMap;
-use fulgur_watchtower::Appointment;
+use fulgur_tower_protocol::Appointment;
 use lightning::chain::chaininterface::{ConfirmationTarget, FeeEstimator};
 use lightning::chain::channelmonitor::{ChannelMonitor, ChannelMonitorUpdate};
 use lightning::ln::chan_utils::CommitmentTransaction;

@@ -24,7 +24,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use bitcoin::hex::DisplayHex;
-use fulgur_watchtower::Appointment;
+use fulgur_tower_protocol::Appointment;
 use lightning::io::ErrorKind;
 use lightning::ln::chan_utils::CommitmentTransaction;
 use lightning::ln::types::ChannelId;

@@ -6,7 +6,6 @@
 mod persist;
 
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use bdk_bitcoind_rpc::bitcoincore_rpc::{self, RpcApi};
 use bdk_bitcoind_rpc::Emitter;
@@ -14,6 +13,8 @@ use bdk_wallet::{KeychainKind, PersistedWallet, SignOptions, Wallet};
 use bitcoin::bip32::Xpriv;
 use bitcoin::psbt::Psbt;
 use bitcoin::{Address, Amount, FeeRate, Network, ScriptBuf, Transaction, WPubkeyHash};
+use fulgur_base::bitcoind::RpcAddress;
+use fulgur_base::clock::unix_now;
 use lightning::events::bump_transaction::{Utxo, WalletSource};
 use lightning::sign::ChangeDestinationSource;
 use lightning::util::async_poll::AsyncResult;
@@ -68,7 +69,8 @@ impl OnchainWallet {
 		let external = format!("wpkh({xprv}/84h/{coin}h/0h/0/*)");
 		let internal = format!("wpkh({xprv}/84h/{coin}h/0h/1/*)");
 		let auth = bitcoincore_rpc::Auth::UserPass(rpc_user.to_string(), rpc_password.to_string());
-		let url = format!("http://{}", rpc_url.trim_start_matches("http://"));
+		let url =
+			RpcAddress::parse(rpc_url).map_err(|e| NodeError::InvalidRequest(e.to_string()))?.url();
 		let rpc = Arc::new(
 			bitcoincore_rpc::Client::new(&url, auth)
 				.map_err(|e| NodeError::ChainSource(format!("wallet RPC client: {e}")))?,
@@ -286,10 +288,6 @@ impl OnchainWallet {
 			crate::error!(self.logger, "extracting bump transaction: {e}");
 		})
 	}
-}
-
-fn unix_now() -> u64 {
-	SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
 }
 
 impl WalletSource for OnchainWallet {

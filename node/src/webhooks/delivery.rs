@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use bitcoin::hashes::{sha256, Hash, HashEngine, Hmac, HmacEngine};
 use bitcoin::hex::DisplayHex;
-use fulgur_watchtower::body::{read_limited, MAX_RESPONSE_BODY};
+use fulgur_tower_protocol::body::{read_limited, MAX_RESPONSE_BODY};
 use hyper::client::HttpConnector;
 use hyper::header::{CONTENT_TYPE, USER_AGENT};
 use hyper::{Body, Client, Method, Request};
@@ -181,42 +181,10 @@ async fn post(
 
 #[cfg(test)]
 mod tests {
-	use tokio::io::{AsyncReadExt, AsyncWriteExt};
-	use tokio::net::TcpListener;
-	use tokio::sync::oneshot;
+	use fulgur_tower_protocol::body::flood::{flooding_peer, FLOOD};
 
 	use super::*;
 	use crate::journal::NodeEvent;
-
-	/// Bytes the fake receiver tries to send: far more than the node should read.
-	const FLOOD: u64 = 64 * 1024 * 1024;
-
-	/// A receiver that answers one delivery with 200 and a body of [`FLOOD`] bytes (announced
-	/// or ended by closing the connection); reports how many it got to write before the node
-	/// closed the connection (or all of them).
-	async fn flooding_receiver(announced: bool) -> (String, oneshot::Receiver<u64>) {
-		let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-		let addr = listener.local_addr().unwrap();
-		let (done, written) = oneshot::channel();
-		tokio::spawn(async move {
-			let (mut socket, _) = listener.accept().await.unwrap();
-			let mut request = [0u8; 8192];
-			let _ = socket.read(&mut request).await;
-			let head = match announced {
-				true => format!("HTTP/1.1 200 OK\r\ncontent-length: {FLOOD}\r\n\r\n"),
-				false => "HTTP/1.1 200 OK\r\nconnection: close\r\n\r\n".to_string(),
-			};
-			let mut sent = 0;
-			if socket.write_all(head.as_bytes()).await.is_ok() {
-				let chunk = vec![b'x'; 64 * 1024];
-				while sent < FLOOD && socket.write_all(&chunk).await.is_ok() {
-					sent += chunk.len() as u64;
-				}
-			}
-			let _ = done.send(sent);
-		});
-		(format!("http://{addr}/hook"), written)
-	}
 
 	#[tokio::test]
 	async fn a_receiver_sending_a_huge_answer_is_cut_off() {
@@ -227,7 +195,8 @@ mod tests {
 			event: NodeEvent::BreachSeen { channel_id: "00".into(), txid: "11".into() },
 		};
 		for announced in [true, false] {
-			let (url, written) = flooding_receiver(announced).await;
+			let (addr, written) = flooding_peer(announced).await.unwrap();
+			let url = format!("http://{addr}/hook");
 			// The 2xx status is the acknowledgement; the body is not needed.
 			post(&http, &url, &event, b"{}", "sha256=00").await.expect("delivered");
 			let sent = written.await.unwrap();

@@ -7,6 +7,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use bitcoin::hex::DisplayHex;
+use fulgur_base::clock::unix_now;
 use fulgur_node::store::SledStore;
 use fulgur_node::{
 	InvoiceStatus, PayRequest, PaymentDirection, PaymentKind, PaymentRecord, PaymentStatus,
@@ -18,10 +19,6 @@ use serde_json::json;
 
 fn pay_request(invoice: &str) -> PayRequest {
 	PayRequest { invoice: invoice.to_string(), amount_msat: None, max_fee_msat: None }
-}
-
-fn unix_now() -> u64 {
-	std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock").as_secs()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

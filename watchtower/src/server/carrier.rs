@@ -121,11 +121,11 @@ impl BroadcasterInterface for Carrier {
 				// bitcoind's own ceiling must not keep it out.
 				let params = [json!(hex), json!(0)];
 				match rpc.call_method::<Value>("sendrawtransaction", &params).await {
-					Ok(_) => log::info(format_args!("bitcoind accepted {txid}")),
+					Ok(_) => log::info!("bitcoind accepted {txid}"),
 					Err(e) => match Refusal::classify(&e) {
-						None => log::debug(format_args!("bitcoind already has {txid}")),
+						None => log::debug!("bitcoind already has {txid}"),
 						Some(refusal) => {
-							log::debug(format_args!("bitcoind refused {txid}: {e}"));
+							log::debug!("bitcoind refused {txid}: {e}");
 							refusals.push(txid, refusal);
 						}
 					},

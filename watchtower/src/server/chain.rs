@@ -38,14 +38,14 @@ impl ChainListener {
 		// crash the block is either fully processed or processed again (which is idempotent).
 		let result = self.db.set_tip(hash, height).and_then(|()| self.db.flush_blocking());
 		if let Err(e) = result {
-			log::error(format_args!("recording block {height}: {e}"));
+			log::error!("recording block {height}: {e}");
 		}
 	}
 }
 
 impl Listen for ChainListener {
 	fn filtered_block_connected(&self, header: &Header, txdata: &TransactionData, height: u32) {
-		log::debug(format_args!("block {height} with {} transactions", txdata.len()));
+		log::debug!("block {height} with {} transactions", txdata.len());
 		self.gatekeeper.filtered_block_connected(header, txdata, height);
 		self.watcher.filtered_block_connected(header, txdata, height);
 		self.responder.filtered_block_connected(header, txdata, height);
@@ -53,7 +53,7 @@ impl Listen for ChainListener {
 	}
 
 	fn blocks_disconnected(&self, fork_point: BestBlock) {
-		log::warn(format_args!("reorg: back to block {}", fork_point.height));
+		log::warn!("reorg: back to block {}", fork_point.height);
 		self.responder.blocks_disconnected(fork_point);
 		self.watcher.blocks_disconnected(fork_point);
 		self.gatekeeper.blocks_disconnected(fork_point);
@@ -115,12 +115,12 @@ pub(crate) fn spawn_poller(
 			loop {
 				match spv.poll_best_tip().await {
 					Ok(_) if failing => {
-						log::info(format_args!("bitcoind answers again"));
+						log::info!("bitcoind answers again");
 						failing = false;
 					}
 					Ok(_) => {}
 					Err(e) if !failing => {
-						log::warn(format_args!("polling bitcoind failed: {e:?}"));
+						log::warn!("polling bitcoind failed: {e:?}");
 						failing = true;
 					}
 					Err(_) => {}

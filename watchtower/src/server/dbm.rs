@@ -15,6 +15,9 @@
 //! Appointments are keyed by locator first, so a possible breach is one prefix lookup; which
 //! transactions are possible breaches is told by the in-memory locator index (8 bytes per
 //! locator), so scanning a block reads sled only for real candidates.
+//!
+//! Durability is the group commit of [`SledDb`] (the sled core the node's store uses too): a
+//! request's changes are acknowledged once a flush that started after them has completed.
 
 use std::collections::HashMap;
 use std::io;
@@ -23,11 +26,11 @@ use std::path::Path;
 use bitcoin::hashes::Hash;
 use bitcoin::secp256k1::SecretKey;
 use bitcoin::BlockHash;
+use fulgur_base::store::{SledDb, SledOptions};
 use sled::{Batch, Db, IVec};
 
 use crate::crypto::{UserId, USER_ID_LEN};
 use crate::locator::{Locator, LOCATOR_LEN};
-use crate::server::flush::GroupCommit;
 use crate::server::index::{self, LocatorIndex};
 use crate::server::watcher::slots_for;
 
@@ -131,32 +134,39 @@ fn to_io(e: sled::Error) -> io::Error {
 	io::Error::other(format!("tower database: {e}"))
 }
 
+/// An error of the sled core, said as the tower's.
+fn tower_io(e: io::Error) -> io::Error {
+	io::Error::other(format!("tower database: {e}"))
+}
+
+/// Name of the tower's flusher thread.
+const FLUSHER_THREAD_NAME: &str = "tower-flush";
+
 /// The database and its group-commit flusher.
 pub struct Dbm {
-	db: Db,
-	commit: GroupCommit,
+	store: SledDb,
 	index: LocatorIndex,
 }
 
 impl Dbm {
 	/// Opens (or creates) the database in `dir`, with at most `cache_bytes` of page cache.
 	pub fn open(dir: &Path, cache_bytes: u64) -> io::Result<Dbm> {
-		let db = sled::Config::new()
-			.path(dir)
-			.cache_capacity(cache_bytes)
-			// Durability comes from the group commit, not from a timer.
-			.flush_every_ms(None)
-			.open()
-			.map_err(to_io)?;
+		let options =
+			SledOptions { flusher_name: FLUSHER_THREAD_NAME, cache_bytes: Some(cache_bytes) };
+		let store = SledDb::open(dir, options).map_err(tower_io)?;
 		let index = LocatorIndex::default();
-		for entry in db.scan_prefix([APPOINTMENT]) {
+		for entry in store.db().scan_prefix([APPOINTMENT]) {
 			let (key, _) = entry.map_err(to_io)?;
 			if let Ok(locator) = Locator::from_slice(&key[1..1 + LOCATOR_LEN]) {
 				index.insert(&locator);
 			}
 		}
-		let commit = GroupCommit::start(db.clone())?;
-		Ok(Dbm { db, commit, index })
+		Ok(Dbm { store, index })
+	}
+
+	/// The sled database (changes applied to it wait for [`Dbm::durable`]).
+	fn db(&self) -> &Db {
+		self.store.db()
 	}
 
 	/// Distinct locator prefixes held in memory.
@@ -168,7 +178,7 @@ impl Dbm {
 	fn unindex(&self, locator: &Locator) -> io::Result<()> {
 		let mut key = [APPOINTMENT; 9];
 		key[1..].copy_from_slice(&locator.as_bytes()[..8]);
-		if self.db.scan_prefix(key).next().transpose().map_err(to_io)?.is_none() {
+		if self.db().scan_prefix(key).next().transpose().map_err(to_io)?.is_none() {
 			self.index.remove(index::prefix(locator));
 		}
 		Ok(())
@@ -176,27 +186,27 @@ impl Dbm {
 
 	/// Resolves once everything written before the call is on disk (shared flushes).
 	pub fn durable(&self) -> impl std::future::Future<Output = io::Result<()>> + Send + 'static {
-		self.commit.wait()
+		self.store.wait_durable_async()
 	}
 
 	/// Flushes now, blocking (the chain thread, once per block).
 	pub fn flush_blocking(&self) -> io::Result<()> {
-		self.db.flush().map(drop).map_err(to_io)
+		self.store.flush_now().map_err(tower_io)
 	}
 
 	/// Flushes done by the group commit so far.
 	pub fn group_flushes(&self) -> u64 {
-		self.commit.flushes()
+		self.store.flushes()
 	}
 
 	/// Bytes the database takes on disk.
 	pub fn size_on_disk(&self) -> io::Result<u64> {
-		self.db.size_on_disk().map_err(to_io)
+		self.store.size_on_disk().map_err(tower_io)
 	}
 
 	/// The tower's key, created on first use.
 	pub fn tower_key(&self) -> io::Result<SecretKey> {
-		if let Some(bytes) = self.db.get(TOWER_KEY).map_err(to_io)? {
+		if let Some(bytes) = self.db().get(TOWER_KEY).map_err(to_io)? {
 			return SecretKey::from_slice(&bytes).map_err(|e| {
 				io::Error::new(io::ErrorKind::InvalidData, format!("tower key: {e}"))
 			});
@@ -207,14 +217,14 @@ impl Dbm {
 				break key;
 			}
 		};
-		self.db.insert(TOWER_KEY, &key.secret_bytes()[..]).map_err(to_io)?;
+		self.db().insert(TOWER_KEY, &key.secret_bytes()[..]).map_err(to_io)?;
 		self.flush_blocking()?;
 		Ok(key)
 	}
 
 	/// The last block processed.
 	pub fn tip(&self) -> io::Result<Option<(BlockHash, u32)>> {
-		let Some(bytes) = self.db.get(TIP_KEY).map_err(to_io)? else { return Ok(None) };
+		let Some(bytes) = self.db().get(TIP_KEY).map_err(to_io)? else { return Ok(None) };
 		let hash = bytes.get(..32).and_then(|b| BlockHash::from_slice(b).ok());
 		match (hash, be_u32(&bytes, 32)) {
 			(Some(hash), Some(height)) => Ok(Some((hash, height))),
@@ -226,13 +236,13 @@ impl Dbm {
 	pub fn set_tip(&self, hash: &BlockHash, height: u32) -> io::Result<()> {
 		let mut value = hash.to_byte_array().to_vec();
 		value.extend_from_slice(&height.to_be_bytes());
-		self.db.insert(TIP_KEY, value).map(drop).map_err(to_io)
+		self.db().insert(TIP_KEY, value).map(drop).map_err(to_io)
 	}
 
 	/// Every user, for loading the gatekeeper.
 	pub fn users(&self) -> io::Result<Vec<(UserId, UserInfo)>> {
 		let mut users = Vec::new();
-		for entry in self.db.scan_prefix([USER]) {
+		for entry in self.db().scan_prefix([USER]) {
 			let (key, value) = entry.map_err(to_io)?;
 			let user = bitcoin::secp256k1::PublicKey::from_slice(&key[1..]).ok().map(UserId);
 			match (user, UserInfo::from_bytes(&value)) {
@@ -245,14 +255,14 @@ impl Dbm {
 
 	/// Stores a user (not flushed).
 	pub fn put_user(&self, user: &UserId, info: UserInfo) -> io::Result<()> {
-		self.db.insert(user_key(user), &info.to_bytes()[..]).map(drop).map_err(to_io)
+		self.db().insert(user_key(user), &info.to_bytes()[..]).map(drop).map_err(to_io)
 	}
 
 	/// One appointment of a user.
 	pub fn appointment(
 		&self, locator: &Locator, user: &UserId,
 	) -> io::Result<Option<StoredAppointment>> {
-		let value = self.db.get(locator_user_key(APPOINTMENT, locator, user)).map_err(to_io)?;
+		let value = self.db().get(locator_user_key(APPOINTMENT, locator, user)).map_err(to_io)?;
 		Ok(value.and_then(|v| StoredAppointment::from_bytes(&v)))
 	}
 
@@ -265,7 +275,7 @@ impl Dbm {
 		batch.insert(&locator_user_key(APPOINTMENT, locator, user)[..], appointment.to_bytes());
 		batch.insert(&index_key(user, locator)[..], &[][..]);
 		batch.insert(&user_key(user)[..], &info.to_bytes()[..]);
-		self.db.apply_batch(batch).map_err(to_io)?;
+		self.db().apply_batch(batch).map_err(to_io)?;
 		self.index.insert(locator);
 		Ok(())
 	}
@@ -278,7 +288,7 @@ impl Dbm {
 		if !self.index.read().contains(&index::prefix(locator)) {
 			return Ok(found);
 		}
-		for entry in self.db.scan_prefix(locator_prefix(APPOINTMENT, locator)) {
+		for entry in self.db().scan_prefix(locator_prefix(APPOINTMENT, locator)) {
 			let (key, value) = entry.map_err(to_io)?;
 			let user = bitcoin::secp256k1::PublicKey::from_slice(&key[1 + LOCATOR_LEN..]);
 			if let (Ok(user), Some(a)) = (user, StoredAppointment::from_bytes(&value)) {
@@ -291,7 +301,8 @@ impl Dbm {
 	/// How many users have an appointment with this locator, counting up to `limit`.
 	pub fn appointment_count_at(&self, locator: &Locator, limit: usize) -> io::Result<usize> {
 		let mut count = 0;
-		for entry in self.db.scan_prefix(locator_prefix(APPOINTMENT, locator)).keys().take(limit) {
+		for entry in self.db().scan_prefix(locator_prefix(APPOINTMENT, locator)).keys().take(limit)
+		{
 			entry.map_err(to_io)?;
 			count += 1;
 		}
@@ -301,7 +312,7 @@ impl Dbm {
 	/// The slots every user's appointments take, for loading the gatekeeper.
 	pub fn used_slots(&self) -> io::Result<HashMap<UserId, u32>> {
 		let mut used: HashMap<UserId, u32> = HashMap::new();
-		for entry in self.db.scan_prefix([APPOINTMENT]) {
+		for entry in self.db().scan_prefix([APPOINTMENT]) {
 			let (key, value) = entry.map_err(to_io)?;
 			let user = bitcoin::secp256k1::PublicKey::from_slice(&key[1 + LOCATOR_LEN..]).map_err(
 				|_| io::Error::new(io::ErrorKind::InvalidData, "corrupt appointment key"),
@@ -318,7 +329,7 @@ impl Dbm {
 		let mut batch = Batch::default();
 		batch.remove(&locator_user_key(APPOINTMENT, locator, user)[..]);
 		batch.remove(&index_key(user, locator)[..]);
-		self.db.apply_batch(batch).map_err(to_io)?;
+		self.db().apply_batch(batch).map_err(to_io)?;
 		self.unindex(locator)
 	}
 
@@ -327,7 +338,7 @@ impl Dbm {
 		let mut prefix = [INDEX; 1 + USER_ID_LEN];
 		prefix[1..].copy_from_slice(&user.to_bytes());
 		let mut locators = Vec::new();
-		for entry in self.db.scan_prefix(prefix) {
+		for entry in self.db().scan_prefix(prefix) {
 			let (key, _) = entry.map_err(to_io)?;
 			if let Ok(locator) = Locator::from_slice(&key[1 + USER_ID_LEN..]) {
 				locators.push(locator);
@@ -345,7 +356,7 @@ impl Dbm {
 			batch.remove(&index_key(user, locator)[..]);
 		}
 		batch.remove(&user_key(user)[..]);
-		self.db.apply_batch(batch).map_err(to_io)?;
+		self.db().apply_batch(batch).map_err(to_io)?;
 		for locator in &locators {
 			self.unindex(locator)?;
 		}
@@ -354,18 +365,18 @@ impl Dbm {
 
 	/// Stores a tracker record (not flushed).
 	pub fn put_tracker(&self, locator: &Locator, user: &UserId, record: Vec<u8>) -> io::Result<()> {
-		self.db.insert(locator_user_key(TRACKER, locator, user), record).map(drop).map_err(to_io)
+		self.db().insert(locator_user_key(TRACKER, locator, user), record).map(drop).map_err(to_io)
 	}
 
 	/// Removes a tracker record (not flushed).
 	pub fn remove_tracker(&self, locator: &Locator, user: &UserId) -> io::Result<()> {
-		self.db.remove(locator_user_key(TRACKER, locator, user)).map(drop).map_err(to_io)
+		self.db().remove(locator_user_key(TRACKER, locator, user)).map(drop).map_err(to_io)
 	}
 
 	/// Every tracker record, for loading the responder.
 	pub fn trackers(&self) -> io::Result<Vec<(Locator, UserId, IVec)>> {
 		let mut out = Vec::new();
-		for entry in self.db.scan_prefix([TRACKER]) {
+		for entry in self.db().scan_prefix([TRACKER]) {
 			let (key, value) = entry.map_err(to_io)?;
 			let locator = Locator::from_slice(&key[1..1 + LOCATOR_LEN]);
 			let user = bitcoin::secp256k1::PublicKey::from_slice(&key[1 + LOCATOR_LEN..]);

@@ -232,7 +232,7 @@ pub(crate) fn unknown_user() -> ApiError {
 
 /// A storage failure, logged with detail and answered as service unavailable.
 pub(crate) fn storage_error(e: io::Error) -> ApiError {
-	log::error(format_args!("storage: {e}"));
+	log::error!("storage: {e}");
 	ApiError::new(ErrorCode::ServiceUnavailable, "the tower cannot store data right now")
 }
 
@@ -252,12 +252,12 @@ impl Listen for Gatekeeper {
 			match self.db.remove_user(&user) {
 				Ok(count) => {
 					users.remove(&user);
-					log::info(format_args!(
+					log::info!(
 						"user {user} expired at block {height}: {count} appointments deleted"
-					));
+					);
 				}
 				// Kept in memory too, so the next block tries again.
-				Err(e) => log::error(format_args!("deleting expired user {user}: {e}")),
+				Err(e) => log::error!("deleting expired user {user}: {e}"),
 			}
 		}
 	}

@@ -221,7 +221,7 @@ pub(crate) fn app(
 		.recover(recover)
 		.unify()
 		.with(warp::log::custom(|info| {
-			log::debug(format_args!("{} {} {}", info.method(), info.path(), info.status().as_u16()))
+			log::debug!("{} {} {}", info.method(), info.path(), info.status().as_u16())
 		}))
 }
 
@@ -239,7 +239,7 @@ async fn recover(rejection: Rejection) -> Result<Response, Infallible> {
 		let e = ApiError::new(ErrorCode::InvalidRequestFormat, "method not allowed here");
 		(StatusCode::METHOD_NOT_ALLOWED, e)
 	} else {
-		log::warn(format_args!("unhandled rejection: {rejection:?}"));
+		log::warn!("unhandled rejection: {rejection:?}");
 		(StatusCode::BAD_REQUEST, ApiError::new(ErrorCode::InvalidRequestFormat, "bad request"))
 	};
 	Ok(warp::reply::with_status(warp::reply::json(&error), status).into_response())

@@ -1,49 +1,46 @@
-//! The tower's log: one line per event on stderr, filtered by a process-wide level.
+//! The tower's log: fulgur's one logger ([`fulgur_base::log`]) writing to stderr with the
+//! name `tower`, from a process-wide level up (info unless [`set_level`] says otherwise).
 
-use std::fmt::Arguments;
-use std::sync::atomic::{AtomicU8, Ordering};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::sync::LazyLock;
 
-/// How much the tower logs.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-#[repr(u8)]
-pub enum Level {
-	/// Failures only.
-	Error = 0,
-	/// Failures and things that need attention.
-	Warn = 1,
-	/// Also breaches, broadcasts, registrations, expiries.
-	Info = 2,
-	/// Also every request and block.
-	Debug = 3,
+use fulgur_base::FulgurLogger;
+
+pub use fulgur_base::log::Level;
+
+static LOGGER: LazyLock<FulgurLogger> =
+	LazyLock::new(|| FulgurLogger::stderr("tower", Level::Info));
+
+/// The tower's logger.
+pub fn logger() -> &'static FulgurLogger {
+	&LOGGER
 }
-
-static LEVEL: AtomicU8 = AtomicU8::new(Level::Info as u8);
 
 /// Sets the level for the whole process.
 pub fn set_level(level: Level) {
-	LEVEL.store(level as u8, Ordering::Relaxed);
+	LOGGER.set_stderr_level(level);
 }
 
-fn log(level: Level, name: &str, args: Arguments<'_>) {
-	if level as u8 <= LEVEL.load(Ordering::Relaxed) {
-		let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
-		eprintln!("{}.{:03} tower {name} {args}", now.as_secs(), now.subsec_millis());
-	}
+/// Logs at error level: `log::error!("format", args...)`.
+macro_rules! tower_error {
+	($($arg:tt)*) => { fulgur_base::error!($crate::server::log::logger(), $($arg)*) };
 }
 
-pub(crate) fn error(args: Arguments<'_>) {
-	log(Level::Error, "ERROR", args);
+/// Logs at warn level.
+macro_rules! tower_warn {
+	($($arg:tt)*) => { fulgur_base::warn!($crate::server::log::logger(), $($arg)*) };
 }
 
-pub(crate) fn warn(args: Arguments<'_>) {
-	log(Level::Warn, "WARN", args);
+/// Logs at info level.
+macro_rules! tower_info {
+	($($arg:tt)*) => { fulgur_base::info!($crate::server::log::logger(), $($arg)*) };
 }
 
-pub(crate) fn info(args: Arguments<'_>) {
-	log(Level::Info, "INFO", args);
+/// Logs at debug level.
+macro_rules! tower_debug {
+	($($arg:tt)*) => { fulgur_base::debug!($crate::server::log::logger(), $($arg)*) };
 }
 
-pub(crate) fn debug(args: Arguments<'_>) {
-	log(Level::Debug, "DEBUG", args);
-}
+// Renamed on export: `warn` alone would be ambiguous with the built-in attribute.
+pub(crate) use {
+	tower_debug as debug, tower_error as error, tower_info as info, tower_warn as warn,
+};

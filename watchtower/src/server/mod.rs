@@ -18,7 +18,6 @@
 pub mod carrier;
 pub mod chain;
 pub mod dbm;
-mod flush;
 pub mod gatekeeper;
 pub mod http;
 mod index;
@@ -42,8 +41,8 @@ use std::time::Duration;
 
 use bitcoin::secp256k1::{PublicKey, SecretKey};
 use bitcoin::Network;
+use fulgur_base::bitcoind;
 use lightning::chain::chaininterface::BroadcasterInterface;
-use lightning_block_sync::http::HttpEndpoint;
 use lightning_block_sync::rpc::RpcClient;
 use tokio::sync::{oneshot, watch};
 
@@ -207,36 +206,10 @@ pub struct Tower {
 	chain: Option<std::thread::JoinHandle<()>>,
 }
 
-/// An RPC client for `host:port` (optionally `http://host:port`).
+/// An RPC client for `host:port` (optionally `http://host:port`): fulgur's one set-up,
+/// [`fulgur_base::bitcoind::rpc_client`].
 pub fn rpc_client(rpc: &str, user: &str, password: &str) -> Result<RpcClient, String> {
-	use bitcoin::base64::Engine;
-	let addr = rpc.trim_start_matches("http://").trim_end_matches('/');
-	let (host, port) = addr
-		.rsplit_once(':')
-		.and_then(|(h, p)| p.parse::<u16>().ok().map(|p| (h.to_string(), p)))
-		.ok_or_else(|| format!("bitcoind RPC address {rpc} is not host:port"))?;
-	let credentials =
-		bitcoin::base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
-	Ok(RpcClient::new(&credentials, HttpEndpoint::for_host(host).with_port(port)))
-}
-
-async fn check_network(rpc: &RpcClient, network: Network) -> Result<(), String> {
-	let info: serde_json::Value = rpc
-		.call_method("getblockchaininfo", &[])
-		.await
-		.map_err(|e| format!("no answer to getblockchaininfo: {e}"))?;
-	let chain = info["chain"].as_str().unwrap_or_default();
-	let expected = match network {
-		Network::Bitcoin => "main",
-		Network::Testnet => "test",
-		Network::Testnet4 => "testnet4",
-		Network::Signet => "signet",
-		Network::Regtest => "regtest",
-	};
-	if chain != expected {
-		return Err(format!("bitcoind is on {chain}, the tower is configured for {expected}"));
-	}
-	Ok(())
+	bitcoind::rpc_client(rpc, user, password).map_err(|e| e.to_string())
 }
 
 impl Tower {
@@ -247,7 +220,9 @@ impl Tower {
 			rpc_client(&config.bitcoind_rpc, &config.rpc_user, &config.rpc_password)
 				.map_err(TowerError::Bitcoind)?,
 		);
-		check_network(&rpc, config.network).await.map_err(TowerError::Bitcoind)?;
+		bitcoind::check_network(&rpc, config.network, "tower")
+			.await
+			.map_err(|e| TowerError::Bitcoind(e.to_string()))?;
 		let refusals = Arc::new(Refusals::default());
 		let handle = tokio::runtime::Handle::current();
 		let carrier = Arc::new(Carrier::new(Arc::clone(&rpc), handle, Arc::clone(&refusals)));
@@ -271,11 +246,7 @@ impl Tower {
 			Err(_) => return Err(TowerError::Bitcoind("the chain thread died".into())),
 		};
 		let http = core.serve(config.bind).map_err(TowerError::Listen)?;
-		log::info(format_args!(
-			"tower {} on http://{} at block {height}",
-			core.tower_id(),
-			http.local_addr()
-		));
+		log::info!("tower {} on http://{} at block {height}", core.tower_id(), http.local_addr());
 		Ok(Tower { core, http, stop, chain: Some(chain) })
 	}
 

@@ -9,6 +9,8 @@ use std::net::IpAddr;
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+use fulgur_base::net::SourceGroup;
+
 /// Addresses followed at once.
 pub const MAX_TRACKED_ADDRESSES: usize = 100_000;
 /// The period the allowance is spread over.
@@ -32,7 +34,8 @@ struct Bucket {
 }
 
 struct Buckets {
-	map: HashMap<BucketKey, Bucket>,
+	/// Keyed by what addresses share a bucket: an IPv4 address, or an IPv6 /64.
+	map: HashMap<SourceGroup, Bucket>,
 	last_sweep: Option<Instant>,
 }
 
@@ -41,27 +44,6 @@ pub struct RateLimiter {
 	per_period: u32,
 	max_tracked: usize,
 	buckets: Mutex<Buckets>,
-}
-
-/// What addresses share a bucket: an IPv4 address, or an IPv6 /64.
-#[derive(Clone, Copy, PartialEq, Eq, Hash)]
-enum BucketKey {
-	V4([u8; 4]),
-	V6([u8; 8]),
-}
-
-fn bucket_key(ip: IpAddr) -> BucketKey {
-	match ip {
-		IpAddr::V4(v4) => BucketKey::V4(v4.octets()),
-		IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-			Some(v4) => BucketKey::V4(v4.octets()),
-			None => {
-				let mut prefix = [0u8; 8];
-				prefix.copy_from_slice(&v6.octets()[..8]);
-				BucketKey::V6(prefix)
-			}
-		},
-	}
 }
 
 impl RateLimiter {
@@ -89,7 +71,7 @@ impl RateLimiter {
 		if self.per_period == 0 {
 			return Ok(());
 		}
-		let key = bucket_key(ip);
+		let key = SourceGroup::of(ip);
 		let full = f64::from(self.per_period);
 		let mut buckets = self.lock();
 		if !buckets.map.contains_key(&key) && buckets.map.len() >= self.max_tracked {

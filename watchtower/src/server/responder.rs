@@ -169,11 +169,11 @@ impl Responder {
 			last_broadcast: height,
 		};
 		self.db.put_tracker(&locator, &user, tracker.to_bytes())?;
-		log::info(format_args!(
+		log::info!(
 			"breach {} (locator {locator}) at block {height}: broadcasting penalty {}",
 			tracker.dispute_tx.compute_txid(),
 			tracker.penalty_tx.compute_txid()
-		));
+		);
 		self.broadcaster.broadcast_transactions(&[&tracker.penalty_tx]);
 		trackers.insert((locator, user), tracker);
 		Ok(())
@@ -205,27 +205,27 @@ impl Responder {
 			}
 			match refusal {
 				Refusal::Invalid(why) => {
-					log::warn(format_args!("penalty {txid} refused as invalid ({why}): dropped"));
+					log::warn!("penalty {txid} refused as invalid ({why}): dropped");
 					dropped.push(*key);
 				}
 				Refusal::MissingInputs(why) if tracker.dispute_height.is_some() => {
-					log::warn(format_args!(
+					log::warn!(
 						"penalty {txid}: its inputs are spent by another transaction ({why}): dropped"
-					));
+					);
 					dropped.push(*key);
 				}
 				Refusal::MissingInputs(why) | Refusal::ForNow(why) => {
 					if refused.get(&txid) != Some(&why) {
-						log::warn(format_args!(
+						log::warn!(
 							"penalty {txid} refused for now ({why}): kept, sent again every block"
-						));
+						);
 						refused.insert(txid, why);
 					}
 				}
 			}
 		}
 		for key in trackers.keys().filter(|(_, user)| gone.contains(user)) {
-			log::info(format_args!("user {} is gone: tracker of locator {} dropped", key.1, key.0));
+			log::info!("user {} is gone: tracker of locator {} dropped", key.1, key.0);
 			dropped.push(*key);
 		}
 		for key in dropped {
@@ -233,14 +233,14 @@ impl Responder {
 				refused.remove(&tracker.penalty_tx.compute_txid());
 			}
 			if let Err(e) = self.db.remove_tracker(&key.0, &key.1) {
-				log::error(format_args!("removing tracker {}: {e}", key.0));
+				log::error!("removing tracker {}: {e}", key.0);
 			}
 		}
 	}
 
 	fn store(&self, key: &(Locator, UserId), tracker: &Tracker) {
 		if let Err(e) = self.db.put_tracker(&key.0, &key.1, tracker.to_bytes()) {
-			log::error(format_args!("storing tracker {}: {e}", key.0));
+			log::error!("storing tracker {}: {e}", key.0);
 		}
 	}
 }
@@ -261,7 +261,7 @@ impl Listen for Responder {
 				&& txids.contains(&tracker.dispute_tx.compute_txid())
 			{
 				let dispute = tracker.dispute_tx.compute_txid();
-				log::info(format_args!("breach {dispute} confirmed again at block {height}"));
+				log::info!("breach {dispute} confirmed again at block {height}");
 				tracker.dispute_height = Some(height);
 				changed = true;
 			}
@@ -282,15 +282,15 @@ impl Listen for Responder {
 					// first so the penalty has its input.
 					let penalty = tracker.penalty_tx.compute_txid();
 					if tracker.dispute_height.is_none() {
-						log::info(format_args!(
+						log::info!(
 							"breach {} not in the chain: re-broadcasting it and penalty {penalty}",
 							tracker.dispute_tx.compute_txid()
-						));
+						);
 						self.broadcaster.broadcast_transactions(&[&tracker.dispute_tx]);
 					} else {
-						log::info(format_args!(
+						log::info!(
 							"penalty {penalty} unconfirmed at block {height}: re-broadcasting"
-						));
+						);
 					}
 					self.broadcaster.broadcast_transactions(&[&tracker.penalty_tx]);
 					tracker.last_broadcast = height;
@@ -304,9 +304,9 @@ impl Listen for Responder {
 		}
 		for key in done {
 			trackers.remove(&key);
-			log::info(format_args!("penalty for locator {} is irrevocably resolved", key.0));
+			log::info!("penalty for locator {} is irrevocably resolved", key.0);
 			if let Err(e) = self.db.remove_tracker(&key.0, &key.1) {
-				log::error(format_args!("removing tracker {}: {e}", key.0));
+				log::error!("removing tracker {}: {e}", key.0);
 			}
 		}
 	}
@@ -316,10 +316,10 @@ impl Listen for Responder {
 		for (key, tracker) in trackers.iter_mut() {
 			let mut changed = false;
 			if tracker.dispute_height.is_some_and(|h| h > fork_point.height) {
-				log::warn(format_args!(
+				log::warn!(
 					"reorg: breach {} is no longer confirmed",
 					tracker.dispute_tx.compute_txid()
-				));
+				);
 				tracker.dispute_height = None;
 				changed = true;
 			}

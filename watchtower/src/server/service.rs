@@ -22,7 +22,7 @@ impl TowerCore {
 	{
 		let core = Arc::clone(self);
 		let result = self.workers.run(move || op(&core)).await.unwrap_or_else(|| {
-			log::error(format_args!("a request handler failed"));
+			log::error!("a request handler failed");
 			Err(ApiError::new(ErrorCode::Unexpected, "internal error"))
 		})?;
 		if writes {
@@ -35,7 +35,7 @@ impl TowerCore {
 	pub async fn register(self: &Arc<Self>, user: UserId) -> Result<RegisterResponse, ApiError> {
 		self.call(true, move |core| {
 			let info = core.gatekeeper.register(user)?;
-			log::info(format_args!("registered {user}: {} slots", info.available_slots));
+			log::info!("registered {user}: {} slots", info.available_slots);
 			Ok(RegisterResponse::signed(
 				user,
 				info.available_slots,

@@ -186,17 +186,17 @@ impl Watcher {
 			Ok(penalty) => {
 				if let Err(e) = self.responder.handle_breach(locator, user, tx, penalty, height) {
 					// Kept as an appointment: the block is processed again after a restart.
-					log::error(format_args!("storing the tracker of {locator}: {e}"));
+					log::error!("storing the tracker of {locator}: {e}");
 					return;
 				}
 			}
-			Err(e) => log::warn(format_args!(
+			Err(e) => log::warn!(
 				"appointment {locator} of {user} matched {txid} but its blob is useless ({e}); dropped"
-			)),
+			),
 		}
 		match self.db.remove_appointment(&locator, &user) {
 			Ok(()) => self.gatekeeper.release_slots(&user, slots_for(a.encrypted_blob.len())),
-			Err(e) => log::error(format_args!("removing triggered appointment {locator}: {e}")),
+			Err(e) => log::error!("removing triggered appointment {locator}: {e}"),
 		}
 	}
 }
@@ -211,7 +211,7 @@ impl Listen for Watcher {
 						self.respond(locator, user, appointment, tx, height);
 					}
 				}
-				Err(e) => log::error(format_args!("looking up locator {locator}: {e}")),
+				Err(e) => log::error!("looking up locator {locator}: {e}"),
 			}
 		}
 	}

@@ -9,10 +9,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use bitcoin::secp256k1::SecretKey;
-use fulgur_watchtower::api::{
+use fulgur_tower_protocol::api::{
 	AddAppointmentRequest, AddAppointmentResponse, RegisterRequest, RegisterResponse,
 };
-use fulgur_watchtower::{sign, Appointment, Locator};
+use fulgur_tower_protocol::{sign, Appointment, Locator};
 use lightning::io::Error as LdkIoError;
 use lightning::ln::types::ChannelId;
 use lightning::util::async_poll::AsyncResult;

@@ -4,6 +4,7 @@
 mod caps;
 mod components;
 mod http;
+mod layout;
 
 use std::sync::{Arc, Mutex};
 

@@ -1,4 +1,6 @@
 //! Group commit: one flusher thread turns many concurrent durability requests into one fsync.
+//! The node's LDK store and the tower's appointment store both make their writes durable
+//! through it (see [`crate::store`]).
 //!
 //! A writer first applies its change to sled (in memory), then registers as a waiter here. The
 //! flusher thread takes *everyone* who registered while the previous flush was running, runs a
@@ -17,9 +19,6 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 
 use tokio::sync::oneshot;
-
-/// Name of the flusher thread, so it is recognisable in `top -H`, debuggers and panics.
-const FLUSHER_THREAD_NAME: &str = "fulgur-store-flush";
 
 /// The outcome of one flush, shared by every waiter of its batch.
 ///
@@ -85,14 +84,15 @@ impl Shared {
 
 /// Handle to the flusher thread. Dropping it stops the thread after a final flush and joins it,
 /// so no thread (and no handle on the sled database) outlives the store.
-pub(crate) struct GroupCommit {
+pub struct GroupCommit {
 	shared: Arc<Shared>,
 	thread: Option<JoinHandle<()>>,
 }
 
 impl GroupCommit {
-	/// Starts the flusher thread for `db`.
-	pub(crate) fn start(db: sled::Db) -> io::Result<Self> {
+	/// Starts the flusher thread for `db`, named `thread_name` so that it is recognisable in
+	/// `top -H`, debuggers and panics.
+	pub fn start(db: sled::Db, thread_name: &str) -> io::Result<Self> {
 		let shared = Arc::new(Shared {
 			state: Mutex::new(State::default()),
 			wake_flusher: Condvar::new(),
@@ -100,18 +100,18 @@ impl GroupCommit {
 		});
 		let thread_shared = Arc::clone(&shared);
 		let thread = std::thread::Builder::new()
-			.name(FLUSHER_THREAD_NAME.to_owned())
+			.name(thread_name.to_owned())
 			.spawn(move || run_flusher(&thread_shared, &db))?;
 		Ok(GroupCommit { shared, thread: Some(thread) })
 	}
 
 	/// Number of completed `flush()` calls (successful or not).
-	pub(crate) fn flushes(&self) -> u64 {
+	pub fn flushes(&self) -> u64 {
 		self.shared.flushes.load(Ordering::Relaxed)
 	}
 
 	/// Blocks the calling thread until a flush that started after this call has completed.
-	pub(crate) fn wait_blocking(&self) -> io::Result<()> {
+	pub fn wait_blocking(&self) -> io::Result<()> {
 		let (tx, rx) = mpsc::sync_channel(1);
 		self.register(Waiter::Blocking(tx))?;
 		match rx.recv() {
@@ -125,7 +125,7 @@ impl GroupCommit {
 	/// Registration happens before returning so the caller's change is already queued for
 	/// durability even if the future is polled late (or never). The future owns nothing but a
 	/// oneshot receiver, so it is `Send + 'static` and independent of the store's lifetime.
-	pub(crate) fn wait_async(&self) -> impl Future<Output = io::Result<()>> + Send + 'static {
+	pub fn wait_async(&self) -> impl Future<Output = io::Result<()>> + Send + 'static {
 		let (tx, rx) = oneshot::channel();
 		let registered = self.register(Waiter::Async(tx));
 		async move {
@@ -167,7 +167,7 @@ impl Drop for GroupCommit {
 }
 
 fn flusher_gone_error() -> io::Error {
-	io::Error::other("store flusher thread is not running")
+	io::Error::other("the store's flusher thread is not running")
 }
 
 /// Marks the flusher as gone when the thread ends for any reason, including a panic, and fails
@@ -221,3 +221,6 @@ fn run_flusher(shared: &Shared, db: &sled::Db) {
 		}
 	}
 }
+
+#[cfg(test)]
+mod tests;

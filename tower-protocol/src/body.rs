@@ -51,6 +51,49 @@ pub async fn read_limited(mut body: hyper::Body, limit: usize) -> Result<Vec<u8>
 	Ok(bytes)
 }
 
+/// An HTTP peer that does not stop talking, for the tests of whoever reads its answers through
+/// [`read_limited`] (the tower client here, the node's webhook deliveries).
+#[cfg(any(test, feature = "test-support"))]
+pub mod flood {
+	use std::net::SocketAddr;
+
+	use tokio::io::{AsyncReadExt, AsyncWriteExt};
+	use tokio::net::TcpListener;
+	use tokio::sync::oneshot;
+
+	/// Bytes the peer tries to send: far more than any answer a reader should take.
+	pub const FLOOD: u64 = 64 * 1024 * 1024;
+
+	/// A peer that answers one request with 200 and a body of [`FLOOD`] bytes, announced with
+	/// a `content-length` or not (then it ends when the connection does); reports how many
+	/// bytes it got to write before the reader closed the connection (or all of them).
+	pub async fn flooding_peer(
+		announced: bool,
+	) -> std::io::Result<(SocketAddr, oneshot::Receiver<u64>)> {
+		let listener = TcpListener::bind("127.0.0.1:0").await?;
+		let addr = listener.local_addr()?;
+		let (done, written) = oneshot::channel();
+		tokio::spawn(async move {
+			let Ok((mut socket, _)) = listener.accept().await else { return };
+			let mut request = [0u8; 8192];
+			let _ = socket.read(&mut request).await;
+			let head = match announced {
+				true => format!("HTTP/1.1 200 OK\r\ncontent-length: {FLOOD}\r\n\r\n"),
+				false => "HTTP/1.1 200 OK\r\nconnection: close\r\n\r\n".to_string(),
+			};
+			let mut sent = 0;
+			if socket.write_all(head.as_bytes()).await.is_ok() {
+				let chunk = vec![b' '; 64 * 1024];
+				while sent < FLOOD && socket.write_all(&chunk).await.is_ok() {
+					sent += chunk.len() as u64;
+				}
+			}
+			let _ = done.send(sent);
+		});
+		Ok((addr, written))
+	}
+}
+
 #[cfg(test)]
 mod tests {
 	use super::*;

@@ -190,47 +190,14 @@ impl TowerClient {
 
 #[cfg(test)]
 mod tests {
-	use tokio::io::{AsyncReadExt, AsyncWriteExt};
-	use tokio::net::TcpListener;
-	use tokio::sync::oneshot;
-
 	use super::*;
-
-	/// Bytes the fake tower tries to send: far more than any answer the client should read.
-	const FLOOD: u64 = 64 * 1024 * 1024;
-
-	/// A "tower" that answers one request with 200 and a body of [`FLOOD`] bytes, announced
-	/// with a `content-length` or not (then it ends when the connection does); reports how many
-	/// bytes it got to write before the client closed the connection (or all of them).
-	async fn flooding_tower(announced: bool) -> (String, oneshot::Receiver<u64>) {
-		let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-		let addr = listener.local_addr().unwrap();
-		let (done, written) = oneshot::channel();
-		tokio::spawn(async move {
-			let (mut socket, _) = listener.accept().await.unwrap();
-			let mut request = [0u8; 4096];
-			let _ = socket.read(&mut request).await;
-			let head = match announced {
-				true => format!("HTTP/1.1 200 OK\r\ncontent-length: {FLOOD}\r\n\r\n"),
-				false => "HTTP/1.1 200 OK\r\nconnection: close\r\n\r\n".to_string(),
-			};
-			let mut sent = 0;
-			if socket.write_all(head.as_bytes()).await.is_ok() {
-				let chunk = vec![b' '; 64 * 1024];
-				while sent < FLOOD && socket.write_all(&chunk).await.is_ok() {
-					sent += chunk.len() as u64;
-				}
-			}
-			let _ = done.send(sent);
-		});
-		(format!("http://{addr}"), written)
-	}
+	use crate::body::flood::{flooding_peer, FLOOD};
 
 	#[tokio::test]
 	async fn a_huge_answer_is_cut_off_at_the_cap() {
 		for announced in [true, false] {
-			let (url, written) = flooding_tower(announced).await;
-			let client = TowerClient::new(&url);
+			let (addr, written) = flooding_peer(announced).await.unwrap();
+			let client = TowerClient::new(&format!("http://{addr}"));
 			match client.raw(Method::GET, "/ping", Vec::new()).await {
 				Err(ClientError::InvalidResponse(e)) => assert!(e.contains("65536"), "{e}"),
 				Err(e) => panic!("expected the cap's error, got {e}"),
