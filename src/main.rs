@@ -164,6 +164,19 @@ mod tests {
 	}
 
 	#[test]
+	fn regtest_mine_reads_the_directory_variable_of_regtest_up() {
+		let command = command();
+		let regtest = command.find_subcommand("regtest").expect("regtest");
+		let up = regtest.find_subcommand("up").expect("regtest up");
+		let mine = regtest.find_subcommand("mine").expect("regtest mine");
+		let layered = fulgur::config::LAYERED.iter().find(|l| l.path == ["regtest", "up"]);
+		let derived = layered.expect("regtest up is layered").env_name("dir");
+		assert!(up.get_arguments().any(|arg| arg.get_id() == "dir"));
+		let dir = mine.get_arguments().find(|arg| arg.get_id() == "dir").expect("mine --dir");
+		assert_eq!(dir.get_env(), Some(std::ffi::OsStr::new(&derived)));
+	}
+
+	#[test]
 	fn version_names_the_ldk_version_in_cargo_lock() {
 		let lock = include_str!("../Cargo.lock");
 		let ldk = lock
