@@ -250,7 +250,7 @@ impl Layered {
 	}
 
 	/// The value of each option set in the environment or the file (the environment
-	/// winning), checked with the option's own parser.
+	/// winning), each checked with the option's own parser.
 	fn values(
 		&self, command: &Command, file: Option<&ConfigFile>, env: &Environment,
 	) -> Result<Vec<(String, OsString)>, String> {
@@ -259,27 +259,28 @@ impl Layered {
 			let id = arg.get_id().as_str();
 			let env_name = self.env_name(id);
 			let key = Layered::file_key(id);
-			let entry = file.and_then(|file| {
+			let in_file = file.and_then(|file| {
 				file.entries.iter().find(|entry| entry.name == key).map(|entry| (file, entry))
 			});
-			let value = match (env.get(&env_name), entry) {
-				(Some(value), _) => {
-					check_value(arg, value).map_err(|reason| {
-						format!("{env_name}: invalid value {value:?}: {reason}")
-					})?;
-					value.to_os_string()
-				}
-				(None, Some((file, entry))) => {
-					let value = OsString::from(&entry.value);
-					check_value(arg, &value).map_err(|reason| {
-						format!(
-							"{}: invalid value {:?} for {key}: {reason}",
-							file.at(entry),
-							entry.value
-						)
-					})?;
-					value
-				}
+			// Every layer given is checked, also one a later layer hides: a bad line or
+			// variable is reported now, not the day the flag that hid it is dropped.
+			if let Some((file, entry)) = in_file {
+				check_value(arg, OsStr::new(&entry.value)).map_err(|reason| {
+					format!(
+						"{}: invalid value {:?} for {key}: {reason}",
+						file.at(entry),
+						entry.value
+					)
+				})?;
+			}
+			let in_env = env.get(&env_name);
+			if let Some(value) = in_env {
+				check_value(arg, value)
+					.map_err(|reason| format!("{env_name}: invalid value {value:?}: {reason}"))?;
+			}
+			let value = match (in_env, in_file) {
+				(Some(value), _) => value.to_os_string(),
+				(None, Some((_, entry))) => OsString::from(&entry.value),
 				(None, None) => continue,
 			};
 			values.push((id.to_string(), value));
@@ -322,6 +323,8 @@ impl Layered {
 		Ok(())
 	}
 
+	/// `command` with each option's help naming its variable (and its file key where that
+	/// is not the flag's name), and a closing paragraph on the layers.
 	fn document(&self, command: Command) -> Command {
 		let dir_flag = format!("--{}", Layered::file_key(self.dir_option));
 		let notes: Vec<(String, String)> = options(&command)

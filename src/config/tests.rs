@@ -185,6 +185,10 @@ fn a_bad_value_in_the_environment_names_the_variable() {
 	let error =
 		node(&["--data-dir", data_dir, "--max-path-count", "2"], &[("FULGUR_MAX_PATH_COUNT", "0")]);
 	assert!(error.unwrap_err().starts_with("FULGUR_MAX_PATH_COUNT: invalid value \"0\""));
+	// Nor does a variable make a bad file line acceptable.
+	let (_dir, data_dir) = dir_with_config("max-path-count = 0\n");
+	let error = node(&["--data-dir", &data_dir], &[("FULGUR_MAX_PATH_COUNT", "2")]).unwrap_err();
+	assert!(error.ends_with(":1: invalid value \"0\" for max-path-count: 0 is not in 1..=255"));
 }
 
 #[test]
