@@ -1,6 +1,6 @@
-//! `fulgur node`: the daemon. Configuration comes from flags, then the environment
-//! (`FULGUR_*`), then a file of `name = value` lines (`DATA_DIR/fulgur.conf` or `--config`),
-//! then defaults.
+//! `fulgur node`: the daemon. Its options are layered by [`crate::config`]: flags, then the
+//! environment (`FULGUR_*`), then `DATA_DIR/fulgur.conf` (or `--config`), then the defaults
+//! declared here.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -14,61 +14,62 @@ use fulgur_web::ApiConfig;
 
 use crate::bitcoind::BitcoindRpcArgs;
 
-/// The daemon's options.
+/// The daemon's options: each one's doc is its documentation as a flag, a `FULGUR_*` variable
+/// and a `fulgur.conf` key alike.
 #[derive(Args, Clone, Debug)]
 pub struct NodeArgs {
 	/// Data directory: seed, database, API key, log
-	#[arg(long, env = "FULGUR_DATA_DIR", value_name = "DIR")]
+	#[arg(long, value_name = "DIR")]
 	pub data_dir: Option<PathBuf>,
 	/// Configuration file (default DATA_DIR/fulgur.conf)
-	#[arg(long, env = "FULGUR_CONFIG", value_name = "FILE")]
+	#[arg(long, value_name = "FILE")]
 	pub config: Option<PathBuf>,
 	/// bitcoin, testnet, testnet4, signet or regtest
-	#[arg(long, env = "FULGUR_NETWORK", default_value = "regtest")]
+	#[arg(long, default_value = "regtest")]
 	pub network: Network,
 	/// Address for peer connections
-	#[arg(long, env = "FULGUR_LISTEN", default_value = "127.0.0.1:9735")]
+	#[arg(long, default_value = "127.0.0.1:9735")]
 	pub listen: SocketAddr,
 	/// Address of the HTTP API (keep it on loopback unless behind a TLS proxy)
-	#[arg(long, env = "FULGUR_API_BIND", default_value = "127.0.0.1:3000")]
+	#[arg(long, default_value = "127.0.0.1:3000")]
 	pub api_bind: SocketAddr,
 	/// Node alias announced to the network
-	#[arg(long, env = "FULGUR_ALIAS", default_value = "fulgur")]
+	#[arg(long, default_value = "fulgur")]
 	pub alias: String,
 	/// How to reach bitcoind
 	#[command(flatten)]
 	pub bitcoind: BitcoindRpcArgs,
 	/// Fee rate used when bitcoind has no estimate, in sat per 1000 weight units
-	#[arg(long, env = "FULGUR_FEE_FLOOR_SAT_PER_KW", default_value_t = fulgur_node::config::DEFAULT_FEE_RATE_FLOOR_SAT_PER_KW)]
+	#[arg(long, default_value_t = fulgur_node::config::DEFAULT_FEE_RATE_FLOOR_SAT_PER_KW)]
 	pub fee_floor_sat_per_kw: u32,
 	/// Propose and accept anchor channels; `false`: legacy channels whose commitment carries
 	/// its fees, set by the funder
-	#[arg(long, env = "FULGUR_ANCHOR_CHANNELS", default_value_t = true, action = clap::ArgAction::Set)]
+	#[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
 	pub anchor_channels: bool,
 	/// A channel's dust-exposure limit, in msat, is this times the peer fee-rate ceiling
 	/// (sat/kW); see the README's "Peers that disagree on fees"
-	#[arg(long, env = "FULGUR_DUST_EXPOSURE_MULTIPLIER", default_value_t = fulgur_node::fee_policy::DEFAULT_DUST_EXPOSURE_MULTIPLIER)]
+	#[arg(long, default_value_t = fulgur_node::fee_policy::DEFAULT_DUST_EXPOSURE_MULTIPLIER)]
 	pub dust_exposure_multiplier: u64,
 	/// A fixed dust-exposure limit per channel instead of the multiplier, in msat
-	#[arg(long, env = "FULGUR_MAX_DUST_EXPOSURE_MSAT")]
+	#[arg(long)]
 	pub max_dust_exposure_msat: Option<u64>,
 	/// The highest commitment fee rate accepted from a peer, in sat per 1000 weight units
 	/// (default: 4 times our highest estimate, at least 2,500; at least 50,000 off mainnet)
-	#[arg(long, env = "FULGUR_MAX_PEER_FEE_RATE_SAT_PER_KW")]
+	#[arg(long)]
 	pub max_peer_fee_rate_sat_per_kw: Option<u32>,
 	/// Most paths one payment is split over (1 turns multi-path payments off)
-	#[arg(long, env = "FULGUR_MAX_PATH_COUNT", default_value_t = 10, value_parser = clap::value_parser!(u8).range(1..))]
+	#[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u8).range(1..))]
 	pub max_path_count: u8,
 	/// Most blocks an outgoing HTLC may be locked for over its whole route
-	#[arg(long, env = "FULGUR_MAX_CLTV_EXPIRY_DELTA", default_value_t = 1008)]
+	#[arg(long, default_value_t = 1008)]
 	pub max_cltv_expiry_delta: u32,
 	/// Watchtower to hand every revoked channel state to (`host:port` or
 	/// `towerpubkey@host:port`); repeat for several, or comma-separate in the env/config file
-	#[arg(long = "tower", env = "FULGUR_TOWERS", value_delimiter = ',')]
+	#[arg(long = "tower", value_delimiter = ',')]
 	pub towers: Vec<String>,
 	/// Days events stay in the event log; older ones are removed, except those a webhook has
 	/// not delivered or an open event stream has not sent yet
-	#[arg(long, env = "FULGUR_EVENTS_RETENTION_DAYS", value_name = "DAYS",
+	#[arg(long, value_name = "DAYS",
 		default_value_t = fulgur_node::config::DEFAULT_EVENTS_RETENTION_DAYS,
 		value_parser = clap::value_parser!(u32).range(1..=36_500))]
 	pub events_retention_days: u32,
@@ -78,54 +79,6 @@ pub struct NodeArgs {
 pub fn default_data_dir() -> PathBuf {
 	let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("."));
 	home.join(".fulgur").join("node")
-}
-
-/// Loads `name = value` lines of a configuration file into `FULGUR_NAME` environment
-/// variables that are not set yet, so flags and the environment keep precedence. Called
-/// before the command line is parsed, while the process is still single-threaded.
-pub fn load_config_file(args: &[String]) -> Result<(), String> {
-	let explicit = flag_value(args, "--config").or_else(|| std::env::var("FULGUR_CONFIG").ok());
-	let path = match explicit {
-		Some(path) => PathBuf::from(path),
-		None => {
-			let data_dir = flag_value(args, "--data-dir")
-				.or_else(|| std::env::var("FULGUR_DATA_DIR").ok())
-				.map(PathBuf::from)
-				.unwrap_or_else(default_data_dir);
-			let default = data_dir.join("fulgur.conf");
-			if !default.exists() {
-				return Ok(());
-			}
-			default
-		}
-	};
-	let text = std::fs::read_to_string(&path)
-		.map_err(|e| format!("reading config {}: {e}", path.display()))?;
-	for (number, line) in text.lines().enumerate() {
-		let line = line.trim();
-		if line.is_empty() || line.starts_with('#') {
-			continue;
-		}
-		let (name, value) = line
-			.split_once('=')
-			.ok_or_else(|| format!("{}:{}: expected `name = value`", path.display(), number + 1))?;
-		let var = format!("FULGUR_{}", name.trim().replace('-', "_").to_ascii_uppercase());
-		if std::env::var_os(&var).is_none() {
-			std::env::set_var(var, value.trim());
-		}
-	}
-	Ok(())
-}
-
-fn flag_value(args: &[String], flag: &str) -> Option<String> {
-	let prefix = format!("{flag}=");
-	args.iter().enumerate().find_map(|(i, arg)| {
-		if arg == flag {
-			args.get(i + 1).cloned()
-		} else {
-			arg.strip_prefix(&prefix).map(str::to_string)
-		}
-	})
 }
 
 fn fee_policy(args: &NodeArgs) -> FeePolicy {

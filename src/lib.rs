@@ -5,6 +5,7 @@
 pub mod bench;
 pub mod bitcoind;
 pub mod cli;
+pub mod config;
 pub mod daemon;
 pub mod packages;
 pub mod progress;

@@ -1,5 +1,6 @@
 //! The `fulgur` command: daemon, CLI client, regtest launcher.
 
+use std::ffi::OsString;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -19,10 +20,14 @@ struct Cli {
 	command: Command,
 }
 
-/// The command line: [`Cli`] with the client options on the client commands only.
+/// The command line: [`Cli`] with the client options on the client commands only, and the
+/// layered commands' help saying where else each option can be set.
 fn command_line() -> clap::Command {
-	fulgur::cli::with_client_options(Cli::command())
+	fulgur::config::document(fulgur::cli::with_client_options(Cli::command()))
 }
+
+/// `regtest mine --dir` reads the variable of `regtest up --dir` (a test checks they agree).
+const REGTEST_DIR_ENV: &str = "FULGUR_REGTEST_DIR";
 
 #[derive(Subcommand, Debug)]
 enum Command {
@@ -44,14 +49,7 @@ enum Command {
 #[derive(Subcommand, Debug)]
 enum RegtestCommand {
 	/// Start (or restart from DIR) the network and run until Ctrl-C
-	Up {
-		/// Number of nodes (alice, bob, carol, ...), in a line of channels
-		#[arg(long, default_value_t = 3)]
-		nodes: usize,
-		/// Directory of the network (default ~/.fulgur/regtest)
-		#[arg(long, env = "FULGUR_REGTEST_DIR")]
-		dir: Option<PathBuf>,
-	},
+	Up(fulgur::regtest::UpArgs),
 	/// Mine blocks on the running network
 	Mine {
 		/// How many blocks
@@ -61,20 +59,23 @@ enum RegtestCommand {
 		#[arg(long)]
 		address: Option<String>,
 		/// Directory of the network (default ~/.fulgur/regtest)
-		#[arg(long, env = "FULGUR_REGTEST_DIR")]
+		#[arg(long, env = REGTEST_DIR_ENV)]
 		dir: Option<PathBuf>,
 	},
 }
 
 fn main() -> ExitCode {
-	let args: Vec<String> = std::env::args().collect();
-	if args.get(1).map(String::as_str) == Some("node") {
-		if let Err(e) = fulgur::daemon::load_config_file(&args) {
+	let argv: Vec<OsString> = std::env::args_os().collect();
+	let environment = fulgur::config::Environment::from_process();
+	let warn = &mut |warning: String| eprintln!("warning: {warning}");
+	let matches = match fulgur::config::load(command_line(), &argv, &environment, warn) {
+		Ok(matches) => matches,
+		Err(fulgur::config::Error::Command(e)) => e.exit(),
+		Err(e) => {
 			eprintln!("error: {e}");
 			return ExitCode::FAILURE;
 		}
-	}
-	let matches = command_line().get_matches();
+	};
 	let parsed = Cli::from_arg_matches(&matches)
 		.and_then(|cli| ClientArgs::from_matches(&matches).map(|client| (cli, client)));
 	let (cli, client) = parsed.unwrap_or_else(|e| e.exit());
@@ -88,9 +89,9 @@ fn main() -> ExitCode {
 	let result = runtime.block_on(async move {
 		match cli.command {
 			Command::Node(args) => fulgur::daemon::run(args).await,
-			Command::Regtest { command: RegtestCommand::Up { nodes, dir } } => {
-				let dir = dir.unwrap_or_else(fulgur::regtest::default_dir);
-				fulgur::regtest::run_up(&dir, nodes).await
+			Command::Regtest { command: RegtestCommand::Up(up) } => {
+				let dir = up.dir.unwrap_or_else(fulgur::regtest::default_dir);
+				fulgur::regtest::run_up(&dir, up.nodes).await
 			}
 			Command::Regtest { command: RegtestCommand::Mine { blocks, address, dir } } => {
 				let dir = dir.unwrap_or_else(fulgur::regtest::default_dir);
@@ -160,6 +161,19 @@ mod tests {
 				assert!(help.contains(option), "`fulgur {args:?} --help` lacks {option}:\n{help}");
 			}
 		}
+	}
+
+	#[test]
+	fn regtest_mine_reads_the_directory_variable_of_regtest_up() {
+		let command = command();
+		let regtest = command.find_subcommand("regtest").expect("regtest");
+		let up = regtest.find_subcommand("up").expect("regtest up");
+		let mine = regtest.find_subcommand("mine").expect("regtest mine");
+		let layered = fulgur::config::LAYERED.iter().find(|l| l.path == ["regtest", "up"]);
+		let derived = layered.expect("regtest up is layered").env_name("dir");
+		assert!(up.get_arguments().any(|arg| arg.get_id() == "dir"));
+		let dir = mine.get_arguments().find(|arg| arg.get_id() == "dir").expect("mine --dir");
+		assert_eq!(dir.get_env(), Some(std::ffi::OsStr::new(&derived)));
 	}
 
 	#[test]

@@ -20,48 +20,52 @@ use crate::bitcoind::BitcoindRpcArgs;
 /// teos's default API port.
 pub const DEFAULT_TOWER_PORT: u16 = 9814;
 
-/// The tower's options.
+/// The tower's options, layered by [`crate::config`] (variables `FULGUR_TOWER_*`, but
+/// `FULGUR_NETWORK` and `FULGUR_BITCOIND_*` as for the node).
 #[derive(Args, Clone, Debug)]
 pub struct TowerArgs {
 	/// Data directory (the tower's database and key)
-	#[arg(long, env = "FULGUR_TOWER_DATA_DIR", value_name = "DIR")]
+	#[arg(long, value_name = "DIR")]
 	pub data_dir: Option<PathBuf>,
+	/// Configuration file (default DATA_DIR/fulgur.conf)
+	#[arg(id = "config", long = "config", value_name = "FILE")]
+	pub config_file: Option<PathBuf>,
 	/// HTTP port of the tower API
-	#[arg(long, env = "FULGUR_TOWER_PORT", default_value_t = DEFAULT_TOWER_PORT)]
+	#[arg(long, default_value_t = DEFAULT_TOWER_PORT)]
 	pub port: u16,
 	/// Address to listen on (keep it on loopback unless behind a proxy)
-	#[arg(long, env = "FULGUR_TOWER_HOST", default_value_t = IpAddr::V4(Ipv4Addr::LOCALHOST))]
+	#[arg(long, default_value_t = IpAddr::V4(Ipv4Addr::LOCALHOST))]
 	pub host: IpAddr,
 	/// bitcoin, testnet, testnet4, signet or regtest
-	#[arg(long, env = "FULGUR_NETWORK", default_value = "regtest")]
+	#[arg(long, default_value = "regtest")]
 	pub network: Network,
 	/// How to reach bitcoind
 	#[command(flatten)]
 	pub bitcoind: BitcoindRpcArgs,
 	/// How often to ask bitcoind for new blocks, milliseconds
-	#[arg(long, env = "FULGUR_TOWER_POLL_MS", default_value_t = 1000)]
+	#[arg(long, default_value_t = 1000)]
 	pub poll_ms: u64,
 	/// Appointment slots per registration (a renewal adds them again, up to --max-slots-per-user)
-	#[arg(long, env = "FULGUR_TOWER_SLOTS", default_value_t = DEFAULT_SLOTS)]
+	#[arg(long, default_value_t = DEFAULT_SLOTS)]
 	pub slots: u32,
 	/// Blocks a subscription lasts
-	#[arg(long, env = "FULGUR_TOWER_SUBSCRIPTION_BLOCKS", default_value_t = DEFAULT_SUBSCRIPTION_BLOCKS)]
+	#[arg(long, default_value_t = DEFAULT_SUBSCRIPTION_BLOCKS)]
 	pub subscription_blocks: u32,
 	/// Most users at once (registration is free: new users beyond it are refused, known ones
 	/// still renew)
-	#[arg(long, env = "FULGUR_TOWER_MAX_USERS", default_value_t = DEFAULT_MAX_USERS)]
+	#[arg(long, default_value_t = DEFAULT_MAX_USERS)]
 	pub max_users: usize,
 	/// Most slots one user holds, free and used (renewals top up to it and never fail)
-	#[arg(long, env = "FULGUR_TOWER_MAX_SLOTS_PER_USER", default_value_t = DEFAULT_MAX_SLOTS_PER_USER)]
+	#[arg(long, default_value_t = DEFAULT_MAX_SLOTS_PER_USER)]
 	pub max_slots_per_user: u32,
 	/// Most slots all users hold together, free and used (a slot stores up to 2 KiB)
-	#[arg(long, env = "FULGUR_TOWER_MAX_TOTAL_SLOTS", default_value_t = DEFAULT_MAX_TOTAL_SLOTS)]
+	#[arg(long, default_value_t = DEFAULT_MAX_TOTAL_SLOTS)]
 	pub max_total_slots: u64,
 	/// Registrations per source address (IPv4, or IPv6 /64) per hour; 0 for no limit
-	#[arg(long, env = "FULGUR_TOWER_REGISTRATIONS_PER_HOUR", default_value_t = DEFAULT_REGISTRATIONS_PER_HOUR)]
+	#[arg(long, default_value_t = DEFAULT_REGISTRATIONS_PER_HOUR)]
 	pub registrations_per_hour: u32,
 	/// Most appointments (of different users) for one locator
-	#[arg(long, env = "FULGUR_TOWER_MAX_APPOINTMENTS_PER_LOCATOR", default_value_t = DEFAULT_MAX_APPOINTMENTS_PER_LOCATOR)]
+	#[arg(long, default_value_t = DEFAULT_MAX_APPOINTMENTS_PER_LOCATOR)]
 	pub max_appointments_per_locator: usize,
 }
 

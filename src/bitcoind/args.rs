@@ -1,6 +1,6 @@
-//! How to reach bitcoind, as flags: one set for `fulgur node` and `fulgur tower` alike, each
-//! with its `FULGUR_*` variable (and so its `fulgur.conf` name), log-in by user and password
-//! or by bitcoind's cookie file.
+//! How to reach bitcoind, as flags: one set for `fulgur node` and `fulgur tower` alike, with
+//! one `FULGUR_BITCOIND_*` variable each for both commands (see [`crate::config`]), log-in by
+//! user and password or by bitcoind's cookie file.
 
 use std::path::PathBuf;
 
@@ -11,16 +11,16 @@ use fulgur_base::bitcoind::RpcAuth;
 #[derive(Args, Clone, Debug)]
 pub struct BitcoindRpcArgs {
 	/// bitcoind RPC host:port
-	#[arg(long, env = "FULGUR_BITCOIND_RPC", default_value = "127.0.0.1:18443")]
+	#[arg(long, default_value = "127.0.0.1:18443")]
 	pub bitcoind_rpc: String,
 	/// bitcoind RPC user
-	#[arg(long, env = "FULGUR_BITCOIND_RPC_USER", default_value = "fulgur")]
+	#[arg(long, default_value = "fulgur")]
 	pub bitcoind_rpc_user: String,
 	/// bitcoind RPC password
-	#[arg(long, env = "FULGUR_BITCOIND_RPC_PASSWORD", hide_env_values = true, default_value = "")]
+	#[arg(long, default_value = "")]
 	pub bitcoind_rpc_password: String,
 	/// bitcoind's `.cookie` file, instead of user and password
-	#[arg(long, env = "FULGUR_BITCOIND_RPC_COOKIE", value_name = "FILE")]
+	#[arg(long, value_name = "FILE")]
 	pub bitcoind_rpc_cookie: Option<PathBuf>,
 }
 

@@ -13,6 +13,7 @@ pub use network::{NetworkFile, NetworkNode, NetworkRpc};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use clap::Args;
 use fulgur_node::OpenChannelRequest;
 
 use crate::bitcoind::{Bitcoind, BitcoindConfig, BitcoindRpc};
@@ -31,6 +32,21 @@ const CONFIRMATIONS: u64 = 6;
 const LOG_LINES_ON_FAILURE: usize = 30;
 /// How long each start-up stage may take.
 const STAGE_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// The options of `fulgur regtest up`, layered by [`crate::config`] (variables
+/// `FULGUR_REGTEST_*`, file `DIR/fulgur.conf`).
+#[derive(Args, Clone, Debug)]
+pub struct UpArgs {
+	/// Number of nodes (alice, bob, carol, ...), in a line of channels
+	#[arg(long, default_value_t = 3)]
+	pub nodes: usize,
+	/// Directory of the network (default ~/.fulgur/regtest)
+	#[arg(long)]
+	pub dir: Option<PathBuf>,
+	/// Configuration file (default DIR/fulgur.conf)
+	#[arg(long, value_name = "FILE")]
+	pub config: Option<PathBuf>,
+}
 
 /// The default network directory: `~/.fulgur/regtest`.
 pub fn default_dir() -> PathBuf {
