@@ -3,7 +3,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use bitcoin::hex::FromHex;
 use bitcoin::secp256k1::PublicKey;
 use lightning::chain::channelmonitor::Balance as MonitorBalance;
 use lightning::ln::channel_state::ChannelDetails;
@@ -12,7 +11,8 @@ use lightning::ln::types::ChannelId;
 use crate::config::MAX_SAT;
 use crate::context::{Context, FundingBatch, OpenOutcome};
 use crate::model::{ChannelInfo, OpenChannelRequest, OpenedChannel};
-use crate::peers::{check_address, parse_node_id};
+use crate::parse::{format_scid, parse_channel_id, parse_node_id};
+use crate::peers::check_address;
 use crate::NodeError;
 
 /// How long an open waits for the peer to accept and the funding to be built.
@@ -235,13 +235,6 @@ pub fn claimable_sat(ctx: &Context) -> u64 {
 		.sum()
 }
 
-/// Parses a hex channel id.
-pub fn parse_channel_id(channel_id: &str) -> Result<ChannelId, NodeError> {
-	<[u8; 32]>::from_hex(channel_id.trim())
-		.map(ChannelId)
-		.map_err(|_| NodeError::InvalidRequest(format!("{channel_id:?} is not a channel id")))
-}
-
 fn channel_info(ctx: &Context, c: &ChannelDetails) -> ChannelInfo {
 	// LDK names a (v1) channel's monitor after its funding outpoint.
 	let engine = c
@@ -281,9 +274,4 @@ fn channel_info(ctx: &Context, c: &ChannelDetails) -> ChannelInfo {
 		last_persist_latency_us: engine.last_persist_latency_us,
 		last_activity_at: engine.last_activity_at,
 	}
-}
-
-/// `block x tx x output`, the usual short channel id notation.
-pub fn format_scid(scid: u64) -> String {
-	format!("{}x{}x{}", scid >> 40, (scid >> 16) & 0xff_ffff, scid & 0xffff)
 }

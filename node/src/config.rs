@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use bitcoin::Network;
+use lightning::routing::router::{PaymentParameters, DEFAULT_MAX_TOTAL_CLTV_EXPIRY_DELTA};
 pub use lightning::util::logger::Level;
 
 /// Which storage engine the node persists to.
@@ -74,7 +75,7 @@ pub struct NodeConfig {
 	/// The least severe level written to the log file.
 	pub log_level: Level,
 	/// The router's limits for every payment sent.
-	pub routing: crate::routing::RoutingLimits,
+	pub routing: RoutingLimits,
 	/// Watchtowers every revoked state is handed to (`host:port` or `pubkey@host:port`).
 	pub towers: Vec<String>,
 	/// How far peers' fee rates may differ from ours (dust exposure).
@@ -108,13 +109,56 @@ impl NodeConfig {
 			chain_poll_interval: CHAIN_POLL_INTERVAL,
 			wallet_sync_interval: WALLET_SYNC_INTERVAL,
 			log_level: Level::Debug,
-			routing: crate::routing::RoutingLimits::default(),
+			routing: RoutingLimits::default(),
 			towers: Vec::new(),
 			fee_policy: crate::fee_policy::FeePolicy::default(),
 			anchor_channels: true,
 			events_retention: Duration::from_secs(
 				DEFAULT_EVENTS_RETENTION_DAYS as u64 * SECONDS_PER_DAY,
 			),
+		}
+	}
+}
+
+/// The router's limits for every payment the node sends, and for the routes it shows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RoutingLimits {
+	/// Most paths one payment is split over (1 turns multi-path payments off).
+	pub max_path_count: u8,
+	/// Most blocks an HTLC of ours may be locked for, over the whole route.
+	pub max_total_cltv_expiry_delta: u32,
+	/// A path may use at most 1/2^n of a channel's capacity (higher = smaller share).
+	pub max_channel_saturation_power_of_half: u8,
+}
+
+impl Default for RoutingLimits {
+	fn default() -> Self {
+		RoutingLimits {
+			max_path_count: 10,
+			max_total_cltv_expiry_delta: DEFAULT_MAX_TOTAL_CLTV_EXPIRY_DELTA,
+			max_channel_saturation_power_of_half: 2,
+		}
+	}
+}
+
+impl RoutingLimits {
+	/// `params` within these limits.
+	pub fn apply(&self, params: PaymentParameters) -> PaymentParameters {
+		let mut params = params.with_max_path_count(self.max_path_count);
+		params.max_total_cltv_expiry_delta = self.max_total_cltv_expiry_delta;
+		params.max_channel_saturation_power_of_half = self.max_channel_saturation_power_of_half;
+		params
+	}
+
+	/// LDK's per-payment route settings with these limits and `max_fee_msat`.
+	pub fn route_config(
+		&self, max_fee_msat: Option<u64>,
+	) -> lightning::routing::router::RouteParametersConfig {
+		lightning::routing::router::RouteParametersConfig {
+			max_total_routing_fee_msat: max_fee_msat,
+			max_total_cltv_expiry_delta: self.max_total_cltv_expiry_delta,
+			max_path_count: self.max_path_count,
+			max_channel_saturation_power_of_half: self.max_channel_saturation_power_of_half,
 		}
 	}
 }

@@ -95,7 +95,7 @@ pub struct Context {
 	/// The tower client, when towers are configured.
 	pub towers: Option<Arc<crate::tower::Towers>>,
 	/// The chain monitor as the channel manager sees it (with the tower client in between).
-	pub tower_watch: Arc<crate::tower::watch::TowerWatch>,
+	pub tower_watch: Arc<crate::types::TowerWatch>,
 	/// How long each start-up step took.
 	pub startup: Mutex<Vec<(&'static str, std::time::Duration)>>,
 	/// The network graph.

@@ -19,6 +19,7 @@ pub mod journal;
 mod keys;
 pub mod logger;
 pub mod model;
+mod parse;
 mod payment;
 mod peer_events;
 mod peers;
@@ -119,7 +120,17 @@ impl Node {
 			}
 		}
 		if manager_written {
-			let written = persistence::checkpoint::checkpoint_monitors(&self.ctx).await;
+			let chain_monitor = &self.ctx.chain_monitor;
+			let monitors = chain_monitor
+				.list_monitors()
+				.into_iter()
+				.filter_map(|channel_id| chain_monitor.get_monitor(channel_id).ok());
+			let written = persistence::checkpoint::checkpoint_monitors(
+				monitors,
+				&*self.ctx.store,
+				&self.ctx.logger,
+			)
+			.await;
 			crate::info!(self.ctx.logger, "{written} channel monitors written at the chain tip");
 		}
 		crate::info!(self.ctx.logger, "stopped");
@@ -316,7 +327,7 @@ impl Node {
 		&self, payment_hash: &str, amount_msat: Option<u64>, description: &str,
 		expiry_secs: Option<u32>,
 	) -> Result<InvoiceRecord, NodeError> {
-		let hash = payment::hold::parse_32(payment_hash, "payment_hash")?;
+		let hash = parse::parse_32(payment_hash, "payment_hash")?;
 		let hash = Some(lightning::types::payment::PaymentHash(hash));
 		payment::bolt11::create_invoice(&self.ctx, amount_msat, description, expiry_secs, hash)
 			.await
@@ -377,7 +388,7 @@ impl Node {
 	pub async fn keysend_with_preimage(
 		&self, node_id: &str, amount_msat: u64, preimage: &str,
 	) -> Result<PaymentRecord, NodeError> {
-		let preimage = payment::hold::parse_32(preimage, "preimage")?;
+		let preimage = parse::parse_32(preimage, "preimage")?;
 		let preimage = Some(lightning::types::payment::PaymentPreimage(preimage));
 		payment::keysend::send(&self.ctx, node_id, amount_msat, None, preimage, true).await
 	}

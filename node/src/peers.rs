@@ -2,7 +2,7 @@
 //! connections reach the journal is `peer_events`' business).
 
 use std::net::SocketAddr;
-use std::str::FromStr;
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -11,13 +11,8 @@ use bitcoin::secp256k1::PublicKey;
 use crate::config::PEER_CONNECT_TIMEOUT;
 use crate::context::{Context, PeerRecord};
 use crate::model::PeerInfo;
+use crate::parse::parse_node_id;
 use crate::NodeError;
-
-/// Parses a hex node id.
-pub fn parse_node_id(node_id: &str) -> Result<PublicKey, NodeError> {
-	PublicKey::from_str(node_id.trim())
-		.map_err(|_| NodeError::InvalidNodeId(format!("{node_id:?} is not a node id")))
-}
 
 /// Checks that `address` is `host:port`, without looking the host up.
 pub fn check_address(address: &str) -> Result<(), NodeError> {

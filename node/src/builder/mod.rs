@@ -191,7 +191,7 @@ pub(crate) async fn build(
 			&wallet,
 		)?),
 	};
-	let tower_watch = Arc::new(crate::tower::watch::TowerWatch::new(
+	let tower_watch = Arc::new(crate::types::TowerWatch::new(
 		Arc::clone(&chain_monitor),
 		towers.clone(),
 		Arc::clone(&logger),

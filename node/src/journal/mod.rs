@@ -125,7 +125,7 @@ impl Journal {
 	fn issue(&self, event: NodeEvent, once: Option<&str>) -> Result<(u64, Vec<Write>), NodeError> {
 		let mut last = self.last_assigned.lock().unwrap_or_else(|e| e.into_inner());
 		let index = *last + 1;
-		let record = EventRecord { index, timestamp: crate::payment::unix_now(), event };
+		let record = EventRecord { index, timestamp: fulgur_base::clock::unix_now(), event };
 		let bytes = serde_json::to_vec(&record)
 			.map_err(|e| NodeError::Internal(format!("encoding event: {e}")))?;
 		let mut writes =

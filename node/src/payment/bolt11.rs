@@ -1,6 +1,5 @@
 //! BOLT11: issuing invoices and paying them.
 
-use std::str::FromStr;
 use std::sync::Arc;
 
 use bitcoin::hashes::Hash;
@@ -9,14 +8,15 @@ use lightning::ln::channelmanager::RetryableSendFailure;
 use lightning::ln::channelmanager::{Bolt11InvoiceParameters, PaymentId};
 use lightning::ln::channelmanager::{Bolt11PaymentError, Retry};
 use lightning::types::payment::PaymentHash;
-use lightning_invoice::{Bolt11Invoice, Bolt11InvoiceDescription, Bolt11InvoiceDescriptionRef};
+use lightning_invoice::{Bolt11InvoiceDescription, Bolt11InvoiceDescriptionRef};
 
-use super::{check_amount_msat, new_record, send_failure};
+use super::{new_record, send_failure};
 use crate::config::{DEFAULT_INVOICE_EXPIRY_SECS, MAX_INVOICE_EXPIRY_SECS, PAYMENT_RETRY_TIMEOUT};
 use crate::context::Context;
 use crate::model::{
 	InvoiceRecord, InvoiceStatus, PaymentDirection, PaymentKind, PaymentRecord, PaymentStatus,
 };
+use crate::parse::{check_amount_msat, parse_invoice};
 use crate::records::Insert;
 use crate::NodeError;
 
@@ -85,20 +85,6 @@ pub async fn create_invoice(
 	Ok(record)
 }
 
-/// Parses and checks an invoice for our network.
-pub fn parse_invoice(ctx: &Context, text: &str) -> Result<Bolt11Invoice, NodeError> {
-	let invoice = Bolt11Invoice::from_str(text)
-		.map_err(|e| NodeError::InvalidInvoice(format!("not a BOLT11 invoice: {e}")))?;
-	if invoice.network() != ctx.config.network {
-		return Err(NodeError::InvalidInvoice(format!(
-			"invoice is for {}, this node runs on {}",
-			invoice.network(),
-			ctx.config.network
-		)));
-	}
-	Ok(invoice)
-}
-
 /// Starts paying an invoice; the record is durable before LDK is asked to send. Paying is
 /// idempotent per invoice (the payment id is the payment hash): a pay while one is in flight
 /// answers with that payment and sends nothing, a pay after it succeeded is refused, and
@@ -106,7 +92,7 @@ pub fn parse_invoice(ctx: &Context, text: &str) -> Result<Bolt11Invoice, NodeErr
 pub async fn pay_invoice(
 	ctx: &Arc<Context>, text: &str, amount_msat: Option<u64>, max_fee_msat: Option<u64>,
 ) -> Result<PaymentRecord, NodeError> {
-	let invoice = parse_invoice(ctx, text)?;
+	let invoice = parse_invoice(ctx.config.network, text)?;
 	if invoice.is_expired() {
 		return Err(NodeError::InvoiceExpired(format!(
 			"invoice expired at {}",

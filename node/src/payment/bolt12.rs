@@ -9,10 +9,11 @@ use lightning::ln::channelmanager::Retry;
 use lightning::ln::channelmanager::{OptionalOfferPaymentParams, PaymentId};
 use lightning::offers::offer::{Amount, Offer};
 
-use super::{check_amount_msat, new_record};
+use super::new_record;
 use crate::config::PAYMENT_RETRY_TIMEOUT;
 use crate::context::Context;
 use crate::model::{PaymentDirection, PaymentKind, PaymentRecord, PaymentStatus};
+use crate::parse::check_amount_msat;
 use crate::NodeError;
 
 /// Creates an offer; anyone who can reach us over onion messages can pay it, repeatedly.

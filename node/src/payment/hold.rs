@@ -16,7 +16,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bitcoin::hashes::{sha256, Hash};
-use bitcoin::hex::{DisplayHex, FromHex};
+use bitcoin::hex::DisplayHex;
 use lightning::events::ReplayEvent;
 use lightning::types::payment::{PaymentHash, PaymentPreimage};
 
@@ -26,17 +26,12 @@ use crate::context::Context;
 use crate::event::record;
 use crate::journal::NodeEvent;
 use crate::model::{InvoiceRecord, InvoiceStatus};
+use crate::parse::parse_32;
 use crate::NodeError;
 
 /// How long settling waits for LDK to report the claim (the preimage durable in the channel
 /// monitors, which takes no peer round trip) before answering with the invoice as it reads.
 const SETTLE_WAIT: Duration = Duration::from_secs(10);
-
-/// Parses a 32-byte hex value (payment hash or preimage).
-pub(crate) fn parse_32(text: &str, what: &str) -> Result<[u8; 32], NodeError> {
-	<[u8; 32]>::from_hex(text.trim())
-		.map_err(|_| NodeError::InvalidRequest(format!("{what} must be 64 hex characters")))
-}
 
 /// A payment without a preimage we know arrived. If it pays one of our hold invoices, it is
 /// held (or refused when the invoice cannot take it) and `Some` says how that went; `None`
@@ -255,21 +250,5 @@ fn status_word(status: InvoiceStatus) -> &'static str {
 		InvoiceStatus::Paid => "paid",
 		InvoiceStatus::Expired => "expired",
 		InvoiceStatus::Canceled => "canceled",
-	}
-}
-
-#[cfg(test)]
-mod tests {
-	use super::*;
-
-	#[test]
-	fn parses_32_byte_hex_only() {
-		assert_eq!(parse_32(&"ab".repeat(32), "x").expect("hex"), [0xab; 32]);
-		assert_eq!(parse_32(&format!(" {} ", "AB".repeat(32)), "x").expect("hex"), [0xab; 32]);
-		for bad in ["", "ab", "zz".repeat(32).as_str(), "ab".repeat(33).as_str()] {
-			let err = parse_32(bad, "preimage").expect_err(bad);
-			assert_eq!(err.code(), "invalid_request");
-			assert!(err.message().contains("preimage"), "{err}");
-		}
 	}
 }

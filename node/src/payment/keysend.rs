@@ -16,11 +16,11 @@ use lightning::ln::channelmanager::{RecipientOnionFields, Retry};
 use lightning::routing::router::{PaymentParameters, RouteParameters};
 use lightning::types::payment::PaymentPreimage;
 
-use super::{check_amount_msat, new_record, send_failure};
+use super::{new_record, send_failure};
 use crate::config::PAYMENT_RETRY_TIMEOUT;
 use crate::context::Context;
 use crate::model::{PaymentDirection, PaymentKind, PaymentRecord, PaymentStatus};
-use crate::peers::parse_node_id;
+use crate::parse::{check_amount_msat, parse_node_id};
 use crate::records::Insert;
 use crate::NodeError;
 
@@ -40,7 +40,7 @@ pub async fn send(
 		return Err(NodeError::InvalidRequest("cannot keysend to ourselves".into()));
 	}
 	let payment_id = match payment_id {
-		Some(text) => PaymentId(super::hold::parse_32(text, "payment_id")?),
+		Some(text) => PaymentId(crate::parse::parse_32(text, "payment_id")?),
 		None => PaymentId(rand::random()),
 	};
 	let id = payment_id.0.to_lower_hex_string();

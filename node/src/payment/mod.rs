@@ -23,6 +23,7 @@ use crate::model::{
 	InvoiceRecord, InvoiceStatus, PayRequest, PaymentDirection, PaymentKind, PaymentRecord,
 	PaymentStatus,
 };
+use crate::parse::check_amount_msat;
 use crate::NodeError;
 
 /// How long `wait` waits beyond the retry window before answering with the pending record.
@@ -93,17 +94,6 @@ pub(crate) fn new_record(
 		created_at: now,
 		completed_at: (status != PaymentStatus::Pending).then_some(now),
 	}
-}
-
-/// Rejects zero and absurd Lightning amounts.
-pub fn check_amount_msat(amount_msat: u64) -> Result<(), NodeError> {
-	if amount_msat == 0 {
-		return Err(NodeError::InvalidAmount("amount_msat must be positive".into()));
-	}
-	if amount_msat > crate::config::MAX_MSAT {
-		return Err(NodeError::InvalidAmount("amount_msat exceeds 21 million BTC".into()));
-	}
-	Ok(())
 }
 
 /// Marks open invoices past their expiry as expired. The event is recorded first: if the

@@ -4,9 +4,8 @@ use bitcoin::secp256k1::PublicKey;
 use lightning::routing::gossip::{ChannelUpdateInfo, NodeId};
 use serde::{Deserialize, Serialize};
 
-use crate::channels::format_scid;
 use crate::context::Context;
-use crate::peers::parse_node_id;
+use crate::parse::{format_scid, parse_node_id};
 use crate::NodeError;
 
 /// Size of the graph.

@@ -7,17 +7,14 @@ use std::sync::Arc;
 
 use bitcoin::secp256k1::PublicKey;
 use lightning::routing::gossip::NodeId;
-use lightning::routing::router::{
-	Path, PaymentParameters, Route, RouteParameters, Router, DEFAULT_MAX_TOTAL_CLTV_EXPIRY_DELTA,
-};
+use lightning::routing::router::{Path, PaymentParameters, Route, RouteParameters, Router};
 use lightning::routing::scoring::ProbabilisticScoringFeeParameters;
 use lightning::types::features::Bolt11InvoiceFeatures;
 use serde::{Deserialize, Serialize};
 
-use crate::channels::format_scid;
+pub use crate::config::RoutingLimits;
 use crate::context::Context;
-use crate::payment::{bolt11::parse_invoice, check_amount_msat};
-use crate::peers::parse_node_id;
+use crate::parse::{check_amount_msat, format_scid, parse_invoice, parse_node_id};
 use crate::NodeError;
 
 /// The final CLTV delta asked of a destination given by node id (LDK's invoice default).
@@ -194,7 +191,7 @@ fn route_parameters(
 			(key, params, None)
 		}
 		(None, Some(text)) => {
-			let invoice = parse_invoice(ctx, text)?;
+			let invoice = parse_invoice(ctx.config.network, text)?;
 			let params = PaymentParameters::from_bolt11_invoice(&invoice);
 			(invoice.get_payee_pub_key(), params, invoice.amount_milli_satoshis())
 		}
@@ -273,48 +270,5 @@ fn describe_path(ctx: &Context, path: &Path) -> RoutePathInfo {
 		total_cltv_expiry_delta: hops.iter().map(|h| h.cltv_expiry_delta).sum(),
 		success_probability: described.iter().filter_map(|h| h.success_probability).product(),
 		hops: described,
-	}
-}
-
-/// The router's limits for every payment the node sends, and for the routes it shows.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct RoutingLimits {
-	/// Most paths one payment is split over (1 turns multi-path payments off).
-	pub max_path_count: u8,
-	/// Most blocks an HTLC of ours may be locked for, over the whole route.
-	pub max_total_cltv_expiry_delta: u32,
-	/// A path may use at most 1/2^n of a channel's capacity (higher = smaller share).
-	pub max_channel_saturation_power_of_half: u8,
-}
-
-impl Default for RoutingLimits {
-	fn default() -> Self {
-		RoutingLimits {
-			max_path_count: 10,
-			max_total_cltv_expiry_delta: DEFAULT_MAX_TOTAL_CLTV_EXPIRY_DELTA,
-			max_channel_saturation_power_of_half: 2,
-		}
-	}
-}
-
-impl RoutingLimits {
-	/// `params` within these limits.
-	pub fn apply(&self, params: PaymentParameters) -> PaymentParameters {
-		let mut params = params.with_max_path_count(self.max_path_count);
-		params.max_total_cltv_expiry_delta = self.max_total_cltv_expiry_delta;
-		params.max_channel_saturation_power_of_half = self.max_channel_saturation_power_of_half;
-		params
-	}
-
-	/// LDK's per-payment route settings with these limits and `max_fee_msat`.
-	pub fn route_config(
-		&self, max_fee_msat: Option<u64>,
-	) -> lightning::routing::router::RouteParametersConfig {
-		lightning::routing::router::RouteParametersConfig {
-			max_total_routing_fee_msat: max_fee_msat,
-			max_total_cltv_expiry_delta: self.max_total_cltv_expiry_delta,
-			max_path_count: self.max_path_count,
-			max_channel_saturation_power_of_half: self.max_channel_saturation_power_of_half,
-		}
 	}
 }

@@ -310,7 +310,7 @@ impl TowerLink {
 				state.record.available_slots = Some(response.available_slots);
 				state.record.subscription_expiry = Some(response.subscription_expiry);
 				state.reachable = true;
-				state.last_delivery_at = Some(crate::payment::unix_now());
+				state.last_delivery_at = Some(fulgur_base::clock::unix_now());
 				Ok(())
 			}
 			Err(e) => match e.error_code() {

@@ -122,7 +122,7 @@ async fn deliver(
 			state.failed_attempts
 		);
 		state.last_error = Some(error);
-		state.next_attempt_at = Some(crate::payment::unix_now() + delay.as_secs());
+		state.next_attempt_at = Some(fulgur_base::clock::unix_now() + delay.as_secs());
 		if let Err(e) = save(ctx, &hook.id, state).await {
 			crate::error!(ctx.logger, "webhook {}: saving its state: {e}", hook.id);
 		}

@@ -13,7 +13,9 @@ use lightning_block_sync::poll::{ChainPoller, ValidatedBlockHeader};
 use lightning_block_sync::SpvClient;
 use tokio::sync::mpsc;
 
-use crate::chain::{ChainListener, StoredHeaders};
+mod listener;
+
+use crate::chain::StoredHeaders;
 use crate::config::{
 	EVENT_COMPACTION_INTERVAL, FEE_REFRESH_INTERVAL, INVOICE_EXPIRY_CHECK_INTERVAL,
 	NODE_ANNOUNCEMENT_INTERVAL, PEER_RECONNECT_INTERVAL,
@@ -23,6 +25,7 @@ use crate::event::EventHandler;
 use crate::journal::NodeEvent;
 use crate::types::P2PGossipSync;
 use crate::NodeError;
+use listener::ChainListener;
 
 /// Starts every background task; they all end when the context's stop signal is set.
 pub(crate) async fn start(
@@ -311,7 +314,7 @@ async fn announce_node(ctx: Arc<Context>) {
 /// inside the journal, what an open stream has not passed).
 async fn compact_events(ctx: Arc<Context>) {
 	let older_than =
-		crate::payment::unix_now().saturating_sub(ctx.config.events_retention.as_secs());
+		fulgur_base::clock::unix_now().saturating_sub(ctx.config.events_retention.as_secs());
 	let keep_from = ctx.webhooks.oldest_cursor().unwrap_or(u64::MAX);
 	let journal = Arc::clone(&ctx.journal);
 	match tokio::task::spawn_blocking(move || journal.compact(older_than, keep_from)).await {
