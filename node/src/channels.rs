@@ -1,22 +1,19 @@
 //! Channels: open, list, close.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use bitcoin::secp256k1::PublicKey;
 use lightning::chain::channelmonitor::Balance as MonitorBalance;
 use lightning::ln::channel_state::ChannelDetails;
 use lightning::ln::types::ChannelId;
 
-use crate::config::MAX_SAT;
+use crate::config::{CHANNEL_OPEN_TIMEOUT, MAX_SAT};
 use crate::context::{Context, FundingBatch, OpenOutcome};
 use crate::model::{ChannelInfo, OpenChannelRequest, OpenedChannel};
 use crate::parse::{format_scid, parse_channel_id, parse_node_id};
 use crate::peers::check_address;
 use crate::NodeError;
 
-/// How long an open waits for the peer to accept and the funding to be built.
-const OPEN_TIMEOUT: Duration = Duration::from_secs(60);
 /// LDK's smallest channel.
 const MIN_CHANNEL_SAT: u64 = 1_000;
 /// On-chain fee headroom required beyond the channel amount (funding plus anchor reserve).
@@ -99,7 +96,7 @@ async fn outcome(
 	rx: tokio::sync::oneshot::Receiver<OpenOutcome>,
 ) -> Result<OpenedChannel, NodeError> {
 	let counterparty_node_id = open.pubkey.to_string();
-	match tokio::time::timeout(OPEN_TIMEOUT, rx).await {
+	match tokio::time::timeout(CHANNEL_OPEN_TIMEOUT, rx).await {
 		Ok(Ok(Ok((channel_id, txid)))) => Ok(OpenedChannel {
 			channel_id: channel_id.to_string(),
 			counterparty_node_id,

@@ -195,6 +195,46 @@ pub const DEFAULT_INVOICE_EXPIRY_SECS: u32 = 3600;
 pub const MAX_INVOICE_EXPIRY_SECS: u32 = 365 * 24 * 3600;
 /// Retries of a payment over other routes before it is failed.
 pub const PAYMENT_RETRY_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long stopping waits for each stage's tasks before giving up on them (see `shutdown`).
+pub const STOP_TIMEOUT: Duration = Duration::from_secs(30);
+/// How often a locked store is tried again at start-up (a node stopped and started again in
+/// one process may still hold it for a moment), [`STORE_OPEN_ATTEMPTS`] times.
+pub const STORE_OPEN_RETRY_DELAY: Duration = Duration::from_millis(200);
+/// How often opening a locked store is tried before giving up.
+pub const STORE_OPEN_ATTEMPTS: u32 = 25;
+/// How often bitcoind is asked again while the node waits for it to reach its best block.
+pub const CATCH_UP_RETRY_INTERVAL: Duration = Duration::from_secs(1);
+/// How often that wait is logged.
+pub const CATCH_UP_LOG_INTERVAL: Duration = Duration::from_secs(5);
+/// How often a connection's handshake is checked for completion while connecting to a peer.
+pub const PEER_HANDSHAKE_POLL_INTERVAL: Duration = Duration::from_millis(10);
+/// Pause after accepting a peer connection failed (e.g. out of file descriptors).
+pub const PEER_ACCEPT_RETRY_DELAY: Duration = Duration::from_millis(100);
+/// At most one log line per this interval about connections refused by the inbound limits.
+pub const INBOUND_REFUSAL_LOG_INTERVAL: Duration = Duration::from_secs(60);
+/// How long a channel open waits for the peer to accept and the funding to be built.
+pub const CHANNEL_OPEN_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long a waiting pay or keysend waits beyond the retry window before answering with the
+/// pending record.
+pub const PAYMENT_WAIT_SLACK: Duration = Duration::from_secs(50);
+/// How long settling a hold invoice waits for LDK to report the claim (the preimage durable
+/// in the channel monitors, which takes no peer round trip) before answering with the invoice
+/// as it reads.
+pub const HOLD_SETTLE_WAIT: Duration = Duration::from_secs(10);
+/// First wait after a failed webhook delivery; doubled after each further one.
+pub const WEBHOOK_FIRST_RETRY_DELAY: Duration = Duration::from_secs(1);
+/// Longest wait between webhook delivery attempts.
+pub const WEBHOOK_MAX_RETRY_DELAY: Duration = Duration::from_secs(600);
+/// How long a webhook receiver may take to answer.
+pub const WEBHOOK_REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+/// First wait after a failed delivery to a tower; doubles up to [`TOWER_MAX_BACKOFF`].
+pub const TOWER_MIN_BACKOFF: Duration = Duration::from_millis(500);
+/// Longest wait between deliveries to a failing tower.
+pub const TOWER_MAX_BACKOFF: Duration = Duration::from_secs(60);
+/// How long one request to a tower may take.
+pub const TOWER_REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+/// An idle tower task looks at the outbox at least this often.
+pub const TOWER_IDLE_RECHECK: Duration = Duration::from_secs(30);
 /// How many monitor updates are kept as deltas before the whole monitor is rewritten.
 pub const PERSISTER_MAX_PENDING_UPDATES: u64 = 100;
 /// The most a single on-chain send can be (21M BTC in sat).

@@ -52,15 +52,12 @@ pub use webhooks::{signature as webhook_signature, DeliveryState, WebhookInfo, S
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::Duration;
 
 use bitcoin::Address;
 use std::str::FromStr;
 
+use crate::config::STOP_TIMEOUT;
 use crate::context::Context;
-
-/// How long stop waits for background tasks before giving up on them.
-const STOP_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// A running node. Cheap to clone; every clone is the same node.
 #[derive(Clone)]

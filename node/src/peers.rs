@@ -4,11 +4,10 @@
 use std::net::SocketAddr;
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use bitcoin::secp256k1::PublicKey;
 
-use crate::config::PEER_CONNECT_TIMEOUT;
+use crate::config::{PEER_CONNECT_TIMEOUT, PEER_HANDSHAKE_POLL_INTERVAL};
 use crate::context::{Context, PeerRecord};
 use crate::model::PeerInfo;
 use crate::parse::parse_node_id;
@@ -68,7 +67,7 @@ pub(crate) async fn connect_inner(
 		tokio::select! {
 			// The future ends when the connection does.
 			_ = &mut connection => return Err(unreachable("disconnected during handshake".into())),
-			_ = tokio::time::sleep(Duration::from_millis(10)) => {
+			_ = tokio::time::sleep(PEER_HANDSHAKE_POLL_INTERVAL) => {
 				if ctx.peer_manager.peer_by_node_id(&pubkey).is_some() {
 					// Keep driving the connection in the background.
 					tokio::spawn(connection);

@@ -58,8 +58,6 @@ const LOG_FILE: &str = "fulgur.log";
 const LDK_SEED_CHILD: u32 = 535;
 /// BIP32 child (hardened) of the key the node signs tower appointments with.
 const TOWER_KEY_CHILD: u32 = 536;
-/// How often opening a locked store is retried (every 200 ms).
-const STORE_OPEN_ATTEMPTS: u32 = 25;
 
 /// Starts a node from `config`.
 pub(crate) async fn build(

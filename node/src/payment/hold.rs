@@ -13,7 +13,6 @@
 //! `invoice_canceled` event; nothing held is left to settle, so settling answers a conflict.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use bitcoin::hashes::{sha256, Hash};
 use bitcoin::hex::DisplayHex;
@@ -22,16 +21,13 @@ use lightning::types::payment::{PaymentHash, PaymentPreimage};
 
 use super::received::replay;
 use super::{current_view, unix_now};
+use crate::config::HOLD_SETTLE_WAIT;
 use crate::context::Context;
 use crate::event::record;
 use crate::journal::NodeEvent;
 use crate::model::{InvoiceRecord, InvoiceStatus};
 use crate::parse::parse_32;
 use crate::NodeError;
-
-/// How long settling waits for LDK to report the claim (the preimage durable in the channel
-/// monitors, which takes no peer round trip) before answering with the invoice as it reads.
-const SETTLE_WAIT: Duration = Duration::from_secs(10);
 
 /// A payment without a preimage we know arrived. If it pays one of our hold invoices, it is
 /// held (or refused when the invoice cannot take it) and `Some` says how that went; `None`
@@ -94,7 +90,7 @@ async fn accept(
 
 /// Settles an accepted hold invoice: stores the preimage, claims the held payment, and
 /// answers once LDK reports the claim (the invoice then reads `paid`) or after
-/// [`SETTLE_WAIT`].
+/// [`HOLD_SETTLE_WAIT`].
 pub async fn settle(
 	ctx: &Arc<Context>, payment_hash: &str, preimage: &str,
 ) -> Result<InvoiceRecord, NodeError> {
@@ -130,7 +126,7 @@ pub async fn settle(
 	}
 	crate::info!(ctx.logger, "settling hold invoice {id}");
 	ctx.channel_manager.claim_funds(PaymentPreimage(preimage));
-	let deadline = tokio::time::Instant::now() + SETTLE_WAIT;
+	let deadline = tokio::time::Instant::now() + HOLD_SETTLE_WAIT;
 	loop {
 		let invoice = ctx
 			.invoices

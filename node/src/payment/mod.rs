@@ -11,12 +11,11 @@ pub(crate) mod reconcile;
 pub use received::{on_payment_claimable, on_payment_claimed, on_payment_failed, on_payment_sent};
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use lightning::events::PaymentFailureReason;
 use lightning::ln::channelmanager::RetryableSendFailure;
 
-use crate::config::PAYMENT_RETRY_TIMEOUT;
+use crate::config::{PAYMENT_RETRY_TIMEOUT, PAYMENT_WAIT_SLACK};
 use crate::context::Context;
 use crate::journal::NodeEvent;
 use crate::model::{
@@ -25,9 +24,6 @@ use crate::model::{
 };
 use crate::parse::check_amount_msat;
 use crate::NodeError;
-
-/// How long `wait` waits beyond the retry window before answering with the pending record.
-const WAIT_SLACK: Duration = Duration::from_secs(50);
 
 /// Pays a BOLT11 invoice or BOLT12 offer, telling them apart by prefix.
 pub async fn pay(
@@ -54,7 +50,7 @@ pub async fn pay(
 pub(crate) async fn wait_final(
 	ctx: &Arc<Context>, payment_id: &str, updates: &mut tokio::sync::broadcast::Receiver<String>,
 ) -> Result<PaymentRecord, NodeError> {
-	let deadline = tokio::time::Instant::now() + PAYMENT_RETRY_TIMEOUT + WAIT_SLACK;
+	let deadline = tokio::time::Instant::now() + PAYMENT_RETRY_TIMEOUT + PAYMENT_WAIT_SLACK;
 	loop {
 		let record = ctx
 			.payments

@@ -17,8 +17,9 @@ mod listener;
 
 use crate::chain::StoredHeaders;
 use crate::config::{
-	EVENT_COMPACTION_INTERVAL, FEE_REFRESH_INTERVAL, INVOICE_EXPIRY_CHECK_INTERVAL,
-	NODE_ANNOUNCEMENT_INTERVAL, PEER_RECONNECT_INTERVAL,
+	EVENT_COMPACTION_INTERVAL, FEE_REFRESH_INTERVAL, INBOUND_REFUSAL_LOG_INTERVAL,
+	INVOICE_EXPIRY_CHECK_INTERVAL, NODE_ANNOUNCEMENT_INTERVAL, PEER_ACCEPT_RETRY_DELAY,
+	PEER_RECONNECT_INTERVAL,
 };
 use crate::context::Context;
 use crate::event::EventHandler;
@@ -115,7 +116,7 @@ async fn accept_peers(ctx: Arc<Context>, listener: tokio::net::TcpListener) {
 			}
 			Ok((Err(refused), stream, from)) => {
 				drop(stream);
-				if last_refusal_log.is_none_or(|at| at.elapsed() >= Duration::from_secs(60)) {
+				if last_refusal_log.is_none_or(|at| at.elapsed() >= INBOUND_REFUSAL_LOG_INTERVAL) {
 					crate::warn!(
 						ctx.logger,
 						"inbound connection limits reached ({} open): closed {from}'s, \
@@ -127,7 +128,7 @@ async fn accept_peers(ctx: Arc<Context>, listener: tokio::net::TcpListener) {
 			}
 			Err(e) => {
 				crate::warn!(ctx.logger, "accepting a peer connection failed: {e}");
-				tokio::time::sleep(Duration::from_millis(100)).await;
+				tokio::time::sleep(PEER_ACCEPT_RETRY_DELAY).await;
 			}
 		}
 	}

@@ -4,7 +4,6 @@
 //! [`MAX_RESPONSE_BODY`] is read: a receiver cannot make the node buffer more.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use bitcoin::hashes::{sha256, Hash, HashEngine, Hmac, HmacEngine};
 use bitcoin::hex::DisplayHex;
@@ -14,6 +13,7 @@ use hyper::header::{CONTENT_TYPE, USER_AGENT};
 use hyper::{Body, Client, Method, Request};
 
 use super::{DeliveryState, StoredWebhook};
+use crate::config::{WEBHOOK_FIRST_RETRY_DELAY, WEBHOOK_MAX_RETRY_DELAY, WEBHOOK_REQUEST_TIMEOUT};
 use crate::context::Context;
 use crate::journal::EventRecord;
 
@@ -25,12 +25,6 @@ const INDEX_HEADER: &str = "x-fulgur-event-index";
 const KIND_HEADER: &str = "x-fulgur-event-type";
 /// Events read from the journal at a time.
 const BATCH: usize = 100;
-/// Wait after the first failed attempt; doubled after each further one.
-const FIRST_RETRY_DELAY: Duration = Duration::from_secs(1);
-/// Longest wait between attempts.
-const MAX_RETRY_DELAY: Duration = Duration::from_secs(600);
-/// How long a receiver may take to answer.
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// `sha256=<hex>` of the HMAC-SHA256 of `body` keyed with the webhook's secret (the whole
 /// `whsec_...` string, as bytes): what receivers recompute to check a delivery.
@@ -107,7 +101,7 @@ async fn deliver(
 		}
 	};
 	let signed = signature(&hook.secret, &body);
-	let mut delay = FIRST_RETRY_DELAY;
+	let mut delay = WEBHOOK_FIRST_RETRY_DELAY;
 	loop {
 		let error = match post(&ctx.webhooks.http, &hook.url, event, &body, &signed).await {
 			Ok(()) => return true,
@@ -133,7 +127,7 @@ async fn deliver(
 		if ctx.webhooks.hooks.get(&hook.id).is_none() {
 			return false;
 		}
-		delay = (delay * 2).min(MAX_RETRY_DELAY);
+		delay = (delay * 2).min(WEBHOOK_MAX_RETRY_DELAY);
 	}
 }
 
@@ -171,8 +165,8 @@ async fn post(
 		let _ = read_limited(response.into_body(), MAX_RESPONSE_BODY).await;
 		Ok::<_, hyper::Error>(status)
 	};
-	match tokio::time::timeout(REQUEST_TIMEOUT, exchange).await {
-		Err(_) => Err(format!("no answer within {}s", REQUEST_TIMEOUT.as_secs())),
+	match tokio::time::timeout(WEBHOOK_REQUEST_TIMEOUT, exchange).await {
+		Err(_) => Err(format!("no answer within {}s", WEBHOOK_REQUEST_TIMEOUT.as_secs())),
 		Ok(Err(e)) => Err(format!("{e}")),
 		Ok(Ok(status)) if status.is_success() => Ok(()),
 		Ok(Ok(status)) => Err(format!("answered HTTP {}", status.as_u16())),
