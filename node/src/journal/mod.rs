@@ -26,11 +26,13 @@ pub use retention::{EventReader, MAX_READERS};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
+use lightning::events::ReplayEvent;
 use lightning::util::async_poll::AsyncResult;
 use lightning::util::persist::{KVStore, KVStoreSync};
 use tokio::sync::watch;
 
 use crate::api_keys::ApiScope;
+use crate::logger::FulgurLogger;
 use crate::store::DynStore;
 use crate::NodeError;
 
@@ -97,6 +99,21 @@ impl Journal {
 			readers: retention::Readers::default(),
 			compacting: Mutex::new(()),
 		}))
+	}
+
+	/// [`Journal::append`] for an LDK event handler: if the append fails, the handler returns
+	/// `ReplayEvent` and LDK hands the event over again (recorded once however often it is
+	/// handled).
+	pub async fn append_or_replay(
+		&self, event: NodeEvent, logger: &FulgurLogger,
+	) -> Result<(), ReplayEvent> {
+		match self.append(event).await {
+			Ok(_) => Ok(()),
+			Err(e) => {
+				crate::error!(logger, "event not recorded, will be replayed: {e}");
+				Err(ReplayEvent())
+			}
+		}
 	}
 
 	/// Records `event`; returns its index once it is durable and announced, or `None` when

@@ -12,10 +12,11 @@ use hyper::client::HttpConnector;
 use hyper::header::{CONTENT_TYPE, USER_AGENT};
 use hyper::{Body, Client, Method, Request};
 
-use super::{DeliveryState, StoredWebhook};
+use super::{DeliveryState, StoredWebhook, Webhooks};
 use crate::config::{WEBHOOK_FIRST_RETRY_DELAY, WEBHOOK_MAX_RETRY_DELAY, WEBHOOK_REQUEST_TIMEOUT};
-use crate::context::Context;
-use crate::journal::EventRecord;
+use crate::journal::{EventRecord, Journal};
+use crate::logger::FulgurLogger;
+use crate::shutdown::StopSignal;
 
 /// The signature header: `sha256=<hex HMAC-SHA256(secret, body)>`.
 pub const SIGNATURE_HEADER: &str = "x-fulgur-signature";
@@ -35,24 +36,45 @@ pub fn signature(secret: &str, body: &[u8]) -> String {
 	format!("sha256={}", mac.to_byte_array().to_lower_hex_string())
 }
 
+/// What a webhook's worker uses: the registrations and cursors, the journal it reads, the log
+/// and the stop signal.
+#[derive(Clone)]
+pub(crate) struct WebhookDelivery {
+	/// Registrations and delivery cursors.
+	pub(crate) webhooks: Arc<Webhooks>,
+	/// The events delivered.
+	pub(crate) journal: Arc<Journal>,
+	/// Log.
+	pub(crate) logger: Arc<FulgurLogger>,
+	/// Ends the workers.
+	pub(crate) stop: StopSignal,
+}
+
+impl WebhookDelivery {
+	/// Starts the worker of webhook `id`.
+	pub(crate) fn spawn(&self, id: String) -> tokio::task::JoinHandle<()> {
+		tokio::spawn(run_worker(self.clone(), id))
+	}
+}
+
 /// Delivers webhook `id`'s events until the webhook is deleted or the node stops.
-pub(crate) async fn run_worker(ctx: Arc<Context>, id: String) {
-	let mut appended = ctx.journal.subscribe();
-	let mut changed = ctx.webhooks.hooks.subscribe();
+async fn run_worker(delivery: WebhookDelivery, id: String) {
+	let mut appended = delivery.journal.subscribe();
+	let mut changed = delivery.webhooks.hooks.subscribe();
 	loop {
-		let Some(hook) = ctx.webhooks.hooks.get(&id) else { return };
-		let mut state = ctx.webhooks.outbox.get(&id).unwrap_or_default();
+		let Some(hook) = delivery.webhooks.hooks.get(&id) else { return };
+		let mut state = delivery.webhooks.outbox.get(&id).unwrap_or_default();
 		let after = state.next_index.saturating_sub(1);
-		let batch = match ctx.journal.read_async(after, BATCH).await {
+		let batch = match delivery.journal.read_async(after, BATCH).await {
 			Ok(batch) => batch,
 			Err(e) => {
-				crate::error!(ctx.logger, "webhook {id}: reading events: {e}");
+				crate::error!(delivery.logger, "webhook {id}: reading events: {e}");
 				Vec::new()
 			}
 		};
 		if batch.is_empty() {
 			tokio::select! {
-				_ = ctx.stopped() => return,
+				_ = delivery.stop.stopped() => return,
 				_ = appended.changed() => {},
 				// Any change of the registrations (a deletion) means: look again.
 				_ = changed.recv() => {},
@@ -65,7 +87,7 @@ pub(crate) async fn run_worker(ctx: Arc<Context>, id: String) {
 		for event in batch {
 			let wanted =
 				hook.events.is_empty() || hook.events.iter().any(|k| k == event.event.kind());
-			if wanted && !deliver(&ctx, &hook, &event, &mut state).await {
+			if wanted && !deliver(&delivery, &hook, &event, &mut state).await {
 				return;
 			}
 			state.delivered += u64::from(wanted);
@@ -75,14 +97,14 @@ pub(crate) async fn run_worker(ctx: Arc<Context>, id: String) {
 			state.next_attempt_at = None;
 			unsaved = !wanted;
 			if wanted {
-				if let Err(e) = save(&ctx, &id, &state).await {
-					crate::error!(ctx.logger, "webhook {id}: saving its cursor: {e}");
+				if let Err(e) = save(&delivery, &id, &state).await {
+					crate::error!(delivery.logger, "webhook {id}: saving its cursor: {e}");
 				}
 			}
 		}
 		if unsaved {
-			if let Err(e) = save(&ctx, &id, &state).await {
-				crate::error!(ctx.logger, "webhook {id}: saving its cursor: {e}");
+			if let Err(e) = save(&delivery, &id, &state).await {
+				crate::error!(delivery.logger, "webhook {id}: saving its cursor: {e}");
 			}
 		}
 	}
@@ -91,25 +113,31 @@ pub(crate) async fn run_worker(ctx: Arc<Context>, id: String) {
 /// POSTs one event until a 2xx answer; false when the node stops or the webhook is deleted
 /// first.
 async fn deliver(
-	ctx: &Arc<Context>, hook: &StoredWebhook, event: &EventRecord, state: &mut DeliveryState,
+	delivery: &WebhookDelivery, hook: &StoredWebhook, event: &EventRecord,
+	state: &mut DeliveryState,
 ) -> bool {
 	let body = match serde_json::to_vec(event) {
 		Ok(body) => body,
 		Err(e) => {
-			crate::error!(ctx.logger, "webhook {}: encoding event {}: {e}", hook.id, event.index);
+			crate::error!(
+				delivery.logger,
+				"webhook {}: encoding event {}: {e}",
+				hook.id,
+				event.index
+			);
 			return true;
 		}
 	};
 	let signed = signature(&hook.secret, &body);
 	let mut delay = WEBHOOK_FIRST_RETRY_DELAY;
 	loop {
-		let error = match post(&ctx.webhooks.http, &hook.url, event, &body, &signed).await {
+		let error = match post(&delivery.webhooks.http, &hook.url, event, &body, &signed).await {
 			Ok(()) => return true,
 			Err(error) => error,
 		};
 		state.failed_attempts += 1;
 		crate::info!(
-			ctx.logger,
+			delivery.logger,
 			"webhook {}: event {} attempt {} failed: {error}; next in {delay:?}",
 			hook.id,
 			event.index,
@@ -117,14 +145,14 @@ async fn deliver(
 		);
 		state.last_error = Some(error);
 		state.next_attempt_at = Some(fulgur_base::clock::unix_now() + delay.as_secs());
-		if let Err(e) = save(ctx, &hook.id, state).await {
-			crate::error!(ctx.logger, "webhook {}: saving its state: {e}", hook.id);
+		if let Err(e) = save(delivery, &hook.id, state).await {
+			crate::error!(delivery.logger, "webhook {}: saving its state: {e}", hook.id);
 		}
 		tokio::select! {
-			_ = ctx.stopped() => return false,
+			_ = delivery.stop.stopped() => return false,
 			_ = tokio::time::sleep(delay) => {},
 		}
-		if ctx.webhooks.hooks.get(&hook.id).is_none() {
+		if delivery.webhooks.hooks.get(&hook.id).is_none() {
 			return false;
 		}
 		delay = (delay * 2).min(WEBHOOK_MAX_RETRY_DELAY);
@@ -132,8 +160,11 @@ async fn deliver(
 }
 
 /// Stores the cursor, unless the webhook was deleted meanwhile (no orphan cursor then).
-async fn save(ctx: &Context, id: &str, state: &DeliveryState) -> Result<(), crate::NodeError> {
-	ctx.webhooks
+async fn save(
+	delivery: &WebhookDelivery, id: &str, state: &DeliveryState,
+) -> Result<(), crate::NodeError> {
+	delivery
+		.webhooks
 		.outbox
 		.update(id, |stored| {
 			*stored = state.clone();

@@ -10,7 +10,7 @@
 
 mod delivery;
 
-pub(crate) use delivery::run_worker;
+pub(crate) use delivery::WebhookDelivery;
 pub use delivery::{signature, SIGNATURE_HEADER};
 
 use std::sync::Arc;
