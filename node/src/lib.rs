@@ -8,18 +8,19 @@
 //! handlers and chores take the handle or the parts they touch. Stopping is one ordered list
 //! (`shutdown`).
 //!
-//! Modules form layers; a module imports only from its own layer or the ones above it in this
-//! list (checked by reading the `use crate::` lines), so there is no import circle:
-//! 1. Vocabulary: `config`, `error`, `model`, `fee_policy`, `logger`, `blocking`,
-//!    `private_files`, `channel_stats`, `parse`, `shutdown`.
-//! 2. Storage: `store`, then `records`.
+//! Modules form layers, listed here from the bottom up; a module imports only modules listed
+//! before it (the `layers` test reads this list and every `crate::` path in the sources), so
+//! no import runs upwards and there is no circle:
+//! 1. Vocabulary: `error`, `fee_policy`, `config`, `model`, `logger`, `blocking`,
+//!    `private_files`, `channel_stats`, `inbound`, `parse`, `shutdown`.
+//! 2. Storage: `store`, `records`.
 //! 3. State on disk and the chain: `persistence`, `api_keys`, `journal`, `wallet`, `chain`.
 //! 4. Keys and what the chain monitor sees: `keys`, `peer_events`, `startup`, `tower` (the
-//!    tower client), then `types` (every LDK type spelled out).
-//! 5. Operations, one handle each: `peers`, `routing`, `onchain`, `webhooks`, then
-//!    `channels` and `payment`.
-//! 6. What runs them: `event` (LDK's events), `tasks` (background tasks), `inbound`.
-//! 7. Wiring: `builder`, and [`Node`] here.
+//!    tower client), `types` (every LDK type spelled out).
+//! 5. Operations, one handle each: `peers`, `routing`, `onchain`, `webhooks`, `channels`,
+//!    `payment`.
+//! 6. What runs them: `event` (LDK's events), `tasks` (background tasks).
+//! 7. Wiring: `handles`, `builder`, and [`Node`] here.
 #![deny(missing_docs)]
 
 mod api_keys;
@@ -56,6 +57,8 @@ pub mod wallet;
 mod webhooks;
 
 mod builder;
+#[cfg(test)]
+mod layers;
 
 pub use api_keys::{constant_time_eq, ApiKeyInfo, ApiScope};
 pub use config::{NodeConfig, StoreKind};
