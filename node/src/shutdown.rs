@@ -65,27 +65,51 @@ struct StageState {
 	tasks: Vec<JoinHandle<()>>,
 }
 
-/// Resolves when the node is told to stop; cheap to clone, one per task.
+/// A flag tasks end on once it is raised; cheap to clone, every clone the same flag. The tasks'
+/// clones keep it alive: a node whose every handle is dropped without stopping keeps running,
+/// as it always did, rather than half-stopping out of order.
 #[derive(Clone)]
-pub(crate) struct StopSignal(watch::Receiver<bool>);
+pub(crate) struct StopSignal(Arc<watch::Sender<bool>>);
 
 impl StopSignal {
-	/// Resolves once stop was asked (at once if it already was).
+	/// A flag not raised yet.
+	pub(crate) fn new() -> StopSignal {
+		StopSignal(Arc::new(watch::channel(false).0))
+	}
+
+	/// Raises the flag; returns whether it was raised already.
+	fn raise(&self) -> bool {
+		self.0.send_replace(true)
+	}
+
+	/// Resolves once the flag is raised (at once if it already is).
 	pub(crate) async fn stopped(&self) {
-		let mut rx = self.0.clone();
-		// An error means the sender is gone, which also means stop.
+		let mut rx = self.0.subscribe();
+		// The sender lives as long as `self`: this only ends on the flag.
 		let _ = rx.wait_for(|stop| *stop).await;
 	}
 
-	/// The signal as a watch receiver (for the tower client's workers).
+	/// The flag as a watch receiver (for the tower client's workers).
 	pub(crate) fn receiver(&self) -> watch::Receiver<bool> {
-		self.0.clone()
+		self.0.subscribe()
+	}
+}
+
+/// Tells the tasks of a stage other than [`Stage::Tasks`] to stop: `before` runs first (e.g.
+/// disconnecting peers), then the stage's own flag is raised.
+pub(crate) fn stage_signal(
+	flag: &StopSignal, before: impl FnOnce() + Send + 'static,
+) -> impl FnOnce() + Send + 'static {
+	let flag = flag.clone();
+	move || {
+		before();
+		flag.raise();
 	}
 }
 
 /// The node's way to stop, built by the builder as it starts each task.
 pub(crate) struct Shutdown {
-	stop: watch::Sender<bool>,
+	stop: StopSignal,
 	stages: [Mutex<StageState>; 3],
 	last: Mutex<Option<LastStep>>,
 	logger: Arc<FulgurLogger>,
@@ -95,13 +119,17 @@ impl Shutdown {
 	/// A shutdown whose first stage is the stop signal; the others get theirs with
 	/// [`Shutdown::signal`].
 	pub(crate) fn new(logger: Arc<FulgurLogger>) -> Shutdown {
-		let (stop, _) = watch::channel(false);
-		Shutdown { stop, stages: Default::default(), last: Mutex::new(None), logger }
+		Shutdown {
+			stop: StopSignal::new(),
+			stages: Default::default(),
+			last: Mutex::new(None),
+			logger,
+		}
 	}
 
 	/// The stop signal the tasks of [`Stage::Tasks`] end on.
 	pub(crate) fn stop_signal(&self) -> StopSignal {
-		StopSignal(self.stop.subscribe())
+		self.stop.clone()
 	}
 
 	/// What tells the tasks of `stage` (not [`Stage::Tasks`]: the stop signal does) to stop.
@@ -125,7 +153,7 @@ impl Shutdown {
 
 	/// Runs the stages in order, then the last step; a second call returns at once.
 	pub(crate) async fn run(&self) {
-		if self.stop.send_replace(true) {
+		if self.stop.raise() {
 			return;
 		}
 		crate::info!(self.logger, "stopping");
@@ -192,18 +220,13 @@ mod tests {
 				task_done();
 			}),
 		);
-		let (processor_tx, processor_rx) = watch::channel(false);
-		let processor_signal = note("processor told");
-		shutdown.signal(Stage::Processor, move || {
-			processor_signal();
-			processor_tx.send_replace(true);
-		});
+		let processor_stop = StopSignal::new();
+		shutdown.signal(Stage::Processor, stage_signal(&processor_stop, note("processor told")));
 		let processor_done = note("processor ended");
 		shutdown.keep(
 			Stage::Processor,
 			tokio::spawn(async move {
-				let mut rx = processor_rx;
-				let _ = rx.wait_for(|stop| *stop).await;
+				processor_stop.stopped().await;
 				processor_done();
 			}),
 		);

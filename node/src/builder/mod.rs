@@ -44,7 +44,7 @@ use crate::peers::{PeerRecord, Peers, PEERS_NAMESPACE};
 use crate::persistence::{EngineStore, ManagerBarrier};
 use crate::records::RecordStore;
 use crate::routing::Routing;
-use crate::shutdown::Shutdown;
+use crate::shutdown::{Shutdown, StopSignal};
 use crate::store::{DynStore, FsSyncStore, MemoryStore};
 use crate::tasks::{ChainFollower, Processor};
 use crate::types::{ChainFilter, ChannelManager, Persister, Sweeper, TokioSpawner};
@@ -520,7 +520,6 @@ pub(crate) async fn build(config: NodeConfig, startup: Arc<Startup>) -> Result<H
 	// 14.–17. Listener, chain poller, background processor and the periodic chores, each
 	// handed to the shutdown stage that stops it.
 	let synced = Arc::new(AtomicBool::new(false));
-	let (stop_processor, processor_stop) = tokio::sync::watch::channel(false);
 	start::tasks(start::TaskParts {
 		config: &config,
 		shutdown: &shutdown,
@@ -551,9 +550,8 @@ pub(crate) async fn build(config: NodeConfig, startup: Arc<Startup>) -> Result<H
 			sweeper,
 			scorer: routing.scorer,
 			logger: Arc::clone(&logger),
-			stop: processor_stop,
+			stop: StopSignal::new(),
 		},
-		stop_processor,
 		barrier,
 		towers: towers.as_ref(),
 		webhooks: &webhooks,

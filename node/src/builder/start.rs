@@ -5,7 +5,6 @@ use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 
 use lightning_block_sync::poll::ValidatedBlockHeader;
-use tokio::sync::watch;
 
 use crate::chain::{BitcoindClient, StoredHeaders};
 use crate::config::{
@@ -19,7 +18,7 @@ use crate::peer_events::PeerEvents;
 use crate::peers::Peers;
 use crate::persistence::checkpoint::checkpoint_monitors;
 use crate::persistence::ManagerBarrier;
-use crate::shutdown::{Shutdown, Stage};
+use crate::shutdown::{stage_signal, Shutdown, Stage};
 use crate::store::DynStore;
 use crate::tasks::{chores, every, ChainFollower, Processor};
 use crate::tower::Towers;
@@ -36,8 +35,6 @@ pub(super) struct TaskParts<'a> {
 	pub(super) chain_tip: ValidatedBlockHeader,
 	pub(super) header_cache: StoredHeaders,
 	pub(super) processor: Processor,
-	/// Tells the processor to stop (once peers are gone).
-	pub(super) stop_processor: watch::Sender<bool>,
 	pub(super) barrier: Option<Arc<ManagerBarrier>>,
 	pub(super) towers: Option<&'a Arc<Towers>>,
 	pub(super) webhooks: &'a WebhookDelivery,
@@ -76,12 +73,11 @@ pub(super) async fn tasks(parts: TaskParts<'_>) -> Result<(), NodeError> {
 		shutdown.keep(Stage::ManagerWriter, tokio::spawn(Arc::clone(&barrier).run()));
 		shutdown.signal(Stage::ManagerWriter, move || barrier.close());
 	}
+	// Peers go before the processor's last round, whose manager write must follow the last
+	// peer message.
 	let peer_manager = Arc::clone(&parts.processor.peer_manager);
-	let stop_processor = parts.stop_processor;
-	shutdown.signal(Stage::Processor, move || {
-		peer_manager.disconnect_all_peers();
-		stop_processor.send_replace(true);
-	});
+	let disconnect = move || peer_manager.disconnect_all_peers();
+	shutdown.signal(Stage::Processor, stage_signal(&parts.processor.stop, disconnect));
 	shutdown.keep(Stage::Processor, tokio::spawn(parts.processor.run()));
 	let (chain_monitor, store, checkpoint_logger) =
 		(Arc::clone(parts.chain_monitor), Arc::clone(parts.store), Arc::clone(logger));

@@ -13,7 +13,6 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use lightning_background_processor::{process_events_async, GossipSync, NO_LIQUIDITY_MANAGER};
-use tokio::sync::watch;
 
 use crate::config::{INBOUND_REFUSAL_LOG_INTERVAL, PEER_ACCEPT_RETRY_DELAY};
 use crate::event::EventHandler;
@@ -105,8 +104,8 @@ pub(crate) struct Processor {
 	pub(crate) scorer: Arc<Mutex<Scorer>>,
 	/// Log.
 	pub(crate) logger: Arc<FulgurLogger>,
-	/// The processor's own stop signal, set once peers are gone (see `shutdown`).
-	pub(crate) stop: watch::Receiver<bool>,
+	/// The processor's own stop flag, raised once peers are gone (see `shutdown`).
+	pub(crate) stop: StopSignal,
 }
 
 impl Processor {
@@ -126,10 +125,10 @@ impl Processor {
 			stop,
 		} = self;
 		let sleeper = move |duration: Duration| {
-			let mut stop = stop.clone();
+			let stop = stop.clone();
 			Box::pin(async move {
 				tokio::select! {
-					_ = stop.wait_for(|stop| *stop) => true,
+					_ = stop.stopped() => true,
 					_ = tokio::time::sleep(duration) => false,
 				}
 			})
