@@ -18,6 +18,7 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -153,6 +154,11 @@ impl Shutdown {
 
 	/// Runs the stages in order, then the last step; a second call returns at once.
 	pub(crate) async fn run(&self) {
+		self.run_within(STOP_TIMEOUT).await
+	}
+
+	/// [`Shutdown::run`], giving each task `timeout` to end.
+	async fn run_within(&self, timeout: Duration) {
 		if self.stop.raise() {
 			return;
 		}
@@ -168,7 +174,7 @@ impl Shutdown {
 			}
 			ended_in_time = true;
 			for task in tasks {
-				if tokio::time::timeout(STOP_TIMEOUT, task).await.is_err() {
+				if tokio::time::timeout(timeout, task).await.is_err() {
 					match stage {
 						Stage::Tasks => crate::warn!(self.logger, "{}", stage.late()),
 						_ => crate::error!(self.logger, "{}", stage.late()),
@@ -239,6 +245,26 @@ mod tests {
 			seen,
 			["task ended", "processor told", "processor ended", "writer told", "checkpoint"]
 		);
+	}
+
+	/// A stage whose task does not end in time does not hold up the next stages, but a manager
+	/// writer that did not end means no checkpoint: its manager write may not be on disk, and
+	/// monitors written at the tip could then be ahead of the manager.
+	#[tokio::test]
+	async fn a_late_manager_writer_means_no_checkpoint_and_late_tasks_hold_up_nothing() {
+		let dir = tempfile::tempdir().expect("tempdir");
+		let shutdown = Shutdown::new(logger(dir.path()));
+		shutdown.keep(Stage::Tasks, tokio::spawn(std::future::pending()));
+		let processor_told = Arc::new(AtomicBool::new(false));
+		let told = Arc::clone(&processor_told);
+		shutdown.signal(Stage::Processor, move || told.store(true, Ordering::SeqCst));
+		shutdown.keep(Stage::ManagerWriter, tokio::spawn(std::future::pending()));
+		let checkpointed = Arc::new(AtomicBool::new(false));
+		let done = Arc::clone(&checkpointed);
+		shutdown.then(move || async move { done.store(true, Ordering::SeqCst) });
+		shutdown.run_within(Duration::from_millis(10)).await;
+		assert!(processor_told.load(Ordering::SeqCst), "a late task held up the next stage");
+		assert!(!checkpointed.load(Ordering::SeqCst), "checkpoint after a late manager writer");
 	}
 
 	/// A second stop does nothing, and the signal reads stopped to every later task.
