@@ -102,7 +102,7 @@ impl ApiKeys {
 		}
 		let secret = rand::random::<[u8; SECRET_BYTES]>().to_lower_hex_string();
 		let id = rand::random::<[u8; ID_BYTES]>().to_lower_hex_string();
-		let info = ApiKeyInfo { id, scope, label, created_at: crate::payment::unix_now() };
+		let info = ApiKeyInfo { id, scope, label, created_at: fulgur_base::clock::unix_now() };
 		let stored = StoredKey { info: info.clone(), secret_sha256: hash(&secret) };
 		self.records.put(&info.id, stored).await?;
 		Ok((info, secret))

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use bitcoin::Network;
+use lightning::routing::router::{PaymentParameters, DEFAULT_MAX_TOTAL_CLTV_EXPIRY_DELTA};
 pub use lightning::util::logger::Level;
 
 /// Which storage engine the node persists to.
@@ -74,7 +75,7 @@ pub struct NodeConfig {
 	/// The least severe level written to the log file.
 	pub log_level: Level,
 	/// The router's limits for every payment sent.
-	pub routing: crate::routing::RoutingLimits,
+	pub routing: RoutingLimits,
 	/// Watchtowers every revoked state is handed to (`host:port` or `pubkey@host:port`).
 	pub towers: Vec<String>,
 	/// How far peers' fee rates may differ from ours (dust exposure).
@@ -108,13 +109,56 @@ impl NodeConfig {
 			chain_poll_interval: CHAIN_POLL_INTERVAL,
 			wallet_sync_interval: WALLET_SYNC_INTERVAL,
 			log_level: Level::Debug,
-			routing: crate::routing::RoutingLimits::default(),
+			routing: RoutingLimits::default(),
 			towers: Vec::new(),
 			fee_policy: crate::fee_policy::FeePolicy::default(),
 			anchor_channels: true,
 			events_retention: Duration::from_secs(
 				DEFAULT_EVENTS_RETENTION_DAYS as u64 * SECONDS_PER_DAY,
 			),
+		}
+	}
+}
+
+/// The router's limits for every payment the node sends, and for the routes it shows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RoutingLimits {
+	/// Most paths one payment is split over (1 turns multi-path payments off).
+	pub max_path_count: u8,
+	/// Most blocks an HTLC of ours may be locked for, over the whole route.
+	pub max_total_cltv_expiry_delta: u32,
+	/// A path may use at most 1/2^n of a channel's capacity (higher = smaller share).
+	pub max_channel_saturation_power_of_half: u8,
+}
+
+impl Default for RoutingLimits {
+	fn default() -> Self {
+		RoutingLimits {
+			max_path_count: 10,
+			max_total_cltv_expiry_delta: DEFAULT_MAX_TOTAL_CLTV_EXPIRY_DELTA,
+			max_channel_saturation_power_of_half: 2,
+		}
+	}
+}
+
+impl RoutingLimits {
+	/// `params` within these limits.
+	pub fn apply(&self, params: PaymentParameters) -> PaymentParameters {
+		let mut params = params.with_max_path_count(self.max_path_count);
+		params.max_total_cltv_expiry_delta = self.max_total_cltv_expiry_delta;
+		params.max_channel_saturation_power_of_half = self.max_channel_saturation_power_of_half;
+		params
+	}
+
+	/// LDK's per-payment route settings with these limits and `max_fee_msat`.
+	pub fn route_config(
+		&self, max_fee_msat: Option<u64>,
+	) -> lightning::routing::router::RouteParametersConfig {
+		lightning::routing::router::RouteParametersConfig {
+			max_total_routing_fee_msat: max_fee_msat,
+			max_total_cltv_expiry_delta: self.max_total_cltv_expiry_delta,
+			max_path_count: self.max_path_count,
+			max_channel_saturation_power_of_half: self.max_channel_saturation_power_of_half,
 		}
 	}
 }
@@ -151,6 +195,46 @@ pub const DEFAULT_INVOICE_EXPIRY_SECS: u32 = 3600;
 pub const MAX_INVOICE_EXPIRY_SECS: u32 = 365 * 24 * 3600;
 /// Retries of a payment over other routes before it is failed.
 pub const PAYMENT_RETRY_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long stopping waits for each stage's tasks before giving up on them (see `shutdown`).
+pub const STOP_TIMEOUT: Duration = Duration::from_secs(30);
+/// How often a locked store is tried again at start-up (a node stopped and started again in
+/// one process may still hold it for a moment), [`STORE_OPEN_ATTEMPTS`] times.
+pub const STORE_OPEN_RETRY_DELAY: Duration = Duration::from_millis(200);
+/// How often opening a locked store is tried before giving up.
+pub const STORE_OPEN_ATTEMPTS: u32 = 25;
+/// How often bitcoind is asked again while the node waits for it to reach its best block.
+pub const CATCH_UP_RETRY_INTERVAL: Duration = Duration::from_secs(1);
+/// How often that wait is logged.
+pub const CATCH_UP_LOG_INTERVAL: Duration = Duration::from_secs(5);
+/// How often a connection's handshake is checked for completion while connecting to a peer.
+pub const PEER_HANDSHAKE_POLL_INTERVAL: Duration = Duration::from_millis(10);
+/// Pause after accepting a peer connection failed (e.g. out of file descriptors).
+pub const PEER_ACCEPT_RETRY_DELAY: Duration = Duration::from_millis(100);
+/// At most one log line per this interval about connections refused by the inbound limits.
+pub const INBOUND_REFUSAL_LOG_INTERVAL: Duration = Duration::from_secs(60);
+/// How long a channel open waits for the peer to accept and the funding to be built.
+pub const CHANNEL_OPEN_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long a waiting pay or keysend waits beyond the retry window before answering with the
+/// pending record.
+pub const PAYMENT_WAIT_SLACK: Duration = Duration::from_secs(50);
+/// How long settling a hold invoice waits for LDK to report the claim (the preimage durable
+/// in the channel monitors, which takes no peer round trip) before answering with the invoice
+/// as it reads.
+pub const HOLD_SETTLE_WAIT: Duration = Duration::from_secs(10);
+/// First wait after a failed webhook delivery; doubled after each further one.
+pub const WEBHOOK_FIRST_RETRY_DELAY: Duration = Duration::from_secs(1);
+/// Longest wait between webhook delivery attempts.
+pub const WEBHOOK_MAX_RETRY_DELAY: Duration = Duration::from_secs(600);
+/// How long a webhook receiver may take to answer.
+pub const WEBHOOK_REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+/// First wait after a failed delivery to a tower; doubles up to [`TOWER_MAX_BACKOFF`].
+pub const TOWER_MIN_BACKOFF: Duration = Duration::from_millis(500);
+/// Longest wait between deliveries to a failing tower.
+pub const TOWER_MAX_BACKOFF: Duration = Duration::from_secs(60);
+/// How long one request to a tower may take.
+pub const TOWER_REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+/// An idle tower task looks at the outbox at least this often.
+pub const TOWER_IDLE_RECHECK: Duration = Duration::from_secs(30);
 /// How many monitor updates are kept as deltas before the whole monitor is rewritten.
 pub const PERSISTER_MAX_PENDING_UPDATES: u64 = 100;
 /// The most a single on-chain send can be (21M BTC in sat).

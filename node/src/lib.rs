@@ -1,7 +1,26 @@
 //! fulgur-node: a Lightning node on LDK, bitcoind and sled.
 //!
 //! [`Node::start`] builds every part in LDK's start-up order (see `builder`) and starts the
-//! background tasks; the methods of [`Node`] are the operations the API and CLI expose.
+//! background tasks; the methods of [`Node`] are the operations the API and CLI expose. A node
+//! is a set of handles, one per concern (`payment::Payments`, `channels::Channels`,
+//! `peers::Peers`, `onchain::Onchain`, `routing::Routing`, the journal, API keys and
+//! webhooks), each built by the builder with exactly the parts it uses; operations, event
+//! handlers and chores take the handle or the parts they touch. Stopping is one ordered list
+//! (`shutdown`).
+//!
+//! Modules form layers, listed here from the bottom up; a module imports only modules listed
+//! before it (the `layers` test reads this list and every `crate::` path in the sources), so
+//! no import runs upwards and there is no circle:
+//! 1. Vocabulary: `error`, `fee_policy`, `config`, `model`, `logger`, `blocking`,
+//!    `private_files`, `channel_stats`, `inbound`, `parse`, `shutdown`.
+//! 2. Storage: `store`, `records`.
+//! 3. State on disk and the chain: `persistence`, `api_keys`, `journal`, `wallet`, `chain`.
+//! 4. Keys and what the chain monitor sees: `keys`, `peer_events`, `startup`, `tower` (the
+//!    tower client), `types` (every LDK type spelled out).
+//! 5. Operations, one handle each: `peers`, `routing`, `onchain`, `webhooks`, `channels`,
+//!    `payment`.
+//! 6. What runs them: `event` (LDK's events), `tasks` (background tasks).
+//! 7. Wiring: `handles`, `builder`, and [`Node`] here.
 #![deny(missing_docs)]
 
 mod api_keys;
@@ -10,15 +29,17 @@ pub mod chain;
 pub mod channel_stats;
 mod channels;
 pub mod config;
-mod context;
 pub mod error;
 mod event;
 pub mod fee_policy;
+mod handles;
 mod inbound;
 pub mod journal;
 mod keys;
 pub mod logger;
 pub mod model;
+mod onchain;
+mod parse;
 mod payment;
 mod peer_events;
 mod peers;
@@ -26,6 +47,7 @@ mod persistence;
 pub mod private_files;
 mod records;
 pub mod routing;
+mod shutdown;
 mod startup;
 pub mod store;
 mod tasks;
@@ -35,6 +57,8 @@ pub mod wallet;
 mod webhooks;
 
 mod builder;
+#[cfg(test)]
+mod layers;
 
 pub use api_keys::{constant_time_eq, ApiKeyInfo, ApiScope};
 pub use config::{NodeConfig, StoreKind};
@@ -51,20 +75,14 @@ pub use webhooks::{signature as webhook_signature, DeliveryState, WebhookInfo, S
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::Duration;
 
-use bitcoin::Address;
-use std::str::FromStr;
-
-use crate::context::Context;
-
-/// How long stop waits for background tasks before giving up on them.
-const STOP_TIMEOUT: Duration = Duration::from_secs(30);
+use crate::handles::Handles;
+use crate::shutdown::Stage;
 
 /// A running node. Cheap to clone; every clone is the same node.
 #[derive(Clone)]
 pub struct Node {
-	ctx: Arc<Context>,
+	handles: Arc<Handles>,
 }
 
 impl Node {
@@ -79,7 +97,7 @@ impl Node {
 	pub async fn start_reporting(
 		config: NodeConfig, startup: Arc<Startup>,
 	) -> Result<Node, NodeError> {
-		Ok(Node { ctx: builder::build(config, startup).await? })
+		Ok(Node { handles: Arc::new(builder::build(config, startup).await?) })
 	}
 
 	/// Stops the node cleanly: the listener, chain poller and chores end, peers are
@@ -87,77 +105,42 @@ impl Node {
 	/// channel manager on its way out (after the last peer message, so the manager on disk is
 	/// never behind its monitors), and the store is flushed.
 	pub async fn stop(&self) {
-		if self.ctx.stop.send_replace(true) {
-			return;
-		}
-		crate::info!(self.ctx.logger, "stopping");
-		let tasks: Vec<_> =
-			std::mem::take(&mut *self.ctx.tasks.lock().unwrap_or_else(|e| e.into_inner()));
-		for task in tasks {
-			if tokio::time::timeout(STOP_TIMEOUT, task).await.is_err() {
-				crate::warn!(self.ctx.logger, "a background task did not stop in time");
-			}
-		}
-		self.ctx.peer_manager.disconnect_all_peers();
-		self.ctx.stop_processor.send_replace(true);
-		let processor = self.ctx.processor.lock().unwrap_or_else(|e| e.into_inner()).take();
-		if let Some(processor) = processor {
-			if tokio::time::timeout(STOP_TIMEOUT, processor).await.is_err() {
-				crate::error!(self.ctx.logger, "the background processor did not stop in time");
-			}
-		}
-		// Last: the processor's final manager write went through the barrier.
-		if let Some(barrier) = &self.ctx.barrier {
-			barrier.close();
-		}
-		let barrier_task = self.ctx.barrier_task.lock().unwrap_or_else(|e| e.into_inner()).take();
-		let mut manager_written = true;
-		if let Some(task) = barrier_task {
-			if tokio::time::timeout(STOP_TIMEOUT, task).await.is_err() {
-				crate::error!(self.ctx.logger, "the manager writer did not stop in time");
-				manager_written = false;
-			}
-		}
-		if manager_written {
-			let written = persistence::checkpoint::checkpoint_monitors(&self.ctx).await;
-			crate::info!(self.ctx.logger, "{written} channel monitors written at the chain tip");
-		}
-		crate::info!(self.ctx.logger, "stopped");
+		self.handles.shutdown.run().await
 	}
 
 	/// The store's counters since start (writes, flushes, bytes): what persistence costs.
 	pub fn store_stats(&self) -> store::StoreStats {
-		self.ctx.store.stats()
+		self.handles.store.stats()
 	}
 
 	/// Our node id, hex.
 	pub fn node_id(&self) -> String {
-		self.ctx.channel_manager.get_our_node_id().to_string()
+		self.handles.peers.our_node_id.to_string()
 	}
 
 	/// The address peers reach us on.
 	pub fn listen_addr(&self) -> std::net::SocketAddr {
-		self.ctx.config.listen_addr
+		self.handles.listen_addr
 	}
 
 	/// Node-wide state.
 	pub fn info(&self) -> NodeInfo {
-		let ctx = &self.ctx;
-		let best = ctx.channel_manager.current_best_block();
-		let channels = ctx.channel_manager.list_channels();
-		let engine = ctx.engine_stats.total();
-		let graph = routing::graph::summary(&ctx.graph);
+		let h = &self.handles;
+		let best = h.channels.channel_manager.current_best_block();
+		let channels = h.channels.channel_manager.list_channels();
+		let engine = h.channels.engine_stats.total();
+		let graph = routing::graph::summary(&h.routing.graph);
 		NodeInfo {
 			node_id: self.node_id(),
-			network: ctx.config.network.to_string(),
+			network: h.network.to_string(),
 			block_height: best.height,
 			block_hash: best.block_hash.to_string(),
-			synced: ctx.synced.load(Ordering::Acquire),
-			sync_status: ctx.sync_status.get(),
-			num_peers: ctx.peer_manager.list_peers().len(),
+			synced: h.synced.load(Ordering::Acquire),
+			sync_status: h.sync_status.get(),
+			num_peers: h.peers.connected_count(),
 			num_channels: channels.len(),
 			num_usable_channels: channels.iter().filter(|c| c.is_usable).count(),
-			listening_addresses: vec![ctx.config.listen_addr.to_string()],
+			listening_addresses: vec![h.listen_addr.to_string()],
 			graph_nodes: graph.node_count,
 			graph_channels: graph.channel_count_both_directions,
 			monitor_updates_in_flight: engine.updates_in_flight,
@@ -168,69 +151,45 @@ impl Node {
 
 	/// Balances.
 	pub fn balance(&self) -> Balance {
-		let onchain = self.ctx.wallet.balance();
-		let channels = self.ctx.channel_manager.list_channels();
+		let onchain = self.handles.onchain.balance();
+		let channels = self.handles.channels.channel_manager.list_channels();
 		Balance {
 			onchain_confirmed_sat: onchain.confirmed_sat,
 			onchain_unconfirmed_sat: onchain.unconfirmed_sat,
 			lightning_outbound_msat: channels.iter().map(|c| c.outbound_capacity_msat).sum(),
 			lightning_inbound_msat: channels.iter().map(|c| c.inbound_capacity_msat).sum(),
-			lightning_claimable_sat: channels::claimable_sat(&self.ctx),
+			lightning_claimable_sat: channels::claimable_sat(&self.handles.channels),
 		}
 	}
 
 	/// A fresh on-chain receive address.
 	pub fn new_onchain_address(&self) -> Result<String, NodeError> {
-		self.ctx.wallet.new_address().map(|a| a.to_string())
+		self.handles.onchain.new_address()
 	}
 
 	/// Sends on-chain; returns the txid once bitcoind accepted the transaction.
 	pub async fn send_onchain(&self, address: &str, amount_sat: u64) -> Result<String, NodeError> {
-		if amount_sat == 0 || amount_sat > config::MAX_SAT {
-			return Err(NodeError::InvalidAmount("amount_sat must be between 1 and 21e14".into()));
-		}
-		let address = Address::from_str(address.trim())
-			.map_err(|e| NodeError::InvalidAddress(format!("{address:?}: {e}")))?
-			.require_network(self.ctx.config.network)
-			.map_err(|e| NodeError::InvalidAddress(format!("{e}")))?;
-		let fee_rate = lightning::chain::chaininterface::FeeEstimator::get_est_sat_per_1000_weight(
-			&*self.ctx.bitcoind,
-			lightning::chain::chaininterface::ConfirmationTarget::NonAnchorChannelFee,
-		);
-		let wallet = Arc::clone(&self.ctx.wallet);
-		let script = address.script_pubkey();
-		let tx = tokio::task::spawn_blocking(move || {
-			wallet.create_payment(script, amount_sat, fee_rate, wallet::SpendPurpose::Payment)
-		})
-		.await
-		.map_err(|e| NodeError::Internal(format!("wallet task: {e}")))??;
-		match self.ctx.bitcoind.send_transaction(&tx).await {
-			Ok(txid) => Ok(txid.to_string()),
-			Err(e) => {
-				self.ctx.wallet.cancel(&tx);
-				Err(e)
-			}
-		}
+		self.handles.onchain.send(address, amount_sat).await
 	}
 
 	/// Connects to a peer (`address` = `host:port`) and remembers it.
 	pub async fn connect_peer(&self, node_id: &str, address: &str) -> Result<(), NodeError> {
-		peers::connect(&self.ctx, node_id, address).await
+		self.handles.peers.connect(node_id, address).await
 	}
 
 	/// Disconnects a peer and forgets it.
 	pub async fn disconnect_peer(&self, node_id: &str) -> Result<(), NodeError> {
-		peers::disconnect(&self.ctx, node_id).await
+		self.handles.peers.disconnect(node_id).await
 	}
 
 	/// Known peers.
 	pub fn list_peers(&self) -> Vec<PeerInfo> {
-		peers::list(&self.ctx)
+		self.handles.peers.list()
 	}
 
 	/// Opens a channel; returns once the funding transaction is broadcast.
 	pub async fn open_channel(&self, req: OpenChannelRequest) -> Result<OpenedChannel, NodeError> {
-		channels::open(&self.ctx, req).await
+		channels::open(&self.handles.channels, req).await
 	}
 
 	/// Opens several channels funded by one transaction; returns once every channel is pending
@@ -238,75 +197,81 @@ impl Node {
 	pub async fn open_channels(
 		&self, reqs: Vec<OpenChannelRequest>,
 	) -> Result<Vec<OpenedChannel>, NodeError> {
-		channels::open_batch(&self.ctx, reqs).await
+		channels::open_batch(&self.handles.channels, reqs).await
 	}
 
 	/// All channels.
 	pub fn list_channels(&self) -> Vec<ChannelInfo> {
-		channels::list(&self.ctx)
+		channels::list(&self.handles.channels)
 	}
 
 	/// One channel.
 	pub fn get_channel(&self, channel_id: &str) -> Result<ChannelInfo, NodeError> {
-		channels::get(&self.ctx, channel_id)
+		channels::get(&self.handles.channels, channel_id)
 	}
 
 	/// Closes a channel cooperatively, or by broadcasting our commitment when `force`.
 	pub fn close_channel(&self, channel_id: &str, force: bool) -> Result<(), NodeError> {
-		channels::close(&self.ctx, channel_id, force)
+		channels::close(&self.handles.channels, channel_id, force)
 	}
 
 	/// Candidate routes to a node or an invoice's payee, best first.
 	pub fn find_routes(
 		&self, req: &routing::RoutesRequest,
 	) -> Result<routing::RoutesResponse, NodeError> {
-		routing::find_routes(&self.ctx, req)
+		routing::find_routes(&self.handles.routing, req)
 	}
 
 	/// Sends probes along the route a payment would take (the scorer learns from their
 	/// outcome); returns how many probes left.
 	pub fn probe(&self, req: &routing::RoutesRequest) -> Result<usize, NodeError> {
-		routing::probe(&self.ctx, req)
+		routing::probe(&self.handles.routing, req)
 	}
 
 	/// The configured watchtowers with their delivery state; `None` when none is configured.
 	pub fn towers(&self) -> Option<Vec<tower::TowerStatus>> {
-		self.ctx.towers.as_ref().map(|towers| towers.status())
+		self.handles.towers.as_ref().map(|towers| towers.status())
 	}
 
 	/// Appointments waiting in the outbox for at least one tower.
 	pub fn tower_outbox_len(&self) -> u64 {
-		self.ctx.towers.as_ref().map_or(0, |towers| towers.outbox_len())
+		self.handles.towers.as_ref().map_or(0, |towers| towers.outbox_len())
 	}
 
 	/// How long each step of the last start took (store, monitors, manager, chain sync, ...).
 	pub fn startup_timings(&self) -> Vec<(&'static str, std::time::Duration)> {
-		self.ctx.startup.lock().unwrap_or_else(|e| e.into_inner()).clone()
+		self.handles.startup_timings.clone()
 	}
 
 	/// Counts of the gossiped graph.
 	pub fn graph_summary(&self) -> routing::graph::GraphSummary {
-		routing::graph::summary(&self.ctx.graph)
+		routing::graph::summary(&self.handles.routing.graph)
 	}
 
 	/// One node of the graph.
 	pub fn graph_node(&self, node_id: &str) -> Result<routing::graph::GraphNode, NodeError> {
-		routing::graph::node(&self.ctx, node_id)
+		routing::graph::node(&self.handles.routing.graph, node_id)
 	}
 
 	/// One channel of the graph, by short channel id.
 	pub fn graph_channel(
 		&self, short_channel_id: &str,
 	) -> Result<routing::graph::GraphChannel, NodeError> {
-		routing::graph::channel(&self.ctx, short_channel_id)
+		routing::graph::channel(&self.handles.routing.graph, short_channel_id)
 	}
 
 	/// Creates a BOLT11 invoice.
 	pub async fn create_invoice(
 		&self, amount_msat: Option<u64>, description: &str, expiry_secs: Option<u32>,
 	) -> Result<InvoiceRecord, NodeError> {
-		payment::bolt11::create_invoice(&self.ctx, amount_msat, description, expiry_secs, None)
-			.await
+		payment::bolt11::create_invoice(
+			&self.handles.payments,
+			amount_msat,
+			description,
+			expiry_secs,
+			None,
+		)
+		.await
 	}
 
 	/// Creates a hold invoice for `payment_hash` (hex), whose preimage only the caller knows:
@@ -316,10 +281,16 @@ impl Node {
 		&self, payment_hash: &str, amount_msat: Option<u64>, description: &str,
 		expiry_secs: Option<u32>,
 	) -> Result<InvoiceRecord, NodeError> {
-		let hash = payment::hold::parse_32(payment_hash, "payment_hash")?;
+		let hash = parse::parse_32(payment_hash, "payment_hash")?;
 		let hash = Some(lightning::types::payment::PaymentHash(hash));
-		payment::bolt11::create_invoice(&self.ctx, amount_msat, description, expiry_secs, hash)
-			.await
+		payment::bolt11::create_invoice(
+			&self.handles.payments,
+			amount_msat,
+			description,
+			expiry_secs,
+			hash,
+		)
+		.await
 	}
 
 	/// Settles an accepted hold invoice with its preimage (hex): the held payment is claimed
@@ -327,36 +298,27 @@ impl Node {
 	pub async fn settle_invoice(
 		&self, payment_hash: &str, preimage: &str,
 	) -> Result<InvoiceRecord, NodeError> {
-		payment::hold::settle(&self.ctx, payment_hash, preimage).await
+		payment::hold::settle(&self.handles.payments, payment_hash, preimage).await
 	}
 
 	/// Cancels an open invoice, or an accepted hold invoice whose payment is failed back.
 	pub async fn cancel_invoice(&self, payment_hash: &str) -> Result<InvoiceRecord, NodeError> {
-		payment::hold::cancel(&self.ctx, payment_hash).await
+		payment::hold::cancel(&self.handles.payments, payment_hash).await
 	}
 
 	/// One invoice by payment hash.
 	pub fn get_invoice(&self, payment_hash: &str) -> Result<InvoiceRecord, NodeError> {
-		self.ctx
-			.invoices
-			.get(&payment_hash.trim().to_ascii_lowercase())
-			.map(payment::current_view)
-			.ok_or_else(|| NodeError::NotFound(format!("no invoice {payment_hash}")))
+		self.handles.payments.invoice(payment_hash)
 	}
 
 	/// All invoices, newest first.
 	pub fn list_invoices(&self) -> Vec<InvoiceRecord> {
-		let mut all: Vec<_> =
-			self.ctx.invoices.all().into_iter().map(payment::current_view).collect();
-		all.sort_by(|a, b| {
-			b.created_at.cmp(&a.created_at).then_with(|| a.payment_hash.cmp(&b.payment_hash))
-		});
-		all
+		self.handles.payments.all_invoices()
 	}
 
 	/// Pays a BOLT11 invoice or BOLT12 offer. With `wait`, returns once the payment is final.
 	pub async fn pay(&self, req: PayRequest, wait: bool) -> Result<PaymentRecord, NodeError> {
-		payment::pay(&self.ctx, req, wait).await
+		payment::pay(&self.handles.payments, req, wait).await
 	}
 
 	/// Sends a spontaneous payment. With `wait`, returns once the payment is final.
@@ -367,7 +329,8 @@ impl Node {
 	pub async fn keysend(
 		&self, node_id: &str, amount_msat: u64, payment_id: Option<&str>, wait: bool,
 	) -> Result<PaymentRecord, NodeError> {
-		payment::keysend::send(&self.ctx, node_id, amount_msat, payment_id, None, wait).await
+		payment::keysend::send(&self.handles.payments, node_id, amount_msat, payment_id, None, wait)
+			.await
 	}
 
 	/// Sends a keysend whose preimage (hex) the caller chose. For tests of what someone who
@@ -377,42 +340,33 @@ impl Node {
 	pub async fn keysend_with_preimage(
 		&self, node_id: &str, amount_msat: u64, preimage: &str,
 	) -> Result<PaymentRecord, NodeError> {
-		let preimage = payment::hold::parse_32(preimage, "preimage")?;
+		let preimage = parse::parse_32(preimage, "preimage")?;
 		let preimage = Some(lightning::types::payment::PaymentPreimage(preimage));
-		payment::keysend::send(&self.ctx, node_id, amount_msat, None, preimage, true).await
+		payment::keysend::send(&self.handles.payments, node_id, amount_msat, None, preimage, true)
+			.await
 	}
 
 	/// One payment by id: ours by payment id, else one we received by payment hash (a
 	/// payment we made wins when both share the hash; both are in [`Node::list_payments`]).
 	pub fn get_payment(&self, payment_id: &str) -> Result<PaymentRecord, NodeError> {
-		let id = payment_id.trim().to_ascii_lowercase();
-		self.ctx
-			.payments
-			.get(&id)
-			.or_else(|| self.ctx.received.get(&id))
-			.ok_or_else(|| NodeError::NotFound(format!("no payment {payment_id}")))
+		self.handles.payments.payment(payment_id)
 	}
 
 	/// All payments, made and received, newest first.
 	pub fn list_payments(&self) -> Vec<PaymentRecord> {
-		let mut all = self.ctx.payments.all();
-		all.extend(self.ctx.received.all());
-		all.sort_by(|a, b| {
-			b.created_at.cmp(&a.created_at).then_with(|| a.payment_id.cmp(&b.payment_id))
-		});
-		all
+		self.handles.payments.all_payments()
 	}
 
 	/// Creates a BOLT12 offer.
 	pub fn create_offer(
 		&self, amount_msat: Option<u64>, description: &str,
 	) -> Result<String, NodeError> {
-		payment::bolt12::create_offer(&self.ctx, amount_msat, description)
+		payment::bolt12::create_offer(&self.handles.payments, amount_msat, description)
 	}
 
 	/// Up to `limit` events with an index above `after`, oldest first (see [`journal`]).
 	pub async fn events(&self, after: u64, limit: usize) -> Result<Vec<EventRecord>, NodeError> {
-		self.ctx.journal.read_async(after, limit).await
+		self.handles.journal.read_async(after, limit).await
 	}
 
 	/// A page of the events a key with `scope` may read, after `after` (see
@@ -421,63 +375,63 @@ impl Node {
 	pub async fn events_for(
 		&self, scope: ApiScope, after: u64, limit: usize,
 	) -> Result<EventPage, NodeError> {
-		self.ctx.journal.read_for(scope, after, limit).await
+		self.handles.journal.read_for(scope, after, limit).await
 	}
 
 	/// The index of the latest event (0 before the first one).
 	pub fn latest_event_index(&self) -> u64 {
-		self.ctx.journal.latest()
+		self.handles.journal.latest()
 	}
 
 	/// The oldest index still in the log (0 when it is empty): events before it were removed
 	/// by the retention policy.
 	pub fn oldest_event_index(&self) -> u64 {
-		self.ctx.journal.oldest()
+		self.handles.journal.oldest()
 	}
 
 	/// Registers a reader of the log that has passed every event up to `passed` (an event
 	/// stream): while the returned handle lives, the retention policy keeps every event it
 	/// has not passed. At most [`journal::MAX_READERS`] at once (`busy` beyond).
 	pub fn register_event_reader(&self, passed: u64) -> Result<EventReader, NodeError> {
-		self.ctx.journal.register_reader(passed)
+		self.handles.journal.register_reader(passed)
 	}
 
 	/// How many events the log holds.
 	pub fn event_count(&self) -> u64 {
-		self.ctx.journal.total()
+		self.handles.journal.total()
 	}
 
 	/// Follows the latest event index: `changed()` resolves when events were appended. The
 	/// events themselves are read with [`Node::events`], so a slow reader misses nothing.
 	pub fn subscribe_events(&self) -> tokio::sync::watch::Receiver<u64> {
-		self.ctx.journal.subscribe()
+		self.handles.journal.subscribe()
 	}
 
 	/// Creates an API key with `scope`; returns it and its secret (shown once).
 	pub async fn create_api_key(
 		&self, scope: ApiScope, label: Option<String>,
 	) -> Result<(ApiKeyInfo, String), NodeError> {
-		self.ctx.api_keys.create(scope, label).await
+		self.handles.api_keys.create(scope, label).await
 	}
 
 	/// Every API key but the admin key file's, newest first.
 	pub fn list_api_keys(&self) -> Vec<ApiKeyInfo> {
-		self.ctx.api_keys.list()
+		self.handles.api_keys.list()
 	}
 
 	/// Revokes an API key at once.
 	pub async fn revoke_api_key(&self, id: &str) -> Result<ApiKeyInfo, NodeError> {
-		self.ctx.api_keys.revoke(id).await
+		self.handles.api_keys.revoke(id).await
 	}
 
 	/// Whether API key `id` exists: created and not revoked.
 	pub fn api_key_exists(&self, id: &str) -> bool {
-		self.ctx.api_keys.exists(id)
+		self.handles.api_keys.exists(id)
 	}
 
 	/// The API key whose secret this is, if any.
 	pub fn authenticate_api_key(&self, secret: &str) -> Option<ApiKeyInfo> {
-		self.ctx.api_keys.authenticate(secret)
+		self.handles.api_keys.authenticate(secret)
 	}
 
 	/// Registers a webhook for `events` (empty: every kind) from the next event on, and
@@ -485,37 +439,34 @@ impl Node {
 	pub async fn create_webhook(
 		&self, url: &str, events: Vec<String>,
 	) -> Result<(WebhookInfo, String), NodeError> {
-		let created = self.ctx.webhooks.create(&self.ctx.journal, url, events).await?;
-		let task = tokio::spawn(webhooks::run_worker(Arc::clone(&self.ctx), created.0.id.clone()));
-		self.ctx.keep_task(task);
+		let h = &self.handles;
+		let created = h.webhooks.webhooks.create(&h.journal, url, events).await?;
+		h.shutdown.keep(Stage::Tasks, h.webhooks.spawn(created.0.id.clone()));
 		Ok(created)
 	}
 
 	/// Every webhook with its delivery state, newest first.
 	pub fn list_webhooks(&self) -> Vec<WebhookInfo> {
-		self.ctx.webhooks.list()
+		self.handles.webhooks.webhooks.list()
 	}
 
 	/// Removes a webhook; undelivered events are dropped.
 	pub async fn delete_webhook(&self, id: &str) -> Result<WebhookInfo, NodeError> {
-		self.ctx.webhooks.delete(id).await
+		self.handles.webhooks.webhooks.delete(id).await
 	}
 
 	/// How long monitor writes took to become durable since start (Prometheus buckets).
 	pub fn persist_latency_histogram(&self) -> channel_stats::HistogramSnapshot {
-		self.ctx.engine_stats.persist_latency.snapshot()
+		self.handles.channels.engine_stats.persist_latency.snapshot()
 	}
 
 	/// Resolves once the node is stopping.
 	pub async fn stopped(&self) {
-		self.ctx.stopped().await
+		self.handles.stop.stopped().await
 	}
 
 	/// Brings the on-chain wallet up to date now (it also syncs every few seconds).
 	pub async fn sync_wallet(&self) -> Result<(), NodeError> {
-		let wallet = Arc::clone(&self.ctx.wallet);
-		tokio::task::spawn_blocking(move || wallet.sync())
-			.await
-			.map_err(|e| NodeError::Internal(format!("wallet task: {e}")))?
+		self.handles.onchain.sync().await
 	}
 }

@@ -2,21 +2,42 @@
 //! connections reach the journal is `peer_events`' business).
 
 use std::net::SocketAddr;
-use std::str::FromStr;
 use std::sync::Arc;
-use std::time::Duration;
 
 use bitcoin::secp256k1::PublicKey;
+use serde::{Deserialize, Serialize};
 
-use crate::config::PEER_CONNECT_TIMEOUT;
-use crate::context::{Context, PeerRecord};
+use crate::config::{PEER_CONNECT_TIMEOUT, PEER_HANDSHAKE_POLL_INTERVAL};
+use crate::logger::FulgurLogger;
 use crate::model::PeerInfo;
+use crate::parse::parse_node_id;
+use crate::records::RecordStore;
+use crate::types::PeerManager;
 use crate::NodeError;
 
-/// Parses a hex node id.
-pub fn parse_node_id(node_id: &str) -> Result<PublicKey, NodeError> {
-	PublicKey::from_str(node_id.trim())
-		.map_err(|_| NodeError::InvalidNodeId(format!("{node_id:?} is not a node id")))
+/// Where the peers we reconnect to are kept, by node id.
+pub(crate) const PEERS_NAMESPACE: &str = "fulgur_peers";
+
+/// A peer we reconnect to.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct PeerRecord {
+	/// Node id, hex.
+	pub node_id: String,
+	/// `host:port`.
+	pub address: String,
+}
+
+/// The peers handle: connections through the peer manager and the peers we remember.
+#[derive(Clone)]
+pub(crate) struct Peers {
+	/// Noise connections and message routing.
+	pub(crate) peer_manager: Arc<PeerManager>,
+	/// Peers to reconnect to, by node id.
+	pub(crate) remembered: Arc<RecordStore<PeerRecord>>,
+	/// Our own node id (a connection to it is refused).
+	pub(crate) our_node_id: PublicKey,
+	/// Log.
+	pub(crate) logger: Arc<FulgurLogger>,
 }
 
 /// Checks that `address` is `host:port`, without looking the host up.
@@ -40,110 +61,118 @@ pub async fn resolve_address(address: &str) -> Result<SocketAddr, NodeError> {
 		.ok_or_else(|| NodeError::InvalidAddress(format!("{address:?}: no such host")))
 }
 
-/// Connects (if not connected yet) and remembers the peer for reconnection.
-pub async fn connect(ctx: &Arc<Context>, node_id: &str, address: &str) -> Result<(), NodeError> {
-	let pubkey = parse_node_id(node_id)?;
-	let addr = resolve_address(address).await?;
-	if pubkey == ctx.channel_manager.get_our_node_id() {
-		return Err(NodeError::InvalidRequest("cannot connect to ourselves".into()));
+impl Peers {
+	/// Connects (if not connected yet) and remembers the peer for reconnection.
+	pub async fn connect(&self, node_id: &str, address: &str) -> Result<(), NodeError> {
+		let pubkey = parse_node_id(node_id)?;
+		let addr = resolve_address(address).await?;
+		if pubkey == self.our_node_id {
+			return Err(NodeError::InvalidRequest("cannot connect to ourselves".into()));
+		}
+		self.connect_to(pubkey, addr).await?;
+		let record = PeerRecord { node_id: pubkey.to_string(), address: address.to_string() };
+		self.remembered.put(&record.node_id.clone(), record).await
 	}
-	connect_inner(ctx, pubkey, addr).await?;
-	let record = PeerRecord { node_id: pubkey.to_string(), address: address.to_string() };
-	ctx.peers.put(&record.node_id.clone(), record).await
-}
 
-/// Connects and waits for the handshake to finish.
-pub(crate) async fn connect_inner(
-	ctx: &Arc<Context>, pubkey: PublicKey, addr: SocketAddr,
-) -> Result<(), NodeError> {
-	if ctx.peer_manager.peer_by_node_id(&pubkey).is_some() {
-		return Ok(());
-	}
-	let unreachable = |why: String| NodeError::PeerUnreachable(format!("{pubkey}@{addr}: {why}"));
-	let connection = tokio::time::timeout(
-		PEER_CONNECT_TIMEOUT,
-		lightning_net_tokio::connect_outbound(Arc::clone(&ctx.peer_manager), pubkey, addr),
-	)
-	.await
-	.map_err(|_| unreachable("connection timed out".into()))?
-	.ok_or_else(|| unreachable("connection refused".into()))?;
-	let mut connection = Box::pin(connection);
-	let deadline = tokio::time::Instant::now() + PEER_CONNECT_TIMEOUT;
-	loop {
-		tokio::select! {
-			// The future ends when the connection does.
-			_ = &mut connection => return Err(unreachable("disconnected during handshake".into())),
-			_ = tokio::time::sleep(Duration::from_millis(10)) => {
-				if ctx.peer_manager.peer_by_node_id(&pubkey).is_some() {
-					// Keep driving the connection in the background.
-					tokio::spawn(connection);
-					return Ok(());
-				}
-				if tokio::time::Instant::now() > deadline {
-					return Err(unreachable("handshake timed out (wrong node id?)".into()));
-				}
-			},
+	/// Connects and waits for the handshake to finish.
+	pub(crate) async fn connect_to(
+		&self, pubkey: PublicKey, addr: SocketAddr,
+	) -> Result<(), NodeError> {
+		if self.peer_manager.peer_by_node_id(&pubkey).is_some() {
+			return Ok(());
+		}
+		let unreachable =
+			|why: String| NodeError::PeerUnreachable(format!("{pubkey}@{addr}: {why}"));
+		let connection = tokio::time::timeout(
+			PEER_CONNECT_TIMEOUT,
+			lightning_net_tokio::connect_outbound(Arc::clone(&self.peer_manager), pubkey, addr),
+		)
+		.await
+		.map_err(|_| unreachable("connection timed out".into()))?
+		.ok_or_else(|| unreachable("connection refused".into()))?;
+		let mut connection = Box::pin(connection);
+		let deadline = tokio::time::Instant::now() + PEER_CONNECT_TIMEOUT;
+		loop {
+			tokio::select! {
+				// The future ends when the connection does.
+				_ = &mut connection => return Err(unreachable("disconnected during handshake".into())),
+				_ = tokio::time::sleep(PEER_HANDSHAKE_POLL_INTERVAL) => {
+					if self.peer_manager.peer_by_node_id(&pubkey).is_some() {
+						// Keep driving the connection in the background.
+						tokio::spawn(connection);
+						return Ok(());
+					}
+					if tokio::time::Instant::now() > deadline {
+						return Err(unreachable("handshake timed out (wrong node id?)".into()));
+					}
+				},
+			}
 		}
 	}
-}
 
-/// Disconnects and forgets a peer.
-pub async fn disconnect(ctx: &Arc<Context>, node_id: &str) -> Result<(), NodeError> {
-	let pubkey = parse_node_id(node_id)?;
-	let known = ctx.peers.get(&pubkey.to_string()).is_some();
-	let connected = ctx.peer_manager.peer_by_node_id(&pubkey).is_some();
-	if !known && !connected {
-		return Err(NodeError::NotFound(format!("no peer {pubkey}")));
+	/// Disconnects and forgets a peer.
+	pub async fn disconnect(&self, node_id: &str) -> Result<(), NodeError> {
+		let pubkey = parse_node_id(node_id)?;
+		let known = self.remembered.get(&pubkey.to_string()).is_some();
+		let connected = self.peer_manager.peer_by_node_id(&pubkey).is_some();
+		if !known && !connected {
+			return Err(NodeError::NotFound(format!("no peer {pubkey}")));
+		}
+		// Forgotten first, so the reconnect loop does not bring it back.
+		if known {
+			self.remembered.remove(&pubkey.to_string()).await?;
+		}
+		self.peer_manager.disconnect_by_node_id(pubkey);
+		Ok(())
 	}
-	// Forgotten first, so the reconnect loop does not bring it back.
-	if known {
-		ctx.peers.remove(&pubkey.to_string()).await?;
-	}
-	ctx.peer_manager.disconnect_by_node_id(pubkey);
-	Ok(())
-}
 
-/// Known and connected peers.
-pub fn list(ctx: &Context) -> Vec<PeerInfo> {
-	let connected = ctx.peer_manager.list_peers();
-	let mut peers: Vec<PeerInfo> = ctx
-		.peers
-		.all()
-		.into_iter()
-		.map(|record| PeerInfo {
-			connected: connected
-				.iter()
-				.any(|p| p.counterparty_node_id.to_string() == record.node_id),
-			node_id: record.node_id,
-			address: Some(record.address),
-			persisted: true,
-		})
-		.collect();
-	for peer in connected {
-		let node_id = peer.counterparty_node_id.to_string();
-		if !peers.iter().any(|p| p.node_id == node_id) {
-			peers.push(PeerInfo {
-				node_id,
-				address: peer.socket_address.map(|a| a.to_string()),
-				connected: true,
-				persisted: false,
-			});
+	/// Known and connected peers.
+	pub fn list(&self) -> Vec<PeerInfo> {
+		let connected = self.peer_manager.list_peers();
+		let mut peers: Vec<PeerInfo> = self
+			.remembered
+			.all()
+			.into_iter()
+			.map(|record| PeerInfo {
+				connected: connected
+					.iter()
+					.any(|p| p.counterparty_node_id.to_string() == record.node_id),
+				node_id: record.node_id,
+				address: Some(record.address),
+				persisted: true,
+			})
+			.collect();
+		for peer in connected {
+			let node_id = peer.counterparty_node_id.to_string();
+			if !peers.iter().any(|p| p.node_id == node_id) {
+				peers.push(PeerInfo {
+					node_id,
+					address: peer.socket_address.map(|a| a.to_string()),
+					connected: true,
+					persisted: false,
+				});
+			}
+		}
+		peers.sort_by(|a, b| a.node_id.cmp(&b.node_id));
+		peers
+	}
+
+	/// Reconnects to every remembered peer that is offline.
+	pub async fn reconnect_all(&self) {
+		for record in self.remembered.all() {
+			let Ok(pubkey) = parse_node_id(&record.node_id) else { continue };
+			if self.peer_manager.peer_by_node_id(&pubkey).is_some() {
+				continue;
+			}
+			let Ok(addr) = resolve_address(&record.address).await else { continue };
+			if let Err(e) = self.connect_to(pubkey, addr).await {
+				crate::debug!(self.logger, "reconnect: {e}");
+			}
 		}
 	}
-	peers.sort_by(|a, b| a.node_id.cmp(&b.node_id));
-	peers
-}
 
-/// Reconnects to every remembered peer that is offline.
-pub async fn reconnect_all(ctx: &Arc<Context>) {
-	for record in ctx.peers.all() {
-		let Ok(pubkey) = parse_node_id(&record.node_id) else { continue };
-		if ctx.peer_manager.peer_by_node_id(&pubkey).is_some() {
-			continue;
-		}
-		let Ok(addr) = resolve_address(&record.address).await else { continue };
-		if let Err(e) = connect_inner(ctx, pubkey, addr).await {
-			crate::debug!(ctx.logger, "reconnect: {e}");
-		}
+	/// How many peers are connected.
+	pub fn connected_count(&self) -> usize {
+		self.peer_manager.list_peers().len()
 	}
 }

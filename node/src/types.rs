@@ -63,9 +63,12 @@ impl FutureSpawner for TokioSpawner {
 	}
 }
 
+/// The chain monitor as the channel manager sees it, with the tower client in between.
+pub type TowerWatch = crate::tower::watch::TowerWatch<ChainMonitor>;
+
 /// The channel manager.
 pub type ChannelManager = lightning::ln::channelmanager::ChannelManager<
-	Arc<crate::tower::watch::TowerWatch>,
+	Arc<TowerWatch>,
 	Arc<BitcoindClient>,
 	Arc<NodeKeysManager>,
 	Arc<NodeKeysManager>,
@@ -112,6 +115,12 @@ pub type PeerManager = lightning::ln::peer_handler::PeerManager<
 	Arc<NodeKeysManager>,
 	Arc<ChainMonitor>,
 >;
+
+impl crate::persistence::barrier::ManagerSource for ChannelManager {
+	fn serialize(&self) -> Vec<u8> {
+		lightning::util::ser::Writeable::encode(self)
+	}
+}
 
 /// Sweeps outputs of closed channels back to the on-chain wallet.
 pub type Sweeper = OutputSweeper<

@@ -5,12 +5,11 @@
 
 use std::io::Cursor;
 use std::sync::atomic::AtomicBool;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use bitcoin::bip32::{ChildNumber, Xpriv};
 use bitcoin::secp256k1::Secp256k1;
 use bitcoin::BlockHash;
-use dashmap::DashMap;
 use lightning::chain::chainmonitor;
 use lightning::chain::{BestBlock, Listen};
 use lightning::events::bump_transaction::{BumpTransactionEventHandler, Wallet as CoinSelector};
@@ -32,20 +31,29 @@ use lightning_block_sync::{BlockSource, Cache};
 
 use crate::chain::{catch_up, BitcoindClient, StoredHeaders};
 use crate::channel_stats::EngineStats;
+use crate::channels::{Channels, PendingOpens};
 use crate::config::StoreKind;
 use crate::config::{NodeConfig, PERSISTER_MAX_PENDING_UPDATES};
-use crate::context::Context;
+use crate::event::EventHandler;
+use crate::handles::Handles;
 use crate::keys::NodeKeysManager;
 use crate::logger::FulgurLogger;
-use crate::payment::keyspaces;
+use crate::onchain::Onchain;
+use crate::payment::{keyspaces, Payments};
+use crate::peers::{PeerRecord, Peers, PEERS_NAMESPACE};
 use crate::persistence::{EngineStore, ManagerBarrier};
 use crate::records::RecordStore;
+use crate::routing::Routing;
+use crate::shutdown::{Shutdown, StopSignal};
 use crate::store::{DynStore, FsSyncStore, MemoryStore};
+use crate::tasks::{ChainFollower, Processor};
 use crate::types::{ChainFilter, ChannelManager, Persister, Sweeper, TokioSpawner};
 use crate::wallet::OnchainWallet;
-use crate::{private_files, tasks, NodeError, Startup};
+use crate::webhooks::WebhookDelivery;
+use crate::{private_files, NodeError, Startup};
 
 mod setup;
+mod start;
 
 pub(crate) use fulgur_base::clock::unix_now_u32;
 use setup::{open_sled, read_or_create_seed, starting_info, user_config, StartupClock};
@@ -53,18 +61,16 @@ use setup::{open_sled, read_or_create_seed, starting_info, user_config, StartupC
 const SEED_FILE: &str = "seed";
 const DB_DIR: &str = "db";
 const FS_STORE_DIR: &str = "fs-store";
+/// Where the invoices we issued are kept, by payment hash.
+const INVOICES_NAMESPACE: &str = "fulgur_invoices";
 const LOG_FILE: &str = "fulgur.log";
 /// BIP32 child under which the LDK seed is derived, apart from the wallet's BIP84 keys.
 const LDK_SEED_CHILD: u32 = 535;
 /// BIP32 child (hardened) of the key the node signs tower appointments with.
 const TOWER_KEY_CHILD: u32 = 536;
-/// How often opening a locked store is retried (every 200 ms).
-const STORE_OPEN_ATTEMPTS: u32 = 25;
 
-/// Starts a node from `config`.
-pub(crate) async fn build(
-	config: NodeConfig, startup: Arc<Startup>,
-) -> Result<Arc<Context>, NodeError> {
+/// Starts a node from `config`; returns its handles.
+pub(crate) async fn build(config: NodeConfig, startup: Arc<Startup>) -> Result<Handles, NodeError> {
 	let sync_status = Arc::clone(startup.sync_status());
 	private_files::restrict_new_files();
 	private_files::private_dir(&config.data_dir).map_err(|e| {
@@ -191,7 +197,7 @@ pub(crate) async fn build(
 			&wallet,
 		)?),
 	};
-	let tower_watch = Arc::new(crate::tower::watch::TowerWatch::new(
+	let tower_watch = Arc::new(crate::types::TowerWatch::new(
 		Arc::clone(&chain_monitor),
 		towers.clone(),
 		Arc::clone(&logger),
@@ -392,8 +398,8 @@ pub(crate) async fn build(
 	));
 	// Peers we remember (connected through the API) and peers with a channel are ours; only
 	// their connections reach the journal.
-	let remembered_peers: Arc<RecordStore<crate::context::PeerRecord>> =
-		RecordStore::load(Arc::clone(&store), "fulgur_peers")?;
+	let remembered_peers: Arc<RecordStore<PeerRecord>> =
+		RecordStore::load(Arc::clone(&store), PEERS_NAMESPACE)?;
 	let is_our_peer = {
 		let (channels, remembered) = (Arc::clone(&channel_manager), Arc::clone(&remembered_peers));
 		move |peer: &bitcoin::secp256k1::PublicKey| {
@@ -444,63 +450,141 @@ pub(crate) async fn build(
 		crate::info!(logger, "moved {moved} inbound payment records to their own keyspace");
 	}
 
-	let (stop, _) = tokio::sync::watch::channel(false);
-	let (stop_processor, _) = tokio::sync::watch::channel(false);
-	let context = Arc::new(Context {
-		invoices: RecordStore::load(Arc::clone(&store), "fulgur_invoices")?,
-		payments,
-		received,
-		peers: remembered_peers,
-		journal,
-		towers,
-		tower_watch,
-		peer_events,
-		api_keys: crate::api_keys::ApiKeys::load(Arc::clone(&store))?,
-		webhooks: crate::webhooks::Webhooks::load(Arc::clone(&store))?,
-		config,
-		logger,
-		store,
-		bitcoind,
-		wallet,
-		chain_monitor,
-		channel_manager,
-		graph: routing.graph,
+	// 12. The handles, each with the parts it uses.
+	let shutdown = Shutdown::new(Arc::clone(&logger));
+	let stop = shutdown.stop_signal();
+	let peers = Peers {
+		peer_manager: Arc::clone(&peer_manager),
+		remembered: remembered_peers,
+		our_node_id: channel_manager.get_our_node_id(),
+		logger: Arc::clone(&logger),
+	};
+	let routing_handle = Routing {
+		channel_manager: Arc::clone(&channel_manager),
 		router: Arc::clone(&routing.router),
 		scorer: Arc::clone(&routing.scorer),
-		onion_messenger,
-		peer_manager,
-		sweeper,
+		graph: Arc::clone(&routing.graph),
+		network: config.network,
+		limits: config.routing,
+	};
+	let api_keys = crate::api_keys::ApiKeys::load(Arc::clone(&store))?;
+	let payments = Payments {
+		channel_manager: Arc::clone(&channel_manager),
+		invoices: RecordStore::load(Arc::clone(&store), INVOICES_NAMESPACE)?,
+		payments,
+		received,
+		journal: Arc::clone(&journal),
+		logger: Arc::clone(&logger),
+		network: config.network,
+		limits: config.routing,
+		routing: routing_handle.clone(),
+	};
+	let channels = Channels {
+		channel_manager: Arc::clone(&channel_manager),
+		chain_monitor: Arc::clone(&chain_monitor),
+		wallet: Arc::clone(&wallet),
+		bitcoind: Arc::clone(&bitcoind),
+		engine_stats: Arc::clone(&engine_stats),
+		fee_policy: config.fee_policy,
+		opens: Arc::new(PendingOpens::default()),
+		peers: peers.clone(),
+		logger: Arc::clone(&logger),
+	};
+	let onchain = Onchain {
+		wallet: Arc::clone(&wallet),
+		bitcoind: Arc::clone(&bitcoind),
+		network: config.network,
+	};
+	let webhooks = WebhookDelivery {
+		webhooks: Arc::new(crate::webhooks::Webhooks::load(Arc::clone(&store))?),
+		journal: Arc::clone(&journal),
+		logger: Arc::clone(&logger),
+		stop: stop.clone(),
+	};
+	let handler = Arc::new(EventHandler {
+		payments: payments.clone(),
+		channels: channels.clone(),
+		peers: peers.clone(),
+		sweeper: Arc::clone(&sweeper),
 		bump_handler,
-		pending_opens: DashMap::new(),
-		funding_batches: DashMap::new(),
-		engine_stats,
-		engine_store: metered,
-		barrier,
-		barrier_task: Mutex::new(None),
-		synced: AtomicBool::new(false),
-		sync_status,
-		stop,
-		stop_processor,
-		tasks: Mutex::new(Vec::new()),
-		processor: Mutex::new(None),
-		startup: Mutex::new(Vec::new()),
+		journal: Arc::clone(&journal),
+		logger: Arc::clone(&logger),
 	});
 
 	clock.lap("peers and wiring");
-	// 12. Payments our records call pending that LDK never heard of (the node died between
+	// 13. Payments our records call pending that LDK never heard of (the node died between
 	// writing the record and handing the payment to LDK) turn failed, before anyone can ask.
-	crate::payment::reconcile::reconcile_pending(&context).await;
+	crate::payment::reconcile::reconcile_pending(&payments).await;
 	clock.lap("pending payments");
 
-	// 13.–16. Listener, chain poller, background processor and the periodic chores.
-	tasks::start(&context, chain_tip, header_cache, routing.gossip_sync, routing.scorer).await?;
+	// 14.–17. Listener, chain poller, background processor and the periodic chores, each
+	// handed to the shutdown stage that stops it.
+	let synced = Arc::new(AtomicBool::new(false));
+	start::tasks(start::TaskParts {
+		config: &config,
+		shutdown: &shutdown,
+		chain: ChainFollower {
+			channel_manager: Arc::clone(&channel_manager),
+			chain_monitor: Arc::clone(&chain_monitor),
+			sweeper: Arc::clone(&sweeper),
+			towers: towers.clone(),
+			journal: Arc::clone(&journal),
+			bitcoind: Arc::clone(&bitcoind),
+			network: config.network,
+			interval: config.chain_poll_interval,
+			synced: Arc::clone(&synced),
+			sync_status: Arc::clone(&sync_status),
+			logger: Arc::clone(&logger),
+			stop: stop.clone(),
+		},
+		chain_tip,
+		header_cache,
+		processor: Processor {
+			engine_store: Arc::clone(&metered),
+			handler,
+			chain_monitor: Arc::clone(&chain_monitor),
+			channel_manager: Arc::clone(&channel_manager),
+			onion_messenger,
+			gossip_sync: routing.gossip_sync,
+			peer_manager: Arc::clone(&peer_manager),
+			sweeper,
+			scorer: routing.scorer,
+			logger: Arc::clone(&logger),
+			stop: StopSignal::new(),
+		},
+		barrier,
+		towers: towers.as_ref(),
+		webhooks: &webhooks,
+		peer_events,
+		peers: &peers,
+		payments: &payments,
+		bitcoind: &bitcoind,
+		wallet: &wallet,
+		journal: &journal,
+		chain_monitor: &chain_monitor,
+		store: &store,
+		logger: &logger,
+	})
+	.await?;
 	clock.lap("tasks");
-	crate::info!(
-		context.logger,
-		"node {} started: {}",
-		context.channel_manager.get_our_node_id(),
-		clock.summary()
-	);
-	*context.startup.lock().unwrap_or_else(|e| e.into_inner()) = clock.laps;
-	Ok(context)
+	crate::info!(logger, "node {} started: {}", channel_manager.get_our_node_id(), clock.summary());
+	Ok(Handles {
+		network: config.network,
+		listen_addr: config.listen_addr,
+		store,
+		payments,
+		channels,
+		peers,
+		onchain,
+		routing: routing_handle,
+		journal,
+		api_keys,
+		webhooks,
+		towers,
+		synced,
+		sync_status,
+		startup_timings: clock.laps,
+		stop,
+		shutdown,
+	})
 }

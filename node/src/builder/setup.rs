@@ -3,8 +3,7 @@
 
 use lightning::util::config::UserConfig;
 
-use super::STORE_OPEN_ATTEMPTS;
-use crate::config::NodeConfig;
+use crate::config::{NodeConfig, STORE_OPEN_ATTEMPTS, STORE_OPEN_RETRY_DELAY};
 use crate::model::NodeInfo;
 use crate::private_files;
 use crate::store::SledStore;
@@ -84,7 +83,7 @@ pub(super) async fn open_sled(path: &std::path::Path) -> Result<SledStore, NodeE
 			Ok(store) => return Ok(store),
 			Err(_) if attempts < STORE_OPEN_ATTEMPTS => {
 				attempts += 1;
-				tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+				tokio::time::sleep(STORE_OPEN_RETRY_DELAY).await;
 			}
 			Err(e) => {
 				return Err(NodeError::Persistence(format!(

@@ -10,20 +10,14 @@
 //! Never does the node sync to a chain with less work than its own: that would undo
 //! confirmations bitcoind merely has not seen yet.
 
-use std::time::Duration;
-
 use bitcoin::pow::Work;
 use bitcoin::BlockHash;
 use serde_json::json;
 
 use super::{BitcoindClient, SyncStatus};
+use crate::config::{CATCH_UP_LOG_INTERVAL, CATCH_UP_RETRY_INTERVAL};
 use crate::logger::FulgurLogger;
 use crate::NodeError;
-
-/// How often bitcoind is asked again while the node waits.
-pub const CATCH_UP_RETRY_INTERVAL: Duration = Duration::from_secs(1);
-/// How often the wait is logged.
-pub const CATCH_UP_LOG_INTERVAL: Duration = Duration::from_secs(5);
 
 /// The node's best block, as far as it knows it.
 #[derive(Clone, Copy, Debug)]

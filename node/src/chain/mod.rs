@@ -8,11 +8,9 @@
 pub mod catch_up;
 mod fees;
 pub mod headers;
-mod listener;
 
 pub use fees::FeeCache;
 pub use headers::StoredHeaders;
-pub use listener::ChainListener;
 
 use std::sync::Arc;
 

@@ -9,13 +9,14 @@ use lightning::events::{FundingInfo, ReplayEvent};
 use lightning::ln::msgs::SocketAddress;
 use lightning::ln::types::ChannelId;
 
-use crate::context::{Context, OpenOutcome, ReadyFunding};
+use crate::channels::{Channels, OpenOutcome, ReadyFunding};
+use crate::peers::Peers;
 use crate::wallet::SpendPurpose;
 
 /// Builds and hands over the funding transaction of a channel we open (or, for a batch, of
 /// all its channels once the last one is ready).
 pub(super) async fn fund(
-	ctx: &Arc<Context>, temporary_channel_id: ChannelId, counterparty: PublicKey, amount_sat: u64,
+	channels: &Channels, temporary_channel_id: ChannelId, counterparty: PublicKey, amount_sat: u64,
 	output_script: ScriptBuf, user_channel_id: u128,
 ) -> Result<(), ReplayEvent> {
 	let ready = ReadyFunding {
@@ -25,25 +26,25 @@ pub(super) async fn fund(
 		amount_sat,
 		user_channel_id,
 	};
-	match ctx.funding_batches.get(&user_channel_id).map(|b| Arc::clone(&b)) {
+	match channels.opens.funding_batches.get(&user_channel_id).map(|b| Arc::clone(&b)) {
 		Some(batch) => {
 			if let Some(all) = batch.add(ready) {
-				fund_channels(ctx, all).await;
+				fund_channels(channels, all).await;
 			}
 		}
-		None => fund_channels(ctx, vec![ready]).await,
+		None => fund_channels(channels, vec![ready]).await,
 	}
 	Ok(())
 }
 
-/// One funding transaction for `channels`; if it cannot be built or LDK refuses it, every
+/// One funding transaction for the `ready` channels; if it cannot be built or LDK refuses it, every
 /// channel is dropped so its peer is not left waiting, and its opener is told why.
-async fn fund_channels(ctx: &Arc<Context>, channels: Vec<ReadyFunding>) {
+async fn fund_channels(channels: &Channels, ready: Vec<ReadyFunding>) {
 	let fee_rate =
-		ctx.bitcoind.get_est_sat_per_1000_weight(ConfirmationTarget::NonAnchorChannelFee);
-	let wallet = Arc::clone(&ctx.wallet);
-	let height = ctx.channel_manager.current_best_block().height;
-	let outputs: Vec<_> = channels.iter().map(|c| (c.script.clone(), c.amount_sat)).collect();
+		channels.bitcoind.get_est_sat_per_1000_weight(ConfirmationTarget::NonAnchorChannelFee);
+	let wallet = Arc::clone(&channels.wallet);
+	let height = channels.channel_manager.current_best_block().height;
+	let outputs: Vec<_> = ready.iter().map(|c| (c.script.clone(), c.amount_sat)).collect();
 	let built = tokio::task::spawn_blocking(move || {
 		wallet.create_batch_payment(
 			outputs,
@@ -54,8 +55,8 @@ async fn fund_channels(ctx: &Arc<Context>, channels: Vec<ReadyFunding>) {
 	.await;
 	let failure = match built {
 		Ok(Ok(tx)) => {
-			let handed_over = match channels.as_slice() {
-				[single] => ctx.channel_manager.funding_transaction_generated(
+			let handed_over = match ready.as_slice() {
+				[single] => channels.channel_manager.funding_transaction_generated(
 					single.temporary_channel_id,
 					single.counterparty,
 					tx.clone(),
@@ -63,13 +64,13 @@ async fn fund_channels(ctx: &Arc<Context>, channels: Vec<ReadyFunding>) {
 				batch => {
 					let ids: Vec<(&ChannelId, &PublicKey)> =
 						batch.iter().map(|c| (&c.temporary_channel_id, &c.counterparty)).collect();
-					ctx.channel_manager.batch_funding_transaction_generated(&ids, tx.clone())
+					channels.channel_manager.batch_funding_transaction_generated(&ids, tx.clone())
 				}
 			};
 			match handed_over {
 				Ok(()) => return,
 				Err(e) => {
-					ctx.wallet.cancel(&tx);
+					channels.wallet.cancel(&tx);
 					format!("funding refused by LDK: {e:?}")
 				}
 			}
@@ -77,14 +78,14 @@ async fn fund_channels(ctx: &Arc<Context>, channels: Vec<ReadyFunding>) {
 		Ok(Err(e)) => format!("cannot fund channel: {e}"),
 		Err(e) => format!("funding task failed: {e}"),
 	};
-	crate::error!(ctx.logger, "{failure}");
-	for channel in &channels {
-		let _ = ctx.channel_manager.force_close_broadcasting_latest_txn(
+	crate::error!(channels.logger, "{failure}");
+	for channel in &ready {
+		let _ = channels.channel_manager.force_close_broadcasting_latest_txn(
 			&channel.temporary_channel_id,
 			&channel.counterparty,
 			failure.clone(),
 		);
-		settle_open(ctx, channel.user_channel_id, Err(failure.clone()));
+		settle_open(channels, channel.user_channel_id, Err(failure.clone()));
 	}
 }
 
@@ -93,13 +94,13 @@ async fn fund_channels(ctx: &Arc<Context>, channels: Vec<ReadyFunding>) {
 /// channel would later be force-closed on the peer's `update_fee` or refuse every payment to
 /// us, so it is refused now, telling the peer why.
 pub(super) fn accept(
-	ctx: &Context, temporary_channel_id: ChannelId, counterparty: PublicKey,
+	channels: &Channels, temporary_channel_id: ChannelId, counterparty: PublicKey,
 	feerate_sat_per_kw: u32,
 ) {
-	let ceiling = ctx.bitcoind.peer_fee_rate_ceiling();
-	if let Err(why) = ctx.config.fee_policy.check_open(feerate_sat_per_kw, ceiling) {
-		crate::warn!(ctx.logger, "refusing channel from {counterparty}: {why}");
-		let _ = ctx.channel_manager.force_close_broadcasting_latest_txn(
+	let ceiling = channels.bitcoind.peer_fee_rate_ceiling();
+	if let Err(why) = channels.fee_policy.check_open(feerate_sat_per_kw, ceiling) {
+		crate::warn!(channels.logger, "refusing channel from {counterparty}: {why}");
+		let _ = channels.channel_manager.force_close_broadcasting_latest_txn(
 			&temporary_channel_id,
 			&counterparty,
 			why,
@@ -107,44 +108,42 @@ pub(super) fn accept(
 		return;
 	}
 	let user_channel_id: u128 = rand::random();
-	if let Err(e) = ctx.channel_manager.accept_inbound_channel(
+	if let Err(e) = channels.channel_manager.accept_inbound_channel(
 		&temporary_channel_id,
 		&counterparty,
 		user_channel_id,
 		None,
 	) {
-		crate::warn!(ctx.logger, "could not accept channel from {counterparty}: {e:?}");
+		crate::warn!(channels.logger, "could not accept channel from {counterparty}: {e:?}");
 	}
 }
 
 /// Tells a waiting `open_channel` how its channel fared.
-pub(super) fn settle_open(ctx: &Context, user_channel_id: u128, outcome: OpenOutcome) {
-	if let Some((_, waiter)) = ctx.pending_opens.remove(&user_channel_id) {
+pub(super) fn settle_open(channels: &Channels, user_channel_id: u128, outcome: OpenOutcome) {
+	if let Some((_, waiter)) = channels.opens.waiting.remove(&user_channel_id) {
 		// The opener may have given up waiting; nothing to do then.
 		let _ = waiter.send(outcome);
 	}
 }
 
 /// A channel's funding will never confirm: free the wallet's inputs.
-pub(super) fn discard_funding(ctx: &Context, channel_id: ChannelId, funding: FundingInfo) {
-	crate::info!(ctx.logger, "discarding funding of channel {channel_id}");
+pub(super) fn discard_funding(channels: &Channels, channel_id: ChannelId, funding: FundingInfo) {
+	crate::info!(channels.logger, "discarding funding of channel {channel_id}");
 	if let FundingInfo::Tx { transaction } = funding {
-		ctx.wallet.cancel(&transaction);
+		channels.wallet.cancel(&transaction);
 	}
 }
 
 /// LDK needs a connection (e.g. to send an onion message); try the addresses it knows.
-pub(super) fn connect_needed(
-	ctx: &Arc<Context>, node_id: PublicKey, addresses: Vec<SocketAddress>,
-) {
-	let ctx = Arc::clone(ctx);
+pub(super) fn connect_needed(peers: &Peers, node_id: PublicKey, addresses: Vec<SocketAddress>) {
+	let peers = peers.clone();
 	tokio::spawn(async move {
 		for address in addresses {
 			// Gossiped host names are looked up off the runtime's workers.
 			let Ok(addr) = crate::peers::resolve_address(&address.to_string()).await else {
 				continue;
 			};
-			if crate::peers::connect_inner(&ctx, node_id, addr).await.is_ok() {
+			if peers.connect_to(node_id, addr).await.is_ok() {
 				return;
 			}
 		}

@@ -10,24 +10,34 @@ use std::sync::Arc;
 use lightning::events::{Event, HTLCHandlingFailureReason, HTLCHandlingFailureType, ReplayEvent};
 use lightning::ln::LocalHTLCFailureReason;
 
-use crate::context::Context;
-use crate::journal::NodeEvent;
-use crate::payment;
+use crate::channels::Channels;
+use crate::journal::{Journal, NodeEvent};
+use crate::logger::FulgurLogger;
+use crate::payment::{self, Payments};
+use crate::peers::Peers;
+use crate::types::{BumpTxEventHandler, Sweeper};
 
-/// Handles every LDK event for one node.
+/// Handles every LDK event for one node, with the handles the events touch.
 pub struct EventHandler {
-	ctx: Arc<Context>,
+	/// Payment and invoice events.
+	pub(crate) payments: Payments,
+	/// Channel lifecycle events.
+	pub(crate) channels: Channels,
+	/// Connections LDK asks for.
+	pub(crate) peers: Peers,
+	/// Spendable outputs of closed channels.
+	pub(crate) sweeper: Arc<Sweeper>,
+	/// Anchor fee bumps.
+	pub(crate) bump_handler: Arc<BumpTxEventHandler>,
+	/// The event log.
+	pub(crate) journal: Arc<Journal>,
+	/// Log.
+	pub(crate) logger: Arc<FulgurLogger>,
 }
 
 impl EventHandler {
-	/// A handler for the node in `ctx`.
-	pub fn new(ctx: Arc<Context>) -> EventHandler {
-		EventHandler { ctx }
-	}
-
 	/// Handles one event.
 	pub async fn handle(&self, event: Event) -> Result<(), ReplayEvent> {
-		let ctx = &self.ctx;
 		match event {
 			Event::FundingGenerationReady {
 				temporary_channel_id,
@@ -37,7 +47,7 @@ impl EventHandler {
 				user_channel_id,
 			} => {
 				channels::fund(
-					ctx,
+					&self.channels,
 					temporary_channel_id,
 					counterparty_node_id,
 					channel_value_satoshis,
@@ -53,7 +63,12 @@ impl EventHandler {
 				..
 			} => {
 				let feerate = params.commitment_feerate_sat_per_1000_weight;
-				channels::accept(ctx, temporary_channel_id, counterparty_node_id, feerate);
+				channels::accept(
+					&self.channels,
+					temporary_channel_id,
+					counterparty_node_id,
+					feerate,
+				);
 				Ok(())
 			}
 			Event::ChannelPending {
@@ -64,33 +79,27 @@ impl EventHandler {
 				..
 			} => {
 				crate::info!(
-					ctx.logger,
+					self.logger,
 					"channel {channel_id} with {counterparty_node_id} pending, funding {funding_txo}"
 				);
 				channels::settle_open(
-					ctx,
+					&self.channels,
 					user_channel_id,
 					Ok((channel_id, funding_txo.txid.to_string())),
 				);
-				record(
-					ctx,
-					NodeEvent::ChannelPending {
-						channel_id: channel_id.to_string(),
-						counterparty_node_id: counterparty_node_id.to_string(),
-						funding_txo: funding_txo.to_string(),
-					},
-				)
+				self.record(NodeEvent::ChannelPending {
+					channel_id: channel_id.to_string(),
+					counterparty_node_id: counterparty_node_id.to_string(),
+					funding_txo: funding_txo.to_string(),
+				})
 				.await
 			}
 			Event::ChannelReady { channel_id, counterparty_node_id, .. } => {
-				crate::info!(ctx.logger, "channel {channel_id} with {counterparty_node_id} ready");
-				record(
-					ctx,
-					NodeEvent::ChannelReady {
-						channel_id: channel_id.to_string(),
-						counterparty_node_id: counterparty_node_id.to_string(),
-					},
-				)
+				crate::info!(self.logger, "channel {channel_id} with {counterparty_node_id} ready");
+				self.record(NodeEvent::ChannelReady {
+					channel_id: channel_id.to_string(),
+					counterparty_node_id: counterparty_node_id.to_string(),
+				})
 				.await
 			}
 			Event::ChannelClosed {
@@ -100,46 +109,43 @@ impl EventHandler {
 				counterparty_node_id,
 				..
 			} => {
-				crate::info!(ctx.logger, "channel {channel_id} closed: {reason}");
+				crate::info!(self.logger, "channel {channel_id} closed: {reason}");
 				channels::settle_open(
-					ctx,
+					&self.channels,
 					user_channel_id,
 					Err(format!("channel closed: {reason}")),
 				);
-				record(
-					ctx,
-					NodeEvent::ChannelClosed {
-						channel_id: channel_id.to_string(),
-						counterparty_node_id: counterparty_node_id.map(|id| id.to_string()),
-						reason: reason.to_string(),
-					},
-				)
+				self.record(NodeEvent::ChannelClosed {
+					channel_id: channel_id.to_string(),
+					counterparty_node_id: counterparty_node_id.map(|id| id.to_string()),
+					reason: reason.to_string(),
+				})
 				.await
 			}
 			Event::DiscardFunding { channel_id, funding_info } => {
-				channels::discard_funding(ctx, channel_id, funding_info);
+				channels::discard_funding(&self.channels, channel_id, funding_info);
 				Ok(())
 			}
 			Event::FundingTxBroadcastSafe { .. } => Ok(()),
 			Event::SpendableOutputs { outputs, channel_id } => {
 				// Outputs paying to a wallet address are already the wallet's; the sweeper
 				// spends the rest (delayed to_self, anchors' to_remote, HTLC claims).
-				ctx.sweeper.track_spendable_outputs(outputs, channel_id, true, None).await.map_err(
+				self.sweeper.track_spendable_outputs(outputs, channel_id, true, None).await.map_err(
 					|()| {
-						crate::error!(ctx.logger, "sweeper could not persist outputs");
+						crate::error!(self.logger, "sweeper could not persist outputs");
 						ReplayEvent()
 					},
 				)
 			}
 			Event::BumpTransaction(bump) => {
-				ctx.bump_handler.handle_event(&bump).await;
+				self.bump_handler.handle_event(&bump).await;
 				Ok(())
 			}
 			Event::PaymentClaimable {
 				payment_hash, amount_msat, purpose, claim_deadline, ..
 			} => {
 				payment::on_payment_claimable(
-					ctx,
+					&self.payments,
 					payment_hash,
 					amount_msat,
 					purpose,
@@ -148,7 +154,8 @@ impl EventHandler {
 				.await
 			}
 			Event::PaymentClaimed { payment_hash, amount_msat, purpose, .. } => {
-				payment::on_payment_claimed(ctx, payment_hash, amount_msat, purpose).await
+				payment::on_payment_claimed(&self.payments, payment_hash, amount_msat, purpose)
+					.await
 			}
 			Event::PaymentSent {
 				payment_id,
@@ -159,7 +166,7 @@ impl EventHandler {
 				..
 			} => {
 				payment::on_payment_sent(
-					ctx,
+					&self.payments,
 					payment_id,
 					payment_preimage,
 					payment_hash,
@@ -169,7 +176,7 @@ impl EventHandler {
 				.await
 			}
 			Event::PaymentFailed { payment_id, payment_hash, reason } => {
-				payment::on_payment_failed(ctx, payment_id, payment_hash, reason).await
+				payment::on_payment_failed(&self.payments, payment_id, payment_hash, reason).await
 			}
 			Event::PaymentForwarded {
 				total_fee_earned_msat,
@@ -177,14 +184,14 @@ impl EventHandler {
 				..
 			} => {
 				crate::info!(
-					ctx.logger,
+					self.logger,
 					"forwarded {outbound_amount_forwarded_msat:?} msat, earned {total_fee_earned_msat:?} msat"
 				);
 				Ok(())
 			}
 			Event::HTLCHandlingFailed { prev_channel_id, failure_type, failure_reason } => {
 				crate::debug!(
-					ctx.logger,
+					self.logger,
 					"HTLC from {prev_channel_id} failed: {failure_type:?} ({failure_reason:?})"
 				);
 				match (failure_type, failure_reason) {
@@ -193,12 +200,12 @@ impl EventHandler {
 						Some(HTLCHandlingFailureReason::Local {
 							reason: LocalHTLCFailureReason::PaymentClaimBuffer,
 						}),
-					) => payment::hold::on_failed_back(ctx, payment_hash).await,
+					) => payment::hold::on_failed_back(&self.payments, payment_hash).await,
 					_ => Ok(()),
 				}
 			}
 			Event::ConnectionNeeded { node_id, addresses } => {
-				channels::connect_needed(ctx, node_id, addresses);
+				channels::connect_needed(&self.peers, node_id, addresses);
 				Ok(())
 			}
 			// Scorer and graph updates are done by the background processor itself.
@@ -207,21 +214,16 @@ impl EventHandler {
 			| Event::ProbeSuccessful { .. }
 			| Event::ProbeFailed { .. } => Ok(()),
 			other => {
-				crate::debug!(ctx.logger, "event not acted on: {other:?}");
+				crate::debug!(self.logger, "event not acted on: {other:?}");
 				Ok(())
 			}
 		}
 	}
 }
 
-/// Records an event in the journal; if that fails, LDK replays the event (the journal
-/// records it once however often it is handled).
-pub(crate) async fn record(ctx: &Context, event: NodeEvent) -> Result<(), ReplayEvent> {
-	match ctx.journal.append(event).await {
-		Ok(_) => Ok(()),
-		Err(e) => {
-			crate::error!(ctx.logger, "event not recorded, will be replayed: {e}");
-			Err(ReplayEvent())
-		}
+impl EventHandler {
+	/// Records an event in the journal; if that fails, LDK replays the event.
+	async fn record(&self, event: NodeEvent) -> Result<(), ReplayEvent> {
+		self.journal.append_or_replay(event, &self.logger).await
 	}
 }

@@ -26,11 +26,13 @@ pub use retention::{EventReader, MAX_READERS};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
+use lightning::events::ReplayEvent;
 use lightning::util::async_poll::AsyncResult;
 use lightning::util::persist::{KVStore, KVStoreSync};
 use tokio::sync::watch;
 
 use crate::api_keys::ApiScope;
+use crate::logger::FulgurLogger;
 use crate::store::DynStore;
 use crate::NodeError;
 
@@ -99,6 +101,21 @@ impl Journal {
 		}))
 	}
 
+	/// [`Journal::append`] for an LDK event handler: if the append fails, the handler returns
+	/// `ReplayEvent` and LDK hands the event over again (recorded once however often it is
+	/// handled).
+	pub async fn append_or_replay(
+		&self, event: NodeEvent, logger: &FulgurLogger,
+	) -> Result<(), ReplayEvent> {
+		match self.append(event).await {
+			Ok(_) => Ok(()),
+			Err(e) => {
+				crate::error!(logger, "event not recorded, will be replayed: {e}");
+				Err(ReplayEvent())
+			}
+		}
+	}
+
 	/// Records `event`; returns its index once it is durable and announced, or `None` when
 	/// an event with the same [`NodeEvent::once_key`] is already recorded.
 	pub async fn append(&self, event: NodeEvent) -> Result<Option<u64>, NodeError> {
@@ -125,7 +142,7 @@ impl Journal {
 	fn issue(&self, event: NodeEvent, once: Option<&str>) -> Result<(u64, Vec<Write>), NodeError> {
 		let mut last = self.last_assigned.lock().unwrap_or_else(|e| e.into_inner());
 		let index = *last + 1;
-		let record = EventRecord { index, timestamp: crate::payment::unix_now(), event };
+		let record = EventRecord { index, timestamp: fulgur_base::clock::unix_now(), event };
 		let bytes = serde_json::to_vec(&record)
 			.map_err(|e| NodeError::Internal(format!("encoding event: {e}")))?;
 		let mut writes =

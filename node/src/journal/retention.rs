@@ -145,7 +145,7 @@ mod tests {
 	/// ran back then left them.
 	fn store_with_old_events(dir: &std::path::Path, old: u64, age: u64) -> Arc<DynStore> {
 		let store: Arc<DynStore> = Arc::new(SledStore::open(dir).expect("open"));
-		let then = crate::payment::unix_now() - age;
+		let then = fulgur_base::clock::unix_now() - age;
 		for index in 1..=old {
 			let record = EventRecord { index, timestamp: then, event: peer(index) };
 			let bytes = serde_json::to_vec(&record).expect("json");
@@ -167,7 +167,7 @@ mod tests {
 			for n in 6..=8 {
 				assert_eq!(journal.append(peer(n)).await.expect("append"), Some(n));
 			}
-			let cutoff = crate::payment::unix_now() - 90 * DAY;
+			let cutoff = fulgur_base::clock::unix_now() - 90 * DAY;
 			assert_eq!(journal.compact(cutoff, u64::MAX).expect("compact"), 5);
 			assert_eq!((journal.total(), journal.oldest(), journal.latest()), (3, 6, 8));
 			// Reading from the start gives what is left; the gap says what was removed.
@@ -176,7 +176,7 @@ mod tests {
 			// Nothing else is old enough.
 			assert_eq!(journal.compact(cutoff, u64::MAX).expect("compact"), 0);
 			// Everything is, but the newest stays.
-			let later = crate::payment::unix_now() + 1;
+			let later = fulgur_base::clock::unix_now() + 1;
 			assert_eq!(journal.compact(later, u64::MAX).expect("compact"), 2);
 			assert_eq!((journal.total(), journal.oldest()), (1, 8));
 			assert_eq!(indexes(&journal, 0), vec![8]);
@@ -193,7 +193,7 @@ mod tests {
 		let dir = tempfile::tempdir().expect("tempdir");
 		let journal =
 			Journal::open(store_with_old_events(dir.path(), 10, 100 * DAY)).expect("journal");
-		let cutoff = crate::payment::unix_now() - 90 * DAY;
+		let cutoff = fulgur_base::clock::unix_now() - 90 * DAY;
 		let stream = journal.register_reader(3).expect("reader");
 		// A webhook still has to deliver event 5: the stream (passed 3) holds more.
 		assert_eq!(journal.compact(cutoff, 5).expect("compact"), 3);

@@ -1,22 +1,19 @@
 //! BOLT11: issuing invoices and paying them.
 
-use std::str::FromStr;
-use std::sync::Arc;
-
 use bitcoin::hashes::Hash;
 use bitcoin::hex::DisplayHex;
 use lightning::ln::channelmanager::RetryableSendFailure;
 use lightning::ln::channelmanager::{Bolt11InvoiceParameters, PaymentId};
 use lightning::ln::channelmanager::{Bolt11PaymentError, Retry};
 use lightning::types::payment::PaymentHash;
-use lightning_invoice::{Bolt11Invoice, Bolt11InvoiceDescription, Bolt11InvoiceDescriptionRef};
+use lightning_invoice::{Bolt11InvoiceDescription, Bolt11InvoiceDescriptionRef};
 
-use super::{check_amount_msat, new_record, send_failure};
+use super::{new_record, send_failure, Payments};
 use crate::config::{DEFAULT_INVOICE_EXPIRY_SECS, MAX_INVOICE_EXPIRY_SECS, PAYMENT_RETRY_TIMEOUT};
-use crate::context::Context;
 use crate::model::{
 	InvoiceRecord, InvoiceStatus, PaymentDirection, PaymentKind, PaymentRecord, PaymentStatus,
 };
+use crate::parse::{check_amount_msat, parse_invoice};
 use crate::records::Insert;
 use crate::NodeError;
 
@@ -26,7 +23,7 @@ const MAX_DESCRIPTION_BYTES: usize = 639;
 /// Issues an invoice and records it (durably) before handing it out. With `payment_hash`, a
 /// hold invoice: LDK issues it for that hash without knowing the preimage (see `hold`).
 pub async fn create_invoice(
-	ctx: &Arc<Context>, amount_msat: Option<u64>, description: &str, expiry_secs: Option<u32>,
+	pay: &Payments, amount_msat: Option<u64>, description: &str, expiry_secs: Option<u32>,
 	payment_hash: Option<PaymentHash>,
 ) -> Result<InvoiceRecord, NodeError> {
 	if let Some(amount) = amount_msat {
@@ -46,7 +43,7 @@ pub async fn create_invoice(
 	if let Some(hash) = payment_hash {
 		// A second invoice would replace the first one's record, and whoever holds the
 		// preimage could settle either payment.
-		if ctx.invoices.get(&hash.0.to_lower_hex_string()).is_some() {
+		if pay.invoices.get(&hash.0.to_lower_hex_string()).is_some() {
 			return Err(NodeError::InvoiceConflict(
 				"an invoice for this payment hash exists already".into(),
 			));
@@ -62,7 +59,7 @@ pub async fn create_invoice(
 		payment_hash,
 		..Default::default()
 	};
-	let invoice = ctx
+	let invoice = pay
 		.channel_manager
 		.create_bolt11_invoice(params)
 		.map_err(|e| NodeError::Internal(format!("creating invoice: {e}")))?;
@@ -81,22 +78,8 @@ pub async fn create_invoice(
 		hold: payment_hash.is_some(),
 		claim_deadline: None,
 	};
-	ctx.invoices.put(&record.payment_hash, record.clone()).await?;
+	pay.invoices.put(&record.payment_hash, record.clone()).await?;
 	Ok(record)
-}
-
-/// Parses and checks an invoice for our network.
-pub fn parse_invoice(ctx: &Context, text: &str) -> Result<Bolt11Invoice, NodeError> {
-	let invoice = Bolt11Invoice::from_str(text)
-		.map_err(|e| NodeError::InvalidInvoice(format!("not a BOLT11 invoice: {e}")))?;
-	if invoice.network() != ctx.config.network {
-		return Err(NodeError::InvalidInvoice(format!(
-			"invoice is for {}, this node runs on {}",
-			invoice.network(),
-			ctx.config.network
-		)));
-	}
-	Ok(invoice)
 }
 
 /// Starts paying an invoice; the record is durable before LDK is asked to send. Paying is
@@ -104,9 +87,9 @@ pub fn parse_invoice(ctx: &Context, text: &str) -> Result<Bolt11Invoice, NodeErr
 /// answers with that payment and sends nothing, a pay after it succeeded is refused, and
 /// only a failed payment is tried again.
 pub async fn pay_invoice(
-	ctx: &Arc<Context>, text: &str, amount_msat: Option<u64>, max_fee_msat: Option<u64>,
+	pay: &Payments, text: &str, amount_msat: Option<u64>, max_fee_msat: Option<u64>,
 ) -> Result<PaymentRecord, NodeError> {
-	let invoice = parse_invoice(ctx, text)?;
+	let invoice = parse_invoice(pay.network, text)?;
 	if invoice.is_expired() {
 		return Err(NodeError::InvoiceExpired(format!(
 			"invoice expired at {}",
@@ -127,7 +110,7 @@ pub async fn pay_invoice(
 		(_, Some(given)) => given,
 		(Some(asked), None) => asked,
 	};
-	if invoice.get_payee_pub_key() == ctx.channel_manager.get_our_node_id() {
+	if invoice.get_payee_pub_key() == pay.channel_manager.get_our_node_id() {
 		return Err(NodeError::InvalidRequest("this invoice is our own".into()));
 	}
 	let hash = invoice.payment_hash().to_byte_array();
@@ -148,7 +131,7 @@ pub async fn pay_invoice(
 	};
 	// A failed attempt may be retried under the same id; anything else stays. Checked and
 	// written in one step, so of concurrent pays of this invoice exactly one goes on to LDK.
-	let kept = ctx.payments.insert_unless(&id, record.clone(), |existing| {
+	let kept = pay.payments.insert_unless(&id, record.clone(), |existing| {
 		existing.status != PaymentStatus::Failed || existing.kind != PaymentKind::Bolt11
 	});
 	if let Insert::Kept(existing) = kept.await? {
@@ -162,10 +145,10 @@ pub async fn pay_invoice(
 			))),
 		};
 	}
-	let route_config = ctx.config.routing.route_config(max_fee_msat);
+	let route_config = pay.limits.route_config(max_fee_msat);
 	let overpay = amount_msat.filter(|_| invoice.amount_milli_satoshis().is_some());
 	let amount_arg = if invoice.amount_milli_satoshis().is_none() { Some(amount) } else { overpay };
-	let sent = ctx.channel_manager.pay_for_bolt11_invoice(
+	let sent = pay.channel_manager.pay_for_bolt11_invoice(
 		&invoice,
 		payment_id,
 		amount_arg,
@@ -180,12 +163,12 @@ pub async fn pay_invoice(
 			Bolt11PaymentError::SendingFailed(RetryableSendFailure::RouteNotFound)
 				if max_fee_msat.is_some() =>
 			{
-				crate::routing::no_route_within_fee(ctx, text, amount, max_fee_msat)
+				crate::routing::no_route_within_fee(&pay.routing, text, amount, max_fee_msat)
 			}
 			Bolt11PaymentError::SendingFailed(e) => send_failure(e),
 		};
-		super::received::mark_failed(ctx, &id, error.message().to_string()).await;
+		super::received::mark_failed(pay, &id, error.message().to_string()).await;
 		return Err(error);
 	}
-	Ok(ctx.payments.get(&id).unwrap_or(record))
+	Ok(pay.payments.get(&id).unwrap_or(record))
 }

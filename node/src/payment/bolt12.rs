@@ -1,7 +1,6 @@
 //! BOLT12: offers we create and offers we pay.
 
 use std::str::FromStr;
-use std::sync::Arc;
 
 use bitcoin::constants::ChainHash;
 use bitcoin::hex::DisplayHex;
@@ -9,20 +8,21 @@ use lightning::ln::channelmanager::Retry;
 use lightning::ln::channelmanager::{OptionalOfferPaymentParams, PaymentId};
 use lightning::offers::offer::{Amount, Offer};
 
-use super::{check_amount_msat, new_record};
+use super::new_record;
+use super::Payments;
 use crate::config::PAYMENT_RETRY_TIMEOUT;
-use crate::context::Context;
 use crate::model::{PaymentDirection, PaymentKind, PaymentRecord, PaymentStatus};
+use crate::parse::check_amount_msat;
 use crate::NodeError;
 
 /// Creates an offer; anyone who can reach us over onion messages can pay it, repeatedly.
 pub fn create_offer(
-	ctx: &Context, amount_msat: Option<u64>, description: &str,
+	pay: &Payments, amount_msat: Option<u64>, description: &str,
 ) -> Result<String, NodeError> {
 	if let Some(amount) = amount_msat {
 		check_amount_msat(amount)?;
 	}
-	let mut builder = ctx
+	let mut builder = pay
 		.channel_manager
 		.create_offer_builder()
 		.map_err(|e| NodeError::Internal(format!("creating offer: {e:?}")))?
@@ -38,12 +38,12 @@ pub fn create_offer(
 /// Starts paying an offer: LDK asks the offer's node for an invoice over onion messages, then
 /// pays it. The payment hash is known once the invoice arrives.
 pub async fn pay_offer(
-	ctx: &Arc<Context>, text: &str, amount_msat: Option<u64>, max_fee_msat: Option<u64>,
+	pay: &Payments, text: &str, amount_msat: Option<u64>, max_fee_msat: Option<u64>,
 ) -> Result<PaymentRecord, NodeError> {
 	let offer = Offer::from_str(text)
 		.map_err(|e| NodeError::InvalidInvoice(format!("not a BOLT12 offer: {e:?}")))?;
-	if !offer.supports_chain(ChainHash::using_genesis_block(ctx.config.network)) {
-		return Err(NodeError::InvalidInvoice(format!("offer is not for {}", ctx.config.network)));
+	if !offer.supports_chain(ChainHash::using_genesis_block(pay.network)) {
+		return Err(NodeError::InvalidInvoice(format!("offer is not for {}", pay.network)));
 	}
 	if offer.is_expired() {
 		return Err(NodeError::InvoiceExpired("the offer has expired".into()));
@@ -77,17 +77,17 @@ pub async fn pay_offer(
 		max_fee_msat,
 		..new_record(&id, PaymentKind::Bolt12, PaymentDirection::Outbound, PaymentStatus::Pending)
 	};
-	ctx.payments.put(&id, record.clone()).await?;
+	pay.payments.put(&id, record.clone()).await?;
 	let params = OptionalOfferPaymentParams {
-		route_params_config: ctx.config.routing.route_config(max_fee_msat),
+		route_params_config: pay.limits.route_config(max_fee_msat),
 		retry_strategy: Retry::Timeout(PAYMENT_RETRY_TIMEOUT),
 		..Default::default()
 	};
 	let amount_arg = if offer.amount().is_none() { Some(amount) } else { amount_msat };
-	if let Err(e) = ctx.channel_manager.pay_for_offer(&offer, amount_arg, payment_id, params) {
+	if let Err(e) = pay.channel_manager.pay_for_offer(&offer, amount_arg, payment_id, params) {
 		let error = NodeError::PaymentFailed(format!("cannot pay this offer: {e:?}"));
-		super::received::mark_failed(ctx, &id, error.message().to_string()).await;
+		super::received::mark_failed(pay, &id, error.message().to_string()).await;
 		return Err(error);
 	}
-	Ok(ctx.payments.get(&id).unwrap_or(record))
+	Ok(pay.payments.get(&id).unwrap_or(record))
 }

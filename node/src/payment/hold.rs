@@ -12,57 +12,43 @@
 //! that event counts as handled, `open` again if it is still valid, else `canceled`, with an
 //! `invoice_canceled` event; nothing held is left to settle, so settling answers a conflict.
 
-use std::sync::Arc;
-use std::time::Duration;
-
 use bitcoin::hashes::{sha256, Hash};
-use bitcoin::hex::{DisplayHex, FromHex};
+use bitcoin::hex::DisplayHex;
 use lightning::events::ReplayEvent;
 use lightning::types::payment::{PaymentHash, PaymentPreimage};
 
-use super::received::replay;
-use super::{current_view, unix_now};
-use crate::context::Context;
-use crate::event::record;
+use super::{current_view, unix_now, Payments};
+use crate::config::HOLD_SETTLE_WAIT;
 use crate::journal::NodeEvent;
 use crate::model::{InvoiceRecord, InvoiceStatus};
+use crate::parse::parse_32;
 use crate::NodeError;
-
-/// How long settling waits for LDK to report the claim (the preimage durable in the channel
-/// monitors, which takes no peer round trip) before answering with the invoice as it reads.
-const SETTLE_WAIT: Duration = Duration::from_secs(10);
-
-/// Parses a 32-byte hex value (payment hash or preimage).
-pub(crate) fn parse_32(text: &str, what: &str) -> Result<[u8; 32], NodeError> {
-	<[u8; 32]>::from_hex(text.trim())
-		.map_err(|_| NodeError::InvalidRequest(format!("{what} must be 64 hex characters")))
-}
 
 /// A payment without a preimage we know arrived. If it pays one of our hold invoices, it is
 /// held (or refused when the invoice cannot take it) and `Some` says how that went; `None`
 /// when the hash is no hold invoice of ours.
 /// `claim_deadline` is the height at which LDK fails the payment back unless it is claimed.
 pub(super) async fn on_claimable(
-	ctx: &Arc<Context>, payment_hash: PaymentHash, amount_msat: u64, claim_deadline: Option<u32>,
+	pay: &Payments, payment_hash: PaymentHash, amount_msat: u64, claim_deadline: Option<u32>,
 ) -> Option<Result<(), ReplayEvent>> {
 	let hash = payment_hash.0.to_lower_hex_string();
-	let invoice = ctx.invoices.get(&hash).filter(|invoice| invoice.hold)?;
-	Some(accept(ctx, payment_hash, &hash, invoice, amount_msat, claim_deadline).await)
+	let invoice = pay.invoices.get(&hash).filter(|invoice| invoice.hold)?;
+	Some(accept(pay, payment_hash, &hash, invoice, amount_msat, claim_deadline).await)
 }
 
 async fn accept(
-	ctx: &Arc<Context>, payment_hash: PaymentHash, hash: &str, invoice: InvoiceRecord,
+	pay: &Payments, payment_hash: PaymentHash, hash: &str, invoice: InvoiceRecord,
 	amount_msat: u64, claim_deadline: Option<u32>,
 ) -> Result<(), ReplayEvent> {
 	// LDK already checks the amount against the one registered with the hash; this keeps the
 	// rule in view here too.
 	if invoice.amount_msat.is_some_and(|asked| amount_msat < asked) {
-		crate::info!(ctx.logger, "refusing {amount_msat} msat for hold invoice {hash}: too little");
-		ctx.channel_manager.fail_htlc_backwards(&payment_hash);
+		crate::info!(pay.logger, "refusing {amount_msat} msat for hold invoice {hash}: too little");
+		pay.channel_manager.fail_htlc_backwards(&payment_hash);
 		return Ok(());
 	}
 	let now = unix_now();
-	let updated = ctx
+	let updated = pay
 		.invoices
 		.update(hash, |r| match r.status {
 			InvoiceStatus::Open if r.expires_at > now => {
@@ -77,36 +63,36 @@ async fn accept(
 			_ => false,
 		})
 		.await
-		.map_err(|e| replay(ctx, e))?;
+		.map_err(|e| pay.replay(e))?;
 	let Some(invoice) = updated.filter(|r| r.status == InvoiceStatus::Accepted) else {
 		crate::info!(
-			ctx.logger,
+			pay.logger,
 			"refusing {amount_msat} msat for hold invoice {hash}: it is {:?}",
 			invoice.status
 		);
-		ctx.channel_manager.fail_htlc_backwards(&payment_hash);
+		pay.channel_manager.fail_htlc_backwards(&payment_hash);
 		return Ok(());
 	};
 	if let Some(preimage) = invoice.preimage.as_deref().and_then(|p| parse_32(p, "").ok()) {
 		// Settled before a crash that lost the claim: claim again.
-		crate::info!(ctx.logger, "hold invoice {hash} was being settled: claiming");
-		ctx.channel_manager.claim_funds(PaymentPreimage(preimage));
+		crate::info!(pay.logger, "hold invoice {hash} was being settled: claiming");
+		pay.channel_manager.claim_funds(PaymentPreimage(preimage));
 		return Ok(());
 	}
-	crate::info!(ctx.logger, "hold invoice {hash} accepted: {amount_msat} msat held");
-	record(ctx, NodeEvent::InvoiceAccepted { invoice }).await
+	crate::info!(pay.logger, "hold invoice {hash} accepted: {amount_msat} msat held");
+	pay.record(NodeEvent::InvoiceAccepted { invoice }).await
 }
 
 /// Settles an accepted hold invoice: stores the preimage, claims the held payment, and
 /// answers once LDK reports the claim (the invoice then reads `paid`) or after
-/// [`SETTLE_WAIT`].
+/// [`HOLD_SETTLE_WAIT`].
 pub async fn settle(
-	ctx: &Arc<Context>, payment_hash: &str, preimage: &str,
+	pay: &Payments, payment_hash: &str, preimage: &str,
 ) -> Result<InvoiceRecord, NodeError> {
 	let hash = parse_32(payment_hash, "payment_hash")?;
 	let preimage = parse_32(preimage, "preimage")?;
 	let id = hash.to_lower_hex_string();
-	if ctx.invoices.get(&id).is_none() {
+	if pay.invoices.get(&id).is_none() {
 		return Err(NodeError::NotFound(format!("no invoice {id}")));
 	}
 	if sha256::Hash::hash(&preimage).to_byte_array() != hash {
@@ -115,8 +101,8 @@ pub async fn settle(
 		));
 	}
 	let preimage_hex = preimage.to_lower_hex_string();
-	let mut updates = ctx.invoices.subscribe();
-	let updated = ctx
+	let mut updates = pay.invoices.subscribe();
+	let updated = pay
 		.invoices
 		.update(&id, |r| {
 			let settleable = r.status == InvoiceStatus::Accepted;
@@ -133,11 +119,11 @@ pub async fn settle(
 			status_word(current_view(updated).status)
 		)));
 	}
-	crate::info!(ctx.logger, "settling hold invoice {id}");
-	ctx.channel_manager.claim_funds(PaymentPreimage(preimage));
-	let deadline = tokio::time::Instant::now() + SETTLE_WAIT;
+	crate::info!(pay.logger, "settling hold invoice {id}");
+	pay.channel_manager.claim_funds(PaymentPreimage(preimage));
+	let deadline = tokio::time::Instant::now() + HOLD_SETTLE_WAIT;
 	loop {
-		let invoice = ctx
+		let invoice = pay
 			.invoices
 			.get(&id)
 			.ok_or_else(|| NodeError::Internal(format!("invoice {id} vanished")))?;
@@ -163,11 +149,11 @@ pub async fn settle(
 
 /// Cancels an open invoice or an accepted hold invoice: the record turns `canceled`, then a
 /// held payment is failed back to the payer. Canceling a canceled invoice changes nothing.
-pub async fn cancel(ctx: &Arc<Context>, payment_hash: &str) -> Result<InvoiceRecord, NodeError> {
+pub async fn cancel(pay: &Payments, payment_hash: &str) -> Result<InvoiceRecord, NodeError> {
 	let hash = parse_32(payment_hash, "payment_hash")?;
 	let id = hash.to_lower_hex_string();
 	let now = unix_now();
-	let updated = ctx
+	let updated = pay
 		.invoices
 		.update(&id, |r| {
 			let cancelable = match r.status {
@@ -193,11 +179,11 @@ pub async fn cancel(ctx: &Arc<Context>, payment_hash: &str) -> Result<InvoiceRec
 			"invoice {id} is {why}: it cannot be canceled"
 		)));
 	}
-	crate::info!(ctx.logger, "invoice {id} canceled");
+	crate::info!(pay.logger, "invoice {id} canceled");
 	// Fails whatever LDK holds for the hash; nothing when no payment arrived.
-	ctx.channel_manager.fail_htlc_backwards(&PaymentHash(hash));
+	pay.channel_manager.fail_htlc_backwards(&PaymentHash(hash));
 	// Recorded once however often the cancel is asked (a retry after this failed records it).
-	ctx.journal.append(NodeEvent::InvoiceCanceled { invoice: invoice.clone() }).await?;
+	pay.journal.append(NodeEvent::InvoiceCanceled { invoice: invoice.clone() }).await?;
 	Ok(invoice)
 }
 
@@ -209,10 +195,10 @@ pub async fn cancel(ctx: &Arc<Context>, payment_hash: &str) -> Result<InvoiceRec
 /// Only that failure reason counts: LDK also fails other HTLCs for the hash (a second payer's
 /// while one payment is held, ours when the invoice is canceled) while the held one stays.
 pub(crate) async fn on_failed_back(
-	ctx: &Arc<Context>, payment_hash: PaymentHash,
+	pay: &Payments, payment_hash: PaymentHash,
 ) -> Result<(), ReplayEvent> {
 	let hash = payment_hash.0.to_lower_hex_string();
-	let Some(held) = ctx.invoices.get(&hash) else { return Ok(()) };
+	let Some(held) = pay.invoices.get(&hash) else { return Ok(()) };
 	if !held.hold || held.status != InvoiceStatus::Accepted {
 		return Ok(());
 	}
@@ -228,12 +214,12 @@ pub(crate) async fn on_failed_back(
 	let mut released = held.clone();
 	release(&mut released);
 	crate::info!(
-		ctx.logger,
+		pay.logger,
 		"the payment held for invoice {hash} was failed back near its expiry: {}",
 		status_word(status)
 	);
-	record(ctx, NodeEvent::InvoiceCanceled { invoice: released }).await?;
-	ctx.invoices
+	pay.record(NodeEvent::InvoiceCanceled { invoice: released }).await?;
+	pay.invoices
 		.update(&hash, |r| {
 			// Still this held payment (a settle may have stored its preimage meanwhile).
 			let same_payment =
@@ -244,7 +230,7 @@ pub(crate) async fn on_failed_back(
 			same_payment
 		})
 		.await
-		.map_err(|e| replay(ctx, e))?;
+		.map_err(|e| pay.replay(e))?;
 	Ok(())
 }
 
@@ -255,21 +241,5 @@ fn status_word(status: InvoiceStatus) -> &'static str {
 		InvoiceStatus::Paid => "paid",
 		InvoiceStatus::Expired => "expired",
 		InvoiceStatus::Canceled => "canceled",
-	}
-}
-
-#[cfg(test)]
-mod tests {
-	use super::*;
-
-	#[test]
-	fn parses_32_byte_hex_only() {
-		assert_eq!(parse_32(&"ab".repeat(32), "x").expect("hex"), [0xab; 32]);
-		assert_eq!(parse_32(&format!(" {} ", "AB".repeat(32)), "x").expect("hex"), [0xab; 32]);
-		for bad in ["", "ab", "zz".repeat(32).as_str(), "ab".repeat(33).as_str()] {
-			let err = parse_32(bad, "preimage").expect_err(bad);
-			assert_eq!(err.code(), "invalid_request");
-			assert!(err.message().contains("preimage"), "{err}");
-		}
 	}
 }

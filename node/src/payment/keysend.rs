@@ -7,8 +7,6 @@
 //! own `payment_id`: a request with an id already recorded answers with that payment, whatever
 //! its state, and sends nothing.
 
-use std::sync::Arc;
-
 use bitcoin::hashes::{sha256, Hash};
 use bitcoin::hex::DisplayHex;
 use lightning::ln::channelmanager::PaymentId;
@@ -16,11 +14,10 @@ use lightning::ln::channelmanager::{RecipientOnionFields, Retry};
 use lightning::routing::router::{PaymentParameters, RouteParameters};
 use lightning::types::payment::PaymentPreimage;
 
-use super::{check_amount_msat, new_record, send_failure};
+use super::{new_record, send_failure, Payments};
 use crate::config::PAYMENT_RETRY_TIMEOUT;
-use crate::context::Context;
 use crate::model::{PaymentDirection, PaymentKind, PaymentRecord, PaymentStatus};
-use crate::peers::parse_node_id;
+use crate::parse::{check_amount_msat, parse_node_id};
 use crate::records::Insert;
 use crate::NodeError;
 
@@ -31,16 +28,16 @@ const KEYSEND_FINAL_CLTV_DELTA: u32 = 40;
 /// with `wait`, answers once the payment is final. `preimage` is for tests only (see
 /// `Node::keysend_with_preimage`): a fresh one is drawn otherwise.
 pub async fn send(
-	ctx: &Arc<Context>, node_id: &str, amount_msat: u64, payment_id: Option<&str>,
+	pay: &Payments, node_id: &str, amount_msat: u64, payment_id: Option<&str>,
 	preimage: Option<PaymentPreimage>, wait: bool,
 ) -> Result<PaymentRecord, NodeError> {
 	let payee = parse_node_id(node_id)?;
 	check_amount_msat(amount_msat)?;
-	if payee == ctx.channel_manager.get_our_node_id() {
+	if payee == pay.channel_manager.get_our_node_id() {
 		return Err(NodeError::InvalidRequest("cannot keysend to ourselves".into()));
 	}
 	let payment_id = match payment_id {
-		Some(text) => PaymentId(super::hold::parse_32(text, "payment_id")?),
+		Some(text) => PaymentId(crate::parse::parse_32(text, "payment_id")?),
 		None => PaymentId(rand::random()),
 	};
 	let id = payment_id.0.to_lower_hex_string();
@@ -52,8 +49,8 @@ pub async fn send(
 		amount_msat: Some(amount_msat),
 		..new_record(&id, PaymentKind::Keysend, PaymentDirection::Outbound, PaymentStatus::Pending)
 	};
-	let mut updates = ctx.payments.subscribe();
-	if let Insert::Kept(existing) = ctx.payments.insert_unless(&id, record, |_| true).await? {
+	let mut updates = pay.payments.subscribe();
+	if let Insert::Kept(existing) = pay.payments.insert_unless(&id, record, |_| true).await? {
 		let same = existing.kind == PaymentKind::Keysend
 			&& existing.destination.as_deref() == Some(payee.to_string().as_str())
 			&& existing.amount_msat == Some(amount_msat);
@@ -62,17 +59,13 @@ pub async fn send(
 				"payment id {id} names another payment"
 			)));
 		}
-		return answer(ctx, existing, wait, &mut updates).await;
+		return answer(pay, existing, wait, &mut updates).await;
 	}
 	let params = RouteParameters::from_payment_params_and_value(
-		ctx.config.routing.apply(PaymentParameters::for_keysend(
-			payee,
-			KEYSEND_FINAL_CLTV_DELTA,
-			true,
-		)),
+		pay.limits.apply(PaymentParameters::for_keysend(payee, KEYSEND_FINAL_CLTV_DELTA, true)),
 		amount_msat,
 	);
-	if let Err(e) = ctx.channel_manager.send_spontaneous_payment(
+	if let Err(e) = pay.channel_manager.send_spontaneous_payment(
 		Some(preimage),
 		RecipientOnionFields::spontaneous_empty(),
 		payment_id,
@@ -80,22 +73,22 @@ pub async fn send(
 		Retry::Timeout(PAYMENT_RETRY_TIMEOUT),
 	) {
 		let error = send_failure(e);
-		super::received::mark_failed(ctx, &id, error.message().to_string()).await;
+		super::received::mark_failed(pay, &id, error.message().to_string()).await;
 		return Err(error);
 	}
-	let record = ctx
+	let record = pay
 		.payments
 		.get(&id)
 		.ok_or_else(|| NodeError::Internal("payment record vanished".into()))?;
-	answer(ctx, record, wait, &mut updates).await
+	answer(pay, record, wait, &mut updates).await
 }
 
 async fn answer(
-	ctx: &Arc<Context>, record: PaymentRecord, wait: bool,
+	pay: &Payments, record: PaymentRecord, wait: bool,
 	updates: &mut tokio::sync::broadcast::Receiver<String>,
 ) -> Result<PaymentRecord, NodeError> {
 	if wait {
-		return super::wait_final(ctx, &record.payment_id, updates).await;
+		return super::wait_final(pay, &record.payment_id, updates).await;
 	}
 	Ok(record)
 }

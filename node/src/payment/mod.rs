@@ -11,51 +11,123 @@ pub(crate) mod reconcile;
 pub use received::{on_payment_claimable, on_payment_claimed, on_payment_failed, on_payment_sent};
 
 use std::sync::Arc;
-use std::time::Duration;
 
-use lightning::events::PaymentFailureReason;
+use lightning::events::{PaymentFailureReason, ReplayEvent};
 use lightning::ln::channelmanager::RetryableSendFailure;
 
-use crate::config::PAYMENT_RETRY_TIMEOUT;
-use crate::context::Context;
-use crate::journal::NodeEvent;
+use crate::config::{RoutingLimits, PAYMENT_RETRY_TIMEOUT, PAYMENT_WAIT_SLACK};
+use crate::journal::{Journal, NodeEvent};
+use crate::logger::FulgurLogger;
 use crate::model::{
 	InvoiceRecord, InvoiceStatus, PayRequest, PaymentDirection, PaymentKind, PaymentRecord,
 	PaymentStatus,
 };
+use crate::parse::check_amount_msat;
+use crate::records::RecordStore;
+use crate::routing::Routing;
+use crate::types::ChannelManager;
 use crate::NodeError;
 
-/// How long `wait` waits beyond the retry window before answering with the pending record.
-const WAIT_SLACK: Duration = Duration::from_secs(50);
+/// The payments handle: what paying, invoicing and the payment events touch.
+#[derive(Clone)]
+pub(crate) struct Payments {
+	/// Sends, claims and fails HTLCs.
+	pub(crate) channel_manager: Arc<ChannelManager>,
+	/// Invoices we issued, by payment hash.
+	pub(crate) invoices: Arc<RecordStore<InvoiceRecord>>,
+	/// Our outbound payments, by payment id (see `keyspaces`).
+	pub(crate) payments: Arc<RecordStore<PaymentRecord>>,
+	/// Payments we received without an invoice record of ours, by payment hash; apart from
+	/// `payments`, so a payment to us can never replace the record of one we made.
+	pub(crate) received: Arc<RecordStore<PaymentRecord>>,
+	/// The event log.
+	pub(crate) journal: Arc<Journal>,
+	/// Log.
+	pub(crate) logger: Arc<FulgurLogger>,
+	/// The chain invoices and offers must be for.
+	pub(crate) network: bitcoin::Network,
+	/// The router's limits for every payment sent.
+	pub(crate) limits: RoutingLimits,
+	/// Routes, to explain a payment that found none within its fee limit.
+	pub(crate) routing: Routing,
+}
+
+impl Payments {
+	/// Records an event in the journal for an LDK event handler; if that fails, LDK replays
+	/// the event (the journal records it once however often it is handled).
+	pub(crate) async fn record(&self, event: NodeEvent) -> Result<(), ReplayEvent> {
+		self.journal.append_or_replay(event, &self.logger).await
+	}
+
+	/// A failed write of an event handler: logged, and the event is replayed.
+	pub(crate) fn replay(&self, e: NodeError) -> ReplayEvent {
+		crate::error!(self.logger, "event not handled, will be replayed: {e}");
+		ReplayEvent()
+	}
+
+	/// One invoice by payment hash, as it reads now.
+	pub(crate) fn invoice(&self, payment_hash: &str) -> Result<InvoiceRecord, NodeError> {
+		self.invoices
+			.get(&payment_hash.trim().to_ascii_lowercase())
+			.map(current_view)
+			.ok_or_else(|| NodeError::NotFound(format!("no invoice {payment_hash}")))
+	}
+
+	/// All invoices, newest first.
+	pub(crate) fn all_invoices(&self) -> Vec<InvoiceRecord> {
+		let mut all: Vec<_> = self.invoices.all().into_iter().map(current_view).collect();
+		all.sort_by(|a, b| {
+			b.created_at.cmp(&a.created_at).then_with(|| a.payment_hash.cmp(&b.payment_hash))
+		});
+		all
+	}
+
+	/// One payment by id: ours by payment id, else one we received by payment hash.
+	pub(crate) fn payment(&self, payment_id: &str) -> Result<PaymentRecord, NodeError> {
+		let id = payment_id.trim().to_ascii_lowercase();
+		self.payments
+			.get(&id)
+			.or_else(|| self.received.get(&id))
+			.ok_or_else(|| NodeError::NotFound(format!("no payment {payment_id}")))
+	}
+
+	/// All payments, made and received, newest first.
+	pub(crate) fn all_payments(&self) -> Vec<PaymentRecord> {
+		let mut all = self.payments.all();
+		all.extend(self.received.all());
+		all.sort_by(|a, b| {
+			b.created_at.cmp(&a.created_at).then_with(|| a.payment_id.cmp(&b.payment_id))
+		});
+		all
+	}
+}
 
 /// Pays a BOLT11 invoice or BOLT12 offer, telling them apart by prefix.
-pub async fn pay(
-	ctx: &Arc<Context>, req: PayRequest, wait: bool,
-) -> Result<PaymentRecord, NodeError> {
+pub async fn pay(pay: &Payments, req: PayRequest, wait: bool) -> Result<PaymentRecord, NodeError> {
 	let text = req.invoice.trim().to_string();
 	if let Some(amount) = req.amount_msat {
 		check_amount_msat(amount)?;
 	}
 	let lower = text.to_ascii_lowercase();
-	let mut updates = ctx.payments.subscribe();
+	let mut updates = pay.payments.subscribe();
 	let record = if lower.starts_with("lno") {
-		bolt12::pay_offer(ctx, &text, req.amount_msat, req.max_fee_msat).await?
+		bolt12::pay_offer(pay, &text, req.amount_msat, req.max_fee_msat).await?
 	} else {
-		bolt11::pay_invoice(ctx, &text, req.amount_msat, req.max_fee_msat).await?
+		bolt11::pay_invoice(pay, &text, req.amount_msat, req.max_fee_msat).await?
 	};
 	if !wait {
 		return Ok(record);
 	}
-	wait_final(ctx, &record.payment_id, &mut updates).await
+	wait_final(pay, &record.payment_id, &mut updates).await
 }
 
 /// Waits until a payment is final (or the wait times out, answering the pending record).
 pub(crate) async fn wait_final(
-	ctx: &Arc<Context>, payment_id: &str, updates: &mut tokio::sync::broadcast::Receiver<String>,
+	pay: &Payments, payment_id: &str, updates: &mut tokio::sync::broadcast::Receiver<String>,
 ) -> Result<PaymentRecord, NodeError> {
-	let deadline = tokio::time::Instant::now() + PAYMENT_RETRY_TIMEOUT + WAIT_SLACK;
+	let deadline = tokio::time::Instant::now() + PAYMENT_RETRY_TIMEOUT + PAYMENT_WAIT_SLACK;
 	loop {
-		let record = ctx
+		let record = pay
 			.payments
 			.get(payment_id)
 			.ok_or_else(|| NodeError::Internal(format!("payment {payment_id} vanished")))?;
@@ -95,32 +167,21 @@ pub(crate) fn new_record(
 	}
 }
 
-/// Rejects zero and absurd Lightning amounts.
-pub fn check_amount_msat(amount_msat: u64) -> Result<(), NodeError> {
-	if amount_msat == 0 {
-		return Err(NodeError::InvalidAmount("amount_msat must be positive".into()));
-	}
-	if amount_msat > crate::config::MAX_MSAT {
-		return Err(NodeError::InvalidAmount("amount_msat exceeds 21 million BTC".into()));
-	}
-	Ok(())
-}
-
 /// Marks open invoices past their expiry as expired. The event is recorded first: if the
 /// record update then fails, the next round finds the invoice still open and tries again,
 /// and the journal does not record the event twice.
-pub async fn expire_invoices(ctx: &Arc<Context>) {
+pub async fn expire_invoices(pay: &Payments) {
 	let now = unix_now();
-	for invoice in ctx.invoices.all() {
+	for invoice in pay.invoices.all() {
 		if invoice.status == InvoiceStatus::Open && invoice.expires_at <= now {
 			let expired = InvoiceRecord { status: InvoiceStatus::Expired, ..invoice.clone() };
-			if let Err(e) = ctx.journal.append(NodeEvent::InvoiceExpired { invoice: expired }).await
+			if let Err(e) = pay.journal.append(NodeEvent::InvoiceExpired { invoice: expired }).await
 			{
 				let hash = &invoice.payment_hash;
-				crate::warn!(ctx.logger, "recording expiry of invoice {hash}: {e}");
+				crate::warn!(pay.logger, "recording expiry of invoice {hash}: {e}");
 				continue;
 			}
-			let update = ctx.invoices.update(&invoice.payment_hash, |r| {
+			let update = pay.invoices.update(&invoice.payment_hash, |r| {
 				if r.status == InvoiceStatus::Open {
 					r.status = InvoiceStatus::Expired;
 					true
@@ -129,7 +190,7 @@ pub async fn expire_invoices(ctx: &Arc<Context>) {
 				}
 			});
 			if let Err(e) = update.await {
-				crate::warn!(ctx.logger, "marking invoice expired: {e}");
+				crate::warn!(pay.logger, "marking invoice expired: {e}");
 			}
 		}
 	}

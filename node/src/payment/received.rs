@@ -1,16 +1,12 @@
 //! Payment events from LDK turned into record updates, durable before the event counts as
 //! handled: a failed write asks LDK to replay the event.
 
-use std::sync::Arc;
-
 use bitcoin::hex::DisplayHex;
 use lightning::events::{PaymentFailureReason, PaymentPurpose, ReplayEvent};
 use lightning::ln::channelmanager::PaymentId;
 use lightning::types::payment::{PaymentHash, PaymentPreimage};
 
-use super::{failure_text, new_record, unix_now};
-use crate::context::Context;
-use crate::event::record;
+use super::{failure_text, new_record, unix_now, Payments};
 use crate::journal::NodeEvent;
 use crate::model::{InvoiceStatus, PaymentDirection, PaymentKind, PaymentRecord, PaymentStatus};
 use crate::records::Insert;
@@ -18,49 +14,49 @@ use crate::records::Insert;
 /// Decides whether to claim an incoming payment: only invoices still open are claimed, and a
 /// payment to a hold invoice is held instead (see `hold`).
 pub async fn on_payment_claimable(
-	ctx: &Arc<Context>, payment_hash: PaymentHash, amount_msat: u64, purpose: PaymentPurpose,
+	pay: &Payments, payment_hash: PaymentHash, amount_msat: u64, purpose: PaymentPurpose,
 	claim_deadline: Option<u32>,
 ) -> Result<(), ReplayEvent> {
 	let hash = payment_hash.0.to_lower_hex_string();
 	let Some(preimage) = purpose.preimage() else {
 		if let PaymentPurpose::Bolt11InvoicePayment { .. } = purpose {
 			if let Some(handled) =
-				super::hold::on_claimable(ctx, payment_hash, amount_msat, claim_deadline).await
+				super::hold::on_claimable(pay, payment_hash, amount_msat, claim_deadline).await
 			{
 				return handled;
 			}
 		}
-		crate::warn!(ctx.logger, "payment {hash} arrived without a preimage we know; failing it");
-		ctx.channel_manager.fail_htlc_backwards(&payment_hash);
+		crate::warn!(pay.logger, "payment {hash} arrived without a preimage we know; failing it");
+		pay.channel_manager.fail_htlc_backwards(&payment_hash);
 		return Ok(());
 	};
 	if let PaymentPurpose::Bolt11InvoicePayment { .. } = purpose {
-		if let Some(invoice) = ctx.invoices.get(&hash).map(super::current_view) {
+		if let Some(invoice) = pay.invoices.get(&hash).map(super::current_view) {
 			if invoice.status != InvoiceStatus::Open {
 				crate::info!(
-					ctx.logger,
+					pay.logger,
 					"refusing {amount_msat} msat for invoice {hash}: it is {:?}",
 					invoice.status
 				);
-				ctx.channel_manager.fail_htlc_backwards(&payment_hash);
+				pay.channel_manager.fail_htlc_backwards(&payment_hash);
 				return Ok(());
 			}
 		}
 	}
-	ctx.channel_manager.claim_funds(preimage);
+	pay.channel_manager.claim_funds(preimage);
 	Ok(())
 }
 
 /// Records money received: the invoice turns paid, or an inbound payment record appears.
 pub async fn on_payment_claimed(
-	ctx: &Arc<Context>, payment_hash: PaymentHash, amount_msat: u64, purpose: PaymentPurpose,
+	pay: &Payments, payment_hash: PaymentHash, amount_msat: u64, purpose: PaymentPurpose,
 ) -> Result<(), ReplayEvent> {
 	let hash = payment_hash.0.to_lower_hex_string();
 	let preimage = purpose.preimage().map(|p| p.0.to_lower_hex_string());
 	let now = unix_now();
 	let kind = match purpose {
 		PaymentPurpose::Bolt11InvoicePayment { .. } => {
-			let updated = ctx
+			let updated = pay
 				.invoices
 				.update(&hash, |invoice| {
 					invoice.status = InvoiceStatus::Paid;
@@ -73,10 +69,10 @@ pub async fn on_payment_claimed(
 					true
 				})
 				.await
-				.map_err(|e| replay(ctx, e))?;
+				.map_err(|e| pay.replay(e))?;
 			if let Some(invoice) = updated {
-				crate::info!(ctx.logger, "invoice {hash} paid: {amount_msat} msat");
-				return record(ctx, NodeEvent::InvoicePaid { invoice }).await;
+				crate::info!(pay.logger, "invoice {hash} paid: {amount_msat} msat");
+				return pay.record(NodeEvent::InvoicePaid { invoice }).await;
 			}
 			// An invoice we have no record of (issued through LDK directly): keep the money's
 			// trace as an inbound payment.
@@ -89,7 +85,7 @@ pub async fn on_payment_claimed(
 	};
 	let payment = PaymentRecord {
 		payment_hash: Some(hash.clone()),
-		destination: Some(ctx.channel_manager.get_our_node_id().to_string()),
+		destination: Some(pay.channel_manager.get_our_node_id().to_string()),
 		amount_msat: Some(amount_msat),
 		preimage,
 		..new_record(&hash, kind, PaymentDirection::Inbound, PaymentStatus::Succeeded)
@@ -99,25 +95,25 @@ pub async fn on_payment_claimed(
 		(existing.kind, existing.amount_msat, &existing.preimage)
 			== (payment.kind, payment.amount_msat, &payment.preimage)
 	};
-	let payment = match ctx.received.insert_unless(&hash, payment.clone(), same_claim).await {
+	let payment = match pay.received.insert_unless(&hash, payment.clone(), same_claim).await {
 		Ok(Insert::Written) => payment,
 		Ok(Insert::Kept(existing)) => existing,
-		Err(e) => return Err(replay(ctx, e)),
+		Err(e) => return Err(pay.replay(e)),
 	};
-	crate::info!(ctx.logger, "received {amount_msat} msat ({kind:?}) {hash}");
-	record(ctx, NodeEvent::PaymentReceived { payment }).await
+	crate::info!(pay.logger, "received {amount_msat} msat ({kind:?}) {hash}");
+	pay.record(NodeEvent::PaymentReceived { payment }).await
 }
 
 /// Our payment arrived: record preimage and fee.
 pub async fn on_payment_sent(
-	ctx: &Arc<Context>, payment_id: Option<PaymentId>, preimage: PaymentPreimage,
+	pay: &Payments, payment_id: Option<PaymentId>, preimage: PaymentPreimage,
 	payment_hash: PaymentHash, amount_msat: Option<u64>, fee_msat: Option<u64>,
 ) -> Result<(), ReplayEvent> {
 	let id = payment_id.map(|p| p.0).unwrap_or(payment_hash.0).to_lower_hex_string();
 	let hash = payment_hash.0.to_lower_hex_string();
 	let preimage = preimage.0.to_lower_hex_string();
 	let now = unix_now();
-	let updated = ctx
+	let updated = pay
 		.payments
 		.update(&id, |r| {
 			r.status = PaymentStatus::Succeeded;
@@ -132,11 +128,11 @@ pub async fn on_payment_sent(
 			true
 		})
 		.await
-		.map_err(|e| replay(ctx, e))?;
+		.map_err(|e| pay.replay(e))?;
 	let payment = match updated {
 		Some(payment) => payment,
 		None => {
-			crate::warn!(ctx.logger, "payment {id} succeeded but had no record; recording it");
+			crate::warn!(pay.logger, "payment {id} succeeded but had no record; recording it");
 			let payment = PaymentRecord {
 				payment_hash: Some(hash),
 				amount_msat,
@@ -149,24 +145,24 @@ pub async fn on_payment_sent(
 					PaymentStatus::Succeeded,
 				)
 			};
-			ctx.payments.put(&id, payment.clone()).await.map_err(|e| replay(ctx, e))?;
+			pay.payments.put(&id, payment.clone()).await.map_err(|e| pay.replay(e))?;
 			payment
 		}
 	};
-	crate::info!(ctx.logger, "payment {id} succeeded, fee {fee_msat:?} msat");
-	record(ctx, NodeEvent::PaymentSucceeded { payment }).await
+	crate::info!(pay.logger, "payment {id} succeeded, fee {fee_msat:?} msat");
+	pay.record(NodeEvent::PaymentSucceeded { payment }).await
 }
 
 /// Our payment will not complete.
 pub async fn on_payment_failed(
-	ctx: &Arc<Context>, payment_id: PaymentId, payment_hash: Option<PaymentHash>,
+	pay: &Payments, payment_id: PaymentId, payment_hash: Option<PaymentHash>,
 	reason: Option<PaymentFailureReason>,
 ) -> Result<(), ReplayEvent> {
 	let id = payment_id.0.to_lower_hex_string();
 	let text = failure_text(reason);
-	crate::info!(ctx.logger, "payment {id} failed: {text}");
+	crate::info!(pay.logger, "payment {id} failed: {text}");
 	let hash = payment_hash.map(|h| h.0.to_lower_hex_string());
-	let updated = ctx
+	let updated = pay
 		.payments
 		.update(&id, |r| {
 			if r.payment_hash.is_none() {
@@ -175,25 +171,25 @@ pub async fn on_payment_failed(
 			fail(r, text.clone())
 		})
 		.await
-		.map_err(|e| replay(ctx, e))?;
+		.map_err(|e| pay.replay(e))?;
 	match updated {
 		Some(payment) if payment.status == PaymentStatus::Failed => {
-			record(ctx, NodeEvent::PaymentFailed { payment }).await
+			pay.record(NodeEvent::PaymentFailed { payment }).await
 		}
 		_ => Ok(()),
 	}
 }
 
 /// Marks a payment failed after a synchronous send failure.
-pub(crate) async fn mark_failed(ctx: &Arc<Context>, id: &str, reason: String) {
-	match ctx.payments.update(id, |r| fail(r, reason.clone())).await {
+pub(crate) async fn mark_failed(pay: &Payments, id: &str, reason: String) {
+	match pay.payments.update(id, |r| fail(r, reason.clone())).await {
 		Ok(Some(payment)) if payment.status == PaymentStatus::Failed => {
-			if let Err(e) = ctx.journal.append(NodeEvent::PaymentFailed { payment }).await {
-				crate::error!(ctx.logger, "recording the failure event of payment {id}: {e}");
+			if let Err(e) = pay.journal.append(NodeEvent::PaymentFailed { payment }).await {
+				crate::error!(pay.logger, "recording the failure event of payment {id}: {e}");
 			}
 		}
 		Ok(_) => {}
-		Err(e) => crate::error!(ctx.logger, "recording failure of payment {id}: {e}"),
+		Err(e) => crate::error!(pay.logger, "recording failure of payment {id}: {e}"),
 	}
 }
 
@@ -206,9 +202,4 @@ fn fail(record: &mut PaymentRecord, reason: String) -> bool {
 	record.failure_reason = Some(reason);
 	record.completed_at = Some(unix_now());
 	true
-}
-
-pub(super) fn replay(ctx: &Context, e: crate::NodeError) -> ReplayEvent {
-	crate::error!(ctx.logger, "event not handled, will be replayed: {e}");
-	ReplayEvent()
 }

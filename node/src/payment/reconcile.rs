@@ -22,7 +22,7 @@ use bitcoin::hex::DisplayHex;
 use lightning::ln::channelmanager::RecentPaymentDetails;
 
 use super::unix_now;
-use crate::context::Context;
+use super::Payments;
 use crate::journal::{Journal, NodeEvent};
 use crate::model::{PaymentRecord, PaymentStatus};
 use crate::records::RecordStore;
@@ -44,8 +44,8 @@ pub(crate) struct Reconciled {
 /// start, after the channel manager is read and before events are processed or the API takes
 /// requests. A record that cannot be settled now (a failed write) stays pending and is tried
 /// again next start.
-pub(crate) async fn reconcile_pending(ctx: &Context) {
-	let known: HashSet<String> = ctx
+pub(crate) async fn reconcile_pending(pay: &Payments) {
+	let known: HashSet<String> = pay
 		.channel_manager
 		.list_recent_payments()
 		.into_iter()
@@ -59,15 +59,15 @@ pub(crate) async fn reconcile_pending(ctx: &Context) {
 			id.0.to_lower_hex_string()
 		})
 		.collect();
-	let outcome = reconcile(&ctx.payments, &ctx.journal, &known, |id, e| {
-		crate::error!(ctx.logger, "payment {id} stays pending until the next start: {e}");
+	let outcome = reconcile(&pay.payments, &pay.journal, &known, |id, e| {
+		crate::error!(pay.logger, "payment {id} stays pending until the next start: {e}");
 	})
 	.await;
 	for id in &outcome.lost {
-		crate::warn!(ctx.logger, "payment {id} was recorded but never sent: failed");
+		crate::warn!(pay.logger, "payment {id} was recorded but never sent: failed");
 	}
 	for id in &outcome.restored {
-		crate::warn!(ctx.logger, "payment {id} reads as the journal recorded its outcome");
+		crate::warn!(pay.logger, "payment {id} reads as the journal recorded its outcome");
 	}
 }
 

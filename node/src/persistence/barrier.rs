@@ -29,22 +29,14 @@ use lightning::util::persist::{
 	KVStore, CHANNEL_MANAGER_PERSISTENCE_KEY, CHANNEL_MANAGER_PERSISTENCE_PRIMARY_NAMESPACE,
 	CHANNEL_MANAGER_PERSISTENCE_SECONDARY_NAMESPACE,
 };
-use lightning::util::ser::Writeable;
 use tokio::sync::{oneshot, Notify};
 
 use crate::store::DynStore;
-use crate::types::ChannelManager;
 
 /// What the barrier serialises: the channel manager (unit tests plug in a stand-in).
 pub trait ManagerSource: Send + Sync + 'static {
 	/// The manager's current serialisation.
 	fn serialize(&self) -> Vec<u8>;
-}
-
-impl ManagerSource for ChannelManager {
-	fn serialize(&self) -> Vec<u8> {
-		self.encode()
-	}
 }
 
 type Done = oneshot::Sender<Result<(), io::Error>>;

@@ -12,22 +12,29 @@ use lightning::util::persist::{
 	KVStore, CHANNEL_MONITOR_PERSISTENCE_PRIMARY_NAMESPACE,
 	CHANNEL_MONITOR_PERSISTENCE_SECONDARY_NAMESPACE, MONITOR_UPDATING_PERSISTER_PREPEND_SENTINEL,
 };
+use std::ops::Deref;
+
+use lightning::chain::channelmonitor::ChannelMonitor;
+use lightning::sign::InMemorySigner;
 use lightning::util::ser::Writeable;
 
-use crate::context::Context;
+use crate::logger::FulgurLogger;
+use crate::store::DynStore;
 
-/// Writes every monitor; returns how many were written durably.
-pub async fn checkpoint_monitors(ctx: &Context) -> usize {
+/// Writes every monitor `monitors` yields (each one locked only while it is serialised) to
+/// `store`; returns how many were written durably.
+pub async fn checkpoint_monitors<M: Deref<Target = ChannelMonitor<InMemorySigner>>>(
+	monitors: impl IntoIterator<Item = M>, store: &DynStore, logger: &FulgurLogger,
+) -> usize {
 	let mut writes = Vec::new();
-	for channel_id in ctx.chain_monitor.list_monitors() {
-		let Ok(monitor) = ctx.chain_monitor.get_monitor(channel_id) else { continue };
+	for monitor in monitors {
 		let mut bytes = MONITOR_UPDATING_PERSISTER_PREPEND_SENTINEL.to_vec();
 		if monitor.write(&mut bytes).is_err() {
 			continue;
 		}
 		let key = monitor.persistence_key().to_string();
 		writes.push(KVStore::write(
-			&*ctx.store,
+			store,
 			CHANNEL_MONITOR_PERSISTENCE_PRIMARY_NAMESPACE,
 			CHANNEL_MONITOR_PERSISTENCE_SECONDARY_NAMESPACE,
 			&key,
@@ -41,10 +48,7 @@ pub async fn checkpoint_monitors(ctx: &Context) -> usize {
 	}
 	let failed = results.iter().filter(|r| r.is_err()).count();
 	if failed > 0 {
-		crate::warn!(
-			ctx.logger,
-			"{failed} monitors not checkpointed (they replay blocks on start)"
-		);
+		crate::warn!(logger, "{failed} monitors not checkpointed (they replay blocks on start)");
 	}
 	results.len() - failed
 }

@@ -4,9 +4,8 @@ use bitcoin::secp256k1::PublicKey;
 use lightning::routing::gossip::{ChannelUpdateInfo, NodeId};
 use serde::{Deserialize, Serialize};
 
-use crate::channels::format_scid;
-use crate::context::Context;
-use crate::peers::parse_node_id;
+use crate::parse::{format_scid, parse_node_id};
+use crate::types::NetworkGraph;
 use crate::NodeError;
 
 /// Size of the graph.
@@ -95,9 +94,9 @@ pub fn summary(graph: &crate::types::NetworkGraph) -> GraphSummary {
 }
 
 /// The node `node_id`, if the graph knows it.
-pub fn node(ctx: &Context, node_id: &str) -> Result<GraphNode, NodeError> {
+pub fn node(graph: &NetworkGraph, node_id: &str) -> Result<GraphNode, NodeError> {
 	let key: PublicKey = parse_node_id(node_id)?;
-	let graph = ctx.graph.read_only();
+	let graph = graph.read_only();
 	let info = graph
 		.node(&NodeId::from_pubkey(&key))
 		.ok_or_else(|| NodeError::NotFound(format!("node {node_id} is not in the graph")))?;
@@ -114,9 +113,9 @@ pub fn node(ctx: &Context, node_id: &str) -> Result<GraphNode, NodeError> {
 }
 
 /// The channel `short_channel_id` (`BLOCKxTXxOUTPUT` or the number), if the graph knows it.
-pub fn channel(ctx: &Context, short_channel_id: &str) -> Result<GraphChannel, NodeError> {
+pub fn channel(graph: &NetworkGraph, short_channel_id: &str) -> Result<GraphChannel, NodeError> {
 	let scid = parse_scid(short_channel_id)?;
-	let graph = ctx.graph.read_only();
+	let graph = graph.read_only();
 	let info = graph.channel(scid).ok_or_else(|| {
 		NodeError::NotFound(format!("channel {short_channel_id} is not in the graph"))
 	})?;

@@ -7,17 +7,14 @@ use std::sync::Arc;
 
 use bitcoin::secp256k1::PublicKey;
 use lightning::routing::gossip::NodeId;
-use lightning::routing::router::{
-	Path, PaymentParameters, Route, RouteParameters, Router, DEFAULT_MAX_TOTAL_CLTV_EXPIRY_DELTA,
-};
+use lightning::routing::router::{Path, PaymentParameters, Route, RouteParameters, Router};
 use lightning::routing::scoring::ProbabilisticScoringFeeParameters;
 use lightning::types::features::Bolt11InvoiceFeatures;
 use serde::{Deserialize, Serialize};
 
-use crate::channels::format_scid;
-use crate::context::Context;
-use crate::payment::{bolt11::parse_invoice, check_amount_msat};
-use crate::peers::parse_node_id;
+pub use crate::config::RoutingLimits;
+use crate::parse::{check_amount_msat, format_scid, parse_invoice, parse_node_id};
+use crate::types::{ChannelManager, NetworkGraph, Scorer};
 use crate::NodeError;
 
 /// The final CLTV delta asked of a destination given by node id (LDK's invoice default).
@@ -101,26 +98,46 @@ pub struct RoutesResponse {
 	pub routes: Vec<RouteInfo>,
 }
 
+/// The routing handle: the channel manager's router and scorer, the graph, and the limits
+/// every payment is sent within.
+#[derive(Clone)]
+pub(crate) struct Routing {
+	/// Our channels (first hops, in-flight HTLCs, probes).
+	pub(crate) channel_manager: Arc<ChannelManager>,
+	/// The payment router (the channel manager's).
+	pub(crate) router: Arc<crate::types::Router>,
+	/// The scorer, learning from payments and probes.
+	pub(crate) scorer: Arc<std::sync::Mutex<Scorer>>,
+	/// The gossiped graph.
+	pub(crate) graph: Arc<NetworkGraph>,
+	/// The chain invoices must be for.
+	pub(crate) network: bitcoin::Network,
+	/// The router's limits.
+	pub(crate) limits: RoutingLimits,
+}
+
 /// Finds up to `max_routes` different routes, best first. The first is the one a payment
 /// would take now; the others avoid the channels (beyond our own) of the routes before them.
-pub fn find_routes(ctx: &Arc<Context>, req: &RoutesRequest) -> Result<RoutesResponse, NodeError> {
-	let (destination, mut params) = route_parameters(ctx, req)?;
+pub(crate) fn find_routes(
+	routing: &Routing, req: &RoutesRequest,
+) -> Result<RoutesResponse, NodeError> {
+	let (destination, mut params) = route_parameters(routing, req)?;
 	let wanted = req.max_routes.unwrap_or(DEFAULT_CANDIDATES);
 	if wanted == 0 || wanted > MAX_CANDIDATES {
 		return Err(NodeError::InvalidRequest(format!(
 			"max_routes must be between 1 and {MAX_CANDIDATES}"
 		)));
 	}
-	let payer = ctx.channel_manager.get_our_node_id();
-	let first_hops = ctx.channel_manager.list_usable_channels();
+	let payer = routing.channel_manager.get_our_node_id();
+	let first_hops = routing.channel_manager.list_usable_channels();
 	let first_hop_refs: Vec<_> = first_hops.iter().collect();
 	let mut routes = Vec::new();
 	while routes.len() < wanted {
-		let found = ctx.router.find_route(
+		let found = routing.router.find_route(
 			&payer,
 			&params,
 			Some(&first_hop_refs),
-			ctx.channel_manager.compute_inflight_htlcs(),
+			routing.channel_manager.compute_inflight_htlcs(),
 		);
 		let route = match found {
 			Ok(route) => route,
@@ -134,7 +151,7 @@ pub fn find_routes(ctx: &Arc<Context>, req: &RoutesRequest) -> Result<RoutesResp
 		for path in &route.paths {
 			avoided.extend(path.hops.iter().skip(1).map(|hop| hop.short_channel_id));
 		}
-		routes.push(describe(ctx, &route));
+		routes.push(describe(routing, &route));
 		if avoided.len() == before {
 			break; // direct channels only: nothing left to avoid
 		}
@@ -144,8 +161,8 @@ pub fn find_routes(ctx: &Arc<Context>, req: &RoutesRequest) -> Result<RoutesResp
 
 /// The error for a payment that found no route under its fee limit: says what the cheapest
 /// route would have cost, so the caller knows the limit is what stopped it.
-pub fn no_route_within_fee(
-	ctx: &Arc<Context>, invoice: &str, amount_msat: u64, max_fee_msat: Option<u64>,
+pub(crate) fn no_route_within_fee(
+	routing: &Routing, invoice: &str, amount_msat: u64, max_fee_msat: Option<u64>,
 ) -> NodeError {
 	let limit = max_fee_msat.map(|m| m.to_string()).unwrap_or_else(|| "none".into());
 	let req = RoutesRequest {
@@ -154,7 +171,7 @@ pub fn no_route_within_fee(
 		max_routes: Some(1),
 		..Default::default()
 	};
-	match find_routes(ctx, &req) {
+	match find_routes(routing, &req) {
 		Ok(found) => match found.routes.first() {
 			Some(cheapest) => NodeError::RouteNotFound(format!(
 				"no route within max_fee_msat {limit}: the best route costs {} msat",
@@ -170,9 +187,9 @@ pub fn no_route_within_fee(
 
 /// Sends probes over the route a payment of `req` would take now, so that the scorer learns
 /// the liquidity of its channels before a real payment needs it.
-pub fn probe(ctx: &Arc<Context>, req: &RoutesRequest) -> Result<usize, NodeError> {
-	let (destination, params) = route_parameters(ctx, req)?;
-	let sent = ctx
+pub(crate) fn probe(routing: &Routing, req: &RoutesRequest) -> Result<usize, NodeError> {
+	let (destination, params) = route_parameters(routing, req)?;
+	let sent = routing
 		.channel_manager
 		.send_preflight_probes(params, None)
 		.map_err(|e| NodeError::RouteNotFound(format!("cannot probe {destination}: {e:?}")))?;
@@ -181,7 +198,7 @@ pub fn probe(ctx: &Arc<Context>, req: &RoutesRequest) -> Result<usize, NodeError
 
 /// What LDK's router needs for `req`, with the node's limits applied.
 fn route_parameters(
-	ctx: &Context, req: &RoutesRequest,
+	routing: &Routing, req: &RoutesRequest,
 ) -> Result<(PublicKey, RouteParameters), NodeError> {
 	let (destination, payment_params, invoice_amount) = match (&req.node_id, &req.invoice) {
 		(Some(node_id), None) => {
@@ -194,7 +211,7 @@ fn route_parameters(
 			(key, params, None)
 		}
 		(None, Some(text)) => {
-			let invoice = parse_invoice(ctx, text)?;
+			let invoice = parse_invoice(routing.network, text)?;
 			let params = PaymentParameters::from_bolt11_invoice(&invoice);
 			(invoice.get_payee_pub_key(), params, invoice.amount_milli_satoshis())
 		}
@@ -202,14 +219,14 @@ fn route_parameters(
 			return Err(NodeError::InvalidRequest("give exactly one of node_id and invoice".into()))
 		}
 	};
-	if destination == ctx.channel_manager.get_our_node_id() {
+	if destination == routing.channel_manager.get_our_node_id() {
 		return Err(NodeError::InvalidRequest("that is this node".into()));
 	}
 	let amount = req.amount_msat.or(invoice_amount).ok_or_else(|| {
 		NodeError::InvalidAmount("amount_msat is required for this destination".into())
 	})?;
 	check_amount_msat(amount)?;
-	let payment_params = ctx.config.routing.apply(payment_params);
+	let payment_params = routing.limits.apply(payment_params);
 	let mut params = RouteParameters::from_payment_params_and_value(payment_params, amount);
 	if req.max_fee_msat.is_some() {
 		params.max_total_routing_fee_msat = req.max_fee_msat;
@@ -217,9 +234,9 @@ fn route_parameters(
 	Ok((destination, params))
 }
 
-fn describe(ctx: &Context, route: &Route) -> RouteInfo {
+fn describe(routing: &Routing, route: &Route) -> RouteInfo {
 	let paths: Vec<RoutePathInfo> =
-		route.paths.iter().map(|path| describe_path(ctx, path)).collect();
+		route.paths.iter().map(|path| describe_path(routing, path)).collect();
 	RouteInfo {
 		amount_msat: paths.iter().map(|p| p.amount_msat).sum(),
 		fee_msat: paths.iter().map(|p| p.fee_msat).sum(),
@@ -229,9 +246,9 @@ fn describe(ctx: &Context, route: &Route) -> RouteInfo {
 	}
 }
 
-fn describe_path(ctx: &Context, path: &Path) -> RoutePathInfo {
+fn describe_path(routing: &Routing, path: &Path) -> RoutePathInfo {
 	let params = ProbabilisticScoringFeeParameters::default();
-	let scorer = ctx.scorer.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+	let scorer = routing.scorer.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
 	let hops = &path.hops;
 	// The amount over a channel is what the destination gets plus every later node's fee.
 	let mut carried = vec![0u64; hops.len()];
@@ -273,48 +290,5 @@ fn describe_path(ctx: &Context, path: &Path) -> RoutePathInfo {
 		total_cltv_expiry_delta: hops.iter().map(|h| h.cltv_expiry_delta).sum(),
 		success_probability: described.iter().filter_map(|h| h.success_probability).product(),
 		hops: described,
-	}
-}
-
-/// The router's limits for every payment the node sends, and for the routes it shows.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct RoutingLimits {
-	/// Most paths one payment is split over (1 turns multi-path payments off).
-	pub max_path_count: u8,
-	/// Most blocks an HTLC of ours may be locked for, over the whole route.
-	pub max_total_cltv_expiry_delta: u32,
-	/// A path may use at most 1/2^n of a channel's capacity (higher = smaller share).
-	pub max_channel_saturation_power_of_half: u8,
-}
-
-impl Default for RoutingLimits {
-	fn default() -> Self {
-		RoutingLimits {
-			max_path_count: 10,
-			max_total_cltv_expiry_delta: DEFAULT_MAX_TOTAL_CLTV_EXPIRY_DELTA,
-			max_channel_saturation_power_of_half: 2,
-		}
-	}
-}
-
-impl RoutingLimits {
-	/// `params` within these limits.
-	pub fn apply(&self, params: PaymentParameters) -> PaymentParameters {
-		let mut params = params.with_max_path_count(self.max_path_count);
-		params.max_total_cltv_expiry_delta = self.max_total_cltv_expiry_delta;
-		params.max_channel_saturation_power_of_half = self.max_channel_saturation_power_of_half;
-		params
-	}
-
-	/// LDK's per-payment route settings with these limits and `max_fee_msat`.
-	pub fn route_config(
-		&self, max_fee_msat: Option<u64>,
-	) -> lightning::routing::router::RouteParametersConfig {
-		lightning::routing::router::RouteParametersConfig {
-			max_total_routing_fee_msat: max_fee_msat,
-			max_total_cltv_expiry_delta: self.max_total_cltv_expiry_delta,
-			max_path_count: self.max_path_count,
-			max_channel_saturation_power_of_half: self.max_channel_saturation_power_of_half,
-		}
 	}
 }

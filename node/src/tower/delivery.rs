@@ -8,7 +8,6 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use bitcoin::hashes::{sha256, Hash};
 use bitcoin::hex::{DisplayHex, FromHex};
@@ -22,19 +21,15 @@ use tokio::sync::{watch, Notify};
 
 use super::outbox::{Outbox, OutboxEntry, TOWERS_NAMESPACE};
 use super::TowerStatus;
+use crate::config::{
+	TOWER_IDLE_RECHECK, TOWER_MAX_BACKOFF, TOWER_MIN_BACKOFF, TOWER_REQUEST_TIMEOUT,
+};
 use crate::logger::FulgurLogger;
 use crate::store::DynStore;
 use crate::NodeError;
 
 /// Appointments read from the outbox per round.
 const BATCH: usize = 64;
-/// First retry delay after a failure; doubles up to [`MAX_BACKOFF`].
-const MIN_BACKOFF: Duration = Duration::from_millis(500);
-const MAX_BACKOFF: Duration = Duration::from_secs(60);
-/// How long one request may take.
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
-/// An idle tower task looks at the outbox at least this often.
-const IDLE_RECHECK: Duration = Duration::from_secs(30);
 
 /// What is stored per tower.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
@@ -157,7 +152,7 @@ impl TowerLink {
 			record.tower_id = Some(id.serialize().to_lower_hex_string());
 		}
 		Ok(TowerLink {
-			client: TowerClient::new(&url).with_timeout(REQUEST_TIMEOUT),
+			client: TowerClient::new(&url).with_timeout(TOWER_REQUEST_TIMEOUT),
 			url,
 			key,
 			cursor: AtomicU64::new(record.cursor),
@@ -310,7 +305,7 @@ impl TowerLink {
 				state.record.available_slots = Some(response.available_slots);
 				state.record.subscription_expiry = Some(response.subscription_expiry);
 				state.reachable = true;
-				state.last_delivery_at = Some(crate::payment::unix_now());
+				state.last_delivery_at = Some(fulgur_base::clock::unix_now());
 				Ok(())
 			}
 			Err(e) => match e.error_code() {
@@ -390,21 +385,21 @@ pub(super) async fn deliver_once(link: &TowerLink, courier: &Courier) -> Result<
 pub(super) async fn run(
 	link: Arc<TowerLink>, courier: Arc<Courier>, mut stop: watch::Receiver<bool>,
 ) {
-	let mut backoff = MIN_BACKOFF;
+	let mut backoff = TOWER_MIN_BACKOFF;
 	while !*stop.borrow() {
 		let new_entries = courier.new_entries.notified();
 		let wait = match deliver_once(&link, &courier).await {
 			Ok(sent) => {
-				backoff = MIN_BACKOFF;
+				backoff = TOWER_MIN_BACKOFF;
 				if sent > 0 {
 					continue;
 				}
-				IDLE_RECHECK
+				TOWER_IDLE_RECHECK
 			}
 			Err(e) => {
 				crate::warn!(courier.logger, "tower {}: {e}; retrying in {backoff:?}", link.url);
 				let wait = backoff;
-				backoff = (backoff * 2).min(MAX_BACKOFF);
+				backoff = (backoff * 2).min(TOWER_MAX_BACKOFF);
 				tokio::select! {
 					_ = tokio::time::sleep(wait) => {}
 					_ = stop.changed() => {}

@@ -4,25 +4,56 @@
 //! the appointment that punishes its breach is safe in the outbox.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
+use std::ops::Deref;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use bitcoin::secp256k1::PublicKey;
+use lightning::chain::chaininterface::{BroadcasterInterface, FeeEstimator};
+use lightning::chain::chainmonitor::{ChainMonitor, Persist};
 use lightning::chain::channelmonitor::{ChannelMonitor, ChannelMonitorUpdate, MonitorEvent};
 use lightning::chain::transaction::OutPoint;
-use lightning::chain::{ChannelMonitorUpdateStatus, Watch};
+use lightning::chain::{ChannelMonitorUpdateStatus, Filter, Watch};
 use lightning::ln::types::ChannelId;
-use lightning::sign::InMemorySigner;
+use lightning::sign::{EntropySource, InMemorySigner};
+use lightning::util::logger::Logger;
 
 use super::outbox::Write;
 use super::Towers;
 use crate::logger::FulgurLogger;
-use crate::types::ChainMonitor;
 
 type ReleasedEvents = (OutPoint, ChannelId, Vec<MonitorEvent>, PublicKey);
 
+/// What [`TowerWatch`] wraps: LDK's [`Watch`] with a look at one channel's monitor (the
+/// chain monitor; named by the node's `types`, which sit above this module).
+pub trait MonitorWatch: Watch<InMemorySigner> + Send + Sync {
+	/// Runs `look` on the monitor of `channel_id`; `None` when there is none.
+	fn with_monitor<R>(
+		&self, channel_id: ChannelId, look: impl FnOnce(&ChannelMonitor<InMemorySigner>) -> R,
+	) -> Option<R>;
+}
+
+/// LDK's chain monitor, whatever its parts (the node's is `types::ChainMonitor`).
+impl<C: Deref, T: Deref, F: Deref, L: Deref, P: Deref, ES: Deref> MonitorWatch
+	for ChainMonitor<InMemorySigner, C, T, F, L, P, ES>
+where
+	C::Target: Filter,
+	T::Target: BroadcasterInterface,
+	F::Target: FeeEstimator,
+	L::Target: Logger,
+	P::Target: Persist<InMemorySigner>,
+	ES::Target: EntropySource,
+	Self: Send + Sync,
+{
+	fn with_monitor<R>(
+		&self, channel_id: ChannelId, look: impl FnOnce(&ChannelMonitor<InMemorySigner>) -> R,
+	) -> Option<R> {
+		self.get_monitor(channel_id).ok().map(|monitor| look(&monitor))
+	}
+}
+
 /// [`Watch`] for the channel manager: the chain monitor, plus the tower client's writes.
-pub struct TowerWatch {
-	inner: Arc<ChainMonitor>,
+pub struct TowerWatch<M: MonitorWatch> {
+	inner: Arc<M>,
 	towers: Option<Arc<Towers>>,
 	gate: Arc<Gate>,
 	logger: Arc<FulgurLogger>,
@@ -47,13 +78,13 @@ struct GateState {
 	held: Vec<ReleasedEvents>,
 }
 
-impl TowerWatch {
+impl<M: MonitorWatch> TowerWatch<M> {
 	/// The chain monitor as the channel manager sees it; `towers` is `None` when no tower is
 	/// configured (then this only forwards).
 	pub fn new(
-		inner: Arc<ChainMonitor>, towers: Option<Arc<Towers>>, logger: Arc<FulgurLogger>,
+		inner: Arc<M>, towers: Option<Arc<Towers>>, logger: Arc<FulgurLogger>,
 		runtime: tokio::runtime::Handle,
-	) -> TowerWatch {
+	) -> TowerWatch<M> {
 		TowerWatch { inner, towers, gate: Arc::new(Gate::default()), logger, runtime }
 	}
 
@@ -81,14 +112,15 @@ impl TowerWatch {
 			state.unfinished.entry(channel_id).or_default().insert(update_id);
 			if status == ChannelMonitorUpdateStatus::Completed {
 				// The persister finished synchronously: the completion we now owe is ours.
-				if let Ok(monitor) = self.inner.get_monitor(channel_id) {
-					let funding_txo = monitor.get_funding_txo();
+				let identity = self.inner.with_monitor(channel_id, |monitor| {
+					(monitor.get_funding_txo(), monitor.get_counterparty_node_id())
+				});
+				if let Some((funding_txo, counterparty)) = identity {
 					let completed = MonitorEvent::Completed {
 						funding_txo,
 						channel_id,
 						monitor_update_id: update_id,
 					};
-					let counterparty = monitor.get_counterparty_node_id();
 					state.held.push((funding_txo, channel_id, vec![completed], counterparty));
 				}
 			}
@@ -175,7 +207,7 @@ impl Gate {
 	}
 }
 
-impl Watch<InMemorySigner> for TowerWatch {
+impl<M: MonitorWatch> Watch<InMemorySigner> for TowerWatch<M> {
 	fn watch_channel(
 		&self, channel_id: ChannelId, monitor: ChannelMonitor<InMemorySigner>,
 	) -> Result<ChannelMonitorUpdateStatus, ()> {
@@ -193,10 +225,10 @@ impl Watch<InMemorySigner> for TowerWatch {
 	) -> ChannelMonitorUpdateStatus {
 		let status = self.inner.update_channel(channel_id, update);
 		let Some(towers) = &self.towers else { return status };
-		let writes = match self.inner.get_monitor(channel_id) {
-			Ok(monitor) => towers.on_update(&channel_id, update, &monitor),
-			Err(()) => Vec::new(),
-		};
+		let writes = self
+			.inner
+			.with_monitor(channel_id, |monitor| towers.on_update(&channel_id, update, monitor))
+			.unwrap_or_default();
 		self.hold_until_durable(channel_id, update.update_id, writes, status)
 	}
 

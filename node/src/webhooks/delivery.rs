@@ -4,7 +4,6 @@
 //! [`MAX_RESPONSE_BODY`] is read: a receiver cannot make the node buffer more.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use bitcoin::hashes::{sha256, Hash, HashEngine, Hmac, HmacEngine};
 use bitcoin::hex::DisplayHex;
@@ -13,9 +12,11 @@ use hyper::client::HttpConnector;
 use hyper::header::{CONTENT_TYPE, USER_AGENT};
 use hyper::{Body, Client, Method, Request};
 
-use super::{DeliveryState, StoredWebhook};
-use crate::context::Context;
-use crate::journal::EventRecord;
+use super::{DeliveryState, StoredWebhook, Webhooks};
+use crate::config::{WEBHOOK_FIRST_RETRY_DELAY, WEBHOOK_MAX_RETRY_DELAY, WEBHOOK_REQUEST_TIMEOUT};
+use crate::journal::{EventRecord, Journal};
+use crate::logger::FulgurLogger;
+use crate::shutdown::StopSignal;
 
 /// The signature header: `sha256=<hex HMAC-SHA256(secret, body)>`.
 pub const SIGNATURE_HEADER: &str = "x-fulgur-signature";
@@ -25,12 +26,6 @@ const INDEX_HEADER: &str = "x-fulgur-event-index";
 const KIND_HEADER: &str = "x-fulgur-event-type";
 /// Events read from the journal at a time.
 const BATCH: usize = 100;
-/// Wait after the first failed attempt; doubled after each further one.
-const FIRST_RETRY_DELAY: Duration = Duration::from_secs(1);
-/// Longest wait between attempts.
-const MAX_RETRY_DELAY: Duration = Duration::from_secs(600);
-/// How long a receiver may take to answer.
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// `sha256=<hex>` of the HMAC-SHA256 of `body` keyed with the webhook's secret (the whole
 /// `whsec_...` string, as bytes): what receivers recompute to check a delivery.
@@ -41,24 +36,45 @@ pub fn signature(secret: &str, body: &[u8]) -> String {
 	format!("sha256={}", mac.to_byte_array().to_lower_hex_string())
 }
 
+/// What a webhook's worker uses: the registrations and cursors, the journal it reads, the log
+/// and the stop signal.
+#[derive(Clone)]
+pub(crate) struct WebhookDelivery {
+	/// Registrations and delivery cursors.
+	pub(crate) webhooks: Arc<Webhooks>,
+	/// The events delivered.
+	pub(crate) journal: Arc<Journal>,
+	/// Log.
+	pub(crate) logger: Arc<FulgurLogger>,
+	/// Ends the workers.
+	pub(crate) stop: StopSignal,
+}
+
+impl WebhookDelivery {
+	/// Starts the worker of webhook `id`.
+	pub(crate) fn spawn(&self, id: String) -> tokio::task::JoinHandle<()> {
+		tokio::spawn(run_worker(self.clone(), id))
+	}
+}
+
 /// Delivers webhook `id`'s events until the webhook is deleted or the node stops.
-pub(crate) async fn run_worker(ctx: Arc<Context>, id: String) {
-	let mut appended = ctx.journal.subscribe();
-	let mut changed = ctx.webhooks.hooks.subscribe();
+async fn run_worker(delivery: WebhookDelivery, id: String) {
+	let mut appended = delivery.journal.subscribe();
+	let mut changed = delivery.webhooks.hooks.subscribe();
 	loop {
-		let Some(hook) = ctx.webhooks.hooks.get(&id) else { return };
-		let mut state = ctx.webhooks.outbox.get(&id).unwrap_or_default();
+		let Some(hook) = delivery.webhooks.hooks.get(&id) else { return };
+		let mut state = delivery.webhooks.outbox.get(&id).unwrap_or_default();
 		let after = state.next_index.saturating_sub(1);
-		let batch = match ctx.journal.read_async(after, BATCH).await {
+		let batch = match delivery.journal.read_async(after, BATCH).await {
 			Ok(batch) => batch,
 			Err(e) => {
-				crate::error!(ctx.logger, "webhook {id}: reading events: {e}");
+				crate::error!(delivery.logger, "webhook {id}: reading events: {e}");
 				Vec::new()
 			}
 		};
 		if batch.is_empty() {
 			tokio::select! {
-				_ = ctx.stopped() => return,
+				_ = delivery.stop.stopped() => return,
 				_ = appended.changed() => {},
 				// Any change of the registrations (a deletion) means: look again.
 				_ = changed.recv() => {},
@@ -71,7 +87,7 @@ pub(crate) async fn run_worker(ctx: Arc<Context>, id: String) {
 		for event in batch {
 			let wanted =
 				hook.events.is_empty() || hook.events.iter().any(|k| k == event.event.kind());
-			if wanted && !deliver(&ctx, &hook, &event, &mut state).await {
+			if wanted && !deliver(&delivery, &hook, &event, &mut state).await {
 				return;
 			}
 			state.delivered += u64::from(wanted);
@@ -81,14 +97,14 @@ pub(crate) async fn run_worker(ctx: Arc<Context>, id: String) {
 			state.next_attempt_at = None;
 			unsaved = !wanted;
 			if wanted {
-				if let Err(e) = save(&ctx, &id, &state).await {
-					crate::error!(ctx.logger, "webhook {id}: saving its cursor: {e}");
+				if let Err(e) = save(&delivery, &id, &state).await {
+					crate::error!(delivery.logger, "webhook {id}: saving its cursor: {e}");
 				}
 			}
 		}
 		if unsaved {
-			if let Err(e) = save(&ctx, &id, &state).await {
-				crate::error!(ctx.logger, "webhook {id}: saving its cursor: {e}");
+			if let Err(e) = save(&delivery, &id, &state).await {
+				crate::error!(delivery.logger, "webhook {id}: saving its cursor: {e}");
 			}
 		}
 	}
@@ -97,49 +113,58 @@ pub(crate) async fn run_worker(ctx: Arc<Context>, id: String) {
 /// POSTs one event until a 2xx answer; false when the node stops or the webhook is deleted
 /// first.
 async fn deliver(
-	ctx: &Arc<Context>, hook: &StoredWebhook, event: &EventRecord, state: &mut DeliveryState,
+	delivery: &WebhookDelivery, hook: &StoredWebhook, event: &EventRecord,
+	state: &mut DeliveryState,
 ) -> bool {
 	let body = match serde_json::to_vec(event) {
 		Ok(body) => body,
 		Err(e) => {
-			crate::error!(ctx.logger, "webhook {}: encoding event {}: {e}", hook.id, event.index);
+			crate::error!(
+				delivery.logger,
+				"webhook {}: encoding event {}: {e}",
+				hook.id,
+				event.index
+			);
 			return true;
 		}
 	};
 	let signed = signature(&hook.secret, &body);
-	let mut delay = FIRST_RETRY_DELAY;
+	let mut delay = WEBHOOK_FIRST_RETRY_DELAY;
 	loop {
-		let error = match post(&ctx.webhooks.http, &hook.url, event, &body, &signed).await {
+		let error = match post(&delivery.webhooks.http, &hook.url, event, &body, &signed).await {
 			Ok(()) => return true,
 			Err(error) => error,
 		};
 		state.failed_attempts += 1;
 		crate::info!(
-			ctx.logger,
+			delivery.logger,
 			"webhook {}: event {} attempt {} failed: {error}; next in {delay:?}",
 			hook.id,
 			event.index,
 			state.failed_attempts
 		);
 		state.last_error = Some(error);
-		state.next_attempt_at = Some(crate::payment::unix_now() + delay.as_secs());
-		if let Err(e) = save(ctx, &hook.id, state).await {
-			crate::error!(ctx.logger, "webhook {}: saving its state: {e}", hook.id);
+		state.next_attempt_at = Some(fulgur_base::clock::unix_now() + delay.as_secs());
+		if let Err(e) = save(delivery, &hook.id, state).await {
+			crate::error!(delivery.logger, "webhook {}: saving its state: {e}", hook.id);
 		}
 		tokio::select! {
-			_ = ctx.stopped() => return false,
+			_ = delivery.stop.stopped() => return false,
 			_ = tokio::time::sleep(delay) => {},
 		}
-		if ctx.webhooks.hooks.get(&hook.id).is_none() {
+		if delivery.webhooks.hooks.get(&hook.id).is_none() {
 			return false;
 		}
-		delay = (delay * 2).min(MAX_RETRY_DELAY);
+		delay = (delay * 2).min(WEBHOOK_MAX_RETRY_DELAY);
 	}
 }
 
 /// Stores the cursor, unless the webhook was deleted meanwhile (no orphan cursor then).
-async fn save(ctx: &Context, id: &str, state: &DeliveryState) -> Result<(), crate::NodeError> {
-	ctx.webhooks
+async fn save(
+	delivery: &WebhookDelivery, id: &str, state: &DeliveryState,
+) -> Result<(), crate::NodeError> {
+	delivery
+		.webhooks
 		.outbox
 		.update(id, |stored| {
 			*stored = state.clone();
@@ -171,8 +196,8 @@ async fn post(
 		let _ = read_limited(response.into_body(), MAX_RESPONSE_BODY).await;
 		Ok::<_, hyper::Error>(status)
 	};
-	match tokio::time::timeout(REQUEST_TIMEOUT, exchange).await {
-		Err(_) => Err(format!("no answer within {}s", REQUEST_TIMEOUT.as_secs())),
+	match tokio::time::timeout(WEBHOOK_REQUEST_TIMEOUT, exchange).await {
+		Err(_) => Err(format!("no answer within {}s", WEBHOOK_REQUEST_TIMEOUT.as_secs())),
 		Ok(Err(e)) => Err(format!("{e}")),
 		Ok(Ok(status)) if status.is_success() => Ok(()),
 		Ok(Ok(status)) => Err(format!("answered HTTP {}", status.as_u16())),

@@ -10,7 +10,7 @@
 
 mod delivery;
 
-pub(crate) use delivery::run_worker;
+pub(crate) use delivery::WebhookDelivery;
 pub use delivery::{signature, SIGNATURE_HEADER};
 
 use std::sync::Arc;
@@ -119,7 +119,7 @@ impl Webhooks {
 			id: id.clone(),
 			url,
 			events,
-			created_at: crate::payment::unix_now(),
+			created_at: fulgur_base::clock::unix_now(),
 			secret: secret.clone(),
 		};
 		// The cursor first: a webhook without one would start from the beginning.

@@ -1,26 +1,55 @@
-//! Channels: open, list, close.
+//! Channels: open, list, close, and what funds of closed channels are still on their way.
 
 use std::sync::Arc;
-use std::time::Duration;
 
-use bitcoin::hex::FromHex;
 use bitcoin::secp256k1::PublicKey;
 use lightning::chain::channelmonitor::Balance as MonitorBalance;
 use lightning::ln::channel_state::ChannelDetails;
 use lightning::ln::types::ChannelId;
 
-use crate::config::MAX_SAT;
-use crate::context::{Context, FundingBatch, OpenOutcome};
+use crate::chain::BitcoindClient;
+use crate::channel_stats::EngineStats;
+use crate::config::{CHANNEL_OPEN_TIMEOUT, MAX_SAT};
+use crate::fee_policy::FeePolicy;
+use crate::logger::FulgurLogger;
 use crate::model::{ChannelInfo, OpenChannelRequest, OpenedChannel};
-use crate::peers::{check_address, parse_node_id};
+use crate::parse::{format_scid, parse_channel_id, parse_node_id};
+use crate::peers::{check_address, Peers};
+use crate::types::{ChainMonitor, ChannelManager};
+use crate::wallet::OnchainWallet;
 use crate::NodeError;
 
-/// How long an open waits for the peer to accept and the funding to be built.
-const OPEN_TIMEOUT: Duration = Duration::from_secs(60);
+mod pending;
+
+pub(crate) use pending::{FundingBatch, OpenOutcome, PendingOpens, ReadyFunding};
+
 /// LDK's smallest channel.
 const MIN_CHANNEL_SAT: u64 = 1_000;
 /// On-chain fee headroom required beyond the channel amount (funding plus anchor reserve).
 const FUNDING_FEE_HEADROOM_SAT: u64 = 10_000;
+
+/// The channels handle: opening, listing and closing channels, and the channel events.
+#[derive(Clone)]
+pub(crate) struct Channels {
+	/// Channels.
+	pub(crate) channel_manager: Arc<ChannelManager>,
+	/// Channel monitors (balances of closed channels).
+	pub(crate) chain_monitor: Arc<ChainMonitor>,
+	/// Funds channels.
+	pub(crate) wallet: Arc<OnchainWallet>,
+	/// Fee estimates.
+	pub(crate) bitcoind: Arc<BitcoindClient>,
+	/// Per-channel persistence counters.
+	pub(crate) engine_stats: Arc<EngineStats>,
+	/// How far peers' fee rates may differ from ours.
+	pub(crate) fee_policy: FeePolicy,
+	/// Opens in flight.
+	pub(crate) opens: Arc<PendingOpens>,
+	/// Connects to the peer of an open.
+	pub(crate) peers: Peers,
+	/// Log.
+	pub(crate) logger: Arc<FulgurLogger>,
+}
 
 /// A validated open request.
 struct CheckedOpen {
@@ -50,9 +79,9 @@ fn check(req: &OpenChannelRequest) -> Result<CheckedOpen, NodeError> {
 	})
 }
 
-fn check_funds(ctx: &Context, amount_sat: u64, channels: u64) -> Result<(), NodeError> {
-	let spendable = ctx.wallet.balance().confirmed_sat;
-	let needed = amount_sat + FUNDING_FEE_HEADROOM_SAT * channels;
+fn check_funds(channels: &Channels, amount_sat: u64, count: u64) -> Result<(), NodeError> {
+	let spendable = channels.wallet.balance().confirmed_sat;
+	let needed = amount_sat + FUNDING_FEE_HEADROOM_SAT * count;
 	if spendable < needed {
 		return Err(NodeError::InsufficientFunds(format!(
 			"{spendable} sat confirmed on-chain, {needed} sat needed with fees"
@@ -63,13 +92,13 @@ fn check_funds(ctx: &Context, amount_sat: u64, channels: u64) -> Result<(), Node
 
 /// Asks LDK for the channel; the outcome arrives on the returned receiver.
 fn create(
-	ctx: &Context, open: &CheckedOpen, user_channel_id: u128,
+	channels: &Channels, open: &CheckedOpen, user_channel_id: u128,
 ) -> Result<(ChannelId, tokio::sync::oneshot::Receiver<OpenOutcome>), NodeError> {
 	let (tx, rx) = tokio::sync::oneshot::channel();
-	ctx.pending_opens.insert(user_channel_id, tx);
-	let mut config = ctx.channel_manager.get_current_config();
+	channels.opens.waiting.insert(user_channel_id, tx);
+	let mut config = channels.channel_manager.get_current_config();
 	config.channel_handshake_config.announce_for_forwarding = open.announce;
-	let temporary_id = ctx
+	let temporary_id = channels
 		.channel_manager
 		.create_channel(
 			open.pubkey,
@@ -80,11 +109,11 @@ fn create(
 			Some(config),
 		)
 		.map_err(|e| {
-			ctx.pending_opens.remove(&user_channel_id);
+			channels.opens.waiting.remove(&user_channel_id);
 			NodeError::ChannelOpenFailed(format!("{e:?}"))
 		})?;
 	crate::info!(
-		ctx.logger,
+		channels.logger,
 		"opening channel {temporary_id} to {} for {} sat",
 		open.pubkey,
 		open.amount_sat
@@ -95,11 +124,11 @@ fn create(
 /// Waits for an open's outcome; an open still in progress at the timeout is reported with
 /// its temporary id and no funding txid rather than as a failure.
 async fn outcome(
-	ctx: &Context, open: &CheckedOpen, user_channel_id: u128, temporary_id: ChannelId,
+	channels: &Channels, open: &CheckedOpen, user_channel_id: u128, temporary_id: ChannelId,
 	rx: tokio::sync::oneshot::Receiver<OpenOutcome>,
 ) -> Result<OpenedChannel, NodeError> {
 	let counterparty_node_id = open.pubkey.to_string();
-	match tokio::time::timeout(OPEN_TIMEOUT, rx).await {
+	match tokio::time::timeout(CHANNEL_OPEN_TIMEOUT, rx).await {
 		Ok(Ok(Ok((channel_id, txid)))) => Ok(OpenedChannel {
 			channel_id: channel_id.to_string(),
 			counterparty_node_id,
@@ -108,7 +137,7 @@ async fn outcome(
 		Ok(Ok(Err(reason))) => Err(NodeError::ChannelOpenFailed(reason)),
 		Ok(Err(_)) => Err(NodeError::Internal("channel open notifier dropped".into())),
 		Err(_) => {
-			ctx.pending_opens.remove(&user_channel_id);
+			channels.opens.waiting.remove(&user_channel_id);
 			Ok(OpenedChannel {
 				channel_id: temporary_id.to_string(),
 				counterparty_node_id,
@@ -119,20 +148,22 @@ async fn outcome(
 }
 
 /// Opens a channel and waits until its funding transaction is built and handed to bitcoind.
-pub async fn open(ctx: &Arc<Context>, req: OpenChannelRequest) -> Result<OpenedChannel, NodeError> {
+pub async fn open(
+	channels: &Channels, req: OpenChannelRequest,
+) -> Result<OpenedChannel, NodeError> {
 	let open = check(&req)?;
-	check_funds(ctx, open.amount_sat, 1)?;
-	crate::peers::connect(ctx, &req.node_id, &req.address).await?;
+	check_funds(channels, open.amount_sat, 1)?;
+	channels.peers.connect(&req.node_id, &req.address).await?;
 	let user_channel_id: u128 = rand::random();
-	let (temporary_id, rx) = create(ctx, &open, user_channel_id)?;
-	outcome(ctx, &open, user_channel_id, temporary_id, rx).await
+	let (temporary_id, rx) = create(channels, &open, user_channel_id)?;
+	outcome(channels, &open, user_channel_id, temporary_id, rx).await
 }
 
 /// Opens several channels funded by one transaction (LDK's batch funding): one transaction
 /// instead of many, and no chains of unconfirmed change between them. If any channel of the
 /// batch fails, LDK closes them all.
 pub async fn open_batch(
-	ctx: &Arc<Context>, reqs: Vec<OpenChannelRequest>,
+	channels: &Channels, reqs: Vec<OpenChannelRequest>,
 ) -> Result<Vec<OpenedChannel>, NodeError> {
 	if reqs.is_empty() {
 		return Err(NodeError::InvalidRequest("no channels to open".into()));
@@ -142,64 +173,69 @@ pub async fn open_batch(
 		.iter()
 		.try_fold(0u64, |sum, o| sum.checked_add(o.amount_sat))
 		.ok_or_else(|| NodeError::InvalidAmount("the channels add up to too much".into()))?;
-	check_funds(ctx, total, 1)?;
+	check_funds(channels, total, 1)?;
 	for req in &reqs {
-		crate::peers::connect(ctx, &req.node_id, &req.address).await?;
+		channels.peers.connect(&req.node_id, &req.address).await?;
 	}
 	let batch = Arc::new(FundingBatch::new(opens.len()));
 	let mut created = Vec::with_capacity(opens.len());
 	for open in &opens {
 		let user_channel_id: u128 = rand::random();
-		ctx.funding_batches.insert(user_channel_id, Arc::clone(&batch));
-		match create(ctx, open, user_channel_id) {
+		channels.opens.funding_batches.insert(user_channel_id, Arc::clone(&batch));
+		match create(channels, open, user_channel_id) {
 			Ok((temporary_id, rx)) => created.push((user_channel_id, temporary_id, rx)),
 			Err(e) => {
 				// The batch can never complete: drop what was started.
 				for (id, temporary_id, _) in &created {
-					ctx.funding_batches.remove(id);
-					let _ = ctx.channel_manager.force_close_broadcasting_latest_txn(
+					channels.opens.funding_batches.remove(id);
+					let _ = channels.channel_manager.force_close_broadcasting_latest_txn(
 						temporary_id,
 						&open.pubkey,
 						"batch aborted".into(),
 					);
 				}
-				ctx.funding_batches.remove(&user_channel_id);
+				channels.opens.funding_batches.remove(&user_channel_id);
 				return Err(e);
 			}
 		}
 	}
 	let mut opened = Vec::with_capacity(created.len());
 	for (open, (user_channel_id, temporary_id, rx)) in opens.iter().zip(created) {
-		let result = outcome(ctx, open, user_channel_id, temporary_id, rx).await;
-		ctx.funding_batches.remove(&user_channel_id);
+		let result = outcome(channels, open, user_channel_id, temporary_id, rx).await;
+		channels.opens.funding_batches.remove(&user_channel_id);
 		opened.push(result?);
 	}
 	Ok(opened)
 }
 
 /// Every channel, pending ones included.
-pub fn list(ctx: &Context) -> Vec<ChannelInfo> {
-	let mut channels: Vec<ChannelInfo> =
-		ctx.channel_manager.list_channels().iter().map(|c| channel_info(ctx, c)).collect();
-	channels.sort_by(|a, b| a.channel_id.cmp(&b.channel_id));
-	channels
+pub fn list(channels: &Channels) -> Vec<ChannelInfo> {
+	let mut all: Vec<ChannelInfo> = channels
+		.channel_manager
+		.list_channels()
+		.iter()
+		.map(|c| channel_info(channels, c))
+		.collect();
+	all.sort_by(|a, b| a.channel_id.cmp(&b.channel_id));
+	all
 }
 
 /// One channel.
-pub fn get(ctx: &Context, channel_id: &str) -> Result<ChannelInfo, NodeError> {
+pub fn get(channels: &Channels, channel_id: &str) -> Result<ChannelInfo, NodeError> {
 	let id = parse_channel_id(channel_id)?;
-	ctx.channel_manager
+	channels
+		.channel_manager
 		.list_channels()
 		.iter()
 		.find(|c| c.channel_id == id)
-		.map(|c| channel_info(ctx, c))
+		.map(|c| channel_info(channels, c))
 		.ok_or_else(|| NodeError::NotFound(format!("no channel {channel_id}")))
 }
 
 /// Closes a channel: cooperatively, or by broadcasting our latest commitment when `force`.
-pub fn close(ctx: &Context, channel_id: &str, force: bool) -> Result<(), NodeError> {
+pub fn close(channels: &Channels, channel_id: &str, force: bool) -> Result<(), NodeError> {
 	let id = parse_channel_id(channel_id)?;
-	let channel = ctx
+	let channel = channels
 		.channel_manager
 		.list_channels()
 		.into_iter()
@@ -207,24 +243,25 @@ pub fn close(ctx: &Context, channel_id: &str, force: bool) -> Result<(), NodeErr
 		.ok_or_else(|| NodeError::NotFound(format!("no channel {channel_id}")))?;
 	let counterparty = channel.counterparty.node_id;
 	let result = if force {
-		ctx.channel_manager.force_close_broadcasting_latest_txn(
+		channels.channel_manager.force_close_broadcasting_latest_txn(
 			&id,
 			&counterparty,
 			"closed by the node operator".to_string(),
 		)
 	} else {
-		ctx.channel_manager.close_channel(&id, &counterparty)
+		channels.channel_manager.close_channel(&id, &counterparty)
 	};
 	result.map_err(|e| NodeError::ChannelCloseFailed(format!("{e:?}")))?;
-	crate::info!(ctx.logger, "closing channel {id} (force: {force})");
+	crate::info!(channels.logger, "closing channel {id} (force: {force})");
 	Ok(())
 }
 
 /// Funds of closed channels still on their way back to the wallet, in sat.
-pub fn claimable_sat(ctx: &Context) -> u64 {
-	let open = ctx.channel_manager.list_channels();
+pub fn claimable_sat(channels: &Channels) -> u64 {
+	let open = channels.channel_manager.list_channels();
 	let open_refs: Vec<&ChannelDetails> = open.iter().collect();
-	ctx.chain_monitor
+	channels
+		.chain_monitor
 		.get_claimable_balances(&open_refs)
 		.iter()
 		.map(|b| match b {
@@ -235,21 +272,14 @@ pub fn claimable_sat(ctx: &Context) -> u64 {
 		.sum()
 }
 
-/// Parses a hex channel id.
-pub fn parse_channel_id(channel_id: &str) -> Result<ChannelId, NodeError> {
-	<[u8; 32]>::from_hex(channel_id.trim())
-		.map(ChannelId)
-		.map_err(|_| NodeError::InvalidRequest(format!("{channel_id:?} is not a channel id")))
-}
-
-fn channel_info(ctx: &Context, c: &ChannelDetails) -> ChannelInfo {
+fn channel_info(channels: &Channels, c: &ChannelDetails) -> ChannelInfo {
 	// LDK names a (v1) channel's monitor after its funding outpoint.
 	let engine = c
 		.funding_txo
-		.map(|o| ctx.engine_stats.channel(&format!("{}_{}", o.txid, o.index)))
+		.map(|o| channels.engine_stats.channel(&format!("{}_{}", o.txid, o.index)))
 		.unwrap_or_default();
-	let ceiling = ctx.bitcoind.peer_fee_rate_ceiling();
-	let receive_blocked = crate::fee_policy::receive_blocked(c, &ctx.config.fee_policy, ceiling);
+	let ceiling = channels.bitcoind.peer_fee_rate_ceiling();
+	let receive_blocked = crate::fee_policy::receive_blocked(c, &channels.fee_policy, ceiling);
 	let is_usable = c.is_usable && receive_blocked.is_none();
 	let state = if is_usable {
 		"usable"
@@ -281,9 +311,4 @@ fn channel_info(ctx: &Context, c: &ChannelDetails) -> ChannelInfo {
 		last_persist_latency_us: engine.last_persist_latency_us,
 		last_activity_at: engine.last_activity_at,
 	}
-}
-
-/// `block x tx x output`, the usual short channel id notation.
-pub fn format_scid(scid: u64) -> String {
-	format!("{}x{}x{}", scid >> 40, (scid >> 16) & 0xff_ffff, scid & 0xffff)
 }
