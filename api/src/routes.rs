@@ -1,14 +1,41 @@
-//! The table of every endpoint: method, path, who may call it, what it takes and answers.
+//! The table of every endpoint: method, path, who may call it, what it takes and answers, and
+//! the Rust types of its input and answer.
 //!
-//! It is the one place a route is described: the scope check ([`Endpoint::find`] and
-//! [`Access::allows`], before anything of a request but its method, path and key is read) and
-//! the OpenAPI document (`openapi.rs`) both read it, and the server's unit tests check that each
-//! entry is served by the request parser (with its example body) and documented, so a route cannot
-//! be added without its entry. Adding a route: a line here, a `Call` variant with its filter
-//! and `dispatch` arm in `server.rs` (the compiler then asks for its arm in `Call::route`),
-//! and the schemas of new body types in `openapi/schemas.rs`.
+//! It is the one place a route is declared. From each entry the [`route_table!`] macro makes:
+//! the [`Endpoint`] variant and its [`RouteSpec`] (the server's scope check through
+//! [`Endpoint::find`] and [`Access::allows`], before anything of a request but its method,
+//! path and key is read; the server's OpenAPI document), and the typed method of
+//! [`crate::ApiClient`] for the endpoint (`client name(path parameters; input) -> answer`: the
+//! input is the JSON body of a `POST` and the query string of a `GET`). The server's unit tests
+//! check that each entry is served by its request parser (with the example body) and
+//! documented, so a route cannot be added without its entry.
+//!
+//! Invariant: one entry per (method, path); every `POST` has a body, nothing else does.
 
-use fulgur_node::ApiScope;
+use crate::client::{ApiClient, ClientError};
+use crate::wire::channels::{
+	ChannelInfo, CloseChannelBody, CloseChannelResponse, ListChannelsResponse, OpenChannelRequest,
+	OpenedChannel,
+};
+use crate::wire::events::{EventsQuery, ListEventsResponse};
+use crate::wire::info::{Balance, NodeInfo};
+use crate::wire::invoices::{
+	CancelInvoiceBody, CreateInvoiceRequest, InvoiceRecord, ListInvoicesResponse, SettleInvoiceBody,
+};
+use crate::wire::keys::{ApiKeyInfo, ApiScope, CreateKeyRequest, CreatedKey, ListKeysResponse};
+use crate::wire::offers::{CreateOfferRequest, CreateOfferResponse};
+use crate::wire::onchain::{NewAddressResponse, SendOnchainRequest, SendOnchainResponse};
+use crate::wire::payments::{KeysendRequest, ListPaymentsResponse, PayBody, PaymentRecord};
+use crate::wire::peers::{
+	ConnectPeerRequest, ConnectPeerResponse, DisconnectPeerResponse, ListPeersResponse,
+};
+use crate::wire::routing::RoutesResponse;
+use crate::wire::routing::{GraphChannel, GraphNode, GraphSummary, ProbeResponse, RoutesRequest};
+use crate::wire::towers::ListTowersResponse;
+use crate::wire::webhooks::{
+	CreateWebhookRequest, CreatedWebhook, ListWebhooksResponse, WebhookInfo,
+};
+use crate::wire::PageQuery;
 
 /// Who may call a route.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -45,8 +72,8 @@ impl Access {
 	}
 }
 
-/// A JSON request body: its schema (in `openapi/schemas.rs`) and an example the request parser
-/// accepts (the tests send it).
+/// A JSON request body: its schema (in the server's OpenAPI schemas) and an example the
+/// request parser accepts (the tests send it).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct BodySpec {
 	/// Schema name.
@@ -79,7 +106,7 @@ pub struct RouteSpec {
 	pub access: Access,
 	/// What it does.
 	pub summary: &'static str,
-	/// Query parameters it accepts (described in `openapi.rs`).
+	/// Query parameters it accepts (described in the OpenAPI document).
 	pub query: &'static [&'static str],
 	/// Its JSON body, if it takes one.
 	pub body: Option<BodySpec>,
@@ -87,9 +114,14 @@ pub struct RouteSpec {
 	pub reply: Reply,
 }
 
+/// Declares every endpoint; see the module's documentation. An entry:
+/// `Name: METHOD "/path/{param}", Access, "summary", query [..], body .., reply ..,
+/// client method_name(param; InputType) -> AnswerType;` (or `client;` for an answer that is not
+/// JSON, read by a hand-written method).
 macro_rules! route_table {
 	($($name:ident: $method:ident $path:literal, $access:ident, $summary:literal,
-		query $query:expr, body $body:expr, reply $reply:expr;)*) => {
+		query $query:expr, body $body:expr, reply $reply:expr,
+		client $($client:ident ($($param:ident),* $(; $input:ty)?) -> $output:ty)?;)*) => {
 		/// Every endpoint of the API.
 		#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 		pub enum Endpoint {
@@ -115,6 +147,21 @@ macro_rules! route_table {
 					},)*
 				}
 			}
+		}
+
+		/// One typed method per endpoint with a JSON answer, generated from the route table.
+		impl ApiClient {
+			$($(
+				#[doc = concat!("`", stringify!($method), " ", $path, "`: ", $summary, ".")]
+				pub async fn $client(
+					&self, $($param: &str,)* $(input: &$input)?
+				) -> Result<$output, ClientError> {
+					let input = None $(.or(Some(
+						crate::client::encode_input::<$input>(stringify!($method), input)?,
+					)))?;
+					self.route_call(Endpoint::$name, &[$((stringify!($param), $param)),*], input).await
+				}
+			)?)*
 		}
 	};
 }
@@ -167,46 +214,60 @@ const fn json(schema: &'static str) -> Reply {
 
 route_table! {
 	Info: GET "/v1/info", Read, "Node id, network, chain tip, sync state, counts",
-		query NONE, body None, reply json("NodeInfo");
+		query NONE, body None, reply json("NodeInfo"),
+		client info() -> NodeInfo;
 	Balance: GET "/v1/balance", Read, "On-chain and Lightning balances",
-		query NONE, body None, reply json("Balance");
+		query NONE, body None, reply json("Balance"),
+		client balance() -> Balance;
 	NewAddress: POST "/v1/onchain/address", Admin, "A fresh on-chain receive address",
-		query NONE, body body("NewAddressRequest", "{}"), reply json("NewAddressResponse");
+		query NONE, body body("NewAddressRequest", "{}"), reply json("NewAddressResponse"),
+		client new_address_with() -> NewAddressResponse;
 	SendOnchain: POST "/v1/onchain/send", Admin, "Send bitcoin on-chain",
 		query NONE,
 		body body("SendOnchainRequest", r#"{"address": "bcrt1qexample", "amount_sat": 10000}"#),
-		reply json("SendOnchainResponse");
+		reply json("SendOnchainResponse"),
+		client send_onchain_with(; SendOnchainRequest) -> SendOnchainResponse;
 	ListPeers: GET "/v1/peers", Read, "Known peers, by node id",
-		query PAGE, body None, reply json("ListPeersResponse");
+		query PAGE, body None, reply json("ListPeersResponse"),
+		client list_peers_page(; PageQuery) -> ListPeersResponse;
 	ConnectPeer: POST "/v1/peers", Admin, "Connect to a peer and remember it",
 		query NONE,
 		body body("ConnectPeerRequest", r#"{"node_id": "02ab", "address": "127.0.0.1:9735"}"#),
-		reply json("ConnectPeerResponse");
+		reply json("ConnectPeerResponse"),
+		client connect_peer_with(; ConnectPeerRequest) -> ConnectPeerResponse;
 	DisconnectPeer: DELETE "/v1/peers/{node_id}", Admin, "Disconnect from a peer and forget it",
-		query NONE, body None, reply json("DisconnectPeerResponse");
+		query NONE, body None, reply json("DisconnectPeerResponse"),
+		client disconnect_peer_with(node_id) -> DisconnectPeerResponse;
 	ListChannels: GET "/v1/channels", Read, "Channels, pending ones included, by channel id",
-		query PAGE, body None, reply json("ListChannelsResponse");
+		query PAGE, body None, reply json("ListChannelsResponse"),
+		client list_channels_page(; PageQuery) -> ListChannelsResponse;
 	GetChannel: GET "/v1/channels/{channel_id}", Read, "One channel",
-		query NONE, body None, reply json("ChannelInfo");
+		query NONE, body None, reply json("ChannelInfo"),
+		client get_channel(channel_id) -> ChannelInfo;
 	OpenChannel: POST "/v1/channels", Admin, "Open a channel; answers once the funding is broadcast",
 		query NONE,
 		body body(
 			"OpenChannelRequest",
 			r#"{"node_id": "02ab", "address": "127.0.0.1:9735", "amount_sat": 100000}"#
 		),
-		reply json("OpenedChannel");
+		reply json("OpenedChannel"),
+		client open_channel(; OpenChannelRequest) -> OpenedChannel;
 	CloseChannel: POST "/v1/channels/{channel_id}/close", Admin,
 		"Close a channel cooperatively, or force-close it",
 		query NONE, body body("CloseChannelBody", r#"{"force": false}"#),
-		reply json("CloseChannelResponse");
+		reply json("CloseChannelResponse"),
+		client close_channel_with(channel_id; CloseChannelBody) -> CloseChannelResponse;
 	CreateInvoice: POST "/v1/invoices", Shop, "Create a BOLT11 invoice",
 		query NONE,
 		body body("CreateInvoiceRequest", r#"{"description": "coffee", "amount_msat": 5000000}"#),
-		reply json("InvoiceRecord");
+		reply json("InvoiceRecord"),
+		client create_invoice_with(; CreateInvoiceRequest) -> InvoiceRecord;
 	GetInvoice: GET "/v1/invoices/{payment_hash}", ShopRead, "One invoice by payment hash",
-		query NONE, body None, reply json("InvoiceRecord");
+		query NONE, body None, reply json("InvoiceRecord"),
+		client get_invoice(payment_hash) -> InvoiceRecord;
 	ListInvoices: GET "/v1/invoices", ShopRead, "Invoices, newest first",
-		query PAGE, body None, reply json("ListInvoicesResponse");
+		query PAGE, body None, reply json("ListInvoicesResponse"),
+		client list_invoices(; PageQuery) -> ListInvoicesResponse;
 	SettleInvoice: POST "/v1/invoices/{payment_hash}/settle", Shop,
 		"Settle an accepted hold invoice with its preimage: its payment is claimed",
 		query NONE,
@@ -214,121 +275,91 @@ route_table! {
 			"SettleInvoiceBody",
 			r#"{"preimage": "abababababababababababababababababababababababababababababababab"}"#
 		),
-		reply json("InvoiceRecord");
+		reply json("InvoiceRecord"),
+		client settle_invoice_with(payment_hash; SettleInvoiceBody) -> InvoiceRecord;
 	CancelInvoice: POST "/v1/invoices/{payment_hash}/cancel", Shop,
 		"Cancel an open invoice or an accepted hold invoice (its payment is failed back)",
-		query NONE, body body("CancelInvoiceBody", "{}"), reply json("InvoiceRecord");
+		query NONE, body body("CancelInvoiceBody", "{}"), reply json("InvoiceRecord"),
+		client cancel_invoice_with(payment_hash; CancelInvoiceBody) -> InvoiceRecord;
 	Pay: POST "/v1/payments", Admin, "Pay a BOLT11 invoice or BOLT12 offer",
 		query NONE, body body("PayRequest", r#"{"invoice": "lnbcrt1example", "wait": true}"#),
-		reply json("PaymentRecord");
+		reply json("PaymentRecord"),
+		client pay_with(; PayBody) -> PaymentRecord;
 	Keysend: POST "/v1/payments/keysend", Admin, "Send a spontaneous payment",
 		query NONE, body body("KeysendRequest", r#"{"node_id": "02ab", "amount_msat": 1000}"#),
-		reply json("PaymentRecord");
+		reply json("PaymentRecord"),
+		client keysend_with(; KeysendRequest) -> PaymentRecord;
 	GetPayment: GET "/v1/payments/{payment_id}", Read, "One payment by id",
-		query NONE, body None, reply json("PaymentRecord");
+		query NONE, body None, reply json("PaymentRecord"),
+		client get_payment(payment_id) -> PaymentRecord;
 	ListPayments: GET "/v1/payments", Read, "Payments, newest first",
-		query PAGE, body None, reply json("ListPaymentsResponse");
+		query PAGE, body None, reply json("ListPaymentsResponse"),
+		client list_payments(; PageQuery) -> ListPaymentsResponse;
 	CreateOffer: POST "/v1/offers", Shop, "Create a BOLT12 offer",
 		query NONE, body body("CreateOfferRequest", r#"{"description": "coffee"}"#),
-		reply json("CreateOfferResponse");
+		reply json("CreateOfferResponse"),
+		client create_offer_with(; CreateOfferRequest) -> CreateOfferResponse;
 	FindRoutes: POST "/v1/routes", Read, "Candidate routes to a node or an invoice's payee",
 		query NONE,
 		body body("RoutesRequest", r#"{"node_id": "02ab", "amount_msat": 1000}"#),
-		reply json("RoutesResponse");
+		reply json("RoutesResponse"),
+		client find_routes(; RoutesRequest) -> RoutesResponse;
 	Probe: POST "/v1/probes", Admin, "Probe the routes a payment would take",
 		query NONE,
 		body body("RoutesRequest", r#"{"node_id": "02ab", "amount_msat": 1000}"#),
-		reply json("ProbeResponse");
+		reply json("ProbeResponse"),
+		client probe_with(; RoutesRequest) -> ProbeResponse;
 	Graph: GET "/v1/graph", Read, "Counts of the gossiped network graph",
-		query NONE, body None, reply json("GraphSummary");
+		query NONE, body None, reply json("GraphSummary"),
+		client graph() -> GraphSummary;
 	GraphNode: GET "/v1/graph/nodes/{node_id}", Read, "One node of the graph",
-		query NONE, body None, reply json("GraphNode");
+		query NONE, body None, reply json("GraphNode"),
+		client graph_node(node_id) -> GraphNode;
 	GraphChannel: GET "/v1/graph/channels/{short_channel_id}", Read, "One channel of the graph",
-		query NONE, body None, reply json("GraphChannel");
+		query NONE, body None, reply json("GraphChannel"),
+		client graph_channel(short_channel_id) -> GraphChannel;
 	ListEvents: GET "/v1/events", ShopRead, "Events after an index, oldest first",
-		query &["after", "cursor", "limit"], body None, reply json("ListEventsResponse");
+		query &["after", "cursor", "limit"], body None, reply json("ListEventsResponse"),
+		client list_events(; EventsQuery) -> ListEventsResponse;
 	EventStream: GET "/v1/events/stream", ShopRead,
 		"Events as Server-Sent Events (id = index); resumes after Last-Event-ID or ?after=",
-		query &["after"], body None, reply Reply::EventStream;
+		query &["after"], body None, reply Reply::EventStream,
+		client;
 	CreateWebhook: POST "/v1/webhooks", Admin, "Register a webhook; answers its secret once",
 		query NONE,
 		body body(
 			"CreateWebhookRequest",
 			r#"{"url": "http://127.0.0.1:8080/hook", "events": ["invoice_paid"]}"#
 		),
-		reply json("CreatedWebhook");
+		reply json("CreatedWebhook"),
+		client create_webhook_with(; CreateWebhookRequest) -> CreatedWebhook;
 	ListWebhooks: GET "/v1/webhooks", Admin, "Webhooks with their delivery state, newest first",
-		query PAGE, body None, reply json("ListWebhooksResponse");
+		query PAGE, body None, reply json("ListWebhooksResponse"),
+		client list_webhooks(; PageQuery) -> ListWebhooksResponse;
 	DeleteWebhook: DELETE "/v1/webhooks/{id}", Admin, "Remove a webhook",
-		query NONE, body None, reply json("WebhookInfo");
+		query NONE, body None, reply json("WebhookInfo"),
+		client delete_webhook(id) -> WebhookInfo;
 	CreateKey: POST "/v1/keys", Admin, "Create a scoped API key; answers its secret once",
 		query NONE, body body("CreateKeyRequest", r#"{"scope": "invoice", "label": "shop"}"#),
-		reply json("CreatedKey");
+		reply json("CreatedKey"),
+		client create_api_key_with(; CreateKeyRequest) -> CreatedKey;
 	ListKeys: GET "/v1/keys", Admin, "API keys (not the admin key file), newest first",
-		query PAGE, body None, reply json("ListKeysResponse");
+		query PAGE, body None, reply json("ListKeysResponse"),
+		client list_api_keys(; PageQuery) -> ListKeysResponse;
 	RevokeKey: DELETE "/v1/keys/{id}", Admin, "Revoke an API key",
-		query NONE, body None, reply json("ApiKeyInfo");
+		query NONE, body None, reply json("ApiKeyInfo"),
+		client revoke_api_key(id) -> ApiKeyInfo;
 	ListTowers: GET "/v1/towers", Read,
 		"Configured watchtowers: state, appointments delivered and pending",
-		query NONE, body None, reply json("ListTowersResponse");
+		query NONE, body None, reply json("ListTowersResponse"),
+		client list_towers() -> ListTowersResponse;
 	OpenApi: GET "/v1/openapi.json", ShopRead, "This API's OpenAPI 3 description",
-		query NONE, body None, reply json("OpenApiDocument");
+		query NONE, body None, reply json("OpenApiDocument"),
+		client openapi() -> serde_json::Value;
 	Metrics: GET "/metrics", Read, "Prometheus metrics",
-		query NONE, body None, reply Reply::Metrics;
+		query NONE, body None, reply Reply::Metrics,
+		client;
 }
 
 #[cfg(test)]
-mod tests {
-	use super::*;
-	use std::collections::HashSet;
-
-	#[test]
-	fn each_method_and_path_once() {
-		let mut seen = HashSet::new();
-		for route in Endpoint::ALL {
-			let spec = route.spec();
-			assert_eq!(spec.route, *route);
-			assert!(seen.insert((spec.method, spec.path)), "{spec:?} twice");
-			assert!(spec.path.starts_with('/'));
-			assert_eq!(spec.body.is_some(), spec.method == "POST", "{spec:?}");
-		}
-	}
-
-	#[test]
-	fn find_reads_the_table() {
-		assert_eq!(Endpoint::find("GET", "/v1/payments/keysend"), Some(Endpoint::GetPayment));
-		assert_eq!(Endpoint::find("POST", "/v1/payments/keysend"), Some(Endpoint::Keysend));
-		assert_eq!(Endpoint::find("post", "/v1/payments"), Some(Endpoint::Pay));
-		assert_eq!(Endpoint::find("GET", "/v1/events/stream"), Some(Endpoint::EventStream));
-		assert_eq!(Endpoint::find("POST", "/v1/channels/ab/close"), Some(Endpoint::CloseChannel));
-		assert_eq!(Endpoint::find("GET", "/metrics"), Some(Endpoint::Metrics));
-		for path in ["/v1/channels/", "//v1/channels", "/v1//channels//"] {
-			assert_eq!(Endpoint::find("GET", path), Some(Endpoint::ListChannels), "{path}");
-		}
-		for (method, path) in [
-			("GET", "/v1/nope"),
-			("PUT", "/v1/info"),
-			("GET", "v1/info"),
-			("GET", ""),
-			("POST", "/v1/channels//close"),
-		] {
-			assert_eq!(Endpoint::find(method, path), None, "{method} {path}");
-		}
-	}
-
-	#[test]
-	fn scopes_nest() {
-		for route in Endpoint::ALL {
-			let access = route.spec().access;
-			assert!(access.allows(ApiScope::Admin), "{route:?}");
-			let listed: Vec<&str> = [ApiScope::Admin, ApiScope::Invoice, ApiScope::Readonly]
-				.into_iter()
-				.filter(|s| access.allows(*s))
-				.map(|s| s.as_str())
-				.collect();
-			assert_eq!(listed, access.scopes(), "{route:?}");
-		}
-		assert!(!Access::Shop.allows(ApiScope::Readonly));
-		assert!(!Access::Read.allows(ApiScope::Invoice));
-	}
-}
+mod tests;
