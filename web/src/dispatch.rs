@@ -21,15 +21,16 @@ use crate::api::invoices::{SettleInvoiceBody, SettleInvoiceRequest};
 use crate::api::keys::{self, CreateKeyRequest, RevokeKeyRequest};
 use crate::api::offers::{self, CreateOfferRequest};
 use crate::api::onchain::{self, NewAddressRequest, SendOnchainRequest};
-use crate::api::payments::{self, GetPaymentRequest, KeysendRequest, PayRequest};
+use crate::api::payments::{self, GetPaymentRequest, KeysendRequest, PayBody};
 use crate::api::peers::{self, ConnectPeerRequest, DisconnectPeerRequest};
 use crate::api::routing::{self, GraphChannelRequest, GraphNodeRequest, RoutesRequest};
 use crate::api::webhooks::{self, CreateWebhookRequest, DeleteWebhookRequest};
 use crate::api::{info, metrics, towers, PageQuery};
 use crate::auth::{authenticate, Caller, Keys};
-use crate::endpoints::Endpoint;
+use crate::convert::wire_scope;
 use crate::error::ApiError;
 use crate::extract::{json_body, page_query, query};
+use fulgur_api::routes::Endpoint;
 
 /// The API key check (401), then the key's scope against the route the table finds for the
 /// method and path (403), and only then the request parser, which reads the query and body: a key
@@ -56,7 +57,7 @@ pub(crate) fn authenticated_routes(keys: Keys) -> BoxedFilter<(Caller, Call)> {
 
 fn allow(caller: &Caller, route: Endpoint) -> Result<(), Rejection> {
 	let spec = route.spec();
-	if spec.access.allows(caller.scope) {
+	if spec.access.allows(wire_scope(caller.scope)) {
 		return Ok(());
 	}
 	Err(warp::reject::custom(ApiError::forbidden(format!(
@@ -87,7 +88,7 @@ pub(crate) enum Call {
 	ListInvoices(PageQuery),
 	SettleInvoice(SettleInvoiceRequest),
 	CancelInvoice(CancelInvoiceRequest),
-	Pay(PayRequest),
+	Pay(PayBody),
 	Keysend(KeysendRequest),
 	GetPayment(GetPaymentRequest),
 	ListPayments(PageQuery),

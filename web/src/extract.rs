@@ -5,13 +5,13 @@ use std::future::poll_fn;
 use std::pin::pin;
 
 use serde::de::DeserializeOwned;
-use warp::http::StatusCode;
 use warp::hyper::body::Bytes;
 use warp::{Buf, Filter, Rejection, Stream};
 
-use crate::api::{PageQuery, Validate};
 use crate::error::ApiError;
 use crate::server::BODY_LIMIT_BYTES;
+use fulgur_api::wire::{PageQuery, Validate};
+use fulgur_api::ErrorCode;
 
 /// A JSON body of at most [`BODY_LIMIT_BYTES`], parsed into `T` and validated. An empty
 /// body counts as `{}`.
@@ -58,8 +58,7 @@ where
 
 pub(crate) fn payload_too_large() -> ApiError {
 	ApiError::new(
-		StatusCode::PAYLOAD_TOO_LARGE,
-		"payload_too_large",
+		ErrorCode::PayloadTooLarge,
 		format!("the request body is larger than {BODY_LIMIT_BYTES} bytes"),
 	)
 }
@@ -83,7 +82,7 @@ where
 		let query: T = serde_urlencoded::from_str(&raw).map_err(|e| {
 			warp::reject::custom(ApiError::invalid_request(format!("invalid query string: {e}")))
 		})?;
-		query.validate().map_err(warp::reject::custom)?;
+		query.validate().map_err(|e| warp::reject::custom(ApiError::from(e)))?;
 		Ok::<_, Rejection>(query)
 	})
 }

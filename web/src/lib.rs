@@ -25,18 +25,20 @@ mod logging;
 
 pub mod api;
 mod auth;
-pub mod client;
+mod convert;
 mod dashboard;
 mod dispatch;
-pub mod endpoints;
 pub mod error;
 mod extract;
 pub mod openapi;
 mod server;
 
 pub use auth::load_or_create_api_key;
-pub use client::{ApiClient, ClientError};
 pub use error::{ApiError, ErrorBody};
+/// The route table moved to `fulgur_api::routes`.
+pub use fulgur_api::routes as endpoints;
+/// The client moved to `fulgur_api`; these names stay for older callers.
+pub use fulgur_api::{client, ApiClient, ClientError};
 pub use server::{
 	serve, serve_while_starting, ApiConfig, ApiServer, BODY_LIMIT_BYTES, DEFAULT_API_BIND,
 };

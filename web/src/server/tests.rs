@@ -4,10 +4,11 @@
 use super::*;
 use crate::api::PageQuery;
 use crate::dispatch::Call;
-use crate::endpoints::Endpoint;
 use crate::extract::read_body;
-use fulgur_node::ApiScope;
+use fulgur_api::routes::Endpoint;
+use fulgur_api::wire::keys::ApiScope;
 use serde_json::{json, Value};
+use warp::http::StatusCode;
 use warp::hyper::body::Bytes;
 use warp::Stream;
 
@@ -40,8 +41,8 @@ fn keys() -> Keys {
 		created_at: 1,
 	};
 	Keys::new(Arc::from(KEY), move |token| match token {
-		SHOP_KEY => Some(key("5h", ApiScope::Invoice)),
-		READ_KEY => Some(key("r3", ApiScope::Readonly)),
+		SHOP_KEY => Some(key("5h", fulgur_node::ApiScope::Invoice)),
+		READ_KEY => Some(key("r3", fulgur_node::ApiScope::Readonly)),
 		_ => None,
 	})
 }
