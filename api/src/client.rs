@@ -27,7 +27,7 @@ use crate::routes::Endpoint;
 use crate::wire::channels::{ChannelInfo, CloseChannelBody, CloseChannelResponse};
 use crate::wire::invoices::{CreateInvoiceRequest, InvoiceRecord};
 use crate::wire::offers::CreateOfferRequest;
-use crate::wire::onchain::SendOnchainRequest;
+use crate::wire::onchain::{NewAddressResponse, SendOnchainRequest};
 use crate::wire::payments::{KeysendRequest, PayBody, PayRequest, PaymentRecord};
 use crate::wire::peers::{ConnectPeerRequest, PeerInfo};
 use crate::wire::routing::RoutesRequest;
@@ -264,7 +264,8 @@ impl ApiClient {
 
 	/// `POST /v1/onchain/address` (sent without a body): a fresh on-chain address.
 	pub async fn new_address(&self) -> Result<String, ClientError> {
-		Ok(self.new_address_with().await?.address)
+		let answer: NewAddressResponse = self.route_call(Endpoint::NewAddress, &[], None).await?;
+		Ok(answer.address)
 	}
 
 	/// `POST /v1/onchain/send`: returns the txid.

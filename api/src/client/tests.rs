@@ -35,6 +35,15 @@ fn encodes_paths_and_queries() {
 	assert_eq!(query_string(&page).unwrap(), "?limit=10&cursor=20");
 }
 
+#[test]
+fn fills_paths_from_the_table() {
+	let path = fill_path("/v1/channels/{channel_id}/close", &[("channel_id", "a/b")]).unwrap();
+	assert_eq!(path, "/v1/channels/a%2Fb/close");
+	assert!(fill_path("/v1/channels/{channel_id}", &[]).is_err());
+	assert!(fill_path("/v1/channels/{channel_id}", &[("node_id", "x")]).is_err());
+	assert!(fill_path("/v1/info", &[("node_id", "x")]).is_err());
+}
+
 /// A stand-in HTTP server answering fixed JSON, to check how the client reads answers.
 fn fake_api() -> (String, tokio::sync::oneshot::Sender<()>) {
 	use warp::Filter;

@@ -52,3 +52,34 @@ fn scopes_nest() {
 	assert!(!Access::Shop.allows(ApiScope::Readonly));
 	assert!(!Access::Read.allows(ApiScope::Invoice));
 }
+
+/// Every route's parameters, as the table declares them, are the path's: a concrete path of
+/// each route parses, with its example body, into a call for that route.
+#[test]
+fn each_route_parses_its_own_path_and_example() {
+	for route in Endpoint::ALL {
+		let spec = route.spec();
+		let path =
+			spec.path
+				.replace('{', "x{")
+				.split('/')
+				.map(|segment| {
+					if segment.starts_with("x{") {
+						"ab%20c".to_string()
+					} else {
+						segment.to_string()
+					}
+				})
+				.collect::<Vec<_>>()
+				.join("/");
+		let params = route.path_params(&path).expect("its own path");
+		assert_eq!(params.len(), spec.path.matches('{').count(), "{spec:?}");
+		assert!(params.iter().all(|p| p == "ab%20c"), "{params:?}");
+		let body = spec.body.map_or("", |b| b.example);
+		let call = Call::parse(*route, params, "", body.as_bytes()).expect("parses");
+		assert_eq!(call.route(), *route);
+		assert!(Endpoint::path_exists(&path), "{path}");
+	}
+	assert!(!Endpoint::path_exists("/v1/nope"));
+	assert_eq!(Endpoint::GetPayment.path_params("/v1/info"), None);
+}
