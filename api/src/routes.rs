@@ -1,14 +1,19 @@
 //! The table of every endpoint: method, path, who may call it, what it takes and answers, and
-//! the Rust types of its input and answer.
+//! the Rust types of its path parameters, input and answer.
 //!
-//! It is the one place a route is declared. From each entry the [`route_table!`] macro makes:
-//! the [`Endpoint`] variant and its [`RouteSpec`] (the server's scope check through
-//! [`Endpoint::find`] and [`Access::allows`], before anything of a request but its method,
-//! path and key is read; the server's OpenAPI document), and the typed method of
-//! [`crate::ApiClient`] for the endpoint (`client name(path parameters; input) -> answer`: the
-//! input is the JSON body of a `POST` and the query string of a `GET`). The server's unit tests
-//! check that each entry is served by its request parser (with the example body) and
-//! documented, so a route cannot be added without its entry.
+//! It is the one place a route is declared. From each entry the `route_table!` macro makes:
+//! - the [`Endpoint`] variant and its [`RouteSpec`]: the server's scope check
+//!   ([`Endpoint::find`], [`Access::allows`]; before anything of a request but its method, path
+//!   and key is read) and its OpenAPI document;
+//! - the [`Call`] variant the server's request parser produces ([`Call::parse`]: path parameters,
+//!   and the input, which is the JSON body of a `POST` and the query string otherwise, parsed
+//!   and validated), and the answer type its handler is held to ([`AnswerOf`]);
+//! - the typed method of [`crate::ApiClient`] for the endpoint, when the entry names one.
+//!
+//! Adding an endpoint: its entry here (with its wire types in `crate::wire`), its handler and
+//! dispatch arm in the server (the compiler asks for the arm), and its schema in the server's
+//! OpenAPI schemas. The server's unit tests check that each entry is served by its request
+//! parser (with the example body) and documented.
 //!
 //! Invariant: one entry per (method, path); every `POST` has a body, nothing else does.
 
