@@ -14,9 +14,10 @@ pub use options::{with_client_options, ClientArgs};
 use std::io::Write;
 
 use clap::{Args, Subcommand};
-use fulgur_node::{OpenChannelRequest, PayRequest, PaymentRecord, PaymentStatus};
-use fulgur_web::api::PageQuery;
-use fulgur_web::{ApiClient, ClientError};
+use fulgur_api::wire::channels::OpenChannelRequest;
+use fulgur_api::wire::payments::{PayRequest, PaymentRecord, PaymentStatus};
+use fulgur_api::wire::PageQuery;
+use fulgur_api::{ApiClient, ClientError};
 use serde::Serialize;
 use serde_json::json;
 
@@ -650,7 +651,7 @@ mod tests {
 		assert_eq!(
 			cli.cmd,
 			ClientCommand::Key(KeyCommand::Create {
-				scope: fulgur_node::ApiScope::Invoice,
+				scope: fulgur_api::wire::keys::ApiScope::Invoice,
 				label: Some("shop".into())
 			})
 		);

@@ -1,8 +1,8 @@
 //! `key ...`, `webhook ...` and `events`: the merchant commands.
 
 use clap::Subcommand;
-use fulgur_node::ApiScope;
-use fulgur_web::{ApiClient, ClientError};
+use fulgur_api::wire::keys::ApiScope;
+use fulgur_api::{ApiClient, ClientError};
 
 use super::{page_query, Output, PageArgs};
 

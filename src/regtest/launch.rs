@@ -9,8 +9,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bitcoin::Network;
+use fulgur_api::ApiClient;
 use fulgur_node::{Node, NodeConfig, Startup};
-use fulgur_web::{ApiClient, ApiConfig, ApiServer};
+use fulgur_web::{ApiConfig, ApiServer};
 
 use crate::bitcoind::{Bitcoind, BitcoindRpc};
 

@@ -6,9 +6,11 @@ use std::time::Duration;
 
 use fulgur::bitcoind::{Bitcoind, BitcoindConfig};
 use fulgur::regtest::launch::{fund_nodes, wait_until, RpcEndpoint, RunningNode};
+use fulgur_api::wire::channels::{ChannelInfo, OpenChannelRequest};
+use fulgur_api::wire::invoices::{InvoiceRecord, InvoiceStatus};
+use fulgur_api::ApiClient;
 use fulgur_node::config::NodeConfig;
-use fulgur_node::{ChannelInfo, OpenChannelRequest, StoreKind};
-use fulgur_web::ApiClient;
+use fulgur_node::StoreKind;
 
 pub mod topology;
 pub mod webdriver;
@@ -159,12 +161,10 @@ impl TestNet {
 	/// Waits until `name`'s invoice `payment_hash` reads paid, and returns it. The payee records
 	/// a payment when it handles its own claim, which can come a moment after the payer has
 	/// the preimage: across two nodes "paid" is eventual.
-	pub async fn invoice_paid(&self, name: &str, payment_hash: &str) -> fulgur_node::InvoiceRecord {
+	pub async fn invoice_paid(&self, name: &str, payment_hash: &str) -> InvoiceRecord {
 		let api = self.api(name);
 		self.wait_for(&format!("{name}'s invoice {payment_hash} paid"), || async {
-			api.get_invoice(payment_hash)
-				.await
-				.is_ok_and(|i| i.status == fulgur_node::InvoiceStatus::Paid)
+			api.get_invoice(payment_hash).await.is_ok_and(|i| i.status == InvoiceStatus::Paid)
 		})
 		.await;
 		api.get_invoice(payment_hash).await.expect("invoice")

@@ -1,111 +1,86 @@
-//! The API's error type: an HTTP status, a stable machine-readable code and a message.
+//! The server's error: an API error ([`fulgur_api::ApiError`]: a stable code, which fixes the
+//! HTTP status, and a message) that handlers return with `?` and warp carries as a rejection.
+//!
+//! Invariant: the status of an answer is its code's ([`fulgur_api::ErrorCode::status`]); the
+//! node's errors are mapped to codes here, variant by variant, and nowhere else.
 
-use fulgur_node::{NodeError, PaymentRecord};
-use serde::{Deserialize, Serialize};
+use fulgur_api::wire::payments::PaymentRecord;
+use fulgur_api::ErrorCode;
+use fulgur_node::NodeError;
 use warp::http::StatusCode;
 use warp::reply::Response;
 use warp::Reply as _;
 
-/// The JSON body of every error answer: `{"code": "...", "message": "..."}`.
-///
-/// `payment` is only present with code `payment_failed` (HTTP 422): the payment was
-/// started and reached the final status `failed`; the record says why.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
-pub struct ErrorBody {
-	/// Stable code: the node's codes ([`NodeError::code`]) plus the API's own
-	/// (`unauthorized`, `invalid_request`, `not_found`, `method_not_allowed`,
-	/// `payload_too_large`, `internal`, ...).
-	pub code: String,
-	/// What went wrong, for humans.
-	pub message: String,
-	/// The failed payment, for `payment_failed`.
-	#[serde(default, skip_serializing_if = "Option::is_none")]
-	pub payment: Option<PaymentRecord>,
-}
+pub use fulgur_api::ErrorBody;
 
 /// An API failure: what handlers return and what the request parser's rejections become.
 #[derive(Clone, Debug)]
-pub struct ApiError {
-	status: StatusCode,
-	code: &'static str,
-	message: String,
-	payment: Option<Box<PaymentRecord>>,
-}
+pub struct ApiError(fulgur_api::ApiError);
 
 impl ApiError {
-	/// An error with the given HTTP status, code and message.
-	pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-		ApiError { status, code, message: message.into(), payment: None }
+	/// An error with the given code and message.
+	pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+		ApiError(fulgur_api::ApiError::new(code, message))
 	}
 
 	/// 400 `invalid_request`: malformed JSON, wrong types, unknown fields, bad query.
 	pub fn invalid_request(message: impl Into<String>) -> Self {
-		Self::new(StatusCode::BAD_REQUEST, "invalid_request", message)
+		Self::new(ErrorCode::InvalidRequest, message)
 	}
 
 	/// 400 `invalid_amount`: an amount that cannot be meant (zero where zero means nothing).
 	pub fn invalid_amount(message: impl Into<String>) -> Self {
-		Self::new(StatusCode::BAD_REQUEST, "invalid_amount", message)
+		Self::new(ErrorCode::InvalidAmount, message)
 	}
 
 	/// 401 `unauthorized`: missing or wrong API key.
 	pub fn unauthorized(message: impl Into<String>) -> Self {
-		Self::new(StatusCode::UNAUTHORIZED, "unauthorized", message)
+		Self::new(ErrorCode::Unauthorized, message)
 	}
 
 	/// 403 `forbidden`: a valid API key whose scope does not allow this endpoint.
 	pub fn forbidden(message: impl Into<String>) -> Self {
-		Self::new(StatusCode::FORBIDDEN, "forbidden", message)
+		Self::new(ErrorCode::Forbidden, message)
 	}
 
 	/// 404 `not_found`: no such route.
 	pub fn not_found(message: impl Into<String>) -> Self {
-		Self::new(StatusCode::NOT_FOUND, "not_found", message)
+		Self::new(ErrorCode::NotFound, message)
 	}
 
 	/// 500 `internal`: a bug on our side; the detail is logged, not sent.
 	pub fn internal(message: impl Into<String>) -> Self {
-		Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", message)
+		Self::new(ErrorCode::Internal, message)
 	}
 
 	/// 422 `payment_failed`: the payment was started and failed; the record goes along.
 	pub fn payment_failed(record: PaymentRecord) -> Self {
-		let message = record.failure_reason.clone().unwrap_or_else(|| "payment failed".to_owned());
-		ApiError {
-			status: StatusCode::UNPROCESSABLE_ENTITY,
-			code: "payment_failed",
-			message,
-			payment: Some(Box::new(record)),
-		}
+		ApiError(fulgur_api::ApiError::payment_failed(record))
 	}
 
 	/// The HTTP status.
 	pub fn status(&self) -> StatusCode {
-		self.status
+		StatusCode::from_u16(self.0.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
 	}
 
 	/// The stable code.
 	pub fn code(&self) -> &'static str {
-		self.code
+		self.0.code().as_str()
 	}
 
 	/// The message.
 	pub fn message(&self) -> &str {
-		&self.message
+		self.0.message()
 	}
 
 	/// The JSON body.
 	pub fn body(&self) -> ErrorBody {
-		ErrorBody {
-			code: self.code.to_owned(),
-			message: self.message.clone(),
-			payment: self.payment.as_deref().cloned(),
-		}
+		self.0.body()
 	}
 
 	/// The HTTP response: status, JSON body, and `WWW-Authenticate` for 401.
 	pub(crate) fn into_response(self) -> Response {
-		let status = self.status;
+		let status = self.status();
 		let mut response =
 			warp::reply::with_status(warp::reply::json(&self.body()), status).into_response();
 		if status == StatusCode::UNAUTHORIZED {
@@ -118,20 +93,51 @@ impl ApiError {
 	}
 }
 
+impl From<fulgur_api::ApiError> for ApiError {
+	fn from(e: fulgur_api::ApiError) -> Self {
+		ApiError(e)
+	}
+}
+
+/// The API code of each node error.
+fn node_code(e: &NodeError) -> ErrorCode {
+	match e {
+		NodeError::InvalidRequest(_) => ErrorCode::InvalidRequest,
+		NodeError::InvalidAmount(_) => ErrorCode::InvalidAmount,
+		NodeError::InvalidInvoice(_) => ErrorCode::InvalidInvoice,
+		NodeError::InvalidNodeId(_) => ErrorCode::InvalidNodeId,
+		NodeError::InvalidAddress(_) => ErrorCode::InvalidAddress,
+		NodeError::NotFound(_) => ErrorCode::NotFound,
+		NodeError::InvoiceExpired(_) => ErrorCode::InvoiceExpired,
+		NodeError::DuplicatePayment(_) => ErrorCode::DuplicatePayment,
+		NodeError::InvoiceConflict(_) => ErrorCode::InvoiceConflict,
+		NodeError::PeerUnreachable(_) => ErrorCode::PeerUnreachable,
+		NodeError::InsufficientFunds(_) => ErrorCode::InsufficientFunds,
+		NodeError::RouteNotFound(_) => ErrorCode::RouteNotFound,
+		NodeError::PaymentFailed(_) => ErrorCode::PaymentFailed,
+		NodeError::ChannelOpenFailed(_) => ErrorCode::ChannelOpenFailed,
+		NodeError::ChannelCloseFailed(_) => ErrorCode::ChannelCloseFailed,
+		NodeError::NotSynced(_) => ErrorCode::NotSynced,
+		NodeError::Persistence(_) => ErrorCode::PersistenceFailed,
+		NodeError::ChainSource(_) => ErrorCode::ChainSourceFailed,
+		NodeError::Busy(_) => ErrorCode::Busy,
+		NodeError::Internal(_) => ErrorCode::Internal,
+	}
+}
+
 impl From<NodeError> for ApiError {
 	fn from(e: NodeError) -> Self {
-		let status =
-			StatusCode::from_u16(e.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-		if status.is_server_error() {
+		let code = node_code(&e);
+		if code.status() >= 500 {
 			log_error!("node error: {e}");
 		}
-		ApiError { status, code: e.code(), message: e.message().to_owned(), payment: None }
+		ApiError::new(code, e.message())
 	}
 }
 
 impl std::fmt::Display for ApiError {
 	fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-		write!(f, "{}: {}", self.code, self.message)
+		self.0.fmt(f)
 	}
 }
 
@@ -152,6 +158,38 @@ mod tests {
 		let e = ApiError::from(NodeError::NotSynced("syncing".into()));
 		assert_eq!(e.status(), StatusCode::SERVICE_UNAVAILABLE);
 		assert_eq!(e.to_string(), "not_synced: syncing");
+	}
+
+	/// The codes and statuses clients saw before the codes moved to `fulgur-api`: the node's
+	/// own, for every variant.
+	#[test]
+	fn every_node_error_answers_as_before() {
+		let m = || "m".to_string();
+		for e in [
+			NodeError::InvalidRequest(m()),
+			NodeError::InvalidAmount(m()),
+			NodeError::InvalidInvoice(m()),
+			NodeError::InvalidNodeId(m()),
+			NodeError::InvalidAddress(m()),
+			NodeError::NotFound(m()),
+			NodeError::InvoiceExpired(m()),
+			NodeError::DuplicatePayment(m()),
+			NodeError::InvoiceConflict(m()),
+			NodeError::PeerUnreachable(m()),
+			NodeError::InsufficientFunds(m()),
+			NodeError::RouteNotFound(m()),
+			NodeError::PaymentFailed(m()),
+			NodeError::ChannelOpenFailed(m()),
+			NodeError::ChannelCloseFailed(m()),
+			NodeError::NotSynced(m()),
+			NodeError::Persistence(m()),
+			NodeError::ChainSource(m()),
+			NodeError::Busy(m()),
+			NodeError::Internal(m()),
+		] {
+			let api = ApiError::from(e.clone());
+			assert_eq!((api.code(), api.status().as_u16()), (e.code(), e.http_status()), "{e:?}");
+		}
 	}
 
 	#[test]

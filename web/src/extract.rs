@@ -1,31 +1,15 @@
-//! Request extractors shared by the routes: JSON bodies (size-limited, validated) and query
-//! strings.
+//! Reading a request body within [`BODY_LIMIT_BYTES`]: the request parser (`dispatch.rs`)
+//! hands the bytes to the route table's `Call::parse`, which parses and validates them.
 
 use std::future::poll_fn;
 use std::pin::pin;
 
-use serde::de::DeserializeOwned;
-use warp::http::StatusCode;
 use warp::hyper::body::Bytes;
-use warp::{Buf, Filter, Rejection, Stream};
+use warp::{Buf, Rejection, Stream};
 
-use crate::api::{PageQuery, Validate};
 use crate::error::ApiError;
 use crate::server::BODY_LIMIT_BYTES;
-
-/// A JSON body of at most [`BODY_LIMIT_BYTES`], parsed into `T` and validated. An empty
-/// body counts as `{}`.
-pub(crate) fn json_body<T>() -> impl Filter<Extract = (T,), Error = Rejection> + Clone
-where
-	T: DeserializeOwned + Validate + Send + 'static,
-{
-	warp::header::optional::<u64>("content-length").and(warp::body::stream()).and_then(
-		|length: Option<u64>, body| async move {
-			let bytes = read_body(length, body).await?;
-			parse_json::<T>(&bytes).map_err(warp::reject::custom)
-		},
-	)
-}
+use fulgur_api::ErrorCode;
 
 /// Reads the body, refusing it as soon as it is known to be larger than the limit
 /// (announced length or bytes received), so an oversized body is never buffered.
@@ -58,37 +42,7 @@ where
 
 pub(crate) fn payload_too_large() -> ApiError {
 	ApiError::new(
-		StatusCode::PAYLOAD_TOO_LARGE,
-		"payload_too_large",
+		ErrorCode::PayloadTooLarge,
 		format!("the request body is larger than {BODY_LIMIT_BYTES} bytes"),
 	)
-}
-
-/// Parses a JSON body (empty means `{}`) and validates it.
-fn parse_json<T: DeserializeOwned + Validate>(body: &[u8]) -> Result<T, ApiError> {
-	let body = if body.iter().all(u8::is_ascii_whitespace) { b"{}".as_slice() } else { body };
-	let value: T =
-		serde_json::from_slice(body).map_err(|e| ApiError::invalid_request(e.to_string()))?;
-	value.validate()?;
-	Ok(value)
-}
-
-/// A query string (absent means empty) parsed into `T` and validated; unknown parameters
-/// are refused by `T`'s `deny_unknown_fields`.
-pub(crate) fn query<T>() -> impl Filter<Extract = (T,), Error = Rejection> + Clone
-where
-	T: DeserializeOwned + Validate + Send + 'static,
-{
-	warp::query::raw().or(warp::any().map(String::new)).unify().and_then(|raw: String| async move {
-		let query: T = serde_urlencoded::from_str(&raw).map_err(|e| {
-			warp::reject::custom(ApiError::invalid_request(format!("invalid query string: {e}")))
-		})?;
-		query.validate().map_err(warp::reject::custom)?;
-		Ok::<_, Rejection>(query)
-	})
-}
-
-/// The `?limit=&cursor=` of list endpoints (all optional), validated.
-pub(crate) fn page_query() -> impl Filter<Extract = (PageQuery,), Error = Rejection> + Clone {
-	query::<PageQuery>()
 }

@@ -1,7 +1,7 @@
 //! The server: binding, shutdown, the whole filter, and the rejection mapping.
 //!
 //! A request goes through: API key check (401) → the key's scope against the route the
-//! table (`endpoints.rs`) finds for the method and path (403; nothing of the query or body is
+//! table (`fulgur_api::routes`) finds for the method and path (403; nothing of the query or body is
 //! read before) → the request parser (`dispatch.rs`: path, method, query or JSON body parsed and
 //! validated into a `Call`) → `dispatch` (the handler, with the node, on its own task) →
 //! [`recover`] (any rejection becomes a JSON error) → the request log line.
@@ -14,14 +14,15 @@ use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
+use fulgur_api::ErrorCode;
 use fulgur_node::{Node, Startup};
 use tokio::sync::{oneshot, watch};
 use tokio::task::JoinHandle;
-use warp::http::StatusCode;
 use warp::reply::Response;
 use warp::{Filter, Rejection, Reply};
 
 use crate::auth::Keys;
+use crate::convert::ToWire;
 use crate::dispatch::{authenticated_routes, run};
 use crate::error::ApiError;
 use crate::extract::payload_too_large;
@@ -226,18 +227,16 @@ fn starting_answer(
 		});
 	let info = slot.startup.as_ref().and_then(|startup| startup.info());
 	match info {
-		Some(info) if is_admin && wants_info => Ok(warp::reply::json(&info).into_response()),
+		Some(info) if is_admin && wants_info => {
+			Ok(warp::reply::json(&info.into_wire()).into_response())
+		}
 		_ => Ok(starting_error(slot).into_response()),
 	}
 }
 
 fn starting_error(slot: &NodeSlot) -> ApiError {
 	let status = slot.startup.as_ref().map_or_else(|| "starting".to_string(), |s| s.status());
-	ApiError::new(
-		StatusCode::SERVICE_UNAVAILABLE,
-		"starting",
-		format!("the node is starting: {status}"),
-	)
+	ApiError::new(ErrorCode::Starting, format!("the node is starting: {status}"))
 }
 
 /// Every rejection as a JSON error, then the request log line.
@@ -275,11 +274,7 @@ fn rejection_error(rejection: &Rejection) -> ApiError {
 	} else if rejection.find::<PayloadTooLarge>().is_some() {
 		payload_too_large()
 	} else if rejection.find::<MethodNotAllowed>().is_some() {
-		ApiError::new(
-			StatusCode::METHOD_NOT_ALLOWED,
-			"method_not_allowed",
-			"this endpoint does not take this HTTP method",
-		)
+		ApiError::new(ErrorCode::MethodNotAllowed, "this endpoint does not take this HTTP method")
 	} else if let Some(e) = rejection.find::<InvalidHeader>() {
 		ApiError::invalid_request(format!("invalid header {}", e.name()))
 	} else if let Some(e) = rejection.find::<MissingHeader>() {
@@ -287,13 +282,9 @@ fn rejection_error(rejection: &Rejection) -> ApiError {
 	} else if rejection.find::<InvalidQuery>().is_some() {
 		ApiError::invalid_request("invalid query string")
 	} else if rejection.find::<LengthRequired>().is_some() {
-		ApiError::new(StatusCode::LENGTH_REQUIRED, "length_required", "Content-Length required")
+		ApiError::new(ErrorCode::LengthRequired, "Content-Length required")
 	} else if rejection.find::<UnsupportedMediaType>().is_some() {
-		ApiError::new(
-			StatusCode::UNSUPPORTED_MEDIA_TYPE,
-			"unsupported_media_type",
-			"the body must be JSON",
-		)
+		ApiError::new(ErrorCode::UnsupportedMediaType, "the body must be JSON")
 	} else {
 		log_error!("unhandled rejection: {rejection:?}");
 		ApiError::internal("internal error")

@@ -1,7 +1,7 @@
 //! The HTTP API's answers to bad requests, against a real node.
 
+use fulgur_api::ApiClient;
 use fulgur_tests::TestNet;
-use fulgur_web::ApiClient;
 use serde_json::{json, Value};
 
 async fn raw(url: &str, key: Option<&str>, method: &str, path: &str, body: &str) -> (u16, Value) {

@@ -6,9 +6,11 @@
 use std::path::Path;
 
 use fulgur::regtest::launch::RunningNode;
-use fulgur_node::{OpenChannelRequest, PayRequest, PaymentStatus, Startup};
+use fulgur_api::wire::channels::OpenChannelRequest;
+use fulgur_api::wire::payments::{PayRequest, PaymentStatus};
+use fulgur_api::{ApiClient, ClientError};
+use fulgur_node::Startup;
 use fulgur_tests::{copy_dir, TestNet};
-use fulgur_web::{ApiClient, ClientError};
 use serde_json::json;
 
 /// Blocks the nodes follow that bitcoind will lose (or have replaced).

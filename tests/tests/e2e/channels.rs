@@ -1,6 +1,7 @@
 //! Closing channels: funds come back on-chain, after sweeping where needed.
 
-use fulgur_node::{OpenChannelRequest, PayRequest, PaymentStatus};
+use fulgur_api::wire::payments::{PayRequest, PaymentStatus};
+use fulgur_node::OpenChannelRequest;
 use fulgur_tests::TestNet;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

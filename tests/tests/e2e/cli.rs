@@ -3,7 +3,7 @@
 
 use clap::Parser;
 use fulgur::cli::{run_client, ClientCommand};
-use fulgur_node::InvoiceStatus;
+use fulgur_api::wire::invoices::InvoiceStatus;
 use fulgur_tests::TestNet;
 
 #[derive(Parser)]

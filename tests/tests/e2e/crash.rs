@@ -9,9 +9,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use fulgur::regtest::launch::{RpcEndpoint, RunningNode};
-use fulgur_node::{InvoiceStatus, OpenChannelRequest, PayRequest, PaymentStatus};
+use fulgur_api::wire::channels::OpenChannelRequest;
+use fulgur_api::wire::invoices::InvoiceStatus;
+use fulgur_api::wire::payments::{PayRequest, PaymentStatus};
+use fulgur_api::ApiClient;
 use fulgur_tests::TestNet;
-use fulgur_web::ApiClient;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::sync::Mutex;
 

@@ -7,10 +7,11 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use fulgur::regtest::launch::RunningNode;
-use fulgur_node::{InvoiceRecord, InvoiceStatus, PayRequest, PaymentStatus};
+use fulgur_api::wire::invoices::{InvoiceRecord, InvoiceStatus};
+use fulgur_api::wire::payments::{PayRequest, PaymentStatus};
+use fulgur_api::wire::PageQuery;
 use fulgur_tests::webdriver::{ChromeDriver, Session};
 use fulgur_tests::TestNet;
-use fulgur_web::api::PageQuery;
 use serde_json::json;
 
 /// How long the page may take to show something (polling runs every 5 s).

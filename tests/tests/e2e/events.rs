@@ -6,9 +6,12 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use fulgur_node::{ApiScope, EventRecord, NodeEvent, PayRequest, PaymentStatus};
+use fulgur_api::wire::events::{EventRecord, NodeEvent};
+use fulgur_api::wire::keys::ApiScope;
+use fulgur_api::wire::payments::{PayRequest, PaymentStatus};
+use fulgur_api::ApiClient;
 use fulgur_tests::TestNet;
-use fulgur_web::{openapi, ApiClient};
+use fulgur_web::openapi;
 use warp::Filter;
 
 fn pay_request(invoice: &str) -> PayRequest {
@@ -213,7 +216,7 @@ async fn events_resume_without_gaps_and_webhooks_deliver_signed() {
 	];
 	for (path, schema) in answers {
 		for client in [&alice, &bob] {
-			let value = client.request(fulgur_web::client::Method::GET, path, None).await;
+			let value = client.request(fulgur_api::client::Method::GET, path, None).await;
 			let value = value.expect("answer");
 			openapi::check(&doc, schema, &value).unwrap_or_else(|e| panic!("{path}: {e}"));
 		}

@@ -3,8 +3,10 @@
 //! fee rate is beyond our policy is refused at `open_channel`, and a channel whose dust
 //! exposure leaves no room for an incoming HTLC is not reported usable.
 
+use fulgur_api::wire::channels::OpenChannelRequest;
+use fulgur_api::wire::events::NodeEvent;
+use fulgur_api::wire::payments::{PayRequest, PaymentStatus};
 use fulgur_node::fee_policy::DustExposureLimit;
-use fulgur_node::{NodeEvent, OpenChannelRequest, PayRequest, PaymentStatus};
 use fulgur_tests::TestNet;
 
 /// alice's fee estimate when she opens her channels (80 times bob's floor of 500 sat/kW).

@@ -7,13 +7,14 @@ use std::path::Path;
 use std::sync::Arc;
 
 use bitcoin::hex::DisplayHex;
+use fulgur_api::client::Method;
+use fulgur_api::wire::invoices::InvoiceStatus;
+use fulgur_api::wire::payments::{
+	PayRequest, PaymentDirection, PaymentKind, PaymentRecord, PaymentStatus,
+};
 use fulgur_base::clock::unix_now;
 use fulgur_node::store::SledStore;
-use fulgur_node::{
-	InvoiceStatus, PayRequest, PaymentDirection, PaymentKind, PaymentRecord, PaymentStatus,
-};
 use fulgur_tests::TestNet;
-use fulgur_web::client::Method;
 use lightning::util::persist::KVStoreSync;
 use serde_json::json;
 
@@ -36,7 +37,7 @@ async fn keysend_with_the_preimage_of_our_payment_leaves_our_record_alone() {
 	// that is also the id of alice's payment.
 	let alice_id = net.node("alice").node.node_id();
 	let sent = net.node("bob").node.keysend_with_preimage(&alice_id, 1, &preimage).await;
-	assert_eq!(sent.expect("keysend").status, PaymentStatus::Succeeded);
+	assert_eq!(sent.expect("keysend").status, fulgur_node::PaymentStatus::Succeeded);
 	let inbound_of = |payments: &[PaymentRecord]| {
 		payments.iter().find(|p| p.direction == PaymentDirection::Inbound).cloned()
 	};
@@ -112,11 +113,12 @@ async fn payment_recorded_but_never_sent_reads_failed_after_restart() {
 	node.stop().await;
 	{
 		let store = open_store_of_stopped_node(&net, &dir).await;
-		let record = PaymentRecord {
+		// The node's storage record, not the API's.
+		let record = fulgur_node::PaymentRecord {
 			payment_id: lost.payment_hash.clone(),
 			payment_hash: Some(lost.payment_hash.clone()),
-			kind: PaymentKind::Bolt11,
-			direction: PaymentDirection::Outbound,
+			kind: fulgur_node::PaymentKind::Bolt11,
+			direction: fulgur_node::PaymentDirection::Outbound,
 			destination: Some(net.node("bob").node.node_id()),
 			invoice: Some(lost.bolt11.clone()),
 			description: Some("lost".into()),
@@ -124,7 +126,7 @@ async fn payment_recorded_but_never_sent_reads_failed_after_restart() {
 			fee_msat: None,
 			max_fee_msat: None,
 			preimage: None,
-			status: PaymentStatus::Pending,
+			status: fulgur_node::PaymentStatus::Pending,
 			failure_reason: None,
 			created_at: unix_now(),
 			completed_at: None,

@@ -2,7 +2,9 @@
 
 use std::time::Duration;
 
-use fulgur_node::{InvoiceStatus, PayRequest, PaymentStatus, StoreKind};
+use fulgur_api::wire::invoices::InvoiceStatus;
+use fulgur_api::wire::payments::{PayRequest, PaymentStatus};
+use fulgur_node::StoreKind;
 use fulgur_tests::TestNet;
 
 fn pay_request(invoice: &str) -> PayRequest {

@@ -13,8 +13,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bitcoin::secp256k1::PublicKey;
 use fulgur::regtest::launch::{RpcEndpoint, RunningNode};
+use fulgur_api::ApiClient;
 use fulgur_tests::TestNet;
-use fulgur_web::ApiClient;
 use lightning::ln::msgs::{DecodeError, Init, LightningError};
 use lightning::ln::peer_handler::{
 	CustomMessageHandler, ErroringMessageHandler, IgnoringMessageHandler, MessageHandler,

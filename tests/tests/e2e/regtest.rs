@@ -1,7 +1,7 @@
 //! `fulgur regtest up`'s network: alice pays carol over two hops, and again after a restart.
 
 use fulgur::regtest::RegtestNetwork;
-use fulgur_node::{PayRequest, PaymentStatus};
+use fulgur_api::wire::payments::{PayRequest, PaymentStatus};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn regtest_network_routes_two_hops_and_restarts() {

@@ -1,6 +1,6 @@
 //! A node restarted mid-way keeps its channels and keeps paying.
 
-use fulgur_node::{PayRequest, PaymentStatus};
+use fulgur_api::wire::payments::{PayRequest, PaymentStatus};
 use fulgur_tests::TestNet;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -4,9 +4,9 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use fulgur_node::{EventRecord, NodeEvent};
+use fulgur_api::wire::events::{EventRecord, NodeEvent};
+use fulgur_api::ApiClient;
 use fulgur_tests::TestNet;
-use fulgur_web::ApiClient;
 
 /// A retention short enough for a test: everything recorded before the restart is old.
 const SHORT: Duration = Duration::from_secs(1);

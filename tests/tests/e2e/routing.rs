@@ -3,11 +3,12 @@
 //! frank's. Three hops, a payment split over both paths, route hints, a fee limit, and a node
 //! of the preferred path going down.
 
-use fulgur_node::routing::RoutesRequest;
-use fulgur_node::{InvoiceStatus, PayRequest, PaymentStatus};
+use fulgur_api::wire::invoices::InvoiceStatus;
+use fulgur_api::wire::payments::{PayRequest, PaymentStatus};
+use fulgur_api::wire::routing::RoutesRequest;
+use fulgur_api::ClientError;
 use fulgur_tests::topology::ChannelSpec;
 use fulgur_tests::TestNet;
-use fulgur_web::ClientError;
 
 /// Capacity of each channel beyond alice's: a path carries a little less than this.
 const PATH_SAT: u64 = 600_000;

@@ -18,7 +18,7 @@ use fulgur::bitcoind::{
 	anyone_can_spend_address, anyone_can_spend_script, Bitcoind, BitcoindConfig,
 };
 use fulgur::regtest::launch::wait_until;
-use fulgur_node::{PayRequest, PaymentStatus};
+use fulgur_api::wire::payments::{PayRequest, PaymentStatus};
 use fulgur_tests::TestNet;
 use fulgur_watchtower::api::{AddAppointmentRequest, AppointmentData, GetAppointmentRequest};
 use fulgur_watchtower::client::TowerClient;

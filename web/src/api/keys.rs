@@ -3,60 +3,22 @@
 //! The admin key file the node creates at first start is not listed and cannot be revoked
 //! here; these are the extra keys, e.g. an `invoice` key for a shop's server.
 
-use fulgur_node::{ApiKeyInfo, ApiScope, Node};
-use serde::{Deserialize, Serialize};
+pub use fulgur_api::wire::keys::{
+	ApiKeyInfo, CreateKeyRequest, CreatedKey, ListKeysResponse, RevokeKeyRequest,
+};
+use fulgur_node::Node;
 
-use super::{paginate, PageQuery, Validate};
+use super::{paginate, PageQuery};
+use crate::convert::{node_scope, ToWire};
 use crate::error::ApiError;
-
-/// `POST /v1/keys` body.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
-#[serde(deny_unknown_fields)]
-pub struct CreateKeyRequest {
-	/// `admin`, `invoice` or `readonly`.
-	pub scope: ApiScope,
-	/// A name to recognise the key by (at most 64 characters).
-	#[serde(default)]
-	pub label: Option<String>,
-}
-
-impl Validate for CreateKeyRequest {}
-
-/// `POST /v1/keys` answer: the key and its secret, which is shown only this once.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
-pub struct CreatedKey {
-	/// The key.
-	#[serde(flatten)]
-	pub key: ApiKeyInfo,
-	/// Send as `Authorization: Bearer <secret>`.
-	pub secret: String,
-}
-
-/// `GET /v1/keys` answer: one page, newest first.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
-pub struct ListKeysResponse {
-	/// This page.
-	pub keys: Vec<ApiKeyInfo>,
-	/// Keys in all pages.
-	pub total: usize,
-	/// Pass as `cursor` for the next page; `null` on the last page.
-	pub next_cursor: Option<String>,
-}
-
-/// `DELETE /v1/keys/{id}` request.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct RevokeKeyRequest {
-	/// The key's id.
-	pub id: String,
-}
 
 /// `POST /v1/keys`.
 pub(crate) async fn handle_create_key(
 	node: Node, req: CreateKeyRequest,
 ) -> Result<CreatedKey, ApiError> {
-	let (key, secret) = node.create_api_key(req.scope, req.label).await?;
+	let (key, secret) = node.create_api_key(node_scope(req.scope), req.label).await?;
 	log_info!("API key {} ({}) created", key.id, key.scope.as_str());
-	Ok(CreatedKey { key, secret })
+	Ok(CreatedKey { key: key.into_wire(), secret })
 }
 
 /// `GET /v1/keys`.
@@ -64,7 +26,11 @@ pub(crate) async fn handle_list_keys(
 	node: Node, req: PageQuery,
 ) -> Result<ListKeysResponse, ApiError> {
 	let page = paginate(node.list_api_keys(), &req)?;
-	Ok(ListKeysResponse { keys: page.items, total: page.total, next_cursor: page.next_cursor })
+	Ok(ListKeysResponse {
+		keys: page.items.into_wire(),
+		total: page.total,
+		next_cursor: page.next_cursor,
+	})
 }
 
 /// `DELETE /v1/keys/{id}`.
@@ -73,5 +39,5 @@ pub(crate) async fn handle_revoke_key(
 ) -> Result<ApiKeyInfo, ApiError> {
 	let key = node.revoke_api_key(&req.id).await?;
 	log_info!("API key {} revoked", key.id);
-	Ok(key)
+	Ok(key.into_wire())
 }

@@ -1,12 +1,12 @@
 //! The endpoints: one file per resource group, each endpoint one handler of the shape
 //! `async fn handle_x(node: Node, req: XRequest) -> Result<XResponse, ApiError>`.
 //!
-//! The request and response types here are the wire format, shared by the server and
-//! [`crate::ApiClient`]. Request bodies reject unknown fields; amounts that cannot be meant
-//! (zero where zero means nothing) are refused with `invalid_amount` before the node is
-//! called ([`Validate`]).
+//! The request and response types are the wire types of `fulgur_api::wire`, which also
+//! validates requests ([`Validate`]) before the node is called; the handlers convert the node's
+//! answers to them (`crate::convert`).
 
-use serde::{Deserialize, Serialize};
+use fulgur_api::wire::PageCursor;
+pub use fulgur_api::wire::{PageQuery, Validate, DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT};
 
 use crate::error::ApiError;
 
@@ -24,128 +24,47 @@ pub mod routing;
 pub mod towers;
 pub mod webhooks;
 
-/// Default page size of list endpoints.
-pub const DEFAULT_PAGE_LIMIT: usize = 100;
-/// Largest page size of list endpoints.
-pub const MAX_PAGE_LIMIT: usize = 1000;
-
-/// Checks a request beyond what its type says, before the node sees it.
-pub trait Validate {
-	/// `Err` with a 400 error when the request cannot be meant.
-	fn validate(&self) -> Result<(), ApiError> {
-		Ok(())
-	}
-}
-
-/// The query string of list endpoints: `?limit=&cursor=`.
-#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
-#[serde(deny_unknown_fields)]
-pub struct PageQuery {
-	/// Items per page, 1 to [`MAX_PAGE_LIMIT`]; [`DEFAULT_PAGE_LIMIT`] when absent.
-	#[serde(default, skip_serializing_if = "Option::is_none")]
-	pub limit: Option<usize>,
-	/// `next_cursor` of the previous page; absent for the first page.
-	#[serde(default, skip_serializing_if = "Option::is_none")]
-	pub cursor: Option<String>,
-}
-
-impl Validate for PageQuery {
-	fn validate(&self) -> Result<(), ApiError> {
-		self.page_bounds().map(|_| ())
-	}
-}
-
-impl PageQuery {
-	/// (cursor, page size) this query asks for.
-	fn page_bounds(&self) -> Result<(Option<ListKey>, usize), ApiError> {
-		let limit = self.limit.unwrap_or(DEFAULT_PAGE_LIMIT);
-		if limit == 0 || limit > MAX_PAGE_LIMIT {
-			return Err(ApiError::invalid_request(format!(
-				"limit must be between 1 and {MAX_PAGE_LIMIT}"
-			)));
-		}
-		let cursor =
-			match self.cursor.as_deref() {
-				None => None,
-				Some(cursor) => Some(ListKey::parse(cursor).ok_or_else(|| {
-					ApiError::invalid_request(format!("invalid cursor {cursor:?}"))
-				})?),
-			};
-		Ok((cursor, limit))
-	}
-}
-
-/// Where an item sits in a newest-first list: creation time, then id. A cursor is the key of
-/// the last item of a page, so items created meanwhile (which sort first) never shift or
-/// repeat later pages.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct ListKey {
-	created_at: u64,
-	id: String,
-}
-
-impl ListKey {
-	fn parse(cursor: &str) -> Option<ListKey> {
-		let (time, id) = cursor.split_once('.')?;
-		let valid_id = !id.is_empty() && id.bytes().all(|b| b.is_ascii_hexdigit());
-		valid_id
-			.then(|| time.parse().ok())
-			.flatten()
-			.map(|created_at| ListKey { created_at, id: id.to_string() })
-	}
-
-	fn render(&self) -> String {
-		format!("{}.{}", self.created_at, self.id)
-	}
-
-	/// Whether an item with this key comes after `cursor` in newest-first order.
-	fn is_after(&self, cursor: &ListKey) -> bool {
-		self.created_at < cursor.created_at
-			|| (self.created_at == cursor.created_at && self.id > cursor.id)
-	}
-}
-
 /// An item of a paginated list.
 pub(crate) trait Listed {
 	/// Its place in the list.
-	fn list_key(&self) -> ListKey;
+	fn list_key(&self) -> PageCursor;
 }
 
 impl Listed for fulgur_node::InvoiceRecord {
-	fn list_key(&self) -> ListKey {
-		ListKey { created_at: self.created_at, id: self.payment_hash.clone() }
+	fn list_key(&self) -> PageCursor {
+		PageCursor { created_at: self.created_at, id: self.payment_hash.clone() }
 	}
 }
 
 impl Listed for fulgur_node::PaymentRecord {
-	fn list_key(&self) -> ListKey {
-		ListKey { created_at: self.created_at, id: self.payment_id.clone() }
+	fn list_key(&self) -> PageCursor {
+		PageCursor { created_at: self.created_at, id: self.payment_id.clone() }
 	}
 }
 
 impl Listed for fulgur_node::ApiKeyInfo {
-	fn list_key(&self) -> ListKey {
-		ListKey { created_at: self.created_at, id: self.id.clone() }
+	fn list_key(&self) -> PageCursor {
+		PageCursor { created_at: self.created_at, id: self.id.clone() }
 	}
 }
 
 impl Listed for fulgur_node::WebhookInfo {
-	fn list_key(&self) -> ListKey {
-		ListKey { created_at: self.created_at, id: self.id.clone() }
+	fn list_key(&self) -> PageCursor {
+		PageCursor { created_at: self.created_at, id: self.id.clone() }
 	}
 }
 
 /// Lists without a creation time (channels, peers) are ordered by id alone: every item's
 /// time is 0, so the cursor is `0.<id>`.
 impl Listed for fulgur_node::ChannelInfo {
-	fn list_key(&self) -> ListKey {
-		ListKey { created_at: 0, id: self.channel_id.clone() }
+	fn list_key(&self) -> PageCursor {
+		PageCursor { created_at: 0, id: self.channel_id.clone() }
 	}
 }
 
 impl Listed for fulgur_node::PeerInfo {
-	fn list_key(&self) -> ListKey {
-		ListKey { created_at: 0, id: self.node_id.clone() }
+	fn list_key(&self) -> PageCursor {
+		PageCursor { created_at: 0, id: self.node_id.clone() }
 	}
 }
 
@@ -197,8 +116,8 @@ mod tests {
 	struct Item(u64, &'static str);
 
 	impl Listed for Item {
-		fn list_key(&self) -> ListKey {
-			ListKey { created_at: self.0, id: self.1.to_string() }
+		fn list_key(&self) -> PageCursor {
+			PageCursor { created_at: self.0, id: self.1.to_string() }
 		}
 	}
 

@@ -1,5 +1,5 @@
 //! `GET /v1/openapi.json`: the API described as OpenAPI 3.0, built from the route table
-//! (`endpoints.rs`) and the body schemas (`schemas.rs`), so the description lists exactly the
+//! (`fulgur_api::routes`) and the body schemas (`schemas.rs`), so the description lists exactly the
 //! routes the server has, with the scopes each one takes.
 
 mod schemas;
@@ -7,7 +7,7 @@ mod schemas;
 use fulgur_node::ApiScope;
 use serde_json::{json, Map, Value};
 
-use crate::endpoints::{Endpoint, Reply};
+use fulgur_api::routes::{Endpoint, Reply};
 
 /// The document.
 pub fn document() -> Value {

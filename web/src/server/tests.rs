@@ -3,11 +3,12 @@
 
 use super::*;
 use crate::api::PageQuery;
-use crate::dispatch::Call;
-use crate::endpoints::Endpoint;
 use crate::extract::read_body;
-use fulgur_node::ApiScope;
+use fulgur_api::routes::Call;
+use fulgur_api::routes::Endpoint;
+use fulgur_api::wire::keys::ApiScope;
 use serde_json::{json, Value};
+use warp::http::StatusCode;
 use warp::hyper::body::Bytes;
 use warp::Stream;
 
@@ -40,8 +41,8 @@ fn keys() -> Keys {
 		created_at: 1,
 	};
 	Keys::new(Arc::from(KEY), move |token| match token {
-		SHOP_KEY => Some(key("5h", ApiScope::Invoice)),
-		READ_KEY => Some(key("r3", ApiScope::Readonly)),
+		SHOP_KEY => Some(key("5h", fulgur_node::ApiScope::Invoice)),
+		READ_KEY => Some(key("r3", fulgur_node::ApiScope::Readonly)),
 		_ => None,
 	})
 }
@@ -227,42 +228,45 @@ async fn bad_page_query_is_400() {
 async fn routes_parse_requests() {
 	let c = call(request("GET", "/v1/payments?limit=5&cursor=17.ab")).await;
 	assert!(
-		matches!(&c, Call::ListPayments(q) if q.limit == Some(5) && q.cursor.as_deref() == Some("17.ab")),
+		matches!(&c, Call::ListPayments { input: q } if q.limit == Some(5) && q.cursor.as_deref() == Some("17.ab")),
 		"{c:?}"
 	);
 	let c = call(request("GET", "/v1/invoices")).await;
-	assert!(matches!(&c, Call::ListInvoices(q) if *q == PageQuery::default()), "{c:?}");
+	assert!(matches!(&c, Call::ListInvoices { input: q } if *q == PageQuery::default()), "{c:?}");
 	// Optional bodies: empty, or `{}`.
 	let c = call(request("POST", "/v1/onchain/address")).await;
-	assert!(matches!(c, Call::NewAddress(_)), "{c:?}");
+	assert!(matches!(c, Call::NewAddress { .. }), "{c:?}");
 	let c = call(request("POST", "/v1/channels/ab12/close")).await;
-	assert!(matches!(&c, Call::CloseChannel(r) if r.channel_id == "ab12" && !r.force), "{c:?}");
+	assert!(
+		matches!(&c, Call::CloseChannel { channel_id, input } if channel_id == "ab12" && !input.force),
+		"{c:?}"
+	);
 	let c = call(request("POST", "/v1/channels/ab12/close").json(&json!({"force": true}))).await;
-	assert!(matches!(&c, Call::CloseChannel(r) if r.force), "{c:?}");
+	assert!(matches!(&c, Call::CloseChannel { input, .. } if input.force), "{c:?}");
 	let c = call(request("DELETE", "/v1/peers/02ab")).await;
-	assert!(matches!(&c, Call::DisconnectPeer(r) if r.node_id == "02ab"), "{c:?}");
+	assert!(matches!(&c, Call::DisconnectPeer { node_id } if node_id == "02ab"), "{c:?}");
 	let c = call(
 		request("POST", "/v1/payments/keysend")
 			.json(&json!({"node_id": "02ab", "amount_msat": 5, "wait": true})),
 	)
 	.await;
-	assert!(matches!(&c, Call::Keysend(r) if r.amount_msat == 5 && r.wait), "{c:?}");
+	assert!(matches!(&c, Call::Keysend { input: r } if r.amount_msat == 5 && r.wait), "{c:?}");
 	let c = call(request("GET", "/v1/payments/keysend")).await;
-	assert!(matches!(&c, Call::GetPayment(r) if r.payment_id == "keysend"), "{c:?}");
+	assert!(matches!(&c, Call::GetPayment { payment_id } if payment_id == "keysend"), "{c:?}");
 	let c = call(request("POST", "/v1/channels").json(
 		&json!({"node_id": "02ab", "address": "h:1", "amount_sat": 100000, "push_msat": null}),
 	))
 	.await;
 	assert!(
-		matches!(&c, Call::OpenChannel(r) if r.amount_sat == 100_000 && r.announce.is_none()),
+		matches!(&c, Call::OpenChannel { input: r } if r.amount_sat == 100_000 && r.announce.is_none()),
 		"{c:?}"
 	);
 	let c = call(request("GET", "/v1/invoices/ffee")).await;
-	assert!(matches!(&c, Call::GetInvoice(r) if r.payment_hash == "ffee"), "{c:?}");
+	assert!(matches!(&c, Call::GetInvoice { payment_hash } if payment_hash == "ffee"), "{c:?}");
 	let c = call(request("GET", "/v1/channels/ffee")).await;
-	assert!(matches!(&c, Call::GetChannel(r) if r.channel_id == "ffee"), "{c:?}");
+	assert!(matches!(&c, Call::GetChannel { channel_id } if channel_id == "ffee"), "{c:?}");
 	let c = call(request("POST", "/v1/offers").json(&json!({"description": "d"}))).await;
-	assert!(matches!(&c, Call::CreateOffer(r) if r.amount_msat.is_none()), "{c:?}");
+	assert!(matches!(&c, Call::CreateOffer { input: r } if r.amount_msat.is_none()), "{c:?}");
 	for (method, path, expected) in [
 		("GET", "/v1/info", "Info"),
 		("GET", "/v1/balance", "Balance"),
@@ -441,13 +445,16 @@ async fn forbidden_without_waiting_for_the_body() {
 #[tokio::test]
 async fn event_queries_parse() {
 	let c = call(request("GET", "/v1/events?after=7&limit=3")).await;
-	assert!(matches!(&c, Call::ListEvents(q) if q.after == Some(7) && q.limit == Some(3)), "{c:?}");
+	assert!(
+		matches!(&c, Call::ListEvents { input: q } if q.after == Some(7) && q.limit == Some(3)),
+		"{c:?}"
+	);
 	let c = call(request("GET", "/v1/events/stream?after=4")).await;
-	assert!(matches!(&c, Call::EventStream(r) if r.after == Some(4)), "{c:?}");
+	assert!(matches!(&c, Call::EventStream { input: r } if r.after == Some(4)), "{c:?}");
 	let c = call(request("GET", "/v1/events/stream?after=4").header("last-event-id", "9")).await;
-	assert!(matches!(&c, Call::EventStream(r) if r.after == Some(9)), "{c:?}");
+	assert!(matches!(&c, Call::EventStream { input: r } if r.after == Some(9)), "{c:?}");
 	let c = call(request("GET", "/v1/events/stream")).await;
-	assert!(matches!(&c, Call::EventStream(r) if r.after.is_none()), "{c:?}");
+	assert!(matches!(&c, Call::EventStream { input: r } if r.after.is_none()), "{c:?}");
 	for bad in ["/v1/events?after=x", "/v1/events?limit=0", "/v1/events/stream?from=1"] {
 		assert_eq!(send(request("GET", bad)).await.0, StatusCode::BAD_REQUEST, "{bad}");
 	}

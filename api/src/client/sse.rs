@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use fulgur_node::EventRecord;
+use crate::wire::events::EventRecord;
 use hyper::body::HttpBody;
 use hyper::header::{ACCEPT, AUTHORIZATION};
 use hyper::{Body, Request};

@@ -1,22 +1,20 @@
-//! A client of the API over plain HTTP (the API listens on 127.0.0.1): what the CLI and the
-//! end-to-end tests use.
+//! A client of the API over plain HTTP (the API listens on 127.0.0.1): what the CLI, the
+//! end-to-end tests and any Rust program use. It is built on the wire types alone.
 //!
-//! [`ApiClient::request`] speaks raw JSON; the typed helpers return the node's records.
+//! [`ApiClient::request`] speaks raw JSON; every endpoint with a JSON answer has a typed method
+//! generated from the route table (`crate::routes`); the helpers here and in `merchant.rs` add
+//! the shapes callers want (every page of a list, one field of an answer, a failed payment as
+//! its record).
 
 use std::fmt;
 use std::time::Duration;
 
-use fulgur_node::routing::graph::{GraphChannel, GraphNode, GraphSummary};
-use fulgur_node::{
-	Balance, ChannelInfo, InvoiceRecord, NodeInfo, OpenChannelRequest, OpenedChannel, PayRequest,
-	PaymentRecord, PeerInfo,
-};
 use hyper::client::HttpConnector;
 use hyper::header::{HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE};
 use hyper::{Body, Client, Request, Uri};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 pub use hyper::Method;
 pub use sse::EventStream;
@@ -24,15 +22,16 @@ pub use sse::EventStream;
 mod merchant;
 mod sse;
 
-use crate::api::channels::CloseChannelResponse;
-use crate::api::invoices::ListInvoicesResponse;
-use crate::api::offers::CreateOfferResponse;
-use crate::api::onchain::{NewAddressResponse, SendOnchainResponse};
-use crate::api::payments::ListPaymentsResponse;
-use crate::api::peers::{ConnectPeerResponse, ListPeersResponse};
-use crate::api::routing::{ProbeResponse, RoutesRequest, RoutesResponse};
-use crate::api::{PageQuery, MAX_PAGE_LIMIT};
 use crate::error::ErrorBody;
+use crate::routes::Endpoint;
+use crate::wire::channels::{ChannelInfo, CloseChannelBody, CloseChannelResponse};
+use crate::wire::invoices::{CreateInvoiceRequest, InvoiceRecord};
+use crate::wire::offers::CreateOfferRequest;
+use crate::wire::onchain::{NewAddressResponse, SendOnchainRequest};
+use crate::wire::payments::{KeysendRequest, PayBody, PayRequest, PaymentRecord};
+use crate::wire::peers::{ConnectPeerRequest, PeerInfo};
+use crate::wire::routing::RoutesRequest;
+use crate::wire::{PageQuery, MAX_PAGE_LIMIT};
 
 /// How long a request may take by default, answer included. Generous: a payment with
 /// `wait` lasts until it is final.
@@ -228,9 +227,29 @@ impl ApiClient {
 		})
 	}
 
-	/// Posts a payment; a 422 `payment_failed` answer is the failed record, not an error.
-	async fn payment(&self, path: &str, body: Value) -> Result<PaymentRecord, ClientError> {
-		match self.call(Method::POST, path, Some(body)).await {
+	/// Sends the request of `route` with its path parameters (`(name, value)`, in the order of
+	/// the path template) and input, and reads the answer as `T`.
+	pub(crate) async fn route_call<T: DeserializeOwned>(
+		&self, route: Endpoint, params: &[(&str, &str)], input: Option<Input>,
+	) -> Result<T, ClientError> {
+		let spec = route.spec();
+		let mut path = fill_path(spec.path, params)?;
+		let body = match input {
+			Some(Input::Body(value)) => Some(value),
+			Some(Input::Query(query)) => {
+				path.push_str(&query);
+				None
+			}
+			None => None,
+		};
+		let method = Method::from_bytes(spec.method.as_bytes())
+			.map_err(|e| ClientError::InvalidInput(format!("method {}: {e}", spec.method)))?;
+		self.call(method, &path, body).await
+	}
+
+	/// A payment's answer: a 422 `payment_failed` answer is the failed record, not an error.
+	fn payment(result: Result<PaymentRecord, ClientError>) -> Result<PaymentRecord, ClientError> {
+		match result {
 			Err(ClientError::Api { status: 422, code, message, body })
 				if code == "payment_failed" =>
 			{
@@ -243,30 +262,18 @@ impl ApiClient {
 		}
 	}
 
-	/// `GET /v1/info`.
-	pub async fn info(&self) -> Result<NodeInfo, ClientError> {
-		self.call(Method::GET, "/v1/info", None).await
-	}
-
-	/// `GET /v1/balance`.
-	pub async fn balance(&self) -> Result<Balance, ClientError> {
-		self.call(Method::GET, "/v1/balance", None).await
-	}
-
-	/// `POST /v1/onchain/address`: a fresh on-chain address.
+	/// `POST /v1/onchain/address` (sent without a body): a fresh on-chain address.
 	pub async fn new_address(&self) -> Result<String, ClientError> {
-		let r: NewAddressResponse = self.call(Method::POST, "/v1/onchain/address", None).await?;
-		Ok(r.address)
+		let answer: NewAddressResponse = self.route_call(Endpoint::NewAddress, &[], None).await?;
+		Ok(answer.address)
 	}
 
 	/// `POST /v1/onchain/send`: returns the txid.
 	pub async fn send_onchain(
 		&self, address: &str, amount_sat: u64,
 	) -> Result<String, ClientError> {
-		let body = json!({ "address": address, "amount_sat": amount_sat });
-		let r: SendOnchainResponse =
-			self.call(Method::POST, "/v1/onchain/send", Some(body)).await?;
-		Ok(r.txid)
+		let req = SendOnchainRequest { address: address.to_owned(), amount_sat };
+		Ok(self.send_onchain_with(&req).await?.txid)
 	}
 
 	/// `GET /v1/peers`, every page.
@@ -274,8 +281,7 @@ impl ApiClient {
 		let mut peers = Vec::new();
 		let mut page = PageQuery { limit: Some(MAX_PAGE_LIMIT), cursor: None };
 		loop {
-			let path = format!("/v1/peers{}", query_string(&page)?);
-			let r: ListPeersResponse = self.call(Method::GET, &path, None).await?;
+			let r = self.list_peers_page(&page).await?;
 			peers.extend(r.peers);
 			match r.next_cursor {
 				Some(next) => page.cursor = Some(next),
@@ -289,15 +295,13 @@ impl ApiClient {
 	pub async fn connect_peer(
 		&self, node_id: &str, address: &str,
 	) -> Result<Option<PeerInfo>, ClientError> {
-		let body = json!({ "node_id": node_id, "address": address });
-		let r: ConnectPeerResponse = self.call(Method::POST, "/v1/peers", Some(body)).await?;
-		Ok(r.peer)
+		let req = ConnectPeerRequest { node_id: node_id.to_owned(), address: address.to_owned() };
+		Ok(self.connect_peer_with(&req).await?.peer)
 	}
 
 	/// `DELETE /v1/peers/{node_id}`.
 	pub async fn disconnect_peer(&self, node_id: &str) -> Result<(), ClientError> {
-		let path = format!("/v1/peers/{}", segment(node_id));
-		self.request(Method::DELETE, &path, None).await.map(|_| ())
+		self.disconnect_peer_with(node_id).await.map(|_| ())
 	}
 
 	/// `GET /v1/channels`, every page.
@@ -305,9 +309,7 @@ impl ApiClient {
 		let mut channels = Vec::new();
 		let mut page = PageQuery { limit: Some(MAX_PAGE_LIMIT), cursor: None };
 		loop {
-			let path = format!("/v1/channels{}", query_string(&page)?);
-			let r: crate::api::channels::ListChannelsResponse =
-				self.call(Method::GET, &path, None).await?;
+			let r = self.list_channels_page(&page).await?;
 			channels.extend(r.channels);
 			match r.next_cursor {
 				Some(next) => page.cursor = Some(next),
@@ -316,49 +318,24 @@ impl ApiClient {
 		}
 	}
 
-	/// `GET /v1/channels/{channel_id}`.
-	pub async fn get_channel(&self, channel_id: &str) -> Result<ChannelInfo, ClientError> {
-		self.call(Method::GET, &format!("/v1/channels/{}", segment(channel_id)), None).await
-	}
-
-	/// `POST /v1/channels`: returns once the funding transaction is broadcast.
-	pub async fn open_channel(
-		&self, req: &OpenChannelRequest,
-	) -> Result<OpenedChannel, ClientError> {
-		self.call(Method::POST, "/v1/channels", Some(to_json(req)?)).await
-	}
-
 	/// `POST /v1/channels/{channel_id}/close`: starts the close.
 	pub async fn close_channel(
 		&self, channel_id: &str, force: bool,
 	) -> Result<CloseChannelResponse, ClientError> {
-		let path = format!("/v1/channels/{}/close", segment(channel_id));
-		self.call(Method::POST, &path, Some(json!({ "force": force }))).await
+		self.close_channel_with(channel_id, &CloseChannelBody { force }).await
 	}
 
 	/// `POST /v1/invoices`: a BOLT11 invoice; `amount_msat` `None` for an amountless one.
 	pub async fn create_invoice(
 		&self, amount_msat: Option<u64>, description: &str, expiry_secs: Option<u32>,
 	) -> Result<InvoiceRecord, ClientError> {
-		let body = json!({
-			"amount_msat": amount_msat,
-			"description": description,
-			"expiry_secs": expiry_secs,
-		});
-		self.call(Method::POST, "/v1/invoices", Some(body)).await
-	}
-
-	/// `GET /v1/invoices/{payment_hash}`.
-	pub async fn get_invoice(&self, payment_hash: &str) -> Result<InvoiceRecord, ClientError> {
-		self.call(Method::GET, &format!("/v1/invoices/{}", segment(payment_hash)), None).await
-	}
-
-	/// `GET /v1/invoices`: one page, newest first; pass the answer's `next_cursor` as
-	/// `page.cursor` for the next one.
-	pub async fn list_invoices(
-		&self, page: &PageQuery,
-	) -> Result<ListInvoicesResponse, ClientError> {
-		self.call(Method::GET, &format!("/v1/invoices{}", query_string(page)?), None).await
+		let req = CreateInvoiceRequest {
+			amount_msat,
+			description: description.to_owned(),
+			expiry_secs,
+			payment_hash: None,
+		};
+		self.create_invoice_with(&req).await
 	}
 
 	/// `POST /v1/payments`: pays a BOLT11 invoice or BOLT12 offer. With `wait`, answers once
@@ -368,13 +345,7 @@ impl ApiClient {
 	/// `failure_reason` (the API's 422 `payment_failed` answer carries the record); `Err` means
 	/// it was refused before starting (bad invoice, no route, ...) or the API was not reached.
 	pub async fn pay(&self, req: &PayRequest, wait: bool) -> Result<PaymentRecord, ClientError> {
-		let body = json!({
-			"invoice": req.invoice,
-			"amount_msat": req.amount_msat,
-			"max_fee_msat": req.max_fee_msat,
-			"wait": wait,
-		});
-		self.payment("/v1/payments", body).await
+		Self::payment(self.pay_with(&PayBody::new(req, wait)).await)
 	}
 
 	/// `POST /v1/payments/keysend`: a spontaneous payment. A started payment that failed is
@@ -390,61 +361,73 @@ impl ApiClient {
 	pub async fn keysend_with_id(
 		&self, node_id: &str, amount_msat: u64, payment_id: Option<&str>, wait: bool,
 	) -> Result<PaymentRecord, ClientError> {
-		let body = json!({
-			"node_id": node_id,
-			"amount_msat": amount_msat,
-			"payment_id": payment_id,
-			"wait": wait,
-		});
-		self.payment("/v1/payments/keysend", body).await
-	}
-
-	/// `GET /v1/payments/{payment_id}`.
-	pub async fn get_payment(&self, payment_id: &str) -> Result<PaymentRecord, ClientError> {
-		self.call(Method::GET, &format!("/v1/payments/{}", segment(payment_id)), None).await
-	}
-
-	/// `GET /v1/payments`: one page, newest first; see [`ApiClient::list_invoices`].
-	pub async fn list_payments(
-		&self, page: &PageQuery,
-	) -> Result<ListPaymentsResponse, ClientError> {
-		self.call(Method::GET, &format!("/v1/payments{}", query_string(page)?), None).await
+		let req = KeysendRequest {
+			node_id: node_id.to_owned(),
+			amount_msat,
+			payment_id: payment_id.map(str::to_owned),
+			wait,
+		};
+		Self::payment(self.keysend_with(&req).await)
 	}
 
 	/// `POST /v1/offers`: returns the BOLT12 offer string.
 	pub async fn create_offer(
 		&self, amount_msat: Option<u64>, description: &str,
 	) -> Result<String, ClientError> {
-		let body = json!({ "amount_msat": amount_msat, "description": description });
-		let r: CreateOfferResponse = self.call(Method::POST, "/v1/offers", Some(body)).await?;
-		Ok(r.offer)
-	}
-
-	/// `POST /v1/routes`: candidate routes, best first.
-	pub async fn find_routes(&self, req: &RoutesRequest) -> Result<RoutesResponse, ClientError> {
-		self.call(Method::POST, "/v1/routes", Some(to_json(req)?)).await
+		let req = CreateOfferRequest { amount_msat, description: description.to_owned() };
+		Ok(self.create_offer_with(&req).await?.offer)
 	}
 
 	/// `POST /v1/probes`: how many probes were sent.
 	pub async fn probe(&self, req: &RoutesRequest) -> Result<usize, ClientError> {
-		let r: ProbeResponse = self.call(Method::POST, "/v1/probes", Some(to_json(req)?)).await?;
-		Ok(r.probes_sent)
+		Ok(self.probe_with(req).await?.probes_sent)
 	}
+}
 
-	/// `GET /v1/graph`.
-	pub async fn graph(&self) -> Result<GraphSummary, ClientError> {
-		self.call(Method::GET, "/v1/graph", None).await
+/// The encoded input of a request: the JSON body of a `POST`, the query string otherwise.
+#[derive(Debug)]
+pub(crate) enum Input {
+	/// A JSON body.
+	Body(Value),
+	/// A query string with its `?` (empty for none).
+	Query(String),
+}
+
+/// Encodes `input` for a request with `method`.
+pub(crate) fn encode_input<T: Serialize>(method: &str, input: &T) -> Result<Input, ClientError> {
+	if method == "POST" {
+		to_json(input).map(Input::Body)
+	} else {
+		query_string(input).map(Input::Query)
 	}
+}
 
-	/// `GET /v1/graph/nodes/{node_id}`.
-	pub async fn graph_node(&self, node_id: &str) -> Result<GraphNode, ClientError> {
-		self.call(Method::GET, &format!("/v1/graph/nodes/{}", segment(node_id)), None).await
+/// The path template with each `{name}` replaced by its parameter, percent-encoded. The names
+/// must be the template's, in order: the route table is checked on every call.
+fn fill_path(template: &str, params: &[(&str, &str)]) -> Result<String, ClientError> {
+	let mut path = String::with_capacity(template.len());
+	let mut params = params.iter();
+	for (i, part) in template.split('/').enumerate() {
+		if i > 0 {
+			path.push('/');
+		}
+		match part.strip_prefix('{').and_then(|p| p.strip_suffix('}')) {
+			Some(name) => match params.next() {
+				Some((given, value)) if *given == name => path.push_str(&segment(value)),
+				_ => {
+					return Err(ClientError::InvalidInput(format!(
+						"{template}: parameter {name} missing"
+					)))
+				}
+			},
+			None => path.push_str(part),
+		}
 	}
-
-	/// `GET /v1/graph/channels/{short_channel_id}`.
-	pub async fn graph_channel(&self, short_channel_id: &str) -> Result<GraphChannel, ClientError> {
-		let path = format!("/v1/graph/channels/{}", segment(short_channel_id));
-		self.call(Method::GET, &path, None).await
+	match params.next() {
+		Some((name, _)) => {
+			Err(ClientError::InvalidInput(format!("{template}: no parameter {name}")))
+		}
+		None => Ok(path),
 	}
 }
 
@@ -469,9 +452,9 @@ fn to_json<T: Serialize>(value: &T) -> Result<Value, ClientError> {
 }
 
 /// `?limit=..&cursor=..`, or nothing.
-fn query_string(page: &PageQuery) -> Result<String, ClientError> {
+fn query_string<T: Serialize>(input: &T) -> Result<String, ClientError> {
 	let query =
-		serde_urlencoded::to_string(page).map_err(|e| ClientError::InvalidInput(e.to_string()))?;
+		serde_urlencoded::to_string(input).map_err(|e| ClientError::InvalidInput(e.to_string()))?;
 	Ok(if query.is_empty() { query } else { format!("?{query}") })
 }
 
@@ -489,146 +472,4 @@ fn segment(s: &str) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-	use super::*;
-
-	#[test]
-	fn validates_base_url_and_key() {
-		assert!(ApiClient::new("http://127.0.0.1:3000", "k").is_ok());
-		assert!(ApiClient::new("http://127.0.0.1:3000/", "k").is_ok());
-		for url in ["127.0.0.1:3000", "https://127.0.0.1:3000", "http://", "http://h:1/?x=1", ""] {
-			let e = ApiClient::new(url, "k").unwrap_err();
-			assert_eq!(e.code(), "invalid_input", "{url}");
-		}
-		assert!(ApiClient::new("http://127.0.0.1:3000", " ").is_err());
-		assert!(ApiClient::new("http://127.0.0.1:3000", "a\nb").is_err());
-	}
-
-	#[test]
-	fn error_answers_become_api_errors() {
-		let e = api_error(404, br#"{"code":"not_found","message":"no such channel"}"#);
-		assert_eq!(e.to_string(), "not_found: no such channel");
-		assert_eq!(e.status(), Some(404));
-		let e = api_error(502, b"Bad Gateway");
-		assert_eq!(e.to_string(), "http_502: Bad Gateway");
-		let e = api_error(500, b"");
-		assert_eq!(e.to_string(), "http_500: HTTP status 500");
-	}
-
-	#[test]
-	fn encodes_paths_and_queries() {
-		assert_eq!(segment("02abCD"), "02abCD");
-		assert_eq!(segment("a/b c"), "a%2Fb%20c");
-		assert_eq!(query_string(&PageQuery::default()).unwrap(), "");
-		let page = PageQuery { limit: Some(10), cursor: Some("20".into()) };
-		assert_eq!(query_string(&page).unwrap(), "?limit=10&cursor=20");
-	}
-
-	/// A stand-in HTTP server answering fixed JSON, to check how the client reads answers.
-	fn fake_api() -> (String, tokio::sync::oneshot::Sender<()>) {
-		use warp::Filter;
-		let failed = json!({
-			"code": "payment_failed",
-			"message": "no route",
-			"payment": {
-				"payment_id": "aa", "payment_hash": "bb", "kind": "keysend",
-				"direction": "outbound", "destination": "02ab", "invoice": null,
-				"description": null, "amount_msat": 1000, "fee_msat": null, "max_fee_msat": null,
-				"preimage": null, "status": "failed", "failure_reason": "no route",
-				"created_at": 1, "completed_at": 2
-			}
-		});
-		let keysend = warp::path!("v1" / "payments" / "keysend").map(move || {
-			warp::reply::with_status(
-				warp::reply::json(&failed),
-				warp::http::StatusCode::UNPROCESSABLE_ENTITY,
-			)
-		});
-		let pay = warp::path!("v1" / "payments").map(|| {
-			warp::reply::with_status(
-				warp::reply::json(&json!({"code": "payment_failed", "message": "gone"})),
-				warp::http::StatusCode::UNPROCESSABLE_ENTITY,
-			)
-		});
-		let auth = warp::path!("v1" / "info").and(warp::header::<String>("authorization")).map(
-			|h: String| {
-				let status = if h == "Bearer k" {
-					warp::http::StatusCode::OK
-				} else {
-					warp::http::StatusCode::UNAUTHORIZED
-				};
-				warp::reply::with_status(
-					warp::reply::json(
-						&json!({"code": "unauthorized", "message": "invalid API key"}),
-					),
-					status,
-				)
-			},
-		);
-		let address = warp::path!("v1" / "onchain" / "address")
-			.and(warp::body::json())
-			.map(|body: Value| warp::reply::json(&json!({"address": body.to_string()})));
-		let slow = warp::path!("v1" / "balance").then(|| async {
-			tokio::time::sleep(Duration::from_secs(5)).await;
-			warp::reply::json(&json!({}))
-		});
-		let routes = keysend.or(pay).or(auth).or(address).or(slow);
-		let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-		let (addr, server) =
-			warp::serve(routes).bind_with_graceful_shutdown(([127, 0, 0, 1], 0), async move {
-				let _ = stopped.await;
-			});
-		tokio::spawn(server);
-		(format!("http://{addr}"), stop)
-	}
-
-	#[tokio::test]
-	async fn reads_answers() {
-		let (url, _stop) = fake_api();
-		let client = ApiClient::new(&url, "k").unwrap();
-
-		// A started payment that failed is the record, not an error.
-		let record = client.keysend("02ab", 1000, true).await.unwrap();
-		assert_eq!(record.status, fulgur_node::PaymentStatus::Failed);
-		assert_eq!(record.failure_reason.as_deref(), Some("no route"));
-		// Without a record it stays an error.
-		let req = PayRequest { invoice: "x".into(), amount_msat: None, max_fee_msat: None };
-		let e = client.pay(&req, true).await.unwrap_err();
-		assert_eq!((e.status(), e.code()), (Some(422), "payment_failed"));
-
-		// API errors carry status, code, message and body.
-		let e = ApiClient::new(&url, "wrong").unwrap().request(Method::GET, "/v1/info", None).await;
-		match e {
-			Err(ClientError::Api { status: 401, code, message, body }) => {
-				assert_eq!((code.as_str(), message.as_str()), ("unauthorized", "invalid API key"));
-				assert!(body.contains("invalid API key"));
-			}
-			other => panic!("{other:?}"),
-		}
-		// A body-less POST is sent with an empty body; a typed answer is read.
-		let e = client.new_address().await.unwrap_err();
-		assert_eq!(e.status(), Some(400), "warp's json filter refuses the empty body: {e}");
-		let value = client
-			.request(Method::POST, "/v1/onchain/address", Some(json!({"a": 1})))
-			.await
-			.unwrap();
-		assert_eq!(value, json!({"address": "{\"a\":1}"}));
-
-		// The timeout holds.
-		let quick = client.clone().with_timeout(Duration::from_millis(200));
-		assert_eq!(
-			quick.balance().await.unwrap_err(),
-			ClientError::Timeout(Duration::from_millis(200))
-		);
-	}
-
-	#[tokio::test]
-	async fn connection_refused_is_a_connection_error() {
-		// Bind then drop a listener to find a port nobody listens on.
-		let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-		let client = ApiClient::new(&format!("http://127.0.0.1:{port}"), "k").unwrap();
-		let e = client.info().await.unwrap_err();
-		assert!(matches!(e, ClientError::Connection(_)), "{e:?}");
-		assert!(e.to_string().starts_with("connection_failed: "), "{e}");
-	}
-}
+mod tests;

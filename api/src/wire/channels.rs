@@ -1,0 +1,139 @@
+//! `GET /v1/channels`, `GET /v1/channels/{channel_id}`, `POST /v1/channels`,
+//! `POST /v1/channels/{channel_id}/close`.
+
+use serde::{Deserialize, Serialize};
+
+use super::Validate;
+use crate::error::ApiError;
+
+/// A channel, from our side.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ChannelInfo {
+	/// Channel id (hex).
+	pub channel_id: String,
+	/// The counterparty's node id.
+	pub counterparty_node_id: String,
+	/// Funding outpoint `txid:vout`, once known.
+	pub funding_txo: Option<String>,
+	/// Short channel id `block x tx x output`, once confirmed.
+	pub short_channel_id: Option<String>,
+	/// Channel size.
+	pub capacity_sat: u64,
+	/// Our balance in the channel.
+	pub local_balance_msat: u64,
+	/// What we can send now.
+	pub outbound_capacity_msat: u64,
+	/// What we can receive now.
+	pub inbound_capacity_msat: u64,
+	/// Confirmations of the funding transaction.
+	pub confirmations: Option<u32>,
+	/// `pending` (funding not ready), `ready` (usable when the peer is connected) or `usable`.
+	pub state: String,
+	/// Announced to the network.
+	pub announced: bool,
+	/// We opened it.
+	pub is_outbound: bool,
+	/// Whether the channel can carry payments now, both ways: false also when LDK could send
+	/// but would refuse incoming HTLCs (see `unusable_reason`).
+	pub is_usable: bool,
+	/// Why a channel LDK calls usable cannot receive (its dust exposure is at the limit).
+	#[serde(default)]
+	pub unusable_reason: Option<String>,
+	/// The commitment transaction's fee rate, sat per 1000 weight (set by the funder).
+	#[serde(default)]
+	pub commitment_feerate_sat_per_kw: Option<u32>,
+	/// An anchor channel (fees added when closing) rather than one whose commitment carries
+	/// its fees.
+	#[serde(default)]
+	pub anchors: bool,
+	/// Monitor updates issued and not yet durable.
+	pub updates_in_flight: u64,
+	/// Monitor updates made durable since the node started.
+	pub updates_done: u64,
+	/// How long the last monitor update took to become durable, in microseconds.
+	pub last_persist_latency_us: Option<u64>,
+	/// When the channel's state last changed (UNIX seconds), since the node started.
+	pub last_activity_at: Option<u64>,
+}
+
+/// `GET /v1/channels` answer: one page, by channel id.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ListChannelsResponse {
+	/// This page of channels, pending ones included.
+	pub channels: Vec<ChannelInfo>,
+	/// Channels in all pages.
+	pub total: usize,
+	/// Pass as `cursor` for the next page; `null` on the last page.
+	pub next_cursor: Option<String>,
+}
+
+/// `GET /v1/channels/{channel_id}` request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GetChannelRequest {
+	/// Channel id (hex).
+	pub channel_id: String,
+}
+
+/// `POST /v1/channels` body.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct OpenChannelRequest {
+	/// Counterparty node id (hex).
+	pub node_id: String,
+	/// Its address, `host:port`.
+	pub address: String,
+	/// Channel size; not zero.
+	pub amount_sat: u64,
+	/// Given to the counterparty at opening.
+	#[serde(default)]
+	pub push_msat: Option<u64>,
+	/// Announce to the network (default true).
+	#[serde(default)]
+	pub announce: Option<bool>,
+}
+
+impl Validate for OpenChannelRequest {
+	fn validate(&self) -> Result<(), ApiError> {
+		super::nonzero(Some(self.amount_sat), "amount_sat must be greater than zero")
+	}
+}
+
+/// `POST /v1/channels` answer: the open was started.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct OpenedChannel {
+	/// The channel id (temporary until the funding transaction is built, then final).
+	pub channel_id: String,
+	/// The counterparty.
+	pub counterparty_node_id: String,
+	/// The funding transaction id, once broadcast.
+	pub funding_txid: Option<String>,
+}
+
+/// `POST /v1/channels/{channel_id}/close` body (optional: empty means `{}`).
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct CloseChannelBody {
+	/// Broadcast our commitment instead of negotiating a cooperative close.
+	#[serde(default)]
+	pub force: bool,
+}
+
+impl Validate for CloseChannelBody {}
+
+/// `POST /v1/channels/{channel_id}/close` request: the path and the body.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CloseChannelRequest {
+	/// Channel id (hex).
+	pub channel_id: String,
+	/// Force-close.
+	pub force: bool,
+}
+
+/// `POST /v1/channels/{channel_id}/close` answer: the close was started.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct CloseChannelResponse {
+	/// The channel being closed.
+	pub channel_id: String,
+	/// Whether it is a force-close.
+	pub force: bool,
+}

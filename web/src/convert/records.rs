@@ -1,0 +1,97 @@
+//! Node state, peers, channels, invoices and payments.
+
+use fulgur_api::wire::channels::{ChannelInfo, OpenChannelRequest, OpenedChannel};
+use fulgur_api::wire::info::{Balance, NodeInfo};
+use fulgur_api::wire::invoices::{InvoiceRecord, InvoiceStatus};
+use fulgur_api::wire::payments::{
+	PayBody, PaymentDirection, PaymentKind, PaymentRecord, PaymentStatus,
+};
+use fulgur_api::wire::peers::PeerInfo;
+use fulgur_node as node;
+
+use super::{field_by_field, ToWire};
+
+field_by_field! {
+	node::NodeInfo => NodeInfo {
+		node_id, network, block_height, block_hash, synced, sync_status, num_peers, num_channels,
+		num_usable_channels, listening_addresses, graph_nodes, graph_channels,
+		monitor_updates_in_flight, monitor_updates_done, last_persist_latency_us,
+	}
+	node::Balance => Balance {
+		onchain_confirmed_sat, onchain_unconfirmed_sat, lightning_outbound_msat,
+		lightning_inbound_msat, lightning_claimable_sat,
+	}
+	node::PeerInfo => PeerInfo { node_id, address, connected, persisted }
+	node::ChannelInfo => ChannelInfo {
+		channel_id, counterparty_node_id, funding_txo, short_channel_id, capacity_sat,
+		local_balance_msat, outbound_capacity_msat, inbound_capacity_msat, confirmations, state,
+		announced, is_outbound, is_usable, unusable_reason, commitment_feerate_sat_per_kw, anchors,
+		updates_in_flight, updates_done, last_persist_latency_us, last_activity_at,
+	}
+	node::OpenedChannel => OpenedChannel { channel_id, counterparty_node_id, funding_txid }
+	node::InvoiceRecord => InvoiceRecord {
+		payment_hash, bolt11, description, amount_msat, amount_received_msat, created_at,
+		expires_at, paid_at, preimage, status, hold, claim_deadline,
+	}
+	node::PaymentRecord => PaymentRecord {
+		payment_id, payment_hash, kind, direction, destination, invoice, description, amount_msat,
+		fee_msat, max_fee_msat, preimage, status, failure_reason, created_at, completed_at,
+	}
+}
+
+impl ToWire for node::InvoiceStatus {
+	type Wire = InvoiceStatus;
+	fn into_wire(self) -> InvoiceStatus {
+		match self {
+			node::InvoiceStatus::Open => InvoiceStatus::Open,
+			node::InvoiceStatus::Accepted => InvoiceStatus::Accepted,
+			node::InvoiceStatus::Paid => InvoiceStatus::Paid,
+			node::InvoiceStatus::Expired => InvoiceStatus::Expired,
+			node::InvoiceStatus::Canceled => InvoiceStatus::Canceled,
+		}
+	}
+}
+
+impl ToWire for node::PaymentStatus {
+	type Wire = PaymentStatus;
+	fn into_wire(self) -> PaymentStatus {
+		match self {
+			node::PaymentStatus::Pending => PaymentStatus::Pending,
+			node::PaymentStatus::Succeeded => PaymentStatus::Succeeded,
+			node::PaymentStatus::Failed => PaymentStatus::Failed,
+		}
+	}
+}
+
+impl ToWire for node::PaymentKind {
+	type Wire = PaymentKind;
+	fn into_wire(self) -> PaymentKind {
+		match self {
+			node::PaymentKind::Bolt11 => PaymentKind::Bolt11,
+			node::PaymentKind::Bolt12 => PaymentKind::Bolt12,
+			node::PaymentKind::Keysend => PaymentKind::Keysend,
+		}
+	}
+}
+
+impl ToWire for node::PaymentDirection {
+	type Wire = PaymentDirection;
+	fn into_wire(self) -> PaymentDirection {
+		match self {
+			node::PaymentDirection::Outbound => PaymentDirection::Outbound,
+			node::PaymentDirection::Inbound => PaymentDirection::Inbound,
+		}
+	}
+}
+
+/// The node's request to open the channel a `POST /v1/channels` body asks for.
+pub(crate) fn open_channel_request(req: OpenChannelRequest) -> node::OpenChannelRequest {
+	let OpenChannelRequest { node_id, address, amount_sat, push_msat, announce } = req;
+	node::OpenChannelRequest { node_id, address, amount_sat, push_msat, announce }
+}
+
+/// The node's request to pay what a `POST /v1/payments` body asks for (`wait` aside).
+pub(crate) fn pay_request(body: PayBody) -> node::PayRequest {
+	let PayBody { invoice, amount_msat, max_fee_msat, wait: _ } = body;
+	node::PayRequest { invoice, amount_msat, max_fee_msat }
+}
