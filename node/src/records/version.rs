@@ -126,6 +126,35 @@ mod tests {
 		const VERSION: u32 = 2;
 	}
 
+	/// How a family changes its layout: version 3 renamed `text` to `body`; the layout of
+	/// versions 1 and 2 stays, frozen, to read what they stored.
+	#[derive(Debug, PartialEq, Eq, Serialize, Deserialize)]
+	struct RenamedNote {
+		body: String,
+	}
+
+	impl StoredRecord for RenamedNote {
+		const VERSION: u32 = 3;
+
+		fn read_older(version: u32, bytes: &[u8]) -> Result<Self, serde_json::Error> {
+			let _ = version;
+			let old: Note = serde_json::from_slice(bytes)?;
+			Ok(RenamedNote { body: old.text })
+		}
+	}
+
+	#[test]
+	fn a_changed_layout_reads_the_older_ones_through_their_frozen_form() {
+		for old in [&br#"{"text":"a"}"#[..], br#"{"v":2,"text":"a","pinned":false}"#] {
+			let read = decode::<RenamedNote>(old).expect("older");
+			assert_eq!(read.record, RenamedNote { body: "a".into() });
+			assert!(read.version < RenamedNote::VERSION);
+		}
+		let current = encode(&RenamedNote { body: "b".into() }).expect("encode");
+		assert_eq!(current, br#"{"v":3,"body":"b"}"#);
+		assert_eq!(decode::<RenamedNote>(&current).expect("current").version, 3);
+	}
+
 	#[test]
 	fn versions_are_read_as_written_and_newer_ones_refused() {
 		let current = encode(&Note { text: "a".into(), pinned: true }).expect("encode");
