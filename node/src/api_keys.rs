@@ -8,7 +8,8 @@ use bitcoin::hashes::{sha256, Hash};
 use bitcoin::hex::DisplayHex;
 use serde::{Deserialize, Serialize};
 
-use crate::records::RecordStore;
+use crate::records::stored::api_key::{StoredApiKey, StoredScope};
+use crate::records::{Record, RecordStore};
 use crate::store::DynStore;
 use crate::NodeError;
 
@@ -69,23 +70,48 @@ pub struct ApiKeyInfo {
 	pub created_at: u64,
 }
 
-#[derive(Clone, Debug, Serialize, Deserialize)]
-struct StoredKey {
-	#[serde(flatten)]
+/// A key as the node keeps it: its listing and the hash of its secret.
+#[derive(Clone, Debug)]
+struct KeyRecord {
 	info: ApiKeyInfo,
 	/// SHA-256 of the secret, hex.
 	secret_sha256: String,
 }
 
+impl Record for KeyRecord {
+	type Stored = StoredApiKey;
+
+	fn to_stored(&self) -> StoredApiKey {
+		let KeyRecord { info: ApiKeyInfo { id, scope, label, created_at }, secret_sha256 } =
+			self.clone();
+		let scope = match scope {
+			ApiScope::Admin => StoredScope::Admin,
+			ApiScope::Invoice => StoredScope::Invoice,
+			ApiScope::Readonly => StoredScope::Readonly,
+		};
+		StoredApiKey { id, scope, label, created_at, secret_sha256 }
+	}
+
+	fn from_stored(stored: StoredApiKey) -> KeyRecord {
+		let StoredApiKey { id, scope, label, created_at, secret_sha256 } = stored;
+		let scope = match scope {
+			StoredScope::Admin => ApiScope::Admin,
+			StoredScope::Invoice => ApiScope::Invoice,
+			StoredScope::Readonly => ApiScope::Readonly,
+		};
+		KeyRecord { info: ApiKeyInfo { id, scope, label, created_at }, secret_sha256 }
+	}
+}
+
 /// The node's scoped keys.
 pub struct ApiKeys {
-	records: Arc<RecordStore<StoredKey>>,
+	records: Arc<RecordStore<KeyRecord>>,
 }
 
 impl ApiKeys {
-	/// Loads the keys. Blocking: call at start-up.
-	pub fn load(store: Arc<DynStore>) -> Result<ApiKeys, NodeError> {
-		Ok(ApiKeys { records: RecordStore::load(store, NAMESPACE)? })
+	/// Loads the keys (migrating them, see `records`). Blocking: call at start-up.
+	pub async fn load(store: Arc<DynStore>) -> Result<ApiKeys, NodeError> {
+		Ok(ApiKeys { records: RecordStore::load(store, NAMESPACE).await? })
 	}
 
 	/// Creates a key; returns it and its secret, which is not stored and cannot be shown again.
@@ -103,7 +129,7 @@ impl ApiKeys {
 		let secret = rand::random::<[u8; SECRET_BYTES]>().to_lower_hex_string();
 		let id = rand::random::<[u8; ID_BYTES]>().to_lower_hex_string();
 		let info = ApiKeyInfo { id, scope, label, created_at: fulgur_base::clock::unix_now() };
-		let stored = StoredKey { info: info.clone(), secret_sha256: hash(&secret) };
+		let stored = KeyRecord { info: info.clone(), secret_sha256: hash(&secret) };
 		self.records.put(&info.id, stored).await?;
 		Ok((info, secret))
 	}
@@ -166,7 +192,7 @@ mod tests {
 		let dir = tempfile::tempdir().expect("tempdir");
 		let (shop, secret) = {
 			let store: Arc<DynStore> = Arc::new(SledStore::open(dir.path()).expect("open"));
-			let keys = ApiKeys::load(store).expect("load");
+			let keys = ApiKeys::load(store).await.expect("load");
 			let (shop, secret) =
 				keys.create(ApiScope::Invoice, Some("shop".into())).await.expect("create");
 			assert_eq!(secret.len(), 64);
@@ -177,7 +203,7 @@ mod tests {
 			(shop, secret)
 		};
 		let store: Arc<DynStore> = Arc::new(SledStore::open(dir.path()).expect("reopen"));
-		let keys = ApiKeys::load(store).expect("load");
+		let keys = ApiKeys::load(store).await.expect("load");
 		assert_eq!(keys.list(), vec![shop.clone()]);
 		assert_eq!(keys.authenticate(&secret).map(|k| k.scope), Some(ApiScope::Invoice));
 		// Only the hash of the secret is stored.

@@ -11,7 +11,8 @@ use crate::config::{PEER_CONNECT_TIMEOUT, PEER_HANDSHAKE_POLL_INTERVAL};
 use crate::logger::FulgurLogger;
 use crate::model::PeerInfo;
 use crate::parse::parse_node_id;
-use crate::records::RecordStore;
+use crate::records::stored::peer::StoredPeer;
+use crate::records::{Record, RecordStore};
 use crate::types::PeerManager;
 use crate::NodeError;
 
@@ -25,6 +26,20 @@ pub struct PeerRecord {
 	pub node_id: String,
 	/// `host:port`.
 	pub address: String,
+}
+
+impl Record for PeerRecord {
+	type Stored = StoredPeer;
+
+	fn to_stored(&self) -> StoredPeer {
+		let PeerRecord { node_id, address } = self.clone();
+		StoredPeer { node_id, address }
+	}
+
+	fn from_stored(stored: StoredPeer) -> PeerRecord {
+		let StoredPeer { node_id, address } = stored;
+		PeerRecord { node_id, address }
+	}
 }
 
 /// The peers handle: connections through the peer manager and the peers we remember.

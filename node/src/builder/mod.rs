@@ -399,7 +399,7 @@ pub(crate) async fn build(config: NodeConfig, startup: Arc<Startup>) -> Result<H
 	// Peers we remember (connected through the API) and peers with a channel are ours; only
 	// their connections reach the journal.
 	let remembered_peers: Arc<RecordStore<PeerRecord>> =
-		RecordStore::load(Arc::clone(&store), PEERS_NAMESPACE)?;
+		RecordStore::load(Arc::clone(&store), PEERS_NAMESPACE).await?;
 	let is_our_peer = {
 		let (channels, remembered) = (Arc::clone(&channel_manager), Arc::clone(&remembered_peers));
 		move |peer: &bitcoin::secp256k1::PublicKey| {
@@ -443,8 +443,8 @@ pub(crate) async fn build(config: NodeConfig, startup: Arc<Startup>) -> Result<H
 		Arc::clone(&logger),
 	));
 
-	let payments = RecordStore::load(Arc::clone(&store), keyspaces::OUTBOUND_NAMESPACE)?;
-	let received = RecordStore::load(Arc::clone(&store), keyspaces::INBOUND_NAMESPACE)?;
+	let payments = RecordStore::load(Arc::clone(&store), keyspaces::OUTBOUND_NAMESPACE).await?;
+	let received = RecordStore::load(Arc::clone(&store), keyspaces::INBOUND_NAMESPACE).await?;
 	let moved = keyspaces::separate_inbound(&payments, &received).await?;
 	if moved > 0 {
 		crate::info!(logger, "moved {moved} inbound payment records to their own keyspace");
@@ -467,10 +467,10 @@ pub(crate) async fn build(config: NodeConfig, startup: Arc<Startup>) -> Result<H
 		network: config.network,
 		limits: config.routing,
 	};
-	let api_keys = crate::api_keys::ApiKeys::load(Arc::clone(&store))?;
+	let api_keys = crate::api_keys::ApiKeys::load(Arc::clone(&store)).await?;
 	let payments = Payments {
 		channel_manager: Arc::clone(&channel_manager),
-		invoices: RecordStore::load(Arc::clone(&store), INVOICES_NAMESPACE)?,
+		invoices: RecordStore::load(Arc::clone(&store), INVOICES_NAMESPACE).await?,
 		payments,
 		received,
 		journal: Arc::clone(&journal),
@@ -496,7 +496,7 @@ pub(crate) async fn build(config: NodeConfig, startup: Arc<Startup>) -> Result<H
 		network: config.network,
 	};
 	let webhooks = WebhookDelivery {
-		webhooks: Arc::new(crate::webhooks::Webhooks::load(Arc::clone(&store))?),
+		webhooks: Arc::new(crate::webhooks::Webhooks::load(Arc::clone(&store)).await?),
 		journal: Arc::clone(&journal),
 		logger: Arc::clone(&logger),
 		stop: stop.clone(),

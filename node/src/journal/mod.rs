@@ -16,9 +16,14 @@
 //!
 //! Old events are removed by the retention policy (`retention.rs`), oldest first and never
 //! one a reader still needs; reads start at the oldest event left.
+//!
+//! On disk an event is its stored form (`stored.rs`), versioned like every record (see
+//! `records::version`): appends write the current version, reads read every older one, and a
+//! log whose newest event is of a newer version than this binary knows is not opened.
 
 mod event;
 mod retention;
+mod stored;
 
 pub use event::{kind_readable_by, EventRecord, NodeEvent, EVENT_KINDS, INVOICE_SCOPE_KINDS};
 pub use retention::{EventReader, MAX_READERS};
@@ -33,8 +38,10 @@ use tokio::sync::watch;
 
 use crate::api_keys::ApiScope;
 use crate::logger::FulgurLogger;
+use crate::records::version::{self, StoredRecord};
 use crate::store::DynStore;
 use crate::NodeError;
+use stored::StoredEvent;
 
 /// Where events live, keyed by their zero-padded index so keys sort like indexes.
 const EVENTS_NAMESPACE: &str = "fulgur_events";
@@ -80,13 +87,17 @@ pub struct Journal {
 type Write = AsyncResult<'static, (), lightning::io::Error>;
 
 impl Journal {
-	/// Opens the log in `store`, continuing after the highest stored index. Blocking: call at
-	/// start-up.
+	/// Opens the log in `store`, continuing after the highest stored index; fails when the
+	/// newest event is of a version newer than this binary reads (a newer fulgur wrote the
+	/// log). Blocking: call at start-up.
 	pub fn open(store: Arc<DynStore>) -> Result<Arc<Journal>, NodeError> {
 		let keys = KVStoreSync::list(&*store, EVENTS_NAMESPACE, "")
 			.map_err(|e| NodeError::Persistence(format!("listing events: {e}")))?;
 		let indexes: Vec<u64> = keys.iter().filter_map(|k| k.parse().ok()).collect();
 		let last = indexes.iter().copied().max().unwrap_or(0);
+		if last > 0 {
+			refuse_newer(&*store, last)?;
+		}
 		let oldest = indexes.iter().copied().min().unwrap_or(last + 1);
 		let (durable, _) = watch::channel(last);
 		Ok(Arc::new(Journal {
@@ -143,7 +154,7 @@ impl Journal {
 		let mut last = self.last_assigned.lock().unwrap_or_else(|e| e.into_inner());
 		let index = *last + 1;
 		let record = EventRecord { index, timestamp: fulgur_base::clock::unix_now(), event };
-		let bytes = serde_json::to_vec(&record)
+		let bytes = version::encode(&StoredEvent::from(&record))
 			.map_err(|e| NodeError::Internal(format!("encoding event: {e}")))?;
 		let mut writes =
 			vec![KVStore::write(&*self.store, EVENTS_NAMESPACE, "", &key(index), bytes)];
@@ -213,9 +224,7 @@ impl Journal {
 			scanned += 1;
 			match KVStoreSync::read(&*self.store, EVENTS_NAMESPACE, "", &key(index)) {
 				Ok(bytes) => {
-					let record: EventRecord = serde_json::from_slice(&bytes).map_err(|e| {
-						NodeError::Persistence(format!("event {index} is corrupt: {e}"))
-					})?;
+					let record = decode(index, &bytes)?;
 					if wanted(&record.event) {
 						events.push(record);
 					}
@@ -243,9 +252,7 @@ impl Journal {
 			return Err(NodeError::Persistence(format!("event key {once} is corrupt")));
 		};
 		match KVStoreSync::read(&*self.store, EVENTS_NAMESPACE, "", &key(index)) {
-			Ok(bytes) => serde_json::from_slice(&bytes)
-				.map(Some)
-				.map_err(|e| NodeError::Persistence(format!("event {index} is corrupt: {e}"))),
+			Ok(bytes) => decode(index, &bytes).map(Some),
 			Err(e) if e.kind() == lightning::io::ErrorKind::NotFound => Ok(None),
 			Err(e) => Err(NodeError::Persistence(format!("reading event {index}: {e}"))),
 		}
@@ -277,6 +284,34 @@ impl Journal {
 
 fn key(index: u64) -> String {
 	format!("{index:0INDEX_DIGITS$}")
+}
+
+/// The bytes `record` is stored as: for tests that pin the layout.
+#[cfg(test)]
+pub(crate) fn stored_form(record: &EventRecord) -> Vec<u8> {
+	version::encode(&StoredEvent::from(record)).expect("encode")
+}
+
+/// The event stored at `index`, of any version this binary reads.
+fn decode(index: u64, bytes: &[u8]) -> Result<EventRecord, NodeError> {
+	version::decode::<StoredEvent>(bytes)
+		.map(|read| read.record.into())
+		.map_err(|e| NodeError::Persistence(format!("event {index}: {e}")))
+}
+
+/// Fails when the event at `index` is of a version newer than this binary reads: the events
+/// a newer fulgur appended come last, so the newest event tells. A damaged event is left for
+/// the read that meets it.
+fn refuse_newer(store: &DynStore, index: u64) -> Result<(), NodeError> {
+	let bytes = KVStoreSync::read(store, EVENTS_NAMESPACE, "", &key(index))
+		.map_err(|e| NodeError::Persistence(format!("reading event {index}: {e}")))?;
+	match version::version_of(&bytes) {
+		Ok(v) if v > StoredEvent::VERSION => {
+			let newer = version::RecordError::Newer { version: v, known: StoredEvent::VERSION };
+			Err(NodeError::Persistence(format!("event log (newest event, {index}): {newer}")))
+		}
+		_ => Ok(()),
+	}
 }
 
 #[cfg(test)]

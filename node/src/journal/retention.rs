@@ -17,7 +17,7 @@ use std::sync::{Arc, Mutex};
 
 use lightning::util::persist::KVStoreSync;
 
-use super::{key, EventRecord, Journal, EVENTS_NAMESPACE};
+use super::{decode, key, Journal, EVENTS_NAMESPACE};
 use crate::NodeError;
 
 /// Readers (event streams) registered at once, at most: each holds a task and a buffer.
@@ -101,9 +101,7 @@ impl Journal {
 		while index < keep_from {
 			match KVStoreSync::read(&*self.store, EVENTS_NAMESPACE, "", &key(index)) {
 				Ok(bytes) => {
-					let record: EventRecord = serde_json::from_slice(&bytes).map_err(|e| {
-						NodeError::Persistence(format!("event {index} is corrupt: {e}"))
-					})?;
+					let record = decode(index, &bytes)?;
 					// Indexes and times grow together: the first young event ends the pass.
 					if record.timestamp >= older_than {
 						break;
@@ -132,7 +130,7 @@ impl Journal {
 #[cfg(test)]
 mod tests {
 	use super::*;
-	use crate::journal::NodeEvent;
+	use crate::journal::{EventRecord, NodeEvent};
 	use crate::store::{DynStore, SledStore};
 
 	const DAY: u64 = 24 * 3600;

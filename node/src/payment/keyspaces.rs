@@ -83,8 +83,9 @@ mod tests {
 	) -> (SledStore, Arc<RecordStore<PaymentRecord>>, Arc<RecordStore<PaymentRecord>>) {
 		let store = SledStore::open(dir).expect("open");
 		let shared: Arc<DynStore> = Arc::new(store.clone());
-		let outbound = RecordStore::load(Arc::clone(&shared), OUTBOUND_NAMESPACE).expect("load");
-		let inbound = RecordStore::load(shared, INBOUND_NAMESPACE).expect("load");
+		let outbound =
+			RecordStore::load(Arc::clone(&shared), OUTBOUND_NAMESPACE).await.expect("load");
+		let inbound = RecordStore::load(shared, INBOUND_NAMESPACE).await.expect("load");
 		(store, outbound, inbound)
 	}
 

@@ -192,7 +192,7 @@ mod tests {
 	async fn only_payments_nobody_knows_turn_lost_before_send() {
 		let dir = tempfile::tempdir().expect("tempdir");
 		let store: Arc<DynStore> = Arc::new(SledStore::open(dir.path()).expect("open"));
-		let payments = RecordStore::load(Arc::clone(&store), "payments").expect("load");
+		let payments = RecordStore::load(Arc::clone(&store), "payments").await.expect("load");
 		let journal = Journal::open(Arc::clone(&store)).expect("journal");
 		let (lost, in_flight, journaled, done) = (pending(1), pending(2), pending(3), pending(4));
 		let done = PaymentRecord { status: PaymentStatus::Succeeded, ..done };
@@ -246,7 +246,7 @@ mod tests {
 	async fn a_lost_payment_whose_record_update_failed_is_repaired_from_the_journal() {
 		let dir = tempfile::tempdir().expect("tempdir");
 		let store: Arc<DynStore> = Arc::new(SledStore::open(dir.path()).expect("open"));
-		let payments = RecordStore::load(Arc::clone(&store), "payments").expect("load");
+		let payments = RecordStore::load(Arc::clone(&store), "payments").await.expect("load");
 		let journal = Journal::open(Arc::clone(&store)).expect("journal");
 		let lost = pending(9);
 		payments.put(&lost.payment_id, lost.clone()).await.expect("put");

@@ -12,7 +12,7 @@ use hyper::client::HttpConnector;
 use hyper::header::{CONTENT_TYPE, USER_AGENT};
 use hyper::{Body, Client, Method, Request};
 
-use super::{DeliveryState, StoredWebhook, Webhooks};
+use super::{DeliveryState, Registration, Webhooks};
 use crate::config::{WEBHOOK_FIRST_RETRY_DELAY, WEBHOOK_MAX_RETRY_DELAY, WEBHOOK_REQUEST_TIMEOUT};
 use crate::journal::{EventRecord, Journal};
 use crate::logger::FulgurLogger;
@@ -113,8 +113,7 @@ async fn run_worker(delivery: WebhookDelivery, id: String) {
 /// POSTs one event until a 2xx answer; false when the node stops or the webhook is deleted
 /// first.
 async fn deliver(
-	delivery: &WebhookDelivery, hook: &StoredWebhook, event: &EventRecord,
-	state: &mut DeliveryState,
+	delivery: &WebhookDelivery, hook: &Registration, event: &EventRecord, state: &mut DeliveryState,
 ) -> bool {
 	let body = match serde_json::to_vec(event) {
 		Ok(body) => body,

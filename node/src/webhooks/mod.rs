@@ -20,7 +20,8 @@ use hyper::Uri;
 use serde::{Deserialize, Serialize};
 
 use crate::journal::{Journal, EVENT_KINDS};
-use crate::records::RecordStore;
+use crate::records::stored::webhook::{StoredDelivery, StoredWebhook};
+use crate::records::{Record, RecordStore};
 use crate::store::DynStore;
 use crate::NodeError;
 
@@ -65,8 +66,9 @@ pub struct DeliveryState {
 	pub next_attempt_at: Option<u64>,
 }
 
-#[derive(Clone, Debug, Serialize, Deserialize)]
-struct StoredWebhook {
+/// A webhook as the node keeps it: what is listed, and its signing secret.
+#[derive(Clone, Debug)]
+struct Registration {
 	id: String,
 	url: String,
 	events: Vec<String>,
@@ -74,19 +76,50 @@ struct StoredWebhook {
 	secret: String,
 }
 
+impl Record for Registration {
+	type Stored = StoredWebhook;
+
+	fn to_stored(&self) -> StoredWebhook {
+		let Registration { id, url, events, created_at, secret } = self.clone();
+		StoredWebhook { id, url, events, created_at, secret }
+	}
+
+	fn from_stored(stored: StoredWebhook) -> Registration {
+		let StoredWebhook { id, url, events, created_at, secret } = stored;
+		Registration { id, url, events, created_at, secret }
+	}
+}
+
+impl Record for DeliveryState {
+	type Stored = StoredDelivery;
+
+	fn to_stored(&self) -> StoredDelivery {
+		let DeliveryState { next_index, delivered, failed_attempts, last_error, next_attempt_at } =
+			self.clone();
+		StoredDelivery { next_index, delivered, failed_attempts, last_error, next_attempt_at }
+	}
+
+	fn from_stored(stored: StoredDelivery) -> DeliveryState {
+		let StoredDelivery { next_index, delivered, failed_attempts, last_error, next_attempt_at } =
+			stored;
+		DeliveryState { next_index, delivered, failed_attempts, last_error, next_attempt_at }
+	}
+}
+
 /// The node's webhooks.
 pub struct Webhooks {
-	hooks: Arc<RecordStore<StoredWebhook>>,
+	hooks: Arc<RecordStore<Registration>>,
 	outbox: Arc<RecordStore<DeliveryState>>,
 	http: hyper::Client<hyper::client::HttpConnector>,
 }
 
 impl Webhooks {
-	/// Loads registrations and cursors. Blocking: call at start-up.
-	pub fn load(store: Arc<DynStore>) -> Result<Webhooks, NodeError> {
+	/// Loads registrations and cursors (migrating them, see `records`). Blocking: call at
+	/// start-up.
+	pub async fn load(store: Arc<DynStore>) -> Result<Webhooks, NodeError> {
 		Ok(Webhooks {
-			hooks: RecordStore::load(Arc::clone(&store), HOOKS_NAMESPACE)?,
-			outbox: RecordStore::load(store, OUTBOX_NAMESPACE)?,
+			hooks: RecordStore::load(Arc::clone(&store), HOOKS_NAMESPACE).await?,
+			outbox: RecordStore::load(store, OUTBOX_NAMESPACE).await?,
 			http: hyper::Client::builder().build_http(),
 		})
 	}
@@ -115,7 +148,7 @@ impl Webhooks {
 		let id = rand::random::<[u8; ID_BYTES]>().to_lower_hex_string();
 		let secret =
 			format!("whsec_{}", rand::random::<[u8; SECRET_BYTES]>().to_lower_hex_string());
-		let hook = StoredWebhook {
+		let hook = Registration {
 			id: id.clone(),
 			url,
 			events,
@@ -165,13 +198,19 @@ impl Webhooks {
 			.min()
 	}
 
+	/// The signing secret of webhook `id`.
+	#[cfg(test)]
+	pub(crate) fn secret(&self, id: &str) -> Option<String> {
+		self.hooks.get(id).map(|hook| hook.secret)
+	}
+
 	/// Ids of every webhook (to start their tasks).
 	pub(crate) fn ids(&self) -> Vec<String> {
 		self.hooks.all().into_iter().map(|h| h.id).collect()
 	}
 }
 
-fn info(hook: StoredWebhook, delivery: DeliveryState) -> WebhookInfo {
+fn info(hook: Registration, delivery: DeliveryState) -> WebhookInfo {
 	WebhookInfo {
 		id: hook.id,
 		url: hook.url,
@@ -210,7 +249,7 @@ mod tests {
 		let store: Arc<DynStore> =
 			Arc::new(crate::store::SledStore::open(dir.path()).expect("open"));
 		let journal = Journal::open(Arc::clone(&store)).expect("journal");
-		let webhooks = Webhooks::load(store).expect("webhooks");
+		let webhooks = Webhooks::load(store).await.expect("webhooks");
 		assert_eq!(webhooks.oldest_cursor(), None);
 		let event = crate::journal::NodeEvent::PeerDisconnected { node_id: "02".into() };
 		journal.append(event.clone()).await.expect("append");

@@ -1,20 +1,45 @@
-//! fulgur's own records (invoices, payments, peers), durable in the sled store and cached in
-//! memory for reads.
+//! fulgur's own records (invoices, payments, peers, webhooks, API keys), durable in the node's
+//! store and cached in memory for reads.
 //!
-//! A record is written through LDK's async `KVStore` on our store: the sled insert happens when
-//! `put` is called (so two updates of one record land in call order) and the returned future
-//! completes once the group commit made it durable.
+//! A record is written through LDK's async `KVStore` on our store: the store applies the write
+//! when `put` is called (so two updates of one record land in call order) and the returned
+//! future completes once the group commit made it durable.
+//!
+//! What is on disk is a record's stored form (`stored`), not the domain type the node hands
+//! out: each [`Record`] converts to and from its stored form, tagged with its version
+//! (`version`). Loading is the migration: a record stored at an older version is read in that
+//! version's layout and written back in the current one before the node uses the store
+//! (eagerly, at start). Each such rewrite replaces one record in place with one write of its
+//! whole new form, nothing is removed or renamed, so a node killed half-way leaves every
+//! record readable in its old or its new version, and the next start rewrites the rest. A
+//! record of a newer version than this binary knows stops the load with an error.
+
+pub(crate) mod stored;
+pub(crate) mod version;
 
 use std::sync::Arc;
 
 use dashmap::mapref::entry::Entry;
 use dashmap::DashMap;
 use lightning::util::persist::{KVStore, KVStoreSync};
-use serde::de::DeserializeOwned;
-use serde::Serialize;
 
 use crate::store::DynStore;
 use crate::NodeError;
+use version::StoredRecord;
+
+/// Records an older version rewrites are issued together, at most, before waiting for them to
+/// be durable (they share a flush): the writes waiting are bounded, however many records are.
+const REWRITE_BATCH: usize = 1024;
+
+/// A domain type kept in a [`RecordStore`]: how it converts to and from its stored form.
+pub(crate) trait Record: Clone + Send + Sync + 'static {
+	/// The stored form, in the layout of the version this binary writes.
+	type Stored: StoredRecord;
+	/// The record as it is to be stored.
+	fn to_stored(&self) -> Self::Stored;
+	/// The record as read from the store.
+	fn from_stored(stored: Self::Stored) -> Self;
+}
 
 /// What [`RecordStore::insert_unless`] did.
 #[derive(Debug, PartialEq, Eq)]
@@ -33,22 +58,50 @@ pub struct RecordStore<T> {
 	updates: tokio::sync::broadcast::Sender<String>,
 }
 
-impl<T: Serialize + DeserializeOwned + Clone + Send + Sync + 'static> RecordStore<T> {
-	/// Loads every record of `namespace`. Blocking: call at start-up.
-	pub fn load(store: Arc<DynStore>, namespace: &'static str) -> Result<Arc<Self>, NodeError> {
+impl<T: Record> RecordStore<T> {
+	/// Loads every record of `namespace`, rewriting those of an older version in the current
+	/// one (durable when this returns). Fails on a record it cannot read, of a newer version
+	/// among them. Blocking (store reads): call at start-up.
+	pub async fn load(
+		store: Arc<DynStore>, namespace: &'static str,
+	) -> Result<Arc<Self>, NodeError> {
 		let cache = DashMap::new();
+		let mut older = Vec::new();
 		let keys = KVStoreSync::list(&*store, namespace, "")
 			.map_err(|e| NodeError::Persistence(format!("listing {namespace}: {e}")))?;
 		for key in keys {
 			let bytes = KVStoreSync::read(&*store, namespace, "", &key)
 				.map_err(|e| NodeError::Persistence(format!("reading {namespace}/{key}: {e}")))?;
-			let record = serde_json::from_slice(&bytes).map_err(|e| {
-				NodeError::Persistence(format!("{namespace}/{key} is corrupt: {e}"))
-			})?;
-			cache.insert(key, record);
+			let read = version::decode::<T::Stored>(&bytes)
+				.map_err(|e| NodeError::Persistence(format!("{namespace}/{key}: {e}")))?;
+			if read.version < T::Stored::VERSION {
+				older.push(key.clone());
+			}
+			cache.insert(key, T::from_stored(read.record));
 		}
 		let (updates, _) = tokio::sync::broadcast::channel(1024);
-		Ok(Arc::new(RecordStore { store, namespace, cache, updates }))
+		let records = RecordStore { store, namespace, cache, updates };
+		records.rewrite(&older).await?;
+		Ok(Arc::new(records))
+	}
+
+	/// Writes the records `keys` in the current version: the migration of a store written by
+	/// an older fulgur. One write per record, replacing it in place.
+	async fn rewrite(&self, keys: &[String]) -> Result<(), NodeError> {
+		for batch in keys.chunks(REWRITE_BATCH) {
+			let mut writes = Vec::with_capacity(batch.len());
+			for key in batch {
+				let Some(record) = self.get(key) else { continue };
+				let bytes = self.encode(&record)?;
+				writes.push((key, KVStore::write(&*self.store, self.namespace, "", key, bytes)));
+			}
+			for (key, write) in writes {
+				write.await.map_err(|e| {
+					NodeError::Persistence(format!("migrating {}/{key}: {e}", self.namespace))
+				})?;
+			}
+		}
+		Ok(())
 	}
 
 	/// One record.
@@ -132,7 +185,7 @@ impl<T: Serialize + DeserializeOwned + Clone + Send + Sync + 'static> RecordStor
 	}
 
 	fn encode(&self, record: &T) -> Result<Vec<u8>, NodeError> {
-		serde_json::to_vec(record)
+		version::encode(&record.to_stored())
 			.map_err(|e| NodeError::Internal(format!("encoding {} record: {e}", self.namespace)))
 	}
 
@@ -150,65 +203,4 @@ impl<T: Serialize + DeserializeOwned + Clone + Send + Sync + 'static> RecordStor
 }
 
 #[cfg(test)]
-mod tests {
-	use super::*;
-	use crate::store::SledStore;
-
-	#[tokio::test]
-	async fn records_survive_reopen_and_updates_apply_in_order() {
-		let dir = tempfile::tempdir().expect("tempdir");
-		{
-			let store: Arc<DynStore> = Arc::new(SledStore::open(dir.path()).expect("open"));
-			let records = RecordStore::<u64>::load(store, "numbers").expect("load");
-			records.put("a", 1).await.expect("put");
-			records.put("b", 2).await.expect("put");
-			let after = records.update("a", |v| {
-				*v += 10;
-				true
-			});
-			assert_eq!(after.await.expect("update"), Some(11));
-			assert_eq!(records.update("zzz", |_| true).await.expect("update"), None);
-		}
-		let store: Arc<DynStore> = Arc::new(SledStore::open(dir.path()).expect("reopen"));
-		let records = RecordStore::<u64>::load(store, "numbers").expect("load");
-		assert_eq!(records.get("a"), Some(11));
-		assert_eq!(records.get("b"), Some(2));
-		assert_eq!(records.all().len(), 2);
-	}
-
-	#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-	async fn of_concurrent_inserts_of_one_id_exactly_one_writes() {
-		let dir = tempfile::tempdir().expect("tempdir");
-		let store: Arc<DynStore> = Arc::new(SledStore::open(dir.path()).expect("open"));
-		let records = RecordStore::<u64>::load(store, "numbers").expect("load");
-		for round in 0..20u64 {
-			let id = format!("id{round}");
-			let barrier = Arc::new(tokio::sync::Barrier::new(8));
-			let mut tasks = Vec::new();
-			for n in 0..8u64 {
-				let (records, barrier, id) =
-					(Arc::clone(&records), Arc::clone(&barrier), id.clone());
-				tasks.push(tokio::spawn(async move {
-					barrier.wait().await;
-					records.insert_unless(&id, n, |_| true).await.expect("insert")
-				}));
-			}
-			let mut written = Vec::new();
-			let mut kept = Vec::new();
-			for (n, task) in tasks.into_iter().enumerate() {
-				match task.await.expect("task") {
-					Insert::Written => written.push(n as u64),
-					Insert::Kept(value) => kept.push(value),
-				}
-			}
-			assert_eq!(written.len(), 1, "round {round}: {written:?}");
-			// Everyone else saw the winner's record.
-			assert!(kept.iter().all(|v| *v == written[0]), "round {round}: {kept:?}");
-			assert_eq!(records.get(&id), Some(written[0]));
-		}
-		// A record `keep` does not keep is replaced.
-		let replaced = records.insert_unless("id0", 99, |old| *old == 1000);
-		assert_eq!(replaced.await.expect("insert"), Insert::Written);
-		assert_eq!(records.get("id0"), Some(99));
-	}
-}
+mod tests;
