@@ -8,11 +8,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bitcoin::Network;
+use fulgur_base::forking_chain::ForkingChain;
 use lightning_block_sync::poll::ValidatedBlockHeader;
 use lightning_block_sync::UnboundedCache;
 use tokio::sync::{oneshot, watch};
 
-use super::forking_chain::ForkingChain;
 use super::*;
 use crate::locator::Locator;
 use crate::server::chain;

@@ -5,7 +5,6 @@
 mod caps;
 mod chain_follow;
 mod components;
-mod forking_chain;
 mod http;
 mod layout;
 

@@ -1,5 +1,6 @@
 //! A `BlockSource` over an in-memory chain that can fork: the test side of the seam where the
-//! tower's start-up sync and poller read bitcoind (`lightning-block-sync`).
+//! node's and the tower's chain following read bitcoind (`lightning-block-sync`). Built for
+//! tests only (this crate's, and with the `test-support` feature, the node's and the tower's).
 //!
 //! Its blocks are real ones as far as `lightning-block-sync` checks them: headers carry proof
 //! of work at regtest difficulty and the right chain work, and every block has a coinbase, a
@@ -20,6 +21,7 @@ use bitcoin::{
 	Amount, Block, BlockHash, CompactTarget, OutPoint, ScriptBuf, Sequence, Transaction, TxIn,
 	TxMerkleNode, TxOut, Witness,
 };
+use lightning_block_sync::poll::{Validate, ValidatedBlockHeader};
 use lightning_block_sync::{
 	AsyncBlockSourceResult, BlockData, BlockHeaderData, BlockSource, BlockSourceError,
 };
@@ -73,11 +75,17 @@ impl Inner {
 }
 
 /// The in-memory chain (see the module docs).
-pub(super) struct ForkingChain(Mutex<Inner>);
+pub struct ForkingChain(Mutex<Inner>);
+
+impl Default for ForkingChain {
+	fn default() -> Self {
+		ForkingChain::new()
+	}
+}
 
 impl ForkingChain {
 	/// A chain of one block, its genesis, at height 0.
-	pub(super) fn new() -> ForkingChain {
+	pub fn new() -> ForkingChain {
 		let genesis = build_block(BlockHash::all_zeros(), 0, 0, 1_700_000_000, Vec::new());
 		let hash = genesis.block_hash();
 		let stored = Stored { chainwork: genesis.header.work(), block: genesis, height: 0 };
@@ -95,25 +103,25 @@ impl ForkingChain {
 	}
 
 	/// The best block and its height.
-	pub(super) fn tip(&self) -> (BlockHash, u32) {
+	pub fn tip(&self) -> (BlockHash, u32) {
 		let inner = self.lock();
 		(inner.tip, inner.blocks[&inner.tip].height)
 	}
 
 	/// The best chain's block at `height`.
-	pub(super) fn hash_at(&self, height: u32) -> BlockHash {
+	pub fn hash_at(&self, height: u32) -> BlockHash {
 		self.lock().best_chain_hash_at(height).expect("height on the best chain")
 	}
 
 	/// Mines a block holding `txs` on the best block.
-	pub(super) fn mine(&self, txs: Vec<Transaction>) -> BlockHash {
+	pub fn mine(&self, txs: Vec<Transaction>) -> BlockHash {
 		let tip = self.tip().0;
 		self.mine_on(tip, txs)
 	}
 
 	/// Mines a block holding `txs` on `parent`; it becomes the best block if its branch has
 	/// more work than the best chain.
-	pub(super) fn mine_on(&self, parent: BlockHash, txs: Vec<Transaction>) -> BlockHash {
+	pub fn mine_on(&self, parent: BlockHash, txs: Vec<Transaction>) -> BlockHash {
 		let mut inner = self.lock();
 		let (parent_height, parent_work, parent_time) = {
 			let parent = &inner.blocks[&parent];
@@ -133,7 +141,7 @@ impl ForkingChain {
 
 	/// Mines a branch off the best chain's block at `fork_height`, one block per entry of
 	/// `blocks`; returns the branch's last block.
-	pub(super) fn fork(&self, fork_height: u32, blocks: Vec<Vec<Transaction>>) -> BlockHash {
+	pub fn fork(&self, fork_height: u32, blocks: Vec<Vec<Transaction>>) -> BlockHash {
 		let mut parent = self.hash_at(fork_height);
 		for txs in blocks {
 			parent = self.mine_on(parent, txs);
@@ -141,8 +149,20 @@ impl ForkingChain {
 		parent
 	}
 
+	/// A block's header as `lightning-block-sync` hands it to a header cache.
+	pub fn header(&self, hash: &BlockHash) -> ValidatedBlockHeader {
+		let inner = self.lock();
+		let stored = &inner.blocks[hash];
+		let data = BlockHeaderData {
+			header: stored.block.header,
+			height: stored.height,
+			chainwork: stored.chainwork,
+		};
+		data.validate(*hash).expect("a block of the chain")
+	}
+
 	/// From now on, serves only the best chain's blocks.
-	pub(super) fn forget_stale_blocks(&self) {
+	pub fn forget_stale_blocks(&self) {
 		self.lock().serves_stale = false;
 	}
 }
@@ -222,31 +242,54 @@ impl BlockSource for ForkingChain {
 	}
 }
 
-/// The double itself: its blocks pass `lightning-block-sync`'s checks, and it reorganises
-/// to the branch with the most work and only to it.
-#[test]
-fn blocks_validate_and_the_longest_branch_wins() {
-	use lightning_block_sync::poll::Validate;
-	let chain = ForkingChain::new();
-	let first = chain.mine(vec![super::dispute_tx(1)]);
-	let stale = chain.mine(vec![super::penalty_tx(&super::dispute_tx(1))]);
-	assert_eq!(chain.tip(), (stale, 2));
-	let sibling = chain.fork(1, vec![vec![]]);
-	assert_eq!(chain.tip(), (stale, 2), "a tie keeps the first seen");
-	let new_tip = chain.mine_on(sibling, vec![]);
-	assert_eq!(chain.tip(), (new_tip, 3));
-	assert_eq!(chain.hash_at(1), first);
-	assert_eq!(chain.hash_at(2), sibling);
-	let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
-	rt.block_on(async {
-		for hash in [first, stale, sibling, new_tip] {
-			let block = chain.get_block(&hash).await.unwrap();
-			block.validate(hash).expect("a valid block");
-			let header = chain.get_header(&hash, None).await.unwrap();
-			header.validate(hash).expect("a valid header");
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	fn spending(previous_output: OutPoint, witness: Witness) -> Transaction {
+		Transaction {
+			version: Version::TWO,
+			lock_time: LockTime::ZERO,
+			input: vec![TxIn {
+				previous_output,
+				script_sig: ScriptBuf::new(),
+				sequence: Sequence::MAX,
+				witness,
+			}],
+			output: vec![TxOut { value: Amount::from_sat(1_000), script_pubkey: ScriptBuf::new() }],
 		}
-		chain.forget_stale_blocks();
-		assert!(chain.get_header(&stale, None).await.is_err(), "the stale branch is forgotten");
-		assert!(chain.get_block(&sibling).await.is_ok());
-	});
+	}
+
+	/// The double itself: its blocks pass `lightning-block-sync`'s checks, and it reorganises
+	/// to the branch with the most work and only to it.
+	#[test]
+	fn blocks_validate_and_the_longest_branch_wins() {
+		let spent = spending(OutPoint::null(), Witness::new());
+		let segwit = spending(
+			OutPoint { txid: spent.compute_txid(), vout: 0 },
+			Witness::from_slice(&[[1u8; 72]]),
+		);
+		let chain = ForkingChain::new();
+		let first = chain.mine(vec![spent]);
+		let stale = chain.mine(vec![segwit]);
+		assert_eq!(chain.tip(), (stale, 2));
+		let sibling = chain.fork(1, vec![vec![]]);
+		assert_eq!(chain.tip(), (stale, 2), "a tie keeps the first seen");
+		let new_tip = chain.mine_on(sibling, vec![]);
+		assert_eq!(chain.tip(), (new_tip, 3));
+		assert_eq!(chain.hash_at(1), first);
+		assert_eq!(chain.hash_at(2), sibling);
+		let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+		rt.block_on(async {
+			for hash in [first, stale, sibling, new_tip] {
+				let block = chain.get_block(&hash).await.unwrap();
+				block.validate(hash).expect("a valid block");
+				let header = chain.get_header(&hash, None).await.unwrap();
+				assert_eq!(header.validate(hash).expect("a valid header"), chain.header(&hash));
+			}
+			chain.forget_stale_blocks();
+			assert!(chain.get_header(&stale, None).await.is_err(), "the stale branch is forgotten");
+			assert!(chain.get_block(&sibling).await.is_ok());
+		});
+	}
 }
