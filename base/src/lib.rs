@@ -6,13 +6,18 @@
 //!   cookie file) and the check that bitcoind is on the configured network;
 //! - [`log`]: one logger ([`FulgurLogger`]) and one line format for every part of fulgur;
 //! - [`clock`]: the wall clock as UNIX timestamps;
-//! - [`net`]: which source addresses count as one for per-address limits.
+//! - [`net`]: which source addresses count as one for per-address limits;
+//! - `forking_chain` (tests only: this crate's, and others' through the `test-support`
+//!   feature): an in-memory chain that forks, served as `lightning-block-sync`'s
+//!   `BlockSource`.
 //!
 //! It knows nothing of the node or the tower: both depend on it, never the other way.
 #![deny(missing_docs)]
 
 pub mod bitcoind;
 pub mod clock;
+#[cfg(any(test, feature = "test-support"))]
+pub mod forking_chain;
 pub mod group_commit;
 pub mod log;
 pub mod net;

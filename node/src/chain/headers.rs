@@ -137,71 +137,11 @@ fn decode(key: &str, bytes: &[u8]) -> Option<(BlockHash, ValidatedBlockHeader)> 
 mod tests {
 	use super::*;
 	use crate::store::SledStore;
-	use bitcoin::block::Version;
-	use bitcoin::hashes::Hash;
-	use bitcoin::{CompactTarget, TxMerkleNode};
+	use fulgur_base::forking_chain::ForkingChain;
 
-	/// A chain of regtest headers (minimal difficulty).
-	fn chain(len: u32, salt: u32) -> Vec<ValidatedBlockHeader> {
-		let mut prev = BlockHash::all_zeros();
-		let mut work = Work::from_be_bytes([0; 32]);
-		(0..len)
-			.map(|height| {
-				let mut header = Header {
-					version: Version::TWO,
-					prev_blockhash: prev,
-					merkle_root: TxMerkleNode::all_zeros(),
-					time: height * 600 + salt,
-					bits: CompactTarget::from_consensus(0x207fffff),
-					nonce: 0,
-				};
-				// Half of all hashes meet regtest's target.
-				while header.validate_pow(header.target()).is_err() {
-					header.nonce += 1;
-				}
-				prev = header.block_hash();
-				work = work + header.work();
-				BlockHeaderData { header, height, chainwork: work }.validate(prev).expect("valid")
-			})
-			.collect()
-	}
-
-	/// A block source that knows one chain only (as a restarted bitcoind knows its own), and
-	/// can serve headers and header-only blocks of it.
-	struct OneChain(Vec<ValidatedBlockHeader>);
-
-	impl OneChain {
-		fn find(&self, hash: &BlockHash) -> Option<&ValidatedBlockHeader> {
-			self.0.iter().find(|h| h.header.block_hash() == *hash)
-		}
-	}
-
-	fn not_found() -> lightning_block_sync::BlockSourceError {
-		lightning_block_sync::BlockSourceError::transient("Block not found")
-	}
-
-	impl lightning_block_sync::BlockSource for OneChain {
-		fn get_header<'a>(
-			&'a self, hash: &'a BlockHash, _height: Option<u32>,
-		) -> lightning_block_sync::AsyncBlockSourceResult<'a, BlockHeaderData> {
-			let found = self.find(hash).map(|h| **h);
-			Box::pin(async move { found.ok_or_else(not_found) })
-		}
-
-		fn get_block<'a>(
-			&'a self, hash: &'a BlockHash,
-		) -> lightning_block_sync::AsyncBlockSourceResult<'a, lightning_block_sync::BlockData> {
-			let found =
-				self.find(hash).map(|h| lightning_block_sync::BlockData::HeaderOnly(h.header));
-			Box::pin(async move { found.ok_or_else(not_found) })
-		}
-
-		fn get_best_block(
-			&self,
-		) -> lightning_block_sync::AsyncBlockSourceResult<'_, (BlockHash, Option<u32>)> {
-			let tip = self.0.last().map(|h| (h.header.block_hash(), Some(h.height)));
-			Box::pin(async move { tip.ok_or_else(not_found) })
-		}
+	/// The headers of `source`'s best chain up to `tip_height`.
+	fn best_chain(source: &ForkingChain, tip_height: u32) -> Vec<ValidatedBlockHeader> {
+		(0..=tip_height).map(|height| source.header(&source.hash_at(height))).collect()
 	}
 
 	/// What a chain listener was told.
@@ -220,42 +160,20 @@ mod tests {
 		}
 	}
 
-	/// `len` headers from `base`'s header at `from` on (a fork when `salt` differs).
-	fn fork(
-		base: &[ValidatedBlockHeader], from: usize, len: u32, salt: u32,
-	) -> Vec<ValidatedBlockHeader> {
-		let mut all = base[..from].to_vec();
-		let mut prev = *base[from - 1];
-		for n in 0..len {
-			let mut header = Header {
-				prev_blockhash: prev.header.block_hash(),
-				time: prev.header.time + 600 + salt,
-				nonce: 0,
-				..prev.header
-			};
-			while header.validate_pow(header.target()).is_err() {
-				header.nonce += 1;
-			}
-			let data = BlockHeaderData {
-				header,
-				height: prev.height + 1,
-				chainwork: prev.chainwork + header.work(),
-			};
-			let validated = data.validate(header.block_hash()).expect("valid");
-			all.push(validated);
-			prev = *validated;
-			let _ = n;
-		}
-		all
-	}
-
 	#[tokio::test(flavor = "multi_thread")]
 	async fn a_chain_replaced_while_stopped_is_rolled_back_from_stored_headers() {
 		let dir = tempfile::tempdir().expect("tempdir");
 		let store: Arc<DynStore> = Arc::new(SledStore::open(dir.path()).expect("open"));
-		// The node followed 11 blocks; bitcoind came back with a longer branch from block 6.
-		let followed = chain(11, 0);
-		let replacing = fork(&followed, 7, 6, 1);
+		// The node followed 11 blocks; bitcoind came back with a longer branch from block 6,
+		// knowing that branch only (as a restarted bitcoind knows its own).
+		let source = ForkingChain::new();
+		for _ in 0..10 {
+			source.mine(vec![]);
+		}
+		let followed = best_chain(&source, 10);
+		source.fork(6, vec![vec![]; 6]);
+		source.forget_stale_blocks();
+		let replacing = best_chain(&source, 12);
 		assert_eq!((replacing.len(), replacing[6], replacing[7].height), (13, followed[6], 7));
 		let mut stored =
 			tokio::task::block_in_place(|| StoredHeaders::load(Arc::clone(&store))).expect("load");
@@ -264,7 +182,6 @@ mod tests {
 		}
 		let ours = followed[10].header.block_hash();
 		let told = Told::default();
-		let source = OneChain(replacing.clone());
 		let tip = lightning_block_sync::init::synchronize_listeners(
 			&source,
 			bitcoin::Network::Regtest,
@@ -298,7 +215,14 @@ mod tests {
 	#[tokio::test(flavor = "multi_thread")]
 	async fn headers_survive_a_restart_and_stay_bounded() {
 		let dir = tempfile::tempdir().expect("tempdir");
-		let headers = chain(HEADERS_KEPT + 10, 0);
+		let source = ForkingChain::new();
+		for _ in 0..HEADERS_KEPT + 9 {
+			source.mine(vec![]);
+		}
+		let headers = best_chain(&source, HEADERS_KEPT + 9);
+		// A sibling of the tip: what replaces it in a reorg.
+		let replacement =
+			source.header(&source.mine_on(headers[headers.len() - 2].header.block_hash(), vec![]));
 		{
 			let store: Arc<DynStore> = Arc::new(SledStore::open(dir.path()).expect("open"));
 			let mut cache = tokio::task::block_in_place(|| StoredHeaders::load(Arc::clone(&store)))
@@ -310,9 +234,7 @@ mod tests {
 			// A reorg of the tip: the replaced header goes, its height's key is overwritten.
 			let tip = headers.last().expect("tip");
 			assert!(cache.block_disconnected(&tip.header.block_hash()).is_some());
-			let other = chain(HEADERS_KEPT + 10, 7);
-			let replacement = other.last().expect("tip");
-			cache.block_connected(replacement.header.block_hash(), *replacement);
+			cache.block_connected(replacement.header.block_hash(), replacement);
 			// Let the spawned writes land.
 			tokio::time::sleep(std::time::Duration::from_millis(200)).await;
 			KVStore::write(&*store, HEADERS_NAMESPACE, "", "barrier", vec![]).await.expect("flush");
@@ -321,7 +243,6 @@ mod tests {
 		let store: Arc<DynStore> = Arc::new(SledStore::open(dir.path()).expect("reopen"));
 		let cache = tokio::task::block_in_place(|| StoredHeaders::load(store)).expect("load again");
 		assert_eq!(cache.len(), HEADERS_KEPT as usize + 1);
-		let replacement = chain(HEADERS_KEPT + 10, 7).pop().expect("tip");
 		let found =
 			cache.look_up(&replacement.header.block_hash()).expect("the replacing tip is stored");
 		assert_eq!(found.chainwork, replacement.chainwork);

@@ -55,3 +55,14 @@ pub struct PendingOpens {
 	/// Opens waiting for their funding to be settled.
 	pub waiting: DashMap<u128, oneshot::Sender<OpenOutcome>>,
 }
+
+impl PendingOpens {
+	/// Tells the open waiting under `user_channel_id` how it fared, once: the first outcome
+	/// (a channel event) takes the waiter, later ones find nobody.
+	pub fn settle(&self, user_channel_id: u128, outcome: OpenOutcome) {
+		if let Some((_, waiter)) = self.waiting.remove(&user_channel_id) {
+			// The opener may have given up waiting; nothing to do then.
+			let _ = waiter.send(outcome);
+		}
+	}
+}

@@ -120,10 +120,7 @@ pub(super) fn accept(
 
 /// Tells a waiting `open_channel` how its channel fared.
 pub(super) fn settle_open(channels: &Channels, user_channel_id: u128, outcome: OpenOutcome) {
-	if let Some((_, waiter)) = channels.opens.waiting.remove(&user_channel_id) {
-		// The opener may have given up waiting; nothing to do then.
-		let _ = waiter.send(outcome);
-	}
+	channels.opens.settle(user_channel_id, outcome);
 }
 
 /// A channel's funding will never confirm: free the wallet's inputs.

@@ -4,6 +4,8 @@
 //! hands the event over again instead of losing it.
 
 mod channels;
+#[cfg(test)]
+mod tests;
 
 use std::sync::Arc;
 

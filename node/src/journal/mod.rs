@@ -12,7 +12,8 @@
 //!
 //! Events that must be recorded once however often their cause is handled (LDK replays an
 //! event after a failed step or a restart) carry a key ([`NodeEvent::once_key`]); the key is
-//! stored with the event, in the same flush, and a second append with it is a no-op.
+//! stored with the event, in the same flush, and a second append with it is a no-op, unless
+//! the first one's event write failed (then the second records it).
 //!
 //! Old events are removed by the retention policy (`retention.rs`), oldest first and never
 //! one a reader still needs; reads start at the oldest event left.
@@ -137,7 +138,9 @@ impl Journal {
 		};
 		let guard = self.once.lock().await;
 		match KVStore::read(&*self.store, ONCE_NAMESPACE, "", &key).await {
-			Ok(_) => return Ok(None),
+			Ok(index) if self.holds(&index).await? => return Ok(None),
+			// The key outlived its event's failed write: record the event now.
+			Ok(_) => {}
 			Err(e) if e.kind() == lightning::io::ErrorKind::NotFound => {}
 			Err(e) => return Err(NodeError::Persistence(format!("reading event key {key}: {e}"))),
 		}
@@ -147,6 +150,26 @@ impl Journal {
 		drop(guard);
 		self.finish(index, writes).await?;
 		Ok(Some(index))
+	}
+
+	/// Whether a once key's value (its event's index) stands for a recorded event: one that is
+	/// stored, or that retention removed. The key and its event are written together, and
+	/// when the event's write fails the key's may still succeed; such a key must not stop the
+	/// replay of the event from recording it (the event would be lost), nor a key that does
+	/// not decode (a duplicate at worst).
+	async fn holds(&self, index: &[u8]) -> Result<bool, NodeError> {
+		let Some(index) = std::str::from_utf8(index).ok().and_then(|i| i.parse::<u64>().ok())
+		else {
+			return Ok(false);
+		};
+		if index < self.oldest() {
+			return Ok(true);
+		}
+		match KVStore::read(&*self.store, EVENTS_NAMESPACE, "", &key(index)).await {
+			Ok(_) => Ok(true),
+			Err(e) if e.kind() == lightning::io::ErrorKind::NotFound => Ok(false),
+			Err(e) => Err(NodeError::Persistence(format!("reading event {index}: {e}"))),
+		}
 	}
 
 	/// Assigns the next index and applies the writes, in index order.

@@ -487,4 +487,6 @@ fn invalid(msg: String) -> io::Error {
 }
 
 #[cfg(test)]
+pub(crate) mod failing;
+#[cfg(test)]
 mod tests;

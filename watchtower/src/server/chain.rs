@@ -4,6 +4,9 @@
 //!
 //! The poller runs on its own thread (with its own small runtime) because the listeners do
 //! blocking sled work and a flush per block, which must not stall the HTTP runtime.
+//!
+//! Both the start-up sync and the poller take any [`BlockSource`] (bitcoind's `RpcClient` in a
+//! running tower): that is the seam the chain tests drive with an in-memory chain that forks.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,8 +17,7 @@ use lightning::chain::transaction::TransactionData;
 use lightning::chain::{BestBlock, Listen};
 use lightning_block_sync::init::{synchronize_listeners, validate_best_block_header};
 use lightning_block_sync::poll::{ChainPoller, ValidatedBlockHeader};
-use lightning_block_sync::rpc::RpcClient;
-use lightning_block_sync::{SpvClient, UnboundedCache};
+use lightning_block_sync::{BlockSource, SpvClient, UnboundedCache};
 use tokio::sync::{oneshot, watch};
 
 use crate::server::dbm::Dbm;
@@ -62,9 +64,9 @@ impl Listen for ChainListener {
 }
 
 /// Brings the listener from the stored tip (or, on a fresh tower, bitcoind's tip) to
-/// bitcoind's best block; returns that block.
-pub(crate) async fn sync_to_tip(
-	rpc: &Arc<RpcClient>, network: Network, listener: &ChainListener, cache: &mut UnboundedCache,
+/// bitcoind's best block (`rpc`'s); returns that block.
+pub(crate) async fn sync_to_tip<S: BlockSource + ?Sized>(
+	rpc: &Arc<S>, network: Network, listener: &ChainListener, cache: &mut UnboundedCache,
 ) -> Result<ValidatedBlockHeader, String> {
 	let stored = listener.db.tip().map_err(|e| e.to_string())?;
 	let tip = match stored {
@@ -87,8 +89,8 @@ pub(crate) async fn sync_to_tip(
 
 /// Starts the poller thread: syncs to the tip (reporting the outcome on `ready`), then polls
 /// every `interval` until `stop` turns true.
-pub(crate) fn spawn_poller(
-	rpc: Arc<RpcClient>, network: Network, listener: Arc<ChainListener>, interval: Duration,
+pub(crate) fn spawn_poller<S: BlockSource + ?Sized + 'static>(
+	rpc: Arc<S>, network: Network, listener: Arc<ChainListener>, interval: Duration,
 	mut stop: watch::Receiver<bool>, ready: oneshot::Sender<Result<u32, String>>,
 ) -> std::io::Result<std::thread::JoinHandle<()>> {
 	std::thread::Builder::new().name("tower-chain".into()).spawn(move || {

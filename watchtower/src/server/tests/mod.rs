@@ -1,7 +1,9 @@
 //! Component tests: the gatekeeper, watcher and responder driven through `Listen` with
-//! hand-built blocks, and the HTTP API on a real port.
+//! hand-built blocks, chain following through `lightning-block-sync` from an in-memory chain
+//! that forks, and the HTTP API on a real port.
 
 mod caps;
+mod chain_follow;
 mod components;
 mod http;
 mod layout;
