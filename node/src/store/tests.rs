@@ -386,9 +386,27 @@ fn a_database_in_the_earlier_layout_opens() {
 		tree.insert(b"monitor_updates\0chan\x001", &[4][..]).unwrap();
 		db.flush().unwrap();
 	}
-	let store = SledStore::open(dir.path()).unwrap();
+	let store = open_once_released(dir.path());
 	assert_eq!(KVStoreSync::read(&store, "", "", "manager").unwrap(), vec![1, 2]);
 	assert_eq!(KVStoreSync::read(&store, "monitors", "", "chan").unwrap(), vec![3]);
 	assert_eq!(KVStoreSync::list(&store, "monitor_updates", "chan").unwrap(), ["1"]);
 	assert_eq!(KVStoreSync::list(&store, "", "").unwrap(), ["manager"]);
+}
+
+/// Opens the store once the plain sled handle dropped just before has let go of the database's
+/// file lock: sled's background threads release it a moment after the drop, so under a loaded
+/// test run the first attempt can meet `WouldBlock` (as the node's start-up retries too).
+fn open_once_released(path: &std::path::Path) -> SledStore {
+	let mut attempts = 0;
+	loop {
+		match SledStore::open(path) {
+			Ok(store) => return store,
+			Err(e) if attempts < 50 => {
+				attempts += 1;
+				eprintln!("the database is still locked ({e}); trying again");
+				std::thread::sleep(std::time::Duration::from_millis(100));
+			}
+			Err(e) => panic!("the database stayed locked: {e}"),
+		}
+	}
 }
