@@ -78,6 +78,9 @@ async fn unauthorized_and_malformed_requests_get_json_errors() {
 	net.shutdown().await;
 }
 
+/// An answer: status, code, message.
+type Expected = (u16, &'static str, String);
+
 /// Ids the API cannot parse and ids it does not know: the codes, statuses and messages of
 /// every endpoint that takes one, pinned as they were when the node parsed them (the API
 /// parses them now, and the node's lookups answer nothing rather than an error).
@@ -98,7 +101,7 @@ async fn bad_and_unknown_ids_answer_as_they_always_did() {
 		format!(r#"{{"node_id":"{stranger}","amount_msat":1000,"payment_id":"zz"}}"#);
 	let settle_bad_preimage = r#"{"preimage":"zz"}"#.to_string();
 	let settle = format!(r#"{{"preimage":"{ab}"}}"#);
-	let cases: Vec<(&str, String, String, (u16, &str, String))> = vec![
+	let cases: Vec<(&str, String, String, Expected)> = vec![
 		("GET", "/v1/channels/nothex".into(), String::new(), bad_channel("nothex")),
 		("GET", format!("/v1/channels/{ab}"), String::new(), missing(format!("no channel {ab}"))),
 		("POST", "/v1/channels/nothex/close".into(), String::new(), bad_channel("nothex")),
