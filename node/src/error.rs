@@ -1,4 +1,8 @@
 //! The node's error type: one variant per failure a caller can act on.
+//!
+//! Invariant: it knows nothing of HTTP. The API maps each variant to its wire code and status
+//! (`fulgur-web`'s `error` module); [`NodeError::code`] is the node's own stable name of the
+//! variant, the prefix of its `Display` in logs.
 
 use std::fmt;
 
@@ -11,8 +15,6 @@ pub enum NodeError {
 	InvalidAmount(String),
 	/// A BOLT11 invoice or BOLT12 offer could not be parsed or is for another network.
 	InvalidInvoice(String),
-	/// A node id is not a valid public key.
-	InvalidNodeId(String),
 	/// A network or on-chain address could not be parsed or is for another network.
 	InvalidAddress(String),
 	/// The thing named does not exist (peer, channel, invoice, payment).
@@ -49,13 +51,13 @@ pub enum NodeError {
 }
 
 impl NodeError {
-	/// A stable code for API clients.
+	/// The variant's stable name (`snake_case`), as logs show it; the API's codes have the
+	/// same names.
 	pub fn code(&self) -> &'static str {
 		match self {
 			NodeError::InvalidRequest(_) => "invalid_request",
 			NodeError::InvalidAmount(_) => "invalid_amount",
 			NodeError::InvalidInvoice(_) => "invalid_invoice",
-			NodeError::InvalidNodeId(_) => "invalid_node_id",
 			NodeError::InvalidAddress(_) => "invalid_address",
 			NodeError::NotFound(_) => "not_found",
 			NodeError::InvoiceExpired(_) => "invoice_expired",
@@ -75,36 +77,12 @@ impl NodeError {
 		}
 	}
 
-	/// The HTTP status that fits: 400 malformed, 404 unknown, 409 conflicting with
-	/// existing state, 422 valid but cannot be done now, 503 not ready, 500 our fault.
-	pub fn http_status(&self) -> u16 {
-		match self {
-			NodeError::InvalidRequest(_)
-			| NodeError::InvalidAmount(_)
-			| NodeError::InvalidInvoice(_)
-			| NodeError::InvalidNodeId(_)
-			| NodeError::InvalidAddress(_) => 400,
-			NodeError::NotFound(_) => 404,
-			NodeError::DuplicatePayment(_) | NodeError::InvoiceConflict(_) => 409,
-			NodeError::InvoiceExpired(_)
-			| NodeError::PeerUnreachable(_)
-			| NodeError::InsufficientFunds(_)
-			| NodeError::RouteNotFound(_)
-			| NodeError::PaymentFailed(_)
-			| NodeError::ChannelOpenFailed(_)
-			| NodeError::ChannelCloseFailed(_) => 422,
-			NodeError::NotSynced(_) | NodeError::ChainSource(_) | NodeError::Busy(_) => 503,
-			NodeError::Persistence(_) | NodeError::Internal(_) => 500,
-		}
-	}
-
 	/// The human-readable message.
 	pub fn message(&self) -> &str {
 		match self {
 			NodeError::InvalidRequest(m)
 			| NodeError::InvalidAmount(m)
 			| NodeError::InvalidInvoice(m)
-			| NodeError::InvalidNodeId(m)
 			| NodeError::InvalidAddress(m)
 			| NodeError::NotFound(m)
 			| NodeError::InvoiceExpired(m)

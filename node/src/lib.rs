@@ -1,12 +1,13 @@
 //! fulgur-node: a Lightning node on LDK, bitcoind and sled.
 //!
 //! [`Node::start`] builds every part in LDK's start-up order (see `builder`) and starts the
-//! background tasks; the methods of [`Node`] are the operations the API and CLI expose. A node
-//! is a set of handles, one per concern (`payment::Payments`, `channels::Channels`,
-//! `peers::Peers`, `onchain::Onchain`, `routing::Routing`, the journal, API keys and
-//! webhooks), each built by the builder with exactly the parts it uses; operations, event
-//! handlers and chores take the handle or the parts they touch. Stopping is one ordered list
-//! (`shutdown`).
+//! background tasks; the methods of [`Node`] are the operations the API and CLI expose, in the
+//! node's own types: LDK's typed ids and [`NodeError`], which knows no HTTP (text forms and
+//! statuses are the API's business, in `fulgur-web`). A node is a set of handles, one per
+//! concern (`payment::Payments`, `channels::Channels`, `peers::Peers`, `onchain::Onchain`,
+//! `routing::Routing`, the journal, API keys and webhooks), each built by the builder with
+//! exactly the parts it uses; operations, event handlers and chores take the handle or the
+//! parts they touch. Stopping is one ordered list (`shutdown`).
 //!
 //! Modules form layers, listed here from the bottom up; a module imports only modules listed
 //! before it (the `layers` test reads this list and every `crate::` path in the sources), so
@@ -61,6 +62,9 @@ mod builder;
 mod layers;
 
 pub use api_keys::{constant_time_eq, ApiKeyInfo, ApiScope};
+/// The ids the node's operations take: LDK's own types (a node id is a public key, a short
+/// channel id a `u64`). Their text forms are the API's business (`fulgur-web` parses them).
+pub use bitcoin::secp256k1::PublicKey;
 pub use config::{NodeConfig, StoreKind};
 pub use error::NodeError;
 /// The logging macros (`crate::info!(logger, ...)`), fulgur's one logger's.
@@ -69,6 +73,9 @@ pub use journal::{
 	kind_readable_by, EventPage, EventReader, EventRecord, NodeEvent, EVENT_KINDS,
 	INVOICE_SCOPE_KINDS,
 };
+pub use lightning::ln::channelmanager::PaymentId;
+pub use lightning::ln::types::ChannelId;
+pub use lightning::types::payment::{PaymentHash, PaymentPreimage};
 pub use model::*;
 pub use startup::Startup;
 pub use webhooks::{signature as webhook_signature, DeliveryState, WebhookInfo, SIGNATURE_HEADER};
@@ -113,9 +120,9 @@ impl Node {
 		self.handles.store.stats()
 	}
 
-	/// Our node id, hex.
-	pub fn node_id(&self) -> String {
-		self.handles.peers.our_node_id.to_string()
+	/// Our node id (its `Display` is the hex the API shows).
+	pub fn node_id(&self) -> PublicKey {
+		self.handles.peers.our_node_id
 	}
 
 	/// The address peers reach us on.
@@ -131,7 +138,7 @@ impl Node {
 		let engine = h.channels.engine_stats.total();
 		let graph = routing::graph::summary(&h.routing.graph);
 		NodeInfo {
-			node_id: self.node_id(),
+			node_id: self.node_id().to_string(),
 			network: h.network.to_string(),
 			block_height: best.height,
 			block_hash: best.block_hash.to_string(),
@@ -173,12 +180,12 @@ impl Node {
 	}
 
 	/// Connects to a peer (`address` = `host:port`) and remembers it.
-	pub async fn connect_peer(&self, node_id: &str, address: &str) -> Result<(), NodeError> {
+	pub async fn connect_peer(&self, node_id: PublicKey, address: &str) -> Result<(), NodeError> {
 		self.handles.peers.connect(node_id, address).await
 	}
 
 	/// Disconnects a peer and forgets it.
-	pub async fn disconnect_peer(&self, node_id: &str) -> Result<(), NodeError> {
+	pub async fn disconnect_peer(&self, node_id: PublicKey) -> Result<(), NodeError> {
 		self.handles.peers.disconnect(node_id).await
 	}
 
@@ -205,13 +212,13 @@ impl Node {
 		channels::list(&self.handles.channels)
 	}
 
-	/// One channel.
-	pub fn get_channel(&self, channel_id: &str) -> Result<ChannelInfo, NodeError> {
+	/// One channel; `None` when we have no channel with that id.
+	pub fn get_channel(&self, channel_id: &ChannelId) -> Option<ChannelInfo> {
 		channels::get(&self.handles.channels, channel_id)
 	}
 
 	/// Closes a channel cooperatively, or by broadcasting our commitment when `force`.
-	pub fn close_channel(&self, channel_id: &str, force: bool) -> Result<(), NodeError> {
+	pub fn close_channel(&self, channel_id: &ChannelId, force: bool) -> Result<(), NodeError> {
 		channels::close(&self.handles.channels, channel_id, force)
 	}
 
@@ -248,15 +255,13 @@ impl Node {
 		routing::graph::summary(&self.handles.routing.graph)
 	}
 
-	/// One node of the graph.
-	pub fn graph_node(&self, node_id: &str) -> Result<routing::graph::GraphNode, NodeError> {
+	/// One node of the graph; `None` when the graph does not know it.
+	pub fn graph_node(&self, node_id: &PublicKey) -> Option<routing::graph::GraphNode> {
 		routing::graph::node(&self.handles.routing.graph, node_id)
 	}
 
-	/// One channel of the graph, by short channel id.
-	pub fn graph_channel(
-		&self, short_channel_id: &str,
-	) -> Result<routing::graph::GraphChannel, NodeError> {
+	/// One channel of the graph, by short channel id; `None` when the graph does not know it.
+	pub fn graph_channel(&self, short_channel_id: u64) -> Option<routing::graph::GraphChannel> {
 		routing::graph::channel(&self.handles.routing.graph, short_channel_id)
 	}
 
@@ -274,40 +279,40 @@ impl Node {
 		.await
 	}
 
-	/// Creates a hold invoice for `payment_hash` (hex), whose preimage only the caller knows:
+	/// Creates a hold invoice for `payment_hash`, whose preimage only the caller knows:
 	/// a payment to it is held (`accepted`) until [`Node::settle_invoice`] or
 	/// [`Node::cancel_invoice`].
 	pub async fn create_hold_invoice(
-		&self, payment_hash: &str, amount_msat: Option<u64>, description: &str,
+		&self, payment_hash: PaymentHash, amount_msat: Option<u64>, description: &str,
 		expiry_secs: Option<u32>,
 	) -> Result<InvoiceRecord, NodeError> {
-		let hash = parse::parse_32(payment_hash, "payment_hash")?;
-		let hash = Some(lightning::types::payment::PaymentHash(hash));
 		payment::bolt11::create_invoice(
 			&self.handles.payments,
 			amount_msat,
 			description,
 			expiry_secs,
-			hash,
+			Some(payment_hash),
 		)
 		.await
 	}
 
-	/// Settles an accepted hold invoice with its preimage (hex): the held payment is claimed
-	/// and the invoice turns paid.
+	/// Settles an accepted hold invoice with its preimage: the held payment is claimed and the
+	/// invoice turns paid.
 	pub async fn settle_invoice(
-		&self, payment_hash: &str, preimage: &str,
+		&self, payment_hash: PaymentHash, preimage: PaymentPreimage,
 	) -> Result<InvoiceRecord, NodeError> {
 		payment::hold::settle(&self.handles.payments, payment_hash, preimage).await
 	}
 
 	/// Cancels an open invoice, or an accepted hold invoice whose payment is failed back.
-	pub async fn cancel_invoice(&self, payment_hash: &str) -> Result<InvoiceRecord, NodeError> {
+	pub async fn cancel_invoice(
+		&self, payment_hash: PaymentHash,
+	) -> Result<InvoiceRecord, NodeError> {
 		payment::hold::cancel(&self.handles.payments, payment_hash).await
 	}
 
-	/// One invoice by payment hash.
-	pub fn get_invoice(&self, payment_hash: &str) -> Result<InvoiceRecord, NodeError> {
+	/// One invoice by payment hash; `None` when we issued none for it.
+	pub fn get_invoice(&self, payment_hash: &PaymentHash) -> Option<InvoiceRecord> {
 		self.handles.payments.invoice(payment_hash)
 	}
 
@@ -323,32 +328,32 @@ impl Node {
 
 	/// Sends a spontaneous payment. With `wait`, returns once the payment is final.
 	///
-	/// `payment_id` (64 hex) makes retries safe: a keysend under an id already recorded sends
+	/// `payment_id` makes retries safe: a keysend under an id already recorded sends
 	/// nothing and answers with that payment (refused if it names another payee or amount).
 	/// Without one, every call is a new payment.
 	pub async fn keysend(
-		&self, node_id: &str, amount_msat: u64, payment_id: Option<&str>, wait: bool,
+		&self, node_id: PublicKey, amount_msat: u64, payment_id: Option<PaymentId>, wait: bool,
 	) -> Result<PaymentRecord, NodeError> {
 		payment::keysend::send(&self.handles.payments, node_id, amount_msat, payment_id, None, wait)
 			.await
 	}
 
-	/// Sends a keysend whose preimage (hex) the caller chose. For tests of what someone who
+	/// Sends a keysend whose preimage the caller chose. For tests of what someone who
 	/// learned a preimage can do to us: a preimage that was used before can be claimed by every
 	/// hop that saw it, so the API never offers this.
 	#[doc(hidden)]
 	pub async fn keysend_with_preimage(
-		&self, node_id: &str, amount_msat: u64, preimage: &str,
+		&self, node_id: PublicKey, amount_msat: u64, preimage: PaymentPreimage,
 	) -> Result<PaymentRecord, NodeError> {
-		let preimage = parse::parse_32(preimage, "preimage")?;
-		let preimage = Some(lightning::types::payment::PaymentPreimage(preimage));
+		let preimage = Some(preimage);
 		payment::keysend::send(&self.handles.payments, node_id, amount_msat, None, preimage, true)
 			.await
 	}
 
-	/// One payment by id: ours by payment id, else one we received by payment hash (a
-	/// payment we made wins when both share the hash; both are in [`Node::list_payments`]).
-	pub fn get_payment(&self, payment_id: &str) -> Result<PaymentRecord, NodeError> {
+	/// One payment by id: ours by payment id, else one we received by payment hash (a received
+	/// payment's id is its hash's bytes; a payment we made wins when both share the hash; both
+	/// are in [`Node::list_payments`]). `None` when there is neither.
+	pub fn get_payment(&self, payment_id: &PaymentId) -> Option<PaymentRecord> {
 		self.handles.payments.payment(payment_id)
 	}
 

@@ -241,20 +241,17 @@ pub struct PaymentRecord {
 }
 
 /// A request to open a channel.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct OpenChannelRequest {
-	/// Counterparty node id (hex).
-	pub node_id: String,
+	/// Counterparty node id.
+	pub node_id: bitcoin::secp256k1::PublicKey,
 	/// Its address, `host:port`.
 	pub address: String,
 	/// Channel size.
 	pub amount_sat: u64,
 	/// Given to the counterparty at opening.
-	#[serde(default)]
 	pub push_msat: Option<u64>,
 	/// Announce to the network (default true).
-	#[serde(default)]
 	pub announce: Option<bool>,
 }
 

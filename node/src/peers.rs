@@ -10,7 +10,6 @@ use serde::{Deserialize, Serialize};
 use crate::config::{PEER_CONNECT_TIMEOUT, PEER_HANDSHAKE_POLL_INTERVAL};
 use crate::logger::FulgurLogger;
 use crate::model::PeerInfo;
-use crate::parse::parse_node_id;
 use crate::records::stored::peer::StoredPeer;
 use crate::records::{Record, RecordStore};
 use crate::types::PeerManager;
@@ -78,8 +77,7 @@ pub async fn resolve_address(address: &str) -> Result<SocketAddr, NodeError> {
 
 impl Peers {
 	/// Connects (if not connected yet) and remembers the peer for reconnection.
-	pub async fn connect(&self, node_id: &str, address: &str) -> Result<(), NodeError> {
-		let pubkey = parse_node_id(node_id)?;
+	pub async fn connect(&self, pubkey: PublicKey, address: &str) -> Result<(), NodeError> {
 		let addr = resolve_address(address).await?;
 		if pubkey == self.our_node_id {
 			return Err(NodeError::InvalidRequest("cannot connect to ourselves".into()));
@@ -126,8 +124,7 @@ impl Peers {
 	}
 
 	/// Disconnects and forgets a peer.
-	pub async fn disconnect(&self, node_id: &str) -> Result<(), NodeError> {
-		let pubkey = parse_node_id(node_id)?;
+	pub async fn disconnect(&self, pubkey: PublicKey) -> Result<(), NodeError> {
 		let known = self.remembered.get(&pubkey.to_string()).is_some();
 		let connected = self.peer_manager.peer_by_node_id(&pubkey).is_some();
 		if !known && !connected {
@@ -175,7 +172,7 @@ impl Peers {
 	/// Reconnects to every remembered peer that is offline.
 	pub async fn reconnect_all(&self) {
 		for record in self.remembered.all() {
-			let Ok(pubkey) = parse_node_id(&record.node_id) else { continue };
+			let Ok(pubkey) = record.node_id.parse::<PublicKey>() else { continue };
 			if self.peer_manager.peer_by_node_id(&pubkey).is_some() {
 				continue;
 			}

@@ -198,8 +198,8 @@ async fn open_all(
 ) -> Result<(), String> {
 	let (hub_id, hub_addr) = (hub.node_id(), hub.listen_addr().to_string());
 	bounded(peers.to_vec(), START_BATCH, |peer| {
-		let (hub_id, hub_addr) = (hub_id.clone(), hub_addr.clone());
-		async move { peer.connect_peer(&hub_id, &hub_addr).await.map_err(|e| e.to_string()) }
+		let hub_addr = hub_addr.clone();
+		async move { peer.connect_peer(hub_id, &hub_addr).await.map_err(|e| e.to_string()) }
 	})
 	.await
 	.into_iter()

@@ -278,9 +278,9 @@ pub async fn open_channels(
 	wait_funded(hub, outputs.iter().sum()).await?;
 	let (hub_id, hub_addr) = (hub.node_id(), hub.listen_addr().to_string());
 	let open = |peer: Node, amount_sat: u64, push_msat: u64| {
-		let (hub, hub_id, hub_addr) = (hub.clone(), hub_id.clone(), hub_addr.clone());
+		let (hub, hub_addr) = (hub.clone(), hub_addr.clone());
 		async move {
-			peer.connect_peer(&hub_id, &hub_addr).await.map_err(|e| format!("connect: {e}"))?;
+			peer.connect_peer(hub_id, &hub_addr).await.map_err(|e| format!("connect: {e}"))?;
 			let request = OpenChannelRequest {
 				node_id: peer.node_id(),
 				address: CONNECTED_PEER_ADDRESS.to_string(),

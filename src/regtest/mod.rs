@@ -233,7 +233,7 @@ impl RegtestNetwork {
 				.iter()
 				.map(|n| NetworkNode {
 					name: n.name.clone(),
-					node_id: n.node.node_id(),
+					node_id: n.node.node_id().to_string(),
 					p2p_addr: n.p2p_addr(),
 					api_url: n.api_url(),
 					api_key: n.api_key.clone(),

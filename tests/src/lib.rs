@@ -129,7 +129,7 @@ impl TestNet {
 		let opened = self
 			.api(from)
 			.open_channel(&OpenChannelRequest {
-				node_id: target.node.node_id(),
+				node_id: target.node.node_id().to_string(),
 				address: target.p2p_addr(),
 				amount_sat,
 				push_msat: Some(push_msat),

@@ -43,7 +43,7 @@ impl ApiError {
 		Self::new(ErrorCode::Forbidden, message)
 	}
 
-	/// 404 `not_found`: no such route.
+	/// 404 `not_found`: no such route, or nothing by the id the request names.
 	pub fn not_found(message: impl Into<String>) -> Self {
 		Self::new(ErrorCode::NotFound, message)
 	}
@@ -105,7 +105,6 @@ fn node_code(e: &NodeError) -> ErrorCode {
 		NodeError::InvalidRequest(_) => ErrorCode::InvalidRequest,
 		NodeError::InvalidAmount(_) => ErrorCode::InvalidAmount,
 		NodeError::InvalidInvoice(_) => ErrorCode::InvalidInvoice,
-		NodeError::InvalidNodeId(_) => ErrorCode::InvalidNodeId,
 		NodeError::InvalidAddress(_) => ErrorCode::InvalidAddress,
 		NodeError::NotFound(_) => ErrorCode::NotFound,
 		NodeError::InvoiceExpired(_) => ErrorCode::InvoiceExpired,
@@ -160,35 +159,38 @@ mod tests {
 		assert_eq!(e.to_string(), "not_synced: syncing");
 	}
 
-	/// The codes and statuses clients saw before the codes moved to `fulgur-api`: the node's
-	/// own, for every variant.
+	/// The codes and statuses clients saw when the node still named them: every variant's,
+	/// as a fixed table (the node knows no HTTP any more).
 	#[test]
 	fn every_node_error_answers_as_before() {
 		let m = || "m".to_string();
-		for e in [
-			NodeError::InvalidRequest(m()),
-			NodeError::InvalidAmount(m()),
-			NodeError::InvalidInvoice(m()),
-			NodeError::InvalidNodeId(m()),
-			NodeError::InvalidAddress(m()),
-			NodeError::NotFound(m()),
-			NodeError::InvoiceExpired(m()),
-			NodeError::DuplicatePayment(m()),
-			NodeError::InvoiceConflict(m()),
-			NodeError::PeerUnreachable(m()),
-			NodeError::InsufficientFunds(m()),
-			NodeError::RouteNotFound(m()),
-			NodeError::PaymentFailed(m()),
-			NodeError::ChannelOpenFailed(m()),
-			NodeError::ChannelCloseFailed(m()),
-			NodeError::NotSynced(m()),
-			NodeError::Persistence(m()),
-			NodeError::ChainSource(m()),
-			NodeError::Busy(m()),
-			NodeError::Internal(m()),
-		] {
+		let table = [
+			(NodeError::InvalidRequest(m()), "invalid_request", 400),
+			(NodeError::InvalidAmount(m()), "invalid_amount", 400),
+			(NodeError::InvalidInvoice(m()), "invalid_invoice", 400),
+			(NodeError::InvalidAddress(m()), "invalid_address", 400),
+			(NodeError::NotFound(m()), "not_found", 404),
+			(NodeError::InvoiceExpired(m()), "invoice_expired", 422),
+			(NodeError::DuplicatePayment(m()), "duplicate_payment", 409),
+			(NodeError::InvoiceConflict(m()), "invoice_conflict", 409),
+			(NodeError::PeerUnreachable(m()), "peer_unreachable", 422),
+			(NodeError::InsufficientFunds(m()), "insufficient_funds", 422),
+			(NodeError::RouteNotFound(m()), "route_not_found", 422),
+			(NodeError::PaymentFailed(m()), "payment_failed", 422),
+			(NodeError::ChannelOpenFailed(m()), "channel_open_failed", 422),
+			(NodeError::ChannelCloseFailed(m()), "channel_close_failed", 422),
+			(NodeError::NotSynced(m()), "not_synced", 503),
+			(NodeError::Persistence(m()), "persistence_failed", 500),
+			(NodeError::ChainSource(m()), "chain_source_failed", 503),
+			(NodeError::Busy(m()), "busy", 503),
+			(NodeError::Internal(m()), "internal", 500),
+		];
+		for (e, code, status) in table {
+			// The node's own name of the variant (its log prefix) is the API's code.
+			assert_eq!(e.code(), code, "{e:?}");
 			let api = ApiError::from(e.clone());
-			assert_eq!((api.code(), api.status().as_u16()), (e.code(), e.http_status()), "{e:?}");
+			assert_eq!((api.code(), api.status().as_u16()), (code, status), "{e:?}");
+			assert_eq!(api.message(), "m");
 		}
 	}
 

@@ -13,7 +13,7 @@ use crate::config::{CHANNEL_OPEN_TIMEOUT, MAX_SAT};
 use crate::fee_policy::FeePolicy;
 use crate::logger::FulgurLogger;
 use crate::model::{ChannelInfo, OpenChannelRequest, OpenedChannel};
-use crate::parse::{format_scid, parse_channel_id, parse_node_id};
+use crate::parse::format_scid;
 use crate::peers::{check_address, Peers};
 use crate::types::{ChainMonitor, ChannelManager};
 use crate::wallet::OnchainWallet;
@@ -60,7 +60,7 @@ struct CheckedOpen {
 }
 
 fn check(req: &OpenChannelRequest) -> Result<CheckedOpen, NodeError> {
-	let pubkey = parse_node_id(&req.node_id)?;
+	let pubkey = req.node_id;
 	check_address(&req.address)?;
 	if req.amount_sat < MIN_CHANNEL_SAT || req.amount_sat > MAX_SAT {
 		return Err(NodeError::InvalidAmount(format!(
@@ -153,7 +153,7 @@ pub async fn open(
 ) -> Result<OpenedChannel, NodeError> {
 	let open = check(&req)?;
 	check_funds(channels, open.amount_sat, 1)?;
-	channels.peers.connect(&req.node_id, &req.address).await?;
+	channels.peers.connect(req.node_id, &req.address).await?;
 	let user_channel_id: u128 = rand::random();
 	let (temporary_id, rx) = create(channels, &open, user_channel_id)?;
 	outcome(channels, &open, user_channel_id, temporary_id, rx).await
@@ -175,7 +175,7 @@ pub async fn open_batch(
 		.ok_or_else(|| NodeError::InvalidAmount("the channels add up to too much".into()))?;
 	check_funds(channels, total, 1)?;
 	for req in &reqs {
-		channels.peers.connect(&req.node_id, &req.address).await?;
+		channels.peers.connect(req.node_id, &req.address).await?;
 	}
 	let batch = Arc::new(FundingBatch::new(opens.len()));
 	let mut created = Vec::with_capacity(opens.len());
@@ -220,36 +220,33 @@ pub fn list(channels: &Channels) -> Vec<ChannelInfo> {
 	all
 }
 
-/// One channel.
-pub fn get(channels: &Channels, channel_id: &str) -> Result<ChannelInfo, NodeError> {
-	let id = parse_channel_id(channel_id)?;
+/// One channel, if we have it.
+pub fn get(channels: &Channels, channel_id: &ChannelId) -> Option<ChannelInfo> {
 	channels
 		.channel_manager
 		.list_channels()
 		.iter()
-		.find(|c| c.channel_id == id)
+		.find(|c| c.channel_id == *channel_id)
 		.map(|c| channel_info(channels, c))
-		.ok_or_else(|| NodeError::NotFound(format!("no channel {channel_id}")))
 }
 
 /// Closes a channel: cooperatively, or by broadcasting our latest commitment when `force`.
-pub fn close(channels: &Channels, channel_id: &str, force: bool) -> Result<(), NodeError> {
-	let id = parse_channel_id(channel_id)?;
+pub fn close(channels: &Channels, id: &ChannelId, force: bool) -> Result<(), NodeError> {
 	let channel = channels
 		.channel_manager
 		.list_channels()
 		.into_iter()
-		.find(|c| c.channel_id == id)
-		.ok_or_else(|| NodeError::NotFound(format!("no channel {channel_id}")))?;
+		.find(|c| c.channel_id == *id)
+		.ok_or_else(|| NodeError::NotFound(format!("no channel {id}")))?;
 	let counterparty = channel.counterparty.node_id;
 	let result = if force {
 		channels.channel_manager.force_close_broadcasting_latest_txn(
-			&id,
+			id,
 			&counterparty,
 			"closed by the node operator".to_string(),
 		)
 	} else {
-		channels.channel_manager.close_channel(&id, &counterparty)
+		channels.channel_manager.close_channel(id, &counterparty)
 	};
 	result.map_err(|e| NodeError::ChannelCloseFailed(format!("{e:?}")))?;
 	crate::info!(channels.logger, "closing channel {id} (force: {force})");

@@ -13,7 +13,7 @@
 //! `invoice_canceled` event; nothing held is left to settle, so settling answers a conflict.
 
 use bitcoin::hashes::{sha256, Hash};
-use bitcoin::hex::DisplayHex;
+use bitcoin::hex::{DisplayHex, FromHex};
 use lightning::events::ReplayEvent;
 use lightning::types::payment::{PaymentHash, PaymentPreimage};
 
@@ -21,7 +21,6 @@ use super::{current_view, unix_now, Payments};
 use crate::config::HOLD_SETTLE_WAIT;
 use crate::journal::NodeEvent;
 use crate::model::{InvoiceRecord, InvoiceStatus};
-use crate::parse::parse_32;
 use crate::NodeError;
 
 /// A payment without a preimage we know arrived. If it pays one of our hold invoices, it is
@@ -73,7 +72,8 @@ async fn accept(
 		pay.channel_manager.fail_htlc_backwards(&payment_hash);
 		return Ok(());
 	};
-	if let Some(preimage) = invoice.preimage.as_deref().and_then(|p| parse_32(p, "").ok()) {
+	// The preimage a settle stored, in the record's hex.
+	if let Some(preimage) = invoice.preimage.as_deref().and_then(|p| <[u8; 32]>::from_hex(p).ok()) {
 		// Settled before a crash that lost the claim: claim again.
 		crate::info!(pay.logger, "hold invoice {hash} was being settled: claiming");
 		pay.channel_manager.claim_funds(PaymentPreimage(preimage));
@@ -87,10 +87,9 @@ async fn accept(
 /// answers once LDK reports the claim (the invoice then reads `paid`) or after
 /// [`HOLD_SETTLE_WAIT`].
 pub async fn settle(
-	pay: &Payments, payment_hash: &str, preimage: &str,
+	pay: &Payments, payment_hash: PaymentHash, preimage: PaymentPreimage,
 ) -> Result<InvoiceRecord, NodeError> {
-	let hash = parse_32(payment_hash, "payment_hash")?;
-	let preimage = parse_32(preimage, "preimage")?;
+	let (hash, preimage) = (payment_hash.0, preimage.0);
 	let id = hash.to_lower_hex_string();
 	if pay.invoices.get(&id).is_none() {
 		return Err(NodeError::NotFound(format!("no invoice {id}")));
@@ -149,8 +148,8 @@ pub async fn settle(
 
 /// Cancels an open invoice or an accepted hold invoice: the record turns `canceled`, then a
 /// held payment is failed back to the payer. Canceling a canceled invoice changes nothing.
-pub async fn cancel(pay: &Payments, payment_hash: &str) -> Result<InvoiceRecord, NodeError> {
-	let hash = parse_32(payment_hash, "payment_hash")?;
+pub async fn cancel(pay: &Payments, payment_hash: PaymentHash) -> Result<InvoiceRecord, NodeError> {
+	let hash = payment_hash.0;
 	let id = hash.to_lower_hex_string();
 	let now = unix_now();
 	let updated = pay

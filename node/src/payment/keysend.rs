@@ -9,6 +9,7 @@
 
 use bitcoin::hashes::{sha256, Hash};
 use bitcoin::hex::DisplayHex;
+use bitcoin::secp256k1::PublicKey;
 use lightning::ln::channelmanager::PaymentId;
 use lightning::ln::channelmanager::{RecipientOnionFields, Retry};
 use lightning::routing::router::{PaymentParameters, RouteParameters};
@@ -17,29 +18,25 @@ use lightning::types::payment::PaymentPreimage;
 use super::{new_record, send_failure, Payments};
 use crate::config::PAYMENT_RETRY_TIMEOUT;
 use crate::model::{PaymentDirection, PaymentKind, PaymentRecord, PaymentStatus};
-use crate::parse::{check_amount_msat, parse_node_id};
+use crate::parse::check_amount_msat;
 use crate::records::Insert;
 use crate::NodeError;
 
 /// The final hop's CLTV delta for keysend (LDK's default for invoices).
 const KEYSEND_FINAL_CLTV_DELTA: u32 = 40;
 
-/// Sends `amount_msat` to `node_id` under `payment_id` (64 hex; a fresh one when `None`);
+/// Sends `amount_msat` to `payee` under `payment_id` (a fresh one when `None`);
 /// with `wait`, answers once the payment is final. `preimage` is for tests only (see
 /// `Node::keysend_with_preimage`): a fresh one is drawn otherwise.
 pub async fn send(
-	pay: &Payments, node_id: &str, amount_msat: u64, payment_id: Option<&str>,
+	pay: &Payments, payee: PublicKey, amount_msat: u64, payment_id: Option<PaymentId>,
 	preimage: Option<PaymentPreimage>, wait: bool,
 ) -> Result<PaymentRecord, NodeError> {
-	let payee = parse_node_id(node_id)?;
 	check_amount_msat(amount_msat)?;
 	if payee == pay.channel_manager.get_our_node_id() {
 		return Err(NodeError::InvalidRequest("cannot keysend to ourselves".into()));
 	}
-	let payment_id = match payment_id {
-		Some(text) => PaymentId(crate::parse::parse_32(text, "payment_id")?),
-		None => PaymentId(rand::random()),
-	};
+	let payment_id = payment_id.unwrap_or_else(|| PaymentId(rand::random()));
 	let id = payment_id.0.to_lower_hex_string();
 	let preimage = preimage.unwrap_or_else(|| PaymentPreimage(rand::random()));
 	let hash = sha256::Hash::hash(&preimage.0).to_byte_array().to_lower_hex_string();

@@ -12,8 +12,10 @@ pub use received::{on_payment_claimable, on_payment_claimed, on_payment_failed, 
 
 use std::sync::Arc;
 
+use bitcoin::hex::DisplayHex;
 use lightning::events::{PaymentFailureReason, ReplayEvent};
-use lightning::ln::channelmanager::RetryableSendFailure;
+use lightning::ln::channelmanager::{PaymentId, RetryableSendFailure};
+use lightning::types::payment::PaymentHash;
 
 use crate::config::{RoutingLimits, PAYMENT_RETRY_TIMEOUT, PAYMENT_WAIT_SLACK};
 use crate::journal::{Journal, NodeEvent};
@@ -66,11 +68,8 @@ impl Payments {
 	}
 
 	/// One invoice by payment hash, as it reads now.
-	pub(crate) fn invoice(&self, payment_hash: &str) -> Result<InvoiceRecord, NodeError> {
-		self.invoices
-			.get(&payment_hash.trim().to_ascii_lowercase())
-			.map(current_view)
-			.ok_or_else(|| NodeError::NotFound(format!("no invoice {payment_hash}")))
+	pub(crate) fn invoice(&self, payment_hash: &PaymentHash) -> Option<InvoiceRecord> {
+		self.invoices.get(&payment_hash.0.to_lower_hex_string()).map(current_view)
 	}
 
 	/// All invoices, newest first.
@@ -82,13 +81,11 @@ impl Payments {
 		all
 	}
 
-	/// One payment by id: ours by payment id, else one we received by payment hash.
-	pub(crate) fn payment(&self, payment_id: &str) -> Result<PaymentRecord, NodeError> {
-		let id = payment_id.trim().to_ascii_lowercase();
-		self.payments
-			.get(&id)
-			.or_else(|| self.received.get(&id))
-			.ok_or_else(|| NodeError::NotFound(format!("no payment {payment_id}")))
+	/// One payment by id: ours by payment id, else one we received by payment hash (kept
+	/// under the hash's hex).
+	pub(crate) fn payment(&self, payment_id: &PaymentId) -> Option<PaymentRecord> {
+		let id = payment_id.0.to_lower_hex_string();
+		self.payments.get(&id).or_else(|| self.received.get(&id))
 	}
 
 	/// All payments, made and received, newest first.

@@ -4,9 +4,8 @@ use bitcoin::secp256k1::PublicKey;
 use lightning::routing::gossip::{ChannelUpdateInfo, NodeId};
 use serde::{Deserialize, Serialize};
 
-use crate::parse::{format_scid, parse_node_id};
+use crate::parse::format_scid;
 use crate::types::NetworkGraph;
-use crate::NodeError;
 
 /// Size of the graph.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
@@ -93,15 +92,12 @@ pub fn summary(graph: &crate::types::NetworkGraph) -> GraphSummary {
 	}
 }
 
-/// The node `node_id`, if the graph knows it.
-pub fn node(graph: &NetworkGraph, node_id: &str) -> Result<GraphNode, NodeError> {
-	let key: PublicKey = parse_node_id(node_id)?;
+/// The node `key`, if the graph knows it.
+pub fn node(graph: &NetworkGraph, key: &PublicKey) -> Option<GraphNode> {
 	let graph = graph.read_only();
-	let info = graph
-		.node(&NodeId::from_pubkey(&key))
-		.ok_or_else(|| NodeError::NotFound(format!("node {node_id} is not in the graph")))?;
+	let info = graph.node(&NodeId::from_pubkey(key))?;
 	let announcement = info.announcement_info.as_ref();
-	Ok(GraphNode {
+	Some(GraphNode {
 		node_id: key.to_string(),
 		alias: announcement.map(|a| a.alias().to_string()),
 		addresses: announcement
@@ -112,14 +108,11 @@ pub fn node(graph: &NetworkGraph, node_id: &str) -> Result<GraphNode, NodeError>
 	})
 }
 
-/// The channel `short_channel_id` (`BLOCKxTXxOUTPUT` or the number), if the graph knows it.
-pub fn channel(graph: &NetworkGraph, short_channel_id: &str) -> Result<GraphChannel, NodeError> {
-	let scid = parse_scid(short_channel_id)?;
+/// The channel `scid`, if the graph knows it.
+pub fn channel(graph: &NetworkGraph, scid: u64) -> Option<GraphChannel> {
 	let graph = graph.read_only();
-	let info = graph.channel(scid).ok_or_else(|| {
-		NodeError::NotFound(format!("channel {short_channel_id} is not in the graph"))
-	})?;
-	Ok(GraphChannel {
+	let info = graph.channel(scid)?;
+	Some(GraphChannel {
 		short_channel_id: format_scid(scid),
 		short_channel_id_u64: scid,
 		node_one: info.node_one.to_string(),
@@ -139,44 +132,5 @@ fn policy(update: &ChannelUpdateInfo) -> ChannelPolicy {
 		htlc_minimum_msat: update.htlc_minimum_msat,
 		htlc_maximum_msat: update.htlc_maximum_msat,
 		last_update: update.last_update,
-	}
-}
-
-/// Parses `BLOCKxTXxOUTPUT` or a plain number.
-pub fn parse_scid(text: &str) -> Result<u64, NodeError> {
-	let bad = || {
-		NodeError::InvalidRequest(format!(
-			"short_channel_id {text:?} is neither BLOCKxTXxOUTPUT nor a number"
-		))
-	};
-	let parts: Vec<&str> = text.split('x').collect();
-	match parts.as_slice() {
-		[number] => number.parse::<u64>().map_err(|_| bad()),
-		[block, tx, output] => {
-			let block: u64 = block.parse().map_err(|_| bad())?;
-			let tx: u64 = tx.parse().map_err(|_| bad())?;
-			let output: u64 = output.parse().map_err(|_| bad())?;
-			if block > 0xff_ffff || tx > 0xff_ffff || output > 0xffff {
-				return Err(bad());
-			}
-			Ok(block << 40 | tx << 16 | output)
-		}
-		_ => Err(bad()),
-	}
-}
-
-#[cfg(test)]
-mod tests {
-	use super::*;
-
-	#[test]
-	fn short_channel_ids_parse_in_both_forms() {
-		let scid = 103u64 << 40 | 1 << 16;
-		assert_eq!(parse_scid("103x1x0").ok(), Some(scid));
-		assert_eq!(parse_scid(&scid.to_string()).ok(), Some(scid));
-		assert_eq!(format_scid(scid), "103x1x0");
-		for bad in ["", "1x2", "axbxc", "16777216x0x0", "1x2x65536", "1x2x3x4", "-1"] {
-			assert!(parse_scid(bad).is_err(), "{bad}");
-		}
 	}
 }

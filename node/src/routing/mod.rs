@@ -13,7 +13,7 @@ use lightning::types::features::Bolt11InvoiceFeatures;
 use serde::{Deserialize, Serialize};
 
 pub use crate::config::RoutingLimits;
-use crate::parse::{check_amount_msat, format_scid, parse_invoice, parse_node_id};
+use crate::parse::{check_amount_msat, format_scid, parse_invoice};
 use crate::types::{ChannelManager, NetworkGraph, Scorer};
 use crate::NodeError;
 
@@ -24,15 +24,21 @@ const DEFAULT_CANDIDATES: usize = 3;
 /// Most candidate routes one request may ask for.
 const MAX_CANDIDATES: usize = 10;
 
-/// `POST /v1/routes`: where to, how much.
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// Where a route goes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RouteDestination {
+	/// A node, by id.
+	Node(PublicKey),
+	/// A BOLT11 invoice's payee: destination, route hints and features come from it.
+	Invoice(String),
+}
+
+/// Routes or probes: where to, how much.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RoutesRequest {
-	/// Destination node (or give `invoice`).
-	pub node_id: Option<String>,
-	/// A BOLT11 invoice: destination, route hints and features come from it.
-	pub invoice: Option<String>,
-	/// Amount to deliver; required with `node_id` or an amountless invoice.
+	/// Where to.
+	pub destination: RouteDestination,
+	/// Amount to deliver; required for a node or an amountless invoice.
 	pub amount_msat: Option<u64>,
 	/// Upper bound on the fees of each route.
 	pub max_fee_msat: Option<u64>,
@@ -166,10 +172,10 @@ pub(crate) fn no_route_within_fee(
 ) -> NodeError {
 	let limit = max_fee_msat.map(|m| m.to_string()).unwrap_or_else(|| "none".into());
 	let req = RoutesRequest {
-		invoice: Some(invoice.to_string()),
+		destination: RouteDestination::Invoice(invoice.to_string()),
 		amount_msat: Some(amount_msat),
+		max_fee_msat: None,
 		max_routes: Some(1),
-		..Default::default()
 	};
 	match find_routes(routing, &req) {
 		Ok(found) => match found.routes.first() {
@@ -200,9 +206,9 @@ pub(crate) fn probe(routing: &Routing, req: &RoutesRequest) -> Result<usize, Nod
 fn route_parameters(
 	routing: &Routing, req: &RoutesRequest,
 ) -> Result<(PublicKey, RouteParameters), NodeError> {
-	let (destination, payment_params, invoice_amount) = match (&req.node_id, &req.invoice) {
-		(Some(node_id), None) => {
-			let key = parse_node_id(node_id)?;
+	let (destination, payment_params, invoice_amount) = match &req.destination {
+		RouteDestination::Node(key) => {
+			let key = *key;
 			let mut mpp = Bolt11InvoiceFeatures::empty();
 			mpp.set_basic_mpp_optional();
 			let params = PaymentParameters::from_node_id(key, NODE_ID_FINAL_CLTV_DELTA)
@@ -210,13 +216,10 @@ fn route_parameters(
 				.map_err(|()| NodeError::Internal("node-id payee rejected features".into()))?;
 			(key, params, None)
 		}
-		(None, Some(text)) => {
+		RouteDestination::Invoice(text) => {
 			let invoice = parse_invoice(routing.network, text)?;
 			let params = PaymentParameters::from_bolt11_invoice(&invoice);
 			(invoice.get_payee_pub_key(), params, invoice.amount_milli_satoshis())
-		}
-		_ => {
-			return Err(NodeError::InvalidRequest("give exactly one of node_id and invoice".into()))
 		}
 	};
 	if destination == routing.channel_manager.get_our_node_id() {

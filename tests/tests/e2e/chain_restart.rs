@@ -142,7 +142,7 @@ async fn node_rolls_back_blocks_bitcoind_replaced_while_it_was_stopped() {
 	let second = net
 		.api("alice")
 		.open_channel(&OpenChannelRequest {
-			node_id: bob.node.node_id(),
+			node_id: bob.node.node_id().to_string(),
 			address: bob.p2p_addr(),
 			amount_sat: 500_000,
 			push_msat: None,

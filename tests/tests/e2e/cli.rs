@@ -22,7 +22,7 @@ async fn fulgur(net: &TestNet, node: &str, args: &[&str]) -> Result<(), String> 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn cli_creates_and_pays_invoices() {
 	let net = TestNet::new(&["alice", "bob"]).await;
-	let bob_id = net.node("bob").node.node_id();
+	let bob_id = net.node("bob").node.node_id().to_string();
 	let bob_addr = net.node("bob").p2p_addr();
 	fulgur(&net, "alice", &["peer", "connect", &format!("{bob_id}@{bob_addr}")])
 		.await

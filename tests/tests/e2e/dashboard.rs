@@ -70,7 +70,7 @@ async fn sign_in(session: &Session, node: &RunningNode) {
 	session.goto(&format!("http://{}/", node.api.local_addr())).await.expect("open the dashboard");
 	type_into(session, "#signin-key", &node.api_key).await;
 	click(session, "#signin-submit").await;
-	assert_eq!(text_of(session, "#node-id").await, node.node.node_id());
+	assert_eq!(text_of(session, "#node-id").await, node.node.node_id().to_string());
 }
 
 /// Waits for the page's live-update mode (`live` or `polling`).

@@ -86,7 +86,7 @@ async fn events_resume_without_gaps_and_webhooks_deliver_signed() {
 	}
 	assert!(!kinds.contains(&"peer_connected"), "{kinds:?}");
 	assert!(opened.windows(2).all(|w| w[1].index == w[0].index + 1), "{kinds:?}");
-	let bob_id = net.node("bob").node.node_id();
+	let bob_id = net.node("bob").node.node_id().to_string();
 	let alice_opened = all_events(&alice, 0).await;
 	assert!(alice_opened.iter().any(|e| matches!(&e.event,
 		NodeEvent::PeerConnected { node_id, inbound: false } if *node_id == bob_id)));

@@ -66,7 +66,7 @@ async fn peers_with_90x_fee_rates_keep_their_channel_and_pay_both_ways() {
 	let refused = net
 		.api("alice")
 		.open_channel(&OpenChannelRequest {
-			node_id: dave.node.node_id(),
+			node_id: dave.node.node_id().to_string(),
 			address: dave.p2p_addr(),
 			amount_sat: 1_000_000,
 			push_msat: None,

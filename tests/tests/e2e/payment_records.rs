@@ -6,7 +6,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use bitcoin::hex::DisplayHex;
+use bitcoin::hex::{DisplayHex, FromHex};
 use fulgur_api::client::Method;
 use fulgur_api::wire::invoices::InvoiceStatus;
 use fulgur_api::wire::payments::{
@@ -14,6 +14,7 @@ use fulgur_api::wire::payments::{
 };
 use fulgur_base::clock::unix_now;
 use fulgur_node::store::SledStore;
+use fulgur_node::PaymentPreimage;
 use fulgur_tests::TestNet;
 use lightning::util::persist::KVStoreSync;
 use serde_json::json;
@@ -36,7 +37,8 @@ async fn keysend_with_the_preimage_of_our_payment_leaves_our_record_alone() {
 	// bob, the payee, knows the preimage now: he keysends alice 1 msat with it, under the hash
 	// that is also the id of alice's payment.
 	let alice_id = net.node("alice").node.node_id();
-	let sent = net.node("bob").node.keysend_with_preimage(&alice_id, 1, &preimage).await;
+	let known = PaymentPreimage(<[u8; 32]>::from_hex(&preimage).expect("hex preimage"));
+	let sent = net.node("bob").node.keysend_with_preimage(alice_id, 1, known).await;
 	assert_eq!(sent.expect("keysend").status, fulgur_node::PaymentStatus::Succeeded);
 	let inbound_of = |payments: &[PaymentRecord]| {
 		payments.iter().find(|p| p.direction == PaymentDirection::Inbound).cloned()
@@ -119,7 +121,7 @@ async fn payment_recorded_but_never_sent_reads_failed_after_restart() {
 			payment_hash: Some(lost.payment_hash.clone()),
 			kind: fulgur_node::PaymentKind::Bolt11,
 			direction: fulgur_node::PaymentDirection::Outbound,
-			destination: Some(net.node("bob").node.node_id()),
+			destination: Some(net.node("bob").node.node_id().to_string()),
 			invoice: Some(lost.bolt11.clone()),
 			description: Some("lost".into()),
 			amount_msat: Some(3_000_000),
@@ -215,7 +217,7 @@ async fn keysend_retried_with_its_payment_id_is_sent_once() {
 	let net = TestNet::new(&["alice", "bob"]).await;
 	net.open_channel("alice", "bob", 1_000_000, 0).await;
 	let alice = net.api("alice");
-	let bob_id = net.node("bob").node.node_id();
+	let bob_id = net.node("bob").node.node_id().to_string();
 	let keysend = |payment_id: &str, amount_msat: u64, wait: bool| {
 		let body = json!({
 			"node_id": bob_id,

@@ -39,11 +39,15 @@ async fn pays_both_ways_by_invoice_and_keysend() {
 	assert_eq!(seen.amount_received_msat, Some(7_000_000));
 
 	// keysend both ways.
-	let sent =
-		alice.keysend(&net.node("bob").node.node_id(), 3_000_000, true).await.expect("keysend");
+	let sent = alice
+		.keysend(&net.node("bob").node.node_id().to_string(), 3_000_000, true)
+		.await
+		.expect("keysend");
 	assert_eq!(sent.status, PaymentStatus::Succeeded, "{sent:?}");
-	let sent =
-		bob.keysend(&net.node("alice").node.node_id(), 1_000_000, true).await.expect("keysend");
+	let sent = bob
+		.keysend(&net.node("alice").node.node_id().to_string(), 1_000_000, true)
+		.await
+		.expect("keysend");
 	assert_eq!(sent.status, PaymentStatus::Succeeded, "{sent:?}");
 	// bob learns of his success from the preimage; alice records the payment when she handles
 	// her claim, which can come a moment later.

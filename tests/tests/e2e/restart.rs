@@ -53,7 +53,8 @@ async fn restarted_node_keeps_channels_and_pays() {
 		net.channel("alice", &channel).await.map(|c| c.is_usable).unwrap_or(false)
 	})
 	.await;
-	let sent = net.api("alice").keysend(&net.node("bob").node.node_id(), 1_000, true).await;
+	let sent =
+		net.api("alice").keysend(&net.node("bob").node.node_id().to_string(), 1_000, true).await;
 	assert_eq!(sent.expect("keysend").status, PaymentStatus::Succeeded);
 	net.shutdown().await;
 }

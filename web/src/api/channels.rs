@@ -8,7 +8,7 @@ pub use fulgur_api::wire::channels::{
 use fulgur_node::Node;
 
 use super::{blocking, paginate, PageQuery};
-use crate::convert::{open_channel_request, ToWire};
+use crate::convert::{open_channel_request, parse, ToWire};
 use crate::error::ApiError;
 
 /// `GET /v1/channels?limit=&cursor=`: one page of channels.
@@ -29,14 +29,18 @@ pub(crate) async fn handle_list_channels(
 pub(crate) async fn handle_get_channel(
 	node: Node, req: GetChannelRequest,
 ) -> Result<ChannelInfo, ApiError> {
-	Ok(node.get_channel(&req.channel_id)?.into_wire())
+	let id = parse::channel_id(&req.channel_id)?;
+	let channel = node.get_channel(&id);
+	let channel =
+		channel.ok_or_else(|| ApiError::not_found(format!("no channel {}", req.channel_id)))?;
+	Ok(channel.into_wire())
 }
 
 /// `POST /v1/channels`: opens a channel; answers once the funding transaction is broadcast.
 pub(crate) async fn handle_open_channel(
 	node: Node, req: OpenChannelRequest,
 ) -> Result<OpenedChannel, ApiError> {
-	Ok(node.open_channel(open_channel_request(req)).await?.into_wire())
+	Ok(node.open_channel(open_channel_request(req)?).await?.into_wire())
 }
 
 /// `POST /v1/channels/{channel_id}/close`: starts a cooperative close or a force-close.
@@ -44,8 +48,9 @@ pub(crate) async fn handle_close_channel(
 	node: Node, req: CloseChannelRequest,
 ) -> Result<CloseChannelResponse, ApiError> {
 	let CloseChannelRequest { channel_id, force } = req;
+	let id = parse::channel_id(&channel_id)?;
 	blocking(move || {
-		node.close_channel(&channel_id, force)?;
+		node.close_channel(&id, force)?;
 		Ok(CloseChannelResponse { channel_id, force })
 	})
 	.await

@@ -2,8 +2,10 @@
 //! `async fn handle_x(node: Node, req: XRequest) -> Result<XResponse, ApiError>`.
 //!
 //! The request and response types are the wire types of `fulgur_api::wire`, which also
-//! validates requests ([`Validate`]) before the node is called; the handlers convert the node's
-//! answers to them (`crate::convert`).
+//! validates requests ([`Validate`]) before the node is called; the handlers parse the ids a
+//! request names to the node's types (`crate::convert::parse`) and convert the node's answers
+//! to wire types (`crate::convert`). A lookup the node answers with nothing is a `not_found`
+//! the handler words.
 
 use fulgur_api::wire::PageCursor;
 pub use fulgur_api::wire::{PageQuery, Validate, DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT};

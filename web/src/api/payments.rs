@@ -11,7 +11,7 @@ pub use fulgur_api::wire::payments::{
 use fulgur_node::Node;
 
 use super::{paginate, PageQuery};
-use crate::convert::{pay_request, ToWire};
+use crate::convert::{parse, pay_request, ToWire};
 use crate::error::ApiError;
 
 /// `POST /v1/payments`: pays a BOLT11 invoice or BOLT12 offer. Paying an invoice that is being
@@ -26,16 +26,22 @@ pub(crate) async fn handle_pay(node: Node, req: PayBody) -> Result<PaymentRecord
 pub(crate) async fn handle_keysend(
 	node: Node, req: KeysendRequest,
 ) -> Result<PaymentRecord, ApiError> {
-	let payment_id = req.payment_id.as_deref();
-	let record = node.keysend(&req.node_id, req.amount_msat, payment_id, req.wait).await?;
+	let payee = parse::node_id(&req.node_id)?;
+	let payment_id = req.payment_id.as_deref().map(parse::payment_id).transpose()?;
+	let record = node.keysend(payee, req.amount_msat, payment_id, req.wait).await?;
 	failed_as_error(record.into_wire())
 }
 
-/// `GET /v1/payments/{payment_id}`: one payment, whatever its status.
+/// `GET /v1/payments/{payment_id}`: one payment, whatever its status. What cannot be a
+/// payment id names no payment: `not_found`, as an unknown id.
 pub(crate) async fn handle_get_payment(
 	node: Node, req: GetPaymentRequest,
 ) -> Result<PaymentRecord, ApiError> {
-	Ok(node.get_payment(&req.payment_id)?.into_wire())
+	let id = parse::payment_id(&req.payment_id).ok();
+	let payment = id.and_then(|id| node.get_payment(&id));
+	let payment =
+		payment.ok_or_else(|| ApiError::not_found(format!("no payment {}", req.payment_id)))?;
+	Ok(payment.into_wire())
 }
 
 /// `GET /v1/payments?limit=&cursor=`: one page of payments.

@@ -7,7 +7,7 @@ pub use fulgur_api::wire::peers::{
 use fulgur_node::Node;
 
 use super::{paginate, PageQuery};
-use crate::convert::ToWire;
+use crate::convert::{parse, ToWire};
 use crate::error::ApiError;
 
 /// `GET /v1/peers?limit=&cursor=`: one page of known peers.
@@ -28,8 +28,10 @@ pub(crate) async fn handle_list_peers(
 pub(crate) async fn handle_connect_peer(
 	node: Node, req: ConnectPeerRequest,
 ) -> Result<ConnectPeerResponse, ApiError> {
-	node.connect_peer(&req.node_id, &req.address).await?;
-	let peer = node.list_peers().into_iter().find(|p| p.node_id.eq_ignore_ascii_case(&req.node_id));
+	let key = parse::node_id(&req.node_id)?;
+	node.connect_peer(key, &req.address).await?;
+	let key = key.to_string();
+	let peer = node.list_peers().into_iter().find(|p| p.node_id == key);
 	Ok(ConnectPeerResponse { peer: peer.into_wire() })
 }
 
@@ -38,6 +40,6 @@ pub(crate) async fn handle_disconnect_peer(
 	node: Node, req: DisconnectPeerRequest,
 ) -> Result<DisconnectPeerResponse, ApiError> {
 	let node_id = req.node_id;
-	node.disconnect_peer(&node_id).await?;
+	node.disconnect_peer(parse::node_id(&node_id)?).await?;
 	Ok(DisconnectPeerResponse { node_id })
 }

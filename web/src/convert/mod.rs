@@ -3,10 +3,13 @@
 //! Invariant: every node type that reaches the wire goes through [`ToWire`] here, field by
 //! field with nothing left out (each conversion destructures the node's type whole, so a field
 //! added on either side does not compile until it is converted), and the JSON of the wire type
-//! is the JSON the node's type had (the tests compare them for every type).
+//! is the JSON the node's type had (the tests compare them for every type). The other way,
+//! every id the wire hands in is parsed to the node's typed id in [`parse`], once, and the
+//! requests carrying them are converted here.
 
 mod events;
 mod merchant;
+pub(crate) mod parse;
 mod records;
 mod routing;
 

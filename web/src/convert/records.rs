@@ -9,7 +9,8 @@ use fulgur_api::wire::payments::{
 use fulgur_api::wire::peers::PeerInfo;
 use fulgur_node as node;
 
-use super::{field_by_field, ToWire};
+use super::{field_by_field, parse, ToWire};
+use crate::error::ApiError;
 
 field_by_field! {
 	node::NodeInfo => NodeInfo {
@@ -85,9 +86,12 @@ impl ToWire for node::PaymentDirection {
 }
 
 /// The node's request to open the channel a `POST /v1/channels` body asks for.
-pub(crate) fn open_channel_request(req: OpenChannelRequest) -> node::OpenChannelRequest {
+pub(crate) fn open_channel_request(
+	req: OpenChannelRequest,
+) -> Result<node::OpenChannelRequest, ApiError> {
 	let OpenChannelRequest { node_id, address, amount_sat, push_msat, announce } = req;
-	node::OpenChannelRequest { node_id, address, amount_sat, push_msat, announce }
+	let node_id = parse::node_id(&node_id)?;
+	Ok(node::OpenChannelRequest { node_id, address, amount_sat, push_msat, announce })
 }
 
 /// The node's request to pay what a `POST /v1/payments` body asks for (`wait` aside).

@@ -7,7 +7,8 @@ use fulgur_api::wire::routing::{
 use fulgur_node::routing as node;
 use fulgur_node::routing::graph;
 
-use super::field_by_field;
+use super::{field_by_field, parse};
+use crate::error::ApiError;
 
 field_by_field! {
 	node::RouteHopInfo => RouteHopInfo {
@@ -36,7 +37,13 @@ field_by_field! {
 }
 
 /// The node's request for what a `POST /v1/routes` or `POST /v1/probes` body asks.
-pub(crate) fn routes_request(req: RoutesRequest) -> node::RoutesRequest {
+pub(crate) fn routes_request(req: RoutesRequest) -> Result<node::RoutesRequest, ApiError> {
 	let RoutesRequest { node_id, invoice, amount_msat, max_fee_msat, max_routes } = req;
-	node::RoutesRequest { node_id, invoice, amount_msat, max_fee_msat, max_routes }
+	let destination = match (node_id, invoice) {
+		(Some(node_id), None) => node::RouteDestination::Node(parse::node_id(&node_id)?),
+		(None, Some(invoice)) => node::RouteDestination::Invoice(invoice),
+		// The body's validation refuses these already.
+		_ => return Err(ApiError::invalid_request("give exactly one of node_id and invoice")),
+	};
+	Ok(node::RoutesRequest { destination, amount_msat, max_fee_msat, max_routes })
 }

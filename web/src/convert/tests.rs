@@ -277,22 +277,77 @@ fn routes_and_graph_are_the_same_json() {
 	}
 }
 
-/// Requests go the other way: what the client sends, the node receives unchanged.
+/// Requests go the other way: what the client sends, the node receives unchanged, its ids
+/// parsed to the node's types.
 #[test]
 fn requests_reach_the_node_unchanged() {
-	let body = r#"{"node_id":"02ab","address":"127.0.0.1:9735","amount_sat":5,"push_msat":1,"announce":false}"#;
-	let wire: fulgur_api::wire::channels::OpenChannelRequest = serde_json::from_str(body).unwrap();
-	let direct: node::OpenChannelRequest = serde_json::from_str(body).unwrap();
-	assert_eq!(super::open_channel_request(wire), direct);
+	let key = "02eec7245d6b7d2ccb30380bfbe2a3648cd7a942653f5aa340edcea1f283686619";
+	let node_id: node::PublicKey = key.parse().unwrap();
+	let body = format!(
+		r#"{{"node_id":"{key}","address":"127.0.0.1:9735","amount_sat":5,"push_msat":1,"announce":false}}"#
+	);
+	let wire: fulgur_api::wire::channels::OpenChannelRequest = serde_json::from_str(&body).unwrap();
+	assert_eq!(
+		super::open_channel_request(wire).unwrap(),
+		node::OpenChannelRequest {
+			node_id,
+			address: "127.0.0.1:9735".into(),
+			amount_sat: 5,
+			push_msat: Some(1),
+			announce: Some(false),
+		}
+	);
 	let body = r#"{"invoice":"lnbcrt1","amount_msat":7,"max_fee_msat":2,"wait":true}"#;
 	let wire: fulgur_api::wire::payments::PayBody = serde_json::from_str(body).unwrap();
 	assert_eq!(
 		super::pay_request(wire),
 		node::PayRequest { invoice: "lnbcrt1".into(), amount_msat: Some(7), max_fee_msat: Some(2) }
 	);
-	let body = r#"{"node_id":"02ab","amount_msat":7,"max_fee_msat":2,"max_routes":4}"#;
+	let body = format!(r#"{{"node_id":"{key}","amount_msat":7,"max_fee_msat":2,"max_routes":4}}"#);
+	let wire: fulgur_api::wire::routing::RoutesRequest = serde_json::from_str(&body).unwrap();
+	assert_eq!(
+		super::routes_request(wire).unwrap(),
+		node::routing::RoutesRequest {
+			destination: node::routing::RouteDestination::Node(node_id),
+			amount_msat: Some(7),
+			max_fee_msat: Some(2),
+			max_routes: Some(4),
+		}
+	);
+	let body = r#"{"invoice":"lnbcrt1","max_routes":1}"#;
 	let wire: fulgur_api::wire::routing::RoutesRequest = serde_json::from_str(body).unwrap();
-	let direct: node::routing::RoutesRequest = serde_json::from_str(body).unwrap();
-	let converted = super::routes_request(wire);
-	assert_eq!(serde_json::to_value(converted).unwrap(), serde_json::to_value(direct).unwrap());
+	assert_eq!(
+		super::routes_request(wire).unwrap(),
+		node::routing::RoutesRequest {
+			destination: node::routing::RouteDestination::Invoice("lnbcrt1".into()),
+			amount_msat: None,
+			max_fee_msat: None,
+			max_routes: Some(1),
+		}
+	);
+}
+
+/// A request whose node id is no public key is refused before the node sees it, with the
+/// code and message the node used to answer.
+#[test]
+fn requests_with_a_bad_node_id_are_refused() {
+	let body = r#"{"node_id":"02ab","address":"127.0.0.1:9735","amount_sat":5}"#;
+	let wire: fulgur_api::wire::channels::OpenChannelRequest = serde_json::from_str(body).unwrap();
+	let e = super::open_channel_request(wire).unwrap_err();
+	assert_eq!((e.code(), e.status().as_u16()), ("invalid_node_id", 400));
+	assert_eq!(e.message(), r#""02ab" is not a node id"#);
+	let body = r#"{"node_id":"02ab","amount_msat":7}"#;
+	let wire: fulgur_api::wire::routing::RoutesRequest = serde_json::from_str(body).unwrap();
+	let e = super::routes_request(wire).unwrap_err();
+	assert_eq!((e.code(), e.message()), ("invalid_node_id", r#""02ab" is not a node id"#));
+	let both = fulgur_api::wire::routing::RoutesRequest {
+		node_id: Some("02ab".into()),
+		invoice: Some("lnbcrt1".into()),
+		..Default::default()
+	};
+	let e = super::routes_request(both).unwrap_err();
+	assert_eq!(
+		(e.code(), e.message()),
+		("invalid_request", "give exactly one of node_id and invoice")
+	);
 }
