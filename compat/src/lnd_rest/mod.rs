@@ -1,0 +1,1 @@
+//! LND's REST API over the node (see the crate documentation).

@@ -1,0 +1,1 @@
+//! Phoenixd's HTTP API over the node (see the crate documentation).
