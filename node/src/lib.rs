@@ -78,7 +78,10 @@ pub use lightning::ln::types::ChannelId;
 pub use lightning::types::payment::{PaymentHash, PaymentPreimage};
 pub use model::*;
 pub use startup::Startup;
-pub use webhooks::{signature as webhook_signature, DeliveryState, WebhookInfo, SIGNATURE_HEADER};
+pub use webhooks::{
+	signature as webhook_signature, signed_message as webhook_signed_message, DeliveryState,
+	WebhookInfo, MAX_CA_CERT_PEM, SIGNATURE_HEADER, TIMESTAMP_HEADER,
+};
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -440,12 +443,14 @@ impl Node {
 	}
 
 	/// Registers a webhook for `events` (empty: every kind) from the next event on, and
-	/// starts delivering; returns it and its signing secret (shown once).
+	/// starts delivering; returns it and its signing secret (shown once). `ca_cert_pem`: for
+	/// an `https://` receiver with its own (e.g. self-signed) certificate, the CA it chains
+	/// to, trusted instead of Mozilla's roots.
 	pub async fn create_webhook(
-		&self, url: &str, events: Vec<String>,
+		&self, url: &str, events: Vec<String>, ca_cert_pem: Option<String>,
 	) -> Result<(WebhookInfo, String), NodeError> {
 		let h = &self.handles;
-		let created = h.webhooks.webhooks.create(&h.journal, url, events).await?;
+		let created = h.webhooks.webhooks.create(&h.journal, url, events, ca_cert_pem).await?;
 		h.shutdown.keep(Stage::Tasks, h.webhooks.spawn(created.0.id.clone()));
 		Ok(created)
 	}

@@ -1,6 +1,7 @@
-//! Webhooks: a merchant registers a URL and the event kinds it wants; every matching event of
-//! the journal is POSTed to it, signed, in index order, retried with exponential backoff
-//! until the receiver answers 2xx. Delivery is at least once: a receiver may see an event
+//! Webhooks: a merchant registers a URL (`http://` or `https://`, the latter verified against
+//! Mozilla's roots or the webhook's own CA certificate) and the event kinds it wants; every
+//! matching event of the journal is POSTed to it, signed with a timestamp, in index order,
+//! retried with exponential backoff until the receiver answers 2xx. Delivery is at least once: a receiver may see an event
 //! again (after a crash between its answer and our bookkeeping) and drops it by `index`.
 //!
 //! The journal is the outbox: each webhook keeps a durable cursor (`fulgur_webhook_outbox`)
@@ -9,9 +10,13 @@
 //! journal's retention keeps every event from the oldest cursor on ([`Webhooks::oldest_cursor`]).
 
 mod delivery;
+#[cfg(test)]
+mod delivery_tests;
+mod tls;
 
 pub(crate) use delivery::WebhookDelivery;
-pub use delivery::{signature, SIGNATURE_HEADER};
+pub use delivery::{signature, signed_message, SIGNATURE_HEADER, TIMESTAMP_HEADER};
+pub use tls::MAX_CA_CERT_PEM;
 
 use std::sync::Arc;
 
@@ -41,7 +46,7 @@ pub const MAX_WEBHOOKS: usize = 100;
 pub struct WebhookInfo {
 	/// The webhook's id (hex).
 	pub id: String,
-	/// Where events are POSTed (`http://...`).
+	/// Where events are POSTed (`http://...` or `https://...`).
 	pub url: String,
 	/// Event kinds delivered; empty means every kind.
 	pub events: Vec<String>,
@@ -74,19 +79,21 @@ struct Registration {
 	events: Vec<String>,
 	created_at: u64,
 	secret: String,
+	/// The only CA an `https://` receiver's certificate may chain to (PEM), if given.
+	ca_cert_pem: Option<String>,
 }
 
 impl Record for Registration {
 	type Stored = StoredWebhook;
 
 	fn to_stored(&self) -> StoredWebhook {
-		let Registration { id, url, events, created_at, secret } = self.clone();
-		StoredWebhook { id, url, events, created_at, secret }
+		let Registration { id, url, events, created_at, secret, ca_cert_pem } = self.clone();
+		StoredWebhook { id, url, events, created_at, secret, ca_cert_pem }
 	}
 
 	fn from_stored(stored: StoredWebhook) -> Registration {
-		let StoredWebhook { id, url, events, created_at, secret } = stored;
-		Registration { id, url, events, created_at, secret }
+		let StoredWebhook { id, url, events, created_at, secret, ca_cert_pem } = stored;
+		Registration { id, url, events, created_at, secret, ca_cert_pem }
 	}
 }
 
@@ -125,11 +132,14 @@ impl Webhooks {
 	}
 
 	/// Registers a webhook that gets the events appended from now on; returns it and its
-	/// signing secret (shown once). The caller starts its delivery task.
+	/// signing secret (shown once). `ca_cert_pem`, for an `https://` URL only, is the CA
+	/// certificate (or the self-signed certificate) the receiver's must chain to, instead of
+	/// Mozilla's roots. The caller starts its delivery task.
 	pub(crate) async fn create(
-		&self, journal: &Journal, url: &str, events: Vec<String>,
+		&self, journal: &Journal, url: &str, events: Vec<String>, ca_cert_pem: Option<String>,
 	) -> Result<(WebhookInfo, String), NodeError> {
 		let url = check_url(url)?;
+		let ca_cert_pem = check_ca_cert(&url, ca_cert_pem)?;
 		let mut events: Vec<String> = events.into_iter().map(|e| e.trim().to_string()).collect();
 		if events.iter().any(|e| e == "*") {
 			events.clear();
@@ -154,6 +164,7 @@ impl Webhooks {
 			events,
 			created_at: fulgur_base::clock::unix_now(),
 			secret: secret.clone(),
+			ca_cert_pem,
 		};
 		// The cursor first: a webhook without one would start from the beginning.
 		let state = DeliveryState { next_index: journal.latest() + 1, ..Default::default() };
@@ -220,23 +231,31 @@ fn info(hook: Registration, delivery: DeliveryState) -> WebhookInfo {
 	}
 }
 
-/// Only `http://host[:port][/path]`: the node has no TLS client, so an HTTPS receiver needs a
-/// local proxy in front.
+/// Only `http://host[:port][/path]` or `https://host[:port][/path]`.
 fn check_url(url: &str) -> Result<String, NodeError> {
 	let url = url.trim();
 	let invalid = |why: &str| NodeError::InvalidRequest(format!("webhook url {url:?}: {why}"));
 	let uri: Uri = url.parse().map_err(|_| invalid("not a URL"))?;
 	match uri.scheme_str() {
-		Some("http") => {}
-		Some("https") => {
-			return Err(invalid("https is not supported; use http (e.g. through a local proxy)"))
-		}
-		_ => return Err(invalid("must start with http://")),
+		Some("http") | Some("https") => {},
+		_ => return Err(invalid("must start with http:// or https://")),
 	}
 	if uri.host().is_none_or(str::is_empty) {
 		return Err(invalid("no host"));
 	}
 	Ok(url.to_string())
+}
+
+/// A CA certificate only for an `https://` URL, and one rustls can use (at least one PEM
+/// certificate, at most [`MAX_CA_CERT_PEM`] bytes); blank means none.
+fn check_ca_cert(url: &str, ca_cert_pem: Option<String>) -> Result<Option<String>, NodeError> {
+	let Some(pem) = ca_cert_pem.filter(|pem| !pem.trim().is_empty()) else { return Ok(None) };
+	let invalid = |why: &str| NodeError::InvalidRequest(format!("webhook ca_cert_pem: {why}"));
+	if !url.starts_with("https://") {
+		return Err(invalid("only for an https:// url"));
+	}
+	tls::client_config(Some(&pem)).map_err(|e| invalid(&e))?;
+	Ok(Some(pem))
 }
 
 #[cfg(test)]
@@ -253,9 +272,9 @@ mod tests {
 		assert_eq!(webhooks.oldest_cursor(), None);
 		let event = crate::journal::NodeEvent::PeerDisconnected { node_id: "02".into() };
 		journal.append(event.clone()).await.expect("append");
-		let (slow, _) = webhooks.create(&journal, "http://127.0.0.1:1/a", vec![]).await.expect("a");
+		let (slow, _) = webhooks.create(&journal, "http://127.0.0.1:1/a", vec![], None).await.expect("a");
 		journal.append(event).await.expect("append");
-		let (fast, _) = webhooks.create(&journal, "http://127.0.0.1:1/b", vec![]).await.expect("b");
+		let (fast, _) = webhooks.create(&journal, "http://127.0.0.1:1/b", vec![], None).await.expect("b");
 		assert_eq!((slow.delivery.next_index, fast.delivery.next_index), (2, 3));
 		assert_eq!(webhooks.oldest_cursor(), Some(2));
 		webhooks.delete(&slow.id).await.expect("delete");
@@ -263,10 +282,11 @@ mod tests {
 	}
 
 	#[test]
-	fn only_http_urls() {
+	fn only_http_and_https_urls() {
 		assert!(check_url("http://127.0.0.1:8080/hook").is_ok());
 		assert!(check_url(" http://shop.example/fulgur ").is_ok());
-		for bad in ["https://shop.example", "ftp://x", "shop.example", "", "http://"] {
+		assert!(check_url("https://shop.example/fulgur").is_ok());
+		for bad in ["ftp://x", "shop.example", "", "http://", "https://"] {
 			assert_eq!(
 				check_url(bad).map_err(|e| e.code()).err(),
 				Some("invalid_request"),

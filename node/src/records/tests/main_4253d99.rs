@@ -1,7 +1,8 @@
 //! A store written by main `4253d99` (the raw values of `main-4253d99.json`, dumped from the
 //! sled store main wrote them to) opened by this code: every record of every family, and
 //! every event kind, reads back field for field; the load migrates the records to version 2,
-//! which is version 1 with `"v":2` in front (the layout pinned by main's own bytes); events
+//! which is version 1 with `"v":2` in front (the layout pinned by main's own bytes), and
+//! webhook registrations to version 3 (the same, `"v":3`, and `"ca_cert_pem":null`); events
 //! stay as main wrote them and the log goes on after them.
 
 use std::collections::BTreeMap;
@@ -69,6 +70,13 @@ fn raw(store: &SledStore, namespace: &str, key: &str) -> String {
 /// Version 2 of a version 1 record: the same bytes, `"v":2` in front.
 fn tagged(v1: &str) -> String {
 	format!("{{\"v\":2,{}", v1.strip_prefix('{').expect("an object"))
+}
+
+/// Version 3 of a version 1 webhook registration: `"v":3` in front, `"ca_cert_pem":null` at
+/// the end.
+fn webhook_v3(v1: &str) -> String {
+	let fields = v1.strip_prefix('{').and_then(|f| f.strip_suffix('}')).expect("an object");
+	format!("{{\"v\":3,{fields},\"ca_cert_pem\":null}}")
 }
 
 async fn loads_as<T: Record + PartialEq + std::fmt::Debug>(
@@ -162,12 +170,14 @@ async fn a_store_written_by_main_4253d99_reads_back_field_for_field_and_migrates
 	let next = journal.read(16, 10).expect("read");
 	assert_eq!(next.iter().map(|e| (e.index, &e.event)).collect::<Vec<_>>(), vec![(17, &peer)]);
 
-	// On disk now: records in version 2, which is main's bytes tagged; events as main wrote
+	// On disk now: records in version 2 (webhooks 3), main's bytes tagged; events as main wrote
 	// them, and the new one in version 2 in the same layout.
 	for ((namespace, key), v1) in &main {
 		let now = raw(&sled, namespace, key);
 		match namespace.as_str() {
 			"fulgur_events" | "fulgur_event_once" => assert_eq!(&now, v1, "{namespace}/{key}"),
+			// Registrations are version 3: version 1's fields, then no CA.
+			"fulgur_webhooks" => assert_eq!(now, webhook_v3(v1), "{namespace}/{key}"),
 			_ => assert_eq!(now, tagged(v1), "{namespace}/{key}"),
 		}
 	}
