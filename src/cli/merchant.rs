@@ -2,6 +2,7 @@
 
 use clap::Subcommand;
 use fulgur_api::wire::keys::ApiScope;
+use fulgur_api::wire::webhooks::CreateWebhookRequest;
 use fulgur_api::{ApiClient, ClientError};
 
 use super::{page_query, Output, PageArgs};
@@ -32,11 +33,15 @@ pub enum KeyCommand {
 pub enum WebhookCommand {
 	/// Register a URL that gets events POSTed, signed; its secret is printed this once
 	Create {
-		/// http://host:port/path
+		/// http://host:port/path or https://host:port/path
 		url: String,
 		/// An event kind to deliver (repeat for several; all kinds when left out)
 		#[arg(long = "event", value_name = "KIND")]
 		events: Vec<String>,
+		/// A PEM file with the CA (or self-signed) certificate of an https:// receiver,
+		/// trusted instead of Mozilla's roots
+		#[arg(long, value_name = "FILE")]
+		ca_cert: Option<std::path::PathBuf>,
 	},
 	/// List webhooks with their delivery state
 	List(PageArgs),
@@ -66,8 +71,15 @@ pub(super) async fn webhook(
 	client: &ApiClient, cmd: WebhookCommand,
 ) -> Result<Output, ClientError> {
 	match cmd {
-		WebhookCommand::Create { url, events } => {
+		WebhookCommand::Create { url, events, ca_cert: None } => {
 			Output::of(&client.create_webhook(&url, &events).await?)
+		}
+		WebhookCommand::Create { url, events, ca_cert: Some(path) } => {
+			let ca_cert_pem = std::fs::read_to_string(&path).map_err(|e| {
+				ClientError::InvalidInput(format!("reading {}: {e}", path.display()))
+			})?;
+			let req = CreateWebhookRequest { url, events, ca_cert_pem: Some(ca_cert_pem) };
+			Output::of(&client.create_webhook_with(&req).await?)
 		}
 		WebhookCommand::List(page) => Output::of(&client.list_webhooks(&page_query(page)).await?),
 		WebhookCommand::Delete { id } => Output::of(&client.delete_webhook(&id).await?),

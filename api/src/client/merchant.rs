@@ -62,7 +62,11 @@ impl ApiClient {
 	pub async fn create_webhook(
 		&self, url: &str, events: &[String],
 	) -> Result<CreatedWebhook, ClientError> {
-		let req = CreateWebhookRequest { url: url.to_owned(), events: events.to_vec() };
+		let req = CreateWebhookRequest {
+			url: url.to_owned(),
+			events: events.to_vec(),
+			ca_cert_pem: None,
+		};
 		self.create_webhook_with(&req).await
 	}
 

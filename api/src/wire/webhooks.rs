@@ -1,8 +1,10 @@
 //! `POST /v1/webhooks`, `GET /v1/webhooks`, `DELETE /v1/webhooks/{id}` (admin only).
 //!
 //! Each delivery is `POST <url>` with the event record as JSON body (as in
-//! `GET /v1/events`) and the headers `X-Fulgur-Signature: sha256=<hex HMAC-SHA256 of the
-//! body keyed with the secret>`, `X-Fulgur-Event-Index` and `X-Fulgur-Event-Type`. Any 2xx
+//! `GET /v1/events`) and the headers `X-Fulgur-Timestamp: <UNIX seconds>`,
+//! `X-Fulgur-Signature: sha256=<hex HMAC-SHA256 of "<timestamp>.<body>" keyed with the
+//! secret>`, `X-Fulgur-Event-Index` and `X-Fulgur-Event-Type`; a receiver refusing
+//! timestamps more than a few minutes old refuses a replayed delivery. Any 2xx
 //! answer acknowledges it; anything else is retried with exponential backoff (1 s, 2 s, 4 s,
 //! ... up to 10 min), in index order. Delivery is at least once: drop repeats by index.
 
@@ -15,7 +17,7 @@ use super::Validate;
 pub struct WebhookInfo {
 	/// The webhook's id (hex).
 	pub id: String,
-	/// Where events are POSTed (`http://...`).
+	/// Where events are POSTed (`http://...` or `https://...`).
 	pub url: String,
 	/// Event kinds delivered; empty means every kind.
 	pub events: Vec<String>,
@@ -44,12 +46,17 @@ pub struct DeliveryState {
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct CreateWebhookRequest {
-	/// Where to POST events: `http://host[:port]/path` (no TLS: put a local proxy in front
-	/// of an HTTPS receiver).
+	/// Where to POST events: `http://host[:port]/path` or `https://host[:port]/path` (the
+	/// receiver's certificate verified against Mozilla's roots, or `ca_cert_pem`).
 	pub url: String,
 	/// Event kinds to deliver (see `EventRecord.type`); empty or `["*"]` for all.
 	#[serde(default)]
 	pub events: Vec<String>,
+	/// For an `https://` receiver with its own CA or a self-signed certificate: that CA
+	/// certificate (or the certificate itself), PEM, trusted instead of Mozilla's roots.
+	/// Stored with the webhook; never listed.
+	#[serde(default, skip_serializing_if = "Option::is_none")]
+	pub ca_cert_pem: Option<String>,
 }
 
 impl Validate for CreateWebhookRequest {}

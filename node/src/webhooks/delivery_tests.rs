@@ -77,8 +77,7 @@ async fn serve(mut stream: impl AsyncRead + AsyncWrite + Unpin, seen: Log) {
 			.filter_map(|line| line.split_once(':'))
 			.map(|(name, value)| (name.trim().to_ascii_lowercase(), value.trim().to_string()))
 			.collect();
-		let length: usize =
-			headers.get("content-length").and_then(|l| l.parse().ok()).unwrap_or(0);
+		let length: usize = headers.get("content-length").and_then(|l| l.parse().ok()).unwrap_or(0);
 		while buffer.len() < head_end + length {
 			let mut chunk = [0u8; 4096];
 			match stream.read(&mut chunk).await {
@@ -172,8 +171,12 @@ async fn a_delivery_signs_its_timestamp_with_its_body() {
 	let rig = Rig::new().await;
 	let (addr, log) = receiver(None).await;
 	let url = format!("http://{addr}/hook");
-	let (hook, secret) =
-		rig.delivery.webhooks.create(&rig.delivery.journal, &url, vec![], None).await.expect("create");
+	let (hook, secret) = rig
+		.delivery
+		.webhooks
+		.create(&rig.delivery.journal, &url, vec![], None)
+		.await
+		.expect("create");
 	let _worker = rig.delivery.spawn(hook.id.clone());
 	rig.append().await;
 	rig.wait_for(&hook.id, |h| h.delivery.delivered == 1).await;
@@ -188,8 +191,12 @@ async fn an_https_receiver_with_a_self_signed_certificate_given_as_ca_is_deliver
 	let (ca_pem, server) = self_signed(&["127.0.0.1"]);
 	let (addr, log) = receiver(Some(server)).await;
 	let url = format!("https://{addr}/hook");
-	let (hook, secret) =
-		rig.delivery.webhooks.create(&rig.delivery.journal, &url, vec![], Some(ca_pem)).await.expect("create");
+	let (hook, secret) = rig
+		.delivery
+		.webhooks
+		.create(&rig.delivery.journal, &url, vec![], Some(ca_pem))
+		.await
+		.expect("create");
 	let _worker = rig.delivery.spawn(hook.id.clone());
 	rig.append().await;
 	rig.append().await;
@@ -210,7 +217,8 @@ async fn an_https_receiver_not_trusted_is_refused_and_retried() {
 	// Without its certificate as the CA, only Mozilla's roots are trusted.
 	let url = format!("https://{addr}/hook");
 	let webhooks = &rig.delivery.webhooks;
-	let (hook, _) = webhooks.create(&rig.delivery.journal, &url, vec![], None).await.expect("create");
+	let (hook, _) =
+		webhooks.create(&rig.delivery.journal, &url, vec![], None).await.expect("create");
 	let _worker = rig.delivery.spawn(hook.id.clone());
 	rig.append().await;
 	let state = rig.wait_for(&hook.id, |h| h.delivery.failed_attempts >= 2).await;

@@ -237,7 +237,7 @@ fn check_url(url: &str) -> Result<String, NodeError> {
 	let invalid = |why: &str| NodeError::InvalidRequest(format!("webhook url {url:?}: {why}"));
 	let uri: Uri = url.parse().map_err(|_| invalid("not a URL"))?;
 	match uri.scheme_str() {
-		Some("http") | Some("https") => {},
+		Some("http") | Some("https") => {}
 		_ => return Err(invalid("must start with http:// or https://")),
 	}
 	if uri.host().is_none_or(str::is_empty) {
@@ -272,9 +272,11 @@ mod tests {
 		assert_eq!(webhooks.oldest_cursor(), None);
 		let event = crate::journal::NodeEvent::PeerDisconnected { node_id: "02".into() };
 		journal.append(event.clone()).await.expect("append");
-		let (slow, _) = webhooks.create(&journal, "http://127.0.0.1:1/a", vec![], None).await.expect("a");
+		let (slow, _) =
+			webhooks.create(&journal, "http://127.0.0.1:1/a", vec![], None).await.expect("a");
 		journal.append(event).await.expect("append");
-		let (fast, _) = webhooks.create(&journal, "http://127.0.0.1:1/b", vec![], None).await.expect("b");
+		let (fast, _) =
+			webhooks.create(&journal, "http://127.0.0.1:1/b", vec![], None).await.expect("b");
 		assert_eq!((slow.delivery.next_index, fast.delivery.next_index), (2, 3));
 		assert_eq!(webhooks.oldest_cursor(), Some(2));
 		webhooks.delete(&slow.id).await.expect("delete");

@@ -44,7 +44,7 @@ pub(crate) fn client_config(ca_cert_pem: Option<&str>) -> Result<Arc<ClientConfi
 			if roots.is_empty() {
 				return Err("no \"BEGIN CERTIFICATE\" section".into());
 			}
-		},
+		}
 	}
 	let provider = Arc::new(rustls::crypto::ring::default_provider());
 	let config = ClientConfig::builder_with_provider(provider)
@@ -150,9 +150,10 @@ pub(crate) fn describe(error: &hyper::Error) -> String {
 				rustls::Error::InvalidCertificate(CertificateError::UnknownIssuer) => {
 					" (the certificate is not from a trusted CA: a receiver with a self-signed \
 					 certificate needs it as the webhook's ca_cert_pem)"
-				},
+				}
 				rustls::Error::InvalidCertificate(
-					CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
+					CertificateError::NotValidForName
+					| CertificateError::NotValidForNameContext { .. },
 				) => " (the certificate does not name the url's host)",
 				_ => "",
 			};

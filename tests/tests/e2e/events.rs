@@ -18,7 +18,8 @@ fn pay_request(invoice: &str) -> PayRequest {
 	PayRequest { invoice: invoice.to_string(), amount_msat: None, max_fee_msat: None }
 }
 
-/// What the webhook receiver saw: (index header, signature header, raw body) per attempt.
+/// What the webhook receiver saw: (index header, signature header, signed message: the
+/// timestamp header, `.`, the raw body) per attempt.
 type Attempts = Arc<Mutex<Vec<(u64, String, Vec<u8>)>>>;
 
 /// A local webhook receiver that answers 500 to its first `failures` attempts, then 200.
@@ -29,10 +30,12 @@ async fn receiver(failures: usize) -> (String, Attempts, tokio::sync::oneshot::S
 		.and(warp::path("hook"))
 		.and(warp::header::<u64>("x-fulgur-event-index"))
 		.and(warp::header::<String>("x-fulgur-signature"))
+		.and(warp::header::<u64>("x-fulgur-timestamp"))
 		.and(warp::body::bytes())
-		.map(move |index: u64, signature: String, body: warp::hyper::body::Bytes| {
+		.map(move |index: u64, signature: String, at: u64, body: warp::hyper::body::Bytes| {
 			let mut seen = seen.lock().unwrap();
-			seen.push((index, signature, body.to_vec()));
+			// The signature covers the timestamp: checked against the signed message.
+			seen.push((index, signature, fulgur_node::webhook_signed_message(at, &body)));
 			let status = if seen.len() <= failures {
 				warp::http::StatusCode::INTERNAL_SERVER_ERROR
 			} else {
@@ -160,8 +163,11 @@ async fn events_resume_without_gaps_and_webhooks_deliver_signed() {
 	assert_eq!(attempts[0].0, attempts[1].0, "the failed event is tried again");
 	assert_eq!(attempts[1].0, attempts[2].0);
 	let mut by_index = BTreeMap::new();
-	for (index, signature, body) in &attempts {
-		assert_eq!(*signature, fulgur_node::webhook_signature(&hook.secret, body), "{index}");
+	for (index, signature, signed) in &attempts {
+		assert_eq!(*signature, fulgur_node::webhook_signature(&hook.secret, signed), "{index}");
+		// The signed message is `<timestamp>.<body>`.
+		let dot = signed.iter().position(|b| *b == b'.').expect("timestamp.body");
+		let body = &signed[dot + 1..];
 		let record: EventRecord = serde_json::from_slice(body).expect("event body");
 		assert_eq!(record.index, *index);
 		by_index.insert(*index, record);

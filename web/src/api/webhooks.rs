@@ -1,8 +1,9 @@
 //! `POST /v1/webhooks`, `GET /v1/webhooks`, `DELETE /v1/webhooks/{id}` (admin only).
 //!
-//! Each delivery is `POST <url>` with the event record as JSON body (as in
-//! `GET /v1/events`) and the headers `X-Fulgur-Signature: sha256=<hex HMAC-SHA256 of the
-//! body keyed with the secret>`, `X-Fulgur-Event-Index` and `X-Fulgur-Event-Type`. Any 2xx
+//! Each delivery is `POST <url>` (`http://` or `https://`) with the event record as JSON
+//! body (as in `GET /v1/events`) and the headers `X-Fulgur-Timestamp: <UNIX seconds>`,
+//! `X-Fulgur-Signature: sha256=<hex HMAC-SHA256 of "<timestamp>.<body>" keyed with the
+//! secret>`, `X-Fulgur-Event-Index` and `X-Fulgur-Event-Type`. Any 2xx
 //! answer acknowledges it; anything else is retried with exponential backoff (1 s, 2 s, 4 s,
 //! ... up to 10 min), in index order. Delivery is at least once: drop repeats by index.
 
@@ -19,7 +20,7 @@ use crate::error::ApiError;
 pub(crate) async fn handle_create_webhook(
 	node: Node, req: CreateWebhookRequest,
 ) -> Result<CreatedWebhook, ApiError> {
-	let (webhook, secret) = node.create_webhook(&req.url, req.events).await?;
+	let (webhook, secret) = node.create_webhook(&req.url, req.events, req.ca_cert_pem).await?;
 	log_info!("webhook {} to {} created", webhook.id, webhook.url);
 	Ok(CreatedWebhook { webhook: webhook.into_wire(), secret })
 }

@@ -383,7 +383,10 @@ fn merchant() -> Vec<(&'static str, Value)> {
 				("next_cursor", nullable(string())),
 			]),
 		),
-		("CreateWebhookRequest", object(&[("url", string()), ("?events", array(string()))])),
+		(
+			"CreateWebhookRequest",
+			object(&[("url", string()), ("?events", array(string())), ("?ca_cert_pem", string())]),
+		),
 		(
 			"DeliveryState",
 			object(&[
