@@ -221,6 +221,13 @@ fn parses_commands() {
 		cli.cmd,
 		ClientCommand::Webhook(WebhookCommand::Create { ref events, .. }) if events.len() == 2
 	));
+	let cli =
+		parse(&["webhook", "create", "https://127.0.0.1:9/h", "--ca-cert", "ca.pem"]).unwrap();
+	assert!(matches!(
+		cli.cmd,
+		ClientCommand::Webhook(WebhookCommand::Create { ca_cert: Some(ref path), .. })
+			if path.as_os_str() == "ca.pem"
+	));
 	let cli = parse(&["events", "--after", "7"]).unwrap();
 	assert_eq!(cli.cmd, ClientCommand::Events { after: 7, limit: None });
 }

@@ -24,7 +24,7 @@ use tokio_rustls::client::TlsStream;
 use tokio_rustls::TlsConnector;
 
 /// Longest `ca_cert_pem` accepted (a few certificates of a chain fit easily).
-pub const MAX_CA_CERT_PEM: usize = 64 * 1024;
+pub const MAX_CA_CERT_PEM: usize = 32 * 1024;
 
 /// The TLS client configuration of a webhook: trusting only the certificates of
 /// `ca_cert_pem` when given, Mozilla's roots otherwise. The error says what is wrong with the

@@ -20,3 +20,4 @@ mod retention;
 mod routing;
 mod tower;
 mod tower_penalties;
+mod webhooks_tls;

@@ -265,6 +265,16 @@ async fn routes_parse_requests() {
 	assert!(matches!(&c, Call::GetInvoice { payment_hash } if payment_hash == "ffee"), "{c:?}");
 	let c = call(request("GET", "/v1/channels/ffee")).await;
 	assert!(matches!(&c, Call::GetChannel { channel_id } if channel_id == "ffee"), "{c:?}");
+	let hook =
+		json!({"url": "https://shop.example/h", "ca_cert_pem": "-----BEGIN CERTIFICATE-----"});
+	let c = call(request("POST", "/v1/webhooks").json(&hook)).await;
+	assert!(
+		matches!(&c, Call::CreateWebhook { input: r } if r.ca_cert_pem.as_deref() == hook["ca_cert_pem"].as_str()),
+		"{c:?}"
+	);
+	let c =
+		call(request("POST", "/v1/webhooks").json(&json!({"url": "http://shop.example/h"}))).await;
+	assert!(matches!(&c, Call::CreateWebhook { input: r } if r.ca_cert_pem.is_none()), "{c:?}");
 	let c = call(request("POST", "/v1/offers").json(&json!({"description": "d"}))).await;
 	assert!(matches!(&c, Call::CreateOffer { input: r } if r.amount_msat.is_none()), "{c:?}");
 	for (method, path, expected) in [
