@@ -84,7 +84,7 @@ impl Transport {
 	/// The transport of `hook`'s URL; the error (a stored CA that no longer reads) is the
 	/// webhook's `last_error` at every attempt.
 	pub(crate) fn of(webhooks: &Webhooks, hook: &Registration) -> Result<Transport, String> {
-		if !hook.url.starts_with("https://") {
+		if !super::is_https(&hook.url) {
 			return Ok(Transport::Plain(webhooks.http.clone()));
 		}
 		let config = tls::client_config(hook.ca_cert_pem.as_deref())

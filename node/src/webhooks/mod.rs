@@ -246,12 +246,17 @@ fn check_url(url: &str) -> Result<String, NodeError> {
 	Ok(url.to_string())
 }
 
+/// Whether `url` is an `https://` one (the scheme in any letter case).
+fn is_https(url: &str) -> bool {
+	url.parse::<Uri>().is_ok_and(|uri| uri.scheme_str() == Some("https"))
+}
+
 /// A CA certificate only for an `https://` URL, and one rustls can use (at least one PEM
 /// certificate, at most [`MAX_CA_CERT_PEM`] bytes); blank means none.
 fn check_ca_cert(url: &str, ca_cert_pem: Option<String>) -> Result<Option<String>, NodeError> {
 	let Some(pem) = ca_cert_pem.filter(|pem| !pem.trim().is_empty()) else { return Ok(None) };
 	let invalid = |why: &str| NodeError::InvalidRequest(format!("webhook ca_cert_pem: {why}"));
-	if !url.starts_with("https://") {
+	if !is_https(url) {
 		return Err(invalid("only for an https:// url"));
 	}
 	tls::client_config(Some(&pem)).map_err(|e| invalid(&e))?;
@@ -288,6 +293,7 @@ mod tests {
 		assert!(check_url("http://127.0.0.1:8080/hook").is_ok());
 		assert!(check_url(" http://shop.example/fulgur ").is_ok());
 		assert!(check_url("https://shop.example/fulgur").is_ok());
+		assert!(is_https("HTTPS://shop.example") && !is_https("http://shop.example"));
 		for bad in ["ftp://x", "shop.example", "", "http://", "https://"] {
 			assert_eq!(
 				check_url(bad).map_err(|e| e.code()).err(),
