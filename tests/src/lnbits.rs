@@ -82,7 +82,7 @@ pub fn provide_venv() -> Result<PathBuf, String> {
 	}
 	let parent = venv.parent().ok_or("lnbits: the venv has no parent directory")?;
 	std::fs::create_dir_all(parent).map_err(|e| format!("lnbits: {}: {e}", parent.display()))?;
-	let lock_path = venv.with_extension("lock");
+	let lock_path = parent.join(format!("lnbits-{LNBITS_VERSION}.lock"));
 	let lock = OpenOptions::new()
 		.create(true)
 		.truncate(false)
