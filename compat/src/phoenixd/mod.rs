@@ -9,6 +9,8 @@
 
 mod auth;
 mod routes;
+#[cfg(test)]
+mod tests;
 mod websocket;
 pub mod wire;
 
@@ -93,7 +95,6 @@ pub fn serve(bind: SocketAddr, passwords: Passwords) -> Result<PhoenixdServer, S
 		.try_bind_with_graceful_shutdown(bind, signal)
 		.map_err(|e| format!("phoenixd surface on {bind}: {e}"))?;
 	let task = tokio::spawn(run);
-	fulgur_node::info!("phoenixd API listening on http://{local_addr}");
 	Ok(PhoenixdServer { local_addr, surface, shutdown, closing, task })
 }
 
