@@ -107,9 +107,11 @@ async fn lnbits_receives_and_pays_through_the_phoenixd_surface() {
 	assert_eq!(sent.preimage, ours.preimage, "{:?}", sent.raw);
 
 	// LNbits listened on /websocket all along (it says so when it connects, and when it
-	// loses the connection).
+	// loses the connection) ...
 	let log = lnbits.log();
 	assert!(log.contains("connected to phoenixd invoices stream"), "{log}");
+	// ... and heard of the payment there: it logs each `payment_received` message it reads.
+	assert!(log.contains(&format!("payment-received: {hash}")), "{log}");
 	assert!(!log.contains("lost connection to phoenixd invoices stream"), "{log}");
 
 	drop(lnbits);
