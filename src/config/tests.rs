@@ -355,6 +355,8 @@ fn every_variable_keeps_its_name() {
 		"FULGUR_MAX_CLTV_EXPIRY_DELTA",
 		"FULGUR_TOWERS",
 		"FULGUR_EVENTS_RETENTION_DAYS",
+		"FULGUR_PHOENIXD_PORT",
+		"FULGUR_PHOENIXD_BIND",
 	];
 	let tower_names = [
 		"FULGUR_TOWER_DATA_DIR",

@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use bitcoin::Network;
 use fulgur_api::ApiClient;
+use fulgur_compat::phoenixd::{Passwords, PhoenixdServer};
 use fulgur_node::{Node, NodeConfig, Startup};
 use fulgur_web::{ApiConfig, ApiServer};
 
@@ -49,6 +50,10 @@ pub struct RunningNode {
 	pub api_key: String,
 	/// Its data directory.
 	pub data_dir: PathBuf,
+	/// Its Phoenixd-compatible API, on a free port of 127.0.0.1.
+	pub phoenixd: PhoenixdServer,
+	/// The passwords of that API (from `DATA_DIR/phoenixd/`).
+	pub phoenixd_passwords: Passwords,
 }
 
 impl RunningNode {
@@ -97,15 +102,36 @@ impl RunningNode {
 		)
 		.await
 		.map_err(|e| format!("{name}: API on {bind}: {e}"))?;
+		let phoenixd_passwords = Passwords::load_or_create(data_dir)
+			.map_err(|e| format!("{name}: phoenixd passwords: {e}"))?;
+		let phoenixd_bind: SocketAddr = ([127, 0, 0, 1], 0).into();
+		let phoenixd =
+			match fulgur_compat::phoenixd::serve(phoenixd_bind, phoenixd_passwords.clone()) {
+				Ok(server) => server,
+				Err(e) => {
+					api.shutdown().await;
+					return Err(format!("{name}: {e}"));
+				}
+			};
 		let node = match Node::start_reporting(config, startup).await {
 			Ok(node) => node,
 			Err(e) => {
 				api.shutdown().await;
+				phoenixd.shutdown().await;
 				return Err(format!("{name}: {e}"));
 			}
 		};
 		api.attach(node.clone());
-		Ok(RunningNode { name: name.to_string(), node, api, api_key, data_dir: data_dir.into() })
+		phoenixd.attach(node.clone());
+		Ok(RunningNode {
+			name: name.to_string(),
+			node,
+			api,
+			api_key,
+			data_dir: data_dir.into(),
+			phoenixd,
+			phoenixd_passwords,
+		})
 	}
 
 	/// `http://127.0.0.1:PORT`.
@@ -125,9 +151,10 @@ impl RunningNode {
 			.unwrap_or_else(|e| panic!("API client for {}: {e}", self.name))
 	}
 
-	/// Stops the API, then the node.
+	/// Stops the APIs, then the node.
 	pub async fn stop(self) {
 		self.api.shutdown().await;
+		self.phoenixd.shutdown().await;
 		self.node.stop().await;
 	}
 }

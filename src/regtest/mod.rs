@@ -237,6 +237,9 @@ impl RegtestNetwork {
 					p2p_addr: n.p2p_addr(),
 					api_url: n.api_url(),
 					api_key: n.api_key.clone(),
+					phoenixd_url: n.phoenixd.url(),
+					phoenixd_password: n.phoenixd_passwords.full.clone(),
+					phoenixd_limited_password: n.phoenixd_passwords.limited.clone(),
 				})
 				.collect(),
 		}
