@@ -11,6 +11,7 @@ mod events;
 mod fees;
 mod files;
 mod gossip;
+mod lnd_rest;
 mod payment_records;
 mod payments;
 mod peer_churn;
