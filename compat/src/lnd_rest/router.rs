@@ -2,7 +2,10 @@
 //! LND `Payment` objects, each state once (only the final one with `no_inflight_updates`),
 //! ending at SUCCEEDED or FAILED. Sending is the node's `pay` (or `keysend`); a payment the
 //! node refused after recording it reads FAILED with its reason, as LND reports a payment
-//! that found no route; a refusal before any record is an `{"error":..}` line.
+//! that found no route; a refusal before anything was sent (a bad invoice, one already paid,
+//! an unknown hash to track) is answered as grpc-gateway answers a stream that fails at once:
+//! the error's HTTP status and `{"error":{..}}`, which LNbits reads to tell "not sent" from
+//! "maybe sent".
 
 use std::collections::HashMap;
 
@@ -68,14 +71,13 @@ pub async fn send(shared: &Shared, call: &Call) -> Result<Reply, LndError> {
 	let max_fee_msat = Some(req.fee_limit_msat()?);
 	let _ = (req.timeout_seconds, req.allow_self_payment);
 	let node = &shared.node;
-	let (tx, body) = open(shared)?;
 	let started = if !req.payment_request.is_empty() {
 		let pay = PayRequest {
 			invoice: req.payment_request.trim().to_string(),
 			amount_msat,
 			max_fee_msat,
 		};
-		let hash = fulgur_invoice_hash(&pay.invoice);
+		let hash = invoice_hash(&pay.invoice);
 		node.pay(pay, false).await.map(|r| r.payment_id).map_err(|e| (e, hash))
 	} else {
 		start_keysend(shared, &req, amount_msat).await.map_err(|e| (e, None))
@@ -84,21 +86,21 @@ pub async fn send(shared: &Shared, call: &Call) -> Result<Reply, LndError> {
 		Ok(id) => id,
 		// Refused after it was recorded (no route, ...): LND reports a FAILED payment.
 		Err((_, Some(hash))) if recorded_failure(shared, &hash) => hash,
+		// Refused before anything was sent: nothing to follow.
 		Err((e, _)) => {
-			let error = match e {
+			return Ok(Reply::StreamError(match e {
 				NodeError::DuplicatePayment(m) if m.contains("already paid") => {
 					LndError::new(Code::AlreadyExists, "invoice is already paid")
 				}
 				other => other.into(),
-			};
-			tokio::spawn(async move { tx.error(&error).await });
-			return Ok(Reply::Stream(body));
+			}))
 		}
 	};
 	let Some(id) = parse_payment_id(&id) else {
 		return Err(LndError::new(Code::Internal, "the node named a payment id that is not hex"));
 	};
 	let only_final = req.no_inflight_updates.0;
+	let (tx, body) = open(shared)?;
 	tokio::spawn(follow(tx, id, only_final));
 	Ok(Reply::Stream(body))
 }
@@ -120,7 +122,7 @@ async fn start_keysend(
 	Ok(shared.node.keysend(dest, amount, None, false).await?.payment_id)
 }
 
-fn fulgur_invoice_hash(text: &str) -> Option<String> {
+fn invoice_hash(text: &str) -> Option<String> {
 	use std::str::FromStr;
 	let invoice = lightning_invoice::Bolt11Invoice::from_str(text.trim()).ok()?;
 	Some(bitcoin::hex::DisplayHex::to_lower_hex_string(invoice.payment_hash().as_ref() as &[u8]))
@@ -176,6 +178,10 @@ pub fn track(shared: &Shared, hash_b64: &str, call: &Call) -> Result<Reply, LndE
 			parse_flag(v).ok_or_else(|| LndError::invalid("no_inflight_updates: not a boolean"))?
 		}
 	};
+	let ours = shared.node.get_payment(&PaymentId(hash));
+	if !ours.is_some_and(|p| p.direction == PaymentDirection::Outbound) {
+		return Ok(Reply::StreamError(not_initiated()));
+	}
 	let (tx, body) = open(shared)?;
 	tokio::spawn(follow(tx, PaymentId(hash), only_final));
 	Ok(Reply::Stream(body))

@@ -18,6 +18,9 @@ pub enum Reply {
 	Json(serde_json::Value),
 	/// A 200 whose body is a stream of `{"result":..}` lines.
 	Stream(Body),
+	/// A stream that fails before its first line: as grpc-gateway answers then, the error's
+	/// HTTP status with `{"error":{"code","message","details":[]}}`.
+	StreamError(LndError),
 }
 
 /// A request past authorization.

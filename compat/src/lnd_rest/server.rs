@@ -104,6 +104,9 @@ async fn answer(shared: &Shared, req: Request<Body>) -> Response<Body> {
 			.header("content-type", "application/json")
 			.body(body)
 			.unwrap_or_default(),
+		Ok(Reply::StreamError(e)) => {
+			json_response(e.code.http_status(), &serde_json::json!({ "error": e.body() }))
+		}
 		Err(e) => json_response(e.code.http_status(), &e.body()),
 	}
 }

@@ -186,12 +186,13 @@ fn is_final(status: InvoiceStatus) -> bool {
 pub fn subscribe_single(shared: &Shared, hash_b64: &str) -> Result<Reply, LndError> {
 	let hash = hash_from_base64(hash_b64, "r_hash")?;
 	let hash_hex = bitcoin::hex::DisplayHex::to_lower_hex_string(hash.as_slice());
+	let after = shared.node.latest_event_index();
+	let Some(record) = shared.node.get_invoice(&PaymentHash(hash)) else {
+		return Ok(Reply::StreamError(LndError::new(Code::NotFound, "unable to locate invoice")));
+	};
 	let (mut tx, body) = open(shared)?;
 	tokio::spawn(async move {
-		let mut after = tx.node.latest_event_index();
-		let Some(mut record) = tx.node.get_invoice(&PaymentHash(hash)) else {
-			return tx.error(&LndError::new(Code::NotFound, "unable to locate invoice")).await;
-		};
+		let (mut after, mut record) = (after, record);
 		let mut sent_status = record.status;
 		if !tx.result(&invoice(&record, &Indexes::now(&tx.node))).await || is_final(sent_status) {
 			return;

@@ -223,8 +223,12 @@ async fn lnd_rest_over_tls_receives_and_sends() {
 	);
 	let by_query = admin.get(&format!("/v1/invoice?r_hash={}", base64_url(&hash))).await;
 	assert_eq!(by_query["payment_request"], bolt11.as_str());
-	let listed = admin.get("/v1/invoices?reversed=True&num_max_invoices=1").await;
-	assert_eq!(listed["invoices"][0]["r_hash"], base64(&hash));
+	let listed = admin.get("/v1/invoices?reversed=True&num_max_invoices=10").await;
+	let listed = listed["invoices"].as_array().expect("invoices").clone();
+	assert_eq!(listed.len(), 2, "the amountless one and ours");
+	assert!(listed.iter().any(|i| i["r_hash"] == base64(&hash) && i["state"] == "SETTLED"));
+	let pending = admin.get("/v1/invoices?pending_only=true").await;
+	assert_eq!(pending["invoices"].as_array().map(Vec::len), Some(1), "{pending}");
 
 	// Sending: bob's invoice, paid through /v2/router/send with only the final update.
 	let bob_invoice =
@@ -251,11 +255,15 @@ async fn lnd_rest_over_tls_receives_and_sends() {
 	let line = tracked.next().await.expect("tracked");
 	assert_eq!(line["result"]["status"], "SUCCEEDED");
 	assert_eq!(line["result"]["payment_preimage"], preimage_hex.as_str());
-	let mut unknown = admin
-		.stream(Method::GET, &format!("/v2/router/track/{}", base64_url(&[9; 32])), None)
-		.await;
-	let line = unknown.next().await.expect("an error line");
-	assert_eq!(line["error"]["message"], "payment isn't initiated", "{line}");
+	// A stream that fails at once answers as grpc-gateway does: the status and {"error":..}.
+	let unknown = format!("/v2/router/track/{}", base64_url(&[9; 32]));
+	let (status, body) = admin.call(Method::GET, &unknown, None).await;
+	assert_eq!(status, 404, "{body}");
+	assert_eq!(body["error"]["message"], "payment isn't initiated", "{body}");
+	let again = json!({ "payment_request": bob_invoice.bolt11, "timeout_seconds": 30 });
+	let (status, body) = admin.call(Method::POST, "/v2/router/send", Some(again)).await;
+	assert_eq!(status, 409, "{body}");
+	assert_eq!(body["error"]["message"], "invoice is already paid", "{body}");
 	let payments = admin.get("/v1/payments?include_incomplete=True&max_payments=20").await;
 	assert_eq!(payments["payments"][0]["payment_hash"], bob_invoice.payment_hash.as_str());
 	assert_eq!(payments["payments"][0]["status"], "SUCCEEDED");
