@@ -12,6 +12,7 @@ use fulgur_api::ApiClient;
 use fulgur_node::config::NodeConfig;
 use fulgur_node::StoreKind;
 
+pub mod lnbits;
 pub mod topology;
 pub mod webdriver;
 

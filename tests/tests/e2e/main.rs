@@ -11,6 +11,8 @@ mod events;
 mod fees;
 mod files;
 mod gossip;
+mod lnbits;
+mod lnbits_lnd_rest;
 mod lnd_rest;
 mod payment_records;
 mod payments;
