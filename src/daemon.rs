@@ -80,6 +80,14 @@ pub struct NodeArgs {
 		default_value_t = fulgur_node::config::DEFAULT_EVENTS_RETENTION_DAYS,
 		value_parser = clap::value_parser!(u32).range(1..=36_500))]
 	pub events_retention_days: u32,
+	/// Port of the Phoenixd-compatible API (LNbits' `PhoenixdWallet`, BTCPay's Phoenixd
+	/// plugin); off unless given. Passwords in DATA_DIR/phoenixd/
+	#[arg(long, value_name = "PORT")]
+	pub phoenixd_port: Option<u16>,
+	/// Address the Phoenixd-compatible API binds to (it speaks plain HTTP: keep it on
+	/// loopback unless behind a TLS proxy)
+	#[arg(long, default_value = "127.0.0.1")]
+	pub phoenixd_bind: std::net::IpAddr,
 }
 
 /// The default data directory, `~/.fulgur/node`.
@@ -138,17 +146,26 @@ pub async fn run(args: NodeArgs) -> Result<(), String> {
 	)
 	.await
 	.map_err(|e| format!("API on {}: {e}", args.api_bind))?;
+	let phoenixd = match start_phoenixd(&args, &data_dir) {
+		Ok(phoenixd) => phoenixd,
+		Err(e) => {
+			api.shutdown().await;
+			return Err(e);
+		}
+	};
 	let node = tokio::select! {
 		started = Node::start_reporting(config, startup) => match started {
 			Ok(node) => node,
 			Err(e) => {
 				api.shutdown().await;
+				stop_phoenixd(phoenixd).await;
 				return Err(e.to_string());
 			}
 		},
 		() = shutdown_signal() => {
 			eprintln!("shutting down before the node started");
 			api.shutdown().await;
+			stop_phoenixd(phoenixd).await;
 			return Ok(());
 		}
 	};
@@ -157,6 +174,7 @@ pub async fn run(args: NodeArgs) -> Result<(), String> {
 		Ok(lnd_rest) => lnd_rest,
 		Err(e) => {
 			api.shutdown().await;
+			stop_phoenixd(phoenixd).await;
 			node.stop().await;
 			return Err(e);
 		}
@@ -170,12 +188,18 @@ pub async fn run(args: NodeArgs) -> Result<(), String> {
 			data_dir.join("lnd").display()
 		);
 	}
+	if let Some(phoenixd) = &phoenixd {
+		phoenixd.attach(node.clone());
+		let dir = data_dir.join("phoenixd");
+		println!("  phoenixd: {}  (passwords in {})", phoenixd.url(), dir.display());
+	}
 	shutdown_signal().await;
 	eprintln!("shutting down");
 	if let Some(lnd) = lnd_rest {
 		lnd.shutdown().await;
 	}
 	api.shutdown().await;
+	stop_phoenixd(phoenixd).await;
 	node.stop().await;
 	Ok(())
 }
@@ -203,6 +227,22 @@ async fn serve_lnd_rest(
 		.await
 		.map(Some)
 		.map_err(|e| format!("LND REST on {bind}: {e}"))
+}
+
+/// The Phoenixd-compatible API when `--phoenixd-port` is given (its passwords made first).
+fn start_phoenixd(
+	args: &NodeArgs, data_dir: &Path,
+) -> Result<Option<fulgur_compat::phoenixd::PhoenixdServer>, String> {
+	let Some(port) = args.phoenixd_port else { return Ok(None) };
+	let passwords = fulgur_compat::phoenixd::Passwords::load_or_create(data_dir)
+		.map_err(|e| format!("phoenixd passwords in {}: {e}", data_dir.display()))?;
+	fulgur_compat::phoenixd::serve(SocketAddr::new(args.phoenixd_bind, port), passwords).map(Some)
+}
+
+async fn stop_phoenixd(phoenixd: Option<fulgur_compat::phoenixd::PhoenixdServer>) {
+	if let Some(phoenixd) = phoenixd {
+		phoenixd.shutdown().await;
+	}
 }
 
 fn print_started(node: &Node, api: &SocketAddr, key_file: &Path, data_dir: &Path) {
@@ -300,6 +340,8 @@ mod tests {
 		let default = parse(&[]).expect("defaults");
 		assert_eq!(default.events_retention_days, 90);
 		let week = parse(&["--events-retention-days", "7"]).expect("a week");
+		assert_eq!(default.phoenixd_port, None, "the phoenixd surface is off unless asked for");
+		assert_eq!(default.phoenixd_bind.to_string(), "127.0.0.1");
 		assert_eq!(week.events_retention_days, 7);
 		for bad in ["0", "-1", "x", "36501"] {
 			assert!(parse(&["--events-retention-days", bad]).is_err(), "{bad}");

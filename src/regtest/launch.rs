@@ -11,6 +11,7 @@ use std::time::Duration;
 use bitcoin::Network;
 use fulgur_api::ApiClient;
 use fulgur_compat::lnd_rest::{LndRest, LndRestConfig};
+use fulgur_compat::phoenixd::{Passwords, PhoenixdServer};
 use fulgur_node::{Node, NodeConfig, Startup};
 use fulgur_web::{ApiConfig, ApiServer};
 
@@ -52,6 +53,10 @@ pub struct RunningNode {
 	pub data_dir: PathBuf,
 	/// Its LND REST surface, once [`RunningNode::serve_lnd_rest`] started it.
 	pub lnd_rest: Option<LndRest>,
+	/// Its Phoenixd-compatible API, on a free port of 127.0.0.1.
+	pub phoenixd: PhoenixdServer,
+	/// The passwords of that API (from `DATA_DIR/phoenixd/`).
+	pub phoenixd_passwords: Passwords,
 }
 
 impl RunningNode {
@@ -100,14 +105,27 @@ impl RunningNode {
 		)
 		.await
 		.map_err(|e| format!("{name}: API on {bind}: {e}"))?;
+		let phoenixd_passwords = Passwords::load_or_create(data_dir)
+			.map_err(|e| format!("{name}: phoenixd passwords: {e}"))?;
+		let phoenixd_bind: SocketAddr = ([127, 0, 0, 1], 0).into();
+		let phoenixd =
+			match fulgur_compat::phoenixd::serve(phoenixd_bind, phoenixd_passwords.clone()) {
+				Ok(server) => server,
+				Err(e) => {
+					api.shutdown().await;
+					return Err(format!("{name}: {e}"));
+				}
+			};
 		let node = match Node::start_reporting(config, startup).await {
 			Ok(node) => node,
 			Err(e) => {
 				api.shutdown().await;
+				phoenixd.shutdown().await;
 				return Err(format!("{name}: {e}"));
 			}
 		};
 		api.attach(node.clone());
+		phoenixd.attach(node.clone());
 		Ok(RunningNode {
 			name: name.to_string(),
 			node,
@@ -115,6 +133,8 @@ impl RunningNode {
 			api_key,
 			data_dir: data_dir.into(),
 			lnd_rest: None,
+			phoenixd,
+			phoenixd_passwords,
 		})
 	}
 
@@ -155,6 +175,7 @@ impl RunningNode {
 			lnd_rest.shutdown().await;
 		}
 		self.api.shutdown().await;
+		self.phoenixd.shutdown().await;
 		self.node.stop().await;
 	}
 }

@@ -249,6 +249,9 @@ impl RegtestNetwork {
 					api_url: n.api_url(),
 					api_key: n.api_key.clone(),
 					lnd: n.lnd_rest.as_ref().map(LndRestEntry::of),
+					phoenixd_url: n.phoenixd.url(),
+					phoenixd_password: n.phoenixd_passwords.full.clone(),
+					phoenixd_limited_password: n.phoenixd_passwords.limited.clone(),
 				})
 				.collect(),
 		}

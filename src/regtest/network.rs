@@ -40,6 +40,15 @@ pub struct NetworkNode {
 	pub api_url: String,
 	/// Bearer key for the API.
 	pub api_key: String,
+	/// `http://127.0.0.1:PORT` of its Phoenixd-compatible API.
+	#[serde(default)]
+	pub phoenixd_url: String,
+	/// That API's full password (HTTP Basic, empty user).
+	#[serde(default)]
+	pub phoenixd_password: String,
+	/// That API's limited password (read and create invoices).
+	#[serde(default)]
+	pub phoenixd_limited_password: String,
 	/// How LND REST clients reach the node (LNbits' `LndRestWallet`, BTCPay's `lnd-rest`).
 	#[serde(flatten, default, skip_serializing_if = "Option::is_none")]
 	pub lnd: Option<LndRestEntry>,

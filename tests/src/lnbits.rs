@@ -236,6 +236,11 @@ impl Lnbits {
 		}
 	}
 
+	/// LNbits' whole log so far.
+	pub fn log(&self) -> String {
+		std::fs::read_to_string(&self.log_path).unwrap_or_default()
+	}
+
 	/// The last lines of LNbits' log, for a failure message.
 	pub fn log_tail(&self) -> String {
 		let log = std::fs::read_to_string(&self.log_path).unwrap_or_default();

@@ -30,7 +30,7 @@ async fn send(method: &str, path: &str, password: Option<&str>, body: &[u8]) -> 
 		.method(method)
 		.path(path)
 		.header("content-type", "application/x-www-form-urlencoded")
-		.body(body.to_vec());
+		.body(body);
 	if let Some(password) = password {
 		request = request.header("authorization", basic(password));
 	}

@@ -106,6 +106,12 @@ async fn lnbits_receives_and_pays_through_the_phoenixd_surface() {
 	);
 	assert_eq!(sent.preimage, ours.preimage, "{:?}", sent.raw);
 
+	// LNbits listened on /websocket all along (it says so when it connects, and when it
+	// loses the connection).
+	let log = lnbits.log();
+	assert!(log.contains("connected to phoenixd invoices stream"), "{log}");
+	assert!(!log.contains("lost connection to phoenixd invoices stream"), "{log}");
+
 	drop(lnbits);
 	surface.shutdown().await;
 	net.shutdown().await;

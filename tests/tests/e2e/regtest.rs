@@ -13,6 +13,16 @@ async fn regtest_network_routes_two_hops_and_restarts() {
 	let parsed: serde_json::Value = serde_json::from_str(&written).expect("json");
 	assert!(parsed["bitcoind"]["rpc_url"].is_string());
 	assert_eq!(parsed["nodes"][2]["name"], "carol");
+	// Each node's Phoenixd-compatible API, on loopback, with its two passwords from its data
+	// dir.
+	let carol = &parsed["nodes"][2];
+	let phoenixd_url = carol["phoenixd_url"].as_str().expect("phoenixd_url");
+	assert!(phoenixd_url.starts_with("http://127.0.0.1:"), "{phoenixd_url}");
+	let password_file = std::fs::read_to_string(dir.path().join("carol/phoenixd/password"));
+	assert_eq!(carol["phoenixd_password"].as_str(), Some(password_file.expect("file").trim()));
+	let limited = carol["phoenixd_limited_password"].as_str().expect("limited password");
+	assert_eq!(limited.len(), 64);
+	assert_ne!(Some(limited), carol["phoenixd_password"].as_str());
 
 	let pay_carol = |network: &RegtestNetwork, amount: u64, label: String| {
 		let alice = network.nodes[0].client();
@@ -40,6 +50,7 @@ async fn regtest_network_routes_two_hops_and_restarts() {
 	let network = RegtestNetwork::up(dir.path(), 3).await.expect("network restarts");
 	assert_eq!(network.file().nodes[0].node_id, file.nodes[0].node_id);
 	assert_eq!(network.file().nodes[0].api_url, file.nodes[0].api_url);
+	assert_eq!(network.file().nodes[0].phoenixd_password, file.nodes[0].phoenixd_password);
 	pay_carol(&network, 20_000_000, "after restart".into()).await;
 	network.down().await;
 }
