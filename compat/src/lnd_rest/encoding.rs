@@ -150,7 +150,7 @@ pub fn decode_base64(text: &str) -> Option<Vec<u8>> {
 	} else {
 		let padded_len = text.len().div_ceil(4) * 4;
 		let mut padded = text.to_string();
-		padded.extend(std::iter::repeat('=').take(padded_len - text.len()));
+		padded.extend(std::iter::repeat_n('=', padded_len - text.len()));
 		STANDARD.decode(padded).ok()
 	}
 }

@@ -99,12 +99,12 @@ impl Macaroons {
 /// Whether `scope` may call a route that needs `needed`: admin may do everything, invoice
 /// what invoice and readonly routes need, readonly only readonly routes.
 pub fn allows(scope: ApiScope, needed: ApiScope) -> bool {
-	match (scope, needed) {
-		(ApiScope::Admin, _) => true,
-		(ApiScope::Invoice, ApiScope::Invoice | ApiScope::Readonly) => true,
-		(ApiScope::Readonly, ApiScope::Readonly) => true,
-		_ => false,
-	}
+	matches!(
+		(scope, needed),
+		(ApiScope::Admin, _)
+			| (ApiScope::Invoice, ApiScope::Invoice | ApiScope::Readonly)
+			| (ApiScope::Readonly, ApiScope::Readonly)
+	)
 }
 
 /// The refusal LND gives when a macaroon lacks a permission (clients match "permission
