@@ -341,6 +341,8 @@ fn every_variable_keeps_its_name() {
 		"FULGUR_NETWORK",
 		"FULGUR_LISTEN",
 		"FULGUR_API_BIND",
+		"FULGUR_LND_REST_PORT",
+		"FULGUR_LND_REST_BIND",
 		"FULGUR_ALIAS",
 		"FULGUR_BITCOIND_RPC",
 		"FULGUR_BITCOIND_RPC_USER",
@@ -355,6 +357,8 @@ fn every_variable_keeps_its_name() {
 		"FULGUR_MAX_CLTV_EXPIRY_DELTA",
 		"FULGUR_TOWERS",
 		"FULGUR_EVENTS_RETENTION_DAYS",
+		"FULGUR_PHOENIXD_PORT",
+		"FULGUR_PHOENIXD_BIND",
 	];
 	let tower_names = [
 		"FULGUR_TOWER_DATA_DIR",
