@@ -33,6 +33,13 @@ pub struct NodeArgs {
 	/// Address of the HTTP API (keep it on loopback unless behind a TLS proxy)
 	#[arg(long, default_value = "127.0.0.1:3000")]
 	pub api_bind: SocketAddr,
+	/// Port of the LND-compatible REST API (HTTPS, macaroons in DATA_DIR/lnd/); off unless
+	/// given, except on regtest where it is on (a free port when not given)
+	#[arg(long, value_name = "PORT")]
+	pub lnd_rest_port: Option<u16>,
+	/// Address the LND-compatible REST API binds to
+	#[arg(long, value_name = "IP", default_value = "127.0.0.1")]
+	pub lnd_rest_bind: std::net::IpAddr,
 	/// Node alias announced to the network
 	#[arg(long, default_value = "fulgur")]
 	pub alias: String,
@@ -163,7 +170,24 @@ pub async fn run(args: NodeArgs) -> Result<(), String> {
 		}
 	};
 	api.attach(node.clone());
+	let lnd_rest = match serve_lnd_rest(&args, &node, &data_dir).await {
+		Ok(lnd_rest) => lnd_rest,
+		Err(e) => {
+			api.shutdown().await;
+			stop_phoenixd(phoenixd).await;
+			node.stop().await;
+			return Err(e);
+		}
+	};
 	print_started(&node, &api.local_addr(), &key_file, &data_dir);
+	if let Some(lnd) = &lnd_rest {
+		println!(
+			"  lnd rest: {}  (cert {}, macaroons in {})",
+			lnd.url(),
+			lnd.tls_cert_path().display(),
+			data_dir.join("lnd").display()
+		);
+	}
 	if let Some(phoenixd) = &phoenixd {
 		phoenixd.attach(node.clone());
 		let dir = data_dir.join("phoenixd");
@@ -171,10 +195,38 @@ pub async fn run(args: NodeArgs) -> Result<(), String> {
 	}
 	shutdown_signal().await;
 	eprintln!("shutting down");
+	if let Some(lnd) = lnd_rest {
+		lnd.shutdown().await;
+	}
 	api.shutdown().await;
 	stop_phoenixd(phoenixd).await;
 	node.stop().await;
 	Ok(())
+}
+
+/// The port the LND REST surface takes: the flag's, else a free one on regtest, else none.
+fn lnd_rest_port(args: &NodeArgs) -> Option<u16> {
+	match (args.lnd_rest_port, args.network) {
+		(Some(port), _) => Some(port),
+		(None, Network::Regtest) => Some(0),
+		(None, _) => None,
+	}
+}
+
+async fn serve_lnd_rest(
+	args: &NodeArgs, node: &Node, data_dir: &Path,
+) -> Result<Option<fulgur_compat::lnd_rest::LndRest>, String> {
+	let Some(port) = lnd_rest_port(args) else { return Ok(None) };
+	let bind = SocketAddr::new(args.lnd_rest_bind, port);
+	let config = fulgur_compat::lnd_rest::LndRestConfig {
+		bind,
+		data_dir: data_dir.to_path_buf(),
+		alias: args.alias.clone(),
+	};
+	fulgur_compat::lnd_rest::serve(node.clone(), config)
+		.await
+		.map(Some)
+		.map_err(|e| format!("LND REST on {bind}: {e}"))
 }
 
 /// The Phoenixd-compatible API when `--phoenixd-port` is given (its passwords made first).
@@ -272,6 +324,15 @@ mod tests {
 			(config.bitcoind_rpc_user.as_str(), config.bitcoind_rpc_password.as_str()),
 			("alice", "pw")
 		);
+	}
+
+	#[test]
+	fn lnd_rest_is_off_outside_regtest_unless_asked() {
+		assert_eq!(lnd_rest_port(&parse(&[]).unwrap()), Some(0), "regtest: a free port");
+		assert_eq!(lnd_rest_port(&parse(&["--network", "signet"]).unwrap()), None);
+		let asked = parse(&["--network", "signet", "--lnd-rest-port", "8080"]).unwrap();
+		assert_eq!(lnd_rest_port(&asked), Some(8080));
+		assert_eq!(asked.lnd_rest_bind.to_string(), "127.0.0.1");
 	}
 
 	#[test]

@@ -278,6 +278,25 @@ impl Node {
 			description,
 			expiry_secs,
 			None,
+			None,
+		)
+		.await
+	}
+
+	/// Creates a BOLT11 invoice for a preimage the caller chose (LND's `r_preimage`): a
+	/// payment to it is claimed with that preimage, as with any invoice of ours. The caller
+	/// must keep the preimage secret until paid: whoever knows it can claim the payment.
+	pub async fn create_invoice_with_preimage(
+		&self, preimage: PaymentPreimage, amount_msat: Option<u64>, description: &str,
+		expiry_secs: Option<u32>,
+	) -> Result<InvoiceRecord, NodeError> {
+		payment::bolt11::create_invoice(
+			&self.handles.payments,
+			amount_msat,
+			description,
+			expiry_secs,
+			None,
+			Some(preimage),
 		)
 		.await
 	}
@@ -295,6 +314,7 @@ impl Node {
 			description,
 			expiry_secs,
 			Some(payment_hash),
+			None,
 		)
 		.await
 	}

@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use bitcoin::Network;
 use fulgur_api::ApiClient;
+use fulgur_compat::lnd_rest::{LndRest, LndRestConfig};
 use fulgur_compat::phoenixd::{Passwords, PhoenixdServer};
 use fulgur_node::{Node, NodeConfig, Startup};
 use fulgur_web::{ApiConfig, ApiServer};
@@ -50,6 +51,8 @@ pub struct RunningNode {
 	pub api_key: String,
 	/// Its data directory.
 	pub data_dir: PathBuf,
+	/// Its LND REST surface, once [`RunningNode::serve_lnd_rest`] started it.
+	pub lnd_rest: Option<LndRest>,
 	/// Its Phoenixd-compatible API, on a free port of 127.0.0.1.
 	pub phoenixd: PhoenixdServer,
 	/// The passwords of that API (from `DATA_DIR/phoenixd/`).
@@ -129,9 +132,24 @@ impl RunningNode {
 			api,
 			api_key,
 			data_dir: data_dir.into(),
+			lnd_rest: None,
 			phoenixd,
 			phoenixd_passwords,
 		})
+	}
+
+	/// Starts its LND REST surface on 127.0.0.1:`port` (0 picks a free one), over TLS with the
+	/// certificate and macaroons in `DATA_DIR/lnd/`.
+	pub async fn serve_lnd_rest(&mut self, port: u16) -> Result<&LndRest, String> {
+		let config = LndRestConfig {
+			bind: ([127, 0, 0, 1], port).into(),
+			data_dir: self.data_dir.clone(),
+			alias: self.name.clone(),
+		};
+		let served = fulgur_compat::lnd_rest::serve(self.node.clone(), config)
+			.await
+			.map_err(|e| format!("{}: LND REST on port {port}: {e}", self.name))?;
+		Ok(self.lnd_rest.insert(served))
 	}
 
 	/// `http://127.0.0.1:PORT`.
@@ -153,6 +171,9 @@ impl RunningNode {
 
 	/// Stops the APIs, then the node.
 	pub async fn stop(self) {
+		if let Some(lnd_rest) = self.lnd_rest {
+			lnd_rest.shutdown().await;
+		}
 		self.api.shutdown().await;
 		self.phoenixd.shutdown().await;
 		self.node.stop().await;

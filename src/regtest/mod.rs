@@ -8,7 +8,7 @@
 pub mod launch;
 mod network;
 
-pub use network::{NetworkFile, NetworkNode, NetworkRpc};
+pub use network::{LndRestEntry, NetworkFile, NetworkNode, NetworkRpc};
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -92,8 +92,19 @@ impl RegtestNetwork {
 				Some(previous) => previous.nodes[index].ports()?,
 				None => (0, 0),
 			};
+			let lnd_rest_port = previous.as_ref().map_or(0, |p| p.nodes[index].lnd_rest_port());
 			eprintln!("starting {name}");
-			match RunningNode::start(name, &dir.join(name), &rpc, p2p, api).await {
+			let started = match RunningNode::start(name, &dir.join(name), &rpc, p2p, api).await {
+				Ok(mut node) => match node.serve_lnd_rest(lnd_rest_port).await {
+					Ok(_) => Ok(node),
+					Err(e) => {
+						node.stop().await;
+						Err(e)
+					}
+				},
+				Err(e) => Err(e),
+			};
+			match started {
 				Ok(node) => nodes.push(node),
 				Err(e) => {
 					for node in nodes {
@@ -237,6 +248,7 @@ impl RegtestNetwork {
 					p2p_addr: n.p2p_addr(),
 					api_url: n.api_url(),
 					api_key: n.api_key.clone(),
+					lnd: n.lnd_rest.as_ref().map(LndRestEntry::of),
 					phoenixd_url: n.phoenixd.url(),
 					phoenixd_password: n.phoenixd_passwords.full.clone(),
 					phoenixd_limited_password: n.phoenixd_passwords.limited.clone(),

@@ -49,6 +49,35 @@ pub struct NetworkNode {
 	/// That API's limited password (read and create invoices).
 	#[serde(default)]
 	pub phoenixd_limited_password: String,
+	/// How LND REST clients reach the node (LNbits' `LndRestWallet`, BTCPay's `lnd-rest`).
+	#[serde(flatten, default, skip_serializing_if = "Option::is_none")]
+	pub lnd: Option<LndRestEntry>,
+}
+
+/// A node's LND REST surface, as its clients are configured.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct LndRestEntry {
+	/// `https://127.0.0.1:PORT`.
+	pub lnd_rest_url: String,
+	/// The self-signed certificate to trust (`DATA_DIR/lnd/tls.cert`).
+	pub lnd_tls_cert_path: String,
+	/// The admin macaroon, hex (the `Grpc-Metadata-macaroon` header).
+	pub lnd_admin_macaroon_hex: String,
+	/// The invoice macaroon, hex.
+	pub lnd_invoice_macaroon_hex: String,
+}
+
+impl LndRestEntry {
+	/// The entry of a running surface.
+	pub fn of(lnd: &fulgur_compat::lnd_rest::LndRest) -> LndRestEntry {
+		use fulgur_node::ApiScope;
+		LndRestEntry {
+			lnd_rest_url: lnd.url(),
+			lnd_tls_cert_path: lnd.tls_cert_path().display().to_string(),
+			lnd_admin_macaroon_hex: lnd.macaroon_hex(ApiScope::Admin),
+			lnd_invoice_macaroon_hex: lnd.macaroon_hex(ApiScope::Invoice),
+		}
+	}
 }
 
 impl NetworkFile {
@@ -91,6 +120,11 @@ impl NetworkRpc {
 }
 
 impl NetworkNode {
+	/// The LND REST port it had (0 when none: pick one).
+	pub fn lnd_rest_port(&self) -> u16 {
+		self.lnd.as_ref().and_then(|l| port_of(&l.lnd_rest_url).ok()).unwrap_or(0)
+	}
+
 	/// (p2p port, API port).
 	pub fn ports(&self) -> Result<(u16, u16), String> {
 		Ok((port_of(&self.p2p_addr)?, port_of(&self.api_url)?))

@@ -1,11 +1,11 @@
 //! BOLT11: issuing invoices and paying them.
 
-use bitcoin::hashes::Hash;
+use bitcoin::hashes::{sha256, Hash};
 use bitcoin::hex::DisplayHex;
 use lightning::ln::channelmanager::RetryableSendFailure;
 use lightning::ln::channelmanager::{Bolt11InvoiceParameters, PaymentId};
 use lightning::ln::channelmanager::{Bolt11PaymentError, Retry};
-use lightning::types::payment::PaymentHash;
+use lightning::types::payment::{PaymentHash, PaymentPreimage};
 use lightning_invoice::{Bolt11InvoiceDescription, Bolt11InvoiceDescriptionRef};
 
 use super::{new_record, send_failure, Payments};
@@ -21,11 +21,18 @@ use crate::NodeError;
 const MAX_DESCRIPTION_BYTES: usize = 639;
 
 /// Issues an invoice and records it (durably) before handing it out. With `payment_hash`, a
-/// hold invoice: LDK issues it for that hash without knowing the preimage (see `hold`).
+/// hold invoice: LDK issues it for that hash without knowing the preimage (see `hold`). With
+/// `preimage`, an invoice for the preimage the caller chose: LDK issues it for its hash, the
+/// record keeps the preimage and a payment to it is claimed with it (see `received`).
 pub async fn create_invoice(
 	pay: &Payments, amount_msat: Option<u64>, description: &str, expiry_secs: Option<u32>,
-	payment_hash: Option<PaymentHash>,
+	payment_hash: Option<PaymentHash>, preimage: Option<PaymentPreimage>,
 ) -> Result<InvoiceRecord, NodeError> {
+	let hold = payment_hash.is_some() && preimage.is_none();
+	let payment_hash = match preimage {
+		Some(preimage) => Some(PaymentHash(sha256::Hash::hash(&preimage.0).to_byte_array())),
+		None => payment_hash,
+	};
 	if let Some(amount) = amount_msat {
 		check_amount_msat(amount)?;
 	}
@@ -73,9 +80,9 @@ pub async fn create_invoice(
 		created_at,
 		expires_at: created_at + u64::from(expiry),
 		paid_at: None,
-		preimage: None,
+		preimage: preimage.map(|p| p.0.to_lower_hex_string()),
 		status: InvoiceStatus::Open,
-		hold: payment_hash.is_some(),
+		hold,
 		claim_deadline: None,
 	};
 	pay.invoices.put(&record.payment_hash, record.clone()).await?;

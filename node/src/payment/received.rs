@@ -1,7 +1,7 @@
 //! Payment events from LDK turned into record updates, durable before the event counts as
 //! handled: a failed write asks LDK to replay the event.
 
-use bitcoin::hex::DisplayHex;
+use bitcoin::hex::{DisplayHex, FromHex};
 use lightning::events::{PaymentFailureReason, PaymentPurpose, ReplayEvent};
 use lightning::ln::channelmanager::PaymentId;
 use lightning::types::payment::{PaymentHash, PaymentPreimage};
@@ -20,6 +20,10 @@ pub async fn on_payment_claimable(
 	let hash = payment_hash.0.to_lower_hex_string();
 	let Some(preimage) = purpose.preimage() else {
 		if let PaymentPurpose::Bolt11InvoicePayment { .. } = purpose {
+			// An invoice issued for a preimage its creator chose: the record holds it.
+			if let Some(preimage) = chosen_preimage(pay, &hash) {
+				return claim_if_open(pay, &hash, payment_hash, amount_msat, preimage);
+			}
 			if let Some(handled) =
 				super::hold::on_claimable(pay, payment_hash, amount_msat, claim_deadline).await
 			{
@@ -31,16 +35,34 @@ pub async fn on_payment_claimable(
 		return Ok(());
 	};
 	if let PaymentPurpose::Bolt11InvoicePayment { .. } = purpose {
-		if let Some(invoice) = pay.invoices.get(&hash).map(super::current_view) {
-			if invoice.status != InvoiceStatus::Open {
-				crate::info!(
-					pay.logger,
-					"refusing {amount_msat} msat for invoice {hash}: it is {:?}",
-					invoice.status
-				);
-				pay.channel_manager.fail_htlc_backwards(&payment_hash);
-				return Ok(());
-			}
+		return claim_if_open(pay, &hash, payment_hash, amount_msat, preimage);
+	}
+	pay.channel_manager.claim_funds(preimage);
+	Ok(())
+}
+
+/// The preimage a non-hold invoice's creator chose (kept in its record), if any.
+fn chosen_preimage(pay: &Payments, hash: &str) -> Option<PaymentPreimage> {
+	let invoice = pay.invoices.get(hash).filter(|invoice| !invoice.hold)?;
+	let preimage = <[u8; 32]>::from_hex(invoice.preimage.as_deref()?).ok()?;
+	Some(PaymentPreimage(preimage))
+}
+
+/// Claims a payment to one of our invoices while the invoice is open; fails it back otherwise
+/// (paid, expired or canceled). A payment for a hash we issued no record for is claimed.
+fn claim_if_open(
+	pay: &Payments, hash: &str, payment_hash: PaymentHash, amount_msat: u64,
+	preimage: PaymentPreimage,
+) -> Result<(), ReplayEvent> {
+	if let Some(invoice) = pay.invoices.get(hash).map(super::current_view) {
+		if invoice.status != InvoiceStatus::Open {
+			crate::info!(
+				pay.logger,
+				"refusing {amount_msat} msat for invoice {hash}: it is {:?}",
+				invoice.status
+			);
+			pay.channel_manager.fail_htlc_backwards(&payment_hash);
+			return Ok(());
 		}
 	}
 	pay.channel_manager.claim_funds(preimage);

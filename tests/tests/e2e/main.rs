@@ -12,6 +12,8 @@ mod fees;
 mod files;
 mod gossip;
 mod lnbits;
+mod lnbits_lnd_rest;
+mod lnd_rest;
 mod payment_records;
 mod payments;
 mod peer_churn;

@@ -23,6 +23,16 @@ async fn regtest_network_routes_two_hops_and_restarts() {
 	let limited = carol["phoenixd_limited_password"].as_str().expect("limited password");
 	assert_eq!(limited.len(), 64);
 	assert_ne!(Some(limited), carol["phoenixd_password"].as_str());
+	// And its LND REST surface: HTTPS on loopback, the certificate and macaroons in its data dir.
+	let lnd_url = carol["lnd_rest_url"].as_str().expect("lnd_rest_url");
+	assert!(lnd_url.starts_with("https://127.0.0.1:"), "{lnd_url}");
+	let cert = carol["lnd_tls_cert_path"].as_str().expect("lnd_tls_cert_path");
+	assert_eq!(std::path::Path::new(cert), dir.path().join("carol/lnd/tls.cert"));
+	let admin = std::fs::read(dir.path().join("carol/lnd/admin.macaroon")).expect("macaroon");
+	let admin_hex = bitcoin::hex::DisplayHex::to_lower_hex_string(admin.as_slice());
+	assert_eq!(carol["lnd_admin_macaroon_hex"].as_str(), Some(admin_hex.as_str()));
+	let invoice_hex = carol["lnd_invoice_macaroon_hex"].as_str().expect("invoice macaroon");
+	assert_ne!(invoice_hex, admin_hex);
 
 	let pay_carol = |network: &RegtestNetwork, amount: u64, label: String| {
 		let alice = network.nodes[0].client();
@@ -51,6 +61,10 @@ async fn regtest_network_routes_two_hops_and_restarts() {
 	assert_eq!(network.file().nodes[0].node_id, file.nodes[0].node_id);
 	assert_eq!(network.file().nodes[0].api_url, file.nodes[0].api_url);
 	assert_eq!(network.file().nodes[0].phoenixd_password, file.nodes[0].phoenixd_password);
+	let lnd = |f: &fulgur::regtest::NetworkFile| {
+		f.nodes[0].lnd.as_ref().map(|l| (l.lnd_rest_url.clone(), l.lnd_admin_macaroon_hex.clone()))
+	};
+	assert_eq!(lnd(&network.file()), lnd(&file), "same port and macaroon after a restart");
 	pay_carol(&network, 20_000_000, "after restart".into()).await;
 	network.down().await;
 }
