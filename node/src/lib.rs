@@ -279,6 +279,7 @@ impl Node {
 			expiry_secs,
 			None,
 			None,
+			None,
 		)
 		.await
 	}
@@ -297,6 +298,27 @@ impl Node {
 			expiry_secs,
 			None,
 			Some(preimage),
+			None,
+		)
+		.await
+	}
+
+	/// Creates a BOLT11 invoice that commits to `description_hash` (the SHA-256 of a
+	/// description kept elsewhere, as LNURL-pay's metadata) instead of carrying a
+	/// description; `memo` is kept in the record only. With `preimage`, as
+	/// [`Node::create_invoice_with_preimage`].
+	pub async fn create_invoice_with_description_hash(
+		&self, description_hash: [u8; 32], memo: &str, amount_msat: Option<u64>,
+		expiry_secs: Option<u32>, preimage: Option<PaymentPreimage>,
+	) -> Result<InvoiceRecord, NodeError> {
+		payment::bolt11::create_invoice(
+			&self.handles.payments,
+			amount_msat,
+			memo,
+			expiry_secs,
+			None,
+			preimage,
+			Some(description_hash),
 		)
 		.await
 	}
@@ -314,6 +336,7 @@ impl Node {
 			description,
 			expiry_secs,
 			Some(payment_hash),
+			None,
 			None,
 		)
 		.await

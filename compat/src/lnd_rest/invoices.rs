@@ -66,14 +66,26 @@ impl AddInvoiceRequest {
 		}
 	}
 
-	fn refuse_unsupported(&self) -> Result<(), LndError> {
+	/// The SHA-256 the invoice commits to instead of a description (LNURL-pay), when given.
+	fn description_hash(&self) -> Result<Option<[u8; 32]>, LndError> {
+		if self.description_hash.0.is_empty() {
+			return Ok(None);
+		}
+		<[u8; 32]>::try_from(self.description_hash.0.as_slice())
+			.map(Some)
+			.map_err(|_| LndError::invalid("description_hash: not 32 bytes"))
+	}
+
+	/// Refuses what fulgur cannot issue: AMP, fallback addresses, and a `description_hash` on a
+	/// hold invoice (plain invoices take one).
+	fn refuse_unsupported(&self, hold: bool) -> Result<(), LndError> {
 		if self.is_amp.0 {
 			return Err(LndError::new(Code::Unimplemented, "AMP invoices are not supported"));
 		}
-		if !self.description_hash.0.is_empty() {
+		if hold && !self.description_hash.0.is_empty() {
 			return Err(LndError::new(
 				Code::Unimplemented,
-				"description_hash is not supported: give memo",
+				"description_hash is not supported on hold invoices: give memo",
 			));
 		}
 		if !self.fallback_addr.is_empty() {
@@ -86,11 +98,24 @@ impl AddInvoiceRequest {
 /// `POST /v1/invoices`.
 pub async fn add_invoice(node: &Node, call: &Call) -> Result<Value, LndError> {
 	let req: AddInvoiceRequest = parse_body(&call.body)?;
-	req.refuse_unsupported()?;
+	req.refuse_unsupported(false)?;
 	let (amount_msat, expiry) = (req.amount_msat()?, req.expiry_secs()?);
+	let description_hash = req.description_hash()?;
 	let _ = req.private; // fulgur's invoices carry route hints whenever its channels are private
 	let record = if req.r_preimage.0.is_empty() {
-		node.create_invoice(amount_msat, &req.memo, expiry).await?
+		match description_hash {
+			Some(hash) => {
+				node.create_invoice_with_description_hash(
+					hash,
+					&req.memo,
+					amount_msat,
+					expiry,
+					None,
+				)
+				.await?
+			}
+			None => node.create_invoice(amount_msat, &req.memo, expiry).await?,
+		}
 	} else {
 		let preimage = <[u8; 32]>::try_from(req.r_preimage.0.as_slice())
 			.map_err(|_| LndError::invalid("r_preimage: not 32 bytes"))?;
@@ -104,8 +129,27 @@ pub async fn add_invoice(node: &Node, call: &Call) -> Result<Value, LndError> {
 				"invoice with payment hash already exists",
 			));
 		}
-		node.create_invoice_with_preimage(PaymentPreimage(preimage), amount_msat, &req.memo, expiry)
-			.await?
+		match description_hash {
+			Some(hash) => {
+				node.create_invoice_with_description_hash(
+					hash,
+					&req.memo,
+					amount_msat,
+					expiry,
+					Some(PaymentPreimage(preimage)),
+				)
+				.await?
+			}
+			None => {
+				node.create_invoice_with_preimage(
+					PaymentPreimage(preimage),
+					amount_msat,
+					&req.memo,
+					expiry,
+				)
+				.await?
+			}
+		}
 	};
 	let indexes = Indexes::now(node);
 	let (payment_addr, _, _, _) = bolt11_details(&record.bolt11);
@@ -121,7 +165,7 @@ pub async fn add_invoice(node: &Node, call: &Call) -> Result<Value, LndError> {
 /// `POST /v2/invoices/hodl`.
 pub async fn add_hold_invoice(node: &Node, call: &Call) -> Result<Value, LndError> {
 	let req: AddInvoiceRequest = parse_body(&call.body)?;
-	req.refuse_unsupported()?;
+	req.refuse_unsupported(true)?;
 	let (amount_msat, expiry) = (req.amount_msat()?, req.expiry_secs()?);
 	let hash = <[u8; 32]>::try_from(req.hash.0.as_slice())
 		.map_err(|_| LndError::invalid("hash: not 32 bytes"))?;

@@ -4,7 +4,7 @@
 //! |---|---|---|
 //! | `GET /getinfo` | limited | `Node::info`, `Node::list_channels` |
 //! | `GET /getbalance` | limited | `Node::list_channels` (our balances) |
-//! | `POST /createinvoice` | limited | `Node::create_invoice` |
+//! | `POST /createinvoice` | limited | `Node::create_invoice` (`_with_description_hash` with `descriptionHash`) |
 //! | `POST /payinvoice` | full | `Node::pay` (waits until final) |
 //! | `GET /payments/incoming/{hash}` | limited | `Node::get_invoice`, else `Node::get_payment` |
 //! | `GET /payments/outgoingbyhash/{hash}` | limited | `Node::list_payments` (ours to that hash) |
@@ -210,10 +210,23 @@ async fn answer(node: &Node, parsed: Parsed) -> Response {
 		}
 		Parsed::CreateInvoice(request) => {
 			let amount_msat = request.amount_sat.map(|sat| sat.saturating_mul(1000));
-			match node
-				.create_invoice(amount_msat, &request.description, request.expiry_seconds)
-				.await
-			{
+			let created = match request.description_hash {
+				Some(hash) => {
+					node.create_invoice_with_description_hash(
+						hash,
+						&request.description,
+						amount_msat,
+						request.expiry_seconds,
+						None,
+					)
+					.await
+				}
+				None => {
+					node.create_invoice(amount_msat, &request.description, request.expiry_seconds)
+						.await
+				}
+			};
+			match created {
 				Ok(invoice) => json(&wire::CreatedInvoice {
 					amount_sat: invoice.amount_msat.unwrap_or(0) / 1000,
 					payment_hash: invoice.payment_hash,

@@ -338,14 +338,15 @@ pub struct CreateInvoice {
 	pub description: String,
 	/// Expiry in seconds.
 	pub expiry_seconds: Option<u32>,
+	/// The SHA-256 the invoice commits to instead of the description (LNURL-pay's metadata).
+	pub description_hash: Option<[u8; 32]>,
 }
 
 impl CreateInvoice {
-	/// Reads the form. `descriptionHash`, `externalId` and `webhookUrl` are refused when set:
-	/// the node keeps none of them, and dropping them silently would lose what the caller
-	/// asked for.
+	/// Reads the form. `externalId` and `webhookUrl` are refused when set: the node keeps
+	/// neither, and dropping them silently would lose what the caller asked for.
 	pub fn from_form(form: &Form) -> Result<CreateInvoice, FormError> {
-		for unsupported in ["descriptionHash", "externalId", "webhookUrl"] {
+		for unsupported in ["externalId", "webhookUrl"] {
 			if form.get(unsupported).is_some() {
 				let why = "not supported by this node".to_string();
 				return Err(FormError::Invalid(unsupported_name(unsupported), why));
@@ -369,13 +370,16 @@ impl CreateInvoice {
 				return Err(FormError::Invalid("amountSat", "too large".to_string()));
 			}
 		}
-		Ok(CreateInvoice { amount_sat, description, expiry_seconds })
+		let description_hash = match form.get("descriptionHash") {
+			None => None,
+			Some(text) => Some(parse_hex_32(text, "descriptionHash")?),
+		};
+		Ok(CreateInvoice { amount_sat, description, expiry_seconds, description_hash })
 	}
 }
 
 fn unsupported_name(name: &str) -> &'static str {
 	match name {
-		"descriptionHash" => "descriptionHash",
 		"externalId" => "externalId",
 		_ => "webhookUrl",
 	}
@@ -404,7 +408,12 @@ impl PayInvoice {
 
 /// A payment hash from a path: 64 hex digits.
 pub fn parse_payment_hash(text: &str) -> Result<[u8; 32], FormError> {
-	let invalid = || FormError::Invalid("paymentHash", "not 64 hex digits".to_string());
+	parse_hex_32(text, "paymentHash")
+}
+
+/// 32 bytes as 64 hex digits, for the parameter `name`.
+fn parse_hex_32(text: &str, name: &'static str) -> Result<[u8; 32], FormError> {
+	let invalid = || FormError::Invalid(name, "not 64 hex digits".to_string());
 	// Each digit checked first: `from_str_radix` alone would take a sign (`+b`).
 	if text.len() != 64 || !text.bytes().all(|b| b.is_ascii_hexdigit()) {
 		return Err(invalid());
@@ -433,7 +442,8 @@ mod tests {
 			CreateInvoice {
 				amount_sat: Some(1500),
 				description: "coffee & cake".into(),
-				expiry_seconds: Some(600)
+				expiry_seconds: Some(600),
+				description_hash: None,
 			}
 		);
 		let pay = PayInvoice::from_form(&Form::parse(b"invoice=lnbcrt1x").unwrap()).unwrap();
@@ -465,7 +475,16 @@ mod tests {
 		);
 		let long = format!("description={}", "x".repeat(MAX_DESCRIPTION_CHARS + 1));
 		assert!(refused(long.as_bytes()).contains("longer than 128"));
-		assert!(refused(b"descriptionHash=00").contains("descriptionHash: not supported"));
+		assert_eq!(
+			refused(b"descriptionHash=00"),
+			"Invalid parameter descriptionHash: not 64 hex digits"
+		);
+		let hash = "ab".repeat(32);
+		let with_hash = CreateInvoice::from_form(
+			&Form::parse(format!("descriptionHash={hash}").as_bytes()).unwrap(),
+		)
+		.unwrap();
+		assert_eq!(with_hash.description_hash, Some([0xab; 32]));
 		assert!(refused(b"externalId=order-7").contains("externalId: not supported"));
 		let no_invoice = PayInvoice::from_form(&Form::parse(b"amountSat=5").unwrap()).unwrap_err();
 		assert_eq!(no_invoice.to_string(), "Missing parameter invoice");

@@ -23,10 +23,13 @@ const MAX_DESCRIPTION_BYTES: usize = 639;
 /// Issues an invoice and records it (durably) before handing it out. With `payment_hash`, a
 /// hold invoice: LDK issues it for that hash without knowing the preimage (see `hold`). With
 /// `preimage`, an invoice for the preimage the caller chose: LDK issues it for its hash, the
-/// record keeps the preimage and a payment to it is claimed with it (see `received`).
+/// record keeps the preimage and a payment to it is claimed with it (see `received`). With
+/// `description_hash`, the invoice commits to that SHA-256 of a description kept elsewhere
+/// (LNURL-pay's metadata) instead of carrying `description`, which the record still keeps.
 pub async fn create_invoice(
 	pay: &Payments, amount_msat: Option<u64>, description: &str, expiry_secs: Option<u32>,
 	payment_hash: Option<PaymentHash>, preimage: Option<PaymentPreimage>,
+	description_hash: Option<[u8; 32]>,
 ) -> Result<InvoiceRecord, NodeError> {
 	let hold = payment_hash.is_some() && preimage.is_none();
 	let payment_hash = match preimage {
@@ -56,11 +59,18 @@ pub async fn create_invoice(
 			));
 		}
 	}
-	let description_field = lightning_invoice::Description::new(description.to_string())
-		.map_err(|e| NodeError::InvalidRequest(format!("description: {e}")))?;
+	let invoice_description = match description_hash {
+		Some(hash) => Bolt11InvoiceDescription::Hash(lightning_invoice::Sha256(
+			sha256::Hash::from_byte_array(hash),
+		)),
+		None => Bolt11InvoiceDescription::Direct(
+			lightning_invoice::Description::new(description.to_string())
+				.map_err(|e| NodeError::InvalidRequest(format!("description: {e}")))?,
+		),
+	};
 	let params = Bolt11InvoiceParameters {
 		amount_msats: amount_msat,
-		description: Bolt11InvoiceDescription::Direct(description_field),
+		description: invoice_description,
 		invoice_expiry_delta_secs: Some(expiry),
 		// LDK then registers the hash through `create_inbound_payment_for_hash`.
 		payment_hash,

@@ -229,6 +229,37 @@ async fn lnd_rest_over_tls_receives_and_sends() {
 	assert!(listed.iter().any(|i| i["r_hash"] == base64(&hash) && i["state"] == "SETTLED"));
 	let pending = admin.get("/v1/invoices?pending_only=true").await;
 	assert_eq!(pending["invoices"].as_array().map(Vec::len), Some(1), "{pending}");
+	// A description hash (LNURL-pay's metadata) is committed to instead of a memo; not on hold
+	// invoices; it must be 32 bytes.
+	let metadata_hash = sha256::Hash::hash(b"[[\"text/plain\",\"coffee\"]]").to_byte_array();
+	let committed = admin
+		.post(
+			"/v1/invoices",
+			json!({ "value_msat": "21000", "memo": "kept in the record",
+				"description_hash": base64(&metadata_hash) }),
+		)
+		.await;
+	let committed_bolt11 = committed["payment_request"].as_str().expect("payment_request");
+	let decoded = admin.get(&format!("/v1/payreq/{committed_bolt11}")).await;
+	assert_eq!(decoded["description_hash"], metadata_hash.to_lower_hex_string(), "{decoded}");
+	assert_eq!(decoded["description"], "", "{decoded}");
+	let (status, body) = admin
+		.call(
+			Method::POST,
+			"/v1/invoices",
+			Some(json!({ "value": 1, "description_hash": base64(&[1u8; 31]) })),
+		)
+		.await;
+	assert_eq!((status, body["code"].as_i64()), (400, Some(3)), "{body}");
+	let (status, body) = admin
+		.call(
+			Method::POST,
+			"/v2/invoices/hodl",
+			Some(json!({ "value": 1, "hash": base64(&[2u8; 32]),
+				"description_hash": base64(&metadata_hash) })),
+		)
+		.await;
+	assert_eq!(status, 501, "{body}");
 
 	// Sending: bob's invoice, paid through /v2/router/send with only the final update.
 	let bob_invoice =
