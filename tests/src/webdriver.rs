@@ -267,16 +267,15 @@ impl Session {
 		self.command(Method::POST, "/execute/sync", Some(body)).await
 	}
 
-	/// Runs `script` until it returns something truthy other than `false`; returns that.
+	/// Runs `script` until it returns something other than `null`, `false` or an empty
+	/// string (an element's text before the page filled it in); returns that.
 	pub async fn wait_until(
 		&self, what: &str, script: &str, args: Vec<Value>, timeout: Duration,
 	) -> Result<Value> {
 		let started = Instant::now();
 		loop {
 			let last = match self.execute(script, args.clone()).await {
-				Ok(value) if !matches!(value, Value::Null | Value::Bool(false)) => {
-					return Ok(value)
-				}
+				Ok(value) if !not_yet(&value) => return Ok(value),
 				Ok(value) => value,
 				Err(e) => Value::String(e.0),
 			};
@@ -424,9 +423,19 @@ fn decode_base64(text: &str) -> Option<Vec<u8>> {
 	Some(out)
 }
 
+/// A script result that means "not there yet" to [`Session::wait_until`].
+fn not_yet(value: &Value) -> bool {
+	match value {
+		Value::Null | Value::Bool(false) => true,
+		Value::String(text) => text.trim().is_empty(),
+		_ => false,
+	}
+}
+
 #[cfg(test)]
 mod tests {
-	use super::decode_base64;
+	use super::{decode_base64, not_yet};
+	use serde_json::json;
 
 	#[test]
 	fn decodes_base64() {
@@ -437,5 +446,11 @@ mod tests {
 		assert_eq!(decode_base64("iVBORw0KGgo=").unwrap(), b"\x89PNG\r\n\x1a\n");
 		assert_eq!(decode_base64("/+8=").unwrap(), [0xff, 0xef]);
 		assert!(decode_base64("Zm9v!").is_none());
+	}
+
+	#[test]
+	fn an_empty_text_is_not_yet_an_answer() {
+		assert!(not_yet(&json!(null)) && not_yet(&json!(false)) && not_yet(&json!(" ")));
+		assert!(!not_yet(&json!("This key is not valid")) && !not_yet(&json!(true)));
 	}
 }
