@@ -201,7 +201,7 @@ mod tests {
 	use super::*;
 
 	fn resend_with(answer: fn() -> Result<(), ResendError>) -> Resend {
-		Box::new(move || answer())
+		Box::new(answer)
 	}
 
 	fn waiting(deadline: Instant) -> Waiting {
