@@ -195,6 +195,22 @@ pub const DEFAULT_INVOICE_EXPIRY_SECS: u32 = 3600;
 pub const MAX_INVOICE_EXPIRY_SECS: u32 = 365 * 24 * 3600;
 /// Retries of a payment over other routes before it is failed.
 pub const PAYMENT_RETRY_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a payment waits for a free HTLC slot on a channel that has the balance for it
+/// (see `payment::slots`) before it fails; with the retry window, within a waiting pay's wait.
+pub const PAYMENT_SLOT_WAIT: Duration = Duration::from_secs(40);
+/// How often the payments waiting for a slot are tried again (one route search per tick while
+/// the channel stays full).
+pub const PAYMENT_SLOT_RETRY_TICK: Duration = Duration::from_millis(20);
+/// Payments that may wait for a slot at once; beyond, a payment fails as it did before.
+pub const MAX_PAYMENTS_WAITING_FOR_SLOT: usize = 10_000;
+/// HTLCs a peer may have in flight towards us on one channel: BOLT 2's maximum, 483 (LDK
+/// lowers it to what the channel type allows; its default is 50). Bursts over one channel
+/// queue on this. What it costs: a commitment with every slot taken weighs about 84,000 WU
+/// (172 per HTLC output), which LDK makes the channel's funder able to pay for before it
+/// accepts each HTLC (fee spike buffer); dust HTLCs stay within the dust-exposure limit
+/// (`fee_policy`) however many slots there are; a force close with many HTLCs in flight
+/// claims each non-dust HTLC on chain, as it would with fewer slots, just more of them.
+pub const MAX_ACCEPTED_HTLCS: u16 = 483;
 /// How long stopping waits for each stage's tasks before giving up on them (see `shutdown`).
 pub const STOP_TIMEOUT: Duration = Duration::from_secs(30);
 /// How often a locked store is tried again at start-up (a node stopped and started again in

@@ -478,6 +478,7 @@ pub(crate) async fn build(config: NodeConfig, startup: Arc<Startup>) -> Result<H
 		network: config.network,
 		limits: config.routing,
 		routing: routing_handle.clone(),
+		slots: Arc::default(),
 	};
 	let channels = Channels {
 		channel_manager: Arc::clone(&channel_manager),

@@ -67,6 +67,10 @@ pub(super) async fn tasks(parts: TaskParts<'_>) -> Result<(), NodeError> {
 		)));
 	}
 	keep(tokio::spawn(parts.chain.run(parts.chain_tip, parts.header_cache)));
+	keep(tokio::spawn(crate::payment::slots::run_slot_worker(
+		parts.payments.clone(),
+		stop.clone(),
+	)));
 
 	// The manager writer stops last: the processor's final manager write goes through it.
 	if let Some(barrier) = parts.barrier {

@@ -8,8 +8,18 @@ use lightning::ln::channelmanager::{Bolt11PaymentError, Retry};
 use lightning::types::payment::{PaymentHash, PaymentPreimage};
 use lightning_invoice::{Bolt11InvoiceDescription, Bolt11InvoiceDescriptionRef};
 
-use super::{new_record, send_failure, Payments};
-use crate::config::{DEFAULT_INVOICE_EXPIRY_SECS, MAX_INVOICE_EXPIRY_SECS, PAYMENT_RETRY_TIMEOUT};
+use std::sync::Arc;
+use std::time::Duration;
+
+use lightning::routing::router::RouteParametersConfig;
+use lightning_invoice::Bolt11Invoice;
+use tokio::time::Instant;
+
+use super::slots::{self, ResendError};
+use super::{new_record, send_failure, unix_now, Payments};
+use crate::config::{
+	DEFAULT_INVOICE_EXPIRY_SECS, MAX_INVOICE_EXPIRY_SECS, PAYMENT_RETRY_TIMEOUT, PAYMENT_SLOT_WAIT,
+};
 use crate::model::{
 	InvoiceRecord, InvoiceStatus, PaymentDirection, PaymentKind, PaymentRecord, PaymentStatus,
 };
@@ -163,8 +173,7 @@ pub async fn pay_invoice(
 		};
 	}
 	let route_config = pay.limits.route_config(max_fee_msat);
-	let overpay = amount_msat.filter(|_| invoice.amount_milli_satoshis().is_some());
-	let amount_arg = if invoice.amount_milli_satoshis().is_none() { Some(amount) } else { overpay };
+	let amount_arg = amount_argument(&invoice, amount);
 	let sent = pay.channel_manager.pay_for_bolt11_invoice(
 		&invoice,
 		payment_id,
@@ -173,6 +182,26 @@ pub async fn pay_invoice(
 		Retry::Timeout(PAYMENT_RETRY_TIMEOUT),
 	);
 	if let Err(e) = sent {
+		let no_route =
+			matches!(e, Bolt11PaymentError::SendingFailed(RetryableSendFailure::RouteNotFound));
+		if no_route && slots::slots_explain(&pay.channel_manager, amount) {
+			// Every slot that could carry it is taken: it waits for one (see `slots`).
+			let deadline = Instant::now() + PAYMENT_SLOT_WAIT;
+			let resend = resend(pay, invoice, payment_id, amount_arg, route_config);
+			return match pay.slots.queue(&id, amount, deadline, resend) {
+				Ok(waiting) => {
+					crate::debug!(
+						pay.logger,
+						"payment {id} waits for an HTLC slot ({waiting} wait)"
+					);
+					Ok(pay.payments.get(&id).unwrap_or(record))
+				}
+				Err(error) => {
+					super::received::mark_failed(pay, &id, error.message().to_string()).await;
+					Err(error)
+				}
+			};
+		}
 		let error = match e {
 			Bolt11PaymentError::InvalidAmount => {
 				NodeError::InvalidAmount("amount does not fit the invoice".into())
@@ -188,4 +217,55 @@ pub async fn pay_invoice(
 		return Err(error);
 	}
 	Ok(pay.payments.get(&id).unwrap_or(record))
+}
+
+/// The amount to hand LDK for paying `invoice` with `amount` msat: none when it is the
+/// invoice's own (LDK takes that), `amount` for an invoice without one or an overpayment.
+fn amount_argument(invoice: &Bolt11Invoice, amount: u64) -> Option<u64> {
+	match invoice.amount_milli_satoshis() {
+		Some(asked) if asked == amount => None,
+		_ => Some(amount),
+	}
+}
+
+/// The same send as the first attempt, for the slot queue.
+fn resend(
+	pay: &Payments, invoice: Bolt11Invoice, payment_id: PaymentId, amount_arg: Option<u64>,
+	route_config: RouteParametersConfig,
+) -> slots::Resend {
+	let channel_manager = Arc::clone(&pay.channel_manager);
+	Box::new(move || {
+		let retry = Retry::Timeout(PAYMENT_RETRY_TIMEOUT);
+		channel_manager
+			.pay_for_bolt11_invoice(&invoice, payment_id, amount_arg, route_config, retry)
+			.map_err(|e| match e {
+				Bolt11PaymentError::SendingFailed(e) => e.into(),
+				Bolt11PaymentError::InvalidAmount => ResendError::Failed(NodeError::InvalidAmount(
+					"amount does not fit the invoice".into(),
+				)),
+			})
+	})
+}
+
+/// A payment LDK took and then gave up on for lack of a route (its route's slot was taken by
+/// a send racing it, and LDK's own retry found none): queued for a slot again, within its
+/// wait from creation, when a slot freeing up would let it go. Whether it was queued.
+pub(crate) fn queue_again_after_no_route(pay: &Payments, record: &PaymentRecord) -> bool {
+	if record.kind != PaymentKind::Bolt11 || record.status != PaymentStatus::Pending {
+		return false;
+	}
+	let (Some(text), Some(amount)) = (record.invoice.as_deref(), record.amount_msat) else {
+		return false;
+	};
+	let Ok(invoice) = parse_invoice(pay.network, text) else { return false };
+	let waited = Duration::from_secs(unix_now().saturating_sub(record.created_at));
+	let Some(left) = PAYMENT_SLOT_WAIT.checked_sub(waited) else { return false };
+	if left.is_zero() || !slots::slots_explain(&pay.channel_manager, amount) {
+		return false;
+	}
+	let payment_id = PaymentId(invoice.payment_hash().to_byte_array());
+	let route_config = pay.limits.route_config(record.max_fee_msat);
+	let amount_arg = amount_argument(&invoice, amount);
+	let resend = resend(pay, invoice, payment_id, amount_arg, route_config);
+	pay.slots.queue(&record.payment_id, amount, Instant::now() + left, resend).is_ok()
 }

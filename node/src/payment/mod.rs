@@ -7,6 +7,7 @@ pub mod keysend;
 pub(crate) mod keyspaces;
 mod received;
 pub(crate) mod reconcile;
+pub(crate) mod slots;
 
 pub use received::{on_payment_claimable, on_payment_claimed, on_payment_failed, on_payment_sent};
 
@@ -52,6 +53,8 @@ pub(crate) struct Payments {
 	pub(crate) limits: RoutingLimits,
 	/// Routes, to explain a payment that found none within its fee limit.
 	pub(crate) routing: Routing,
+	/// Sends waiting for a free HTLC slot.
+	pub(crate) slots: Arc<slots::SlotWaiters>,
 }
 
 impl Payments {

@@ -181,6 +181,13 @@ pub async fn on_payment_failed(
 	reason: Option<PaymentFailureReason>,
 ) -> Result<(), ReplayEvent> {
 	let id = payment_id.0.to_lower_hex_string();
+	if reason == Some(PaymentFailureReason::RouteNotFound) {
+		let record = pay.payments.get(&id);
+		if record.is_some_and(|r| super::bolt11::queue_again_after_no_route(pay, &r)) {
+			crate::debug!(pay.logger, "payment {id} lost its slot to a racing send: waits again");
+			return Ok(());
+		}
+	}
 	let text = failure_text(reason);
 	crate::info!(pay.logger, "payment {id} failed: {text}");
 	let hash = payment_hash.map(|h| h.0.to_lower_hex_string());

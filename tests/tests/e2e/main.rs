@@ -2,6 +2,7 @@
 //! directories and free ports, so they run in parallel.
 
 mod api;
+mod burst;
 mod chain_restart;
 mod channels;
 mod cli;
