@@ -22,7 +22,7 @@ use lightning::events::ClosureReason;
 use lightning::ln::channel_state::ChannelDetails;
 use lightning::ln::types::ChannelId;
 use lightning::sign::SpendableOutputDescriptor;
-use lightning::util::sweep::OutputSpendStatus;
+use lightning::util::sweep::{OutputSpendStatus, TrackedSpendableOutput};
 
 use crate::logger::FulgurLogger;
 use crate::model::{ClosedChannelInfo, ClosedChannelRecord, ClosingSpend, ClosingType};
@@ -175,13 +175,12 @@ impl ClosedChannels {
 		}
 	}
 
-	/// What the closed channel `channel_id` still holds for us on-chain, in sat.
-	fn claimable_sat(&self, channel_id: &ChannelId) -> u64 {
+	/// What the closed channel `channel_id` still holds for us on-chain, in sat; `tracked`
+	/// is what the sweeper tracks.
+	fn claimable_sat(&self, channel_id: &ChannelId, tracked: &[TrackedSpendableOutput]) -> u64 {
 		let monitor: u64 =
 			self.monitor_balances(channel_id).iter().map(|b| b.claimable_amount_satoshis()).sum();
-		let sweeping: u64 = self
-			.sweeper
-			.tracked_spendable_outputs()
+		let sweeping: u64 = tracked
 			.iter()
 			.filter(|o| o.channel_id.as_ref() == Some(channel_id) && not_yet_swept(&o.status))
 			.map(|o| output_value_sat(&o.descriptor))
@@ -214,6 +213,7 @@ impl ClosedChannels {
 	/// and what it still holds. A remote force-close whose monitor turns out to claim a revoked
 	/// commitment is recorded as the breach it is.
 	pub(crate) async fn list(&self) -> Result<Vec<ClosedChannelInfo>, NodeError> {
+		let tracked = self.sweeper.tracked_spendable_outputs();
 		let mut all = Vec::new();
 		for mut record in self.records.all() {
 			let Some(channel_id) = channel_id_from_hex(&record.channel_id) else {
@@ -232,7 +232,7 @@ impl ClosedChannels {
 			all.push(ClosedChannelInfo {
 				closing_txid: spend.as_ref().map(|s| s.txid.clone()),
 				closing_height: spend.map(|s| s.height),
-				claimable_sat: self.claimable_sat(&channel_id),
+				claimable_sat: self.claimable_sat(&channel_id, &tracked),
 				record,
 			});
 		}

@@ -117,3 +117,41 @@ async fn a_cooperative_close_shows_as_cooperative_with_its_txid() {
 	assert_eq!(closed(&bob, &channel).await.expect("bob").settled_balance_sat, 50_000);
 	net.shutdown().await;
 }
+
+/// The closing transaction confirms while bob is offline: bob finds it in the blocks he
+/// catches up on at start, and his record of the close survived the restart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_closing_transaction_confirmed_while_offline_is_found_at_start() {
+	let mut net = TestNet::new(&["alice", "bob"]).await;
+	let channel = net.open_channel("alice", "bob", 400_000, 100_000_000).await;
+	net.api("alice").close_channel(&channel, true).await.expect("force close");
+	net.wait_for("bob records the close", || async {
+		closed(&net.api("bob"), &channel).await.is_some()
+	})
+	.await;
+	net.wait_for("a commitment in the mempool", || async { !mempool_txids(&net).await.is_empty() })
+		.await;
+	let (index, bob) = net.take("bob");
+	bob.stop().await;
+	net.mine(3).await;
+	let alice = net.api("alice");
+	net.wait_for("alice knows the closing transaction", || async {
+		closed(&alice, &channel).await.and_then(|c| c.closing_txid).is_some()
+	})
+	.await;
+	let ours = closed(&alice, &channel).await.expect("alice's record");
+	net.start_again("bob", index).await;
+	let bob = net.api("bob");
+	let theirs = closed(&bob, &channel).await.expect("bob's record after the restart");
+	assert_eq!(theirs.closing_type, "remote_force", "{theirs:?}");
+	net.wait_for("bob found the closing transaction", || async {
+		closed(&bob, &channel).await.and_then(|c| c.closing_txid).is_some()
+	})
+	.await;
+	let theirs = closed(&bob, &channel).await.expect("bob's record");
+	assert_eq!(
+		(theirs.closing_txid, theirs.closing_height),
+		(ours.closing_txid, ours.closing_height)
+	);
+	net.shutdown().await;
+}

@@ -8,6 +8,7 @@ mod cli;
 mod closed_channels;
 mod crash;
 mod dashboard;
+mod dashboard_closed;
 mod events;
 mod fees;
 mod files;
