@@ -2,9 +2,11 @@
 //! closing transaction and its claimable funds until they are swept (then zero, and the
 //! balance's `onchain_claimable_sat` back to 0); a cooperative close with its txid.
 
+use fulgur_api::client::Method;
 use fulgur_api::wire::channels::{ClosedChannelInfo, ListChannelsQuery};
 use fulgur_api::ApiClient;
 use fulgur_tests::TestNet;
+use fulgur_web::openapi;
 
 async fn closed(api: &ApiClient, channel_id: &str) -> Option<ClosedChannelInfo> {
 	let all = api.list_closed_channels().await.ok()?;
@@ -115,6 +117,18 @@ async fn a_cooperative_close_shows_as_cooperative_with_its_txid() {
 		assert_eq!(closing_tx, vec![txid], "{record:?}");
 	}
 	assert_eq!(closed(&bob, &channel).await.expect("bob").settled_balance_sat, 50_000);
+	// Real answers hold to the OpenAPI description.
+	let doc = alice.openapi().await.expect("openapi");
+	let answers = [
+		("/v1/channels/closed", "ListClosedChannelsResponse"),
+		("/v1/channels?state=closed", "ListChannelsResponse"),
+		("/v1/channels", "ListChannelsResponse"),
+		("/v1/balance", "Balance"),
+	];
+	for (path, schema) in answers {
+		let value = alice.request(Method::GET, path, None).await.expect(path);
+		openapi::check(&doc, schema, &value).unwrap_or_else(|e| panic!("{path}: {e}: {value}"));
+	}
 	net.shutdown().await;
 }
 
@@ -131,6 +145,7 @@ async fn a_closing_transaction_confirmed_while_offline_is_found_at_start() {
 	.await;
 	net.wait_for("a commitment in the mempool", || async { !mempool_txids(&net).await.is_empty() })
 		.await;
+	let before = closed(&net.api("bob"), &channel).await.expect("bob's record");
 	let (index, bob) = net.take("bob");
 	bob.stop().await;
 	net.mine(3).await;
@@ -144,6 +159,8 @@ async fn a_closing_transaction_confirmed_while_offline_is_found_at_start() {
 	let bob = net.api("bob");
 	let theirs = closed(&bob, &channel).await.expect("bob's record after the restart");
 	assert_eq!(theirs.closing_type, "remote_force", "{theirs:?}");
+	// Recorded once: whatever LDK hands over again at start keeps the first record.
+	assert_eq!(theirs.closed_at, before.closed_at, "{theirs:?}");
 	net.wait_for("bob found the closing transaction", || async {
 		closed(&bob, &channel).await.and_then(|c| c.closing_txid).is_some()
 	})

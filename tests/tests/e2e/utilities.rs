@@ -2,10 +2,12 @@
 //! alice signs, bob verifies and recovers alice's node id, a tampered message does not
 //! verify; the scopes (decode and verify readonly, sign admin).
 
+use fulgur_api::client::Method;
 use fulgur_api::wire::keys::ApiScope;
 use fulgur_api::wire::utilities::DecodeRequest;
 use fulgur_api::ApiClient;
 use fulgur_tests::TestNet;
+use fulgur_web::openapi;
 
 fn decode(invoice: &str) -> DecodeRequest {
 	DecodeRequest { invoice: invoice.to_string() }
@@ -61,6 +63,20 @@ async fn decode_and_sign_verify_round_trip_between_nodes() {
 	assert_ne!(tampered.node_id.as_deref(), Some(alice_id.as_str()));
 	let e = bob.verify_message(message, "not a signature").await.expect_err("garbage");
 	assert_eq!(e.status(), Some(400), "{e:?}");
+	// Real answers hold to the OpenAPI description.
+	let doc = alice.openapi().await.expect("openapi");
+	for (schema, body) in [
+		("DecodedInvoice", format!(r#"{{"invoice": "{}"}}"#, invoice.bolt11)),
+		("DecodedInvoice", format!(r#"{{"invoice": "{offer}"}}"#)),
+	] {
+		let body = serde_json::from_str(&body).expect("body");
+		let value = alice.request(Method::POST, "/v1/decode", Some(body)).await.expect("decode");
+		openapi::check(&doc, schema, &value).unwrap_or_else(|e| panic!("{schema}: {e}: {value}"));
+	}
+	let signed = serde_json::json!({ "signature": signature });
+	openapi::check(&doc, "SignMessageResponse", &signed).expect("signature fits");
+	let value = serde_json::to_value(&verified).expect("json");
+	openapi::check(&doc, "VerifyMessageResponse", &value).expect("verification fits");
 	// Signing is the admin key's.
 	let e = readonly.sign_message(message).await.expect_err("readonly signs");
 	assert_eq!(e.status(), Some(403), "{e:?}");
