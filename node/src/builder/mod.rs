@@ -348,6 +348,7 @@ pub(crate) async fn build(config: NodeConfig, startup: Arc<Startup>) -> Result<H
 		Arc::clone(&store),
 		Arc::clone(&chain_monitor),
 		Arc::clone(&sweeper),
+		Arc::clone(&bitcoind),
 		Arc::clone(&logger),
 	)
 	.await?;

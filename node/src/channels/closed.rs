@@ -3,7 +3,11 @@
 //! for us on-chain.
 //!
 //! Invariants: a close is recorded once, when LDK first reports it (a replay of the event
-//! finds the record and keeps it), and before the event counts as handled; the closing
+//! finds the record and keeps it), and before the event counts as handled; only closes of
+//! channels whose funding output was ever seen (in a block, or the mempool) are recorded: a
+//! stranger can open and close channels whose funding never existed as often as it likes, at
+//! no cost, and those would grow the store without bound (the journal's `channel_closed`
+//! event, which retention bounds, still tells of them); the closing
 //! transaction is the one seen spending the funding output in a connected block (every block
 //! is scanned, the ones the node catches up on at start too), durable before the next block
 //! is handed on; what is claimable comes from LDK alone (the monitors' claimable balances and
@@ -24,6 +28,7 @@ use lightning::ln::types::ChannelId;
 use lightning::sign::SpendableOutputDescriptor;
 use lightning::util::sweep::{OutputSpendStatus, TrackedSpendableOutput};
 
+use crate::chain::BitcoindClient;
 use crate::logger::FulgurLogger;
 use crate::model::{ClosedChannelInfo, ClosedChannelRecord, ClosingSpend, ClosingType};
 use crate::records::{Insert, RecordStore};
@@ -46,6 +51,8 @@ pub(crate) struct ClosedChannels {
 	chain_monitor: Arc<ChainMonitor>,
 	/// Outputs being swept to the wallet.
 	sweeper: Arc<Sweeper>,
+	/// Whether a funding output exists.
+	bitcoind: Arc<BitcoindClient>,
 	/// Log.
 	logger: Arc<FulgurLogger>,
 }
@@ -100,6 +107,13 @@ pub(crate) fn closing_type(reason: &ClosureReason, funded: bool) -> ClosingType 
 	}
 }
 
+/// Whether a close is worth a durable record: only when its funding output was ever seen
+/// on chain or in the mempool (`funding_seen`); a channel without a funding outpoint never
+/// had one.
+fn should_record(funding: Option<OutPoint>, funding_seen: bool) -> bool {
+	funding.is_some() && funding_seen
+}
+
 /// A channel id as the records write it (hex); a record written by this code always is.
 fn channel_id_from_hex(hex: &str) -> Option<ChannelId> {
 	use bitcoin::hex::FromHex;
@@ -129,11 +143,21 @@ impl ClosedChannels {
 	/// Loads the records (blocking store reads: call at start-up).
 	pub(crate) async fn load(
 		store: Arc<DynStore>, chain_monitor: Arc<ChainMonitor>, sweeper: Arc<Sweeper>,
-		logger: Arc<FulgurLogger>,
+		bitcoind: Arc<BitcoindClient>, logger: Arc<FulgurLogger>,
 	) -> Result<Arc<ClosedChannels>, NodeError> {
 		let records = RecordStore::load(Arc::clone(&store), CLOSED_NAMESPACE).await?;
 		let spends = RecordStore::load(store, SPENDS_NAMESPACE).await?;
-		Ok(Arc::new(ClosedChannels { records, spends, chain_monitor, sweeper, logger }))
+		Ok(Arc::new(ClosedChannels { records, spends, chain_monitor, sweeper, bitcoind, logger }))
+	}
+
+	/// Whether the channel's funding output was ever seen: its spend is in a block we
+	/// scanned, or bitcoind has it (unspent, or spent in the mempool).
+	async fn funding_seen(&self, id: &str, funding: Option<OutPoint>) -> Result<bool, NodeError> {
+		let Some(funding) = funding else { return Ok(false) };
+		Ok(should_record(
+			Some(funding),
+			self.spends.get(id).is_some() || self.bitcoind.outpoint_seen(&funding).await?,
+		))
 	}
 
 	/// Records a close LDK reported, unless it is recorded already (LDK replays events);
@@ -144,6 +168,16 @@ impl ClosedChannels {
 			closing_type = ClosingType::Breach;
 		}
 		let id = close.channel_id.to_string();
+		if self.records.get(&id).is_some() {
+			return Ok(());
+		}
+		if !self.funding_seen(&id, close.funding_txo).await? {
+			crate::debug!(
+				self.logger,
+				"channel {id} closed without its funding ever on chain: not recorded"
+			);
+			return Ok(());
+		}
 		let record = ClosedChannelRecord {
 			channel_id: id.clone(),
 			counterparty_node_id: close.counterparty_node_id.map(|n| n.to_string()),
@@ -318,6 +352,16 @@ impl Listen for ClosingSpendWatcher {
 #[cfg(test)]
 mod tests {
 	use super::*;
+
+	#[test]
+	fn only_closes_whose_funding_was_seen_are_recorded() {
+		let funding = OutPoint::null();
+		assert!(should_record(Some(funding), true));
+		// A funding outpoint a stranger made up: bitcoind never saw it.
+		assert!(!should_record(Some(funding), false));
+		assert!(!should_record(None, true));
+		assert!(!should_record(None, false));
+	}
 
 	#[test]
 	fn every_closure_reason_has_its_closing_type() {

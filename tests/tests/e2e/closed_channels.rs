@@ -172,3 +172,53 @@ async fn a_closing_transaction_confirmed_while_offline_is_found_at_start() {
 	);
 	net.shutdown().await;
 }
+
+/// What decides whether a close is recorded, against real bitcoind: a funding outpoint that
+/// never existed (what a stranger's free, fake channel has) is not seen; a real one is,
+/// unspent and while the closing transaction spends it in the mempool (once that confirms,
+/// the node knows the spend from the block it scanned).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn only_a_funding_output_bitcoind_has_seen_counts() {
+	use fulgur_node::chain::BitcoindClient;
+	use fulgur_node::logger::FulgurLogger;
+
+	let net = TestNet::new(&["alice", "bob"]).await;
+	let channel = net.open_channel("alice", "bob", 300_000, 0).await;
+	let funding = net.channel("alice", &channel).await.and_then(|c| c.funding_txo).expect("txo");
+	let funding: bitcoin::OutPoint = funding.parse().expect("outpoint");
+	let dir = fulgur_tests::test_dir();
+	let log = FulgurLogger::new(
+		&dir.path().join("check.log"),
+		"check",
+		fulgur_node::config::Level::Debug,
+	);
+	let bitcoind = BitcoindClient::connect(
+		&net.bitcoind.rpc_url(),
+		net.bitcoind.rpc_user(),
+		net.bitcoind.rpc_password(),
+		bitcoin::Network::Regtest,
+		253,
+		fulgur_node::fee_policy::FeePolicy::default(),
+		std::sync::Arc::new(log.expect("log")),
+	)
+	.await
+	.expect("bitcoind client");
+	let made_up = bitcoin::OutPoint { txid: "ab".repeat(32).parse().expect("txid"), vout: 0 };
+	assert!(!bitcoind.outpoint_seen(&made_up).await.expect("rpc"), "a made-up funding");
+	assert!(bitcoind.outpoint_seen(&funding).await.expect("rpc"), "unspent");
+
+	net.api("alice").close_channel(&channel, false).await.expect("close");
+	net.wait_for("the closing transaction in the mempool", || async {
+		!mempool_txids(&net).await.is_empty()
+	})
+	.await;
+	assert!(bitcoind.outpoint_seen(&funding).await.expect("rpc"), "spent in the mempool");
+	net.mine(1).await;
+	assert!(!bitcoind.outpoint_seen(&funding).await.expect("rpc"), "spent in a block");
+	// Which the node knew from the block: the close is recorded, with its transaction.
+	net.wait_for("alice records the close with its txid", || async {
+		closed(&net.api("alice"), &channel).await.and_then(|c| c.closing_txid).is_some()
+	})
+	.await;
+	net.shutdown().await;
+}
