@@ -7,9 +7,11 @@
 
 mod merchant;
 mod options;
+mod utilities;
 
 pub use merchant::{parse_scope, KeyCommand, WebhookCommand};
 pub use options::{with_client_options, ClientArgs};
+pub use utilities::UtilityCommand;
 
 use std::io::Write;
 
@@ -126,6 +128,9 @@ pub enum ClientCommand {
 		#[arg(long)]
 		limit: Option<usize>,
 	},
+	/// Closed channels, decode, sign and verify
+	#[command(flatten)]
+	Utility(UtilityCommand),
 }
 
 /// `peer ...`
@@ -356,6 +361,7 @@ async fn execute(client: &ApiClient, cmd: ClientCommand) -> Result<Output, Clien
 		ClientCommand::Key(cmd) => merchant::key(client, cmd).await,
 		ClientCommand::Webhook(cmd) => merchant::webhook(client, cmd).await,
 		ClientCommand::Events { after, limit } => Output::of(&client.events(after, limit).await?),
+		ClientCommand::Utility(cmd) => utilities::run(client, cmd).await,
 	}
 }
 

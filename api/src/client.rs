@@ -24,13 +24,16 @@ mod sse;
 
 use crate::error::ErrorBody;
 use crate::routes::Endpoint;
-use crate::wire::channels::{ChannelInfo, CloseChannelBody, CloseChannelResponse};
+use crate::wire::channels::{
+	ChannelInfo, CloseChannelBody, CloseChannelResponse, ClosedChannelInfo, ListChannelsQuery,
+};
 use crate::wire::invoices::{CreateInvoiceRequest, InvoiceRecord};
 use crate::wire::offers::CreateOfferRequest;
 use crate::wire::onchain::{NewAddressResponse, SendOnchainRequest};
 use crate::wire::payments::{KeysendRequest, PayBody, PayRequest, PaymentRecord};
 use crate::wire::peers::{ConnectPeerRequest, PeerInfo};
 use crate::wire::routing::RoutesRequest;
+use crate::wire::utilities::{SignMessageRequest, VerifyMessageRequest, VerifyMessageResponse};
 use crate::wire::{PageQuery, MAX_PAGE_LIMIT};
 
 /// How long a request may take by default, answer included. Generous: a payment with
@@ -307,7 +310,7 @@ impl ApiClient {
 	/// `GET /v1/channels`, every page.
 	pub async fn list_channels(&self) -> Result<Vec<ChannelInfo>, ClientError> {
 		let mut channels = Vec::new();
-		let mut page = PageQuery { limit: Some(MAX_PAGE_LIMIT), cursor: None };
+		let mut page = ListChannelsQuery { limit: Some(MAX_PAGE_LIMIT), ..Default::default() };
 		loop {
 			let r = self.list_channels_page(&page).await?;
 			channels.extend(r.channels);
@@ -316,6 +319,35 @@ impl ApiClient {
 				None => return Ok(channels),
 			}
 		}
+	}
+
+	/// `GET /v1/channels/closed`, every page.
+	pub async fn list_closed_channels(&self) -> Result<Vec<ClosedChannelInfo>, ClientError> {
+		let mut closed = Vec::new();
+		let mut page = PageQuery { limit: Some(MAX_PAGE_LIMIT), cursor: None };
+		loop {
+			let r = self.list_closed_channels_page(&page).await?;
+			closed.extend(r.closed_channels);
+			match r.next_cursor {
+				Some(next) => page.cursor = Some(next),
+				None => return Ok(closed),
+			}
+		}
+	}
+
+	/// `POST /v1/messages/sign`: the signature.
+	pub async fn sign_message(&self, message: &str) -> Result<String, ClientError> {
+		let req = SignMessageRequest { message: message.to_string() };
+		self.sign_message_with(&req).await.map(|r| r.signature)
+	}
+
+	/// `POST /v1/messages/verify`.
+	pub async fn verify_message(
+		&self, message: &str, signature: &str,
+	) -> Result<VerifyMessageResponse, ClientError> {
+		let req =
+			VerifyMessageRequest { message: message.to_string(), signature: signature.to_string() };
+		self.verify_message_with(&req).await
 	}
 
 	/// `POST /v1/channels/{channel_id}/close`: starts the close.

@@ -24,8 +24,8 @@ use crate::wire::onchain::NewAddressRequest;
 
 mod parse;
 use crate::wire::channels::{
-	ChannelInfo, CloseChannelBody, CloseChannelResponse, ListChannelsResponse, OpenChannelRequest,
-	OpenedChannel,
+	ChannelInfo, CloseChannelBody, CloseChannelResponse, ListChannelsQuery, ListChannelsResponse,
+	ListClosedChannelsResponse, OpenChannelRequest, OpenedChannel,
 };
 use crate::wire::events::{EventsQuery, ListEventsResponse};
 use crate::wire::info::{Balance, NodeInfo};
@@ -42,6 +42,10 @@ use crate::wire::peers::{
 use crate::wire::routing::RoutesResponse;
 use crate::wire::routing::{GraphChannel, GraphNode, GraphSummary, ProbeResponse, RoutesRequest};
 use crate::wire::towers::ListTowersResponse;
+use crate::wire::utilities::{
+	DecodeRequest, DecodedInvoice, SignMessageRequest, SignMessageResponse, VerifyMessageRequest,
+	VerifyMessageResponse,
+};
 use crate::wire::webhooks::{
 	CreateWebhookRequest, CreatedWebhook, ListWebhooksResponse, WebhookInfo,
 };
@@ -307,6 +311,7 @@ fn literal_matches(template: &str, segments: &[&str]) -> Option<usize> {
 
 const PAGE: &[&str] = &["limit", "cursor"];
 const NONE: &[&str] = &[];
+const CHANNEL_LIST: &[&str] = &["limit", "cursor", "state"];
 
 const fn body(schema: &'static str, example: &'static str) -> Option<BodySpec> {
 	Some(BodySpec { schema, example })
@@ -349,9 +354,9 @@ route_table! {
 		Admin, "Disconnect from a peer and forget it",
 		query NONE, body None, reply json("DisconnectPeerResponse"),
 		client disconnect_peer_with;
-	ListChannels: GET "/v1/channels" (; PageQuery) -> ListChannelsResponse,
-		Read, "Channels, pending ones included, by channel id",
-		query PAGE, body None, reply json("ListChannelsResponse"),
+	ListChannels: GET "/v1/channels" (; ListChannelsQuery) -> ListChannelsResponse,
+		Read, "Channels, pending ones included, by channel id; `state=closed`: closed channels",
+		query CHANNEL_LIST, body None, reply json("ListChannelsResponse"),
 		client list_channels_page;
 	GetChannel: GET "/v1/channels/{channel_id}" (channel_id) -> ChannelInfo,
 		Read, "One channel",
@@ -495,6 +500,28 @@ route_table! {
 		Read, "Prometheus metrics",
 		query NONE, body None, reply Reply::Metrics,
 		client;
+	// Closed channels and the utilities node runners expect (issue 13).
+	ListClosedChannels: GET "/v1/channels/closed" (; PageQuery) -> ListClosedChannelsResponse,
+		Read, "Closed channels, newest first, with what they still hold on-chain",
+		query PAGE, body None, reply json("ListClosedChannelsResponse"),
+		client list_closed_channels_page;
+	Decode: POST "/v1/decode" (; DecodeRequest) -> DecodedInvoice,
+		Read, "What a BOLT11 invoice or a BOLT12 offer says",
+		query NONE,
+		body body("DecodeRequest", r#"{"invoice": "lno1pgqpvggzfyqv8gg09k4q35tc5mkmzr7re2nm20gw5qp5d08r3w5s6zzu4t5q"}"#),
+		reply json("DecodedInvoice"),
+		client decode;
+	SignMessage: POST "/v1/messages/sign" (; SignMessageRequest) -> SignMessageResponse,
+		Admin, "Sign a message with the node's key (zbase32, as LND and Core Lightning do)",
+		query NONE, body body("SignMessageRequest", r#"{"message": "hello"}"#),
+		reply json("SignMessageResponse"),
+		client sign_message_with;
+	VerifyMessage: POST "/v1/messages/verify" (; VerifyMessageRequest) -> VerifyMessageResponse,
+		Read, "Check a message's signature and recover its signer",
+		query NONE,
+		body body("VerifyMessageRequest", r#"{"message": "hello", "signature": "d6tqaeuonjhi98mmont9m4wag7gg4krg1f4txonug3h5hy4csfcr4uw4ndgx1r3o4ieu9se7g5uc4hfzcx7tz8c6ah5n4xmzxrwywr1q"}"#),
+		reply json("VerifyMessageResponse"),
+		client verify_message_with;
 }
 
 #[cfg(test)]

@@ -45,6 +45,8 @@ pub(crate) struct Handles {
 	pub(crate) api_keys: ApiKeys,
 	/// Webhook registrations and their workers.
 	pub(crate) webhooks: WebhookDelivery,
+	/// The node's key, for signing messages.
+	pub(crate) keys: Arc<crate::keys::NodeKeysManager>,
 	/// The tower client, when towers are configured.
 	pub(crate) towers: Option<Arc<Towers>>,
 	/// True once caught up with bitcoind's tip.

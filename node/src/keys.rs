@@ -36,6 +36,12 @@ impl NodeKeysManager {
 		NodeKeysManager { inner, wallet, logger }
 	}
 
+	/// `message` signed with the node's key, zbase32, as LND and Core Lightning sign
+	/// messages (the key never leaves this type).
+	pub(crate) fn sign_message(&self, message: &[u8]) -> String {
+		lightning::util::message_signing::sign(message, &self.inner.get_node_secret_key())
+	}
+
 	fn wallet_script(&self) -> Result<ScriptBuf, ()> {
 		self.wallet.new_address().map(|a| a.script_pubkey()).map_err(|e| {
 			crate::error!(self.logger, "no wallet address for channel funds: {e}");

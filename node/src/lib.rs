@@ -13,7 +13,7 @@
 //! before it (the `layers` test reads this list and every `crate::` path in the sources), so
 //! no import runs upwards and there is no circle:
 //! 1. Vocabulary: `error`, `fee_policy`, `config`, `model`, `logger`, `blocking`,
-//!    `private_files`, `channel_stats`, `inbound`, `parse`, `shutdown`.
+//!    `private_files`, `channel_stats`, `inbound`, `parse`, `decode`, `shutdown`.
 //! 2. Storage: `store`, `records`.
 //! 3. State on disk and the chain: `persistence`, `api_keys`, `journal`, `wallet`, `chain`.
 //! 4. Keys and what the chain monitor sees: `keys`, `peer_events`, `startup`, `tower` (the
@@ -30,6 +30,7 @@ pub mod chain;
 pub mod channel_stats;
 mod channels;
 pub mod config;
+pub mod decode;
 pub mod error;
 mod event;
 pub mod fee_policy;
@@ -169,6 +170,7 @@ impl Node {
 			lightning_outbound_msat: channels.iter().map(|c| c.outbound_capacity_msat).sum(),
 			lightning_inbound_msat: channels.iter().map(|c| c.inbound_capacity_msat).sum(),
 			lightning_claimable_sat: channels::claimable_sat(&self.handles.channels),
+			onchain_claimable_sat: self.handles.channels.closed.onchain_claimable_sat(&channels),
 		}
 	}
 
@@ -213,6 +215,42 @@ impl Node {
 	/// All channels.
 	pub fn list_channels(&self) -> Vec<ChannelInfo> {
 		channels::list(&self.handles.channels)
+	}
+
+	/// Every closed channel, newest first: how it closed, its closing transaction once
+	/// confirmed, and what it still holds for us on-chain.
+	pub async fn closed_channels(&self) -> Result<Vec<ClosedChannelInfo>, NodeError> {
+		self.handles.channels.closed.list().await
+	}
+
+	/// What a BOLT11 invoice or BOLT12 offer says (any chain; the answer names it).
+	pub fn decode_invoice(&self, text: &str) -> Result<decode::DecodedInvoice, NodeError> {
+		decode::decode(text)
+	}
+
+	/// `message` signed with the node's key: zbase32, as LND and Core Lightning sign.
+	pub fn sign_message(&self, message: &[u8]) -> String {
+		self.handles.keys.sign_message(message)
+	}
+
+	/// The signer a message signature recovers to, and whether it is a node this node knows
+	/// (itself, a peer, a channel's counterparty, a node of the graph): LND's `valid`.
+	pub fn verify_message(
+		&self, message: &[u8], signature: &str,
+	) -> Result<(PublicKey, bool), NodeError> {
+		let signer = decode::recover_signer(message, signature)?;
+		let text = signer.to_string();
+		let known = signer == self.node_id()
+			|| self.handles.peers.list().iter().any(|p| p.node_id == text)
+			|| self
+				.handles
+				.channels
+				.channel_manager
+				.list_channels()
+				.iter()
+				.any(|c| c.counterparty.node_id == signer)
+			|| self.graph_node(&signer).is_some();
+		Ok((signer, known))
 	}
 
 	/// One channel; `None` when we have no channel with that id.

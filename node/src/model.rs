@@ -55,6 +55,9 @@ pub struct Balance {
 	pub lightning_inbound_msat: u64,
 	/// Funds in closing channels not yet back in the wallet.
 	pub lightning_claimable_sat: u64,
+	/// Funds of closed channels still to come back on-chain: what their monitors can still
+	/// claim and the sweeper's outputs whose sweep has not confirmed yet.
+	pub onchain_claimable_sat: u64,
 }
 
 /// A peer we know of.
@@ -275,4 +278,81 @@ pub struct PayRequest {
 	pub amount_msat: Option<u64>,
 	/// Upper bound on routing fees.
 	pub max_fee_msat: Option<u64>,
+}
+
+/// How a channel closed, from our side.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum ClosingType {
+	/// Both sides signed a closing transaction.
+	Cooperative,
+	/// We broadcast our commitment (asked to, or to resolve an error or HTLCs on chain).
+	LocalForce,
+	/// The counterparty force-closed: its error, or its commitment confirmed.
+	RemoteForce,
+	/// The counterparty broadcast a revoked commitment and we claim its outputs.
+	Breach,
+	/// The channel never got a funding transaction that confirmed.
+	FundingFailed,
+	/// None of the above (a close LDK has no better word for).
+	Other,
+}
+
+impl ClosingType {
+	/// The name the API shows.
+	pub fn as_str(self) -> &'static str {
+		match self {
+			ClosingType::Cooperative => "cooperative",
+			ClosingType::LocalForce => "local_force",
+			ClosingType::RemoteForce => "remote_force",
+			ClosingType::Breach => "breach",
+			ClosingType::FundingFailed => "funding_failed",
+			ClosingType::Other => "other",
+		}
+	}
+}
+
+/// A closed channel, as recorded when LDK reported the close (`fulgur_closed_channels`,
+/// keyed by channel id).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ClosedChannelRecord {
+	/// Channel id (hex).
+	pub channel_id: String,
+	/// The counterparty's node id, when LDK knew it.
+	pub counterparty_node_id: Option<String>,
+	/// Funding outpoint `txid:vout`, when the channel was funded.
+	pub funding_txo: Option<String>,
+	/// Channel size (0 when LDK did not say).
+	pub capacity_sat: u64,
+	/// How it closed.
+	pub closing_type: ClosingType,
+	/// LDK's reason, in words.
+	pub reason: String,
+	/// Our balance in the channel when it closed, in sat (rounded down).
+	pub settled_balance_sat: u64,
+	/// When the close was recorded (UNIX seconds).
+	pub closed_at: u64,
+}
+
+/// The transaction that spent a channel's funding output, once it confirmed
+/// (`fulgur_closing_spends`, keyed by channel id).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ClosingSpend {
+	/// The closing transaction.
+	pub txid: String,
+	/// The height of the block it confirmed in.
+	pub height: u32,
+}
+
+/// A closed channel with what it still holds for us.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ClosedChannelInfo {
+	/// What was recorded at the close.
+	pub record: ClosedChannelRecord,
+	/// The closing transaction, once its spend of the funding output confirmed.
+	pub closing_txid: Option<String>,
+	/// The height it confirmed at.
+	pub closing_height: Option<u32>,
+	/// Ours still to come back on-chain (0 once swept).
+	pub claimable_sat: u64,
 }

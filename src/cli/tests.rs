@@ -231,3 +231,19 @@ fn parses_commands() {
 	let cli = parse(&["events", "--after", "7"]).unwrap();
 	assert_eq!(cli.cmd, ClientCommand::Events { after: 7, limit: None });
 }
+
+#[test]
+fn parses_the_utilities() {
+	let cli = parse(&["closed-channels", "--limit", "3"]).unwrap();
+	let page = PageArgs { limit: Some(3), cursor: None };
+	assert_eq!(cli.cmd, ClientCommand::Utility(UtilityCommand::ClosedChannels(page)));
+	let cli = parse(&["decode", "lno1x"]).unwrap();
+	assert_eq!(cli.cmd, ClientCommand::Utility(UtilityCommand::Decode { invoice: "lno1x".into() }));
+	let cli = parse(&["sign", "hello world"]).unwrap();
+	let sign = UtilityCommand::Sign { message: "hello world".into() };
+	assert_eq!(cli.cmd, ClientCommand::Utility(sign));
+	let cli = parse(&["verify", "hello", "d75rz"]).unwrap();
+	let verify = UtilityCommand::Verify { message: "hello".into(), signature: "d75rz".into() };
+	assert_eq!(cli.cmd, ClientCommand::Utility(verify));
+	assert!(parse(&["verify", "hello"]).is_err());
+}

@@ -2,6 +2,7 @@
 // a filter, the open form and cooperative / force close.
 
 import { api } from "./api.js";
+import { closedCard } from "./closed_channels.js";
 import {
 	badge, busy, card, confirmDialog, detailList, empty, fill, h, msat, openDrawer, pager, parseSat,
 	relative, sat, short, toast,
@@ -117,7 +118,8 @@ export function mount(root, { store }) {
 	});
 	const toggle = h("button", { type: "button", class: "btn btn-primary", id: "open-toggle" }, "+ Open channel");
 	toggle.addEventListener("click", () => { formBox.hidden = !formBox.hidden; });
-	fill(root, formBox, card("Channels", h("div", {}, summary, table), search, toggle));
+	const closed = closedCard(store);
+	fill(root, formBox, card("Channels", h("div", {}, summary, table), search, toggle), closed.element);
 
 	function render() {
 		const all = store.data.channels;
@@ -161,5 +163,5 @@ export function mount(root, { store }) {
 	render();
 	const off = store.on("channels", render);
 	store.reload("channels");
-	return { unmount: off };
+	return { unmount: () => { off(); closed.unmount(); } };
 }

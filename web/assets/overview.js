@@ -74,6 +74,7 @@ export function mount(root, { store }) {
 			detailList([
 				["Total channel capacity", sat(totalCapacity)],
 				["Claimable from closing channels", sat(b.lightning_claimable_sat)],
+				["Claimable on-chain from closed channels", h("span", { id: "onchain-claimable" }, sat(b.onchain_claimable_sat ?? 0))],
 				["On-chain unconfirmed", sat(b.onchain_unconfirmed_sat)],
 			]));
 	};

@@ -29,7 +29,7 @@ use crate::api::payments::{self, GetPaymentRequest};
 use crate::api::peers::{self, DisconnectPeerRequest};
 use crate::api::routing::{self, GraphChannelRequest, GraphNodeRequest};
 use crate::api::webhooks::{self, DeleteWebhookRequest};
-use crate::api::{info, metrics, offers, towers};
+use crate::api::{info, metrics, offers, towers, utilities};
 use crate::auth::{authenticate, Caller, Keys};
 use crate::convert::wire_scope;
 use crate::error::ApiError;
@@ -256,6 +256,19 @@ async fn dispatch(
 		}
 		Call::OpenApi {} => reply::<answer::OpenApi>(Ok(crate::openapi::document())),
 		Call::Metrics {} => metrics::handle_metrics(node).await,
+		// Closed channels and the utilities (issue 13).
+		Call::ListClosedChannels { input } => reply::<answer::ListClosedChannels>(
+			channels::handle_list_closed_channels(node, input).await,
+		),
+		Call::Decode { input } => {
+			reply::<answer::Decode>(utilities::handle_decode(node, input).await)
+		}
+		Call::SignMessage { input } => {
+			reply::<answer::SignMessage>(utilities::handle_sign_message(node, input).await)
+		}
+		Call::VerifyMessage { input } => {
+			reply::<answer::VerifyMessage>(utilities::handle_verify_message(node, input).await)
+		}
 	}
 }
 

@@ -1,5 +1,5 @@
 //! `GET /v1/channels`, `GET /v1/channels/{channel_id}`, `POST /v1/channels`,
-//! `POST /v1/channels/{channel_id}/close`.
+//! `POST /v1/channels/{channel_id}/close`, `GET /v1/channels/closed`.
 
 use serde::{Deserialize, Serialize};
 
@@ -56,11 +56,15 @@ pub struct ChannelInfo {
 	pub last_activity_at: Option<u64>,
 }
 
-/// `GET /v1/channels` answer: one page, by channel id.
+/// `GET /v1/channels` answer: one page, by channel id; with `?state=closed`, a page of closed
+/// channels (newest first) in `closed_channels` and `channels` empty.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub struct ListChannelsResponse {
 	/// This page of channels, pending ones included.
 	pub channels: Vec<ChannelInfo>,
+	/// With `?state=closed`: this page of closed channels; empty otherwise.
+	#[serde(default)]
+	pub closed_channels: Vec<ClosedChannelInfo>,
 	/// Channels in all pages.
 	pub total: usize,
 	/// Pass as `cursor` for the next page; `null` on the last page.
@@ -136,4 +140,88 @@ pub struct CloseChannelResponse {
 	pub channel_id: String,
 	/// Whether it is a force-close.
 	pub force: bool,
+}
+
+/// `GET /v1/channels` query: a page, and which channels.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct ListChannelsQuery {
+	/// Items per page (see [`super::PageQuery`]).
+	#[serde(default, skip_serializing_if = "Option::is_none")]
+	pub limit: Option<usize>,
+	/// `next_cursor` of the previous page.
+	#[serde(default, skip_serializing_if = "Option::is_none")]
+	pub cursor: Option<String>,
+	/// `open` (the default: channels the node has, pending ones included) or `closed` (in
+	/// `closed_channels`, newest first).
+	#[serde(default, skip_serializing_if = "Option::is_none")]
+	pub state: Option<String>,
+}
+
+/// The channel states `GET /v1/channels?state=` lists.
+pub const CHANNEL_LIST_STATES: &[&str] = &["open", "closed"];
+
+impl ListChannelsQuery {
+	/// Its page bounds.
+	pub fn page(&self) -> super::PageQuery {
+		super::PageQuery { limit: self.limit, cursor: self.cursor.clone() }
+	}
+
+	/// Whether it asks for closed channels.
+	pub fn closed(&self) -> bool {
+		self.state.as_deref() == Some("closed")
+	}
+}
+
+impl Validate for ListChannelsQuery {
+	fn validate(&self) -> Result<(), ApiError> {
+		if let Some(state) = &self.state {
+			if !CHANNEL_LIST_STATES.contains(&state.as_str()) {
+				return Err(ApiError::invalid_request(format!(
+					"state must be one of {}, not {state:?}",
+					CHANNEL_LIST_STATES.join(", ")
+				)));
+			}
+		}
+		self.page().validate()
+	}
+}
+
+/// A closed channel: how it closed and what it still holds for us on-chain.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ClosedChannelInfo {
+	/// Channel id (hex).
+	pub channel_id: String,
+	/// The counterparty's node id, when known.
+	pub counterparty_node_id: Option<String>,
+	/// Funding outpoint `txid:vout`, when it was funded.
+	pub funding_txo: Option<String>,
+	/// Channel size (0 when unknown).
+	pub capacity_sat: u64,
+	/// `cooperative`, `local_force`, `remote_force`, `breach`, `funding_failed` or `other`.
+	pub closing_type: String,
+	/// LDK's reason for the close, in words.
+	pub closure_reason: String,
+	/// The transaction that spent the funding output, once it confirmed.
+	pub closing_txid: Option<String>,
+	/// The height it confirmed at.
+	pub closing_height: Option<u32>,
+	/// Our balance in the channel when it closed.
+	pub settled_balance_sat: u64,
+	/// Ours still to come back on-chain: claimable by the channel's monitor or being swept;
+	/// 0 once swept.
+	pub claimable_sat: u64,
+	/// When the close was recorded (UNIX seconds).
+	pub closed_at: u64,
+}
+
+/// `GET /v1/channels/closed` answer: one page, newest first.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ListClosedChannelsResponse {
+	/// This page of closed channels.
+	pub closed_channels: Vec<ClosedChannelInfo>,
+	/// Closed channels in all pages.
+	pub total: usize,
+	/// Pass as `cursor` for the next page; `null` on the last page.
+	pub next_cursor: Option<String>,
 }

@@ -52,4 +52,8 @@ pub struct Balance {
 	pub lightning_inbound_msat: u64,
 	/// Funds in closing channels not yet back in the wallet.
 	pub lightning_claimable_sat: u64,
+	/// Funds of closed channels still to come back on-chain: claimable by their monitors or
+	/// in sweeps not yet confirmed.
+	#[serde(default)]
+	pub onchain_claimable_sat: u64,
 }

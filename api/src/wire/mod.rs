@@ -21,6 +21,7 @@ pub mod payments;
 pub mod peers;
 pub mod routing;
 pub mod towers;
+pub mod utilities;
 pub mod webhooks;
 
 /// Default page size of list endpoints.

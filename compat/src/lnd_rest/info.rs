@@ -2,7 +2,7 @@
 //! LND's messages have is present; what fulgur does not track reads as LND's default (zero,
 //! empty, false).
 
-use fulgur_node::{ChannelInfo, Node, NodeEvent};
+use fulgur_node::{ChannelInfo, Node};
 use serde_json::{json, Value};
 
 use super::encoding::{parse_flag, LndError, I64, U64};
@@ -10,9 +10,6 @@ use super::routes::Call;
 
 /// The LND version we answer as: clients check it to pick the API they use.
 pub const LND_VERSION: &str = "0.19.0-beta";
-
-/// How many of the latest events `closed_channels` looks through.
-const CLOSED_SCAN_EVENTS: u64 = 10_000;
 
 /// LND's name for a network.
 pub fn lnd_network(network: &str) -> &str {
@@ -232,59 +229,6 @@ pub fn pending_channels(node: &Node) -> Value {
 		"pending_force_closing_channels": [],
 		"waiting_close_channels": [],
 	})
-}
-
-/// `GET /v1/channels/closed`: the channel closures among the latest events (the node keeps
-/// no other record of closed channels, so capacity and settlement read zero).
-pub async fn closed_channels(node: &Node) -> Result<Value, LndError> {
-	let mut after = node.latest_event_index().saturating_sub(CLOSED_SCAN_EVENTS);
-	let mut closed = Vec::new();
-	loop {
-		let page = node.events(after, 500).await?;
-		let Some(last) = page.last() else { break };
-		after = last.index;
-		for record in &page {
-			if let NodeEvent::ChannelClosed { channel_id, counterparty_node_id, reason } =
-				&record.event
-			{
-				closed.push(json!({
-					"channel_point": "",
-					"chan_id": U64(0),
-					"chain_hash": "",
-					"closing_tx_hash": "",
-					"remote_pubkey": counterparty_node_id.clone().unwrap_or_default(),
-					"capacity": I64(0),
-					"close_height": 0,
-					"settled_balance": I64(0),
-					"time_locked_balance": I64(0),
-					"close_type": close_type(reason),
-					"open_initiator": "INITIATOR_UNKNOWN",
-					"close_initiator": "INITIATOR_UNKNOWN",
-					"resolutions": [],
-					"alias_scids": [],
-					"zero_conf_confirmed_scid": U64(0),
-					"custom_channel_data": "",
-					"channel_id": channel_id,
-				}));
-			}
-		}
-	}
-	Ok(json!({ "channels": closed }))
-}
-
-fn close_type(reason: &str) -> &'static str {
-	let reason = reason.to_ascii_lowercase();
-	if reason.contains("breach") || reason.contains("revoked") {
-		"BREACH_CLOSE"
-	} else if reason.contains("force") || reason.contains("commitment") {
-		if reason.contains("counterparty") || reason.contains("remote") {
-			"REMOTE_FORCE_CLOSE"
-		} else {
-			"LOCAL_FORCE_CLOSE"
-		}
-	} else {
-		"COOPERATIVE_CLOSE"
-	}
 }
 
 #[cfg(test)]

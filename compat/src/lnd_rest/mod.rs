@@ -11,6 +11,7 @@
 //! Files in `DATA_DIR/lnd/`: `tls.cert`, `tls.key`, `admin.macaroon`, `invoice.macaroon`,
 //! `readonly.macaroon` (made on first start, kept after).
 
+mod closed;
 pub mod encoding;
 mod files;
 mod info;

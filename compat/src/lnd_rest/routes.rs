@@ -10,7 +10,7 @@ use hyper::{Body, Method};
 
 use super::encoding::{Code, LndError};
 use super::server::Shared;
-use super::{info, invoices, payments, peers, router, streams};
+use super::{closed, info, invoices, payments, peers, router, streams};
 
 /// What a handler answers: one JSON object, or a stream of JSON lines.
 pub enum Reply {
@@ -143,7 +143,7 @@ pub async fn dispatch(shared: &Shared, endpoint: Endpoint, call: Call) -> Result
 		WalletBalance => json(info::wallet_balance(node)),
 		ListChannels => json(info::list_channels(node, &call)?),
 		PendingChannels => json(info::pending_channels(node)),
-		ClosedChannels => json(info::closed_channels(node).await?),
+		ClosedChannels => json(closed::closed_channels(node, &call).await?),
 		OpenChannel => json(peers::open_channel(node, &call).await?),
 		AddInvoice => json(invoices::add_invoice(node, &call).await?),
 		ListInvoices => json(invoices::list_invoices(node, &call)?),

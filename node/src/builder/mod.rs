@@ -343,6 +343,22 @@ pub(crate) async fn build(config: NodeConfig, startup: Arc<Startup>) -> Result<H
 			tokio::runtime::Handle::current(),
 		)
 	});
+	// Closing transactions confirmed while the node was offline are recorded as it catches up.
+	let closed = crate::channels::closed::ClosedChannels::load(
+		Arc::clone(&store),
+		Arc::clone(&chain_monitor),
+		Arc::clone(&sweeper),
+		Arc::clone(&bitcoind),
+		Arc::clone(&logger),
+	)
+	.await?;
+	let loaded_funding = monitor_listeners
+		.iter()
+		.map(|(_, (monitor, ..))| {
+			(monitor.get_funding_txo().into_bitcoin_outpoint(), monitor.channel_id())
+		})
+		.collect();
+	let spend_watcher = closed.spend_watcher(loaded_funding);
 	let chain_tip = {
 		let mut listeners: Vec<(BlockHash, &(dyn Listen + Send + Sync))> = Vec::new();
 		if let Some(block) = manager_block {
@@ -350,6 +366,7 @@ pub(crate) async fn build(config: NodeConfig, startup: Arc<Startup>) -> Result<H
 			if let Some(breaches) = &breach_listener {
 				listeners.push((block, breaches as &(dyn Listen + Send + Sync)));
 			}
+			listeners.push((block, &spend_watcher as &(dyn Listen + Send + Sync)));
 		}
 		listeners.push((sweeper.current_best_block().block_hash, &*sweeper));
 		for (block, listener) in &monitor_listeners {
@@ -489,6 +506,7 @@ pub(crate) async fn build(config: NodeConfig, startup: Arc<Startup>) -> Result<H
 		fee_policy: config.fee_policy,
 		opens: Arc::new(PendingOpens::default()),
 		peers: peers.clone(),
+		closed: Arc::clone(&closed),
 		logger: Arc::clone(&logger),
 	};
 	let onchain = Onchain {
@@ -528,6 +546,7 @@ pub(crate) async fn build(config: NodeConfig, startup: Arc<Startup>) -> Result<H
 			channel_manager: Arc::clone(&channel_manager),
 			chain_monitor: Arc::clone(&chain_monitor),
 			sweeper: Arc::clone(&sweeper),
+			closed,
 			towers: towers.clone(),
 			journal: Arc::clone(&journal),
 			bitcoind: Arc::clone(&bitcoind),
@@ -581,6 +600,7 @@ pub(crate) async fn build(config: NodeConfig, startup: Arc<Startup>) -> Result<H
 		journal,
 		api_keys,
 		webhooks,
+		keys,
 		towers,
 		synced,
 		sync_status,

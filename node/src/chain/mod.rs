@@ -76,6 +76,24 @@ impl BitcoindClient {
 			.map_err(|e| NodeError::ChainSource(format!("{method}: {e}")))
 	}
 
+	/// Whether `outpoint` exists as far as bitcoind can tell without a transaction index:
+	/// unspent (in a block or the mempool), or spent by a mempool transaction (which bitcoind
+	/// only accepts for an output that exists). An output spent in a block reads `false`: the
+	/// caller knows those from the blocks it scanned.
+	pub async fn outpoint_seen(&self, outpoint: &OutPoint) -> Result<bool, NodeError> {
+		let (txid, vout) = (outpoint.txid.to_string(), outpoint.vout);
+		let unspent = self.call("gettxout", &[json!(txid), json!(vout), json!(true)]).await?;
+		if !unspent.is_null() {
+			return Ok(true);
+		}
+		let spends =
+			self.call("gettxspendingprevout", &[json!([{ "txid": txid, "vout": vout }])]).await?;
+		let spent_in_mempool = spends
+			.as_array()
+			.is_some_and(|all| all.iter().any(|s| s.get("spendingtxid").is_some()));
+		Ok(spent_in_mempool)
+	}
+
 	/// The best block bitcoind knows.
 	pub async fn tip(&self) -> Result<(BlockHash, u32), NodeError> {
 		let (hash, height) = self

@@ -1,4 +1,5 @@
-//! Channels: open, list, close, and what funds of closed channels are still on their way.
+//! Channels: open, list, close, and what funds of closed channels are still on their way
+//! (closed channels themselves in `closed`).
 
 use std::sync::Arc;
 
@@ -19,6 +20,7 @@ use crate::types::{ChainMonitor, ChannelManager};
 use crate::wallet::OnchainWallet;
 use crate::NodeError;
 
+pub(crate) mod closed;
 mod pending;
 
 pub(crate) use pending::{FundingBatch, OpenOutcome, PendingOpens, ReadyFunding};
@@ -47,6 +49,8 @@ pub(crate) struct Channels {
 	pub(crate) opens: Arc<PendingOpens>,
 	/// Connects to the peer of an open.
 	pub(crate) peers: Peers,
+	/// Closed channels: their records and what they still hold.
+	pub(crate) closed: Arc<closed::ClosedChannels>,
 	/// Log.
 	pub(crate) logger: Arc<FulgurLogger>,
 }

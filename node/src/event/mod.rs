@@ -109,7 +109,9 @@ impl EventHandler {
 				user_channel_id,
 				reason,
 				counterparty_node_id,
-				..
+				channel_capacity_sats,
+				channel_funding_txo,
+				last_local_balance_msat,
 			} => {
 				crate::info!(self.logger, "channel {channel_id} closed: {reason}");
 				channels::settle_open(
@@ -117,6 +119,18 @@ impl EventHandler {
 					user_channel_id,
 					Err(format!("channel closed: {reason}")),
 				);
+				let close = crate::channels::closed::Close {
+					channel_id,
+					reason: reason.clone(),
+					counterparty_node_id,
+					capacity_sat: channel_capacity_sats,
+					funding_txo: channel_funding_txo.map(|o| o.into_bitcoin_outpoint()),
+					last_local_balance_msat,
+				};
+				if let Err(e) = self.channels.closed.record_close(close).await {
+					crate::error!(self.logger, "recording channel {channel_id}'s close: {e}");
+					return Err(ReplayEvent());
+				}
 				self.record(NodeEvent::ChannelClosed {
 					channel_id: channel_id.to_string(),
 					counterparty_node_id: counterparty_node_id.map(|id| id.to_string()),

@@ -134,6 +134,18 @@ impl<T: Record> RecordStore<T> {
 		self.finish(id, write).await
 	}
 
+	/// [`RecordStore::put`] for callers that cannot wait on a future (a chain listener):
+	/// blocks until the record is durable. Call it off the async workers.
+	pub fn put_blocking(&self, id: &str, record: T) -> Result<(), NodeError> {
+		let bytes = self.encode(&record)?;
+		self.cache.insert(id.to_string(), record);
+		KVStoreSync::write(&*self.store, self.namespace, "", id, bytes)
+			.map_err(|e| NodeError::Persistence(format!("writing {}/{id}: {e}", self.namespace)))?;
+		// Nobody listening is fine.
+		let _ = self.updates.send(id.to_string());
+		Ok(())
+	}
+
 	/// Stores `record` under `id` unless the record already there is one `keep` says to
 	/// keep. The look and the write are one step under the entry's lock: of concurrent
 	/// callers for one id, one writes and the others see its record (when their `keep` keeps

@@ -25,6 +25,8 @@ pub(crate) struct ChainFollower {
 	pub(crate) chain_monitor: Arc<ChainMonitor>,
 	/// Output sweeper.
 	pub(crate) sweeper: Arc<Sweeper>,
+	/// Closed channels, whose closing transactions the chain shows.
+	pub(crate) closed: Arc<crate::channels::closed::ClosedChannels>,
 	/// The tower client, which reports breaches it prepared for.
 	pub(crate) towers: Option<Arc<Towers>>,
 	/// Where breaches are reported.
@@ -52,6 +54,8 @@ impl ChainFollower {
 			channel_manager: Arc::clone(&self.channel_manager),
 			chain_monitor: Arc::clone(&self.chain_monitor),
 			sweeper: Arc::clone(&self.sweeper),
+			// Every monitor is in the chain monitor by now.
+			closing_spends: self.closed.spend_watcher(Default::default()),
 			breaches: self.towers.as_ref().map(|towers| {
 				crate::tower::breach::BreachListener::new(
 					Arc::clone(towers),

@@ -16,6 +16,8 @@ pub struct ChainListener {
 	pub chain_monitor: Arc<ChainMonitor>,
 	/// Sweeps closed channels' outputs.
 	pub sweeper: Arc<Sweeper>,
+	/// Records closing transactions.
+	pub closing_spends: crate::channels::closed::ClosingSpendWatcher,
 	/// Reports breaches the tower client prepared for (when towers are configured).
 	pub breaches: Option<crate::tower::breach::BreachListener>,
 }
@@ -26,6 +28,7 @@ impl Listen for ChainListener {
 		self.chain_monitor.filtered_block_connected(header, txdata, height);
 		self.channel_manager.filtered_block_connected(header, txdata, height);
 		self.sweeper.filtered_block_connected(header, txdata, height);
+		self.closing_spends.filtered_block_connected(header, txdata, height);
 		if let Some(breaches) = &self.breaches {
 			breaches.filtered_block_connected(header, txdata, height);
 		}
@@ -35,6 +38,7 @@ impl Listen for ChainListener {
 		self.chain_monitor.blocks_disconnected(fork_point_block);
 		self.channel_manager.blocks_disconnected(fork_point_block);
 		self.sweeper.blocks_disconnected(fork_point_block);
+		self.closing_spends.blocks_disconnected(fork_point_block);
 		if let Some(breaches) = &self.breaches {
 			breaches.blocks_disconnected(fork_point_block);
 		}

@@ -301,3 +301,45 @@ async fn lnd_rest_over_tls_receives_and_sends() {
 	drop(invoices);
 	net.shutdown().await;
 }
+
+/// `GET /v1/channels/closed` answers from the node's closed-channel records: capacity, the
+/// closing transaction, LND's close type and our settled balance, filtered by LND's flags.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn lnd_rest_lists_closed_channels_from_the_records() {
+	let mut net = TestNet::new(&["alice", "bob"]).await;
+	let channel = net.open_channel("alice", "bob", 500_000, 200_000_000).await;
+	let alice_api = net.api("alice");
+	alice_api.close_channel(&channel, false).await.expect("close");
+	net.wait_for("the closing transaction in the mempool", || async {
+		net.bitcoind.mempool_size().await.unwrap_or(0) > 0
+	})
+	.await;
+	net.mine(1).await;
+	net.wait_for("alice knows the closing transaction", || async {
+		let closed = alice_api.list_closed_channels().await.unwrap_or_default();
+		closed.iter().any(|c| c.channel_id == channel && c.closing_txid.is_some())
+	})
+	.await;
+	let record = alice_api.list_closed_channels().await.expect("closed").remove(0);
+	let alice_index = net.nodes.iter().position(|n| n.name == "alice").expect("alice");
+	let lnd = net.nodes[alice_index].serve_lnd_rest(0).await.expect("LND REST");
+	let readonly = Some(lnd.macaroon_hex(ApiScope::Readonly));
+	let client = LndClient::new(lnd.local_addr(), &lnd.tls_cert_path(), readonly);
+	let closed = client.get("/v1/channels/closed").await;
+	let channels = closed["channels"].as_array().expect("channels");
+	assert_eq!(channels.len(), 1, "{closed}");
+	let c = &channels[0];
+	assert_eq!(c["channel_id"], json!(channel));
+	assert_eq!(c["capacity"], json!("500000"));
+	assert_eq!(c["settled_balance"], json!(record.settled_balance_sat.to_string()));
+	assert_eq!(c["closing_tx_hash"], json!(record.closing_txid.expect("txid")));
+	assert_eq!(c["close_type"], json!("COOPERATIVE_CLOSE"));
+	assert_eq!(c["remote_pubkey"], json!(net.node("bob").node.node_id().to_string()));
+	let forced = client.get("/v1/channels/closed?local_force=true&remote_force=1").await;
+	assert_eq!(forced["channels"], json!([]), "{forced}");
+	let cooperative = client.get("/v1/channels/closed?cooperative=true").await;
+	assert_eq!(cooperative["channels"].as_array().map(Vec::len), Some(1), "{cooperative}");
+	let (status, _) = client.call(Method::GET, "/v1/channels/closed?breach=maybe", None).await;
+	assert_eq!(status, 400);
+	net.shutdown().await;
+}

@@ -24,6 +24,7 @@ pub mod payments;
 pub mod peers;
 pub mod routing;
 pub mod towers;
+pub mod utilities;
 pub mod webhooks;
 
 /// An item of a paginated list.
@@ -53,6 +54,12 @@ impl Listed for fulgur_node::ApiKeyInfo {
 impl Listed for fulgur_node::WebhookInfo {
 	fn list_key(&self) -> PageCursor {
 		PageCursor { created_at: self.created_at, id: self.id.clone() }
+	}
+}
+
+impl Listed for fulgur_node::ClosedChannelInfo {
+	fn list_key(&self) -> PageCursor {
+		PageCursor { created_at: self.record.closed_at, id: self.record.channel_id.clone() }
 	}
 }
 

@@ -7,6 +7,7 @@
 //! every id the wire hands in is parsed to the node's typed id in [`parse`], once, and the
 //! requests carrying them are converted here.
 
+mod closed;
 mod events;
 mod merchant;
 pub(crate) mod parse;

@@ -20,7 +20,7 @@ field_by_field! {
 	}
 	node::Balance => Balance {
 		onchain_confirmed_sat, onchain_unconfirmed_sat, lightning_outbound_msat,
-		lightning_inbound_msat, lightning_claimable_sat,
+		lightning_inbound_msat, lightning_claimable_sat, onchain_claimable_sat,
 	}
 	node::PeerInfo => PeerInfo { node_id, address, connected, persisted }
 	node::ChannelInfo => ChannelInfo {

@@ -122,6 +122,7 @@ fn records_are_the_same_json() {
 		lightning_outbound_msat: 3,
 		lightning_inbound_msat: 4,
 		lightning_claimable_sat: 5,
+		onchain_claimable_sat: 6,
 	});
 }
 

@@ -142,6 +142,10 @@ fn query_parameter(name: &str) -> Value {
 		"after" => {
 			("Only events with a greater index", json!({"type": "integer", "format": "int64"}))
 		}
+		"state" => (
+			"`open` (the default) or `closed` (closed channels, in `closed_channels`)",
+			json!({"type": "string", "enum": ["open", "closed"]}),
+		),
 		_ => ("", json!({"type": "string"})),
 	};
 	json!({"name": name, "in": "query", "required": false, "description": description,

@@ -4,6 +4,8 @@
 
 use serde_json::{json, Map, Value};
 
+mod closed;
+
 fn string() -> Value {
 	json!({"type": "string"})
 }
@@ -258,6 +260,7 @@ fn node_state() -> Vec<(&'static str, Value)> {
 				("lightning_outbound_msat", int()),
 				("lightning_inbound_msat", int()),
 				("lightning_claimable_sat", int()),
+				("onchain_claimable_sat", int()),
 			]),
 		),
 		("NewAddressRequest", object(&[])),
@@ -286,7 +289,15 @@ fn node_state() -> Vec<(&'static str, Value)> {
 		("ConnectPeerRequest", object(&[("node_id", string()), ("address", string())])),
 		("DisconnectPeerResponse", object(&[("node_id", string())])),
 		("ChannelInfo", channel()),
-		("ListChannelsResponse", page("channels", "ChannelInfo")),
+		(
+			"ListChannelsResponse",
+			object(&[
+				("channels", array(reference("ChannelInfo"))),
+				("closed_channels", array(reference("ClosedChannelInfo"))),
+				("total", int()),
+				("next_cursor", nullable(string())),
+			]),
+		),
 		(
 			"OpenChannelRequest",
 			object(&[
@@ -447,7 +458,9 @@ fn merchant() -> Vec<(&'static str, Value)> {
 /// Every schema, by name.
 pub(super) fn all() -> Map<String, Value> {
 	let mut schemas = Map::new();
-	for (name, schema) in node_state().into_iter().chain(money()).chain(merchant()).chain(routes())
+	let closed = closed::schemas();
+	for (name, schema) in
+		node_state().into_iter().chain(money()).chain(merchant()).chain(routes()).chain(closed)
 	{
 		schemas.insert(name.to_string(), schema);
 	}

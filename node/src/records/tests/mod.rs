@@ -2,6 +2,7 @@
 //! by main `4253d99` read back field for field, the current layouts pinned byte for byte,
 //! newer versions refused and an interrupted migration finished.
 
+mod closed_channels;
 mod expected_4253d99;
 mod main_4253d99;
 mod migration;
