@@ -380,20 +380,29 @@ impl Node {
 	pub async fn keysend(
 		&self, node_id: PublicKey, amount_msat: u64, payment_id: Option<PaymentId>, wait: bool,
 	) -> Result<PaymentRecord, NodeError> {
-		payment::keysend::send(&self.handles.payments, node_id, amount_msat, payment_id, None, wait)
-			.await
+		self.keysend_with(node_id, amount_msat, payment_id, KeysendOptions::default(), wait).await
 	}
 
-	/// Sends a keysend whose preimage the caller chose. For tests of what someone who
-	/// learned a preimage can do to us: a preimage that was used before can be claimed by every
-	/// hop that saw it, so the API never offers this.
+	/// [`Node::keysend`] with the caller's preimage and custom onion records (LND clients
+	/// choose the preimage; a preimage used before can be claimed by every hop that saw it, so
+	/// a caller must draw a fresh one each time). A retry under a recorded `payment_id` with a
+	/// chosen preimage must name the same payment hash.
+	pub async fn keysend_with(
+		&self, node_id: PublicKey, amount_msat: u64, payment_id: Option<PaymentId>,
+		options: KeysendOptions, wait: bool,
+	) -> Result<PaymentRecord, NodeError> {
+		let pay = &self.handles.payments;
+		payment::keysend::send(pay, node_id, amount_msat, payment_id, options, wait).await
+	}
+
+	/// Sends a keysend whose preimage the caller chose and waits for it. For tests of what
+	/// someone who learned a preimage can do to us.
 	#[doc(hidden)]
 	pub async fn keysend_with_preimage(
 		&self, node_id: PublicKey, amount_msat: u64, preimage: PaymentPreimage,
 	) -> Result<PaymentRecord, NodeError> {
-		let preimage = Some(preimage);
-		payment::keysend::send(&self.handles.payments, node_id, amount_msat, None, preimage, true)
-			.await
+		let options = KeysendOptions { preimage: Some(preimage), custom_records: Vec::new() };
+		self.keysend_with(node_id, amount_msat, None, options, true).await
 	}
 
 	/// One payment by id: ours by payment id, else one we received by payment hash (a received

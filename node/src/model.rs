@@ -3,6 +3,7 @@
 //! Amounts carry their unit in the name (`_msat`, `_sat`); ids and hashes are lowercase hex;
 //! times are UNIX seconds.
 
+use lightning::types::payment::PaymentPreimage;
 use serde::{Deserialize, Serialize};
 
 /// Node-wide state.
@@ -275,4 +276,16 @@ pub struct PayRequest {
 	pub amount_msat: Option<u64>,
 	/// Upper bound on routing fees.
 	pub max_fee_msat: Option<u64>,
+}
+
+/// What a keysend may carry beyond its payee and amount.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct KeysendOptions {
+	/// The preimage to send; a fresh random one when `None`. A caller that chooses it must never
+	/// use one twice: every hop of a payment learns its preimage and could claim a second
+	/// payment under the same hash.
+	pub preimage: Option<PaymentPreimage>,
+	/// Custom TLV records for the payee's onion, `(type, value)`: types at least 65536, each
+	/// once, never the keysend type (5482373484, which carries the preimage) or 77777.
+	pub custom_records: Vec<(u64, Vec<u8>)>,
 }

@@ -298,6 +298,48 @@ async fn lnd_rest_over_tls_receives_and_sends() {
 	let payments = admin.get("/v1/payments?include_incomplete=True&max_payments=20").await;
 	assert_eq!(payments["payments"][0]["payment_hash"], bob_invoice.payment_hash.as_str());
 	assert_eq!(payments["payments"][0]["status"], "SUCCEEDED");
+
+	// Keysend as LND clients send it: their preimage in record 5482373484, its hash as
+	// payment_hash, and a custom record for the payee (odd, so bob need not know it).
+	let bob_id = net.node("bob").node.node_id();
+	let keysend_preimage = [11u8; 32];
+	let keysend_hash = sha256::Hash::hash(&keysend_preimage).to_byte_array();
+	let keysend = |preimage: &[u8; 32]| {
+		json!({ "dest": base64(&bob_id.serialize()), "amt_msat": "3000", "timeout_seconds": 30,
+			"payment_hash": base64(&keysend_hash), "no_inflight_updates": true,
+			"dest_custom_records": { "5482373484": base64(preimage), "7629169": base64(b"boost") } })
+	};
+	let (status, body) =
+		admin.call(Method::POST, "/v2/router/send", Some(keysend(&[12u8; 32]))).await;
+	assert_eq!(
+		(status, body["code"].as_i64()),
+		(400, Some(3)),
+		"a preimage of another hash: {body}"
+	);
+	let mut low = keysend(&keysend_preimage);
+	low["dest_custom_records"]["34349"] = json!(base64(b"x"));
+	let (status, body) = admin.call(Method::POST, "/v2/router/send", Some(low)).await;
+	assert_eq!(status, 400, "{body}");
+	assert_eq!(body["message"], "no custom records with types below 65536 allowed");
+	let mut sent =
+		admin.stream(Method::POST, "/v2/router/send", Some(keysend(&keysend_preimage))).await;
+	let last = sent.next().await.expect("the keysend's final state");
+	assert_eq!(last["result"]["status"], "SUCCEEDED", "{last}");
+	assert_eq!(last["result"]["payment_hash"], keysend_hash.to_lower_hex_string());
+	assert_eq!(last["result"]["payment_preimage"], keysend_preimage.to_lower_hex_string());
+	assert_eq!(last["result"]["value_msat"], "3000");
+	let bob = net.node("bob").node.clone();
+	let bob_received = || bob.get_payment(&fulgur_node::PaymentId(keysend_hash));
+	net.wait_for("bob records the keysend", || {
+		let seen =
+			bob_received().is_some_and(|p| p.status == fulgur_node::PaymentStatus::Succeeded);
+		async move { seen }
+	})
+	.await;
+	let received = bob_received().expect("bob recorded the keysend");
+	assert_eq!(received.direction, fulgur_node::PaymentDirection::Inbound);
+	assert_eq!(received.status, fulgur_node::PaymentStatus::Succeeded);
+	assert_eq!(received.amount_msat, Some(3000));
 	drop(invoices);
 	net.shutdown().await;
 }
