@@ -367,6 +367,23 @@ impl Node {
 		self.handles.payments.all_invoices()
 	}
 
+	/// Up to `limit` invoices whose `add_index` is above `after`, by `add_index` (as they read
+	/// now: an open invoice past its expiry reads expired).
+	pub fn invoices_added_after(&self, after: u64, limit: usize) -> Vec<InvoiceRecord> {
+		self.handles.payments.invoices_after(after, limit, |r| Some(r.add_index))
+	}
+
+	/// Up to `limit` paid invoices whose `settle_index` is above `after`, by `settle_index`.
+	pub fn invoices_settled_after(&self, after: u64, limit: usize) -> Vec<InvoiceRecord> {
+		self.handles.payments.invoices_after(after, limit, |r| r.settle_index)
+	}
+
+	/// The largest `add_index` of an invoice stored durably, changing as invoices are added
+	/// (invoices are added without an event in the journal).
+	pub fn subscribe_invoice_adds(&self) -> tokio::sync::watch::Receiver<u64> {
+		self.handles.payments.invoice_indexes.subscribe_added()
+	}
+
 	/// Pays a BOLT11 invoice or BOLT12 offer. With `wait`, returns once the payment is final.
 	pub async fn pay(&self, req: PayRequest, wait: bool) -> Result<PaymentRecord, NodeError> {
 		payment::pay(&self.handles.payments, req, wait).await

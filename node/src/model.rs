@@ -170,6 +170,15 @@ pub struct InvoiceRecord {
 	/// when the payment is failed back.
 	#[serde(default)]
 	pub claim_deadline: Option<u32>,
+	/// The invoice's place in the order invoices were added (from 1; LND's `add_index`):
+	/// a stored counter, assigned once when the invoice is created and never changed. Not in
+	/// the API's JSON (nor in the journal's invoice events, which read 0).
+	#[serde(skip)]
+	pub add_index: u64,
+	/// The invoice's place in the order invoices were paid (from 1; LND's `settle_index`):
+	/// assigned once when it turns paid; `None` until then. Not in the API's JSON.
+	#[serde(skip)]
+	pub settle_index: Option<u64>,
 }
 
 /// Status of a payment.

@@ -94,9 +94,10 @@ pub async fn create_invoice(
 		status: InvoiceStatus::Open,
 		hold,
 		claim_deadline: None,
+		add_index: 0,
+		settle_index: None,
 	};
-	pay.invoices.put(&record.payment_hash, record.clone()).await?;
-	Ok(record)
+	pay.invoice_indexes.add(&pay.invoices, record).await
 }
 
 /// Starts paying an invoice; the record is durable before LDK is asked to send. Paying is

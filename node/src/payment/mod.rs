@@ -3,6 +3,7 @@
 pub mod bolt11;
 pub mod bolt12;
 pub mod hold;
+pub(crate) mod indexes;
 pub mod keysend;
 pub(crate) mod keyspaces;
 mod received;
@@ -37,6 +38,8 @@ pub(crate) struct Payments {
 	pub(crate) channel_manager: Arc<ChannelManager>,
 	/// Invoices we issued, by payment hash.
 	pub(crate) invoices: Arc<RecordStore<InvoiceRecord>>,
+	/// The invoices' stored counters; invoices are added and turn paid through it.
+	pub(crate) invoice_indexes: Arc<indexes::InvoiceIndexes>,
 	/// Our outbound payments, by payment id (see `keyspaces`).
 	pub(crate) payments: Arc<RecordStore<PaymentRecord>>,
 	/// Payments we received without an invoice record of ours, by payment hash; apart from
@@ -70,6 +73,20 @@ impl Payments {
 	/// One invoice by payment hash, as it reads now.
 	pub(crate) fn invoice(&self, payment_hash: &PaymentHash) -> Option<InvoiceRecord> {
 		self.invoices.get(&payment_hash.0.to_lower_hex_string()).map(current_view)
+	}
+
+	/// Up to `limit` invoices whose counter (`index` of the record) is above `after`, by that
+	/// counter, as they read now; an invoice added is listed once it is durable.
+	pub(crate) fn invoices_after(
+		&self, after: u64, limit: usize, index: impl Fn(&InvoiceRecord) -> Option<u64>,
+	) -> Vec<InvoiceRecord> {
+		let durable_add = self.invoice_indexes.durable_add_index();
+		let mut found = self
+			.invoices
+			.matching(|r| r.add_index <= durable_add && index(r).is_some_and(|i| i > after));
+		found.sort_by_key(|r| index(r));
+		found.truncate(limit);
+		found.into_iter().map(current_view).collect()
 	}
 
 	/// All invoices, newest first.

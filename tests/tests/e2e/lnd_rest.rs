@@ -343,3 +343,104 @@ async fn lnd_rest_over_tls_receives_and_sends() {
 	drop(invoices);
 	net.shutdown().await;
 }
+
+/// The next line of `stream` that is about the invoice `r_hash` (base64).
+async fn line_about(stream: &mut Lines, r_hash: &Value) -> Value {
+	loop {
+		let line = stream.next().await.expect("an invoice line");
+		if line["result"]["r_hash"] == *r_hash {
+			return line["result"].clone();
+		}
+	}
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn lnd_rest_invoice_subscription_resumes_from_stored_indexes() {
+	let mut net = TestNet::new(&["alice", "bob"]).await;
+	net.open_channel("bob", "alice", 1_000_000, 0).await;
+	let alice_index = net.nodes.iter().position(|n| n.name == "alice").expect("alice");
+	let lnd = net.nodes[alice_index].serve_lnd_rest(0).await.expect("LND REST");
+	let admin = LndClient::new(
+		lnd.local_addr(),
+		&lnd.tls_cert_path(),
+		Some(lnd.macaroon_hex(ApiScope::Admin)),
+	);
+	let index = |invoice: &Value, field: &str| -> u64 {
+		invoice[field].as_str().and_then(|i| i.parse().ok()).unwrap_or_else(|| panic!("{invoice}"))
+	};
+
+	// A new invoice is sent live, OPEN, with the add_index its creation answered.
+	let mut stream = admin.stream(Method::GET, "/v1/invoices/subscribe", None).await;
+	let first = admin.post("/v1/invoices", json!({ "value": "2000", "memo": "first" })).await;
+	let open = line_about(&mut stream, &first["r_hash"]).await;
+	assert_eq!(open["state"], "OPEN", "{open}");
+	assert_eq!(open["add_index"], first["add_index"]);
+	assert_eq!(open["settle_index"], "0");
+	let first_add = index(&first, "add_index");
+	assert!(first_add > 0);
+
+	// Paid: SETTLED with the next settle_index.
+	let bolt11 = first["payment_request"].as_str().expect("payment_request").to_string();
+	let request = fulgur_api::wire::payments::PayRequest {
+		invoice: bolt11,
+		amount_msat: None,
+		max_fee_msat: None,
+	};
+	net.api("bob").pay(&request, true).await.expect("bob pays");
+	let settled = line_about(&mut stream, &first["r_hash"]).await;
+	assert_eq!(settled["state"], "SETTLED", "{settled}");
+	assert_eq!(settled["add_index"], first["add_index"], "the add_index never changes");
+	let first_settle = index(&settled, "settle_index");
+	assert!(first_settle > 0);
+	let second = admin.post("/v1/invoices", json!({ "value": "3000", "memo": "second" })).await;
+	let open = line_about(&mut stream, &second["r_hash"]).await;
+	assert_eq!(index(&open, "add_index"), first_add + 1, "{open}");
+	let request = fulgur_api::wire::payments::PayRequest {
+		invoice: second["payment_request"].as_str().expect("payment_request").to_string(),
+		amount_msat: None,
+		max_fee_msat: None,
+	};
+	net.api("bob").pay(&request, true).await.expect("bob pays again");
+	let settled = line_about(&mut stream, &second["r_hash"]).await;
+	assert_eq!(index(&settled, "settle_index"), first_settle + 1, "{settled}");
+	drop(stream);
+
+	// Added while nobody listened: a client resuming from the last add_index it saw gets it
+	// first, then what is added next; one resuming from a settle_index gets the later settle.
+	let third = admin.post("/v1/invoices", json!({ "value": "4000", "memo": "third" })).await;
+	assert_eq!(index(&third, "add_index"), first_add + 2);
+	let resume = format!("/v1/invoices/subscribe?add_index={}", first_add + 1);
+	let mut resumed = admin.stream(Method::GET, &resume, None).await;
+	let missed = resumed.next().await.expect("the missed invoice");
+	assert_eq!(missed["result"]["r_hash"], third["r_hash"], "{missed}");
+	assert_eq!(missed["result"]["state"], "OPEN");
+	let fourth = admin.post("/v1/invoices", json!({ "value": "5000", "memo": "fourth" })).await;
+	let live = resumed.next().await.expect("the next invoice");
+	assert_eq!(live["result"]["r_hash"], fourth["r_hash"], "{live}");
+	assert_eq!(index(&live["result"], "add_index"), first_add + 3);
+	drop(resumed);
+	let resume = format!("/v1/invoices/subscribe?settle_index={first_settle}");
+	let mut resumed = admin.stream(Method::GET, &resume, None).await;
+	let line = resumed.next().await.expect("the settled invoice");
+	assert_eq!(line["result"]["r_hash"], second["r_hash"], "{line}");
+	assert_eq!(line["result"]["state"], "SETTLED");
+	drop(resumed);
+
+	// The list pages by the same counters.
+	let listed = admin.get(&format!("/v1/invoices?index_offset={first_add}")).await;
+	let hashes: Vec<&Value> =
+		listed["invoices"].as_array().expect("invoices").iter().map(|i| &i["r_hash"]).collect();
+	assert_eq!(hashes, vec![&second["r_hash"], &third["r_hash"], &fourth["r_hash"]], "{listed}");
+	assert_eq!(index(&listed, "first_index_offset"), first_add + 1);
+	assert_eq!(index(&listed, "last_index_offset"), first_add + 3);
+	let back = admin
+		.get(&format!(
+			"/v1/invoices?reversed=true&num_max_invoices=2&index_offset={}",
+			first_add + 3
+		))
+		.await;
+	let hashes: Vec<&Value> =
+		back["invoices"].as_array().expect("invoices").iter().map(|i| &i["r_hash"]).collect();
+	assert_eq!(hashes, vec![&second["r_hash"], &third["r_hash"]], "{back}");
+	net.shutdown().await;
+}
