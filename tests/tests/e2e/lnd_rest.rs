@@ -166,6 +166,13 @@ async fn lnd_rest_over_tls_receives_and_sends() {
 	let (status, body) = invoice_scope.call(Method::POST, "/v2/router/send", Some(send)).await;
 	assert_eq!((status, body["message"].as_str()), (403, Some("permission denied")), "{body}");
 	assert_eq!(readonly.get("/v1/balance/channels").await, balance, "readonly reads");
+	// As LND's invoice macaroon: invoices and the on-chain balance, not the node's state.
+	for path in ["/v1/getinfo", "/v1/balance/channels", "/v1/channels", "/v1/payments"] {
+		let (status, body) = invoice_scope.call(Method::GET, path, None).await;
+		assert_eq!((status, body["message"].as_str()), (403, Some("permission denied")), "{path}");
+	}
+	invoice_scope.get("/v1/invoices").await;
+	invoice_scope.get("/v1/balance/blockchain").await;
 
 	// Bad input: LND-shaped errors, no panic.
 	let (status, body) = admin.call(Method::POST, "/v1/invoices", None).await;
