@@ -93,7 +93,11 @@ pub async fn send(shared: &Shared, call: &Call) -> Result<Reply, LndError> {
 		let Keysend { dest, options } = keysend_request(&req)?;
 		let amount =
 			amount_msat.ok_or_else(|| LndError::invalid("keysend needs amt or amt_msat"))?;
-		let started = node.keysend_with(dest, amount, None, options, false).await;
+		// With the client's hash, the payment is named by it, as LND names payments (tracked
+		// by hash; a retry of the same request answers with the payment, sending nothing).
+		let payment_id =
+			options.preimage.map(|p| PaymentId(sha256::Hash::hash(&p.0).to_byte_array()));
+		let started = node.keysend_with(dest, amount, payment_id, options, false).await;
 		started.map(|r| r.payment_id).map_err(|e| (e, None))
 	};
 	let id = match started {

@@ -335,6 +335,10 @@ async fn lnd_rest_over_tls_receives_and_sends() {
 	assert_eq!(last["result"]["payment_hash"], keysend_hash.to_lower_hex_string());
 	assert_eq!(last["result"]["payment_preimage"], keysend_preimage.to_lower_hex_string());
 	assert_eq!(last["result"]["value_msat"], "3000");
+	// Tracked by its hash, as LND clients follow a payment.
+	let track = format!("/v2/router/track/{}", base64_url(&keysend_hash));
+	let tracked = admin.stream(Method::GET, &track, None).await.next().await.expect("tracked");
+	assert_eq!(tracked["result"]["status"], "SUCCEEDED", "{tracked}");
 	let bob = net.node("bob").node.clone();
 	let bob_received = || bob.get_payment(&fulgur_node::PaymentId(keysend_hash));
 	net.wait_for("bob records the keysend", || {
