@@ -195,6 +195,8 @@ pub const DEFAULT_INVOICE_EXPIRY_SECS: u32 = 3600;
 pub const MAX_INVOICE_EXPIRY_SECS: u32 = 365 * 24 * 3600;
 /// Retries of a payment over other routes before it is failed.
 pub const PAYMENT_RETRY_TIMEOUT: Duration = Duration::from_secs(10);
+/// The longest retry time a caller may give a payment (LND's `timeout_seconds`).
+pub const MAX_PAYMENT_RETRY_TIMEOUT: Duration = Duration::from_secs(3600);
 /// How long stopping waits for each stage's tasks before giving up on them (see `shutdown`).
 pub const STOP_TIMEOUT: Duration = Duration::from_secs(30);
 /// How often a locked store is tried again at start-up (a node stopped and started again in

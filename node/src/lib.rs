@@ -386,7 +386,15 @@ impl Node {
 
 	/// Pays a BOLT11 invoice or BOLT12 offer. With `wait`, returns once the payment is final.
 	pub async fn pay(&self, req: PayRequest, wait: bool) -> Result<PaymentRecord, NodeError> {
-		payment::pay(&self.handles.payments, req, wait).await
+		payment::pay(&self.handles.payments, req, config::PAYMENT_RETRY_TIMEOUT, wait).await
+	}
+
+	/// [`Node::pay`], retried over other routes for `retry` (from 1 second to an hour) instead
+	/// of the node's default before it fails (LND's `timeout_seconds`).
+	pub async fn pay_within(
+		&self, req: PayRequest, retry: std::time::Duration, wait: bool,
+	) -> Result<PaymentRecord, NodeError> {
+		payment::pay(&self.handles.payments, req, retry, wait).await
 	}
 
 	/// Sends a spontaneous payment. With `wait`, returns once the payment is final.
@@ -418,7 +426,7 @@ impl Node {
 	pub async fn keysend_with_preimage(
 		&self, node_id: PublicKey, amount_msat: u64, preimage: PaymentPreimage,
 	) -> Result<PaymentRecord, NodeError> {
-		let options = KeysendOptions { preimage: Some(preimage), custom_records: Vec::new() };
+		let options = KeysendOptions { preimage: Some(preimage), ..KeysendOptions::default() };
 		self.keysend_with(node_id, amount_msat, None, options, true).await
 	}
 

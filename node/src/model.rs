@@ -297,4 +297,7 @@ pub struct KeysendOptions {
 	/// Custom TLV records for the payee's onion, `(type, value)`: types at least 65536, each
 	/// once, never the keysend type (5482373484, which carries the preimage) or 77777.
 	pub custom_records: Vec<(u64, Vec<u8>)>,
+	/// How long the payment is retried over other routes before it fails (the node's
+	/// default when `None`; from 1 second to an hour).
+	pub retry: Option<std::time::Duration>,
 }

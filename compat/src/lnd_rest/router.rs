@@ -8,6 +8,7 @@
 //! "maybe sent".
 
 use std::collections::HashMap;
+use std::time::Duration;
 
 use bitcoin::hashes::{sha256, Hash};
 use bitcoin::hex::FromHex;
@@ -59,6 +60,15 @@ impl SendRequest {
 		}
 	}
 
+	/// How long the payment is retried (LND's `timeout_seconds`); the node's default for 0.
+	fn retry(&self) -> Result<Option<Duration>, LndError> {
+		match self.timeout_seconds.0 {
+			0 => Ok(None),
+			s if s < 0 => Err(LndError::invalid("timeout_seconds cannot be negative")),
+			s => Ok(Some(Duration::from_secs(s as u64))),
+		}
+	}
+
 	/// LND: a fee limit of 0 allows only routes without fees.
 	fn fee_limit_msat(&self) -> Result<u64, LndError> {
 		match (self.fee_limit_sat.0, self.fee_limit_msat.0) {
@@ -78,7 +88,8 @@ pub async fn send(shared: &Shared, call: &Call) -> Result<Reply, LndError> {
 	}
 	let amount_msat = req.amount_msat()?;
 	let max_fee_msat = Some(req.fee_limit_msat()?);
-	let _ = (req.timeout_seconds, req.allow_self_payment);
+	let retry = req.retry()?;
+	let _ = req.allow_self_payment;
 	let node = &shared.node;
 	let started = if !req.payment_request.is_empty() {
 		check_invoice_request(&req)?;
@@ -88,9 +99,14 @@ pub async fn send(shared: &Shared, call: &Call) -> Result<Reply, LndError> {
 			max_fee_msat,
 		};
 		let hash = invoice_hash(&pay.invoice);
-		node.pay(pay, false).await.map(|r| r.payment_id).map_err(|e| (e, hash))
+		let started = match retry {
+			Some(retry) => node.pay_within(pay, retry, false).await,
+			None => node.pay(pay, false).await,
+		};
+		started.map(|r| r.payment_id).map_err(|e| (e, hash))
 	} else {
-		let Keysend { dest, options } = keysend_request(&req)?;
+		let Keysend { dest, mut options } = keysend_request(&req)?;
+		options.retry = retry;
 		let amount =
 			amount_msat.ok_or_else(|| LndError::invalid("keysend needs amt or amt_msat"))?;
 		// With the client's hash, the payment is named by it, as LND names payments (tracked
@@ -202,7 +218,8 @@ fn keysend_request(req: &SendRequest) -> Result<Keysend, LndError> {
 			}
 		}
 	}
-	Ok(Keysend { dest, options: KeysendOptions { preimage, custom_records } })
+	let options = KeysendOptions { preimage, custom_records, retry: None };
+	Ok(Keysend { dest, options })
 }
 
 fn invoice_hash(text: &str) -> Option<String> {
@@ -348,6 +365,18 @@ mod tests {
 		assert_eq!(plain.expect("plain keysend").options, KeysendOptions::default());
 		let no_dest = keysend_request(&request(serde_json::json!({ "amt": 1 }))).unwrap_err();
 		assert!(no_dest.message.contains("give payment_request"), "{}", no_dest.message);
+	}
+
+	#[test]
+	fn timeout_seconds_is_the_retry_time() {
+		let retry = |value: serde_json::Value| {
+			request(serde_json::json!({ "timeout_seconds": value })).retry()
+		};
+		assert_eq!(retry(30.into()), Ok(Some(Duration::from_secs(30))));
+		assert_eq!(retry("60".into()), Ok(Some(Duration::from_secs(60))));
+		assert_eq!(retry(0.into()), Ok(None), "0: the node's default");
+		assert_eq!(request(serde_json::json!({})).retry(), Ok(None));
+		assert_eq!(retry((-1).into()).unwrap_err().code, Code::InvalidArgument);
 	}
 
 	#[test]

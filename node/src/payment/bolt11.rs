@@ -9,7 +9,7 @@ use lightning::types::payment::{PaymentHash, PaymentPreimage};
 use lightning_invoice::{Bolt11InvoiceDescription, Bolt11InvoiceDescriptionRef};
 
 use super::{new_record, send_failure, Payments};
-use crate::config::{DEFAULT_INVOICE_EXPIRY_SECS, MAX_INVOICE_EXPIRY_SECS, PAYMENT_RETRY_TIMEOUT};
+use crate::config::{DEFAULT_INVOICE_EXPIRY_SECS, MAX_INVOICE_EXPIRY_SECS};
 use crate::model::{
 	InvoiceRecord, InvoiceStatus, PaymentDirection, PaymentKind, PaymentRecord, PaymentStatus,
 };
@@ -106,6 +106,7 @@ pub async fn create_invoice(
 /// only a failed payment is tried again.
 pub async fn pay_invoice(
 	pay: &Payments, text: &str, amount_msat: Option<u64>, max_fee_msat: Option<u64>,
+	retry: std::time::Duration,
 ) -> Result<PaymentRecord, NodeError> {
 	let invoice = parse_invoice(pay.network, text)?;
 	if invoice.is_expired() {
@@ -171,7 +172,7 @@ pub async fn pay_invoice(
 		payment_id,
 		amount_arg,
 		route_config,
-		Retry::Timeout(PAYMENT_RETRY_TIMEOUT),
+		Retry::Timeout(retry),
 	);
 	if let Err(e) = sent {
 		let error = match e {

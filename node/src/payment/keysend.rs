@@ -41,6 +41,8 @@ pub async fn send(
 	if payee == pay.channel_manager.get_our_node_id() {
 		return Err(NodeError::InvalidRequest("cannot keysend to ourselves".into()));
 	}
+	let retry = options.retry.unwrap_or(PAYMENT_RETRY_TIMEOUT);
+	super::check_retry(retry)?;
 	let onion = onion_fields(options.custom_records)?;
 	let payment_id = payment_id.unwrap_or_else(|| PaymentId(rand::random()));
 	let id = payment_id.0.to_lower_hex_string();
@@ -64,7 +66,7 @@ pub async fn send(
 				"payment id {id} names another payment"
 			)));
 		}
-		return answer(pay, existing, wait, &mut updates).await;
+		return answer(pay, existing, retry, wait, &mut updates).await;
 	}
 	let params = RouteParameters::from_payment_params_and_value(
 		pay.limits.apply(PaymentParameters::for_keysend(payee, KEYSEND_FINAL_CLTV_DELTA, true)),
@@ -75,7 +77,7 @@ pub async fn send(
 		onion,
 		payment_id,
 		params,
-		Retry::Timeout(PAYMENT_RETRY_TIMEOUT),
+		Retry::Timeout(retry),
 	) {
 		let error = send_failure(e);
 		super::received::mark_failed(pay, &id, error.message().to_string()).await;
@@ -85,7 +87,7 @@ pub async fn send(
 		.payments
 		.get(&id)
 		.ok_or_else(|| NodeError::Internal("payment record vanished".into()))?;
-	answer(pay, record, wait, &mut updates).await
+	answer(pay, record, retry, wait, &mut updates).await
 }
 
 /// The payee's onion fields with `custom_records`, or why LDK would refuse them.
@@ -111,11 +113,11 @@ fn onion_fields(custom_records: Vec<(u64, Vec<u8>)>) -> Result<RecipientOnionFie
 }
 
 async fn answer(
-	pay: &Payments, record: PaymentRecord, wait: bool,
+	pay: &Payments, record: PaymentRecord, retry: std::time::Duration, wait: bool,
 	updates: &mut tokio::sync::broadcast::Receiver<String>,
 ) -> Result<PaymentRecord, NodeError> {
 	if wait {
-		return super::wait_final(pay, &record.payment_id, updates).await;
+		return super::wait_final(pay, &record.payment_id, retry, updates).await;
 	}
 	Ok(record)
 }

@@ -12,13 +12,14 @@ pub(crate) mod reconcile;
 pub use received::{on_payment_claimable, on_payment_claimed, on_payment_failed, on_payment_sent};
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use bitcoin::hex::DisplayHex;
 use lightning::events::{PaymentFailureReason, ReplayEvent};
 use lightning::ln::channelmanager::{PaymentId, RetryableSendFailure};
 use lightning::types::payment::PaymentHash;
 
-use crate::config::{RoutingLimits, PAYMENT_RETRY_TIMEOUT, PAYMENT_WAIT_SLACK};
+use crate::config::{RoutingLimits, MAX_PAYMENT_RETRY_TIMEOUT, PAYMENT_WAIT_SLACK};
 use crate::journal::{Journal, NodeEvent};
 use crate::logger::FulgurLogger;
 use crate::model::{
@@ -117,7 +118,10 @@ impl Payments {
 }
 
 /// Pays a BOLT11 invoice or BOLT12 offer, telling them apart by prefix.
-pub async fn pay(pay: &Payments, req: PayRequest, wait: bool) -> Result<PaymentRecord, NodeError> {
+pub async fn pay(
+	pay: &Payments, req: PayRequest, retry: Duration, wait: bool,
+) -> Result<PaymentRecord, NodeError> {
+	check_retry(retry)?;
 	let text = req.invoice.trim().to_string();
 	if let Some(amount) = req.amount_msat {
 		check_amount_msat(amount)?;
@@ -125,21 +129,33 @@ pub async fn pay(pay: &Payments, req: PayRequest, wait: bool) -> Result<PaymentR
 	let lower = text.to_ascii_lowercase();
 	let mut updates = pay.payments.subscribe();
 	let record = if lower.starts_with("lno") {
-		bolt12::pay_offer(pay, &text, req.amount_msat, req.max_fee_msat).await?
+		bolt12::pay_offer(pay, &text, req.amount_msat, req.max_fee_msat, retry).await?
 	} else {
-		bolt11::pay_invoice(pay, &text, req.amount_msat, req.max_fee_msat).await?
+		bolt11::pay_invoice(pay, &text, req.amount_msat, req.max_fee_msat, retry).await?
 	};
 	if !wait {
 		return Ok(record);
 	}
-	wait_final(pay, &record.payment_id, &mut updates).await
+	wait_final(pay, &record.payment_id, retry, &mut updates).await
+}
+
+/// Refuses a payment retry time of zero or above [`MAX_PAYMENT_RETRY_TIMEOUT`].
+pub(crate) fn check_retry(retry: Duration) -> Result<(), NodeError> {
+	if retry.is_zero() || retry > MAX_PAYMENT_RETRY_TIMEOUT {
+		return Err(NodeError::InvalidRequest(format!(
+			"the retry time must be from 1 to {} seconds",
+			MAX_PAYMENT_RETRY_TIMEOUT.as_secs()
+		)));
+	}
+	Ok(())
 }
 
 /// Waits until a payment is final (or the wait times out, answering the pending record).
 pub(crate) async fn wait_final(
-	pay: &Payments, payment_id: &str, updates: &mut tokio::sync::broadcast::Receiver<String>,
+	pay: &Payments, payment_id: &str, retry: Duration,
+	updates: &mut tokio::sync::broadcast::Receiver<String>,
 ) -> Result<PaymentRecord, NodeError> {
-	let deadline = tokio::time::Instant::now() + PAYMENT_RETRY_TIMEOUT + PAYMENT_WAIT_SLACK;
+	let deadline = tokio::time::Instant::now() + retry + PAYMENT_WAIT_SLACK;
 	loop {
 		let record = pay
 			.payments
@@ -259,3 +275,18 @@ pub fn send_failure(e: RetryableSendFailure) -> NodeError {
 
 /// Seconds since the epoch (the one clock, [`fulgur_base::clock`]).
 pub use fulgur_base::clock::unix_now;
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	#[test]
+	fn a_retry_time_is_from_one_second_to_the_maximum() {
+		assert!(check_retry(Duration::from_secs(1)).is_ok());
+		assert!(check_retry(MAX_PAYMENT_RETRY_TIMEOUT).is_ok());
+		for bad in [Duration::ZERO, MAX_PAYMENT_RETRY_TIMEOUT + Duration::from_secs(1)] {
+			let refused = check_retry(bad).expect_err("refused");
+			assert!(refused.message().contains("from 1 to 3600 seconds"), "{refused}");
+		}
+	}
+}

@@ -323,6 +323,12 @@ async fn lnd_rest_over_tls_receives_and_sends() {
 		(400, Some(3)),
 		"a preimage of another hash: {body}"
 	);
+	// timeout_seconds is the payment's retry time: up to an hour.
+	let mut long = keysend(&keysend_preimage);
+	long["timeout_seconds"] = json!(7200);
+	let (status, body) = admin.call(Method::POST, "/v2/router/send", Some(long)).await;
+	assert_eq!(status, 400, "{body}");
+	assert!(body["error"]["message"].as_str().is_some_and(|m| m.contains("3600")), "{body}");
 	let mut low = keysend(&keysend_preimage);
 	low["dest_custom_records"]["34349"] = json!(base64(b"x"));
 	let (status, body) = admin.call(Method::POST, "/v2/router/send", Some(low)).await;
