@@ -211,6 +211,8 @@ pub const MAX_PAYMENTS_WAITING_FOR_SLOT: usize = 10_000;
 /// (`fee_policy`) however many slots there are; a force close with many HTLCs in flight
 /// claims each non-dust HTLC on chain, as it would with fewer slots, just more of them.
 pub const MAX_ACCEPTED_HTLCS: u16 = 483;
+/// The longest retry time a caller may give a payment (LND's `timeout_seconds`).
+pub const MAX_PAYMENT_RETRY_TIMEOUT: Duration = Duration::from_secs(3600);
 /// How long stopping waits for each stage's tasks before giving up on them (see `shutdown`).
 pub const STOP_TIMEOUT: Duration = Duration::from_secs(30);
 /// How often a locked store is tried again at start-up (a node stopped and started again in

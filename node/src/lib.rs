@@ -405,9 +405,34 @@ impl Node {
 		self.handles.payments.all_invoices()
 	}
 
+	/// Up to `limit` invoices whose `add_index` is above `after`, by `add_index` (as they read
+	/// now: an open invoice past its expiry reads expired).
+	pub fn invoices_added_after(&self, after: u64, limit: usize) -> Vec<InvoiceRecord> {
+		self.handles.payments.invoices_after(after, limit, |r| Some(r.add_index))
+	}
+
+	/// Up to `limit` paid invoices whose `settle_index` is above `after`, by `settle_index`.
+	pub fn invoices_settled_after(&self, after: u64, limit: usize) -> Vec<InvoiceRecord> {
+		self.handles.payments.invoices_after(after, limit, |r| r.settle_index)
+	}
+
+	/// The largest `add_index` of an invoice stored durably, changing as invoices are added
+	/// (invoices are added without an event in the journal).
+	pub fn subscribe_invoice_adds(&self) -> tokio::sync::watch::Receiver<u64> {
+		self.handles.payments.invoice_indexes.subscribe_added()
+	}
+
 	/// Pays a BOLT11 invoice or BOLT12 offer. With `wait`, returns once the payment is final.
 	pub async fn pay(&self, req: PayRequest, wait: bool) -> Result<PaymentRecord, NodeError> {
-		payment::pay(&self.handles.payments, req, wait).await
+		payment::pay(&self.handles.payments, req, config::PAYMENT_RETRY_TIMEOUT, wait).await
+	}
+
+	/// [`Node::pay`], retried over other routes for `retry` (from 1 second to an hour) instead
+	/// of the node's default before it fails (LND's `timeout_seconds`).
+	pub async fn pay_within(
+		&self, req: PayRequest, retry: std::time::Duration, wait: bool,
+	) -> Result<PaymentRecord, NodeError> {
+		payment::pay(&self.handles.payments, req, retry, wait).await
 	}
 
 	/// Sends a spontaneous payment. With `wait`, returns once the payment is final.
@@ -418,20 +443,29 @@ impl Node {
 	pub async fn keysend(
 		&self, node_id: PublicKey, amount_msat: u64, payment_id: Option<PaymentId>, wait: bool,
 	) -> Result<PaymentRecord, NodeError> {
-		payment::keysend::send(&self.handles.payments, node_id, amount_msat, payment_id, None, wait)
-			.await
+		self.keysend_with(node_id, amount_msat, payment_id, KeysendOptions::default(), wait).await
 	}
 
-	/// Sends a keysend whose preimage the caller chose. For tests of what someone who
-	/// learned a preimage can do to us: a preimage that was used before can be claimed by every
-	/// hop that saw it, so the API never offers this.
+	/// [`Node::keysend`] with the caller's preimage and custom onion records (LND clients
+	/// choose the preimage; a preimage used before can be claimed by every hop that saw it, so
+	/// a caller must draw a fresh one each time). A retry under a recorded `payment_id` with a
+	/// chosen preimage must name the same payment hash.
+	pub async fn keysend_with(
+		&self, node_id: PublicKey, amount_msat: u64, payment_id: Option<PaymentId>,
+		options: KeysendOptions, wait: bool,
+	) -> Result<PaymentRecord, NodeError> {
+		let pay = &self.handles.payments;
+		payment::keysend::send(pay, node_id, amount_msat, payment_id, options, wait).await
+	}
+
+	/// Sends a keysend whose preimage the caller chose and waits for it. For tests of what
+	/// someone who learned a preimage can do to us.
 	#[doc(hidden)]
 	pub async fn keysend_with_preimage(
 		&self, node_id: PublicKey, amount_msat: u64, preimage: PaymentPreimage,
 	) -> Result<PaymentRecord, NodeError> {
-		let preimage = Some(preimage);
-		payment::keysend::send(&self.handles.payments, node_id, amount_msat, None, preimage, true)
-			.await
+		let options = KeysendOptions { preimage: Some(preimage), ..KeysendOptions::default() };
+		self.keysend_with(node_id, amount_msat, None, options, true).await
 	}
 
 	/// One payment by id: ours by payment id, else one we received by payment hash (a received

@@ -3,6 +3,7 @@
 //! Amounts carry their unit in the name (`_msat`, `_sat`); ids and hashes are lowercase hex;
 //! times are UNIX seconds.
 
+use lightning::types::payment::PaymentPreimage;
 use serde::{Deserialize, Serialize};
 
 /// Node-wide state.
@@ -172,6 +173,15 @@ pub struct InvoiceRecord {
 	/// when the payment is failed back.
 	#[serde(default)]
 	pub claim_deadline: Option<u32>,
+	/// The invoice's place in the order invoices were added (from 1; LND's `add_index`):
+	/// a stored counter, assigned once when the invoice is created and never changed. Not in
+	/// the API's JSON (nor in the journal's invoice events, which read 0).
+	#[serde(skip)]
+	pub add_index: u64,
+	/// The invoice's place in the order invoices were paid (from 1; LND's `settle_index`):
+	/// assigned once when it turns paid; `None` until then. Not in the API's JSON.
+	#[serde(skip)]
+	pub settle_index: Option<u64>,
 }
 
 /// Status of a payment.
@@ -355,4 +365,19 @@ pub struct ClosedChannelInfo {
 	pub closing_height: Option<u32>,
 	/// Ours still to come back on-chain (0 once swept).
 	pub claimable_sat: u64,
+}
+
+/// What a keysend may carry beyond its payee and amount.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct KeysendOptions {
+	/// The preimage to send; a fresh random one when `None`. A caller that chooses it must never
+	/// use one twice: every hop of a payment learns its preimage and could claim a second
+	/// payment under the same hash.
+	pub preimage: Option<PaymentPreimage>,
+	/// Custom TLV records for the payee's onion, `(type, value)`: types at least 65536, each
+	/// once, never the keysend type (5482373484, which carries the preimage) or 77777.
+	pub custom_records: Vec<(u64, Vec<u8>)>,
+	/// How long the payment is retried over other routes before it fails (the node's
+	/// default when `None`; from 1 second to an hour).
+	pub retry: Option<std::time::Duration>,
 }

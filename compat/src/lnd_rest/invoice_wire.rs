@@ -1,63 +1,17 @@
 //! LND's `Invoice` message from the node's invoice record. LND numbers invoices as they are
-//! added (`add_index`) and as they settle (`settle_index`); fulgur records no such counters,
-//! so both are positions: an invoice's place among all invoices by creation time, and a paid
-//! invoice's place among paid ones by payment time (ties broken by payment hash). They only
-//! grow as invoices are added and paid, which is what clients resuming a subscription need.
+//! added (`add_index`) and as they settle (`settle_index`); so does the node: both are
+//! counters stored with the invoice record, assigned once and never changed, which is what
+//! clients resuming a subscription from them need.
 
-use std::collections::HashMap;
 use std::str::FromStr;
 
 use bitcoin::hashes::Hash;
 use bitcoin::hex::FromHex;
-use fulgur_node::{InvoiceRecord, InvoiceStatus, Node};
+use fulgur_node::{InvoiceRecord, InvoiceStatus};
 use lightning_invoice::{Bolt11Invoice, Bolt11InvoiceDescriptionRef};
 use serde_json::{json, Value};
 
 use super::encoding::{Bytes, I64, U64};
-
-/// Every invoice's `add_index` and every paid invoice's `settle_index`, by payment hash.
-pub struct Indexes {
-	add: HashMap<String, u64>,
-	settle: HashMap<String, u64>,
-}
-
-impl Indexes {
-	/// The indexes of `invoices` (all of the node's).
-	pub fn of(invoices: &[InvoiceRecord]) -> Indexes {
-		let mut by_creation: Vec<&InvoiceRecord> = invoices.iter().collect();
-		by_creation
-			.sort_by(|a, b| (a.created_at, &a.payment_hash).cmp(&(b.created_at, &b.payment_hash)));
-		let add = by_creation
-			.iter()
-			.enumerate()
-			.map(|(i, r)| (r.payment_hash.clone(), i as u64 + 1))
-			.collect();
-		let mut paid: Vec<&InvoiceRecord> =
-			invoices.iter().filter(|r| r.status == InvoiceStatus::Paid).collect();
-		paid.sort_by(|a, b| {
-			(a.paid_at.unwrap_or(0), &a.payment_hash)
-				.cmp(&(b.paid_at.unwrap_or(0), &b.payment_hash))
-		});
-		let settle =
-			paid.iter().enumerate().map(|(i, r)| (r.payment_hash.clone(), i as u64 + 1)).collect();
-		Indexes { add, settle }
-	}
-
-	/// The indexes of the node's invoices now.
-	pub fn now(node: &Node) -> Indexes {
-		Indexes::of(&node.list_invoices())
-	}
-
-	/// An invoice's `add_index` (0 when unknown).
-	pub fn add_index(&self, hash: &str) -> u64 {
-		self.add.get(hash).copied().unwrap_or(0)
-	}
-
-	/// A paid invoice's `settle_index` (0 when not paid).
-	pub fn settle_index(&self, hash: &str) -> u64 {
-		self.settle.get(hash).copied().unwrap_or(0)
-	}
-}
 
 /// LND's invoice state; an expired invoice reads `CANCELED`, as LND cancels expired invoices.
 pub fn state(status: InvoiceStatus) -> &'static str {
@@ -93,7 +47,7 @@ pub fn bolt11_details(bolt11: &str) -> (Bytes, u64, Bytes, bool) {
 
 /// LND's `Invoice`, every field present (`record` as the node reads it now: an expired invoice
 /// reads expired).
-pub fn invoice(record: &InvoiceRecord, indexes: &Indexes) -> Value {
+pub fn invoice(record: &InvoiceRecord) -> Value {
 	let (payment_addr, cltv_expiry, description_hash, private) = bolt11_details(&record.bolt11);
 	let value_msat = record.amount_msat.unwrap_or(0);
 	let paid_msat = if record.status == InvoiceStatus::Paid {
@@ -118,8 +72,8 @@ pub fn invoice(record: &InvoiceRecord, indexes: &Indexes) -> Value {
 		"cltv_expiry": U64(cltv_expiry),
 		"route_hints": [],
 		"private": private,
-		"add_index": U64(indexes.add_index(&record.payment_hash)),
-		"settle_index": U64(indexes.settle_index(&record.payment_hash)),
+		"add_index": U64(record.add_index),
+		"settle_index": U64(record.settle_index.unwrap_or(0)),
 		"amt_paid": I64::from(paid_msat / 1000),
 		"amt_paid_sat": I64::from(paid_msat / 1000),
 		"amt_paid_msat": I64::from(paid_msat),
@@ -139,7 +93,7 @@ pub fn invoice(record: &InvoiceRecord, indexes: &Indexes) -> Value {
 mod tests {
 	use super::*;
 
-	fn record(hash: &str, created_at: u64, paid_at: Option<u64>) -> InvoiceRecord {
+	fn record(hash: &str, created_at: u64, paid_at: Option<u64>, add_index: u64) -> InvoiceRecord {
 		InvoiceRecord {
 			payment_hash: hash.to_string(),
 			bolt11: "not an invoice".into(),
@@ -153,15 +107,16 @@ mod tests {
 			status: if paid_at.is_some() { InvoiceStatus::Paid } else { InvoiceStatus::Open },
 			hold: false,
 			claim_deadline: None,
+			add_index,
+			settle_index: paid_at.map(|_| 1),
 		}
 	}
 
 	#[test]
 	fn every_field_is_present_with_lnds_encodings() {
-		let paid = record(&"ab".repeat(32), 10, Some(20));
-		let open = record(&"aa".repeat(32), 10, None);
-		let indexes = Indexes::of(&[paid.clone(), open.clone()]);
-		let json = invoice(&paid, &indexes);
+		let paid = record(&"ab".repeat(32), 10, Some(20), 2);
+		let open = record(&"aa".repeat(32), 10, None, 3);
+		let json = invoice(&paid);
 		let fields = json.as_object().unwrap();
 		assert_eq!(fields.len(), 29, "every field of LND's Invoice");
 		assert_eq!(json["value"], "21");
@@ -172,9 +127,9 @@ mod tests {
 		assert_eq!(json["settled"], true);
 		// Bytes in bodies: standard base64 (0xab repeated is "q6ur...").
 		assert!(json["r_hash"].as_str().unwrap().starts_with("q6ur"));
-		assert_eq!(json["add_index"], "2", "after the open one: same second, smaller hash");
+		assert_eq!(json["add_index"], "2", "the record's counter");
 		assert_eq!(json["settle_index"], "1");
-		let json = invoice(&open, &indexes);
+		let json = invoice(&open);
 		assert_eq!(
 			(json["state"].as_str(), json["settle_index"].as_str()),
 			(Some("OPEN"), Some("0"))

@@ -15,7 +15,7 @@ use serde_json::{json, Value};
 use super::encoding::{
 	hash_from_base64, hash_from_hex, parse_body, parse_flag, Bytes, Code, Flag, LndError, I64, U64,
 };
-use super::invoice_wire::{bolt11_details, invoice, Indexes};
+use super::invoice_wire::{bolt11_details, invoice};
 use super::routes::Call;
 
 /// Most invoices one `GET /v1/invoices` returns.
@@ -151,13 +151,12 @@ pub async fn add_invoice(node: &Node, call: &Call) -> Result<Value, LndError> {
 			}
 		}
 	};
-	let indexes = Indexes::now(node);
 	let (payment_addr, _, _, _) = bolt11_details(&record.bolt11);
 	let r_hash = bitcoin::hex::FromHex::from_hex(&record.payment_hash).unwrap_or_else(|_| vec![]);
 	Ok(json!({
 		"r_hash": Bytes(r_hash),
 		"payment_request": record.bolt11,
-		"add_index": U64(indexes.add_index(&record.payment_hash)),
+		"add_index": U64(record.add_index),
 		"payment_addr": payment_addr,
 	}))
 }
@@ -171,11 +170,10 @@ pub async fn add_hold_invoice(node: &Node, call: &Call) -> Result<Value, LndErro
 		.map_err(|_| LndError::invalid("hash: not 32 bytes"))?;
 	let record =
 		node.create_hold_invoice(PaymentHash(hash), amount_msat, &req.memo, expiry).await?;
-	let indexes = Indexes::now(node);
 	let (payment_addr, _, _, _) = bolt11_details(&record.bolt11);
 	Ok(json!({
 		"payment_request": record.bolt11,
-		"add_index": U64(indexes.add_index(&record.payment_hash)),
+		"add_index": U64(record.add_index),
 		"payment_addr": payment_addr,
 	}))
 }
@@ -211,7 +209,7 @@ fn not_found() -> LndError {
 
 fn lookup(node: &Node, hash: [u8; 32]) -> Result<Value, LndError> {
 	let record = node.get_invoice(&PaymentHash(hash)).ok_or_else(not_found)?;
-	Ok(invoice(&record, &Indexes::now(node)))
+	Ok(invoice(&record))
 }
 
 /// `GET /v1/invoice/{r_hash_str}`: the hash in hex.
@@ -260,10 +258,9 @@ pub fn list_invoices(node: &Node, call: &Call) -> Result<Value, LndError> {
 		n => n.min(MAX_INVOICES_PER_PAGE),
 	};
 	let all = node.list_invoices();
-	let indexes = Indexes::of(&all);
 	let mut listed: Vec<(u64, &fulgur_node::InvoiceRecord)> = all
 		.iter()
-		.map(|r| (indexes.add_index(&r.payment_hash), r))
+		.map(|r| (r.add_index, r))
 		.filter(|(_, r)| {
 			!pending_only || matches!(r.status, InvoiceStatus::Open | InvoiceStatus::Accepted)
 		})
@@ -279,7 +276,7 @@ pub fn list_invoices(node: &Node, call: &Call) -> Result<Value, LndError> {
 	};
 	let first = page.first().map_or(0, |(i, _)| *i);
 	let last = page.last().map_or(0, |(i, _)| *i);
-	let invoices: Vec<Value> = page.iter().map(|(_, r)| invoice(r, &indexes)).collect();
+	let invoices: Vec<Value> = page.iter().map(|(_, r)| invoice(r)).collect();
 	Ok(json!({
 		"invoices": invoices,
 		"last_index_offset": U64(last),

@@ -96,14 +96,30 @@ impl Macaroons {
 	}
 }
 
-/// Whether `scope` may call a route that needs `needed`: admin may do everything, invoice
-/// what invoice and readonly routes need, readonly only readonly routes.
-pub fn allows(scope: ApiScope, needed: ApiScope) -> bool {
+/// What a route needs, as LND's permission table groups its `entity:action` pairs by which of
+/// its three macaroons carries them (LND's invoice macaroon holds `invoices`, `address` and
+/// `onchain:read` only; its readonly macaroon every `read`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Permission {
+	/// Spending and the node's connections (`offchain:write`, `onchain:write`, `peers:write`):
+	/// admin only.
+	Admin,
+	/// `invoices:write`, `address:write`: admin and invoice.
+	InvoiceWrite,
+	/// `invoices:read`, `onchain:read`: every macaroon.
+	InvoiceRead,
+	/// `info:read`, `offchain:read`: admin and readonly, not invoice.
+	NodeRead,
+}
+
+/// Whether `scope`'s macaroon carries what `needed` asks for.
+pub fn allows(scope: ApiScope, needed: Permission) -> bool {
+	use Permission::*;
 	matches!(
 		(scope, needed),
 		(ApiScope::Admin, _)
-			| (ApiScope::Invoice, ApiScope::Invoice | ApiScope::Readonly)
-			| (ApiScope::Readonly, ApiScope::Readonly)
+			| (ApiScope::Invoice, InvoiceWrite | InvoiceRead)
+			| (ApiScope::Readonly, InvoiceRead | NodeRead)
 	)
 }
 
@@ -171,12 +187,16 @@ mod tests {
 	}
 
 	#[test]
-	fn scopes_nest() {
-		use ApiScope::*;
-		assert!(allows(Admin, Admin) && allows(Admin, Invoice) && allows(Admin, Readonly));
-		assert!(!allows(Invoice, Admin) && allows(Invoice, Invoice) && allows(Invoice, Readonly));
-		assert!(
-			!allows(Readonly, Admin) && !allows(Readonly, Invoice) && allows(Readonly, Readonly)
-		);
+	fn each_macaroon_carries_what_lnds_does() {
+		use Permission::*;
+		let carried = |scope| {
+			[Admin, InvoiceWrite, InvoiceRead, NodeRead]
+				.into_iter()
+				.filter(|needed| allows(scope, *needed))
+				.collect::<Vec<_>>()
+		};
+		assert_eq!(carried(ApiScope::Admin), vec![Admin, InvoiceWrite, InvoiceRead, NodeRead]);
+		assert_eq!(carried(ApiScope::Invoice), vec![InvoiceWrite, InvoiceRead]);
+		assert_eq!(carried(ApiScope::Readonly), vec![InvoiceRead, NodeRead]);
 	}
 }

@@ -1,11 +1,11 @@
-//! The route table: every endpoint served, the scope it needs, and its handler. Paths are
+//! The route table: every endpoint served, the permission it needs, and its handler. Paths are
 //! matched exactly (a trailing slash aside); a path parameter is taken as it is written and
 //! decoded by its handler by the route's rule (hex for `/v1/invoice/{r_hash_str}`, URL-safe
 //! base64 for the v2 routes).
 
 use std::collections::HashMap;
 
-use fulgur_node::ApiScope;
+use super::macaroons::Permission;
 use hyper::{Body, Method};
 
 use super::encoding::{Code, LndError};
@@ -87,49 +87,49 @@ pub enum Endpoint {
 	ConnectPeer,
 }
 
-/// An endpoint with the scope it needs.
+/// An endpoint with the permission it needs.
 pub struct Found {
 	/// The endpoint.
 	pub endpoint: Endpoint,
-	/// The least scope that may call it.
-	pub scope: ApiScope,
+	/// What the macaroon must carry (LND's permission for the same RPC).
+	pub needs: Permission,
 }
 
 /// The endpoint for a method and path; `None` when nothing is served there.
 pub fn find(method: &Method, path: &str) -> Option<Found> {
-	use ApiScope::{Admin, Invoice, Readonly};
 	use Endpoint::*;
+	use Permission::{Admin, InvoiceRead, InvoiceWrite, NodeRead};
 	let path = path.strip_suffix('/').unwrap_or(path);
 	let segments: Vec<&str> = path.split('/').skip(1).collect();
 	let one = |s: &str| s.to_string();
-	let (endpoint, scope) = match (method.as_str(), segments.as_slice()) {
-		("GET", ["v1", "getinfo"]) => (GetInfo, Readonly),
-		("GET", ["v1", "balance", "channels"]) => (ChannelBalance, Readonly),
-		("GET", ["v1", "balance", "blockchain"]) => (WalletBalance, Readonly),
-		("GET", ["v1", "channels"]) => (ListChannels, Readonly),
-		("GET", ["v1", "channels", "pending"]) => (PendingChannels, Readonly),
-		("GET", ["v1", "channels", "closed"]) => (ClosedChannels, Readonly),
+	let (endpoint, needs) = match (method.as_str(), segments.as_slice()) {
+		("GET", ["v1", "getinfo"]) => (GetInfo, NodeRead),
+		("GET", ["v1", "balance", "channels"]) => (ChannelBalance, NodeRead),
+		("GET", ["v1", "balance", "blockchain"]) => (WalletBalance, InvoiceRead),
+		("GET", ["v1", "channels"]) => (ListChannels, NodeRead),
+		("GET", ["v1", "channels", "pending"]) => (PendingChannels, NodeRead),
+		("GET", ["v1", "channels", "closed"]) => (ClosedChannels, NodeRead),
 		("POST", ["v1", "channels"]) => (OpenChannel, Admin),
-		("POST", ["v1", "invoices"]) => (AddInvoice, Invoice),
-		("GET", ["v1", "invoices"]) => (ListInvoices, Readonly),
-		("GET", ["v1", "invoice"]) => (LookupInvoiceQuery, Readonly),
-		("GET", ["v1", "invoice", hash]) => (LookupInvoiceHex(one(hash)), Readonly),
-		("GET", ["v1", "invoices", "subscribe"]) => (SubscribeInvoices, Readonly),
+		("POST", ["v1", "invoices"]) => (AddInvoice, InvoiceWrite),
+		("GET", ["v1", "invoices"]) => (ListInvoices, InvoiceRead),
+		("GET", ["v1", "invoice"]) => (LookupInvoiceQuery, InvoiceRead),
+		("GET", ["v1", "invoice", hash]) => (LookupInvoiceHex(one(hash)), InvoiceRead),
+		("GET", ["v1", "invoices", "subscribe"]) => (SubscribeInvoices, InvoiceRead),
 		("GET", ["v2", "invoices", "subscribe", hash]) => {
-			(SubscribeSingleInvoice(one(hash)), Readonly)
+			(SubscribeSingleInvoice(one(hash)), InvoiceRead)
 		}
-		("POST", ["v2", "invoices", "hodl"]) => (AddHoldInvoice, Invoice),
-		("POST", ["v2", "invoices", "settle"]) => (SettleInvoice, Invoice),
-		("POST", ["v2", "invoices", "cancel"]) => (CancelInvoice, Invoice),
-		("GET", ["v1", "payreq", pay_req]) => (DecodePayReq(one(pay_req)), Readonly),
+		("POST", ["v2", "invoices", "hodl"]) => (AddHoldInvoice, InvoiceWrite),
+		("POST", ["v2", "invoices", "settle"]) => (SettleInvoice, InvoiceWrite),
+		("POST", ["v2", "invoices", "cancel"]) => (CancelInvoice, InvoiceWrite),
+		("GET", ["v1", "payreq", pay_req]) => (DecodePayReq(one(pay_req)), NodeRead),
 		("POST", ["v2", "router", "send"]) => (SendPayment, Admin),
-		("GET", ["v2", "router", "track", hash]) => (TrackPayment(one(hash)), Readonly),
-		("GET", ["v1", "payments"]) => (ListPayments, Readonly),
-		("GET", ["v1", "newaddress"]) => (NewAddress, Invoice),
+		("GET", ["v2", "router", "track", hash]) => (TrackPayment(one(hash)), NodeRead),
+		("GET", ["v1", "payments"]) => (ListPayments, NodeRead),
+		("GET", ["v1", "newaddress"]) => (NewAddress, InvoiceWrite),
 		("POST", ["v1", "peers"]) => (ConnectPeer, Admin),
 		_ => return None,
 	};
-	Some(Found { endpoint, scope })
+	Some(Found { endpoint, needs })
 }
 
 /// Runs the endpoint's handler.
@@ -208,8 +208,23 @@ mod tests {
 		let found = find(&get, "/v1/invoice/abcd").unwrap();
 		assert_eq!(found.endpoint, Endpoint::LookupInvoiceHex("abcd".into()));
 		assert_eq!(find(&get, "/v1/invoice/").unwrap().endpoint, Endpoint::LookupInvoiceQuery);
-		assert_eq!(find(&Method::POST, "/v2/router/send").unwrap().scope, ApiScope::Admin);
-		assert_eq!(find(&Method::POST, "/v1/invoices").unwrap().scope, ApiScope::Invoice);
+		assert_eq!(find(&Method::POST, "/v2/router/send").unwrap().needs, Permission::Admin);
+		assert_eq!(find(&Method::POST, "/v1/invoices").unwrap().needs, Permission::InvoiceWrite);
+		// As LND's permission table: the invoice macaroon reads invoices and the on-chain
+		// balance, not the node, its channels or its payments.
+		for (path, needs) in [
+			("/v1/getinfo", Permission::NodeRead),
+			("/v1/balance/channels", Permission::NodeRead),
+			("/v1/balance/blockchain", Permission::InvoiceRead),
+			("/v1/channels", Permission::NodeRead),
+			("/v1/invoices", Permission::InvoiceRead),
+			("/v1/invoices/subscribe", Permission::InvoiceRead),
+			("/v1/payments", Permission::NodeRead),
+			("/v1/payreq/lnbcrt1", Permission::NodeRead),
+			("/v1/newaddress", Permission::InvoiceWrite),
+		] {
+			assert_eq!(find(&get, path).unwrap().needs, needs, "{path}");
+		}
 		assert!(find(&Method::DELETE, "/v1/invoices").is_none());
 		assert!(find(&get, "/v1/invoice/a/b").is_none());
 	}

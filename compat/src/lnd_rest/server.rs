@@ -119,7 +119,7 @@ async fn handle(shared: &Shared, req: Request<Body>) -> Result<Reply, LndError> 
 	let query = parts.uri.query().unwrap_or_default().to_string();
 	let route = routes::find(&parts.method, &path)
 		.ok_or_else(|| LndError::new(Code::NotFound, "Not Found"))?;
-	if !allows(scope, route.scope) {
+	if !allows(scope, route.needs) {
 		return Err(permission_denied());
 	}
 	let body = read_body(body).await?;

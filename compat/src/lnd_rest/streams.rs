@@ -4,10 +4,11 @@
 //! is complete. Lines are written through a small bounded channel, so a slow client slows its
 //! own task and nothing else.
 //!
-//! Here: `GET /v1/invoices/subscribe` (every invoice that settles, is accepted or canceled
-//! from now on, after those past the `add_index` / `settle_index` the client gives) and
-//! `GET /v2/invoices/subscribe/{r_hash}` (one invoice's states, ending after SETTLED or
-//! CANCELED). New invoices are sent in the backlog a resuming client asks for, not live.
+//! Here: `GET /v1/invoices/subscribe` (every invoice added, OPEN, and every one that settles,
+//! is accepted or canceled from now on, after those past the `add_index` / `settle_index` the
+//! client gives, by the node's stored counters) and `GET /v2/invoices/subscribe/{r_hash}`
+//! (one invoice's states, ending after SETTLED or CANCELED). An invoice added is sent once it
+//! is durable, in `add_index` order; added ones and settled ones are each sent at most once.
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -18,7 +19,7 @@ use hyper::Body;
 use tokio::sync::{mpsc, watch, OwnedSemaphorePermit};
 
 use super::encoding::{error_line, hash_from_base64, result_line, Code, LndError};
-use super::invoice_wire::{invoice, Indexes};
+use super::invoice_wire::invoice;
 use super::routes::{Call, Reply};
 use super::server::Shared;
 
@@ -26,6 +27,8 @@ use super::server::Shared;
 const STREAM_BUFFER: usize = 16;
 /// Events read from the log at once.
 const EVENT_PAGE: usize = 100;
+/// Invoices read at once when sending those added or settled after an index.
+const INVOICE_PAGE: usize = 100;
 
 /// The writing end of a stream: the client's lines, and what the task waits on.
 pub struct StreamTx {
@@ -58,6 +61,19 @@ impl StreamTx {
 		}
 		tokio::select! {
 			changed = self.events.changed() => changed.is_ok(),
+			_ = self.lines.closed() => false,
+			_ = self.stop.changed() => false,
+		}
+	}
+
+	/// [`StreamTx::wait_for_events`], or until `other` changed.
+	async fn wait_for_events_or(&mut self, other: &mut watch::Receiver<u64>) -> bool {
+		if *self.stop.borrow() {
+			return false;
+		}
+		tokio::select! {
+			changed = self.events.changed() => changed.is_ok(),
+			changed = other.changed() => changed.is_ok(),
 			_ = self.lines.closed() => false,
 			_ = self.stop.changed() => false,
 		}
@@ -113,48 +129,52 @@ fn query_u64(call: &Call, name: &str) -> Result<u64, LndError> {
 	}
 }
 
-/// The backlog a resuming client asks for: invoices added after `add_index`, then invoices
-/// settled after `settle_index` (0: none of that kind).
-fn backlog(node: &Node, add_index: u64, settle_index: u64) -> Vec<serde_json::Value> {
-	if add_index == 0 && settle_index == 0 {
-		return Vec::new();
-	}
-	let all = node.list_invoices();
-	let indexes = Indexes::of(&all);
-	let mut added: Vec<&InvoiceRecord> = all
-		.iter()
-		.filter(|r| add_index > 0 && indexes.add_index(&r.payment_hash) > add_index)
-		.collect();
-	added.sort_by_key(|r| indexes.add_index(&r.payment_hash));
-	let mut settled: Vec<&InvoiceRecord> = all
-		.iter()
-		.filter(|r| settle_index > 0 && indexes.settle_index(&r.payment_hash) > settle_index)
-		.collect();
-	settled.sort_by_key(|r| indexes.settle_index(&r.payment_hash));
-	added.into_iter().chain(settled).map(|r| invoice(r, &indexes)).collect()
-}
-
-/// `GET /v1/invoices/subscribe?add_index=&settle_index=`.
+/// `GET /v1/invoices/subscribe?add_index=&settle_index=`: first the invoices added after
+/// `add_index` and settled after `settle_index` (0: none of that kind), then each invoice as
+/// it is added or changes state.
 pub fn subscribe_invoices(shared: &Shared, call: &Call) -> Result<Reply, LndError> {
 	let add_index = query_u64(call, "add_index")?;
 	let settle_index = query_u64(call, "settle_index")?;
 	let (mut tx, body) = open(shared)?;
 	let start = shared.node.latest_event_index();
+	let mut adds = shared.node.subscribe_invoice_adds();
+	// Without add_index, only invoices added from now on.
+	let mut added_cursor = if add_index > 0 { add_index } else { *adds.borrow_and_update() };
 	tokio::spawn(async move {
-		for line in backlog(&tx.node, add_index, settle_index) {
-			if !tx.result(&line).await {
-				return;
+		let mut settled_cursor = settle_index;
+		if settle_index > 0 {
+			loop {
+				let page = tx.node.invoices_settled_after(settled_cursor, INVOICE_PAGE);
+				let Some(last) = page.last().and_then(|r| r.settle_index) else { break };
+				settled_cursor = last;
+				for record in &page {
+					if !tx.result(&invoice(record)).await {
+						return;
+					}
+				}
 			}
 		}
+		let backlog_settled = settled_cursor;
 		let mut after = start;
 		loop {
 			tx.events.borrow_and_update();
+			adds.borrow_and_update();
+			loop {
+				let page = tx.node.invoices_added_after(added_cursor, INVOICE_PAGE);
+				let Some(last) = page.last().map(|r| r.add_index) else { break };
+				added_cursor = last;
+				for record in &page {
+					if !tx.result(&invoice(record)).await {
+						return;
+					}
+				}
+			}
 			let (hashes, last) = match invoice_events(&tx.node, after).await {
 				Ok(read) => read,
 				Err(e) => return tx.error(&e.into()).await,
 			};
 			if last == after {
-				if !tx.wait_for_events().await {
+				if !tx.wait_for_events_or(&mut adds).await {
 					return;
 				}
 				continue;
@@ -162,8 +182,11 @@ pub fn subscribe_invoices(shared: &Shared, call: &Call) -> Result<Reply, LndErro
 			after = last;
 			for hash in hashes {
 				let Some(record) = lookup(&tx.node, &hash) else { continue };
-				let line = invoice(&record, &Indexes::now(&tx.node));
-				if !tx.result(&line).await {
+				// Settled ones the backlog sent are not sent again.
+				if record.settle_index.is_some_and(|i| i <= backlog_settled) {
+					continue;
+				}
+				if !tx.result(&invoice(&record)).await {
 					return;
 				}
 			}
@@ -194,7 +217,7 @@ pub fn subscribe_single(shared: &Shared, hash_b64: &str) -> Result<Reply, LndErr
 	tokio::spawn(async move {
 		let (mut after, mut record) = (after, record);
 		let mut sent_status = record.status;
-		if !tx.result(&invoice(&record, &Indexes::now(&tx.node))).await || is_final(sent_status) {
+		if !tx.result(&invoice(&record)).await || is_final(sent_status) {
 			return;
 		}
 		loop {
@@ -209,7 +232,7 @@ pub fn subscribe_single(shared: &Shared, hash_b64: &str) -> Result<Reply, LndErr
 					if now.status != sent_status {
 						record = now;
 						sent_status = record.status;
-						let line = invoice(&record, &Indexes::now(&tx.node));
+						let line = invoice(&record);
 						if !tx.result(&line).await || is_final(sent_status) {
 							return;
 						}
@@ -227,7 +250,7 @@ pub fn subscribe_single(shared: &Shared, hash_b64: &str) -> Result<Reply, LndErr
 			let Some(now) = tx.node.get_invoice(&PaymentHash(hash)) else { return };
 			if now.status != sent_status {
 				sent_status = now.status;
-				let line = invoice(&now, &Indexes::now(&tx.node));
+				let line = invoice(&now);
 				if !tx.result(&line).await || is_final(sent_status) {
 					return;
 				}

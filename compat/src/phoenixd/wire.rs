@@ -557,6 +557,8 @@ mod tests {
 			status: InvoiceStatus::Paid,
 			hold: false,
 			claim_deadline: None,
+			add_index: 0,
+			settle_index: None,
 		};
 		let json = serde_json::to_value(IncomingPayment::from(&invoice)).unwrap();
 		let keys: Vec<&str> = json.as_object().unwrap().keys().map(String::as_str).collect();

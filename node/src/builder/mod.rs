@@ -39,6 +39,7 @@ use crate::handles::Handles;
 use crate::keys::NodeKeysManager;
 use crate::logger::FulgurLogger;
 use crate::onchain::Onchain;
+use crate::payment::indexes::InvoiceIndexes;
 use crate::payment::{keyspaces, Payments};
 use crate::peers::{PeerRecord, Peers, PEERS_NAMESPACE};
 use crate::persistence::{EngineStore, ManagerBarrier};
@@ -485,9 +486,12 @@ pub(crate) async fn build(config: NodeConfig, startup: Arc<Startup>) -> Result<H
 		limits: config.routing,
 	};
 	let api_keys = crate::api_keys::ApiKeys::load(Arc::clone(&store)).await?;
+	let invoices = RecordStore::load(Arc::clone(&store), INVOICES_NAMESPACE).await?;
+	let invoice_indexes = Arc::new(InvoiceIndexes::load(&invoices).await?);
 	let payments = Payments {
 		channel_manager: Arc::clone(&channel_manager),
-		invoices: RecordStore::load(Arc::clone(&store), INVOICES_NAMESPACE).await?,
+		invoices,
+		invoice_indexes,
 		payments,
 		received,
 		journal: Arc::clone(&journal),

@@ -267,6 +267,8 @@ mod tests {
 			status,
 			hold: true,
 			claim_deadline,
+			add_index: 0,
+			settle_index: None,
 		};
 		let key = |event: NodeEvent| event.once_key().expect("keyed");
 		let accepted = |deadline| {

@@ -362,6 +362,8 @@ mod tests {
 				status: InvoiceStatus::Paid,
 				hold: false,
 				claim_deadline: None,
+				add_index: 0,
+				settle_index: None,
 			},
 		}
 	}

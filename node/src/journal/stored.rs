@@ -3,14 +3,14 @@
 //!
 //! Invariant: field for field what fulgur before record versions wrote for an `EventRecord`
 //! (version 1: `index`, `timestamp`, the kind in `type` and the kind's fields, invoices and
-//! payments in their stored forms), so both versions read with these types. Events are never
-//! rewritten: the log is append-only, so an event of version 1 stays version 1 until
-//! retention removes it, and is read as such.
+//! payments in their stored forms, invoices in version 2's, without the invoice counters), so
+//! both versions read with these types. Events are never rewritten: the log is append-only,
+//! so an event of version 1 stays version 1 until retention removes it, and is read as such.
 
 use serde::{Deserialize, Serialize};
 
 use super::{EventRecord, NodeEvent};
-use crate::records::stored::invoice::StoredInvoice;
+use crate::records::stored::invoice::StoredInvoiceV2 as StoredInvoice;
 use crate::records::stored::payment::StoredPayment;
 use crate::records::version::StoredRecord;
 

@@ -104,9 +104,10 @@ pub async fn create_invoice(
 		status: InvoiceStatus::Open,
 		hold,
 		claim_deadline: None,
+		add_index: 0,
+		settle_index: None,
 	};
-	pay.invoices.put(&record.payment_hash, record.clone()).await?;
-	Ok(record)
+	pay.invoice_indexes.add(&pay.invoices, record).await
 }
 
 /// Starts paying an invoice; the record is durable before LDK is asked to send. Paying is
@@ -115,6 +116,7 @@ pub async fn create_invoice(
 /// only a failed payment is tried again.
 pub async fn pay_invoice(
 	pay: &Payments, text: &str, amount_msat: Option<u64>, max_fee_msat: Option<u64>,
+	retry: std::time::Duration,
 ) -> Result<PaymentRecord, NodeError> {
 	let invoice = parse_invoice(pay.network, text)?;
 	if invoice.is_expired() {
@@ -179,7 +181,7 @@ pub async fn pay_invoice(
 		payment_id,
 		amount_arg,
 		route_config,
-		Retry::Timeout(PAYMENT_RETRY_TIMEOUT),
+		Retry::Timeout(retry),
 	);
 	if let Err(e) = sent {
 		let no_route =
@@ -187,7 +189,7 @@ pub async fn pay_invoice(
 		if no_route && slots::slots_explain(&pay.channel_manager, amount) {
 			// Every slot that could carry it is taken: it waits for one (see `slots`).
 			let deadline = Instant::now() + PAYMENT_SLOT_WAIT;
-			let resend = resend(pay, invoice, payment_id, amount_arg, route_config);
+			let resend = resend(pay, invoice, payment_id, amount_arg, route_config, retry);
 			return match pay.slots.queue(&id, amount, deadline, resend) {
 				Ok(waiting) => {
 					crate::debug!(
@@ -231,11 +233,11 @@ fn amount_argument(invoice: &Bolt11Invoice, amount: u64) -> Option<u64> {
 /// The same send as the first attempt, for the slot queue.
 fn resend(
 	pay: &Payments, invoice: Bolt11Invoice, payment_id: PaymentId, amount_arg: Option<u64>,
-	route_config: RouteParametersConfig,
+	route_config: RouteParametersConfig, retry: Duration,
 ) -> slots::Resend {
 	let channel_manager = Arc::clone(&pay.channel_manager);
 	Box::new(move || {
-		let retry = Retry::Timeout(PAYMENT_RETRY_TIMEOUT);
+		let retry = Retry::Timeout(retry);
 		channel_manager
 			.pay_for_bolt11_invoice(&invoice, payment_id, amount_arg, route_config, retry)
 			.map_err(|e| match e {
@@ -266,6 +268,7 @@ pub(crate) fn queue_again_after_no_route(pay: &Payments, record: &PaymentRecord)
 	let payment_id = PaymentId(invoice.payment_hash().to_byte_array());
 	let route_config = pay.limits.route_config(record.max_fee_msat);
 	let amount_arg = amount_argument(&invoice, amount);
-	let resend = resend(pay, invoice, payment_id, amount_arg, route_config);
+	// The record does not keep a caller's own retry time: the node's default.
+	let resend = resend(pay, invoice, payment_id, amount_arg, route_config, PAYMENT_RETRY_TIMEOUT);
 	pay.slots.queue(&record.payment_id, amount, Instant::now() + left, resend).is_ok()
 }

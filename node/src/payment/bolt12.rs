@@ -10,7 +10,6 @@ use lightning::offers::offer::{Amount, Offer};
 
 use super::new_record;
 use super::Payments;
-use crate::config::PAYMENT_RETRY_TIMEOUT;
 use crate::model::{PaymentDirection, PaymentKind, PaymentRecord, PaymentStatus};
 use crate::parse::check_amount_msat;
 use crate::NodeError;
@@ -39,6 +38,7 @@ pub fn create_offer(
 /// pays it. The payment hash is known once the invoice arrives.
 pub async fn pay_offer(
 	pay: &Payments, text: &str, amount_msat: Option<u64>, max_fee_msat: Option<u64>,
+	retry: std::time::Duration,
 ) -> Result<PaymentRecord, NodeError> {
 	let offer = Offer::from_str(text)
 		.map_err(|e| NodeError::InvalidInvoice(format!("not a BOLT12 offer: {e:?}")))?;
@@ -80,7 +80,7 @@ pub async fn pay_offer(
 	pay.payments.put(&id, record.clone()).await?;
 	let params = OptionalOfferPaymentParams {
 		route_params_config: pay.limits.route_config(max_fee_msat),
-		retry_strategy: Retry::Timeout(PAYMENT_RETRY_TIMEOUT),
+		retry_strategy: Retry::Timeout(retry),
 		..Default::default()
 	};
 	let amount_arg = if offer.amount().is_none() { Some(amount) } else { amount_msat };

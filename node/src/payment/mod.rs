@@ -3,6 +3,7 @@
 pub mod bolt11;
 pub mod bolt12;
 pub mod hold;
+pub(crate) mod indexes;
 pub mod keysend;
 pub(crate) mod keyspaces;
 mod received;
@@ -12,13 +13,14 @@ pub(crate) mod slots;
 pub use received::{on_payment_claimable, on_payment_claimed, on_payment_failed, on_payment_sent};
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use bitcoin::hex::DisplayHex;
 use lightning::events::{PaymentFailureReason, ReplayEvent};
 use lightning::ln::channelmanager::{PaymentId, RetryableSendFailure};
 use lightning::types::payment::PaymentHash;
 
-use crate::config::{RoutingLimits, PAYMENT_RETRY_TIMEOUT, PAYMENT_WAIT_SLACK};
+use crate::config::{RoutingLimits, MAX_PAYMENT_RETRY_TIMEOUT, PAYMENT_WAIT_SLACK};
 use crate::journal::{Journal, NodeEvent};
 use crate::logger::FulgurLogger;
 use crate::model::{
@@ -38,6 +40,8 @@ pub(crate) struct Payments {
 	pub(crate) channel_manager: Arc<ChannelManager>,
 	/// Invoices we issued, by payment hash.
 	pub(crate) invoices: Arc<RecordStore<InvoiceRecord>>,
+	/// The invoices' stored counters; invoices are added and turn paid through it.
+	pub(crate) invoice_indexes: Arc<indexes::InvoiceIndexes>,
 	/// Our outbound payments, by payment id (see `keyspaces`).
 	pub(crate) payments: Arc<RecordStore<PaymentRecord>>,
 	/// Payments we received without an invoice record of ours, by payment hash; apart from
@@ -75,6 +79,20 @@ impl Payments {
 		self.invoices.get(&payment_hash.0.to_lower_hex_string()).map(current_view)
 	}
 
+	/// Up to `limit` invoices whose counter (`index` of the record) is above `after`, by that
+	/// counter, as they read now; an invoice added is listed once it is durable.
+	pub(crate) fn invoices_after(
+		&self, after: u64, limit: usize, index: impl Fn(&InvoiceRecord) -> Option<u64>,
+	) -> Vec<InvoiceRecord> {
+		let durable_add = self.invoice_indexes.durable_add_index();
+		let mut found = self
+			.invoices
+			.matching(|r| r.add_index <= durable_add && index(r).is_some_and(|i| i > after));
+		found.sort_by_key(|r| index(r));
+		found.truncate(limit);
+		found.into_iter().map(current_view).collect()
+	}
+
 	/// All invoices, newest first.
 	pub(crate) fn all_invoices(&self) -> Vec<InvoiceRecord> {
 		let mut all: Vec<_> = self.invoices.all().into_iter().map(current_view).collect();
@@ -103,7 +121,10 @@ impl Payments {
 }
 
 /// Pays a BOLT11 invoice or BOLT12 offer, telling them apart by prefix.
-pub async fn pay(pay: &Payments, req: PayRequest, wait: bool) -> Result<PaymentRecord, NodeError> {
+pub async fn pay(
+	pay: &Payments, req: PayRequest, retry: Duration, wait: bool,
+) -> Result<PaymentRecord, NodeError> {
+	check_retry(retry)?;
 	let text = req.invoice.trim().to_string();
 	if let Some(amount) = req.amount_msat {
 		check_amount_msat(amount)?;
@@ -111,21 +132,33 @@ pub async fn pay(pay: &Payments, req: PayRequest, wait: bool) -> Result<PaymentR
 	let lower = text.to_ascii_lowercase();
 	let mut updates = pay.payments.subscribe();
 	let record = if lower.starts_with("lno") {
-		bolt12::pay_offer(pay, &text, req.amount_msat, req.max_fee_msat).await?
+		bolt12::pay_offer(pay, &text, req.amount_msat, req.max_fee_msat, retry).await?
 	} else {
-		bolt11::pay_invoice(pay, &text, req.amount_msat, req.max_fee_msat).await?
+		bolt11::pay_invoice(pay, &text, req.amount_msat, req.max_fee_msat, retry).await?
 	};
 	if !wait {
 		return Ok(record);
 	}
-	wait_final(pay, &record.payment_id, &mut updates).await
+	wait_final(pay, &record.payment_id, retry, &mut updates).await
+}
+
+/// Refuses a payment retry time of zero or above [`MAX_PAYMENT_RETRY_TIMEOUT`].
+pub(crate) fn check_retry(retry: Duration) -> Result<(), NodeError> {
+	if retry.is_zero() || retry > MAX_PAYMENT_RETRY_TIMEOUT {
+		return Err(NodeError::InvalidRequest(format!(
+			"the retry time must be from 1 to {} seconds",
+			MAX_PAYMENT_RETRY_TIMEOUT.as_secs()
+		)));
+	}
+	Ok(())
 }
 
 /// Waits until a payment is final (or the wait times out, answering the pending record).
 pub(crate) async fn wait_final(
-	pay: &Payments, payment_id: &str, updates: &mut tokio::sync::broadcast::Receiver<String>,
+	pay: &Payments, payment_id: &str, retry: Duration,
+	updates: &mut tokio::sync::broadcast::Receiver<String>,
 ) -> Result<PaymentRecord, NodeError> {
-	let deadline = tokio::time::Instant::now() + PAYMENT_RETRY_TIMEOUT + PAYMENT_WAIT_SLACK;
+	let deadline = tokio::time::Instant::now() + retry + PAYMENT_WAIT_SLACK;
 	loop {
 		let record = pay
 			.payments
@@ -245,3 +278,18 @@ pub fn send_failure(e: RetryableSendFailure) -> NodeError {
 
 /// Seconds since the epoch (the one clock, [`fulgur_base::clock`]).
 pub use fulgur_base::clock::unix_now;
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	#[test]
+	fn a_retry_time_is_from_one_second_to_the_maximum() {
+		assert!(check_retry(Duration::from_secs(1)).is_ok());
+		assert!(check_retry(MAX_PAYMENT_RETRY_TIMEOUT).is_ok());
+		for bad in [Duration::ZERO, MAX_PAYMENT_RETRY_TIMEOUT + Duration::from_secs(1)] {
+			let refused = check_retry(bad).expect_err("refused");
+			assert!(refused.message().contains("from 1 to 3600 seconds"), "{refused}");
+		}
+	}
+}

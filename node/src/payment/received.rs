@@ -79,8 +79,8 @@ pub async fn on_payment_claimed(
 	let kind = match purpose {
 		PaymentPurpose::Bolt11InvoicePayment { .. } => {
 			let updated = pay
-				.invoices
-				.update(&hash, |invoice| {
+				.invoice_indexes
+				.update(&pay.invoices, &hash, |invoice| {
 					invoice.status = InvoiceStatus::Paid;
 					invoice.amount_received_msat = Some(amount_msat);
 					invoice.paid_at = Some(now);

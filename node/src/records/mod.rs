@@ -114,6 +114,11 @@ impl<T: Record> RecordStore<T> {
 		self.cache.iter().map(|r| r.value().clone()).collect()
 	}
 
+	/// The records `keep` keeps, in no particular order (only those are copied).
+	pub fn matching(&self, keep: impl Fn(&T) -> bool) -> Vec<T> {
+		self.cache.iter().filter(|r| keep(r.value())).map(|r| r.value().clone()).collect()
+	}
+
 	/// All records with their ids, in no particular order.
 	pub fn entries(&self) -> Vec<(String, T)> {
 		self.cache.iter().map(|r| (r.key().clone(), r.value().clone())).collect()
@@ -182,6 +187,65 @@ impl<T: Record> RecordStore<T> {
 			let bytes = self.encode(&candidate)?;
 			*entry.value_mut() = candidate.clone();
 			// Issued while the entry is locked, so concurrent updates reach sled in order.
+			(KVStore::write(&*self.store, self.namespace, "", id, bytes), candidate)
+		};
+		self.finish(id, write).await.map(|()| Some(record))
+	}
+
+	/// Stores `records` (new or replacing), issued together in batches (one flush for each,
+	/// not one per record), in the order given; durable when the future completes.
+	pub async fn put_all(&self, records: Vec<(String, T)>) -> Result<(), NodeError> {
+		for batch in records.chunks(REWRITE_BATCH) {
+			let mut writes = Vec::with_capacity(batch.len());
+			for (id, record) in batch {
+				let bytes = self.encode(record)?;
+				self.cache.insert(id.clone(), record.clone());
+				writes.push((id, KVStore::write(&*self.store, self.namespace, "", id, bytes)));
+			}
+			for (id, write) in writes {
+				self.finish(id, write).await?;
+			}
+		}
+		Ok(())
+	}
+
+	/// Stores a new record made from a value taken under `lock` (a counter): the lock is held
+	/// from `make` until the write is issued, so the store applies such writes in the order
+	/// the lock handed the values out (and a flush that covers one covers those before it).
+	/// `make` returns the id and the record; durable when the future completes.
+	pub async fn put_ordered<L>(
+		&self, lock: &std::sync::Mutex<L>, make: impl FnOnce(&mut L) -> (String, T),
+	) -> Result<T, NodeError> {
+		let (id, record, write) = {
+			let mut locked = lock
+				.lock()
+				.map_err(|_| NodeError::Internal(format!("{} lock poisoned", self.namespace)))?;
+			let (id, record) = make(&mut locked);
+			let bytes = self.encode(&record)?;
+			self.cache.insert(id.clone(), record.clone());
+			let write = KVStore::write(&*self.store, self.namespace, "", &id, bytes);
+			(id, record, write)
+		};
+		self.finish(&id, write).await.map(|()| record)
+	}
+
+	/// [`RecordStore::update`] under `lock` (taken before the record's entry, as in
+	/// [`RecordStore::put_ordered`], so the two never wait on each other in turn): `change`
+	/// may take a value from it, and the lock is held until the write is issued.
+	pub async fn update_ordered<L>(
+		&self, lock: &std::sync::Mutex<L>, id: &str, change: impl FnOnce(&mut T, &mut L) -> bool,
+	) -> Result<Option<T>, NodeError> {
+		let (write, record) = {
+			let mut locked = lock
+				.lock()
+				.map_err(|_| NodeError::Internal(format!("{} lock poisoned", self.namespace)))?;
+			let Some(mut entry) = self.cache.get_mut(id) else { return Ok(None) };
+			let mut candidate = entry.value().clone();
+			if !change(&mut candidate, &mut locked) {
+				return Ok(Some(candidate));
+			}
+			let bytes = self.encode(&candidate)?;
+			*entry.value_mut() = candidate.clone();
 			(KVStore::write(&*self.store, self.namespace, "", id, bytes), candidate)
 		};
 		self.finish(id, write).await.map(|()| Some(record))

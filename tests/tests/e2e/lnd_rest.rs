@@ -166,6 +166,13 @@ async fn lnd_rest_over_tls_receives_and_sends() {
 	let (status, body) = invoice_scope.call(Method::POST, "/v2/router/send", Some(send)).await;
 	assert_eq!((status, body["message"].as_str()), (403, Some("permission denied")), "{body}");
 	assert_eq!(readonly.get("/v1/balance/channels").await, balance, "readonly reads");
+	// As LND's invoice macaroon: invoices and the on-chain balance, not the node's state.
+	for path in ["/v1/getinfo", "/v1/balance/channels", "/v1/channels", "/v1/payments"] {
+		let (status, body) = invoice_scope.call(Method::GET, path, None).await;
+		assert_eq!((status, body["message"].as_str()), (403, Some("permission denied")), "{path}");
+	}
+	invoice_scope.get("/v1/invoices").await;
+	invoice_scope.get("/v1/balance/blockchain").await;
 
 	// Bad input: LND-shaped errors, no panic.
 	let (status, body) = admin.call(Method::POST, "/v1/invoices", None).await;
@@ -298,6 +305,58 @@ async fn lnd_rest_over_tls_receives_and_sends() {
 	let payments = admin.get("/v1/payments?include_incomplete=True&max_payments=20").await;
 	assert_eq!(payments["payments"][0]["payment_hash"], bob_invoice.payment_hash.as_str());
 	assert_eq!(payments["payments"][0]["status"], "SUCCEEDED");
+
+	// Keysend as LND clients send it: their preimage in record 5482373484, its hash as
+	// payment_hash, and a custom record for the payee (odd, so bob need not know it).
+	let bob_id = net.node("bob").node.node_id();
+	let keysend_preimage = [11u8; 32];
+	let keysend_hash = sha256::Hash::hash(&keysend_preimage).to_byte_array();
+	let keysend = |preimage: &[u8; 32]| {
+		json!({ "dest": base64(&bob_id.serialize()), "amt_msat": "3000", "timeout_seconds": 30,
+			"payment_hash": base64(&keysend_hash), "no_inflight_updates": true,
+			"dest_custom_records": { "5482373484": base64(preimage), "7629169": base64(b"boost") } })
+	};
+	let (status, body) =
+		admin.call(Method::POST, "/v2/router/send", Some(keysend(&[12u8; 32]))).await;
+	assert_eq!(
+		(status, body["code"].as_i64()),
+		(400, Some(3)),
+		"a preimage of another hash: {body}"
+	);
+	// timeout_seconds is the payment's retry time: up to an hour.
+	let mut long = keysend(&keysend_preimage);
+	long["timeout_seconds"] = json!(7200);
+	let (status, body) = admin.call(Method::POST, "/v2/router/send", Some(long)).await;
+	assert_eq!(status, 400, "{body}");
+	assert!(body["error"]["message"].as_str().is_some_and(|m| m.contains("3600")), "{body}");
+	let mut low = keysend(&keysend_preimage);
+	low["dest_custom_records"]["34349"] = json!(base64(b"x"));
+	let (status, body) = admin.call(Method::POST, "/v2/router/send", Some(low)).await;
+	assert_eq!(status, 400, "{body}");
+	assert_eq!(body["message"], "no custom records with types below 65536 allowed");
+	let mut sent =
+		admin.stream(Method::POST, "/v2/router/send", Some(keysend(&keysend_preimage))).await;
+	let last = sent.next().await.expect("the keysend's final state");
+	assert_eq!(last["result"]["status"], "SUCCEEDED", "{last}");
+	assert_eq!(last["result"]["payment_hash"], keysend_hash.to_lower_hex_string());
+	assert_eq!(last["result"]["payment_preimage"], keysend_preimage.to_lower_hex_string());
+	assert_eq!(last["result"]["value_msat"], "3000");
+	// Tracked by its hash, as LND clients follow a payment.
+	let track = format!("/v2/router/track/{}", base64_url(&keysend_hash));
+	let tracked = admin.stream(Method::GET, &track, None).await.next().await.expect("tracked");
+	assert_eq!(tracked["result"]["status"], "SUCCEEDED", "{tracked}");
+	let bob = net.node("bob").node.clone();
+	let bob_received = || bob.get_payment(&fulgur_node::PaymentId(keysend_hash));
+	net.wait_for("bob records the keysend", || {
+		let seen =
+			bob_received().is_some_and(|p| p.status == fulgur_node::PaymentStatus::Succeeded);
+		async move { seen }
+	})
+	.await;
+	let received = bob_received().expect("bob recorded the keysend");
+	assert_eq!(received.direction, fulgur_node::PaymentDirection::Inbound);
+	assert_eq!(received.status, fulgur_node::PaymentStatus::Succeeded);
+	assert_eq!(received.amount_msat, Some(3000));
 	drop(invoices);
 	net.shutdown().await;
 }
@@ -341,5 +400,106 @@ async fn lnd_rest_lists_closed_channels_from_the_records() {
 	assert_eq!(cooperative["channels"].as_array().map(Vec::len), Some(1), "{cooperative}");
 	let (status, _) = client.call(Method::GET, "/v1/channels/closed?breach=maybe", None).await;
 	assert_eq!(status, 400);
+	net.shutdown().await;
+}
+
+/// The next line of `stream` that is about the invoice `r_hash` (base64).
+async fn line_about(stream: &mut Lines, r_hash: &Value) -> Value {
+	loop {
+		let line = stream.next().await.expect("an invoice line");
+		if line["result"]["r_hash"] == *r_hash {
+			return line["result"].clone();
+		}
+	}
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn lnd_rest_invoice_subscription_resumes_from_stored_indexes() {
+	let mut net = TestNet::new(&["alice", "bob"]).await;
+	net.open_channel("bob", "alice", 1_000_000, 0).await;
+	let alice_index = net.nodes.iter().position(|n| n.name == "alice").expect("alice");
+	let lnd = net.nodes[alice_index].serve_lnd_rest(0).await.expect("LND REST");
+	let admin = LndClient::new(
+		lnd.local_addr(),
+		&lnd.tls_cert_path(),
+		Some(lnd.macaroon_hex(ApiScope::Admin)),
+	);
+	let index = |invoice: &Value, field: &str| -> u64 {
+		invoice[field].as_str().and_then(|i| i.parse().ok()).unwrap_or_else(|| panic!("{invoice}"))
+	};
+
+	// A new invoice is sent live, OPEN, with the add_index its creation answered.
+	let mut stream = admin.stream(Method::GET, "/v1/invoices/subscribe", None).await;
+	let first = admin.post("/v1/invoices", json!({ "value": "2000", "memo": "first" })).await;
+	let open = line_about(&mut stream, &first["r_hash"]).await;
+	assert_eq!(open["state"], "OPEN", "{open}");
+	assert_eq!(open["add_index"], first["add_index"]);
+	assert_eq!(open["settle_index"], "0");
+	let first_add = index(&first, "add_index");
+	assert!(first_add > 0);
+
+	// Paid: SETTLED with the next settle_index.
+	let bolt11 = first["payment_request"].as_str().expect("payment_request").to_string();
+	let request = fulgur_api::wire::payments::PayRequest {
+		invoice: bolt11,
+		amount_msat: None,
+		max_fee_msat: None,
+	};
+	net.api("bob").pay(&request, true).await.expect("bob pays");
+	let settled = line_about(&mut stream, &first["r_hash"]).await;
+	assert_eq!(settled["state"], "SETTLED", "{settled}");
+	assert_eq!(settled["add_index"], first["add_index"], "the add_index never changes");
+	let first_settle = index(&settled, "settle_index");
+	assert!(first_settle > 0);
+	let second = admin.post("/v1/invoices", json!({ "value": "3000", "memo": "second" })).await;
+	let open = line_about(&mut stream, &second["r_hash"]).await;
+	assert_eq!(index(&open, "add_index"), first_add + 1, "{open}");
+	let request = fulgur_api::wire::payments::PayRequest {
+		invoice: second["payment_request"].as_str().expect("payment_request").to_string(),
+		amount_msat: None,
+		max_fee_msat: None,
+	};
+	net.api("bob").pay(&request, true).await.expect("bob pays again");
+	let settled = line_about(&mut stream, &second["r_hash"]).await;
+	assert_eq!(index(&settled, "settle_index"), first_settle + 1, "{settled}");
+	drop(stream);
+
+	// Added while nobody listened: a client resuming from the last add_index it saw gets it
+	// first, then what is added next; one resuming from a settle_index gets the later settle.
+	let third = admin.post("/v1/invoices", json!({ "value": "4000", "memo": "third" })).await;
+	assert_eq!(index(&third, "add_index"), first_add + 2);
+	let resume = format!("/v1/invoices/subscribe?add_index={}", first_add + 1);
+	let mut resumed = admin.stream(Method::GET, &resume, None).await;
+	let missed = resumed.next().await.expect("the missed invoice");
+	assert_eq!(missed["result"]["r_hash"], third["r_hash"], "{missed}");
+	assert_eq!(missed["result"]["state"], "OPEN");
+	let fourth = admin.post("/v1/invoices", json!({ "value": "5000", "memo": "fourth" })).await;
+	let live = resumed.next().await.expect("the next invoice");
+	assert_eq!(live["result"]["r_hash"], fourth["r_hash"], "{live}");
+	assert_eq!(index(&live["result"], "add_index"), first_add + 3);
+	drop(resumed);
+	let resume = format!("/v1/invoices/subscribe?settle_index={first_settle}");
+	let mut resumed = admin.stream(Method::GET, &resume, None).await;
+	let line = resumed.next().await.expect("the settled invoice");
+	assert_eq!(line["result"]["r_hash"], second["r_hash"], "{line}");
+	assert_eq!(line["result"]["state"], "SETTLED");
+	drop(resumed);
+
+	// The list pages by the same counters.
+	let listed = admin.get(&format!("/v1/invoices?index_offset={first_add}")).await;
+	let hashes: Vec<&Value> =
+		listed["invoices"].as_array().expect("invoices").iter().map(|i| &i["r_hash"]).collect();
+	assert_eq!(hashes, vec![&second["r_hash"], &third["r_hash"], &fourth["r_hash"]], "{listed}");
+	assert_eq!(index(&listed, "first_index_offset"), first_add + 1);
+	assert_eq!(index(&listed, "last_index_offset"), first_add + 3);
+	let back = admin
+		.get(&format!(
+			"/v1/invoices?reversed=true&num_max_invoices=2&index_offset={}",
+			first_add + 3
+		))
+		.await;
+	let hashes: Vec<&Value> =
+		back["invoices"].as_array().expect("invoices").iter().map(|i| &i["r_hash"]).collect();
+	assert_eq!(hashes, vec![&second["r_hash"], &third["r_hash"]], "{back}");
 	net.shutdown().await;
 }

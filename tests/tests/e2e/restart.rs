@@ -82,11 +82,11 @@ async fn a_store_with_a_record_of_a_newer_version_does_not_start() {
 	let (index, node) = net.take("alice");
 	let dir = node.data_dir.clone();
 	node.stop().await;
-	// A newer fulgur's invoice record (version 3, `amount_msat` renamed): read as version 2
+	// A newer fulgur's invoice record (version 4, `amount_msat` renamed): read as version 3
 	// it would be an amountless invoice.
 	let newer_hash = "ab".repeat(32);
 	let newer = format!(
-		r#"{{"v":3,"payment_hash":"{newer_hash}","bolt11":"lnbcrt1","description":"","amount":{{"msat":1000}},"created_at":1,"expires_at":2,"status":"open"}}"#
+		r#"{{"v":4,"payment_hash":"{newer_hash}","bolt11":"lnbcrt1","description":"","amount":{{"msat":1000}},"created_at":1,"expires_at":2,"status":"open","add_index":9,"settle_index":null}}"#
 	);
 	{
 		let store = open_store_of_stopped_node(&net, &dir).await;
@@ -102,7 +102,7 @@ async fn a_store_with_a_record_of_a_newer_version_does_not_start() {
 		Err(e) => e,
 	};
 	assert!(refused.contains(&format!("fulgur_invoices/{newer_hash}")), "{refused}");
-	assert!(refused.contains("version 3") && refused.contains("up to 2"), "{refused}");
+	assert!(refused.contains("version 4") && refused.contains("up to 3"), "{refused}");
 
 	// The store is as the newer fulgur left it; without that record the node starts, its
 	// invoice as it was.

@@ -30,13 +30,47 @@ field_by_field! {
 		updates_in_flight, updates_done, last_persist_latency_us, last_activity_at,
 	}
 	node::OpenedChannel => OpenedChannel { channel_id, counterparty_node_id, funding_txid }
-	node::InvoiceRecord => InvoiceRecord {
-		payment_hash, bolt11, description, amount_msat, amount_received_msat, created_at,
-		expires_at, paid_at, preimage, status, hold, claim_deadline,
-	}
 	node::PaymentRecord => PaymentRecord {
 		payment_id, payment_hash, kind, direction, destination, invoice, description, amount_msat,
 		fee_msat, max_fee_msat, preimage, status, failure_reason, created_at, completed_at,
+	}
+}
+
+/// Field by field, as `field_by_field!`, but without the stored counters `add_index` and
+/// `settle_index`: they are the LND surface's numbering, not part of this API's invoice.
+impl ToWire for node::InvoiceRecord {
+	type Wire = InvoiceRecord;
+	fn into_wire(self) -> InvoiceRecord {
+		let Self {
+			payment_hash,
+			bolt11,
+			description,
+			amount_msat,
+			amount_received_msat,
+			created_at,
+			expires_at,
+			paid_at,
+			preimage,
+			status,
+			hold,
+			claim_deadline,
+			add_index: _,
+			settle_index: _,
+		} = self;
+		InvoiceRecord {
+			payment_hash,
+			bolt11,
+			description,
+			amount_msat,
+			amount_received_msat,
+			created_at,
+			expires_at,
+			paid_at,
+			preimage,
+			status: status.into_wire(),
+			hold,
+			claim_deadline,
+		}
 	}
 }
 

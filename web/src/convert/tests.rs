@@ -33,6 +33,8 @@ fn invoice(set: bool) -> node::InvoiceRecord {
 		status: if set { node::InvoiceStatus::Paid } else { node::InvoiceStatus::Open },
 		hold: set,
 		claim_deadline: set.then_some(150),
+		add_index: 0,
+		settle_index: None,
 	}
 }
 

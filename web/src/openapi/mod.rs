@@ -315,6 +315,8 @@ mod tests {
 			status: InvoiceStatus::Paid,
 			hold: false,
 			claim_deadline: None,
+			add_index: 0,
+			settle_index: None,
 		};
 		let event =
 			EventRecord { index: 1, timestamp: 2, event: NodeEvent::InvoicePaid { invoice } };

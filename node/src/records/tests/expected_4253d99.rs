@@ -20,6 +20,8 @@ pub(super) fn invoices() -> Vec<InvoiceRecord> {
 			status: InvoiceStatus::Open,
 			hold: false,
 			claim_deadline: None,
+			add_index: 0,
+			settle_index: None,
 		},
 		InvoiceRecord {
 			payment_hash: "2b".repeat(32),
@@ -34,6 +36,8 @@ pub(super) fn invoices() -> Vec<InvoiceRecord> {
 			status: InvoiceStatus::Paid,
 			hold: false,
 			claim_deadline: None,
+			add_index: 0,
+			settle_index: None,
 		},
 		InvoiceRecord {
 			payment_hash: "4d".repeat(32),
@@ -48,6 +52,8 @@ pub(super) fn invoices() -> Vec<InvoiceRecord> {
 			status: InvoiceStatus::Accepted,
 			hold: true,
 			claim_deadline: Some(231),
+			add_index: 0,
+			settle_index: None,
 		},
 		InvoiceRecord {
 			payment_hash: "5e".repeat(32),
@@ -62,6 +68,8 @@ pub(super) fn invoices() -> Vec<InvoiceRecord> {
 			status: InvoiceStatus::Expired,
 			hold: false,
 			claim_deadline: None,
+			add_index: 0,
+			settle_index: None,
 		},
 		InvoiceRecord {
 			payment_hash: "6f".repeat(32),
@@ -76,6 +84,8 @@ pub(super) fn invoices() -> Vec<InvoiceRecord> {
 			status: InvoiceStatus::Canceled,
 			hold: true,
 			claim_deadline: Some(150),
+			add_index: 0,
+			settle_index: None,
 		},
 	]
 }

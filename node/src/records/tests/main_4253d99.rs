@@ -1,8 +1,9 @@
 //! A store written by main `4253d99` (the raw values of `main-4253d99.json`, dumped from the
 //! sled store main wrote them to) opened by this code: every record of every family, and
 //! every event kind, reads back field for field; the load migrates the records to version 2,
-//! which is version 1 with `"v":2` in front (the layout pinned by main's own bytes), and
-//! webhook registrations to version 3 (the same, `"v":3`, and `"ca_cert_pem":null`); events
+//! which is version 1 with `"v":2` in front (the layout pinned by main's own bytes), webhook
+//! registrations to version 3 (the same, `"v":3`, and `"ca_cert_pem":null`) and invoices to
+//! version 3 (`"v":3`, then their counters, numbered in creation and payment order); events
 //! stay as main wrote them and the log goes on after them.
 
 use std::collections::BTreeMap;
@@ -15,6 +16,7 @@ use super::expected_4253d99 as expected;
 use crate::api_keys::{ApiKeyInfo, ApiKeys, ApiScope};
 use crate::journal::{EventRecord, Journal, NodeEvent};
 use crate::model::{InvoiceRecord, PaymentRecord};
+use crate::payment::indexes::InvoiceIndexes;
 use crate::peers::PeerRecord;
 use crate::records::version::{self, StoredRecord};
 use crate::records::{Record, RecordStore};
@@ -72,6 +74,26 @@ fn tagged(v1: &str) -> String {
 	format!("{{\"v\":2,{}", v1.strip_prefix('{').expect("an object"))
 }
 
+/// Version 3 of a version 1 invoice: `"v":3` in front, its counters at the end.
+fn invoice_v3(v1: &str, add_index: u64, settle_index: Option<u64>) -> String {
+	let fields = v1.strip_prefix('{').and_then(|f| f.strip_suffix('}')).expect("an object");
+	let settle = settle_index.map_or("null".to_string(), |i| i.to_string());
+	format!("{{\"v\":3,{fields},\"add_index\":{add_index},\"settle_index\":{settle}}}")
+}
+
+/// The counters main's invoices get: added in creation order, the paid one settled first.
+fn numbered(mut invoices: Vec<InvoiceRecord>) -> Vec<InvoiceRecord> {
+	invoices.sort_by_key(|r| r.created_at);
+	for (n, invoice) in invoices.iter_mut().enumerate() {
+		invoice.add_index = n as u64 + 1;
+	}
+	let paid = invoices.iter_mut().filter(|r| r.status == crate::model::InvoiceStatus::Paid);
+	for (n, invoice) in paid.enumerate() {
+		invoice.settle_index = Some(n as u64 + 1);
+	}
+	invoices
+}
+
 /// Version 3 of a version 1 webhook registration: `"v":3` in front, `"ca_cert_pem":null` at
 /// the end.
 fn webhook_v3(v1: &str) -> String {
@@ -103,7 +125,13 @@ async fn a_store_written_by_main_4253d99_reads_back_field_for_field_and_migrates
 	let hash = |r: &InvoiceRecord| r.payment_hash.clone();
 	let id = |r: &PaymentRecord| r.payment_id.clone();
 	let node = |r: &PeerRecord| r.node_id.clone();
-	loads_as(&store, "fulgur_invoices", expected::invoices(), hash).await;
+	let invoices = loads_as(&store, "fulgur_invoices", expected::invoices(), hash).await;
+	InvoiceIndexes::load(&invoices).await.expect("numbering");
+	let numbered_invoices = numbered(expected::invoices());
+	assert_eq!(numbered_invoices.iter().filter(|r| r.settle_index.is_some()).count(), 1);
+	for invoice in &numbered_invoices {
+		assert_eq!(invoices.get(&invoice.payment_hash).as_ref(), Some(invoice));
+	}
 	loads_as(&store, "fulgur_payments", expected::outbound(), id).await;
 	loads_as(&store, "fulgur_payments_inbound", expected::inbound(), id).await;
 	loads_as(&store, "fulgur_peers", expected::peers(), node).await;
@@ -178,6 +206,13 @@ async fn a_store_written_by_main_4253d99_reads_back_field_for_field_and_migrates
 			"fulgur_events" | "fulgur_event_once" => assert_eq!(&now, v1, "{namespace}/{key}"),
 			// Registrations are version 3: version 1's fields, then no CA.
 			"fulgur_webhooks" => assert_eq!(now, webhook_v3(v1), "{namespace}/{key}"),
+			// Invoices are version 3: version 1's fields, then their counters.
+			"fulgur_invoices" => {
+				let invoice = numbered_invoices.iter().find(|r| &r.payment_hash == key);
+				let invoice = invoice.expect("a numbered invoice");
+				let v3 = invoice_v3(v1, invoice.add_index, invoice.settle_index);
+				assert_eq!(now, v3, "{namespace}/{key}");
+			}
 			_ => assert_eq!(now, tagged(v1), "{namespace}/{key}"),
 		}
 	}
@@ -189,13 +224,14 @@ async fn a_store_written_by_main_4253d99_reads_back_field_for_field_and_migrates
 	let appended = raw(&sled, "fulgur_events", &format!("{:020}", 17));
 	assert_eq!(version::version_of(appended.as_bytes()), Ok(2));
 	assert!(appended.starts_with("{\"v\":2,\"index\":17,\"timestamp\":"), "{appended}");
-	assert_eq!(<InvoiceRecord as Record>::Stored::VERSION, 2);
-	drop((keys, hooks, journal, store));
+	assert_eq!(<InvoiceRecord as Record>::Stored::VERSION, 3);
+	drop((keys, hooks, journal, invoices, store));
 
 	// Migrated once: a second start reads the same and writes nothing.
 	let writes = sled.stats().writes;
 	let store: Arc<DynStore> = Arc::new(sled.clone());
-	loads_as(&store, "fulgur_invoices", expected::invoices(), hash).await;
+	let invoices = loads_as(&store, "fulgur_invoices", numbered_invoices, hash).await;
+	InvoiceIndexes::load(&invoices).await.expect("numbering");
 	loads_as(&store, "fulgur_payments", expected::outbound(), id).await;
 	loads_as(&store, "fulgur_payments_inbound", expected::inbound(), id).await;
 	loads_as(&store, "fulgur_peers", expected::peers(), node).await;

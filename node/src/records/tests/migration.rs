@@ -14,8 +14,8 @@ use crate::records::version;
 use crate::records::RecordStore;
 use crate::store::{kvstore_inline_from_sync, DynStore, NodeStore, SledStore, StoreStats};
 
-/// A newer fulgur renamed `amount_msat` (version 3): read as version 2 it would be amountless.
-const NEWER_INVOICE: &str = r#"{"v":3,"payment_hash":"1a","bolt11":"lnbcrt10u1pjopen","description":"coffee","amount":{"msat":1000000},"amount_received_msat":null,"created_at":1764590000,"expires_at":1764593600,"paid_at":null,"preimage":null,"status":"open","hold":false,"claim_deadline":null}"#;
+/// A newer fulgur renamed `amount_msat` (version 4): read as version 3 it would be amountless.
+const NEWER_INVOICE: &str = r#"{"v":4,"payment_hash":"1a","bolt11":"lnbcrt10u1pjopen","description":"coffee","amount":{"msat":1000000},"amount_received_msat":null,"created_at":1764590000,"expires_at":1764593600,"paid_at":null,"preimage":null,"status":"open","hold":false,"claim_deadline":null,"add_index":1,"settle_index":null}"#;
 
 #[tokio::test]
 async fn a_record_of_a_newer_version_is_refused() {
@@ -29,7 +29,7 @@ async fn a_record_of_a_newer_version_is_refused() {
 			let message = e.to_string();
 			assert_eq!(e.code(), "persistence_failed", "{message}");
 			assert!(message.contains("fulgur_invoices/1a"), "{message}");
-			assert!(message.contains("version 3") && message.contains("up to 2"), "{message}");
+			assert!(message.contains("version 4") && message.contains("up to 3"), "{message}");
 		}
 		Ok(records) => panic!("read as {:?}", records.get("1a")),
 	}
@@ -129,14 +129,14 @@ async fn a_migration_cut_short_loses_nothing_and_the_next_start_finishes_it() {
 	let sled = SledStore::open(dir.path()).expect("reopen");
 	let mut found = versions(&sled);
 	found.sort();
-	assert_eq!(found, vec![1, 1, 1, 2, 2]);
+	assert_eq!(found, vec![1, 1, 1, 3, 3]);
 	let store: Arc<DynStore> = Arc::new(sled.clone());
 	let records = RecordStore::<InvoiceRecord>::load(store, "fulgur_invoices").await.expect("load");
 	assert_eq!(records.all().len(), invoices.len());
 	for invoice in &invoices {
 		assert_eq!(records.get(&invoice.payment_hash).as_ref(), Some(invoice));
 	}
-	assert_eq!(versions(&sled), vec![2; invoices.len()]);
+	assert_eq!(versions(&sled), vec![3; invoices.len()]);
 	// And what the finished migration wrote reads back the same after a restart.
 	drop(records);
 	let store: Arc<DynStore> = Arc::new(sled);
