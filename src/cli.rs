@@ -5,9 +5,11 @@
 //! is in satoshis, for on-chain and Lightning amounts alike. Lightning amounts may be as
 //! fine as a millisatoshi (`1.5sat`); on-chain amounts must be whole satoshis.
 
+mod forwards;
 mod merchant;
 mod options;
 
+pub use forwards::{ForwardsArgs, ForwardsCommand};
 pub use merchant::{parse_scope, KeyCommand, WebhookCommand};
 pub use options::{with_client_options, ClientArgs};
 
@@ -126,6 +128,9 @@ pub enum ClientCommand {
 		#[arg(long)]
 		limit: Option<usize>,
 	},
+	/// Forwarded HTLCs, newest first (filters: --since --until --channel-id --status), or
+	/// `forwards summary --group-by day|channel`
+	Forwards(ForwardsArgs),
 }
 
 /// `peer ...`
@@ -356,6 +361,7 @@ async fn execute(client: &ApiClient, cmd: ClientCommand) -> Result<Output, Clien
 		ClientCommand::Key(cmd) => merchant::key(client, cmd).await,
 		ClientCommand::Webhook(cmd) => merchant::webhook(client, cmd).await,
 		ClientCommand::Events { after, limit } => Output::of(&client.events(after, limit).await?),
+		ClientCommand::Forwards(args) => forwards::forwards(client, args).await,
 	}
 }
 

@@ -7,7 +7,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::api_keys::ApiScope;
-use crate::model::{InvoiceRecord, InvoiceStatus, PaymentRecord};
+use crate::model::{ForwardRecord, InvoiceRecord, InvoiceStatus, PaymentRecord};
 
 /// One entry of the event log, as stored and as the API serves it:
 /// `{"index": 7, "timestamp": 1700000000, "type": "invoice_paid", "invoice": {...}}`.
@@ -128,6 +128,16 @@ pub enum NodeEvent {
 		/// The justice transaction.
 		txid: String,
 	},
+	/// An HTLC forwarded through us settled: the fee is earned.
+	PaymentForwarded {
+		/// The forward.
+		forward: ForwardRecord,
+	},
+	/// An HTLC we were asked to forward was failed back.
+	ForwardFailed {
+		/// The forward, with its failure reason.
+		forward: ForwardRecord,
+	},
 }
 
 /// Every event kind, as it appears in `type` and in webhook filters.
@@ -147,6 +157,8 @@ pub const EVENT_KINDS: &[&str] = &[
 	"onchain_received",
 	"breach_seen",
 	"breach_punished",
+	"payment_forwarded",
+	"forward_failed",
 ];
 
 /// The kinds an `invoice` key reads: the life of the node's invoices, which it may create
@@ -188,6 +200,8 @@ impl NodeEvent {
 			NodeEvent::OnchainReceived { .. } => "onchain_received",
 			NodeEvent::BreachSeen { .. } => "breach_seen",
 			NodeEvent::BreachPunished { .. } => "breach_punished",
+			NodeEvent::PaymentForwarded { .. } => "payment_forwarded",
+			NodeEvent::ForwardFailed { .. } => "forward_failed",
 		}
 	}
 
@@ -227,6 +241,10 @@ impl NodeEvent {
 			NodeEvent::OnchainReceived { txid, .. }
 			| NodeEvent::BreachSeen { txid, .. }
 			| NodeEvent::BreachPunished { txid, .. } => txid.clone(),
+			// A forward's id is the same however often LDK hands its event over.
+			NodeEvent::PaymentForwarded { forward } | NodeEvent::ForwardFailed { forward } => {
+				forward.id.clone()
+			}
 			NodeEvent::PeerConnected { .. } | NodeEvent::PeerDisconnected { .. } => return None,
 		};
 		Some(format!("{}_{id}", self.kind()))

@@ -8,6 +8,7 @@
 //! requests carrying them are converted here.
 
 mod events;
+pub(crate) mod forwards;
 mod merchant;
 pub(crate) mod parse;
 mod records;

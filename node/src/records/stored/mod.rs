@@ -11,6 +11,7 @@
 //! (peers, webhooks, API keys) live with those types.
 
 pub(crate) mod api_key;
+pub(crate) mod forward;
 pub(crate) mod invoice;
 pub(crate) mod payment;
 pub(crate) mod peer;
