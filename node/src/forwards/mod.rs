@@ -1,27 +1,32 @@
 //! Forwarding records: one durable [`ForwardRecord`] per HTLC we forwarded, settled or failed,
 //! and its journal event (`payment_forwarded`, `forward_failed`), each recorded once.
 //!
-//! LDK hands an event over again when its handling failed, and at a restart it hands over
-//! what the channel manager on disk still held. LDK's forward events carry no HTLC id nor
-//! payment hash, but a replayed event is the very event LDK stored, so its serialisation is
-//! the same bytes: the record's key is a digest of them ([`ForwardSeen::digest`]). Two
-//! different forwards can have the same content (same channels, same amounts), so a digest
-//! alone would merge them; an event is taken for a replay when a record with its digest was
-//! made less than [`FORWARD_REPLAY_WINDOW_SECS`] ago, or, in the first such window after a
-//! start, when that record was among the last ones of the previous run. LDK replays within
-//! that time: a failed step is retried at the next event pass, and once a forward is handled
-//! the monitor update it releases makes the channel manager on disk forget it.
+//! LDK hands an event over again in two cases only: after our handler returned `ReplayEvent`
+//! (the event stays at the head of its queue and comes next), and at a restart, for what the
+//! channel manager on disk still held (events handled after its last write: the last ones of
+//! the previous run, handed over at once). LDK's forward events carry no HTLC id nor payment
+//! hash, but a replayed event is the very event LDK stored, so its serialisation is the same
+//! bytes ([`ForwardSeen::digest`]). So a digest is a replay when we asked for one (a step
+//! failed after the record's id was chosen: the replay reuses that id), or, within
+//! [`FORWARD_REPLAY_WINDOW_SECS`] of a start, when a record of the previous run's last
+//! [`FORWARD_REPLAY_WINDOW_SECS`] has it (each such record stands for one replay at most).
+//! Any other event is a new forward, even one alike in every field (two payments of the same
+//! amount over the same channels). LDK may also report a forward settled on chain more than
+//! once (then it knows no fee): such a digest is a replay whenever it was recorded before.
 //!
 //! Invariants: the record is durable before its journal event is appended, and both before
 //! the handler returns `Ok` (a failure returns `ReplayEvent`, and the replay finishes what
 //! is missing, once). Settled forwards are all kept; failed ones, which any peer can cause,
-//! are kept up to [`MAX_FAILED_FORWARDS`], the oldest removed first.
+//! are kept up to [`MAX_FAILED_FORWARDS`], the oldest removed first, and their events are
+//! unkeyed in the journal (its keys are never removed) and at most
+//! [`MAX_FAILED_FORWARD_EVENTS_PER_HOUR`] an hour, so nothing a peer repeats grows the store
+//! beyond those bounds and the journal's retention.
 
 pub mod query;
 #[cfg(test)]
 mod tests;
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
@@ -29,7 +34,9 @@ use bitcoin::hashes::{sha256, Hash};
 use bitcoin::hex::DisplayHex;
 use lightning::events::ReplayEvent;
 
-use crate::config::{FORWARD_REPLAY_WINDOW_SECS, MAX_FAILED_FORWARDS};
+use crate::config::{
+	FORWARD_REPLAY_WINDOW_SECS, MAX_FAILED_FORWARDS, MAX_FAILED_FORWARD_EVENTS_PER_HOUR,
+};
 use crate::journal::{Journal, NodeEvent};
 use crate::logger::FulgurLogger;
 use crate::model::{ForwardRecord, ForwardStatus};
@@ -99,37 +106,86 @@ impl ForwardSeen {
 
 /// What tells a replay from a new forward, and which failed records go first.
 struct Recent {
-	/// The newest record of each digest made within the replay window: (id, timestamp).
-	by_digest: HashMap<String, (String, u64)>,
+	/// Records whose handling failed after their id was chosen, by digest: LDK hands their
+	/// event over next, and the replay finishes them under the same id.
+	awaiting_replay: HashMap<String, ForwardRecord>,
+	/// Ids of the previous run's last records, by digest, each standing for one replay at
+	/// most, in the first window after the start.
+	before_restart: HashMap<String, Vec<String>>,
+	/// Digests of forwards settled on chain (no fee known), which LDK may report again.
+	settled_on_chain: HashSet<String>,
 	/// Ids of the failed records kept, oldest first (ids sort by time).
 	failed: BTreeSet<String>,
 	/// When this run started.
 	started_at: u64,
-	/// The newest record's time when this run started.
-	last_before_start: u64,
+	/// Failed records whose `forward_failed` event is still to be appended (its append
+	/// failed; LDK's replay appends it). Failed forwards have no journal key (see above).
+	failed_unjournaled: HashSet<String>,
+	/// The hour (`unix / 3600`) `failed_events` counts in, and the `forward_failed` events
+	/// appended in it.
+	failed_events: (u64, usize),
 }
 
 impl Recent {
-	/// Whether a record with `digest` made at `recorded` stands for the event seen `now`.
-	fn is_replay(&self, recorded: u64, now: u64) -> bool {
-		let window = FORWARD_REPLAY_WINDOW_SECS;
-		let recent = now.saturating_sub(recorded) < window;
-		let before_restart = recorded < self.started_at
-			&& recorded.saturating_add(window) >= self.last_before_start
-			&& now < self.started_at.saturating_add(window);
-		recent || before_restart
+	/// The record an event with `digest` seen at `now` is a replay of, if any (taken: it
+	/// stands for one replay).
+	fn replay_of(
+		&mut self, digest: &str, now: u64, records: &RecordStore<ForwardRecord>,
+	) -> Replay {
+		if let Some(record) = self.awaiting_replay.remove(digest) {
+			return Replay::Unfinished(record);
+		}
+		if now < self.started_at.saturating_add(FORWARD_REPLAY_WINDOW_SECS) {
+			if let Some(ids) = self.before_restart.get_mut(digest) {
+				let id = ids.pop();
+				if ids.is_empty() {
+					self.before_restart.remove(digest);
+				}
+				if let Some(record) = id.and_then(|id| records.get(&id)) {
+					return Replay::Done(record);
+				}
+			}
+		} else if !self.before_restart.is_empty() {
+			self.before_restart.clear();
+		}
+		if self.settled_on_chain.contains(digest) {
+			let earlier =
+				records.all().into_iter().find(|r| r.id.split('_').nth(1) == Some(digest));
+			if let Some(record) = earlier {
+				return Replay::Done(record);
+			}
+		}
+		Replay::New
 	}
 
-	/// Drops digests no event can be a replay of any more.
-	fn prune(&mut self, now: u64) {
-		let (started_at, last) = (self.started_at, self.last_before_start);
-		let window = FORWARD_REPLAY_WINDOW_SECS;
-		self.by_digest.retain(|_, (_, recorded)| {
-			now.saturating_sub(*recorded) < window
-				|| (now < started_at.saturating_add(window)
-					&& recorded.saturating_add(window) >= last)
-		});
+	/// Whether one more `forward_failed` event may be appended at `now` this hour; logs the
+	/// first one refused in an hour.
+	fn failed_event_allowed(&mut self, now: u64, logger: &FulgurLogger) -> bool {
+		let hour = now / 3600;
+		if self.failed_events.0 != hour {
+			self.failed_events = (hour, 0);
+		}
+		let allowed = self.failed_events.1 < MAX_FAILED_FORWARD_EVENTS_PER_HOUR;
+		if !allowed && self.failed_events.1 == MAX_FAILED_FORWARD_EVENTS_PER_HOUR {
+			crate::warn!(
+				logger,
+				"more than {MAX_FAILED_FORWARD_EVENTS_PER_HOUR} failed forwards this hour: the \
+				 rest are recorded without a forward_failed event until the next hour"
+			);
+		}
+		self.failed_events.1 = self.failed_events.1.saturating_add(1);
+		allowed
 	}
+}
+
+/// What an event is to the records.
+enum Replay {
+	/// A new forward.
+	New,
+	/// The replay of one whose handling failed: write it again, then its event.
+	Unfinished(ForwardRecord),
+	/// The replay of one recorded before a restart: its event is appended once at most.
+	Done(ForwardRecord),
 }
 
 /// The forwards handle: the records and the journal their events go to.
@@ -170,26 +226,24 @@ impl Forwards {
 		let all = records.all();
 		let last_before_start = all.iter().map(|f| f.timestamp).max().unwrap_or(0);
 		let mut recent = Recent {
-			by_digest: HashMap::new(),
+			awaiting_replay: HashMap::new(),
+			before_restart: HashMap::new(),
+			settled_on_chain: HashSet::new(),
 			failed: BTreeSet::new(),
 			started_at,
-			last_before_start,
+			failed_unjournaled: HashSet::new(),
+			failed_events: (0, 0),
 		};
 		for forward in all {
+			let Some(digest) = forward.id.split('_').nth(1) else { continue };
 			if forward.status == ForwardStatus::Failed {
 				recent.failed.insert(forward.id.clone());
+			} else if forward.fee_msat.is_none() {
+				recent.settled_on_chain.insert(digest.to_string());
 			}
-			let Some((_, digest)) = forward.id.split_once('_') else { continue };
 			if forward.timestamp.saturating_add(FORWARD_REPLAY_WINDOW_SECS) >= last_before_start {
-				let newer = recent
-					.by_digest
-					.get(digest)
-					.is_some_and(|(_, recorded)| *recorded > forward.timestamp);
-				if !newer {
-					recent
-						.by_digest
-						.insert(digest.to_string(), (forward.id.clone(), forward.timestamp));
-				}
+				let ids = recent.before_restart.entry(digest.to_string()).or_default();
+				ids.push(forward.id.clone());
 			}
 		}
 		let failed_total = Arc::new(AtomicU64::new(recent.failed.len() as u64));
@@ -215,45 +269,77 @@ impl Forwards {
 		}
 	}
 
-	/// [`Forwards::on_forward`] at time `now`; returns the record (`None` for the replay of
-	/// a failed forward removed since).
+	/// [`Forwards::on_forward`] at time `now`; returns the record (the earlier one, for a
+	/// replay).
 	pub(crate) async fn record_at(
 		&self, seen: ForwardSeen, now: u64,
-	) -> Result<Option<ForwardRecord>, NodeError> {
+	) -> Result<ForwardRecord, NodeError> {
 		let digest = seen.digest_hex();
-		// Held to the end: event handling is sequential anyway, and the check, the write and
-		// the index update must be one step.
+		let on_chain = seen.status == ForwardStatus::Settled && seen.fee_msat.is_none();
+		// Held to the end: event handling is sequential anyway, and the check, the writes and
+		// the index updates must be one step.
 		let mut recent = self.recent.lock().await;
-		let replayed = recent
-			.by_digest
-			.get(&digest)
-			.filter(|(_, recorded)| recent.is_replay(*recorded, now))
-			.map(|(id, _)| id.clone());
-		let record = match replayed {
-			Some(id) => match self.records.get(&id) {
-				Some(record) => record,
-				None => return Ok(None),
-			},
-			None => {
-				let record = seen.into_record(now);
-				self.records.put(&record.id, record.clone()).await?;
-				recent.prune(now);
-				recent.by_digest.insert(digest, (record.id.clone(), now));
-				if record.status == ForwardStatus::Failed {
-					self.failed_total.fetch_add(1, Ordering::Relaxed);
-					recent.failed.insert(record.id.clone());
-					self.trim_failed(&mut recent).await?;
+		let (record, write, journal_due) = match recent.replay_of(&digest, now, &self.records) {
+			Replay::Done(record) => {
+				let due = record.status == ForwardStatus::Settled
+					|| recent.failed_unjournaled.contains(&record.id);
+				(record, false, due)
+			}
+			// Written again: the failed write may have left it in the cache only.
+			Replay::Unfinished(record) => {
+				let due = record.status == ForwardStatus::Settled
+					|| recent.failed_unjournaled.contains(&record.id);
+				(record, true, due)
+			}
+			Replay::New => {
+				let mut record = seen.into_record(now);
+				// Forwards alike in the same second: `<time>_<digest>_2`, `_3`, ...
+				let first_id = record.id.clone();
+				let mut n = 2;
+				while self.records.get(&record.id).is_some() {
+					record.id = format!("{first_id}_{n}");
+					n += 1;
 				}
-				record
+				let due = match record.status {
+					ForwardStatus::Settled => true,
+					ForwardStatus::Failed => recent.failed_event_allowed(now, &self.logger),
+				};
+				if record.status == ForwardStatus::Failed && due {
+					recent.failed_unjournaled.insert(record.id.clone());
+				}
+				(record, true, due)
 			}
 		};
-		drop(recent);
-		let event = match record.status {
-			ForwardStatus::Settled => NodeEvent::PaymentForwarded { forward: record.clone() },
-			ForwardStatus::Failed => NodeEvent::ForwardFailed { forward: record.clone() },
-		};
-		self.journal.append(event).await?;
-		Ok(Some(record))
+		// Until this returns Ok, LDK's next hand-over of the event is its replay.
+		recent.awaiting_replay.insert(digest.clone(), record.clone());
+		if write {
+			self.records.put(&record.id, record.clone()).await?;
+			if record.status == ForwardStatus::Failed && recent.failed.insert(record.id.clone()) {
+				self.failed_total.fetch_add(1, Ordering::Relaxed);
+				self.trim_failed(&mut recent).await?;
+			}
+		}
+		if on_chain {
+			recent.settled_on_chain.insert(digest.clone());
+		}
+		if journal_due {
+			match record.status {
+				// Keyed in the journal: appended once however often this runs.
+				ForwardStatus::Settled => {
+					let event = NodeEvent::PaymentForwarded { forward: record.clone() };
+					self.journal.append(event).await?;
+				}
+				// Not keyed (keys are never removed, and any peer can fail HTLCs through us
+				// at will): appended when the record is made, again only when that failed.
+				ForwardStatus::Failed => {
+					let event = NodeEvent::ForwardFailed { forward: record.clone() };
+					self.journal.append(event).await?;
+					recent.failed_unjournaled.remove(&record.id);
+				}
+			}
+		}
+		recent.awaiting_replay.remove(&digest);
+		Ok(record)
 	}
 
 	/// Counters over every record; failed forwards as `failed_total` counts them.
@@ -267,11 +353,7 @@ impl Forwards {
 	async fn trim_failed(&self, recent: &mut Recent) -> Result<(), NodeError> {
 		while recent.failed.len() > self.max_failed {
 			let Some(oldest) = recent.failed.pop_first() else { break };
-			if let Some((_, digest)) = oldest.split_once('_') {
-				if recent.by_digest.get(digest).is_some_and(|(id, _)| *id == oldest) {
-					recent.by_digest.remove(digest);
-				}
-			}
+			recent.failed_unjournaled.remove(&oldest);
 			self.records.remove(&oldest).await?;
 		}
 		Ok(())

@@ -71,19 +71,15 @@ fn kinds(forwards: &Forwards) -> Vec<&'static str> {
 }
 
 #[tokio::test]
-async fn a_forward_handed_over_twice_is_recorded_once_also_after_a_restart() {
+async fn a_forward_handed_over_again_is_recorded_once_also_after_a_restart() {
 	let dir = tempfile::tempdir().expect("dir");
 	let store: Arc<DynStore> = Arc::new(SledStore::open(&dir.path().join("db")).expect("open"));
 	let event = forwarded(1_000_000, 1_001);
-	{
+	let first = {
 		let forwards = forwards_in(Arc::clone(&store), &dir, START).await;
 		let first = forwards.record_at(seen(&event), START + 5).await.expect("record");
-		// LDK hands the same event over again (a failed step elsewhere in the pass).
-		let again = forwards.record_at(seen(&event), START + 6).await.expect("again");
-		assert_eq!(first, again);
-		let all = forwards.records.all();
-		assert_eq!(all.len(), 1, "{all:?}");
-		let record = &all[0];
+		let record = &forwards.records.all()[0];
+		assert_eq!(record, &first);
 		assert_eq!(record.status, ForwardStatus::Settled);
 		assert_eq!(record.fee_msat, Some(1_001));
 		assert_eq!(record.in_amount_msat, Some(1_001_001));
@@ -91,24 +87,43 @@ async fn a_forward_handed_over_twice_is_recorded_once_also_after_a_restart() {
 		assert_eq!(record.in_channel_id, Some(ChannelId([1; 32]).to_string()));
 		assert_eq!(record.out_peer_node_id, Some(node(2).to_string()));
 		assert_eq!(kinds(&forwards), vec!["payment_forwarded"]);
-	}
+		first
+	};
 	// A restart: the manager on disk still held the event, LDK hands it over once more,
 	// minutes after the first run's last record (the node was down meanwhile).
 	drop(store);
 	let store: Arc<DynStore> = Arc::new(SledStore::open(&dir.path().join("db")).expect("reopen"));
 	let restarted = START + 300;
 	let forwards = forwards_in(Arc::clone(&store), &dir, restarted).await;
-	forwards.record_at(seen(&event), restarted + 400).await.expect("after restart");
+	let again = forwards.record_at(seen(&event), restarted + 2).await.expect("after restart");
+	assert_eq!(again, first);
 	assert_eq!(forwards.records.all().len(), 1, "recorded once across the restart");
 	assert_eq!(kinds(&forwards), vec!["payment_forwarded"]);
-	// A new forward alike (same channels, same amounts) later on is a forward of its own.
+	// A new forward alike in every field (same channels, same amounts) is a forward of its
+	// own, at once and later on.
+	forwards.record_at(seen(&event), restarted + 3).await.expect("new forward");
+	assert_eq!(forwards.records.all().len(), 2);
 	let later = restarted + FORWARD_REPLAY_WINDOW_SECS + 1;
 	forwards.record_at(seen(&event), later).await.expect("new forward");
-	assert_eq!(forwards.records.all().len(), 2);
-	assert_eq!(kinds(&forwards), vec!["payment_forwarded", "payment_forwarded"]);
-	// A different forward within the window is one too.
-	forwards.record_at(seen(&forwarded(2_000, 1)), later + 1).await.expect("another");
 	assert_eq!(forwards.records.all().len(), 3);
+	assert_eq!(kinds(&forwards), vec!["payment_forwarded"; 3]);
+}
+
+#[tokio::test]
+async fn a_forward_settled_on_chain_reported_twice_is_recorded_once() {
+	let dir = tempfile::tempdir().expect("dir");
+	let forwards = forwards_in(Arc::new(crate::store::MemoryStore::new()), &dir, START).await;
+	let mut on_chain = forwarded(1_000, 0);
+	if let Event::PaymentForwarded { total_fee_earned_msat, claim_from_onchain_tx, .. } =
+		&mut on_chain
+	{
+		*total_fee_earned_msat = None;
+		*claim_from_onchain_tx = true;
+	}
+	forwards.record_at(seen(&on_chain), START).await.expect("first");
+	forwards.record_at(seen(&on_chain), START + 5000).await.expect("again");
+	assert_eq!(forwards.records.all().len(), 1);
+	assert_eq!(kinds(&forwards), vec!["payment_forwarded"]);
 }
 
 #[tokio::test]
@@ -120,10 +135,53 @@ async fn a_forward_whose_event_write_failed_is_journaled_when_ldk_replays_it() {
 	store.failing.store(true, Ordering::SeqCst);
 	assert!(forwards.on_forward(seen(&event)).await.is_err(), "replay asked");
 	store.failing.store(false, Ordering::SeqCst);
-	assert!(forwards.on_forward(seen(&event)).await.is_ok());
-	assert!(forwards.on_forward(seen(&event)).await.is_ok());
+	assert!(forwards.on_forward(seen(&event)).await.is_ok(), "the replay");
 	assert_eq!(forwards.records.all().len(), 1);
 	assert_eq!(kinds(&forwards), vec!["payment_forwarded"]);
+
+	// A failed forward's event has no journal key: appended once all the same.
+	store.failing.store(true, Ordering::SeqCst);
+	assert!(forwards.on_forward(seen(&failed(3))).await.is_err(), "replay asked");
+	store.failing.store(false, Ordering::SeqCst);
+	assert!(forwards.on_forward(seen(&failed(3))).await.is_ok(), "the replay");
+	assert_eq!(forwards.records.all().len(), 2);
+	assert_eq!(kinds(&forwards), vec!["payment_forwarded", "forward_failed"]);
+	// Handled (Ok), LDK never hands the event over again: the same content later is another
+	// forward, in the same second too.
+	assert!(forwards.on_forward(seen(&event)).await.is_ok());
+	assert!(forwards.on_forward(seen(&event)).await.is_ok());
+	assert_eq!(forwards.records.all().len(), 4);
+	let mut ids: Vec<String> = forwards.records.all().into_iter().map(|f| f.id).collect();
+	ids.sort();
+	ids.dedup();
+	assert_eq!(ids.len(), 4, "{ids:?}");
+}
+
+#[tokio::test]
+async fn failed_forwards_journal_a_bounded_number_of_events_an_hour() {
+	let dir = tempfile::tempdir().expect("dir");
+	let store: Arc<DynStore> = Arc::new(crate::store::MemoryStore::new());
+	let forwards = forwards_in(store, &dir, START).await;
+	let hour = START - START % 3600;
+	let many = MAX_FAILED_FORWARD_EVENTS_PER_HOUR + 5;
+	for n in 0..many {
+		let event = failed(3);
+		// Spread over the hour, each past the replay window of the one alike before.
+		let at = hour + (n as u64) * (3600 / many as u64).max(1) % 3600;
+		let mut seen = seen(&event);
+		seen.digest[0] = (n % 256) as u8;
+		seen.digest[1] = (n / 256) as u8;
+		forwards.record_at(seen, at).await.expect("recorded");
+	}
+	let events = forwards.journal.read(0, 10_000).expect("read");
+	assert_eq!(events.len(), MAX_FAILED_FORWARD_EVENTS_PER_HOUR, "capped within the hour");
+	// The next hour has its own allowance.
+	forwards.record_at(seen(&failed(250)), hour + 3600).await.expect("next hour");
+	assert_eq!(forwards.journal.read(0, 10_000).expect("read").len(), events.len() + 1);
+	// Failed forwards leave no key behind in the journal.
+	assert!(events
+		.iter()
+		.all(|e| e.event.kind() == "forward_failed" && e.event.once_key().is_none()));
 }
 
 #[tokio::test]
@@ -134,7 +192,7 @@ async fn failed_forwards_are_capped_and_settled_ones_kept() {
 	forwards.record_at(seen(&forwarded(1_000, 1)), START).await.expect("settled");
 	for n in 0..6u8 {
 		let record = forwards.record_at(seen(&failed(10 + n)), START + 1 + u64::from(n)).await;
-		let record = record.expect("failed").expect("recorded");
+		let record = record.expect("failed");
 		assert_eq!(record.status, ForwardStatus::Failed);
 		assert_eq!(record.failure_reason.as_deref(), Some("TemporaryChannelFailure"));
 		assert_eq!(record.in_peer_node_id, Some(node(9).to_string()));

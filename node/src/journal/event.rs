@@ -207,7 +207,8 @@ impl NodeEvent {
 
 	/// What makes this event unique, when it must be recorded at most once however often
 	/// its cause is handled (LDK replays events after a failed step or a restart): e.g.
-	/// `invoice_paid_<hash>`. `None` for events that may legitimately repeat (peers).
+	/// `invoice_paid_<hash>`. `None` for events that may legitimately repeat (peers), and
+	/// for failed forwards (see `forwards`).
 	pub fn once_key(&self) -> Option<String> {
 		let id = match self {
 			NodeEvent::InvoicePaid { invoice } | NodeEvent::InvoiceExpired { invoice } => {
@@ -242,10 +243,12 @@ impl NodeEvent {
 			| NodeEvent::BreachSeen { txid, .. }
 			| NodeEvent::BreachPunished { txid, .. } => txid.clone(),
 			// A forward's id is the same however often LDK hands its event over.
-			NodeEvent::PaymentForwarded { forward } | NodeEvent::ForwardFailed { forward } => {
-				forward.id.clone()
-			}
-			NodeEvent::PeerConnected { .. } | NodeEvent::PeerDisconnected { .. } => return None,
+			NodeEvent::PaymentForwarded { forward } => forward.id.clone(),
+			// Keys stay forever, and any peer fails HTLCs through us at will: `forwards` sees
+			// to it that a failed forward's event is appended once.
+			NodeEvent::ForwardFailed { .. }
+			| NodeEvent::PeerConnected { .. }
+			| NodeEvent::PeerDisconnected { .. } => return None,
 		};
 		Some(format!("{}_{id}", self.kind()))
 	}
