@@ -7,8 +7,10 @@
 //! the previous run, handed over at once). LDK's forward events carry no HTLC id nor payment
 //! hash, but a replayed event is the very event LDK stored, so its serialisation is the same
 //! bytes ([`ForwardSeen::digest`]). So a digest is a replay when we asked for one (a step
-//! failed after the record's id was chosen: the replay reuses that id), or, within
-//! [`FORWARD_REPLAY_WINDOW_SECS`] of a start, when a record of the previous run's last
+//! failed after the record's id was chosen: the replay reuses that id), or, in the pass over
+//! the events the manager on disk held that the node makes at start before anything else
+//! handles events (no new forward can happen before it: the background processor, which
+//! forwards HTLCs, starts after it), when a record of the previous run's last
 //! [`FORWARD_REPLAY_WINDOW_SECS`] has it (each such record stands for one replay at most).
 //! Any other event is a new forward, even one alike in every field (two payments of the same
 //! amount over the same channels). LDK may also report a forward settled on chain more than
@@ -110,14 +112,14 @@ struct Recent {
 	/// event over next, and the replay finishes them under the same id.
 	awaiting_replay: HashMap<String, ForwardRecord>,
 	/// Ids of the previous run's last records, by digest, each standing for one replay at
-	/// most, in the first window after the start.
+	/// most, in the start-up pass (emptied at its end).
 	before_restart: HashMap<String, Vec<String>>,
+	/// True until the start-up pass over the manager's stored events is over.
+	starting: bool,
 	/// Digests of forwards settled on chain (no fee known), which LDK may report again.
 	settled_on_chain: HashSet<String>,
 	/// Ids of the failed records kept, oldest first (ids sort by time).
 	failed: BTreeSet<String>,
-	/// When this run started.
-	started_at: u64,
 	/// Failed records whose `forward_failed` event is still to be appended (its append
 	/// failed; LDK's replay appends it). Failed forwards have no journal key (see above).
 	failed_unjournaled: HashSet<String>,
@@ -129,13 +131,11 @@ struct Recent {
 impl Recent {
 	/// The record an event with `digest` seen at `now` is a replay of, if any (taken: it
 	/// stands for one replay).
-	fn replay_of(
-		&mut self, digest: &str, now: u64, records: &RecordStore<ForwardRecord>,
-	) -> Replay {
+	fn replay_of(&mut self, digest: &str, records: &RecordStore<ForwardRecord>) -> Replay {
 		if let Some(record) = self.awaiting_replay.remove(digest) {
 			return Replay::Unfinished(record);
 		}
-		if now < self.started_at.saturating_add(FORWARD_REPLAY_WINDOW_SECS) {
+		if self.starting {
 			if let Some(ids) = self.before_restart.get_mut(digest) {
 				let id = ids.pop();
 				if ids.is_empty() {
@@ -145,8 +145,6 @@ impl Recent {
 					return Replay::Done(record);
 				}
 			}
-		} else if !self.before_restart.is_empty() {
-			self.before_restart.clear();
 		}
 		if self.settled_on_chain.contains(digest) {
 			let earlier =
@@ -210,18 +208,12 @@ impl Forwards {
 		store: Arc<DynStore>, journal: Arc<Journal>, logger: Arc<FulgurLogger>,
 	) -> Result<Forwards, NodeError> {
 		let records = RecordStore::load(store, FORWARDS_NAMESPACE).await?;
-		Ok(Forwards::with_records(
-			records,
-			journal,
-			logger,
-			fulgur_base::clock::unix_now(),
-			MAX_FAILED_FORWARDS,
-		))
+		Ok(Forwards::with_records(records, journal, logger, MAX_FAILED_FORWARDS))
 	}
 
 	fn with_records(
 		records: Arc<RecordStore<ForwardRecord>>, journal: Arc<Journal>, logger: Arc<FulgurLogger>,
-		started_at: u64, max_failed: usize,
+		max_failed: usize,
 	) -> Forwards {
 		let all = records.all();
 		let last_before_start = all.iter().map(|f| f.timestamp).max().unwrap_or(0);
@@ -230,7 +222,7 @@ impl Forwards {
 			before_restart: HashMap::new(),
 			settled_on_chain: HashSet::new(),
 			failed: BTreeSet::new(),
-			started_at,
+			starting: true,
 			failed_unjournaled: HashSet::new(),
 			failed_events: (0, 0),
 		};
@@ -257,6 +249,14 @@ impl Forwards {
 		}
 	}
 
+	/// The start-up pass over the events the channel manager on disk held is over: from now
+	/// on, only an event whose handling failed is handed over again.
+	pub(crate) async fn end_startup_replays(&self) {
+		let mut recent = self.recent.lock().await;
+		recent.starting = false;
+		recent.before_restart = HashMap::new();
+	}
+
 	/// Records a forward LDK reported, for an LDK event handler: `ReplayEvent` when a write
 	/// failed (the replay records what is missing, once).
 	pub(crate) async fn on_forward(&self, seen: ForwardSeen) -> Result<(), ReplayEvent> {
@@ -279,7 +279,7 @@ impl Forwards {
 		// Held to the end: event handling is sequential anyway, and the check, the writes and
 		// the index updates must be one step.
 		let mut recent = self.recent.lock().await;
-		let (record, write, journal_due) = match recent.replay_of(&digest, now, &self.records) {
+		let (record, write, journal_due) = match recent.replay_of(&digest, &self.records) {
 			Replay::Done(record) => {
 				let due = record.status == ForwardStatus::Settled
 					|| recent.failed_unjournaled.contains(&record.id);

@@ -60,10 +60,18 @@ fn seen(event: &Event) -> ForwardSeen {
 	forward_seen(event, |_| Some(node(9))).expect("a forward")
 }
 
-async fn forwards_in(store: Arc<DynStore>, dir: &tempfile::TempDir, started: u64) -> Forwards {
+/// The handle as a node has it once started: its start-up pass is over.
+async fn forwards_in(store: Arc<DynStore>, dir: &tempfile::TempDir) -> Forwards {
+	let forwards = starting(store, dir).await;
+	forwards.end_startup_replays().await;
+	forwards
+}
+
+/// The handle as a node has it during its start-up pass over the manager's stored events.
+async fn starting(store: Arc<DynStore>, dir: &tempfile::TempDir) -> Forwards {
 	let journal = Journal::open(Arc::clone(&store)).expect("journal");
 	let records = RecordStore::load(store, FORWARDS_NAMESPACE).await.expect("load");
-	Forwards::with_records(records, journal, logger(dir), started, 3)
+	Forwards::with_records(records, journal, logger(dir), 3)
 }
 
 fn kinds(forwards: &Forwards) -> Vec<&'static str> {
@@ -76,7 +84,7 @@ async fn a_forward_handed_over_again_is_recorded_once_also_after_a_restart() {
 	let store: Arc<DynStore> = Arc::new(SledStore::open(&dir.path().join("db")).expect("open"));
 	let event = forwarded(1_000_000, 1_001);
 	let first = {
-		let forwards = forwards_in(Arc::clone(&store), &dir, START).await;
+		let forwards = forwards_in(Arc::clone(&store), &dir).await;
 		let first = forwards.record_at(seen(&event), START + 5).await.expect("record");
 		let record = &forwards.records.all()[0];
 		assert_eq!(record, &first);
@@ -94,11 +102,12 @@ async fn a_forward_handed_over_again_is_recorded_once_also_after_a_restart() {
 	drop(store);
 	let store: Arc<DynStore> = Arc::new(SledStore::open(&dir.path().join("db")).expect("reopen"));
 	let restarted = START + 300;
-	let forwards = forwards_in(Arc::clone(&store), &dir, restarted).await;
+	let forwards = starting(Arc::clone(&store), &dir).await;
 	let again = forwards.record_at(seen(&event), restarted + 2).await.expect("after restart");
 	assert_eq!(again, first);
 	assert_eq!(forwards.records.all().len(), 1, "recorded once across the restart");
 	assert_eq!(kinds(&forwards), vec!["payment_forwarded"]);
+	forwards.end_startup_replays().await;
 	// A new forward alike in every field (same channels, same amounts) is a forward of its
 	// own, at once and later on.
 	forwards.record_at(seen(&event), restarted + 3).await.expect("new forward");
@@ -112,7 +121,7 @@ async fn a_forward_handed_over_again_is_recorded_once_also_after_a_restart() {
 #[tokio::test]
 async fn a_forward_settled_on_chain_reported_twice_is_recorded_once() {
 	let dir = tempfile::tempdir().expect("dir");
-	let forwards = forwards_in(Arc::new(crate::store::MemoryStore::new()), &dir, START).await;
+	let forwards = forwards_in(Arc::new(crate::store::MemoryStore::new()), &dir).await;
 	let mut on_chain = forwarded(1_000, 0);
 	if let Event::PaymentForwarded { total_fee_earned_msat, claim_from_onchain_tx, .. } =
 		&mut on_chain
@@ -130,7 +139,7 @@ async fn a_forward_settled_on_chain_reported_twice_is_recorded_once() {
 async fn a_forward_whose_event_write_failed_is_journaled_when_ldk_replays_it() {
 	let dir = tempfile::tempdir().expect("dir");
 	let store = FailingStore::new("fulgur_events");
-	let forwards = forwards_in(Arc::clone(&store) as Arc<DynStore>, &dir, START).await;
+	let forwards = forwards_in(Arc::clone(&store) as Arc<DynStore>, &dir).await;
 	let event = forwarded(5_000, 5);
 	store.failing.store(true, Ordering::SeqCst);
 	assert!(forwards.on_forward(seen(&event)).await.is_err(), "replay asked");
@@ -161,7 +170,7 @@ async fn a_forward_whose_event_write_failed_is_journaled_when_ldk_replays_it() {
 async fn failed_forwards_journal_a_bounded_number_of_events_an_hour() {
 	let dir = tempfile::tempdir().expect("dir");
 	let store: Arc<DynStore> = Arc::new(crate::store::MemoryStore::new());
-	let forwards = forwards_in(store, &dir, START).await;
+	let forwards = forwards_in(store, &dir).await;
 	let hour = START - START % 3600;
 	let many = MAX_FAILED_FORWARD_EVENTS_PER_HOUR + 5;
 	for n in 0..many {
@@ -188,7 +197,7 @@ async fn failed_forwards_journal_a_bounded_number_of_events_an_hour() {
 async fn failed_forwards_are_capped_and_settled_ones_kept() {
 	let dir = tempfile::tempdir().expect("dir");
 	let store: Arc<DynStore> = Arc::new(SledStore::open(&dir.path().join("db")).expect("open"));
-	let forwards = forwards_in(Arc::clone(&store), &dir, START).await;
+	let forwards = forwards_in(Arc::clone(&store), &dir).await;
 	forwards.record_at(seen(&forwarded(1_000, 1)), START).await.expect("settled");
 	for n in 0..6u8 {
 		let record = forwards.record_at(seen(&failed(10 + n)), START + 1 + u64::from(n)).await;
@@ -205,7 +214,7 @@ async fn failed_forwards_are_capped_and_settled_ones_kept() {
 	assert_eq!(all.iter().filter(|f| f.status == ForwardStatus::Settled).count(), 1);
 	// The cap holds across a restart too.
 	drop(forwards);
-	let forwards = forwards_in(store, &dir, START + 100).await;
+	let forwards = forwards_in(store, &dir).await;
 	forwards.record_at(seen(&failed(30)), START + 101).await.expect("one more");
 	let failed_now =
 		forwards.records.all().iter().filter(|f| f.status == ForwardStatus::Failed).count();
