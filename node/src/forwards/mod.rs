@@ -129,8 +129,8 @@ struct Recent {
 }
 
 impl Recent {
-	/// The record an event with `digest` seen at `now` is a replay of, if any (taken: it
-	/// stands for one replay).
+	/// The record an event with `digest` is a replay of, if any (taken: a record stands for
+	/// one replay).
 	fn replay_of(&mut self, digest: &str, records: &RecordStore<ForwardRecord>) -> Replay {
 		if let Some(record) = self.awaiting_replay.remove(digest) {
 			return Replay::Unfinished(record);
