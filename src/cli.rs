@@ -5,10 +5,12 @@
 //! is in satoshis, for on-chain and Lightning amounts alike. Lightning amounts may be as
 //! fine as a millisatoshi (`1.5sat`); on-chain amounts must be whole satoshis.
 
+mod forwards;
 mod merchant;
 mod options;
 mod utilities;
 
+pub use forwards::{ForwardsArgs, ForwardsCommand};
 pub use merchant::{parse_scope, KeyCommand, WebhookCommand};
 pub use options::{with_client_options, ClientArgs};
 pub use utilities::UtilityCommand;
@@ -131,6 +133,9 @@ pub enum ClientCommand {
 	/// Closed channels, decode, sign and verify
 	#[command(flatten)]
 	Utility(UtilityCommand),
+	/// Forwarded HTLCs, newest first (filters: --since --until --channel-id --status), or
+	/// `forwards summary --group-by day|channel`
+	Forwards(ForwardsArgs),
 }
 
 /// `peer ...`
@@ -362,6 +367,7 @@ async fn execute(client: &ApiClient, cmd: ClientCommand) -> Result<Output, Clien
 		ClientCommand::Webhook(cmd) => merchant::webhook(client, cmd).await,
 		ClientCommand::Events { after, limit } => Output::of(&client.events(after, limit).await?),
 		ClientCommand::Utility(cmd) => utilities::run(client, cmd).await,
+		ClientCommand::Forwards(args) => forwards::forwards(client, args).await,
 	}
 }
 

@@ -28,6 +28,9 @@ use crate::wire::channels::{
 	ListClosedChannelsResponse, OpenChannelRequest, OpenedChannel,
 };
 use crate::wire::events::{EventsQuery, ListEventsResponse};
+use crate::wire::forwards::{
+	ForwardsQuery, ForwardsSummaryQuery, ForwardsSummaryResponse, ListForwardsResponse,
+};
 use crate::wire::info::{Balance, NodeInfo};
 use crate::wire::invoices::{
 	CancelInvoiceBody, CreateInvoiceRequest, InvoiceRecord, ListInvoicesResponse, SettleInvoiceBody,
@@ -492,6 +495,17 @@ route_table! {
 		"Configured watchtowers: state, appointments delivered and pending",
 		query NONE, body None, reply json("ListTowersResponse"),
 		client list_towers;
+	// Forwarding records (issue 13).
+	ListForwards: GET "/v1/forwards" (; ForwardsQuery) -> ListForwardsResponse,
+		Read, "Forwarded HTLCs, settled and failed, newest first",
+		query &["since", "until", "channel_id", "status", "limit", "cursor"], body None,
+		reply json("ListForwardsResponse"),
+		client list_forwards;
+	ForwardsSummary: GET "/v1/forwards/summary" (; ForwardsSummaryQuery) -> ForwardsSummaryResponse,
+		Read, "Settled forwards summed by day or by channel: count, volume, fees",
+		query &["since", "until", "group_by"], body None,
+		reply json("ForwardsSummaryResponse"),
+		client forwards_summary;
 	OpenApi: GET "/v1/openapi.json" () -> serde_json::Value,
 		ShopRead, "This API's OpenAPI 3 description",
 		query NONE, body None, reply json("OpenApiDocument"),

@@ -185,6 +185,16 @@ pub const PEER_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 pub const DEFAULT_EVENTS_RETENTION_DAYS: u32 = 90;
 /// Seconds in a day, for retention given in days.
 pub const SECONDS_PER_DAY: u64 = 24 * 3600;
+/// At a restart: how long LDK's hand-over of what the channel manager on disk still held may
+/// take, and how far before the previous run's last forward record its records may be among
+/// those handed over again (see `forwards`).
+pub const FORWARD_REPLAY_WINDOW_SECS: u64 = 600;
+/// Failed forwards kept, at most: peers fail HTLCs through us at will, so the oldest failed
+/// records go beyond this. Settled forwards (fees earned) are all kept.
+pub const MAX_FAILED_FORWARDS: usize = 10_000;
+/// `forward_failed` events appended to the journal in one hour, at most (the records are
+/// all made, up to [`MAX_FAILED_FORWARDS`]): failed forwards cost a peer nothing.
+pub const MAX_FAILED_FORWARD_EVENTS_PER_HOUR: usize = 600;
 /// How often the event log drops events older than the retention.
 pub const EVENT_COMPACTION_INTERVAL: Duration = Duration::from_secs(3600);
 /// How often invoice expiry is checked.

@@ -11,6 +11,7 @@ use bitcoin::Network;
 use crate::api_keys::ApiKeys;
 use crate::chain::SyncStatus;
 use crate::channels::Channels;
+use crate::forwards::Forwards;
 use crate::journal::Journal;
 use crate::onchain::Onchain;
 use crate::payment::Payments;
@@ -33,6 +34,8 @@ pub(crate) struct Handles {
 	pub(crate) payments: Payments,
 	/// Opening, listing and closing channels.
 	pub(crate) channels: Channels,
+	/// Forwarding records.
+	pub(crate) forwards: Forwards,
 	/// Connections and remembered peers.
 	pub(crate) peers: Peers,
 	/// The on-chain wallet.

@@ -19,7 +19,7 @@
 //! 4. Keys and what the chain monitor sees: `keys`, `peer_events`, `startup`, `tower` (the
 //!    tower client), `types` (every LDK type spelled out).
 //! 5. Operations, one handle each: `peers`, `routing`, `onchain`, `webhooks`, `channels`,
-//!    `payment`.
+//!    `payment`, `forwards`.
 //! 6. What runs them: `event` (LDK's events), `tasks` (background tasks).
 //! 7. Wiring: `handles`, `builder`, and [`Node`] here.
 #![deny(missing_docs)]
@@ -34,6 +34,7 @@ pub mod decode;
 pub mod error;
 mod event;
 pub mod fee_policy;
+pub mod forwards;
 mod handles;
 mod inbound;
 pub mod journal;
@@ -473,6 +474,26 @@ impl Node {
 	/// are in [`Node::list_payments`]). `None` when there is neither.
 	pub fn get_payment(&self, payment_id: &PaymentId) -> Option<PaymentRecord> {
 		self.handles.payments.payment(payment_id)
+	}
+
+	/// One page of forwarding records matching `filter`, newest first, after `cursor` (the
+	/// `next_cursor` of the page before).
+	pub fn list_forwards(
+		&self, filter: &forwards::query::ForwardFilter, limit: usize, cursor: Option<&str>,
+	) -> forwards::query::ForwardPage {
+		forwards::query::page(self.handles.forwards.records.all(), filter, limit, cursor)
+	}
+
+	/// Settled forwards matching `filter`, summed by day or by channel.
+	pub fn forward_summary(
+		&self, filter: &forwards::query::ForwardFilter, grouping: forwards::query::ForwardGrouping,
+	) -> forwards::query::ForwardSummary {
+		forwards::query::summary(self.handles.forwards.records.all(), filter, grouping)
+	}
+
+	/// Counters over every forwarding record, for the metrics.
+	pub fn forward_stats(&self) -> forwards::query::ForwardStats {
+		self.handles.forwards.stats()
 	}
 
 	/// All payments, made and received, newest first.

@@ -381,3 +381,43 @@ pub struct KeysendOptions {
 	/// default when `None`; from 1 second to an hour).
 	pub retry: Option<std::time::Duration>,
 }
+
+/// What became of an HTLC we were asked to forward.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq, Hash)]
+#[serde(rename_all = "lowercase")]
+pub enum ForwardStatus {
+	/// The next hop claimed it and we claimed ours: the fee is earned.
+	Settled,
+	/// We failed it back (we could not forward it, or the next hop failed it).
+	Failed,
+}
+
+/// One HTLC forwarded through us, settled or failed.
+///
+/// Amounts of a failed forward are not known (LDK's failure event carries none): `None`.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ForwardRecord {
+	/// Stable id: `<timestamp>_<digest>` (`_2`, `_3`, ... after it for more forwards alike
+	/// in the same second); ids sort by time.
+	pub id: String,
+	/// When the forward settled or failed (UNIX seconds).
+	pub timestamp: u64,
+	/// The channel the HTLC came in on.
+	pub in_channel_id: Option<String>,
+	/// The channel it went out on.
+	pub out_channel_id: Option<String>,
+	/// The peer that sent it to us.
+	pub in_peer_node_id: Option<String>,
+	/// The peer we sent it to.
+	pub out_peer_node_id: Option<String>,
+	/// What came in (out plus fee).
+	pub in_amount_msat: Option<u64>,
+	/// What went out.
+	pub out_amount_msat: Option<u64>,
+	/// What we earned (`None` while an on-chain claim's cost is unknown, and when failed).
+	pub fee_msat: Option<u64>,
+	/// `settled` or `failed`.
+	pub status: ForwardStatus,
+	/// Why it failed.
+	pub failure_reason: Option<String>,
+}

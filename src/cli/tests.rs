@@ -247,3 +247,60 @@ fn parses_the_utilities() {
 	assert_eq!(cli.cmd, ClientCommand::Utility(verify));
 	assert!(parse(&["verify", "hello"]).is_err());
 }
+
+#[test]
+fn parses_forwards_commands() {
+	use fulgur_api::wire::forwards::{ForwardGroupBy, ForwardStatus};
+	let channel = "ab".repeat(32);
+	let cli = parse(&[
+		"forwards",
+		"--since",
+		"10",
+		"--until",
+		"20",
+		"--channel-id",
+		&channel,
+		"--status",
+		"failed",
+		"--limit",
+		"5",
+	])
+	.unwrap();
+	assert_eq!(
+		cli.cmd,
+		ClientCommand::Forwards(ForwardsArgs {
+			summary: None,
+			since: Some(10),
+			until: Some(20),
+			channel_id: Some(channel),
+			status: Some(ForwardStatus::Failed),
+			limit: Some(5),
+			cursor: None,
+		})
+	);
+	let cli = parse(&["forwards"]).unwrap();
+	assert_eq!(cli.cmd, ClientCommand::Forwards(ForwardsArgs::default()));
+	let cli = parse(&["forwards", "summary", "--group-by", "channel", "--since", "3"]).unwrap();
+	assert_eq!(
+		cli.cmd,
+		ClientCommand::Forwards(ForwardsArgs {
+			summary: Some(ForwardsCommand::Summary {
+				group_by: ForwardGroupBy::Channel,
+				since: Some(3),
+				until: None
+			}),
+			..Default::default()
+		})
+	);
+	let cli = parse(&["forwards", "summary"]).unwrap();
+	assert!(matches!(
+		cli.cmd,
+		ClientCommand::Forwards(ForwardsArgs {
+			summary: Some(ForwardsCommand::Summary { group_by: ForwardGroupBy::Day, .. }),
+			..
+		})
+	));
+	assert!(parse(&["forwards", "--status", "pending"]).is_err());
+	assert!(parse(&["forwards", "summary", "--group-by", "week"]).is_err());
+	assert!(parse(&["forwards", "--since", "yesterday"]).is_err());
+}

@@ -73,8 +73,8 @@ export async function api(method, path, body = undefined) {
 }
 
 /** `?limit=&cursor=` for list endpoints. */
-export function pageQuery(limit, cursor) {
-	const q = new URLSearchParams({ limit: String(limit) });
+export function pageQuery(limit, cursor, params = {}) {
+	const q = new URLSearchParams({ ...params, limit: String(limit) });
 	if (cursor) q.set("cursor", cursor);
 	return `?${q}`;
 }

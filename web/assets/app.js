@@ -3,6 +3,7 @@
 
 import { api, apiKey, clearApiKey, onUnauthorized, setApiKey } from "./api.js";
 import * as channels from "./channels.js";
+import * as forwards from "./forwards.js";
 import * as invoices from "./invoices.js";
 import * as overview from "./overview.js";
 import * as payments from "./payments.js";
@@ -17,6 +18,7 @@ const VIEWS = {
 	channels: { title: "Channels", module: channels },
 	invoices: { title: "Invoices", module: invoices },
 	payments: { title: "Payments", module: payments },
+	forwards: { title: "Forwarding", module: forwards },
 	peers: { title: "Peers", module: peers },
 	towers: { title: "Watchtowers", module: towers },
 };

@@ -1,5 +1,7 @@
-// Overview: balances, capacity, the node's id with its QR code, chain state, recent events.
+// Overview: balances, fees earned today, capacity, the node's id with its QR code, chain state, recent events.
 
+import { api } from "./api.js";
+import { todayStart } from "./forwards.js";
 import { qrSvg } from "./qr.js";
 import { badge, btc, card, copyButton, detailList, empty, fill, h, msat, relative, sat, short } from "./ui.js";
 
@@ -44,6 +46,17 @@ export function mount(root, { store }) {
 			card("Node", node)),
 		card("Live activity", activity));
 
+	let feesToday = null;
+	const loadFeesToday = async () => {
+		try {
+			const summary = await api("GET", `/v1/forwards/summary?group_by=day&since=${todayStart()}`);
+			feesToday = summary.totals;
+		} catch {
+			feesToday = null;
+		}
+		renderStats();
+	};
+
 	const renderStats = () => {
 		const { balance: b, info, channels } = store.data;
 		const usable = channels ? channels.filter((c) => c.is_usable).length : info?.num_usable_channels;
@@ -53,7 +66,9 @@ export function mount(root, { store }) {
 			stat("On-chain", b ? (b.onchain_confirmed_sat >= 1e7 ? btc(b.onchain_confirmed_sat, 4) : sat(b.onchain_confirmed_sat)) : "…",
 				b && b.onchain_confirmed_sat >= 1e7 ? sat(b.onchain_confirmed_sat) : "confirmed"),
 			stat("Channels", info ? `${usable ?? 0} / ${info.num_channels}` : "…", "usable / all"),
-			stat("Peers", info ? String(info.num_peers) : "…", "connected"));
+			stat("Peers", info ? String(info.num_peers) : "…", "connected"),
+			stat("Fees earned today", feesToday ? msat(feesToday.fees_msat) : "…",
+				feesToday ? `${feesToday.count} forwards (UTC day)` : "forwarding", "stat-fees-today"));
 	};
 
 	const renderCapacity = () => {
@@ -122,7 +137,9 @@ export function mount(root, { store }) {
 		store.on("info", () => { renderStats(); renderNode(); }),
 		store.on("channels", () => { renderStats(); renderCapacity(); }),
 		store.on("event", renderActivity),
+		store.on("forward", loadFeesToday),
 	];
+	loadFeesToday();
 	store.reload("info", "balance", "channels");
 	return { unmount: () => subscriptions.forEach((off) => off()) };
 }

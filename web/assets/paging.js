@@ -15,6 +15,8 @@ export class CursorPages {
 		this.total = 0;
 		this.next = null;
 		this.loading = null;
+		/** Filters sent with every page (`{status: "failed"}`); change them, then `firstPage()`. */
+		this.params = {};
 	}
 
 	/** (Re)loads the current page; concurrent calls share one request. */
@@ -22,7 +24,7 @@ export class CursorPages {
 		if (!this.loading) {
 			this.loading = (async () => {
 				try {
-					const res = await api("GET", this.path + pageQuery(this.limit, this.cursors[this.index]));
+					const res = await api("GET", this.path + pageQuery(this.limit, this.cursors[this.index], this.params));
 					this.items = res[this.field];
 					this.total = res.total;
 					this.next = res.next_cursor;
@@ -61,6 +63,7 @@ export class CursorPages {
 
 	async firstPage() {
 		this.index = 0;
+		this.cursors = [null];
 		await this.load();
 	}
 

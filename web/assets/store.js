@@ -71,7 +71,10 @@ export class Store {
 		this.events.unshift(event);
 		this.events.length = Math.min(this.events.length, RECENT_EVENTS);
 		const type = event.type ?? "";
-		if (type.startsWith("invoice_")) {
+		if (type === "payment_forwarded" || type === "forward_failed") {
+			this.publish("forward", event.forward);
+			this.reload("balance", "channels");
+		} else if (type.startsWith("invoice_")) {
 			this.publish("invoice", event.invoice);
 			this.reload("balance", "info");
 		} else if (type.startsWith("payment_")) {

@@ -63,6 +63,7 @@ const ASSETS: &[Asset] = &[
 	asset!("peers.js", JS),
 	asset!("towers.js", JS),
 	asset!("closed_channels.js", JS),
+	asset!("forwards.js", JS),
 ];
 
 /// `GET /` (the page) and `GET /assets/<name>`; an unknown asset is a 404 JSON error. Other

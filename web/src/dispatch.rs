@@ -21,6 +21,7 @@ use warp::{Filter, Rejection, Reply};
 
 use crate::api::channels::{self, CloseChannelRequest, GetChannelRequest};
 use crate::api::events::{self, EventStreamRequest};
+use crate::api::forwards;
 use crate::api::invoices::SettleInvoiceRequest;
 use crate::api::invoices::{self, CancelInvoiceBody, CancelInvoiceRequest, GetInvoiceRequest};
 use crate::api::keys::{self, RevokeKeyRequest};
@@ -253,6 +254,13 @@ async fn dispatch(
 		}
 		Call::ListTowers {} => {
 			reply::<answer::ListTowers>(towers::handle_list_towers(node, ()).await)
+		}
+		// Forwarding records (issue 13).
+		Call::ListForwards { input } => {
+			reply::<answer::ListForwards>(forwards::handle_list_forwards(node, input).await)
+		}
+		Call::ForwardsSummary { input } => {
+			reply::<answer::ForwardsSummary>(forwards::handle_forwards_summary(node, input).await)
 		}
 		Call::OpenApi {} => reply::<answer::OpenApi>(Ok(crate::openapi::document())),
 		Call::Metrics {} => metrics::handle_metrics(node).await,

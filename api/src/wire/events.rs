@@ -6,6 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::forwards::ForwardRecord;
 use super::invoices::InvoiceRecord;
 use super::payments::PaymentRecord;
 use super::{Validate, DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT};
@@ -127,6 +128,16 @@ pub enum NodeEvent {
 		/// The justice transaction.
 		txid: String,
 	},
+	/// An HTLC forwarded through us settled: the fee is earned.
+	PaymentForwarded {
+		/// The forward.
+		forward: ForwardRecord,
+	},
+	/// An HTLC we were asked to forward was failed back.
+	ForwardFailed {
+		/// The forward, with its failure reason.
+		forward: ForwardRecord,
+	},
 }
 
 impl NodeEvent {
@@ -148,6 +159,8 @@ impl NodeEvent {
 			NodeEvent::OnchainReceived { .. } => "onchain_received",
 			NodeEvent::BreachSeen { .. } => "breach_seen",
 			NodeEvent::BreachPunished { .. } => "breach_punished",
+			NodeEvent::PaymentForwarded { .. } => "payment_forwarded",
+			NodeEvent::ForwardFailed { .. } => "forward_failed",
 		}
 	}
 }

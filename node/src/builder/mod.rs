@@ -524,9 +524,16 @@ pub(crate) async fn build(config: NodeConfig, startup: Arc<Startup>) -> Result<H
 		logger: Arc::clone(&logger),
 		stop: stop.clone(),
 	};
+	let forwards = crate::forwards::Forwards::load(
+		Arc::clone(&store),
+		Arc::clone(&journal),
+		Arc::clone(&logger),
+	)
+	.await?;
 	let handler = Arc::new(EventHandler {
 		payments: payments.clone(),
 		channels: channels.clone(),
+		forwards: forwards.clone(),
 		peers: peers.clone(),
 		sweeper: Arc::clone(&sweeper),
 		bump_handler,
@@ -598,6 +605,7 @@ pub(crate) async fn build(config: NodeConfig, startup: Arc<Startup>) -> Result<H
 		store,
 		payments,
 		channels,
+		forwards,
 		peers,
 		onchain,
 		routing: routing_handle,

@@ -1,11 +1,16 @@
-//! LDK's events, handled by area: channels here and in `channels`, payments in `payment`.
+//! LDK's events, handled by area: channels here and in `channels`, payments in `payment`,
+//! forwards in `forwards` (the records) from what `forwards` here reads of the events.
 //!
 //! A handler that could not finish its work (a failed write) returns `ReplayEvent`, and LDK
 //! hands the event over again instead of losing it.
 
 mod channels;
+mod forwards;
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+pub(crate) use forwards::seen as forward_seen;
 
 use std::sync::Arc;
 
@@ -13,6 +18,7 @@ use lightning::events::{Event, HTLCHandlingFailureReason, HTLCHandlingFailureTyp
 use lightning::ln::LocalHTLCFailureReason;
 
 use crate::channels::Channels;
+use crate::forwards::Forwards;
 use crate::journal::{Journal, NodeEvent};
 use crate::logger::FulgurLogger;
 use crate::payment::{self, Payments};
@@ -25,6 +31,8 @@ pub struct EventHandler {
 	pub(crate) payments: Payments,
 	/// Channel lifecycle events.
 	pub(crate) channels: Channels,
+	/// Forwarding records.
+	pub(crate) forwards: Forwards,
 	/// Connections LDK asks for.
 	pub(crate) peers: Peers,
 	/// Spendable outputs of closed channels.
@@ -203,9 +211,13 @@ impl EventHandler {
 					self.logger,
 					"forwarded {outbound_amount_forwarded_msat:?} msat, earned {total_fee_earned_msat:?} msat"
 				);
-				Ok(())
+				self.record_forward(&event).await
 			}
-			Event::HTLCHandlingFailed { prev_channel_id, failure_type, failure_reason } => {
+			Event::HTLCHandlingFailed {
+				ref prev_channel_id,
+				ref failure_type,
+				ref failure_reason,
+			} => {
 				crate::debug!(
 					self.logger,
 					"HTLC from {prev_channel_id} failed: {failure_type:?} ({failure_reason:?})"
@@ -216,7 +228,10 @@ impl EventHandler {
 						Some(HTLCHandlingFailureReason::Local {
 							reason: LocalHTLCFailureReason::PaymentClaimBuffer,
 						}),
-					) => payment::hold::on_failed_back(&self.payments, payment_hash).await,
+					) => payment::hold::on_failed_back(&self.payments, *payment_hash).await,
+					(HTLCHandlingFailureType::Forward { .. }, _) => {
+						self.record_forward(&event).await
+					}
 					_ => Ok(()),
 				}
 			}
@@ -238,6 +253,23 @@ impl EventHandler {
 }
 
 impl EventHandler {
+	/// Records the forward `event` reports (settled or failed), once however often LDK hands
+	/// the event over.
+	async fn record_forward(&self, event: &Event) -> Result<(), ReplayEvent> {
+		let channel_manager = &self.channels.channel_manager;
+		let peer_of = |channel_id: &lightning::ln::types::ChannelId| {
+			channel_manager
+				.list_channels()
+				.into_iter()
+				.find(|channel| channel.channel_id == *channel_id)
+				.map(|channel| channel.counterparty.node_id)
+		};
+		match forwards::seen(event, peer_of) {
+			Some(seen) => self.forwards.on_forward(seen).await,
+			None => Ok(()),
+		}
+	}
+
 	/// Records an event in the journal; if that fails, LDK replays the event.
 	async fn record(&self, event: NodeEvent) -> Result<(), ReplayEvent> {
 		self.journal.append_or_replay(event, &self.logger).await

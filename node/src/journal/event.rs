@@ -7,7 +7,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::api_keys::ApiScope;
-use crate::model::{InvoiceRecord, InvoiceStatus, PaymentRecord};
+use crate::model::{ForwardRecord, InvoiceRecord, InvoiceStatus, PaymentRecord};
 
 /// One entry of the event log, as stored and as the API serves it:
 /// `{"index": 7, "timestamp": 1700000000, "type": "invoice_paid", "invoice": {...}}`.
@@ -128,6 +128,16 @@ pub enum NodeEvent {
 		/// The justice transaction.
 		txid: String,
 	},
+	/// An HTLC forwarded through us settled: the fee is earned.
+	PaymentForwarded {
+		/// The forward.
+		forward: ForwardRecord,
+	},
+	/// An HTLC we were asked to forward was failed back.
+	ForwardFailed {
+		/// The forward, with its failure reason.
+		forward: ForwardRecord,
+	},
 }
 
 /// Every event kind, as it appears in `type` and in webhook filters.
@@ -147,6 +157,8 @@ pub const EVENT_KINDS: &[&str] = &[
 	"onchain_received",
 	"breach_seen",
 	"breach_punished",
+	"payment_forwarded",
+	"forward_failed",
 ];
 
 /// The kinds an `invoice` key reads: the life of the node's invoices, which it may create
@@ -188,12 +200,15 @@ impl NodeEvent {
 			NodeEvent::OnchainReceived { .. } => "onchain_received",
 			NodeEvent::BreachSeen { .. } => "breach_seen",
 			NodeEvent::BreachPunished { .. } => "breach_punished",
+			NodeEvent::PaymentForwarded { .. } => "payment_forwarded",
+			NodeEvent::ForwardFailed { .. } => "forward_failed",
 		}
 	}
 
 	/// What makes this event unique, when it must be recorded at most once however often
 	/// its cause is handled (LDK replays events after a failed step or a restart): e.g.
-	/// `invoice_paid_<hash>`. `None` for events that may legitimately repeat (peers).
+	/// `invoice_paid_<hash>`. `None` for events that may legitimately repeat (peers), and
+	/// for failed forwards (see `forwards`).
 	pub fn once_key(&self) -> Option<String> {
 		let id = match self {
 			NodeEvent::InvoicePaid { invoice } | NodeEvent::InvoiceExpired { invoice } => {
@@ -227,7 +242,13 @@ impl NodeEvent {
 			NodeEvent::OnchainReceived { txid, .. }
 			| NodeEvent::BreachSeen { txid, .. }
 			| NodeEvent::BreachPunished { txid, .. } => txid.clone(),
-			NodeEvent::PeerConnected { .. } | NodeEvent::PeerDisconnected { .. } => return None,
+			// A forward's id is the same however often LDK hands its event over.
+			NodeEvent::PaymentForwarded { forward } => forward.id.clone(),
+			// Keys stay forever, and any peer fails HTLCs through us at will: `forwards` sees
+			// to it that a failed forward's event is appended once.
+			NodeEvent::ForwardFailed { .. }
+			| NodeEvent::PeerConnected { .. }
+			| NodeEvent::PeerDisconnected { .. } => return None,
 		};
 		Some(format!("{}_{id}", self.kind()))
 	}

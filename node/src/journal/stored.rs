@@ -10,6 +10,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::{EventRecord, NodeEvent};
+use crate::records::stored::forward::StoredForward;
 use crate::records::stored::invoice::StoredInvoiceV2 as StoredInvoice;
 use crate::records::stored::payment::StoredPayment;
 use crate::records::version::StoredRecord;
@@ -42,6 +43,8 @@ enum StoredKind {
 	OnchainReceived { txid: String, amount_sat: u64, block_height: u32 },
 	BreachSeen { channel_id: String, txid: String },
 	BreachPunished { channel_id: String, txid: String },
+	PaymentForwarded { forward: StoredForward },
+	ForwardFailed { forward: StoredForward },
 }
 
 impl StoredRecord for StoredEvent {
@@ -111,6 +114,12 @@ impl From<&EventRecord> for StoredEvent {
 			NodeEvent::BreachPunished { channel_id, txid } => {
 				StoredKind::BreachPunished { channel_id: channel_id.clone(), txid: txid.clone() }
 			}
+			NodeEvent::PaymentForwarded { forward } => {
+				StoredKind::PaymentForwarded { forward: forward.into() }
+			}
+			NodeEvent::ForwardFailed { forward } => {
+				StoredKind::ForwardFailed { forward: forward.into() }
+			}
 		};
 		StoredEvent { index: record.index, timestamp: record.timestamp, event }
 	}
@@ -161,6 +170,12 @@ impl From<StoredEvent> for EventRecord {
 			}
 			StoredKind::BreachPunished { channel_id, txid } => {
 				NodeEvent::BreachPunished { channel_id, txid }
+			}
+			StoredKind::PaymentForwarded { forward } => {
+				NodeEvent::PaymentForwarded { forward: forward.into() }
+			}
+			StoredKind::ForwardFailed { forward } => {
+				NodeEvent::ForwardFailed { forward: forward.into() }
 			}
 		};
 		EventRecord { index: stored.index, timestamp: stored.timestamp, event }

@@ -133,6 +133,17 @@ impl Processor {
 				}
 			})
 		};
+		// First the events the channel manager on disk held, before the processor forwards any
+		// HTLC: what LDK hands over again from a previous run is told apart from new forwards
+		// by this pass (see `forwards`).
+		let replay = Arc::clone(&handler);
+		channel_manager
+			.process_pending_events_async(move |event| {
+				let handler = Arc::clone(&replay);
+				async move { handler.handle(event).await }
+			})
+			.await;
+		handler.forwards.end_startup_replays().await;
 		let result = process_events_async(
 			engine_store,
 			move |event| {

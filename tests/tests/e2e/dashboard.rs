@@ -15,7 +15,7 @@ use fulgur_tests::TestNet;
 use serde_json::json;
 
 /// How long the page may take to show something (polling runs every 5 s).
-const PAGE: Duration = Duration::from_secs(30);
+pub(crate) const PAGE: Duration = Duration::from_secs(30);
 
 /// `target/test-artifacts` (under `$CARGO_TARGET_DIR` when set), created.
 fn artifact_dir() -> PathBuf {
@@ -27,7 +27,7 @@ fn artifact_dir() -> PathBuf {
 	dir
 }
 
-async fn screenshot(session: &Session, name: &str) -> PathBuf {
+pub(crate) async fn screenshot(session: &Session, name: &str) -> PathBuf {
 	let png = session.screenshot().await.expect("screenshot");
 	assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"), "a PNG");
 	let path = artifact_dir().join(name);
@@ -45,7 +45,7 @@ async fn text_of(session: &Session, css: &str) -> String {
 	text.as_str().map(|t| t.trim().to_string()).unwrap_or_else(|| panic!("{css} is gone"))
 }
 
-async fn click(session: &Session, css: &str) {
+pub(crate) async fn click(session: &Session, css: &str) {
 	session.wait_for(css, PAGE).await.expect(css).click().await.expect(css);
 }
 
@@ -66,7 +66,7 @@ async fn wait_text(net: &TestNet, session: &Session, css: &str, expected: &str) 
 
 /// Opens `node`'s dashboard and signs in with its key; returns once the overview shows the
 /// node id.
-async fn sign_in(session: &Session, node: &RunningNode) {
+pub(crate) async fn sign_in(session: &Session, node: &RunningNode) {
 	session.goto(&format!("http://{}/", node.api.local_addr())).await.expect("open the dashboard");
 	type_into(session, "#signin-key", &node.api_key).await;
 	click(session, "#signin-submit").await;
@@ -74,7 +74,7 @@ async fn sign_in(session: &Session, node: &RunningNode) {
 }
 
 /// Waits for the page's live-update mode (`live` or `polling`).
-async fn wait_mode(session: &Session, mode: &str) {
+pub(crate) async fn wait_mode(session: &Session, mode: &str) {
 	let script = "return document.body.dataset.live === arguments[0];";
 	let what = format!("live status {mode}");
 	session.wait_until(&what, script, vec![json!(mode)], PAGE).await.expect("live status");

@@ -105,6 +105,7 @@ fn render(node: &Node) -> String {
 	})
 	.collect();
 	out.gauge("fulgur_invoices", "Invoices by status", &labels(&by_status));
+	out.forwards(node);
 	out.persist_histogram(node);
 	out.counter("fulgur_events", "Events recorded in the event log", node.event_count());
 	let latest = node.latest_event_index();
@@ -160,6 +161,43 @@ impl Metrics {
 	fn counter(&mut self, name: &str, help: &str, value: u64) {
 		self.header(&format!("{name}_total"), help, "counter");
 		let _ = writeln!(self.0, "{name}_total {value}");
+	}
+
+	/// A counter with one sample per label set.
+	fn labeled_counter(&mut self, name: &str, help: &str, samples: &[(&str, u64)]) {
+		self.header(&format!("{name}_total"), help, "counter");
+		for (labels, value) in samples {
+			let _ = writeln!(self.0, "{name}_total{{{labels}}} {value}");
+		}
+	}
+
+	/// Forwards by status, fees earned, and settled forwards per channel and direction.
+	fn forwards(&mut self, node: &Node) {
+		let stats = node.forward_stats();
+		self.labeled_counter(
+			"fulgur_forwards",
+			"HTLCs forwarded, by how they ended (failed: since the node started, with the ones \
+			 kept from before)",
+			&[("status=\"settled\"", stats.settled), ("status=\"failed\"", stats.failed)],
+		);
+		self.counter(
+			"fulgur_forward_fees_msat",
+			"Fees earned by settled forwards",
+			stats.fees_msat,
+		);
+		let per_channel: Vec<(String, u64)> = stats
+			.by_in_channel
+			.iter()
+			.map(|(channel, count)| (format!("channel_id=\"{channel}\",direction=\"in\""), *count))
+			.chain(stats.by_out_channel.iter().map(|(channel, count)| {
+				(format!("channel_id=\"{channel}\",direction=\"out\""), *count)
+			}))
+			.collect();
+		self.gauge(
+			"fulgur_channel_forwards",
+			"Settled forwards per channel, in on it or out on it",
+			&labels(&per_channel),
+		);
 	}
 
 	fn persist_histogram(&mut self, node: &Node) {

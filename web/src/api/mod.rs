@@ -14,6 +14,7 @@ use crate::error::ApiError;
 
 pub mod channels;
 pub mod events;
+pub mod forwards;
 pub mod info;
 pub mod invoices;
 pub mod keys;

@@ -51,6 +51,12 @@ impl ToWire for node::NodeEvent {
 			N::BreachPunished { channel_id, txid } => {
 				NodeEvent::BreachPunished { channel_id, txid }
 			}
+			N::PaymentForwarded { forward } => {
+				NodeEvent::PaymentForwarded { forward: forward.into_wire() }
+			}
+			N::ForwardFailed { forward } => {
+				NodeEvent::ForwardFailed { forward: forward.into_wire() }
+			}
 		}
 	}
 }

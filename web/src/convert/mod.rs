@@ -9,6 +9,7 @@
 
 mod closed;
 mod events;
+pub(crate) mod forwards;
 mod merchant;
 pub(crate) mod parse;
 mod records;

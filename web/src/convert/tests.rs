@@ -128,6 +128,29 @@ fn records_are_the_same_json() {
 	});
 }
 
+fn forward(settled: bool) -> node::ForwardRecord {
+	node::ForwardRecord {
+		id: "001700000000_00112233aabbccdd".into(),
+		timestamp: 1_700_000_000,
+		in_channel_id: Some("aa".repeat(32)),
+		out_channel_id: settled.then(|| "bb".repeat(32)),
+		in_peer_node_id: Some("02aa".into()),
+		out_peer_node_id: settled.then(|| "02bb".into()),
+		in_amount_msat: settled.then_some(1_001),
+		out_amount_msat: settled.then_some(1_000),
+		fee_msat: settled.then_some(1),
+		status: if settled { node::ForwardStatus::Settled } else { node::ForwardStatus::Failed },
+		failure_reason: (!settled).then(|| "failed by the next hop".into()),
+	}
+}
+
+#[test]
+fn forward_records_are_the_same_json() {
+	for settled in [true, false] {
+		same_json(forward(settled));
+	}
+}
+
 #[test]
 fn every_event_is_the_same_json() {
 	let events = vec![
@@ -162,6 +185,8 @@ fn every_event_is_the_same_json() {
 		node::NodeEvent::OnchainReceived { txid: "ee".into(), amount_sat: 5, block_height: 7 },
 		node::NodeEvent::BreachSeen { channel_id: "dd".into(), txid: "ee".into() },
 		node::NodeEvent::BreachPunished { channel_id: "dd".into(), txid: "ff".into() },
+		node::NodeEvent::PaymentForwarded { forward: forward(true) },
+		node::NodeEvent::ForwardFailed { forward: forward(false) },
 	];
 	let mut kinds = Vec::new();
 	for (index, event) in events.into_iter().enumerate() {

@@ -146,6 +146,21 @@ fn query_parameter(name: &str) -> Value {
 			"`open` (the default) or `closed` (closed channels, in `closed_channels`)",
 			json!({"type": "string", "enum": ["open", "closed"]}),
 		),
+		// Forwarding records (issue 13).
+		"since" => {
+			("Not before this UNIX time (seconds)", json!({"type": "integer", "format": "int64"}))
+		}
+		"until" => {
+			("Not after this UNIX time (seconds)", json!({"type": "integer", "format": "int64"}))
+		}
+		"channel_id" => {
+			("Only forwards in or out on this channel (64 hex digits)", json!({"type": "string"}))
+		}
+		"status" => ("settled or failed", json!({"type": "string", "enum": ["settled", "failed"]})),
+		"group_by" => (
+			"day (UTC, the default) or channel (outgoing)",
+			json!({"type": "string", "enum": ["day", "channel"]}),
+		),
 		_ => ("", json!({"type": "string"})),
 	};
 	json!({"name": name, "in": "query", "required": false, "description": description,

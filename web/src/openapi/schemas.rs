@@ -123,6 +123,7 @@ fn event() -> Value {
 		("?txid", hex("transaction id")),
 		("?amount_sat", int()),
 		("?block_height", int()),
+		("?forward", reference("ForwardRecord")),
 	])
 }
 
@@ -455,13 +456,47 @@ fn merchant() -> Vec<(&'static str, Value)> {
 	]
 }
 
+/// Forwarding records (issue 13).
+fn forwards() -> Vec<(&'static str, Value)> {
+	let totals = [("count", int()), ("volume_msat", int()), ("fees_msat", int())];
+	let mut bucket = vec![("?day", string()), ("?channel_id", hex("outgoing channel id"))];
+	bucket.extend(totals.iter().cloned());
+	vec![
+		(
+			"ForwardRecord",
+			object(&[
+				("id", string()),
+				("timestamp", int()),
+				("in_channel_id", nullable(hex("channel id"))),
+				("out_channel_id", nullable(hex("channel id"))),
+				("in_peer_node_id", nullable(string())),
+				("out_peer_node_id", nullable(string())),
+				("in_amount_msat", nullable(int())),
+				("out_amount_msat", nullable(int())),
+				("fee_msat", nullable(int())),
+				("status", one_of(&["settled", "failed"])),
+				("failure_reason", nullable(string())),
+			]),
+		),
+		("ListForwardsResponse", page("forwards", "ForwardRecord")),
+		("ForwardTotals", object(&totals)),
+		("ForwardBucket", object(&bucket)),
+		(
+			"ForwardsSummaryResponse",
+			object(&[
+				("group_by", one_of(&["day", "channel"])),
+				("buckets", array(reference("ForwardBucket"))),
+				("totals", reference("ForwardTotals")),
+			]),
+		),
+	]
+}
+
 /// Every schema, by name.
 pub(super) fn all() -> Map<String, Value> {
 	let mut schemas = Map::new();
-	let closed = closed::schemas();
-	for (name, schema) in
-		node_state().into_iter().chain(money()).chain(merchant()).chain(routes()).chain(closed)
-	{
+	let groups = node_state().into_iter().chain(money()).chain(merchant()).chain(routes());
+	for (name, schema) in groups.chain(closed::schemas()).chain(forwards()) {
 		schemas.insert(name.to_string(), schema);
 	}
 	schemas

@@ -12,6 +12,7 @@
 
 pub(crate) mod api_key;
 pub(crate) mod closed_channel;
+pub(crate) mod forward;
 pub(crate) mod invoice;
 pub(crate) mod payment;
 pub(crate) mod peer;
