@@ -397,8 +397,8 @@ pub enum ForwardStatus {
 /// Amounts of a failed forward are not known (LDK's failure event carries none): `None`.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub struct ForwardRecord {
-	/// Stable id: `<timestamp>_<digest>` (`_2`, `_3`, ... after it for more forwards alike
-	/// in the same second); ids sort by time.
+	/// Stable id: `<timestamp>_<sequence in that second>_<digest>` (`_2`, `_3`, ... after it
+	/// should two ever be alike); ids sort in the order forwards were recorded.
 	pub id: String,
 	/// When the forward settled or failed (UNIX seconds).
 	pub timestamp: u64,

@@ -23,7 +23,8 @@ pub enum ForwardStatus {
 /// One forwarded HTLC.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub struct ForwardRecord {
-	/// Stable id (`<timestamp>_<digest>`, maybe `_<n>` after it), also the paging cursor.
+	/// Stable id (`<timestamp>_<sequence>_<digest>`, maybe `_<n>` after it), also the paging
+	/// cursor; ids sort in the order forwards were recorded.
 	pub id: String,
 	/// When it settled or failed.
 	pub timestamp: u64,
@@ -201,16 +202,17 @@ fn check_channel_id(channel_id: &str) -> Result<(), ApiError> {
 	}
 }
 
-/// Whether `id` has the form of a forward's id: 12 digits, `_`, 16 hex digits, and maybe
-/// `_` and a number (forwards alike in one second).
+/// Whether `id` has the form of a forward's id: 12 digits, `_`, 6 digits, `_`, 16 hex digits,
+/// and maybe `_` and a number (forwards alike).
 fn is_forward_id(id: &str) -> bool {
 	let mut parts = id.split('_');
 	let digits = |t: &str| !t.is_empty() && t.len() <= 12 && t.bytes().all(|b| b.is_ascii_digit());
 	let time = parts.next().is_some_and(|t| t.len() == 12 && digits(t));
+	let sequence = parts.next().is_some_and(|t| t.len() == 6 && digits(t));
 	let digest =
 		parts.next().is_some_and(|d| d.len() == 16 && d.bytes().all(|b| b.is_ascii_hexdigit()));
 	let rest = parts.next().is_none_or(digits);
-	time && digest && rest && parts.next().is_none()
+	time && sequence && digest && rest && parts.next().is_none()
 }
 
 #[cfg(test)]
@@ -227,7 +229,7 @@ mod tests {
 	fn filters_parse_and_bad_ones_are_refused_clearly() {
 		let channel = "ab".repeat(32);
 		let ok = query(&format!(
-			"since=1&until=2&channel_id={channel}&status=failed&limit=5&cursor=001700000000_00112233aabbccdd"
+			"since=1&until=2&channel_id={channel}&status=failed&limit=5&cursor=001700000000_000000_00112233aabbccdd"
 		))
 		.expect("valid");
 		assert_eq!(ok.status, Some(ForwardStatus::Failed));
@@ -236,9 +238,10 @@ mod tests {
 		assert!(query("channel_id=zz").expect_err("channel").contains("64 hex"));
 		assert!(query("limit=0").expect_err("limit").contains("between 1"));
 		assert!(query("cursor=x").expect_err("cursor").contains("invalid cursor"));
-		assert!(query("cursor=001700000000_00112233aabbccdd_2").is_ok());
-		assert!(query("cursor=001700000000_00112233aabbccdd_").is_err());
-		assert!(query("cursor=001700000000_00112233aabbccdd_2_3").is_err());
+		assert!(query("cursor=001700000000_00112233aabbccdd").is_err(), "no sequence");
+		assert!(query("cursor=001700000000_000000_00112233aabbccdd_2").is_ok());
+		assert!(query("cursor=001700000000_000000_00112233aabbccdd_").is_err());
+		assert!(query("cursor=001700000000_000000_00112233aabbccdd_2_3").is_err());
 		assert!(query("status=pending").is_err());
 		assert!(query("since=yesterday").is_err());
 		assert!(query("page=2").is_err());

@@ -84,8 +84,10 @@ impl ForwardSeen {
 		self.digest[..DIGEST_HEX / 2].to_lower_hex_string()
 	}
 
-	fn into_record(self, timestamp: u64) -> ForwardRecord {
-		let id = format!("{timestamp:012}_{}", self.digest_hex());
+	/// The record, with the id `<timestamp>_<sequence in that second>_<digest>`: ids sort in
+	/// the order forwards were recorded, also within one second.
+	fn into_record(self, timestamp: u64, sequence: u32) -> ForwardRecord {
+		let id = format!("{timestamp:012}_{sequence:06}_{}", self.digest_hex());
 		let in_amount_msat = match (self.out_amount_msat, self.fee_msat) {
 			(Some(out), Some(fee)) => out.checked_add(fee),
 			_ => None,
@@ -126,9 +128,22 @@ struct Recent {
 	/// The hour (`unix / 3600`) `failed_events` counts in, and the `forward_failed` events
 	/// appended in it.
 	failed_events: (u64, usize),
+	/// The second of the last new record, and how many were recorded in it.
+	last_second: (u64, u32),
 }
 
 impl Recent {
+	/// The sequence number of a new record at `now` within its second.
+	fn next_in_second(&mut self, now: u64) -> u32 {
+		let (second, count) = &mut self.last_second;
+		if *second != now {
+			*second = now;
+			*count = 0;
+		}
+		*count = count.saturating_add(1);
+		*count - 1
+	}
+
 	/// The record an event with `digest` is a replay of, if any (taken: a record stands for
 	/// one replay).
 	fn replay_of(&mut self, digest: &str, records: &RecordStore<ForwardRecord>) -> Replay {
@@ -148,7 +163,7 @@ impl Recent {
 		}
 		if self.settled_on_chain.contains(digest) {
 			let earlier =
-				records.all().into_iter().find(|r| r.id.split('_').nth(1) == Some(digest));
+				records.all().into_iter().find(|r| r.id.split('_').nth(2) == Some(digest));
 			if let Some(record) = earlier {
 				return Replay::Done(record);
 			}
@@ -225,9 +240,10 @@ impl Forwards {
 			starting: true,
 			failed_unjournaled: HashSet::new(),
 			failed_events: (0, 0),
+			last_second: (0, 0),
 		};
 		for forward in all {
-			let Some(digest) = forward.id.split('_').nth(1) else { continue };
+			let Some(digest) = forward.id.split('_').nth(2) else { continue };
 			if forward.status == ForwardStatus::Failed {
 				recent.failed.insert(forward.id.clone());
 			} else if forward.fee_msat.is_none() {
@@ -292,7 +308,8 @@ impl Forwards {
 				(record, true, due)
 			}
 			Replay::New => {
-				let mut record = seen.into_record(now);
+				let sequence = recent.next_in_second(now);
+				let mut record = seen.into_record(now, sequence);
 				// Forwards alike in the same second: `<time>_<digest>_2`, `_3`, ...
 				let first_id = record.id.clone();
 				let mut n = 2;

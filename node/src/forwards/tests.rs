@@ -303,3 +303,20 @@ fn utc_days_follow_the_calendar() {
 	assert_eq!(query::utc_day(1_735_689_599), "2024-12-31");
 	assert_eq!(query::utc_day(4_102_444_800), "2100-01-01");
 }
+
+#[tokio::test]
+async fn forwards_of_one_second_list_in_the_order_they_were_recorded() {
+	let dir = tempfile::tempdir().expect("dir");
+	let store: Arc<DynStore> = Arc::new(SledStore::open(&dir.path().join("db")).expect("open"));
+	let forwards = forwards_in(store, &dir).await;
+	// Several in one second, with digests in every order: the newest is listed first.
+	let mut recorded = Vec::new();
+	for fee in [5, 1, 9, 3] {
+		let record = forwards.record_at(seen(&forwarded(1_000_000, fee)), START).await;
+		recorded.push(record.expect("record").id);
+	}
+	let newest_first = query::page(forwards.records.all(), &ForwardFilter::default(), 10, None);
+	let listed: Vec<String> = newest_first.forwards.into_iter().map(|f| f.id).collect();
+	recorded.reverse();
+	assert_eq!(listed, recorded);
+}

@@ -262,7 +262,7 @@ pub(crate) fn queue_again_after_no_route(pay: &Payments, record: &PaymentRecord)
 	let Ok(invoice) = parse_invoice(pay.network, text) else { return false };
 	let waited = Duration::from_secs(unix_now().saturating_sub(record.created_at));
 	let Some(left) = PAYMENT_SLOT_WAIT.checked_sub(waited) else { return false };
-	if left.is_zero() || !slots::slots_explain(&pay.channel_manager, amount) {
+	if left.is_zero() || !slots::worth_waiting(&pay.channel_manager, amount) {
 		return false;
 	}
 	let payment_id = PaymentId(invoice.payment_hash().to_byte_array());

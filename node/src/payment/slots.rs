@@ -120,6 +120,16 @@ pub(crate) fn slots_explain(channel_manager: &ChannelManager, amount_msat: u64) 
 	})
 }
 
+/// Whether a send that waits already should go on waiting: a channel that is open (its peer
+/// may be disconnected for a moment, as happens when a burst keeps it busy past a ping) has the
+/// balance for it. Stricter [`slots_explain`] decides whether a send starts waiting.
+pub(crate) fn worth_waiting(channel_manager: &ChannelManager, amount_msat: u64) -> bool {
+	channel_manager
+		.list_channels()
+		.iter()
+		.any(|channel| channel.is_channel_ready && channel.outbound_capacity_msat >= amount_msat)
+}
+
 /// What became of a retry of the queue's head.
 #[derive(Debug, PartialEq, Eq)]
 enum Retried {
@@ -131,11 +141,11 @@ enum Retried {
 	Failed(String),
 }
 
-/// Tries `waiting` again; `slots_explain` is [`slots_explain`] on the node's channels.
-fn retry(waiting: &mut Waiting, now: Instant, slots_explain: impl Fn(u64) -> bool) -> Retried {
+/// Tries `waiting` again; `worth_waiting` is [`worth_waiting`] on the node's channels.
+fn retry(waiting: &mut Waiting, now: Instant, worth_waiting: impl Fn(u64) -> bool) -> Retried {
 	match (waiting.resend)() {
 		Ok(()) => Retried::Sent,
-		Err(ResendError::NoRoute) if slots_explain(waiting.amount_msat) => {
+		Err(ResendError::NoRoute) if worth_waiting(waiting.amount_msat) => {
 			if now >= waiting.deadline {
 				Retried::Failed(format!(
 					"no HTLC slot freed up within {} s",
@@ -175,8 +185,8 @@ pub(crate) async fn run_slot_worker(pay: Payments, stop: StopSignal) {
 /// One round: sends go until one finds no slot yet.
 async fn retry_round(pay: &Payments, waiters: &SlotWaiters) {
 	while let Some(mut waiting) = waiters.pop() {
-		let explain = |amount_msat| slots_explain(&pay.channel_manager, amount_msat);
-		match retry(&mut waiting, Instant::now(), explain) {
+		let worth = |amount_msat| worth_waiting(&pay.channel_manager, amount_msat);
+		match retry(&mut waiting, Instant::now(), worth) {
 			Retried::Sent => {
 				crate::debug!(pay.logger, "payment {} found a free HTLC slot", waiting.id)
 			}
@@ -185,10 +195,25 @@ async fn retry_round(pay: &Payments, waiters: &SlotWaiters) {
 				return;
 			}
 			Retried::Failed(reason) => {
-				crate::info!(
+				let channels: Vec<String> = pay
+					.channel_manager
+					.list_channels()
+					.iter()
+					.map(|c| {
+						format!(
+							"{} usable {} outbound {} next HTLC limit {}",
+							c.channel_id,
+							c.is_usable,
+							c.outbound_capacity_msat,
+							c.next_outbound_htlc_limit_msat
+						)
+					})
+					.collect();
+				crate::warn!(
 					pay.logger,
-					"payment {} failed waiting for a slot: {reason}",
-					waiting.id
+					"payment {} failed waiting for a slot: {reason} (channels: {})",
+					waiting.id,
+					channels.join("; ")
 				);
 				mark_failed(pay, &waiting.id, reason).await;
 			}
@@ -239,7 +264,7 @@ mod tests {
 		assert_eq!(retry(&mut full, now, |_| true), Retried::StillFull);
 		let late = retry(&mut full, now + PAYMENT_SLOT_WAIT, |_| true);
 		assert!(matches!(&late, Retried::Failed(r) if r.contains("no HTLC slot")), "{late:?}");
-		// The channel lost the balance (or closed): waiting cannot help any more.
+		// No open channel has the balance any more: waiting cannot help.
 		let hopeless = retry(&mut full, now, |_| false);
 		assert!(matches!(&hopeless, Retried::Failed(r) if r.contains("no route")), "{hopeless:?}");
 

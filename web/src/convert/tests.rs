@@ -130,7 +130,7 @@ fn records_are_the_same_json() {
 
 fn forward(settled: bool) -> node::ForwardRecord {
 	node::ForwardRecord {
-		id: "001700000000_00112233aabbccdd".into(),
+		id: "001700000000_000000_00112233aabbccdd".into(),
 		timestamp: 1_700_000_000,
 		in_channel_id: Some("aa".repeat(32)),
 		out_channel_id: settled.then(|| "bb".repeat(32)),
