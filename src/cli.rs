@@ -7,9 +7,11 @@
 
 mod merchant;
 mod options;
+mod routing_node;
 
 pub use merchant::{parse_scope, KeyCommand, WebhookCommand};
 pub use options::{with_client_options, ClientArgs};
+pub use routing_node::{PolicyArgs, RebalanceArgs};
 
 use std::io::Write;
 
@@ -117,6 +119,8 @@ pub enum ClientCommand {
 	/// Register, list or remove webhooks (admin key needed)
 	#[command(subcommand)]
 	Webhook(WebhookCommand),
+	/// Pay ourselves out through one channel and back through another (admin key needed)
+	Rebalance(RebalanceArgs),
 	/// Events after an index, oldest first
 	Events {
 		/// Only events with a greater index
@@ -175,6 +179,8 @@ pub enum ChannelCommand {
 		#[arg(long)]
 		force: bool,
 	},
+	/// Change a channel's forwarding policy, or every channel's with --all (admin key needed)
+	Policy(PolicyArgs),
 }
 
 /// `invoice ...`
@@ -355,6 +361,10 @@ async fn execute(client: &ApiClient, cmd: ClientCommand) -> Result<Output, Clien
 		}
 		ClientCommand::Key(cmd) => merchant::key(client, cmd).await,
 		ClientCommand::Webhook(cmd) => merchant::webhook(client, cmd).await,
+		ClientCommand::Channel(ChannelCommand::Policy(args)) => {
+			routing_node::policy(client, args).await
+		}
+		ClientCommand::Rebalance(args) => routing_node::rebalance(client, args).await,
 		ClientCommand::Events { after, limit } => Output::of(&client.events(after, limit).await?),
 	}
 }

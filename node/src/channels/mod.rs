@@ -20,6 +20,7 @@ use crate::wallet::OnchainWallet;
 use crate::NodeError;
 
 mod pending;
+pub(crate) mod policy;
 
 pub(crate) use pending::{FundingBatch, OpenOutcome, PendingOpens, ReadyFunding};
 
@@ -307,5 +308,6 @@ fn channel_info(channels: &Channels, c: &ChannelDetails) -> ChannelInfo {
 		updates_done: engine.updates_done,
 		last_persist_latency_us: engine.last_persist_latency_us,
 		last_activity_at: engine.last_activity_at,
+		policy: policy::of(c),
 	}
 }

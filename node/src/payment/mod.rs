@@ -5,6 +5,7 @@ pub mod bolt12;
 pub mod hold;
 pub mod keysend;
 pub(crate) mod keyspaces;
+pub mod rebalance;
 mod received;
 pub(crate) mod reconcile;
 

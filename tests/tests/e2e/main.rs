@@ -17,6 +17,8 @@ mod lnd_rest;
 mod payment_records;
 mod payments;
 mod peer_churn;
+mod policy;
+mod rebalance;
 mod regtest;
 mod restart;
 mod retention;

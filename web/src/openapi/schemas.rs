@@ -4,6 +4,8 @@
 
 use serde_json::{json, Map, Value};
 
+mod policy;
+
 fn string() -> Value {
 	json!({"type": "string"})
 }
@@ -88,7 +90,7 @@ fn payment() -> Value {
 	object(&[
 		("payment_id", hex("payment id")),
 		("payment_hash", nullable(hex("payment hash"))),
-		("kind", one_of(&["bolt11", "bolt12", "keysend"])),
+		("kind", one_of(&["bolt11", "bolt12", "keysend", "rebalance"])),
 		("direction", one_of(&["outbound", "inbound"])),
 		("destination", nullable(string())),
 		("invoice", nullable(string())),
@@ -146,6 +148,7 @@ fn channel() -> Value {
 		("updates_done", int()),
 		("last_persist_latency_us", nullable(int())),
 		("last_activity_at", nullable(int())),
+		("policy", reference("ForwardingPolicy")),
 	])
 }
 
@@ -447,7 +450,12 @@ fn merchant() -> Vec<(&'static str, Value)> {
 /// Every schema, by name.
 pub(super) fn all() -> Map<String, Value> {
 	let mut schemas = Map::new();
-	for (name, schema) in node_state().into_iter().chain(money()).chain(merchant()).chain(routes())
+	for (name, schema) in node_state()
+		.into_iter()
+		.chain(money())
+		.chain(merchant())
+		.chain(routes())
+		.chain(policy::schemas())
 	{
 		schemas.insert(name.to_string(), schema);
 	}
