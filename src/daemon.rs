@@ -346,6 +346,29 @@ mod tests {
 	}
 
 	#[test]
+	fn forwarding_defaults_are_ldks_unless_given_and_checked() {
+		let dir = tempfile::tempdir().unwrap();
+		let defaults = node_config(&parse(&[]).unwrap(), dir.path()).unwrap();
+		assert_eq!(defaults.forwarding, fulgur_node::config::ForwardingDefaults::default());
+		let flags = ["--fee-base-msat", "0", "--fee-ppm", "250", "--cltv-expiry-delta", "144"];
+		let given = node_config(&parse(&flags).unwrap(), dir.path()).unwrap();
+		let expected = fulgur_node::config::ForwardingDefaults {
+			fee_base_msat: 0,
+			fee_ppm: 250,
+			cltv_expiry_delta: 144,
+		};
+		assert_eq!(given.forwarding, expected);
+		// Below LDK's minimum delta, above 2016 blocks or 100%: refused before the node starts.
+		for bad in [
+			["--cltv-expiry-delta", "47"],
+			["--cltv-expiry-delta", "2017"],
+			["--fee-ppm", "1000001"],
+		] {
+			assert!(parse(&bad).is_err(), "{bad:?} accepted");
+		}
+	}
+
+	#[test]
 	fn lnd_rest_is_off_outside_regtest_unless_asked() {
 		assert_eq!(lnd_rest_port(&parse(&[]).unwrap()), Some(0), "regtest: a free port");
 		assert_eq!(lnd_rest_port(&parse(&["--network", "signet"]).unwrap()), None);

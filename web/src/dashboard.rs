@@ -62,6 +62,7 @@ const ASSETS: &[Asset] = &[
 	asset!("payments.js", JS),
 	asset!("peers.js", JS),
 	asset!("towers.js", JS),
+	asset!("policy.js", JS),
 ];
 
 /// `GET /` (the page) and `GET /assets/<name>`; an unknown asset is a 404 JSON error. Other

@@ -15,7 +15,7 @@ use fulgur_tests::TestNet;
 use serde_json::json;
 
 /// How long the page may take to show something (polling runs every 5 s).
-const PAGE: Duration = Duration::from_secs(30);
+pub(crate) const PAGE: Duration = Duration::from_secs(30);
 
 /// `target/test-artifacts` (under `$CARGO_TARGET_DIR` when set), created.
 fn artifact_dir() -> PathBuf {
@@ -27,7 +27,7 @@ fn artifact_dir() -> PathBuf {
 	dir
 }
 
-async fn screenshot(session: &Session, name: &str) -> PathBuf {
+pub(crate) async fn screenshot(session: &Session, name: &str) -> PathBuf {
 	let png = session.screenshot().await.expect("screenshot");
 	assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"), "a PNG");
 	let path = artifact_dir().join(name);
@@ -38,18 +38,18 @@ async fn screenshot(session: &Session, name: &str) -> PathBuf {
 
 /// Text of the first element matching `css`, once it is displayed. Read in one script call:
 /// a live update may replace the element between finding it and reading it.
-async fn text_of(session: &Session, css: &str) -> String {
+pub(crate) async fn text_of(session: &Session, css: &str) -> String {
 	session.wait_for(css, PAGE).await.expect(css);
 	let script = "const e = document.querySelector(arguments[0]); return e ? e.innerText : null;";
 	let text = session.execute(script, vec![json!(css)]).await.expect("text");
 	text.as_str().map(|t| t.trim().to_string()).unwrap_or_else(|| panic!("{css} is gone"))
 }
 
-async fn click(session: &Session, css: &str) {
+pub(crate) async fn click(session: &Session, css: &str) {
 	session.wait_for(css, PAGE).await.expect(css).click().await.expect(css);
 }
 
-async fn type_into(session: &Session, css: &str, text: &str) {
+pub(crate) async fn type_into(session: &Session, css: &str, text: &str) {
 	session.wait_for(css, PAGE).await.expect(css).send_keys(text).await.expect(css);
 }
 
@@ -66,7 +66,7 @@ async fn wait_text(net: &TestNet, session: &Session, css: &str, expected: &str) 
 
 /// Opens `node`'s dashboard and signs in with its key; returns once the overview shows the
 /// node id.
-async fn sign_in(session: &Session, node: &RunningNode) {
+pub(crate) async fn sign_in(session: &Session, node: &RunningNode) {
 	session.goto(&format!("http://{}/", node.api.local_addr())).await.expect("open the dashboard");
 	type_into(session, "#signin-key", &node.api_key).await;
 	click(session, "#signin-submit").await;

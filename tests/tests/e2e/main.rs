@@ -7,6 +7,7 @@ mod channels;
 mod cli;
 mod crash;
 mod dashboard;
+mod dashboard_policy;
 mod events;
 mod fees;
 mod files;

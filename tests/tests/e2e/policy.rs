@@ -2,7 +2,7 @@
 //! configured defaults, which alice's first payment pays; bob raises his fee on bob→carol,
 //! the `channel_update` reaches alice's graph through gossip, and alice's next payment pays
 //! exactly what the new policy says; `POST /v1/channels/policy` changes every channel;
-//! what cannot be set, or set so, is refused and changes nothing.
+//! what cannot be set, or set so, is refused and changes nothing; a restart keeps it.
 
 use fulgur_api::wire::keys::ApiScope;
 use fulgur_api::wire::payments::{PayRequest, PaymentStatus};
@@ -153,5 +153,11 @@ async fn a_fee_change_reaches_the_payer_through_gossip_and_is_what_it_pays() {
 		bobs_direction(&net, "alice", &scid).await.is_some_and(|p| p.fee_ppm == 42)
 	})
 	.await;
+
+	// The policy is the channel's, kept across a restart (the defaults apply to new channels).
+	let mut net = net;
+	net.restart("bob").await;
+	let after = net.api("bob").get_channel(&bob_carol).await.expect("channel").policy;
+	assert_eq!((after.fee_base_msat, after.fee_ppm, after.cltv_expiry_delta), (2_000, 42, 100));
 	net.shutdown().await;
 }
