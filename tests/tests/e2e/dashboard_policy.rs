@@ -9,6 +9,19 @@ use serde_json::json;
 
 use crate::dashboard::{click, screenshot, sign_in, text_of, type_into, PAGE};
 
+/// `1234567` as the page writes it: `1,234,567`.
+fn grouped(n: u32) -> String {
+	let digits = n.to_string();
+	let mut out = String::new();
+	for (i, digit) in digits.chars().enumerate() {
+		if i > 0 && (digits.len() - i) % 3 == 0 {
+			out.push(',');
+		}
+		out.push(digit);
+	}
+	out
+}
+
 /// Empties an input and types `text` into it.
 async fn replace_text(session: &Session, css: &str, text: &str) {
 	let clear = "const e = document.querySelector(arguments[0]); e.value = ''; return true;";
@@ -31,12 +44,15 @@ async fn a_fee_edited_on_the_channels_page_is_the_channels_policy() {
 	// The row shows the fee; its drawer the whole policy, with the form.
 	click(&session, "a[data-nav=channels]").await;
 	let fee = text_of(&session, &format!("tr[data-channel='{id}'] .policy-fee")).await;
-	assert_eq!(fee, format!("{} msat + {} ppm", before.fee_base_msat, before.fee_ppm));
+	assert_eq!(
+		fee,
+		format!("{} msat + {} ppm", grouped(before.fee_base_msat), grouped(before.fee_ppm))
+	);
+	click(&session, "#rebalance-toggle").await;
+	session.wait_for("#rebalance-form #rebalance-out", PAGE).await.expect("rebalance form");
 	click(&session, &format!("tr[data-channel='{id}']")).await;
 	let shown = text_of(&session, "#channel-policy").await;
 	assert!(shown.contains(&format!("{} blocks", before.cltv_expiry_delta)), "{shown}");
-	click(&session, "#rebalance-toggle").await;
-	session.wait_for("#rebalance-form #rebalance-out", PAGE).await.expect("rebalance form");
 
 	// Edit the fee in the drawer and save.
 	replace_text(&session, "#policy-base", "0").await;
