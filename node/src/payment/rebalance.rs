@@ -4,7 +4,8 @@
 //! The route is built here, since LDK's router never routes to its own node: its first hop is
 //! the out channel; from that channel's peer, LDK's router finds a path to us that can only
 //! end over the in channel (every other channel of ours is excluded, so the path cannot pass
-//! through us either); the out peer's fee for forwarding onto that path is added in front. We
+//! through us either); the out peer's fee for forwarding onto that path is added in front
+//! (when both channels are with one peer, that peer forwards straight back to us). We
 //! are paid with a payment hash and secret of our own, so LDK claims the payment when it
 //! arrives ("a simple rebalance loop" is a route LDK accepts).
 //!
@@ -153,6 +154,57 @@ fn build_route(
 	let out_scid = out.get_outbound_payment_scid().ok_or_else(|| {
 		NodeError::ChannelNotUsable("the out channel has no short channel id yet".into())
 	})?;
+	let tail = if out_peer == inbound.counterparty.node_id {
+		// Two channels with one peer: it forwards straight back to us.
+		vec![RouteHop {
+			pubkey: us,
+			node_features: pay.channel_manager.node_features(),
+			short_channel_id: in_scid,
+			channel_features: ChannelFeatures::empty(),
+			fee_msat: req.amount_msat,
+			cltv_expiry_delta: REBALANCE_FINAL_CLTV_DELTA,
+			maybe_announced_channel: inbound.is_announced,
+		}]
+	} else {
+		path_back(pay, out_peer, inbound, in_scid, ours, req)?
+	};
+	let ends_in = tail.last().is_some_and(|h| h.pubkey == us && h.short_channel_id == in_scid);
+	let first = tail.first().ok_or_else(|| NodeError::Internal("empty path".into()))?;
+	if !ends_in {
+		return Err(NodeError::Internal("the path found does not end over the in channel".into()));
+	}
+	// The out peer forwards onto the path's first channel: its fee and CLTV delta there.
+	let carried: u64 = tail.iter().map(|h| h.fee_msat).sum();
+	let (fees, cltv) = forwarding_terms(pay, &out_peer, first.short_channel_id, inbound, in_scid)?;
+	let out_peer_fee = u64::from(fees.base_msat)
+		+ carried.saturating_mul(u64::from(fees.proportional_millionths)) / 1_000_000;
+	let node_features = pay
+		.routing
+		.graph
+		.read_only()
+		.node(&NodeId::from_pubkey(&out_peer))
+		.and_then(|n| n.announcement_info.as_ref().map(|a| a.features().clone()))
+		.unwrap_or_else(NodeFeatures::empty);
+	let mut hops = vec![RouteHop {
+		pubkey: out_peer,
+		node_features,
+		short_channel_id: out_scid,
+		channel_features: ChannelFeatures::empty(),
+		fee_msat: out_peer_fee,
+		cltv_expiry_delta: u32::from(cltv),
+		maybe_announced_channel: out.is_announced,
+	}];
+	hops.extend(tail);
+	Ok(Route { paths: vec![Path { hops, blinded_tail: None }], route_params: None })
+}
+
+/// The path from the out channel's peer back to us over the in channel, found by LDK's
+/// router from that peer with every other channel of ours excluded.
+fn path_back(
+	pay: &Payments, out_peer: bitcoin::secp256k1::PublicKey, inbound: &ChannelDetails,
+	in_scid: u64, ours: &[ChannelDetails], req: RebalanceRequest,
+) -> Result<Vec<RouteHop>, NodeError> {
+	let us = pay.channel_manager.get_our_node_id();
 	let in_peer_policy = inbound.counterparty.forwarding_info.clone().ok_or_else(|| {
 		NodeError::ChannelNotUsable(
 			"the in channel's peer has not told us its forwarding policy yet".into(),
@@ -196,37 +248,10 @@ fn build_route(
 				req.max_fee_msat
 			))
 		})?;
-	let tail = tail.paths.into_iter().next().ok_or_else(|| {
+	let path = tail.paths.into_iter().next().ok_or_else(|| {
 		NodeError::RouteNotFound("the router found no path back over the in channel".into())
 	})?;
-	let ends_in = tail.hops.last().is_some_and(|h| h.pubkey == us && h.short_channel_id == in_scid);
-	let first = tail.hops.first().ok_or_else(|| NodeError::Internal("empty path".into()))?;
-	if !ends_in {
-		return Err(NodeError::Internal("the path found does not end over the in channel".into()));
-	}
-	// The out peer forwards onto the path's first channel: its fee and CLTV delta there.
-	let carried: u64 = tail.hops.iter().map(|h| h.fee_msat).sum();
-	let (fees, cltv) = forwarding_terms(pay, &out_peer, first.short_channel_id, inbound, in_scid)?;
-	let out_peer_fee = u64::from(fees.base_msat)
-		+ carried.saturating_mul(u64::from(fees.proportional_millionths)) / 1_000_000;
-	let node_features = pay
-		.routing
-		.graph
-		.read_only()
-		.node(&NodeId::from_pubkey(&out_peer))
-		.and_then(|n| n.announcement_info.as_ref().map(|a| a.features().clone()))
-		.unwrap_or_else(NodeFeatures::empty);
-	let mut hops = vec![RouteHop {
-		pubkey: out_peer,
-		node_features,
-		short_channel_id: out_scid,
-		channel_features: ChannelFeatures::empty(),
-		fee_msat: out_peer_fee,
-		cltv_expiry_delta: u32::from(cltv),
-		maybe_announced_channel: out.is_announced,
-	}];
-	hops.extend(tail.hops);
-	Ok(Route { paths: vec![Path { hops, blinded_tail: None }], route_params: None })
+	Ok(path.hops)
 }
 
 /// What `node` charges and adds to forward over channel `scid`: from the graph, or, for our

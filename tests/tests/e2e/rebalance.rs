@@ -2,7 +2,8 @@
 //! bob–carol and back in through dave–bob. Both channels move by the amount (the out one by
 //! the fee too), the fee is what carol's and dave's policies say, and the one record is a
 //! payment of kind `rebalance`. A fee limit below the route's cost, the same channel twice,
-//! an unknown channel and a read-only key are refused, and move nothing.
+//! an unknown channel and a read-only key are refused, and move nothing. Two channels with
+//! one peer rebalance through that peer.
 
 use fulgur_api::wire::keys::ApiScope;
 use fulgur_api::wire::payments::{PaymentDirection, PaymentKind, PaymentRecord, PaymentStatus};
@@ -110,5 +111,42 @@ async fn bob_moves_liquidity_around_a_cycle_for_the_fees_the_policies_predict() 
 	assert_eq!(payments.len(), 1, "{payments:?}");
 	assert_eq!(payments[0], bob.get_payment(&record.payment_id).await.expect("payment"));
 	assert_eq!(payments[0].kind, PaymentKind::Rebalance);
+	net.shutdown().await;
+}
+
+/// Two channels with one peer: carol takes bob's payment on one and forwards it straight back
+/// over the other, for her fee on that one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_channels_with_one_peer_rebalance_through_that_peer() {
+	let net = TestNet::with_configs(&["bob", "carol"], |name, config| {
+		if name == "carol" {
+			config.forwarding = CAROL;
+		}
+	})
+	.await;
+	let ids = net
+		.open_channels(&[
+			ChannelSpec::public("bob", "carol", 1_000_000),
+			ChannelSpec {
+				push_msat: 100_000_000,
+				..ChannelSpec::public("carol", "bob", 1_000_000)
+			},
+		])
+		.await;
+	let (bob, out, into) = (net.api("bob"), ids[0].clone(), ids[1].clone());
+	let (out_before, in_before) = (bobs_balance(&net, &out).await, bobs_balance(&net, &into).await);
+	let expected_fee = fee(CAROL, AMOUNT_MSAT);
+	let short = expected_fee - 1;
+	let message = refused(bob.rebalance(&body(&out, &into, short)).await, 422, "route_not_found");
+	assert!(message.contains(&format!("costs {expected_fee} msat")), "{message}");
+
+	let record = bob.rebalance(&body(&out, &into, expected_fee)).await.expect("rebalance");
+	assert_eq!(record.status, PaymentStatus::Succeeded, "{record:?}");
+	assert_eq!((record.kind, record.fee_msat), (PaymentKind::Rebalance, Some(expected_fee)));
+	net.wait_for("both channels moved", || async {
+		bobs_balance(&net, &into).await == in_before + AMOUNT_MSAT
+			&& bobs_balance(&net, &out).await == out_before - AMOUNT_MSAT - expected_fee
+	})
+	.await;
 	net.shutdown().await;
 }
