@@ -227,16 +227,20 @@ impl Node {
 	}
 
 	/// Changes one channel's forwarding policy (the fields `update` gives); answers the channel
-	/// as it reads afterwards. An announced channel's new policy is gossiped.
-	pub fn update_channel_policy(
+	/// as it reads afterwards, once the change is on disk. An announced channel's new policy
+	/// is gossiped.
+	pub async fn update_channel_policy(
 		&self, channel_id: &ChannelId, update: &PolicyUpdate,
 	) -> Result<ChannelInfo, NodeError> {
-		channels::policy::update(&self.handles.channels, channel_id, update)
+		channels::policy::update(&self.handles.channels, channel_id, update).await
 	}
 
-	/// Changes every channel's forwarding policy; answers how many channels it changed.
-	pub fn update_all_channel_policies(&self, update: &PolicyUpdate) -> Result<usize, NodeError> {
-		channels::policy::update_all(&self.handles.channels, update)
+	/// Changes every channel's forwarding policy; answers how many channels it changed, once
+	/// the changes are on disk.
+	pub async fn update_all_channel_policies(
+		&self, update: &PolicyUpdate,
+	) -> Result<usize, NodeError> {
+		channels::policy::update_all(&self.handles.channels, update).await
 	}
 
 	/// Candidate routes to a node or an invoice's payee, best first.

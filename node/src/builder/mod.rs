@@ -497,6 +497,7 @@ pub(crate) async fn build(config: NodeConfig, startup: Arc<Startup>) -> Result<H
 		opens: Arc::new(PendingOpens::default()),
 		peers: peers.clone(),
 		logger: Arc::clone(&logger),
+		manager_writes: barrier.clone(),
 	};
 	let onchain = Onchain {
 		wallet: Arc::clone(&wallet),

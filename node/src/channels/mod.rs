@@ -50,6 +50,9 @@ pub(crate) struct Channels {
 	pub(crate) peers: Peers,
 	/// Log.
 	pub(crate) logger: Arc<FulgurLogger>,
+	/// The channel manager's one writer, to make a change of the manager's own state (a
+	/// channel's policy) durable before it is answered; `None` on the `fs-sync` baseline.
+	pub(crate) manager_writes: Option<Arc<crate::persistence::ManagerBarrier>>,
 }
 
 /// A validated open request.

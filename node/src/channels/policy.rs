@@ -3,7 +3,9 @@
 //! gossip for an announced channel (and sends it to the peer of a private one).
 //!
 //! Invariants: a change is checked whole before LDK is asked, and LDK applies it to every
-//! channel of a peer at once or to none, so a refused change changes nothing; a field LDK
+//! channel of a peer at once or to none, so a refused change changes nothing; a change is
+//! answered once the channel manager holding it is on disk (a crash after the answer keeps
+//! it; the `fs-sync` baseline, without the manager's writer, does not wait); a field LDK
 //! does not let us set (the HTLC limits) is refused, never silently ignored; the policy read
 //! back is LDK's own, so what the API shows is what the channel announces.
 
@@ -83,8 +85,20 @@ fn changes(c: &ChannelDetails, update: &ChannelConfigUpdate) -> bool {
 	after != before
 }
 
-/// Changes one channel's policy; answers the channel as it reads afterwards.
-pub fn update(
+/// Waits until the channel manager, as it is now, is on disk.
+async fn manager_durable(channels: &Channels) -> Result<(), NodeError> {
+	match &channels.manager_writes {
+		Some(writer) => writer
+			.persist_manager()
+			.await
+			.map_err(|e| NodeError::Persistence(format!("writing the channel manager: {e}"))),
+		None => Ok(()),
+	}
+}
+
+/// Changes one channel's policy; answers the channel as it reads afterwards, once the change
+/// is durable.
+pub async fn update(
 	channels: &Channels, id: &ChannelId, update: &PolicyUpdate,
 ) -> Result<ChannelInfo, NodeError> {
 	let config_update = check(update)?;
@@ -97,14 +111,21 @@ pub fn update(
 	channels
 		.channel_manager
 		.update_partial_channel_config(&channel.counterparty.node_id, &[*id], &config_update)
-		.map_err(|e| NodeError::InvalidRequest(format!("LDK refused the policy: {e:?}")))?;
+		.map_err(|e| match e {
+			lightning::util::errors::APIError::ChannelUnavailable { err } => {
+				NodeError::NotFound(format!("channel {id}: {err}"))
+			}
+			other => NodeError::InvalidRequest(format!("LDK refused the policy: {other:?}")),
+		})?;
+	manager_durable(channels).await?;
 	crate::info!(channels.logger, "forwarding policy of channel {id} now {update:?}");
 	super::get(channels, id).ok_or_else(|| NodeError::NotFound(format!("no channel {id}")))
 }
 
-/// Changes every channel's policy, one peer at a time; answers how many channels changed. A
-/// peer whose channels LDK refuses (one closed meanwhile) is skipped and logged.
-pub fn update_all(channels: &Channels, update: &PolicyUpdate) -> Result<usize, NodeError> {
+/// Changes every channel's policy, one peer at a time; answers how many channels changed,
+/// once the changes are durable. A peer whose channels LDK refuses (one closed meanwhile) is
+/// skipped and logged.
+pub async fn update_all(channels: &Channels, update: &PolicyUpdate) -> Result<usize, NodeError> {
 	let config_update = check(update)?;
 	let mut by_peer: std::collections::BTreeMap<_, Vec<ChannelId>> = Default::default();
 	for c in channels.channel_manager.list_channels() {
@@ -120,6 +141,9 @@ pub fn update_all(channels: &Channels, update: &PolicyUpdate) -> Result<usize, N
 				crate::warn!(channels.logger, "policy of {peer}'s channels not changed: {e:?}")
 			}
 		}
+	}
+	if changed > 0 {
+		manager_durable(channels).await?;
 	}
 	crate::info!(channels.logger, "forwarding policy of {changed} channels now {update:?}");
 	Ok(changed)

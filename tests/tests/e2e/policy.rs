@@ -4,6 +4,8 @@
 //! exactly what the new policy says; `POST /v1/channels/policy` changes every channel;
 //! what cannot be set, or set so, is refused and changes nothing; a restart keeps it.
 
+use fulgur::regtest::launch::RpcEndpoint;
+use fulgur_api::wire::channels::OpenChannelRequest;
 use fulgur_api::wire::keys::ApiScope;
 use fulgur_api::wire::payments::{PayRequest, PaymentStatus};
 use fulgur_api::wire::policy::{ForwardingPolicy, PolicyUpdateBody};
@@ -159,5 +161,62 @@ async fn a_fee_change_reaches_the_payer_through_gossip_and_is_what_it_pays() {
 	net.restart("bob").await;
 	let after = net.api("bob").get_channel(&bob_carol).await.expect("channel").policy;
 	assert_eq!((after.fee_base_msat, after.fee_ppm, after.cltv_expiry_delta), (2_000, 42, 100));
+	net.shutdown().await;
+}
+
+/// A policy change that was answered is on disk: bob, killed (SIGKILL) right after each
+/// answer, comes back with the policy he answered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_answered_policy_change_survives_a_kill() {
+	let net = TestNet::new(&["alice"]).await;
+	let bob_dir = net.dir.path().join("bob");
+	let (p2p, api_port) = (
+		fulgur::bitcoind::free_port().expect("port"),
+		fulgur::bitcoind::free_port().expect("port"),
+	);
+	let rpc = RpcEndpoint::of(&net.bitcoind);
+	let spec = format!(
+		"{}|{p2p}|{api_port}|{}|{}|{}",
+		bob_dir.display(),
+		rpc.addr,
+		rpc.user,
+		rpc.password
+	);
+	let mut bob = crate::crash::start_bob(&spec, &bob_dir, api_port).await;
+	let opened = net
+		.api("alice")
+		.open_channel(&OpenChannelRequest {
+			node_id: bob.node_id.clone(),
+			address: format!("127.0.0.1:{p2p}"),
+			amount_sat: 1_000_000,
+			push_msat: Some(0),
+			announce: Some(false),
+		})
+		.await
+		.expect("open");
+	net.wait_for("funding in the mempool", || async {
+		net.bitcoind.mempool_size().await.unwrap_or(0) > 0
+	})
+	.await;
+	net.mine(6).await;
+	let id = opened.channel_id;
+	net.wait_for("the channel ready at bob", || async {
+		bob.api.get_channel(&id).await.is_ok_and(|c| c.state != "pending")
+	})
+	.await;
+	for round in 1..=5u32 {
+		let update = PolicyUpdateBody {
+			fee_base_msat: Some(round),
+			fee_ppm: Some(100 * round),
+			..Default::default()
+		};
+		let answered = bob.api.update_channel_policy(&id, &update).await.expect("policy");
+		assert_eq!((answered.fee_base_msat, answered.fee_ppm), (round, 100 * round));
+		bob.child.kill().await.expect("SIGKILL bob");
+		bob = crate::crash::start_bob(&spec, &bob_dir, api_port).await;
+		let after = bob.api.get_channel(&id).await.expect("bob's channel").policy;
+		assert_eq!(after, answered, "round {round}: bob lost the policy he answered");
+	}
+	drop(bob);
 	net.shutdown().await;
 }

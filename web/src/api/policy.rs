@@ -7,7 +7,6 @@ pub use fulgur_api::wire::policy::{
 };
 use fulgur_node::Node;
 
-use super::blocking;
 use crate::convert::{parse, policy_update, ToWire};
 use crate::error::ApiError;
 
@@ -26,7 +25,7 @@ pub(crate) async fn handle_update_channel_policy(
 ) -> Result<ForwardingPolicy, ApiError> {
 	let id = parse::channel_id(&req.channel_id)?;
 	let update = policy_update(req.update);
-	blocking(move || Ok(node.update_channel_policy(&id, &update)?.policy.into_wire())).await
+	Ok(node.update_channel_policy(&id, &update).await?.policy.into_wire())
 }
 
 /// `POST /v1/channels/policy`: changes every channel's policy; answers how many changed.
@@ -34,8 +33,7 @@ pub(crate) async fn handle_update_all_policies(
 	node: Node, req: PolicyUpdateBody,
 ) -> Result<PoliciesUpdated, ApiError> {
 	let update = policy_update(req);
-	blocking(move || Ok(PoliciesUpdated { changed: node.update_all_channel_policies(&update)? }))
-		.await
+	Ok(PoliciesUpdated { changed: node.update_all_channel_policies(&update).await? })
 }
 
 /// `POST /v1/rebalance`: pays ourselves out through one channel and in through the other;
