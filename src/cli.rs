@@ -8,11 +8,13 @@
 mod forwards;
 mod merchant;
 mod options;
+mod routing_node;
 mod utilities;
 
 pub use forwards::{ForwardsArgs, ForwardsCommand};
 pub use merchant::{parse_scope, KeyCommand, WebhookCommand};
 pub use options::{with_client_options, ClientArgs};
+pub use routing_node::{PolicyArgs, RebalanceArgs};
 pub use utilities::UtilityCommand;
 
 use std::io::Write;
@@ -121,6 +123,8 @@ pub enum ClientCommand {
 	/// Register, list or remove webhooks (admin key needed)
 	#[command(subcommand)]
 	Webhook(WebhookCommand),
+	/// Pay ourselves out through one channel and back through another (admin key needed)
+	Rebalance(RebalanceArgs),
 	/// Events after an index, oldest first
 	Events {
 		/// Only events with a greater index
@@ -185,6 +189,8 @@ pub enum ChannelCommand {
 		#[arg(long)]
 		force: bool,
 	},
+	/// Change a channel's forwarding policy, or every channel's with --all (admin key needed)
+	Policy(PolicyArgs),
 }
 
 /// `invoice ...`
@@ -365,6 +371,10 @@ async fn execute(client: &ApiClient, cmd: ClientCommand) -> Result<Output, Clien
 		}
 		ClientCommand::Key(cmd) => merchant::key(client, cmd).await,
 		ClientCommand::Webhook(cmd) => merchant::webhook(client, cmd).await,
+		ClientCommand::Channel(ChannelCommand::Policy(args)) => {
+			routing_node::policy(client, args).await
+		}
+		ClientCommand::Rebalance(args) => routing_node::rebalance(client, args).await,
 		ClientCommand::Events { after, limit } => Output::of(&client.events(after, limit).await?),
 		ClientCommand::Utility(cmd) => utilities::run(client, cmd).await,
 		ClientCommand::Forwards(args) => forwards::forwards(client, args).await,

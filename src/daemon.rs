@@ -64,6 +64,20 @@ pub struct NodeArgs {
 	/// (default: 4 times our highest estimate, at least 2,500; at least 50,000 off mainnet)
 	#[arg(long)]
 	pub max_peer_fee_rate_sat_per_kw: Option<u32>,
+	/// Fixed fee new channels charge per forwarded payment, in msat
+	#[arg(long, default_value_t = fulgur_node::config::ForwardingDefaults::default().fee_base_msat)]
+	pub fee_base_msat: u32,
+	/// Proportional fee new channels charge, in millionths of the forwarded amount
+	#[arg(long, default_value_t = fulgur_node::config::ForwardingDefaults::default().fee_ppm,
+		value_parser = clap::value_parser!(u32).range(..=i64::from(fulgur_node::config::MAX_FEE_PPM)))]
+	pub fee_ppm: u32,
+	/// Blocks new channels require between an incoming HTLC's expiry and the one forwarded
+	#[arg(long,
+		default_value_t = fulgur_node::config::ForwardingDefaults::default().cltv_expiry_delta,
+		value_parser = clap::value_parser!(u16).range(
+			i64::from(fulgur_node::config::MIN_CLTV_EXPIRY_DELTA)
+				..=i64::from(fulgur_node::config::MAX_CLTV_EXPIRY_DELTA)))]
+	pub cltv_expiry_delta: u16,
 	/// Most paths one payment is split over (1 turns multi-path payments off)
 	#[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u8).range(1..))]
 	pub max_path_count: u8,
@@ -123,6 +137,11 @@ pub fn node_config(args: &NodeArgs, data_dir: &Path) -> Result<NodeConfig, Strin
 	config.anchor_channels = args.anchor_channels;
 	config.fee_policy = fee_policy(args);
 	config.routing.max_path_count = args.max_path_count;
+	config.forwarding = fulgur_node::config::ForwardingDefaults {
+		fee_base_msat: args.fee_base_msat,
+		fee_ppm: args.fee_ppm,
+		cltv_expiry_delta: args.cltv_expiry_delta,
+	};
 	config.routing.max_total_cltv_expiry_delta = args.max_cltv_expiry_delta;
 	config.towers = args.towers.clone();
 	config.events_retention = std::time::Duration::from_secs(
@@ -324,6 +343,29 @@ mod tests {
 			(config.bitcoind_rpc_user.as_str(), config.bitcoind_rpc_password.as_str()),
 			("alice", "pw")
 		);
+	}
+
+	#[test]
+	fn forwarding_defaults_are_ldks_unless_given_and_checked() {
+		let dir = tempfile::tempdir().unwrap();
+		let defaults = node_config(&parse(&[]).unwrap(), dir.path()).unwrap();
+		assert_eq!(defaults.forwarding, fulgur_node::config::ForwardingDefaults::default());
+		let flags = ["--fee-base-msat", "0", "--fee-ppm", "250", "--cltv-expiry-delta", "144"];
+		let given = node_config(&parse(&flags).unwrap(), dir.path()).unwrap();
+		let expected = fulgur_node::config::ForwardingDefaults {
+			fee_base_msat: 0,
+			fee_ppm: 250,
+			cltv_expiry_delta: 144,
+		};
+		assert_eq!(given.forwarding, expected);
+		// Below LDK's minimum delta, above 2016 blocks or 100%: refused before the node starts.
+		for bad in [
+			["--cltv-expiry-delta", "47"],
+			["--cltv-expiry-delta", "2017"],
+			["--fee-ppm", "1000001"],
+		] {
+			assert!(parse(&bad).is_err(), "{bad:?} accepted");
+		}
 	}
 
 	#[test]

@@ -380,6 +380,15 @@ impl ApiClient {
 		Self::payment(self.pay_with(&PayBody::new(req, wait)).await)
 	}
 
+	/// `POST /v1/rebalance`: pays ourselves out through one channel and back through
+	/// another. A started rebalance that failed is `Ok` with status `failed`, as for
+	/// [`ApiClient::pay`].
+	pub async fn rebalance(
+		&self, req: &crate::wire::policy::RebalanceBody,
+	) -> Result<PaymentRecord, ClientError> {
+		Self::payment(self.rebalance_with(req).await)
+	}
+
 	/// `POST /v1/payments/keysend`: a spontaneous payment. A started payment that failed is
 	/// `Ok` with status `failed`, as for [`ApiClient::pay`].
 	pub async fn keysend(

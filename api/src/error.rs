@@ -69,6 +69,8 @@ error_codes! {
 		"422: the payment was started and failed; the error body carries its record.";
 	ChannelOpenFailed = "channel_open_failed", 422, "422: the channel could not be opened.";
 	ChannelCloseFailed = "channel_close_failed", 422, "422: the channel could not be closed.";
+	ChannelNotUsable = "channel_not_usable", 422,
+		"422: a channel named cannot carry a payment now (pending, or its peer offline).";
 	Internal = "internal", 500, "500: a bug on the node's side; the detail is logged, not sent.";
 	PersistenceFailed = "persistence_failed", 500,
 		"500: storage failed: the operation was not done.";

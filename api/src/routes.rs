@@ -53,6 +53,8 @@ use crate::wire::webhooks::{
 	CreateWebhookRequest, CreatedWebhook, ListWebhooksResponse, WebhookInfo,
 };
 use crate::wire::PageQuery;
+// Forwarding policy and rebalancing.
+use crate::wire::policy::{ForwardingPolicy, PoliciesUpdated, PolicyUpdateBody, RebalanceBody};
 
 /// Who may call a route.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -536,6 +538,26 @@ route_table! {
 		body body("VerifyMessageRequest", r#"{"message": "hello", "signature": "d6tqaeuonjhi98mmont9m4wag7gg4krg1f4txonug3h5hy4csfcr4uw4ndgx1r3o4ieu9se7g5uc4hfzcx7tz8c6ah5n4xmzxrwywr1q"}"#),
 		reply json("VerifyMessageResponse"),
 		client verify_message_with;
+	// Forwarding policy and rebalancing.
+	UpdateChannelPolicy: POST "/v1/channels/{channel_id}/policy" (channel_id; PolicyUpdateBody) -> ForwardingPolicy, Admin,
+		"Change a channel's forwarding policy (fees, CLTV delta); answers the new policy",
+		query NONE, body body("PolicyUpdateBody", r#"{"fee_ppm": 100}"#),
+		reply json("ForwardingPolicy"),
+		client update_channel_policy;
+	UpdateAllPolicies: POST "/v1/channels/policy" (; PolicyUpdateBody) -> PoliciesUpdated, Admin,
+		"Change every channel's forwarding policy; answers how many changed",
+		query NONE, body body("PolicyUpdateBody", r#"{"fee_base_msat": 1000}"#),
+		reply json("PoliciesUpdated"),
+		client update_all_policies;
+	Rebalance: POST "/v1/rebalance" (; RebalanceBody) -> PaymentRecord, Admin,
+		"Pay ourselves out through one channel and back through another; answers the payment",
+		query NONE,
+		body body(
+			"RebalanceBody",
+			r#"{"out_channel_id": "aa", "in_channel_id": "bb", "amount_msat": 100000, "max_fee_msat": 1000}"#
+		),
+		reply json("PaymentRecord"),
+		client rebalance_with;
 }
 
 #[cfg(test)]

@@ -86,6 +86,8 @@ pub struct NodeConfig {
 	/// How long events stay in the event log; older ones are removed unless a webhook or an
 	/// open stream has not passed them yet.
 	pub events_retention: Duration,
+	/// The forwarding policy new channels start with.
+	pub forwarding: ForwardingDefaults,
 }
 
 impl NodeConfig {
@@ -116,9 +118,44 @@ impl NodeConfig {
 			events_retention: Duration::from_secs(
 				DEFAULT_EVENTS_RETENTION_DAYS as u64 * SECONDS_PER_DAY,
 			),
+			forwarding: ForwardingDefaults::default(),
 		}
 	}
 }
+
+/// The forwarding policy every new channel starts with (changed per channel later through
+/// `Node::update_channel_policy`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ForwardingDefaults {
+	/// Fixed fee per forwarded HTLC, in msat.
+	pub fee_base_msat: u32,
+	/// Proportional fee, in millionths of the forwarded amount.
+	pub fee_ppm: u32,
+	/// Blocks between an incoming HTLC's expiry and the one forwarded; at least
+	/// [`MIN_CLTV_EXPIRY_DELTA`].
+	pub cltv_expiry_delta: u16,
+}
+
+impl Default for ForwardingDefaults {
+	/// LDK's own defaults.
+	fn default() -> Self {
+		let ldk = lightning::util::config::ChannelConfig::default();
+		ForwardingDefaults {
+			fee_base_msat: ldk.forwarding_fee_base_msat,
+			fee_ppm: ldk.forwarding_fee_proportional_millionths,
+			cltv_expiry_delta: ldk.cltv_expiry_delta,
+		}
+	}
+}
+
+/// The smallest CLTV delta LDK forwards with: enough blocks to claim an HTLC on chain before
+/// the incoming one expires.
+pub const MIN_CLTV_EXPIRY_DELTA: u16 = lightning::ln::channelmanager::MIN_CLTV_EXPIRY_DELTA;
+/// The largest CLTV delta we announce: a delta above the longest route senders accept
+/// (2016 blocks) would make the channel unusable for forwarding.
+pub const MAX_CLTV_EXPIRY_DELTA: u16 = 2016;
+/// The largest proportional fee we announce: 100% of the forwarded amount.
+pub const MAX_FEE_PPM: u32 = 1_000_000;
 
 /// The router's limits for every payment the node sends, and for the routes it shows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

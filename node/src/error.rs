@@ -38,6 +38,8 @@ pub enum NodeError {
 	ChannelOpenFailed(String),
 	/// LDK refused to close the channel.
 	ChannelCloseFailed(String),
+	/// A channel named cannot carry a payment now (pending, peer offline, no policy yet).
+	ChannelNotUsable(String),
 	/// The node has not caught up with the chain yet.
 	NotSynced(String),
 	/// Storage failed: the operation was not done.
@@ -69,6 +71,7 @@ impl NodeError {
 			NodeError::PaymentFailed(_) => "payment_failed",
 			NodeError::ChannelOpenFailed(_) => "channel_open_failed",
 			NodeError::ChannelCloseFailed(_) => "channel_close_failed",
+			NodeError::ChannelNotUsable(_) => "channel_not_usable",
 			NodeError::NotSynced(_) => "not_synced",
 			NodeError::Persistence(_) => "persistence_failed",
 			NodeError::ChainSource(_) => "chain_source_failed",
@@ -94,6 +97,7 @@ impl NodeError {
 			| NodeError::PaymentFailed(m)
 			| NodeError::ChannelOpenFailed(m)
 			| NodeError::ChannelCloseFailed(m)
+			| NodeError::ChannelNotUsable(m)
 			| NodeError::NotSynced(m)
 			| NodeError::Persistence(m)
 			| NodeError::ChainSource(m)

@@ -79,6 +79,7 @@ pub use lightning::ln::channelmanager::PaymentId;
 pub use lightning::ln::types::ChannelId;
 pub use lightning::types::payment::{PaymentHash, PaymentPreimage};
 pub use model::*;
+pub use payment::rebalance::RebalanceRequest;
 pub use startup::Startup;
 pub use webhooks::{
 	signature as webhook_signature, signed_message as webhook_signed_message, DeliveryState,
@@ -262,6 +263,23 @@ impl Node {
 	/// Closes a channel cooperatively, or by broadcasting our commitment when `force`.
 	pub fn close_channel(&self, channel_id: &ChannelId, force: bool) -> Result<(), NodeError> {
 		channels::close(&self.handles.channels, channel_id, force)
+	}
+
+	/// Changes one channel's forwarding policy (the fields `update` gives); answers the channel
+	/// as it reads afterwards, once the change is on disk. An announced channel's new policy
+	/// is gossiped.
+	pub async fn update_channel_policy(
+		&self, channel_id: &ChannelId, update: &PolicyUpdate,
+	) -> Result<ChannelInfo, NodeError> {
+		channels::policy::update(&self.handles.channels, channel_id, update).await
+	}
+
+	/// Changes every channel's forwarding policy; answers how many channels it changed, once
+	/// the changes are on disk.
+	pub async fn update_all_channel_policies(
+		&self, update: &PolicyUpdate,
+	) -> Result<usize, NodeError> {
+		channels::policy::update_all(&self.handles.channels, update).await
 	}
 
 	/// Candidate routes to a node or an invoice's payee, best first.
@@ -467,6 +485,14 @@ impl Node {
 	) -> Result<PaymentRecord, NodeError> {
 		let options = KeysendOptions { preimage: Some(preimage), ..KeysendOptions::default() };
 		self.keysend_with(node_id, amount_msat, None, options, true).await
+	}
+
+	/// Pays ourselves out through one channel and back in through another (a circular
+	/// rebalance); answers the payment's record (kind `rebalance`) once it is final.
+	pub async fn rebalance(
+		&self, req: payment::rebalance::RebalanceRequest,
+	) -> Result<PaymentRecord, NodeError> {
+		payment::rebalance::rebalance(&self.handles.payments, req).await
 	}
 
 	/// One payment by id: ours by payment id, else one we received by payment hash (a received

@@ -122,6 +122,43 @@ pub struct ChannelInfo {
 	pub last_persist_latency_us: Option<u64>,
 	/// When the channel's state last changed (UNIX seconds), since the node started.
 	pub last_activity_at: Option<u64>,
+	/// How we forward payments out over this channel (what our `channel_update` announces).
+	pub policy: ForwardingPolicy,
+}
+
+/// Our forwarding policy on one channel: what we charge and require to forward a payment out
+/// over it, as our `channel_update` for our direction announces it.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ForwardingPolicy {
+	/// Fixed fee per forwarded HTLC, in msat.
+	pub fee_base_msat: u32,
+	/// Proportional fee, in millionths of the forwarded amount.
+	pub fee_ppm: u32,
+	/// Blocks between an incoming HTLC's expiry and the one we forward.
+	pub cltv_expiry_delta: u16,
+	/// Smallest HTLC we forward: the peer's minimum, set by the peer at open (LDK cannot
+	/// change it); `None` until the peer said.
+	pub htlc_minimum_msat: Option<u64>,
+	/// Largest HTLC we forward: 90% of the capacity or what the peer allows in flight,
+	/// whichever is less (LDK derives it; it cannot be set).
+	pub htlc_maximum_msat: Option<u64>,
+}
+
+/// A change of forwarding policy: the fields given are changed, the others kept. Only the
+/// fees and the CLTV delta can be set; the HTLC limits are fixed (see [`ForwardingPolicy`]),
+/// so a change naming them is refused.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PolicyUpdate {
+	/// New fixed fee, in msat.
+	pub fee_base_msat: Option<u32>,
+	/// New proportional fee, in millionths.
+	pub fee_ppm: Option<u32>,
+	/// New CLTV delta, in blocks (at least LDK's minimum, 48).
+	pub cltv_expiry_delta: Option<u16>,
+	/// Refused: fixed at open.
+	pub htlc_minimum_msat: Option<u64>,
+	/// Refused: derived by LDK.
+	pub htlc_maximum_msat: Option<u64>,
 }
 
 /// Status of an invoice we issued.
@@ -206,6 +243,9 @@ pub enum PaymentKind {
 	Bolt12,
 	/// Spontaneous payment (no invoice).
 	Keysend,
+	/// A circular rebalance: paid to ourselves, out through one channel and in through
+	/// another.
+	Rebalance,
 }
 
 /// Direction of a payment.

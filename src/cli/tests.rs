@@ -304,3 +304,48 @@ fn parses_forwards_commands() {
 	assert!(parse(&["forwards", "summary", "--group-by", "week"]).is_err());
 	assert!(parse(&["forwards", "--since", "yesterday"]).is_err());
 }
+
+#[test]
+fn parses_channel_policy_for_one_channel_or_all() {
+	let one =
+		parse(&["channel", "policy", "abcd", "--fee-ppm", "100", "--cltv-expiry-delta", "80"]);
+	assert_eq!(
+		one.expect("one").cmd,
+		ClientCommand::Channel(ChannelCommand::Policy(PolicyArgs {
+			channel_id: Some("abcd".into()),
+			all: false,
+			fee_base_msat: None,
+			fee_ppm: Some(100),
+			cltv_expiry_delta: Some(80),
+		}))
+	);
+	let all = parse(&["channel", "policy", "--all", "--fee-base-msat", "0"]).expect("all");
+	assert_eq!(
+		all.cmd,
+		ClientCommand::Channel(ChannelCommand::Policy(PolicyArgs {
+			channel_id: None,
+			all: true,
+			fee_base_msat: Some(0),
+			fee_ppm: None,
+			cltv_expiry_delta: None,
+		}))
+	);
+	// Either a channel or --all, not both, not neither.
+	assert!(parse(&["channel", "policy", "--fee-ppm", "1"]).is_err());
+	assert!(parse(&["channel", "policy", "abcd", "--all", "--fee-ppm", "1"]).is_err());
+}
+
+#[test]
+fn parses_rebalance() {
+	let cli = parse(&["rebalance", "aa", "bb", "50000sat", "--max-fee", "20sat"]).expect("parse");
+	assert_eq!(
+		cli.cmd,
+		ClientCommand::Rebalance(RebalanceArgs {
+			out_channel_id: "aa".into(),
+			in_channel_id: "bb".into(),
+			amount: 50_000_000,
+			max_fee: 20_000,
+		})
+	);
+	assert!(parse(&["rebalance", "aa", "bb", "50000sat"]).is_err(), "--max-fee is required");
+}

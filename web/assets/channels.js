@@ -1,8 +1,10 @@
 // Channels: balance bars, paging (a node may have thousands; only one page is in the DOM),
-// a filter, the open form and cooperative / force close.
+// a filter, the open form, cooperative / force close, each channel's forwarding policy
+// (edited in its drawer) and the rebalance form.
 
 import { api } from "./api.js";
 import { closedCard } from "./closed_channels.js";
+import { feeText, policySection, rebalanceForm } from "./policy.js";
 import {
 	badge, busy, card, confirmDialog, detailList, empty, fill, h, msat, openDrawer, pager, parseSat,
 	relative, sat, short, toast,
@@ -36,8 +38,12 @@ function balanceBar(c) {
 			h("span", {}, msat(c.inbound_capacity_msat))));
 }
 
-function showDetail(c) {
-	openDrawer("Channel", detailList([
+function showDetail(c, store) {
+	const saved = (policy) => {
+		store.reload("channels");
+		showDetail({ ...c, policy }, store);
+	};
+	openDrawer("Channel", h("div", {}, detailList([
 		["State", stateBadge(c)],
 		["Channel id", c.channel_id, true],
 		["Peer", c.counterparty_node_id, true],
@@ -53,7 +59,7 @@ function showDetail(c) {
 		["Monitor updates", `${c.updates_done} done, ${c.updates_in_flight} in flight`],
 		["Last persist latency", c.last_persist_latency_us == null ? "—" : `${c.last_persist_latency_us} µs`],
 		["Last activity", relative(c.last_activity_at)],
-	]));
+	]), policySection(c, saved)));
 }
 
 async function close(c, force, store) {
@@ -108,6 +114,8 @@ export function mount(root, { store }) {
 	let page = 0;
 	let filter = "";
 	const formBox = h("div", { hidden: true }, card("Open a channel", openForm(store)));
+	const rebalance = rebalanceForm(store);
+	const rebalanceBox = h("div", { hidden: true }, card("Rebalance between two channels", rebalance.form));
 	const summary = h("div", { class: "summary" });
 	const table = h("div", { class: "table-wrap" });
 	const search = h("input", { type: "search", placeholder: "Filter by peer, id or state", class: "search", id: "channel-filter" });
@@ -119,7 +127,12 @@ export function mount(root, { store }) {
 	const toggle = h("button", { type: "button", class: "btn btn-primary", id: "open-toggle" }, "+ Open channel");
 	toggle.addEventListener("click", () => { formBox.hidden = !formBox.hidden; });
 	const closed = closedCard(store);
-	fill(root, formBox, card("Channels", h("div", {}, summary, table), search, toggle), closed.element);
+	const rebalanceToggle = h("button", { type: "button", class: "btn btn-ghost", id: "rebalance-toggle" }, "Rebalance");
+	rebalanceToggle.addEventListener("click", () => {
+		rebalance.options();
+		rebalanceBox.hidden = !rebalanceBox.hidden;
+	});
+	fill(root, formBox, rebalanceBox, card("Channels", h("div", {}, summary, table), search, rebalanceToggle, toggle), closed.element);
 
 	function render() {
 		const all = store.data.channels;
@@ -143,13 +156,14 @@ export function mount(root, { store }) {
 				h("thead", {}, h("tr", {},
 					h("th", {}, "Peer"), h("th", {}, "State"), h("th", { class: "num" }, "Capacity"),
 					h("th", { class: "bar-col" }, h("span", {}, "Can send"), h("span", {}, "Can receive")),
-					h("th", {}, "Short id"), h("th", {}, ""))),
-				h("tbody", {}, rows.map((c) => h("tr", { dataset: { channel: c.channel_id }, class: "clickable", onclick: () => showDetail(c) },
+					h("th", {}, "Short id"), h("th", {}, "Fee"), h("th", {}, ""))),
+				h("tbody", {}, rows.map((c) => h("tr", { dataset: { channel: c.channel_id }, class: "clickable", onclick: () => showDetail(c, store) },
 					h("td", { class: "mono" }, short(c.counterparty_node_id)),
 					h("td", {}, stateBadge(c)),
 					h("td", { class: "num" }, sat(c.capacity_sat)),
 					h("td", {}, balanceBar(c)),
 					h("td", { class: "mono muted" }, c.short_channel_id ?? "—"),
+					h("td", { class: "muted policy-fee" }, feeText(c.policy)),
 					h("td", { class: "actions" },
 						h("button", { type: "button", class: "btn btn-ghost btn-small", onclick: (e) => { e.stopPropagation(); close(c, false, store); } }, "Close"),
 						h("button", { type: "button", class: "btn btn-danger-ghost btn-small", onclick: (e) => { e.stopPropagation(); close(c, true, store); } }, "Force")))))),
@@ -161,7 +175,10 @@ export function mount(root, { store }) {
 	}
 
 	render();
-	const off = store.on("channels", render);
+	const off = store.on("channels", () => {
+		render();
+		rebalance.options();
+	});
 	store.reload("channels");
 	return { unmount: () => { off(); closed.unmount(); } };
 }

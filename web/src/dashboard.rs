@@ -64,6 +64,7 @@ const ASSETS: &[Asset] = &[
 	asset!("towers.js", JS),
 	asset!("closed_channels.js", JS),
 	asset!("forwards.js", JS),
+	asset!("policy.js", JS),
 ];
 
 /// `GET /` (the page) and `GET /assets/<name>`; an unknown asset is a 404 JSON error. Other

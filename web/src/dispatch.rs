@@ -31,6 +31,8 @@ use crate::api::peers::{self, DisconnectPeerRequest};
 use crate::api::routing::{self, GraphChannelRequest, GraphNodeRequest};
 use crate::api::webhooks::{self, DeleteWebhookRequest};
 use crate::api::{info, metrics, offers, towers, utilities};
+// Forwarding policy and rebalancing.
+use crate::api::policy::{self, UpdateChannelPolicyRequest};
 use crate::auth::{authenticate, Caller, Keys};
 use crate::convert::wire_scope;
 use crate::error::ApiError;
@@ -276,6 +278,19 @@ async fn dispatch(
 		}
 		Call::VerifyMessage { input } => {
 			reply::<answer::VerifyMessage>(utilities::handle_verify_message(node, input).await)
+		}
+		// Forwarding policy and rebalancing.
+		Call::UpdateChannelPolicy { channel_id, input } => {
+			let req = UpdateChannelPolicyRequest { channel_id, update: input };
+			reply::<answer::UpdateChannelPolicy>(
+				policy::handle_update_channel_policy(node, req).await,
+			)
+		}
+		Call::UpdateAllPolicies { input } => reply::<answer::UpdateAllPolicies>(
+			policy::handle_update_all_policies(node, input).await,
+		),
+		Call::Rebalance { input } => {
+			reply::<answer::Rebalance>(policy::handle_rebalance(node, input).await)
 		}
 	}
 }

@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::policy::ForwardingPolicy;
 use super::Validate;
 use crate::error::ApiError;
 
@@ -54,6 +55,8 @@ pub struct ChannelInfo {
 	pub last_persist_latency_us: Option<u64>,
 	/// When the channel's state last changed (UNIX seconds), since the node started.
 	pub last_activity_at: Option<u64>,
+	/// How we forward payments out over this channel.
+	pub policy: ForwardingPolicy,
 }
 
 /// `GET /v1/channels` answer: one page, by channel id; with `?state=closed`, a page of closed

@@ -20,6 +20,7 @@ pub mod offers;
 pub mod onchain;
 pub mod payments;
 pub mod peers;
+pub mod policy;
 pub mod routing;
 pub mod towers;
 pub mod utilities;

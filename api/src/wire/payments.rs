@@ -32,6 +32,9 @@ pub enum PaymentKind {
 	Bolt12,
 	/// Spontaneous payment (no invoice).
 	Keysend,
+	/// A circular rebalance: paid to ourselves, out through one channel and in through
+	/// another.
+	Rebalance,
 }
 
 /// Direction of a payment.

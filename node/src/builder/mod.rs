@@ -217,6 +217,14 @@ pub(crate) async fn build(config: NodeConfig, startup: Arc<Startup>) -> Result<H
 
 	clock.lap("graph and scorer");
 	// 8. Channel manager, read or new.
+	let forwarding = config.forwarding;
+	if forwarding.cltv_expiry_delta < crate::config::MIN_CLTV_EXPIRY_DELTA {
+		return Err(NodeError::InvalidRequest(format!(
+			"cltv_expiry_delta {} is below LDK's minimum of {}",
+			forwarding.cltv_expiry_delta,
+			crate::config::MIN_CLTV_EXPIRY_DELTA
+		)));
+	}
 	let user_config = user_config(&config);
 	let manager_bytes = match KVStoreSync::read(
 		&*store,
@@ -512,6 +520,7 @@ pub(crate) async fn build(config: NodeConfig, startup: Arc<Startup>) -> Result<H
 		peers: peers.clone(),
 		closed: Arc::clone(&closed),
 		logger: Arc::clone(&logger),
+		manager_writes: barrier.clone(),
 	};
 	let onchain = Onchain {
 		wallet: Arc::clone(&wallet),

@@ -63,11 +63,14 @@ pub(super) fn starting_info(
 /// Channel defaults: anchor channels (unless configured off), inbound ones accepted by our
 /// handler (which checks the peer's fee rate against our policy), the policy's dust-exposure
 /// limit, up to BOLT 2's 483 HTLCs in flight, forwarding to private channels allowed (route
-/// hints).
+/// hints), the configured forwarding policy.
 pub(super) fn user_config(node: &NodeConfig) -> UserConfig {
 	let mut config = UserConfig::default();
 	config.channel_handshake_config.negotiate_anchors_zero_fee_htlc_tx = node.anchor_channels;
 	config.channel_config.max_dust_htlc_exposure = node.fee_policy.ldk_limit();
+	config.channel_config.forwarding_fee_base_msat = node.forwarding.fee_base_msat;
+	config.channel_config.forwarding_fee_proportional_millionths = node.forwarding.fee_ppm;
+	config.channel_config.cltv_expiry_delta = node.forwarding.cltv_expiry_delta;
 	config.channel_handshake_config.max_inbound_htlc_value_in_flight_percent_of_channel = 100;
 	config.channel_handshake_config.our_max_accepted_htlcs = crate::config::MAX_ACCEPTED_HTLCS;
 	config.channel_handshake_limits.force_announced_channel_preference = false;

@@ -22,6 +22,7 @@ use crate::NodeError;
 
 pub(crate) mod closed;
 mod pending;
+pub(crate) mod policy;
 
 pub(crate) use pending::{FundingBatch, OpenOutcome, PendingOpens, ReadyFunding};
 
@@ -53,6 +54,9 @@ pub(crate) struct Channels {
 	pub(crate) closed: Arc<closed::ClosedChannels>,
 	/// Log.
 	pub(crate) logger: Arc<FulgurLogger>,
+	/// The channel manager's one writer, to make a change of the manager's own state (a
+	/// channel's policy) durable before it is answered; `None` on the `fs-sync` baseline.
+	pub(crate) manager_writes: Option<Arc<crate::persistence::ManagerBarrier>>,
 }
 
 /// A validated open request.
@@ -311,5 +315,6 @@ fn channel_info(channels: &Channels, c: &ChannelDetails) -> ChannelInfo {
 		updates_done: engine.updates_done,
 		last_persist_latency_us: engine.last_persist_latency_us,
 		last_activity_at: engine.last_activity_at,
+		policy: policy::of(c),
 	}
 }

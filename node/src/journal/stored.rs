@@ -15,7 +15,7 @@ use crate::records::stored::invoice::StoredInvoiceV2 as StoredInvoice;
 use crate::records::stored::payment::StoredPayment;
 use crate::records::version::StoredRecord;
 
-/// A stored event, version 2.
+/// A stored event, version 3 (version 2's layout; see [`StoredEvent::VERSION`]).
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub(super) struct StoredEvent {
 	index: u64,
@@ -48,7 +48,8 @@ enum StoredKind {
 }
 
 impl StoredRecord for StoredEvent {
-	const VERSION: u32 = 2;
+	/// 3: a payment in an event may be of kind `rebalance` (the layout is version 2's).
+	const VERSION: u32 = 3;
 }
 
 impl From<&EventRecord> for StoredEvent {

@@ -6,6 +6,7 @@ pub mod hold;
 pub(crate) mod indexes;
 pub mod keysend;
 pub(crate) mod keyspaces;
+pub mod rebalance;
 mod received;
 pub(crate) mod reconcile;
 pub(crate) mod slots;

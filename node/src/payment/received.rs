@@ -96,6 +96,11 @@ pub async fn on_payment_claimed(
 				crate::info!(pay.logger, "invoice {hash} paid: {amount_msat} msat");
 				return pay.record(NodeEvent::InvoicePaid { invoice }).await;
 			}
+			// The incoming half of our own rebalance: its record is the trace.
+			if super::rebalance::is_ours(pay, &hash) {
+				crate::info!(pay.logger, "rebalance {hash} arrived: {amount_msat} msat");
+				return Ok(());
+			}
 			// An invoice we have no record of (issued through LDK directly): keep the money's
 			// trace as an inbound payment.
 			PaymentKind::Bolt11

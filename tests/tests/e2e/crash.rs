@@ -41,13 +41,16 @@ async fn bob_process() {
 	tokio::time::sleep(Duration::from_secs(600)).await;
 }
 
-struct Bob {
-	child: tokio::process::Child,
-	node_id: String,
-	api: ApiClient,
+/// bob in his child process.
+pub(crate) struct Bob {
+	pub(crate) child: tokio::process::Child,
+	pub(crate) node_id: String,
+	pub(crate) api: ApiClient,
 }
 
-async fn start_bob(spec: &str, dir: &std::path::Path, api_port: u16) -> Bob {
+/// Starts bob in a child process (see [`bob_process`]) from `spec`
+/// (`dir|p2p|api|rpc addr|rpc user|rpc password`); answers once he is ready.
+pub(crate) async fn start_bob(spec: &str, dir: &std::path::Path, api_port: u16) -> Bob {
 	let exe = std::env::current_exe().expect("test binary");
 	let mut child = tokio::process::Command::new(exe)
 		.args(["crash::bob_process", "--exact", "--ignored", "--nocapture", "--test-threads=1"])

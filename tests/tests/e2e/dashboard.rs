@@ -38,7 +38,7 @@ pub(crate) async fn screenshot(session: &Session, name: &str) -> PathBuf {
 
 /// Text of the first element matching `css`, once it is displayed. Read in one script call:
 /// a live update may replace the element between finding it and reading it.
-async fn text_of(session: &Session, css: &str) -> String {
+pub(crate) async fn text_of(session: &Session, css: &str) -> String {
 	session.wait_for(css, PAGE).await.expect(css);
 	let script = "const e = document.querySelector(arguments[0]); return e ? e.innerText : null;";
 	let text = session.execute(script, vec![json!(css)]).await.expect("text");
@@ -49,7 +49,7 @@ pub(crate) async fn click(session: &Session, css: &str) {
 	session.wait_for(css, PAGE).await.expect(css).click().await.expect(css);
 }
 
-async fn type_into(session: &Session, css: &str, text: &str) {
+pub(crate) async fn type_into(session: &Session, css: &str, text: &str) {
 	session.wait_for(css, PAGE).await.expect(css).send_keys(text).await.expect(css);
 }
 

@@ -57,7 +57,7 @@ pub(crate) async fn handle_list_payments(
 }
 
 /// A started payment that already failed is a 422 carrying the record.
-fn failed_as_error(record: PaymentRecord) -> Result<PaymentRecord, ApiError> {
+pub(crate) fn failed_as_error(record: PaymentRecord) -> Result<PaymentRecord, ApiError> {
 	match record.status {
 		PaymentStatus::Failed => Err(ApiError::payment_failed(record)),
 		PaymentStatus::Pending | PaymentStatus::Succeeded => Ok(record),

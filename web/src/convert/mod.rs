@@ -16,7 +16,7 @@ mod records;
 mod routing;
 
 pub(crate) use merchant::{node_scope, wire_scope};
-pub(crate) use records::{open_channel_request, pay_request};
+pub(crate) use records::{open_channel_request, pay_request, policy_update};
 pub(crate) use routing::routes_request;
 
 /// A node value as the API sends it.

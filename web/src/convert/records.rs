@@ -7,6 +7,7 @@ use fulgur_api::wire::payments::{
 	PayBody, PaymentDirection, PaymentKind, PaymentRecord, PaymentStatus,
 };
 use fulgur_api::wire::peers::PeerInfo;
+use fulgur_api::wire::policy::{ForwardingPolicy, PolicyUpdateBody};
 use fulgur_node as node;
 
 use super::{field_by_field, parse, ToWire};
@@ -27,7 +28,10 @@ field_by_field! {
 		channel_id, counterparty_node_id, funding_txo, short_channel_id, capacity_sat,
 		local_balance_msat, outbound_capacity_msat, inbound_capacity_msat, confirmations, state,
 		announced, is_outbound, is_usable, unusable_reason, commitment_feerate_sat_per_kw, anchors,
-		updates_in_flight, updates_done, last_persist_latency_us, last_activity_at,
+		updates_in_flight, updates_done, last_persist_latency_us, last_activity_at, policy,
+	}
+	node::ForwardingPolicy => ForwardingPolicy {
+		fee_base_msat, fee_ppm, cltv_expiry_delta, htlc_minimum_msat, htlc_maximum_msat,
 	}
 	node::OpenedChannel => OpenedChannel { channel_id, counterparty_node_id, funding_txid }
 	node::PaymentRecord => PaymentRecord {
@@ -105,6 +109,7 @@ impl ToWire for node::PaymentKind {
 			node::PaymentKind::Bolt11 => PaymentKind::Bolt11,
 			node::PaymentKind::Bolt12 => PaymentKind::Bolt12,
 			node::PaymentKind::Keysend => PaymentKind::Keysend,
+			node::PaymentKind::Rebalance => PaymentKind::Rebalance,
 		}
 	}
 }
@@ -132,4 +137,22 @@ pub(crate) fn open_channel_request(
 pub(crate) fn pay_request(body: PayBody) -> node::PayRequest {
 	let PayBody { invoice, amount_msat, max_fee_msat, wait: _ } = body;
 	node::PayRequest { invoice, amount_msat, max_fee_msat }
+}
+
+/// A policy change as the node takes it: every field as sent (the node refuses the fixed ones).
+pub(crate) fn policy_update(body: PolicyUpdateBody) -> node::PolicyUpdate {
+	let PolicyUpdateBody {
+		fee_base_msat,
+		fee_ppm,
+		cltv_expiry_delta,
+		htlc_minimum_msat,
+		htlc_maximum_msat,
+	} = body;
+	node::PolicyUpdate {
+		fee_base_msat,
+		fee_ppm,
+		cltv_expiry_delta,
+		htlc_minimum_msat,
+		htlc_maximum_msat,
+	}
 }

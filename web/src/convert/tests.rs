@@ -111,6 +111,13 @@ fn records_are_the_same_json() {
 			updates_done: 2,
 			last_persist_latency_us: set.then_some(3),
 			last_activity_at: set.then_some(4),
+			policy: node::ForwardingPolicy {
+				fee_base_msat: 1000,
+				fee_ppm: 100,
+				cltv_expiry_delta: 72,
+				htlc_minimum_msat: set.then_some(1),
+				htlc_maximum_msat: set.then_some(90_000_000),
+			},
 		});
 		same_json(node::OpenedChannel {
 			channel_id: "dd".repeat(32),

@@ -5,6 +5,7 @@
 use serde_json::{json, Map, Value};
 
 mod closed;
+mod policy;
 
 fn string() -> Value {
 	json!({"type": "string"})
@@ -90,7 +91,7 @@ fn payment() -> Value {
 	object(&[
 		("payment_id", hex("payment id")),
 		("payment_hash", nullable(hex("payment hash"))),
-		("kind", one_of(&["bolt11", "bolt12", "keysend"])),
+		("kind", one_of(&["bolt11", "bolt12", "keysend", "rebalance"])),
 		("direction", one_of(&["outbound", "inbound"])),
 		("destination", nullable(string())),
 		("invoice", nullable(string())),
@@ -149,6 +150,7 @@ fn channel() -> Value {
 		("updates_done", int()),
 		("last_persist_latency_us", nullable(int())),
 		("last_activity_at", nullable(int())),
+		("policy", reference("ForwardingPolicy")),
 	])
 }
 
@@ -496,7 +498,8 @@ fn forwards() -> Vec<(&'static str, Value)> {
 pub(super) fn all() -> Map<String, Value> {
 	let mut schemas = Map::new();
 	let groups = node_state().into_iter().chain(money()).chain(merchant()).chain(routes());
-	for (name, schema) in groups.chain(closed::schemas()).chain(forwards()) {
+	let groups = groups.chain(closed::schemas()).chain(forwards()).chain(policy::schemas());
+	for (name, schema) in groups {
 		schemas.insert(name.to_string(), schema);
 	}
 	schemas

@@ -71,7 +71,12 @@ fn raw(store: &SledStore, namespace: &str, key: &str) -> String {
 
 /// Version 2 of a version 1 record: the same bytes, `"v":2` in front.
 fn tagged(v1: &str) -> String {
-	format!("{{\"v\":2,{}", v1.strip_prefix('{').expect("an object"))
+	tagged_as(2, v1)
+}
+
+/// A version 1 record with `"v":version` in front: the layouts that only added kinds.
+fn tagged_as(version: u32, v1: &str) -> String {
+	format!("{{\"v\":{version},{}", v1.strip_prefix('{').expect("an object"))
 }
 
 /// Version 3 of a version 1 invoice: `"v":3` in front, its counters at the end.
@@ -198,8 +203,8 @@ async fn a_store_written_by_main_4253d99_reads_back_field_for_field_and_migrates
 	let next = journal.read(16, 10).expect("read");
 	assert_eq!(next.iter().map(|e| (e.index, &e.event)).collect::<Vec<_>>(), vec![(17, &peer)]);
 
-	// On disk now: records in version 2 (webhooks 3), main's bytes tagged; events as main wrote
-	// them, and the new one in version 2 in the same layout.
+	// On disk now: records in version 2 (webhooks and payments 3), main's bytes tagged; events
+	// as main wrote them, and the new one in version 3 in the same layout.
 	for ((namespace, key), v1) in &main {
 		let now = raw(&sled, namespace, key);
 		match namespace.as_str() {
@@ -213,17 +218,22 @@ async fn a_store_written_by_main_4253d99_reads_back_field_for_field_and_migrates
 				let v3 = invoice_v3(v1, invoice.add_index, invoice.settle_index);
 				assert_eq!(now, v3, "{namespace}/{key}");
 			}
+			// Payments are version 3: version 1's fields, and one more kind (`rebalance`).
+			"fulgur_payments" | "fulgur_payments_inbound" => {
+				assert_eq!(now, tagged_as(3, v1), "{namespace}/{key}")
+			}
 			_ => assert_eq!(now, tagged(v1), "{namespace}/{key}"),
 		}
 	}
 	for record in &events {
 		let stored = crate::journal::stored_form(record);
 		let v1 = &main[&("fulgur_events".to_string(), format!("{:020}", record.index))];
-		assert_eq!(String::from_utf8(stored).expect("utf8"), tagged(v1), "event {}", record.index);
+		let stored = String::from_utf8(stored).expect("utf8");
+		assert_eq!(stored, tagged_as(3, v1), "event {}", record.index);
 	}
 	let appended = raw(&sled, "fulgur_events", &format!("{:020}", 17));
-	assert_eq!(version::version_of(appended.as_bytes()), Ok(2));
-	assert!(appended.starts_with("{\"v\":2,\"index\":17,\"timestamp\":"), "{appended}");
+	assert_eq!(version::version_of(appended.as_bytes()), Ok(3));
+	assert!(appended.starts_with("{\"v\":3,\"index\":17,\"timestamp\":"), "{appended}");
 	assert_eq!(<InvoiceRecord as Record>::Stored::VERSION, 3);
 	drop((keys, hooks, journal, invoices, store));
 

@@ -43,13 +43,13 @@ async fn an_event_log_of_a_newer_version_is_refused() {
 	let dir = tempfile::tempdir().expect("tempdir");
 	let store: Arc<DynStore> = Arc::new(SledStore::open(dir.path()).expect("open"));
 	let older = r#"{"index":1,"timestamp":1796128398,"type":"peer_disconnected","node_id":"02aa"}"#;
-	let newer = r#"{"v":3,"index":2,"timestamp":1796128399,"type":"peer_connected","node":{"id":"02aa"},"inbound":true}"#;
+	let newer = r#"{"v":4,"index":2,"timestamp":1796128399,"type":"peer_connected","node":{"id":"02aa"},"inbound":true}"#;
 	for (key, value) in [("00000000000000000001", older), ("00000000000000000002", newer)] {
 		let bytes = value.as_bytes().to_vec();
 		KVStoreSync::write(&*store, "fulgur_events", "", key, bytes).expect("write");
 	}
 	match Journal::open(Arc::clone(&store)) {
-		Err(e) => assert!(e.to_string().contains("version 3"), "{e}"),
+		Err(e) => assert!(e.to_string().contains("version 4"), "{e}"),
 		Ok(journal) => panic!("opened; reads {:?}", journal.read(0, 10)),
 	}
 }
