@@ -8,18 +8,21 @@
 //! its state, and sends nothing.
 //!
 //! The caller may choose the preimage (LND clients do) and add custom TLV records to the
-//! payee's onion; records LDK would refuse are refused before anything is recorded.
+//! payee's onion; records LDK would refuse are refused before anything is recorded. A keysend
+//! whose channel has the balance but no free HTLC slot waits for one (`slots`).
 
 use bitcoin::hashes::{sha256, Hash};
 use bitcoin::hex::DisplayHex;
 use bitcoin::secp256k1::PublicKey;
-use lightning::ln::channelmanager::PaymentId;
+use std::sync::Arc;
+
+use lightning::ln::channelmanager::{PaymentId, RetryableSendFailure};
 use lightning::ln::channelmanager::{RecipientOnionFields, Retry};
 use lightning::routing::router::{PaymentParameters, RouteParameters};
 use lightning::types::payment::PaymentPreimage;
 
-use super::{new_record, send_failure, Payments};
-use crate::config::PAYMENT_RETRY_TIMEOUT;
+use super::{new_record, send_failure, slots, Payments};
+use crate::config::{PAYMENT_RETRY_TIMEOUT, PAYMENT_SLOT_WAIT};
 use crate::model::{KeysendOptions, PaymentDirection, PaymentKind, PaymentRecord, PaymentStatus};
 use crate::parse::check_amount_msat;
 use crate::records::Insert;
@@ -72,13 +75,37 @@ pub async fn send(
 		pay.limits.apply(PaymentParameters::for_keysend(payee, KEYSEND_FINAL_CLTV_DELTA, true)),
 		amount_msat,
 	);
-	if let Err(e) = pay.channel_manager.send_spontaneous_payment(
+	let sent = pay.channel_manager.send_spontaneous_payment(
 		Some(preimage),
-		onion,
+		onion.clone(),
 		payment_id,
-		params,
+		params.clone(),
 		Retry::Timeout(retry),
-	) {
+	);
+	if let Err(e) = sent {
+		if e == RetryableSendFailure::RouteNotFound
+			&& slots::slots_explain(&pay.channel_manager, amount_msat)
+		{
+			// Every slot that could carry it is taken: it waits for one (see `slots`).
+			let channel_manager = Arc::clone(&pay.channel_manager);
+			let resend: slots::Resend = Box::new(move || {
+				let (onion, params) = (onion.clone(), params.clone());
+				let retry = Retry::Timeout(retry);
+				channel_manager
+					.send_spontaneous_payment(Some(preimage), onion, payment_id, params, retry)
+					.map(|_hash| ())
+					.map_err(Into::into)
+			});
+			let deadline = tokio::time::Instant::now() + PAYMENT_SLOT_WAIT;
+			if let Err(error) = pay.slots.queue(&id, amount_msat, deadline, resend) {
+				super::received::mark_failed(pay, &id, error.message().to_string()).await;
+				return Err(error);
+			}
+			let record = pay.payments.get(&id);
+			let record =
+				record.ok_or_else(|| NodeError::Internal("payment record vanished".into()))?;
+			return answer(pay, record, retry, wait, &mut updates).await;
+		}
 		let error = send_failure(e);
 		super::received::mark_failed(pay, &id, error.message().to_string()).await;
 		return Err(error);
