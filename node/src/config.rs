@@ -208,6 +208,11 @@ pub const CHAIN_POLL_INTERVAL: Duration = Duration::from_millis(500);
 pub const WALLET_SYNC_INTERVAL: Duration = Duration::from_secs(2);
 /// How often fee estimates are refreshed.
 pub const FEE_REFRESH_INTERVAL: Duration = Duration::from_secs(60);
+/// How long a cooperative close waits for LDK to stop refusing it for a passing reason (the
+/// peer reconnecting, a monitor update in flight); see `channels::close`.
+pub const COOPERATIVE_CLOSE_WAIT: Duration = Duration::from_secs(30);
+/// How often a cooperative close LDK refused for a passing reason is asked again.
+pub const COOPERATIVE_CLOSE_RETRY: Duration = Duration::from_millis(200);
 /// How often we try to reconnect to channel peers that are offline.
 pub const PEER_RECONNECT_INTERVAL: Duration = Duration::from_secs(5);
 /// How often the node announcement is re-broadcast (with announced channels).

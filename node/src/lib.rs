@@ -260,9 +260,13 @@ impl Node {
 		channels::get(&self.handles.channels, channel_id)
 	}
 
-	/// Closes a channel cooperatively, or by broadcasting our commitment when `force`.
-	pub fn close_channel(&self, channel_id: &ChannelId, force: bool) -> Result<(), NodeError> {
-		channels::close(&self.handles.channels, channel_id, force)
+	/// Closes a channel cooperatively (waiting up to 30 s while LDK refuses it for a passing
+	/// reason: the peer reconnecting, a monitor update in flight), or by broadcasting our
+	/// commitment when `force`.
+	pub async fn close_channel(
+		&self, channel_id: &ChannelId, force: bool,
+	) -> Result<(), NodeError> {
+		channels::close(&self.handles.channels, channel_id, force).await
 	}
 
 	/// Changes one channel's forwarding policy (the fields `update` gives); answers the channel

@@ -10,7 +10,9 @@ use lightning::ln::types::ChannelId;
 
 use crate::chain::BitcoindClient;
 use crate::channel_stats::EngineStats;
-use crate::config::{CHANNEL_OPEN_TIMEOUT, MAX_SAT};
+use crate::config::{
+	CHANNEL_OPEN_TIMEOUT, COOPERATIVE_CLOSE_RETRY, COOPERATIVE_CLOSE_WAIT, MAX_SAT,
+};
 use crate::fee_policy::FeePolicy;
 use crate::logger::FulgurLogger;
 use crate::model::{ChannelInfo, OpenChannelRequest, OpenedChannel};
@@ -239,26 +241,57 @@ pub fn get(channels: &Channels, channel_id: &ChannelId) -> Option<ChannelInfo> {
 }
 
 /// Closes a channel: cooperatively, or by broadcasting our latest commitment when `force`.
-pub fn close(channels: &Channels, id: &ChannelId, force: bool) -> Result<(), NodeError> {
-	let channel = channels
-		.channel_manager
-		.list_channels()
-		.into_iter()
-		.find(|c| c.channel_id == *id)
-		.ok_or_else(|| NodeError::NotFound(format!("no channel {id}")))?;
-	let counterparty = channel.counterparty.node_id;
-	let result = if force {
-		channels.channel_manager.force_close_broadcasting_latest_txn(
-			id,
-			&counterparty,
-			"closed by the node operator".to_string(),
-		)
-	} else {
-		channels.channel_manager.close_channel(id, &counterparty)
-	};
-	result.map_err(|e| NodeError::ChannelCloseFailed(format!("{e:?}")))?;
+///
+/// LDK begins a cooperative close only while the peer is connected and no monitor update of
+/// the channel is in flight, and refuses it otherwise; both pass by themselves (the node
+/// reconnects to channel peers, updates complete), so that refusal is asked again for up to
+/// [`COOPERATIVE_CLOSE_WAIT`] before it is answered. Any other refusal is answered at once.
+pub async fn close(channels: &Channels, id: &ChannelId, force: bool) -> Result<(), NodeError> {
+	let deadline = tokio::time::Instant::now() + COOPERATIVE_CLOSE_WAIT;
+	loop {
+		let channel = channels
+			.channel_manager
+			.list_channels()
+			.into_iter()
+			.find(|c| c.channel_id == *id)
+			.ok_or_else(|| NodeError::NotFound(format!("no channel {id}")))?;
+		let counterparty = channel.counterparty.node_id;
+		// A force close broadcasts through bitcoind, synchronously.
+		let result = crate::blocking::off_runtime(|| {
+			if force {
+				channels.channel_manager.force_close_broadcasting_latest_txn(
+					id,
+					&counterparty,
+					"closed by the node operator".to_string(),
+				)
+			} else {
+				channels.channel_manager.close_channel(id, &counterparty)
+			}
+		});
+		match result {
+			Ok(()) => break,
+			Err(e) if !force && refused_for_now(&e) && tokio::time::Instant::now() < deadline => {
+				tokio::time::sleep(COOPERATIVE_CLOSE_RETRY).await;
+			}
+			Err(e) if !force && refused_for_now(&e) => {
+				return Err(NodeError::ChannelCloseFailed(format!(
+					"the peer stayed disconnected or an update of the channel stayed in flight \
+					 for {} s (a cooperative close needs the peer; force-close instead): {e:?}",
+					COOPERATIVE_CLOSE_WAIT.as_secs()
+				)))
+			}
+			Err(e) => return Err(NodeError::ChannelCloseFailed(format!("{e:?}"))),
+		}
+	}
 	crate::info!(channels.logger, "closing channel {id} (force: {force})");
 	Ok(())
+}
+
+/// LDK's refusal of a cooperative close for a reason that passes by itself: the peer is
+/// disconnected or a monitor update is in flight (LDK says both in one message).
+fn refused_for_now(e: &lightning::util::errors::APIError) -> bool {
+	matches!(e, lightning::util::errors::APIError::ChannelUnavailable { err }
+		if err.contains("peer is disconnected") || err.contains("waiting on a monitor update"))
 }
 
 /// Funds of closed channels still on their way back to the wallet, in sat.

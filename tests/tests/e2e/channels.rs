@@ -91,3 +91,36 @@ async fn batch_open_funds_several_channels_with_one_transaction() {
 	}
 	net.shutdown().await;
 }
+
+/// A cooperative close asked for while the peer is away waits for it to come back (LDK
+/// refuses to begin one while the peer is disconnected) instead of failing at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn cooperative_close_waits_for_a_peer_that_is_reconnecting() {
+	let mut net = TestNet::new(&["alice", "bob"]).await;
+	let channel = net.open_channel("alice", "bob", 400_000, 100_000_000).await;
+	let (index, bob) = net.take("bob");
+	bob.stop().await;
+	net.wait_for("alice sees bob gone", || async {
+		net.channel("alice", &channel).await.is_some_and(|c| !c.is_usable)
+	})
+	.await;
+
+	let alice = net.api("alice");
+	let closing = {
+		let channel = channel.clone();
+		tokio::spawn(async move { alice.close_channel(&channel, false).await })
+	};
+	net.start_again("bob", index).await;
+	let closed = closing.await.expect("the close task");
+	closed.expect("the close waited for bob to reconnect");
+	net.wait_for("the closing transaction in the mempool", || async {
+		net.bitcoind.mempool_size().await.unwrap_or(0) > 0
+	})
+	.await;
+	net.mine(1).await;
+	net.wait_for("the channel gone at alice", || async {
+		net.channel("alice", &channel).await.is_none()
+	})
+	.await;
+	net.shutdown().await;
+}

@@ -8,7 +8,7 @@ pub use fulgur_api::wire::channels::{
 };
 use fulgur_node::Node;
 
-use super::{blocking, paginate, PageQuery};
+use super::{paginate, PageQuery};
 use crate::convert::{open_channel_request, parse, ToWire};
 use crate::error::ApiError;
 
@@ -73,9 +73,6 @@ pub(crate) async fn handle_close_channel(
 ) -> Result<CloseChannelResponse, ApiError> {
 	let CloseChannelRequest { channel_id, force } = req;
 	let id = parse::channel_id(&channel_id)?;
-	blocking(move || {
-		node.close_channel(&id, force)?;
-		Ok(CloseChannelResponse { channel_id, force })
-	})
-	.await
+	node.close_channel(&id, force).await?;
+	Ok(CloseChannelResponse { channel_id, force })
 }
