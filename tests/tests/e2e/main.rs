@@ -17,6 +17,7 @@ mod lnd_rest;
 mod payment_records;
 mod payments;
 mod peer_churn;
+mod postgres;
 mod regtest;
 mod restart;
 mod retention;
