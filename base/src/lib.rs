@@ -11,8 +11,8 @@
 //!   feature): an in-memory chain that forks, served as `lightning-block-sync`'s
 //!   `BlockSource`;
 //! - [`packages`]: missing Debian packages installed (as root) or named, never skipped;
-//! - `throwaway_postgres` (tests and benchmarks, through `test-support` elsewhere): a
-//!   PostgreSQL server in a temporary directory, removed after use.
+//! - [`throwaway_postgres`] (for tests and benchmarks): a PostgreSQL server in a temporary
+//!   directory, removed after use.
 //!
 //! It knows nothing of the node or the tower: both depend on it, never the other way.
 #![deny(missing_docs)]
@@ -26,7 +26,6 @@ pub mod log;
 pub mod net;
 pub mod packages;
 pub mod store;
-#[cfg(any(test, feature = "test-support"))]
 pub mod throwaway_postgres;
 
 pub use log::FulgurLogger;

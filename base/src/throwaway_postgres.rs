@@ -1,6 +1,6 @@
 //! A throwaway PostgreSQL server for tests and benchmarks: a fresh cluster in a temporary
 //! directory (`initdb`, then `pg_ctl start` on a free local port, its unix socket in that
-//! directory too), one database, and its URL. Dropping it stops the server and removes the
+//! directory too), one database (more on request), and its URL. Dropping it stops the server and removes the
 //! directory, so nothing outlives the test but what the test itself copied out.
 //!
 //! PostgreSQL refuses to run as root: as root, every server program runs as the `postgres`
@@ -101,6 +101,20 @@ impl ThrowawayPostgres {
 		server.run("createdb", &["-h", "127.0.0.1", "-p", &port, "-U", SUPERUSER, DATABASE])?;
 		server.url = format!("postgres://{SUPERUSER}@127.0.0.1:{port}/{DATABASE}");
 		Ok(server)
+	}
+
+	/// Creates another database `name` (letters, digits and `_`) on this server, and returns
+	/// its URL: one per node when several share the server.
+	pub fn create_database(&self, name: &str) -> io::Result<String> {
+		if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+			return Err(io::Error::new(
+				io::ErrorKind::InvalidInput,
+				format!("database name {name:?}: letters, digits and _ only"),
+			));
+		}
+		let port = self.port.to_string();
+		self.run("createdb", &["-h", "127.0.0.1", "-p", &port, "-U", SUPERUSER, name])?;
+		Ok(format!("postgres://{SUPERUSER}@127.0.0.1:{port}/{name}"))
 	}
 
 	/// `postgres://postgres@127.0.0.1:<port>/fulgur`.
@@ -262,6 +276,9 @@ mod tests {
 		assert!(std::net::TcpStream::connect(("127.0.0.1", server.port())).is_err());
 		server.restart().unwrap();
 		std::net::TcpStream::connect(("127.0.0.1", server.port())).unwrap();
+		let other = server.create_database("second_db").unwrap();
+		assert!(other.ends_with(&format!(":{}/second_db", server.port())), "{other}");
+		assert!(server.create_database("bad name; DROP").is_err());
 		drop(server);
 		assert!(!dir.exists(), "{dir:?} left behind");
 	}

@@ -99,6 +99,11 @@ macro_rules! contract_tests {
 			async fn invalid_names_are_rejected() {
 				super::invalid_names_are_rejected::<$fixture>().await;
 			}
+			// The default test runtime: one thread, which the sync calls block.
+			#[tokio::test]
+			async fn sync_calls_inside_a_single_threaded_runtime_complete() {
+				super::sync_calls_inside_a_single_threaded_runtime_complete::<$fixture>();
+			}
 			#[test]
 			fn data_survives_reopen() {
 				super::data_survives_reopen::<$fixture>();
@@ -268,6 +273,17 @@ async fn invalid_names_are_rejected<F: Fixture>() {
 	// The limits are inclusive.
 	KVStoreSync::write(&store, &max, &max, &max, vec![1]).unwrap();
 	assert_eq!(KVStoreSync::list(&store, &max, &max).unwrap(), vec![max]);
+}
+
+/// The node calls the sync trait from inside its runtime (the journal, the records): the store
+/// must finish the call without that thread's help, on any runtime flavour.
+fn sync_calls_inside_a_single_threaded_runtime_complete<F: Fixture>() {
+	let (_dir, store) = temp_store::<F>();
+	KVStoreSync::write(&store, "inside", "", "k", vec![1]).unwrap();
+	assert_eq!(KVStoreSync::read(&store, "inside", "", "k").unwrap(), vec![1]);
+	assert_eq!(KVStoreSync::list(&store, "inside", "").unwrap(), ["k"]);
+	KVStoreSync::remove(&store, "inside", "", "k", false).unwrap();
+	assert!(store.list_all_keys().unwrap().is_empty());
 }
 
 fn data_survives_reopen<F: Fixture>() {

@@ -38,7 +38,9 @@ async fn a_node_on_postgres_pays_is_paid_and_restarts_with_its_channel_and_recor
 		}
 	})
 	.await;
-	let channel = net.open_channel("alice", "bob", 1_000_000, 0).await;
+	// Bob starts with a balance too, so that he can pay alice at once.
+	let channel = net.open_channel("alice", "bob", 1_000_000, 300_000_000).await;
+	let opened = net.channel("alice", &channel).await.expect("channel").local_balance_msat;
 
 	let invoice = net.api("bob").create_invoice(Some(50_000_000), "to bob", None).await.unwrap();
 	let req = PayRequest { invoice: invoice.bolt11, amount_msat: None, max_fee_msat: None };
@@ -51,7 +53,12 @@ async fn a_node_on_postgres_pays_is_paid_and_restarts_with_its_channel_and_recor
 	let paid = net.api("bob").pay(&req, true).await.expect("bob pays alice");
 	assert_eq!(paid.status, PaymentStatus::Succeeded);
 	net.invoice_paid("alice", &incoming.payment_hash).await;
-	let before = net.channel("alice", &channel).await.expect("channel");
+	// Direct payments pay no fees: once both settled, alice holds exactly this.
+	let settled = opened - 50_000_000 + 20_000_000;
+	net.wait_for("alice's balance shows both payments", || async {
+		net.channel("alice", &channel).await.is_some_and(|c| c.local_balance_msat == settled)
+	})
+	.await;
 
 	// Everything alice holds is in the database, nothing in a sled directory.
 	let alice_dir = net.launch_spec("alice").0;
@@ -73,7 +80,7 @@ async fn a_node_on_postgres_pays_is_paid_and_restarts_with_its_channel_and_recor
 	})
 	.await;
 	let after = net.channel("alice", &channel).await.expect("channel");
-	assert_eq!(after.local_balance_msat, before.local_balance_msat);
+	assert_eq!(after.local_balance_msat, settled);
 	let payments = net.api("alice").list_payments(&Default::default()).await.unwrap();
 	assert_eq!(payments.total, 1, "alice's outgoing payment record");
 	let kept = net.api("alice").get_invoice(&incoming.payment_hash).await.unwrap();

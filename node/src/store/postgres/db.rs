@@ -28,6 +28,9 @@ pub(super) const SCHEMA_VERSION: i32 = 1;
 /// "fulgur" in ASCII).
 const SCHEMA_LOCK: i64 = 0x66_75_6c_67_75_72;
 
+/// How long connecting may take unless the URL says (`connect_timeout`).
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// First pause before connecting again; doubled up to [`MAX_RETRY_PAUSE`].
 const FIRST_RETRY_PAUSE: Duration = Duration::from_millis(50);
 const MAX_RETRY_PAUSE: Duration = Duration::from_secs(1);
@@ -68,9 +71,13 @@ pub(super) struct Target {
 
 impl Target {
 	pub(super) fn new(url: &str) -> io::Result<Target> {
-		let config: Config = url.parse().map_err(|e| {
+		let mut config: Config = url.parse().map_err(|e| {
 			io::Error::new(io::ErrorKind::InvalidInput, format!("invalid PostgreSQL URL: {e}"))
 		})?;
+		// A server that does not answer a connection is retried, not waited for forever.
+		if config.get_connect_timeout().is_none() {
+			config.connect_timeout(CONNECT_TIMEOUT);
+		}
 		let hosts: Vec<String> = config
 			.get_hosts()
 			.iter()
