@@ -9,7 +9,7 @@ use std::sync::Arc;
 use bitcoin::Network;
 use clap::Args;
 use fulgur_node::fee_policy::{DustExposureLimit, FeePolicy};
-use fulgur_node::{Node, NodeConfig, Startup};
+use fulgur_node::{Node, NodeConfig, Startup, StoreKind};
 use fulgur_web::ApiConfig;
 
 use crate::bitcoind::BitcoindRpcArgs;
@@ -102,6 +102,38 @@ pub struct NodeArgs {
 	/// loopback unless behind a TLS proxy)
 	#[arg(long, default_value = "127.0.0.1")]
 	pub phoenixd_bind: std::net::IpAddr,
+	/// Where the node's state lives: `sled` (embedded, in DATA_DIR/db) or `postgres` (the
+	/// database at --postgres-url)
+	#[arg(long, value_enum, default_value = "sled")]
+	pub store: DaemonStore,
+	/// The database of `--store postgres`: `postgres://user[:password]@host[:port]/db` (no TLS
+	/// yet: reach it over a unix socket, `?host=/run/postgresql`, or a trusted network)
+	#[arg(long, value_name = "URL")]
+	pub postgres_url: Option<String>,
+}
+
+/// The stores `fulgur node` runs on (the benchmarks have more).
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DaemonStore {
+	/// sled, embedded in the data directory.
+	Sled,
+	/// PostgreSQL at `--postgres-url`.
+	Postgres,
+}
+
+/// The store these flags choose, with its URL: `--postgres-url` belongs to `--store postgres`
+/// (given alone, or missing there, it is an error, not silently ignored).
+fn store(args: &NodeArgs) -> Result<(StoreKind, Option<String>), String> {
+	match (args.store, &args.postgres_url) {
+		(DaemonStore::Sled, None) => Ok((StoreKind::Sled, None)),
+		(DaemonStore::Postgres, Some(url)) => Ok((StoreKind::Postgres, Some(url.clone()))),
+		(DaemonStore::Postgres, None) => Err("--store postgres needs --postgres-url (or \
+			 FULGUR_POSTGRES_URL, or postgres_url in fulgur.conf)"
+			.into()),
+		(DaemonStore::Sled, Some(_)) => {
+			Err("--postgres-url is given but the store is sled: add --store postgres".into())
+		}
+	}
 }
 
 /// The default data directory, `~/.fulgur/node`.
@@ -144,6 +176,7 @@ pub fn node_config(args: &NodeArgs, data_dir: &Path) -> Result<NodeConfig, Strin
 	};
 	config.routing.max_total_cltv_expiry_delta = args.max_cltv_expiry_delta;
 	config.towers = args.towers.clone();
+	(config.store, config.postgres_url) = store(args)?;
 	config.events_retention = std::time::Duration::from_secs(
 		u64::from(args.events_retention_days) * fulgur_node::config::SECONDS_PER_DAY,
 	);
@@ -388,5 +421,22 @@ mod tests {
 		for bad in ["0", "-1", "x", "36501"] {
 			assert!(parse(&["--events-retention-days", bad]).is_err(), "{bad}");
 		}
+	}
+
+	#[test]
+	fn the_store_is_sled_unless_postgres_is_asked_for_with_its_url() {
+		let data_dir = Path::new("/nonexistent");
+		let config = |args: &[&str]| node_config(&parse(args).unwrap(), data_dir);
+		let default = config(&[]).unwrap();
+		assert_eq!((default.store, default.postgres_url), (StoreKind::Sled, None));
+		let url = "postgres://fulgur@db.internal/node";
+		let postgres = config(&["--store", "postgres", "--postgres-url", url]).unwrap();
+		assert_eq!(postgres.store, StoreKind::Postgres);
+		assert_eq!(postgres.postgres_url.as_deref(), Some(url));
+		let missing = config(&["--store", "postgres"]).unwrap_err();
+		assert!(missing.contains("needs --postgres-url"), "{missing}");
+		let stray = config(&["--postgres-url", url]).unwrap_err();
+		assert!(stray.contains("add --store postgres"), "{stray}");
+		assert!(parse(&["--store", "memory"]).is_err(), "a daemon on memory loses everything");
 	}
 }

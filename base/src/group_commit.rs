@@ -1,10 +1,11 @@
-//! Group commit: one flusher thread turns many concurrent durability requests into one fsync.
-//! The node's LDK store and the tower's appointment store both make their writes durable
-//! through it (see [`crate::store`]).
+//! Group commit: one flusher thread turns many concurrent durability requests into one fsync
+//! (sled) or one transaction (PostgreSQL). The node's LDK stores and the tower's appointment
+//! store all make their writes durable through it (see [`crate::store`]).
 //!
-//! A writer first applies its change to sled (in memory), then registers as a waiter here. The
-//! flusher thread takes *everyone* who registered while the previous flush was running, runs a
-//! single `flush()`, and wakes the whole batch with the shared result. Because a waiter is only
+//! A writer first applies its change (to sled's memory, or to the PostgreSQL store's queue of
+//! pending changes), then registers as a waiter here. The flusher thread takes *everyone* who
+//! registered while the previous flush was running, runs a single flush (which makes durable
+//! everything applied before it started), and wakes the whole batch with the shared result. Because a waiter is only
 //! ever put into a batch that is taken after it registered, and registration happens after the
 //! change was applied, every acknowledged change was covered by a flush that started after it.
 //!
@@ -93,6 +94,21 @@ impl GroupCommit {
 	/// Starts the flusher thread for `db`, named `thread_name` so that it is recognisable in
 	/// `top -H`, debuggers and panics.
 	pub fn start(db: sled::Db, thread_name: &str) -> io::Result<Self> {
+		GroupCommit::start_with(thread_name, move || {
+			db.flush().map(drop).map_err(|e| {
+				let e = io::Error::from(e);
+				io::Error::new(e.kind(), format!("sled flush failed: {e}"))
+			})
+		})
+	}
+
+	/// Starts a flusher thread named `thread_name` whose flush is `flush`: it must make durable
+	/// every change applied before it was called, and is called once more after the owner
+	/// dropped this handle (the final flush).
+	pub fn start_with<F>(thread_name: &str, flush: F) -> io::Result<Self>
+	where
+		F: FnMut() -> io::Result<()> + Send + 'static,
+	{
 		let shared = Arc::new(Shared {
 			state: Mutex::new(State::default()),
 			wake_flusher: Condvar::new(),
@@ -101,7 +117,7 @@ impl GroupCommit {
 		let thread_shared = Arc::clone(&shared);
 		let thread = std::thread::Builder::new()
 			.name(thread_name.to_owned())
-			.spawn(move || run_flusher(&thread_shared, &db))?;
+			.spawn(move || run_flusher(&thread_shared, flush))?;
 		Ok(GroupCommit { shared, thread: Some(thread) })
 	}
 
@@ -188,7 +204,7 @@ impl Drop for FlusherGone<'_> {
 	}
 }
 
-fn run_flusher(shared: &Shared, db: &sled::Db) {
+fn run_flusher(shared: &Shared, mut flush: impl FnMut() -> io::Result<()>) {
 	let _gone = FlusherGone(shared);
 	// Swapped with `State::waiters` each round so neither vector reallocates in steady state.
 	let mut batch: Vec<Waiter> = Vec::new();
@@ -205,10 +221,7 @@ fn run_flusher(shared: &Shared, db: &sled::Db) {
 		};
 
 		// The lock is released here: writers arriving during the flush form the next batch.
-		let outcome = FlushOutcome(db.flush().map(|_| ()).map_err(|e| {
-			let e = io::Error::from(e);
-			(e.kind(), format!("sled flush failed: {e}"))
-		}));
+		let outcome = FlushOutcome(flush().map_err(|e| (e.kind(), e.to_string())));
 		shared.flushes.fetch_add(1, Ordering::Relaxed);
 		for waiter in batch.drain(..) {
 			waiter.wake(outcome.clone());

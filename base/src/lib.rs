@@ -9,7 +9,10 @@
 //! - [`net`]: which source addresses count as one for per-address limits;
 //! - `forking_chain` (tests only: this crate's, and others' through the `test-support`
 //!   feature): an in-memory chain that forks, served as `lightning-block-sync`'s
-//!   `BlockSource`.
+//!   `BlockSource`;
+//! - [`packages`]: missing Debian packages installed (as root) or named, never skipped;
+//! - [`throwaway_postgres`] (for tests and benchmarks): a PostgreSQL server in a temporary
+//!   directory, removed after use.
 //!
 //! It knows nothing of the node or the tower: both depend on it, never the other way.
 #![deny(missing_docs)]
@@ -21,6 +24,8 @@ pub mod forking_chain;
 pub mod group_commit;
 pub mod log;
 pub mod net;
+pub mod packages;
 pub mod store;
+pub mod throwaway_postgres;
 
 pub use log::FulgurLogger;

@@ -18,15 +18,18 @@ pub enum StoreKind {
 	Memory,
 	/// LDK's `FilesystemStore`, written synchronously (the stock baseline).
 	FsSync,
+	/// PostgreSQL at [`NodeConfig::postgres_url`], with group commit.
+	Postgres,
 }
 
 impl StoreKind {
-	/// `sled`, `memory` or `fs-sync`.
+	/// `sled`, `memory`, `fs-sync` or `postgres`.
 	pub fn as_str(&self) -> &'static str {
 		match self {
 			StoreKind::Sled => "sled",
 			StoreKind::Memory => "memory",
 			StoreKind::FsSync => "fs-sync",
+			StoreKind::Postgres => "postgres",
 		}
 	}
 }
@@ -38,7 +41,8 @@ impl std::str::FromStr for StoreKind {
 			"sled" => Ok(StoreKind::Sled),
 			"memory" => Ok(StoreKind::Memory),
 			"fs-sync" => Ok(StoreKind::FsSync),
-			other => Err(format!("unknown store {other:?}: sled, memory or fs-sync")),
+			"postgres" => Ok(StoreKind::Postgres),
+			other => Err(format!("unknown store {other:?}: sled, memory, fs-sync or postgres")),
 		}
 	}
 }
@@ -65,6 +69,9 @@ pub struct NodeConfig {
 	pub fee_rate_floor_sat_per_kw: u32,
 	/// The storage engine.
 	pub store: StoreKind,
+	/// The database of [`StoreKind::Postgres`] (`postgres://user[:password]@host[:port]/db`);
+	/// required by that store, unused by the others.
+	pub postgres_url: Option<String>,
 	/// Whether to accept peer connections on `listen_addr` (a node that only connects out,
 	/// like a benchmark's load generator, needs no listener).
 	pub accept_peers: bool,
@@ -107,6 +114,7 @@ impl NodeConfig {
 			bitcoind_rpc_password: bitcoind_rpc_password.into(),
 			fee_rate_floor_sat_per_kw: DEFAULT_FEE_RATE_FLOOR_SAT_PER_KW,
 			store: StoreKind::default(),
+			postgres_url: None,
 			accept_peers: true,
 			chain_poll_interval: CHAIN_POLL_INTERVAL,
 			wallet_sync_interval: WALLET_SYNC_INTERVAL,

@@ -85,6 +85,10 @@ pub struct PaymentsArgs {
 	/// in-process `fulgur tower` on the same bitcoind); rows `<store>+tower`
 	#[arg(long)]
 	pub tower: bool,
+	/// The hub's database for the `postgres` store (give an empty one: nothing is cleared);
+	/// without it the benchmark starts a throwaway PostgreSQL server of its own
+	#[arg(long, value_name = "URL")]
+	pub postgres_url: Option<String>,
 }
 
 impl PaymentsArgs {
@@ -105,7 +109,17 @@ impl PaymentsArgs {
 			return Err("--concurrency must be positive numbers".into());
 		}
 		if self.stores.is_empty() {
-			return Err("--stores needs at least one of memory, sled, fs-sync".into());
+			return Err("--stores needs at least one of memory, sled, fs-sync, postgres".into());
+		}
+		if self.postgres_url.is_some() {
+			if !self.stores.contains(&StoreKind::Postgres) {
+				return Err("--postgres-url is for the postgres store: add it to --stores".into());
+			}
+			if self.tower {
+				return Err(
+					"--postgres-url holds one hub: without --tower (two postgres rows)".into()
+				);
+			}
 		}
 		for (i, store) in self.stores.iter().enumerate() {
 			if self.stores[..i].contains(store) {

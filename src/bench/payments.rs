@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use std::net::SocketAddr;
 
+use fulgur_base::throwaway_postgres::ThrowawayPostgres;
 use fulgur_node::{Node, StoreKind};
 use fulgur_watchtower::server::{Tower, TowerConfig, TowerOptions};
 use serde_json::json;
@@ -49,10 +50,17 @@ pub async fn run(args: PaymentsArgs) -> Result<(), String> {
 			Ok(chain) => chain,
 			Err(e) => return Err(format!("{e} (working directory kept: {})", dir.display())),
 		};
+	let postgres = match HubDatabases::for_args(&args).await {
+		Ok(postgres) => postgres,
+		Err(e) => {
+			chain.stop().await;
+			return Err(format!("{e} (working directory kept: {})", dir.display()));
+		}
+	};
 	let mut stores = Vec::new();
 	let mut failure = None;
 	for &(store, tower) in &variants {
-		match run_store(&mut chain, &dir, store, tower, &plan, &args).await {
+		match run_store(&mut chain, &dir, store, tower, &postgres, &plan, &args).await {
 			Ok(result) => stores.push(result),
 			Err(e) => {
 				failure = Some(format!("{}: {e}", label(store, tower)));
@@ -61,6 +69,7 @@ pub async fn run(args: PaymentsArgs) -> Result<(), String> {
 		}
 	}
 	chain.stop().await;
+	drop(postgres);
 	let report = Report { config: config_json(&args, &plan), stores };
 	if let Some(e) = failure {
 		if !report.stores.is_empty() {
@@ -138,9 +147,57 @@ async fn start_tower(chain: &Chain, dir: &Path) -> Result<Tower, String> {
 	Tower::start(config).await.map_err(|e| format!("starting the tower: {e}"))
 }
 
+/// Where the hubs on the `postgres` store keep their state: the database given, or one new
+/// database per row on a throwaway server the benchmark started.
+enum HubDatabases {
+	/// No row is on PostgreSQL.
+	Unused,
+	/// `--postgres-url` (one row only, checked by [`PaymentsArgs::check`]).
+	Given(String),
+	/// A server of the benchmark's own, removed at the end.
+	Throwaway(ThrowawayPostgres),
+}
+
+impl HubDatabases {
+	async fn for_args(args: &PaymentsArgs) -> Result<HubDatabases, String> {
+		if !args.stores.contains(&StoreKind::Postgres) {
+			return Ok(HubDatabases::Unused);
+		}
+		if let Some(url) = &args.postgres_url {
+			return Ok(HubDatabases::Given(url.clone()));
+		}
+		eprintln!("bench payments: starting a throwaway PostgreSQL server for the postgres store");
+		tokio::task::spawn_blocking(ThrowawayPostgres::provide)
+			.await
+			.map_err(|e| format!("starting PostgreSQL: {e}"))?
+			.map(HubDatabases::Throwaway)
+			.map_err(|e| format!("starting PostgreSQL: {e}"))
+	}
+
+	/// The database of the hub of row `name`, when it is on PostgreSQL.
+	fn url_for(&self, store: StoreKind, name: &str) -> Result<Option<String>, String> {
+		if store != StoreKind::Postgres {
+			return Ok(None);
+		}
+		match self {
+			HubDatabases::Unused => Err("no PostgreSQL server for the postgres store".into()),
+			HubDatabases::Given(url) => Ok(Some(url.clone())),
+			HubDatabases::Throwaway(server) => {
+				let database: String =
+					name.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '_' }).collect();
+				server
+					.create_database(&format!("hub_{database}"))
+					.map(Some)
+					.map_err(|e| format!("creating the hub's database: {e}"))
+			}
+		}
+	}
+}
+
 /// One store's phase: set up, idle sample, probe, warm up, the counted runs, stop.
 async fn run_store(
-	chain: &mut Chain, root: &Path, store: StoreKind, tower: bool, plan: &Plan, args: &PaymentsArgs,
+	chain: &mut Chain, root: &Path, store: StoreKind, tower: bool, postgres: &HubDatabases,
+	plan: &Plan, args: &PaymentsArgs,
 ) -> Result<StoreResult, String> {
 	let started = Instant::now();
 	let rss_start_kb = ProcSample::read().rss_kb;
@@ -152,7 +209,8 @@ async fn run_store(
 		false => None,
 	};
 	let towers: Vec<String> = tower.iter().map(|t| t.local_addr().to_string()).collect();
-	let network = start_network(chain, &dir, store, plan, &towers).await?;
+	let postgres_url = postgres.url_for(store, &name)?;
+	let network = start_network(chain, &dir, store, postgres_url, plan, &towers).await?;
 	if let Err(e) = open_channels(chain, &network, plan).await {
 		network.stop().await;
 		if let Some(tower) = tower {

@@ -234,8 +234,11 @@ impl Network {
 }
 /// Starts the hub (on `store`, accepting peers) and the payers and merchant (memory store,
 /// connecting out only), in `dir`.
+///
+/// `postgres_url` is the hub's database when `store` is [`StoreKind::Postgres`].
 pub async fn start_network(
-	chain: &Chain, dir: &Path, store: StoreKind, plan: &Plan, towers: &[String],
+	chain: &Chain, dir: &Path, store: StoreKind, postgres_url: Option<String>, plan: &Plan,
+	towers: &[String],
 ) -> Result<Network, String> {
 	let port = crate::bitcoind::free_port().map_err(|e| e.to_string())?;
 	let spec = |name: String, store, listen_port| NodeSpec {
@@ -247,6 +250,7 @@ pub async fn start_network(
 	};
 	let mut hub_config = spec("hub".into(), store, Some(port)).config()?;
 	hub_config.towers = towers.to_vec();
+	hub_config.postgres_url = postgres_url;
 	let mut configs = Vec::with_capacity(plan.payers + 1);
 	for i in 0..plan.payers {
 		configs.push(spec(format!("payer{i:04}"), StoreKind::Memory, None).config()?);

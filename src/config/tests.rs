@@ -362,6 +362,8 @@ fn every_variable_keeps_its_name() {
 		"FULGUR_EVENTS_RETENTION_DAYS",
 		"FULGUR_PHOENIXD_PORT",
 		"FULGUR_PHOENIXD_BIND",
+		"FULGUR_STORE",
+		"FULGUR_POSTGRES_URL",
 	];
 	let tower_names = [
 		"FULGUR_TOWER_DATA_DIR",

@@ -57,7 +57,9 @@ mod setup;
 mod start;
 
 pub(crate) use fulgur_base::clock::unix_now_u32;
-use setup::{open_sled, read_or_create_seed, starting_info, user_config, StartupClock};
+use setup::{
+	open_postgres, open_sled, read_or_create_seed, starting_info, user_config, StartupClock,
+};
 
 const SEED_FILE: &str = "seed";
 const DB_DIR: &str = "db";
@@ -116,6 +118,7 @@ pub(crate) async fn build(config: NodeConfig, startup: Arc<Startup>) -> Result<H
 		StoreKind::Sled => Arc::new(open_sled(&config.data_dir.join(DB_DIR)).await?),
 		StoreKind::Memory => Arc::new(MemoryStore::new()),
 		StoreKind::FsSync => Arc::new(FsSyncStore::new(config.data_dir.join(FS_STORE_DIR))),
+		StoreKind::Postgres => Arc::new(open_postgres(config.postgres_url.as_deref()).await?),
 	};
 	let seed = read_or_create_seed(&config.data_dir.join(SEED_FILE))?;
 	let master = Xpriv::new_master(config.network, &seed)

@@ -56,9 +56,11 @@ pub(crate) use kvstore_inline_from_sync;
 
 mod fs_sync;
 mod memory;
+mod postgres;
 
 pub use fs_sync::FsSyncStore;
 pub use memory::MemoryStore;
+pub use postgres::PostgresStore;
 
 use std::future::Future;
 use std::io;

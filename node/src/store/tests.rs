@@ -1,37 +1,166 @@
+//! The storage contract, run against every durable store: sled, and PostgreSQL on a throwaway
+//! server (see [`fulgur_base::throwaway_postgres`]). Each contract test is written once,
+//! generic over a [`Fixture`], and instantiated per store by `contract_tests!`.
 use super::*;
 
 use std::io::BufRead;
 use std::process::{Command, Stdio};
 
+use fulgur_base::throwaway_postgres::ThrowawayPostgres;
 use lightning::util::persist::{KVStore, KVStoreSync, MigratableKVStore};
 
-fn temp_store() -> (tempfile::TempDir, SledStore) {
-	let dir = tempfile::tempdir().expect("tempdir");
-	let store = SledStore::open(dir.path()).expect("open store");
-	(dir, store)
+/// A store under test: where its data lives, and how to open it (again) there.
+trait Fixture: Sized {
+	type Store: NodeStore + MigratableKVStore + Clone + 'static;
+	/// A new, empty place for a store.
+	fn new() -> Self;
+	/// Opens the store on this fixture's data (after the last handle on it was dropped).
+	fn open(&self) -> Self::Store;
+	/// What a re-executed test process needs to open the same store ([`Fixture::open_at`]).
+	fn location(&self) -> String;
+	fn open_at(location: &str) -> Self::Store;
+	/// Between closing a store and opening it again: the PostgreSQL server crashes and
+	/// recovers, so what reopening finds is what was committed, not what a cache held.
+	fn between_opens(&self) {}
+	fn wait_durable(store: &Self::Store) -> impl std::future::Future<Output = io::Result<()>>;
 }
+
+struct SledFixture(tempfile::TempDir);
+
+impl Fixture for SledFixture {
+	type Store = SledStore;
+	fn new() -> Self {
+		SledFixture(tempfile::tempdir().expect("tempdir"))
+	}
+	fn open(&self) -> SledStore {
+		SledStore::open(self.0.path()).expect("open store")
+	}
+	fn location(&self) -> String {
+		self.0.path().display().to_string()
+	}
+	fn open_at(location: &str) -> SledStore {
+		SledStore::open(Path::new(location)).expect("open store")
+	}
+	fn wait_durable(store: &SledStore) -> impl std::future::Future<Output = io::Result<()>> {
+		store.wait_durable_async()
+	}
+}
+
+struct PostgresFixture(ThrowawayPostgres);
+
+impl Fixture for PostgresFixture {
+	type Store = PostgresStore;
+	fn new() -> Self {
+		PostgresFixture(ThrowawayPostgres::provide().expect("a throwaway PostgreSQL server"))
+	}
+	fn open(&self) -> PostgresStore {
+		PostgresStore::open(self.0.url()).expect("open store")
+	}
+	fn location(&self) -> String {
+		self.0.url().to_owned()
+	}
+	fn open_at(location: &str) -> PostgresStore {
+		PostgresStore::open(location).expect("open store")
+	}
+	fn between_opens(&self) {
+		self.0.crash().expect("crash the server");
+		self.0.restart().expect("restart the server");
+	}
+	fn wait_durable(store: &PostgresStore) -> impl std::future::Future<Output = io::Result<()>> {
+		store.wait_durable_async()
+	}
+}
+
+fn temp_store<F: Fixture>() -> (F, F::Store) {
+	let fixture = F::new();
+	let store = fixture.open();
+	(fixture, store)
+}
+
+/// Every contract test, for one store.
+macro_rules! contract_tests {
+	($module:ident, $fixture:ty) => {
+		mod $module {
+			use super::*;
+
+			#[test]
+			fn sync_roundtrip() {
+				super::sync_roundtrip::<$fixture>();
+			}
+			#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+			async fn async_roundtrip() {
+				super::async_roundtrip::<$fixture>().await;
+			}
+			#[test]
+			fn async_futures_work_outside_a_runtime() {
+				super::async_futures_work_outside_a_runtime::<$fixture>();
+			}
+			#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+			async fn invalid_names_are_rejected() {
+				super::invalid_names_are_rejected::<$fixture>().await;
+			}
+			// The default test runtime: one thread, which the sync calls block.
+			#[tokio::test]
+			async fn sync_calls_inside_a_single_threaded_runtime_complete() {
+				super::sync_calls_inside_a_single_threaded_runtime_complete::<$fixture>();
+			}
+			#[test]
+			fn data_survives_reopen() {
+				super::data_survives_reopen::<$fixture>();
+			}
+			#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+			async fn concurrent_async_writers_share_flushes() {
+				super::concurrent_async_writers_share_flushes::<$fixture>().await;
+			}
+			#[test]
+			fn concurrent_sync_writers_share_flushes() {
+				super::concurrent_sync_writers_share_flushes::<$fixture>();
+			}
+			#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+			async fn per_key_order_is_issue_order() {
+				super::per_key_order_is_issue_order::<$fixture>().await;
+			}
+			#[test]
+			fn acknowledged_writes_survive_sigkill() {
+				// The name libtest knows this test by: the module path without the crate
+				// name, so the test keeps working wherever this module is mounted.
+				let full = concat!(module_path!(), "::acknowledged_writes_survive_sigkill");
+				let name = full.split_once("::").map_or(full, |(_, rest)| rest);
+				super::acknowledged_writes_survive_sigkill::<$fixture>(name);
+			}
+		}
+	};
+}
+
+contract_tests!(on_sled, SledFixture);
+contract_tests!(on_postgres, PostgresFixture);
 
 fn sorted(mut v: Vec<String>) -> Vec<String> {
 	v.sort();
 	v
 }
 
-// Compile-time check of what the node relies on: the store can be shared across threads and
-// its futures can be spawned on a multi-threaded runtime.
+// Compile-time check of what the node relies on: the stores can be shared across threads and
+// their futures can be spawned on a multi-threaded runtime.
 #[allow(dead_code)]
 fn assert_send_sync_static() {
 	fn is_send_static<T: Send + 'static>(_: &T) {}
 	fn is_send_sync<T: Send + Sync + 'static>() {}
 	is_send_sync::<SledStore>();
-	let (_dir, store) = temp_store();
+	is_send_sync::<PostgresStore>();
+	let (_dir, store) = temp_store::<SledFixture>();
 	is_send_static(&KVStore::write(&store, "a", "", "k", Vec::new()));
 	is_send_static(&KVStore::read(&store, "a", "", "k"));
 	is_send_static(&store.wait_durable_async());
+	let (_server, store) = temp_store::<PostgresFixture>();
+	is_send_static(&KVStore::write(&store, "a", "", "k", Vec::new()));
+	is_send_static(&KVStore::read(&store, "a", "", "k"));
+	is_send_static(&KVStore::list(&store, "a", ""));
+	is_send_static(&store.wait_durable_async());
 }
 
-#[test]
-fn sync_roundtrip() {
-	let (_dir, store) = temp_store();
+fn sync_roundtrip<F: Fixture>() {
+	let (_dir, store) = temp_store::<F>();
 	KVStoreSync::write(&store, "monitors", "", "chan1", vec![1, 2, 3]).unwrap();
 	KVStoreSync::write(&store, "monitors", "", "chan2", vec![4]).unwrap();
 	KVStoreSync::write(&store, "monitor_updates", "chan1", "1", vec![5]).unwrap();
@@ -73,9 +202,8 @@ fn sync_roundtrip() {
 	assert!(stats.flushes >= 1);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn async_roundtrip() {
-	let (_dir, store) = temp_store();
+async fn async_roundtrip<F: Fixture>() {
+	let (_dir, store) = temp_store::<F>();
 	KVStore::write(&store, "ns", "sub", "a", b"one".to_vec()).await.unwrap();
 	KVStore::write(&store, "ns", "sub", "b", b"two".to_vec()).await.unwrap();
 	assert_eq!(KVStore::read(&store, "ns", "sub", "a").await.unwrap(), b"one");
@@ -91,13 +219,12 @@ async fn async_roundtrip() {
 	// The sync and async faces share one state.
 	KVStoreSync::write(&store, "ns", "sub", "c", b"three".to_vec()).unwrap();
 	assert_eq!(KVStore::read(&store, "ns", "sub", "c").await.unwrap(), b"three");
-	store.wait_durable_async().await.unwrap();
+	F::wait_durable(&store).await.unwrap();
 }
 
-#[test]
-fn async_futures_work_outside_a_runtime() {
+fn async_futures_work_outside_a_runtime<F: Fixture>() {
 	// LDK may poll store futures from its own executor; nothing may require a tokio context.
-	let (_dir, store) = temp_store();
+	let (_dir, store) = temp_store::<F>();
 	let write = KVStore::write(&store, "ns", "", "k", vec![7]);
 	let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
 	rt.block_on(write).unwrap();
@@ -105,9 +232,8 @@ fn async_futures_work_outside_a_runtime() {
 	assert_eq!(rt.block_on(read).unwrap(), vec![7]);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn invalid_names_are_rejected() {
-	let (_dir, store) = temp_store();
+async fn invalid_names_are_rejected<F: Fixture>() {
+	let (_dir, store) = temp_store::<F>();
 	let too_long = "a".repeat(KVSTORE_NAMESPACE_KEY_MAX_LEN + 1);
 	let max = "a".repeat(KVSTORE_NAMESPACE_KEY_MAX_LEN);
 	let bad: &[(&str, &str, &str, &str)] = &[
@@ -149,32 +275,49 @@ async fn invalid_names_are_rejected() {
 	assert_eq!(KVStoreSync::list(&store, &max, &max).unwrap(), vec![max]);
 }
 
-#[test]
-fn data_survives_reopen() {
-	let dir = tempfile::tempdir().unwrap();
+/// The node calls the sync trait from inside its runtime (the journal, the records): the store
+/// must finish the call without that thread's help, on any runtime flavour.
+fn sync_calls_inside_a_single_threaded_runtime_complete<F: Fixture>() {
+	let (_dir, store) = temp_store::<F>();
+	KVStoreSync::write(&store, "inside", "", "k", vec![1]).unwrap();
+	assert_eq!(KVStoreSync::read(&store, "inside", "", "k").unwrap(), vec![1]);
+	assert_eq!(KVStoreSync::list(&store, "inside", "").unwrap(), ["k"]);
+	KVStoreSync::remove(&store, "inside", "", "k", false).unwrap();
+	assert!(store.list_all_keys().unwrap().is_empty());
+}
+
+fn data_survives_reopen<F: Fixture>() {
+	let fixture = F::new();
 	{
-		let store = SledStore::open(dir.path()).unwrap();
+		let store = fixture.open();
 		let clone = store.clone();
 		KVStoreSync::write(&store, "monitors", "", "chan", vec![42; 1000]).unwrap();
 		KVStoreSync::write(&clone, "", "", "manager", vec![1]).unwrap();
 		KVStoreSync::write(&clone, "gone", "", "k", vec![1]).unwrap();
 		// Lazy removes are not waited for; the final flush on drop must still persist them.
 		KVStoreSync::remove(&clone, "gone", "", "k", true).unwrap();
-		// A second open of a live database must fail cleanly, not corrupt it.
-		assert!(SledStore::open(dir.path()).is_err());
 	}
+	fixture.between_opens();
 	// Reopening right away also proves the flusher thread released its database handle.
-	let store = SledStore::open(dir.path()).unwrap();
+	let store = fixture.open();
 	assert_eq!(KVStoreSync::read(&store, "monitors", "", "chan").unwrap(), vec![42; 1000]);
 	assert_eq!(KVStoreSync::read(&store, "", "", "manager").unwrap(), vec![1]);
 	assert!(KVStoreSync::list(&store, "gone", "").unwrap().is_empty());
 	assert_eq!(store.stats(), StoreStats::default());
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn concurrent_async_writers_share_flushes() {
+#[test]
+fn a_second_open_of_a_live_sled_database_fails_cleanly() {
+	let dir = tempfile::tempdir().unwrap();
+	let store = SledStore::open(dir.path()).unwrap();
+	KVStoreSync::write(&store, "monitors", "", "chan", vec![42]).unwrap();
+	assert!(SledStore::open(dir.path()).is_err());
+	assert_eq!(KVStoreSync::read(&store, "monitors", "", "chan").unwrap(), vec![42]);
+}
+
+async fn concurrent_async_writers_share_flushes<F: Fixture>() {
 	const WRITERS: usize = 64;
-	let (_dir, store) = temp_store();
+	let (_dir, store) = temp_store::<F>();
 	let barrier = Arc::new(tokio::sync::Barrier::new(WRITERS));
 	let mut tasks = Vec::new();
 	for i in 0..WRITERS {
@@ -194,11 +337,10 @@ async fn concurrent_async_writers_share_flushes() {
 	assert_eq!(KVStoreSync::list(&store, "batch", "").unwrap().len(), WRITERS);
 }
 
-#[test]
-fn concurrent_sync_writers_share_flushes() {
+fn concurrent_sync_writers_share_flushes<F: Fixture>() {
 	const THREADS: usize = 16;
 	const PER_THREAD: usize = 8;
-	let (_dir, store) = temp_store();
+	let (_dir, store) = temp_store::<F>();
 	let barrier = Arc::new(std::sync::Barrier::new(THREADS));
 	let threads: Vec<_> = (0..THREADS)
 		.map(|t| {
@@ -220,12 +362,11 @@ fn concurrent_sync_writers_share_flushes() {
 	assert!(stats.flushes < stats.writes, "no batching: {stats:?}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn per_key_order_is_issue_order() {
+async fn per_key_order_is_issue_order<F: Fixture>() {
 	const TASKS: usize = 16;
 	const WRITES_PER_TASK: u32 = 40;
 	const SHARED_WRITES: u32 = 200;
-	let (_dir, store) = temp_store();
+	let (_dir, store) = temp_store::<F>();
 
 	let mut tasks = Vec::new();
 	for t in 0..TASKS {
@@ -290,10 +431,10 @@ fn crash_value(writer: usize, i: usize) -> Vec<u8> {
 
 /// Child side of the crash test: concurrent async writers, each printing `ACK <w> <i>` only once
 /// its write was acknowledged, until the parent kills the process.
-fn crash_child(path: &str) {
+fn crash_child<F: Fixture>(location: &str) {
 	let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).build().unwrap();
 	rt.block_on(async {
-		let store = SledStore::open(Path::new(path)).unwrap();
+		let store = F::open_at(location);
 		let mut tasks = Vec::new();
 		for w in 0..CRASH_WRITERS {
 			let store = store.clone();
@@ -314,22 +455,16 @@ fn crash_child(path: &str) {
 	});
 }
 
-#[test]
-fn acknowledged_writes_survive_sigkill() {
-	if let Ok(path) = std::env::var(CRASH_CHILD_ENV) {
-		crash_child(&path);
+fn acknowledged_writes_survive_sigkill<F: Fixture>(test_name: &str) {
+	if let Ok(location) = std::env::var(CRASH_CHILD_ENV) {
+		crash_child::<F>(&location);
 		return;
 	}
 
-	// The name libtest knows this test by: the module path without the crate name, so the test
-	// keeps working wherever this module is mounted.
-	let full = concat!(module_path!(), "::acknowledged_writes_survive_sigkill");
-	let test_name = full.split_once("::").map_or(full, |(_, rest)| rest);
-
-	let dir = tempfile::tempdir().unwrap();
+	let fixture = F::new();
 	let mut child = Command::new(std::env::current_exe().unwrap())
 		.args(["--exact", test_name, "--nocapture", "--test-threads=1"])
-		.env(CRASH_CHILD_ENV, dir.path())
+		.env(CRASH_CHILD_ENV, fixture.location())
 		.stdout(Stdio::piped())
 		.stderr(Stdio::null())
 		.spawn()
@@ -361,7 +496,8 @@ fn acknowledged_writes_survive_sigkill() {
 		}
 	}
 
-	let store = SledStore::open(dir.path()).unwrap();
+	fixture.between_opens();
+	let store = fixture.open();
 	for &(w, i) in &acked {
 		let value = KVStoreSync::read(&store, "crash", "", &format!("w{w}-{i}"))
 			.unwrap_or_else(|e| panic!("acknowledged key w{w}-{i} lost: {e}"));

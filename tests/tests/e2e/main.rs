@@ -24,6 +24,7 @@ mod payment_records;
 mod payments;
 mod peer_churn;
 mod policy;
+mod postgres;
 mod rebalance;
 mod regtest;
 mod restart;

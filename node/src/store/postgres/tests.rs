@@ -1,0 +1,176 @@
+//! What only the PostgreSQL store has to show (the contract tests shared with sled are in
+//! `store/tests.rs`): the server going away mid-write loses nothing acknowledged, and the
+//! schema and the URL are checked at start with clear errors.
+
+use std::sync::atomic::AtomicBool;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use fulgur_base::throwaway_postgres::ThrowawayPostgres;
+use lightning::util::persist::{KVStore, KVStoreSync};
+
+use super::*;
+
+const WRITERS: usize = 8;
+
+fn value(writer: usize, i: usize) -> Vec<u8> {
+	format!("value-{writer}-{i}").into_bytes().repeat(16)
+}
+
+/// A plain client on the test's server, for what the store itself would never do.
+async fn admin(server: &ThrowawayPostgres) -> tokio_postgres::Client {
+	let (client, connection) =
+		tokio_postgres::connect(server.url(), tokio_postgres::NoTls).await.unwrap();
+	tokio::spawn(async move {
+		let _ = connection.await;
+	});
+	client
+}
+
+/// What the writers share: the writes acknowledged, the first failure, and when to stop.
+#[derive(Default)]
+struct Progress {
+	acked: Mutex<Vec<(usize, usize)>>,
+	failure: Mutex<Option<String>>,
+	stop: AtomicBool,
+}
+
+impl Progress {
+	/// One writer's loop: writes until told to stop or a write fails (which it records).
+	fn record(&self, writer: usize, i: usize, result: Result<(), LdkIoError>) -> bool {
+		match result {
+			Ok(()) => {
+				self.acked.lock().unwrap().push((writer, i));
+				!self.stop.load(Ordering::Relaxed)
+			}
+			Err(e) => {
+				self.failure.lock().unwrap().get_or_insert(format!("write w{writer}-{i}: {e}"));
+				false
+			}
+		}
+	}
+
+	/// Waits until `more` further writes were acknowledged; fails the test as soon as one
+	/// write failed (the store must wait for the server, not give up).
+	async fn wait_for_acks(&self, more: usize) {
+		let target = self.acked.lock().unwrap().len() + more;
+		while self.acked.lock().unwrap().len() < target {
+			if let Some(failure) = self.failure.lock().unwrap().as_ref() {
+				panic!("a write failed instead of waiting for the server: {failure}");
+			}
+			tokio::time::sleep(Duration::from_millis(20)).await;
+		}
+	}
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn acknowledged_writes_survive_the_server_crashing_and_connections_killed_mid_write() {
+	let server = ThrowawayPostgres::provide().unwrap();
+	let store = PostgresStore::open(server.url()).unwrap();
+	let progress = Arc::new(Progress::default());
+	// Half the writers async, half on threads of their own through the sync trait (threads, not
+	// the runtime's blocking pool: a failing test must not wait for them to finish).
+	let mut async_writers = Vec::new();
+	let mut sync_writers = Vec::new();
+	for w in 0..WRITERS {
+		let (store, progress) = (store.clone(), Arc::clone(&progress));
+		if w % 2 == 0 {
+			async_writers.push(tokio::spawn(async move {
+				for i in 0.. {
+					let key = format!("w{w}-{i}");
+					let result = KVStore::write(&store, "outage", "", &key, value(w, i)).await;
+					if !progress.record(w, i, result) {
+						break;
+					}
+				}
+			}));
+		} else {
+			sync_writers.push(std::thread::spawn(move || {
+				for i in 0.. {
+					let key = format!("w{w}-{i}");
+					let result = KVStoreSync::write(&store, "outage", "", &key, value(w, i));
+					if !progress.record(w, i, result) {
+						break;
+					}
+				}
+			}));
+		}
+	}
+
+	progress.wait_for_acks(200).await;
+	// The server dies mid-write (no checkpoint: only what was committed survives), stays away
+	// a moment while writes queue up, and comes back.
+	server.crash().unwrap();
+	tokio::time::sleep(Duration::from_millis(500)).await;
+	server.restart().unwrap();
+	progress.wait_for_acks(200).await;
+
+	// Every connection of the store is cut from the server side.
+	let admin = admin(&server).await;
+	let killed = admin
+		.query(
+			"SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+			 WHERE datname = current_database() AND pid <> pg_backend_pid()",
+			&[],
+		)
+		.await
+		.unwrap();
+	// The writer's connection at least (the reader connects again only when next asked).
+	assert!(!killed.is_empty(), "the store's connections were not found");
+	progress.wait_for_acks(200).await;
+
+	progress.stop.store(true, Ordering::Relaxed);
+	for writer in async_writers {
+		writer.await.unwrap();
+	}
+	for writer in sync_writers {
+		writer.join().unwrap();
+	}
+	// No write failed: the store waited for the server instead.
+	assert_eq!(*progress.failure.lock().unwrap(), None);
+	drop(store);
+	server.crash().unwrap();
+	server.restart().unwrap();
+
+	let store = PostgresStore::open(server.url()).unwrap();
+	let acked = progress.acked.lock().unwrap().clone();
+	for &(w, i) in &acked {
+		let stored = KVStoreSync::read(&store, "outage", "", &format!("w{w}-{i}"))
+			.unwrap_or_else(|e| panic!("acknowledged key w{w}-{i} lost: {e}"));
+		assert_eq!(stored, value(w, i), "acknowledged key w{w}-{i} corrupted");
+	}
+	assert_eq!(KVStoreSync::list(&store, "outage", "").unwrap().len(), acked.len());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_database_from_a_newer_fulgur_is_refused_and_left_alone() {
+	let server = ThrowawayPostgres::provide().unwrap();
+	{
+		let store = PostgresStore::open(server.url()).unwrap();
+		KVStoreSync::write(&store, "", "", "manager", vec![1]).unwrap();
+	}
+	let admin = admin(&server).await;
+	admin.execute("UPDATE fulgur_schema SET version = 99", &[]).await.unwrap();
+	let err = PostgresStore::open(server.url()).err().expect("opened a newer schema");
+	assert!(err.to_string().contains("schema version 99"), "{err}");
+	let rows = admin.query("SELECT value FROM fulgur_kv", &[]).await.unwrap();
+	assert_eq!(rows.len(), 1);
+	// Back to this version: the same data opens again.
+	admin.execute("UPDATE fulgur_schema SET version = $1", &[&db::SCHEMA_VERSION]).await.unwrap();
+	let store = PostgresStore::open(server.url()).unwrap();
+	assert_eq!(KVStoreSync::read(&store, "", "", "manager").unwrap(), vec![1]);
+}
+
+#[test]
+fn a_bad_or_unreachable_database_is_a_clear_error_without_the_password() {
+	let err = PostgresStore::open("postgres://user@host:notaport/db").err().expect("bad URL");
+	assert_eq!(err.kind(), io::ErrorKind::InvalidInput, "{err}");
+	assert!(err.to_string().contains("invalid PostgreSQL URL"), "{err}");
+
+	// Port 1 on loopback: nothing listens there.
+	let url = "postgres://fulgur:s3cret@127.0.0.1:1/nodedb";
+	let err = PostgresStore::open(url).err().expect("connected to nothing");
+	let message = err.to_string();
+	assert!(message.contains("fulgur@127.0.0.1:1/nodedb"), "{message}");
+	assert!(!message.contains("s3cret"), "{message}");
+}

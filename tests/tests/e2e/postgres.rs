@@ -1,0 +1,95 @@
+//! A node on PostgreSQL (`--store postgres`) opens a channel, pays and is paid, restarts from
+//! the database alone and still has its channel and its records.
+
+use fulgur_api::wire::invoices::InvoiceStatus;
+use fulgur_api::wire::payments::{PayRequest, PaymentStatus};
+use fulgur_base::throwaway_postgres::ThrowawayPostgres;
+use fulgur_node::StoreKind;
+use fulgur_tests::TestNet;
+
+/// Rows the node stored under a namespace, read from the database itself.
+async fn stored_rows(url: &str, primary_namespace: &str) -> i64 {
+	let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls).await.unwrap();
+	tokio::spawn(async move {
+		let _ = connection.await;
+	});
+	let row = client
+		.query_one(
+			"SELECT count(*) FROM fulgur_kv WHERE primary_namespace = $1",
+			&[&primary_namespace],
+		)
+		.await
+		.unwrap();
+	row.get(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_node_on_postgres_pays_is_paid_and_restarts_with_its_channel_and_records() {
+	let server =
+		tokio::task::spawn_blocking(ThrowawayPostgres::provide).await.unwrap().expect("PostgreSQL");
+	let url = server.url().to_owned();
+	let on_postgres = |c: &mut fulgur_node::NodeConfig| {
+		c.store = StoreKind::Postgres;
+		c.postgres_url = Some(url.clone());
+	};
+	let mut net = TestNet::with_configs(&["alice", "bob"], |name, c| {
+		if name == "alice" {
+			on_postgres(c);
+		}
+	})
+	.await;
+	// Bob starts with a balance too, so that he can pay alice at once.
+	let channel = net.open_channel("alice", "bob", 1_000_000, 300_000_000).await;
+	let opened = net.channel("alice", &channel).await.expect("channel").local_balance_msat;
+
+	let invoice = net.api("bob").create_invoice(Some(50_000_000), "to bob", None).await.unwrap();
+	let req = PayRequest { invoice: invoice.bolt11, amount_msat: None, max_fee_msat: None };
+	let paid = net.api("alice").pay(&req, true).await.expect("alice pays");
+	assert_eq!(paid.status, PaymentStatus::Succeeded);
+	let incoming =
+		net.api("alice").create_invoice(Some(20_000_000), "to alice", None).await.unwrap();
+	let req =
+		PayRequest { invoice: incoming.bolt11.clone(), amount_msat: None, max_fee_msat: None };
+	let paid = net.api("bob").pay(&req, true).await.expect("bob pays alice");
+	assert_eq!(paid.status, PaymentStatus::Succeeded);
+	net.invoice_paid("alice", &incoming.payment_hash).await;
+	// Direct payments pay no fees: once both settled, alice holds exactly this.
+	let settled = opened - 50_000_000 + 20_000_000;
+	net.wait_for("alice's balance shows both payments", || async {
+		net.channel("alice", &channel).await.is_some_and(|c| c.local_balance_msat == settled)
+	})
+	.await;
+
+	// Everything alice holds is in the database, nothing in a sled directory.
+	let alice_dir = net.launch_spec("alice").0;
+	assert!(!alice_dir.join("db").exists(), "a sled database appeared in {alice_dir:?}");
+	assert_eq!(stored_rows(&url, "monitors").await, 1, "one channel monitor");
+	assert!(stored_rows(&url, "").await >= 1, "the channel manager");
+
+	// A server crash (only what was committed survives) while alice is stopped, then alice
+	// starts again from the database.
+	let (index, alice) = net.take("alice");
+	alice.stop().await;
+	server.crash().unwrap();
+	server.restart().unwrap();
+	net.start_again_with("alice", index, on_postgres).await;
+
+	assert_eq!(net.api("alice").info().await.unwrap().num_channels, 1);
+	net.wait_for("alice's channel usable after the restart", || async {
+		net.channel("alice", &channel).await.is_some_and(|c| c.is_usable)
+	})
+	.await;
+	let after = net.channel("alice", &channel).await.expect("channel");
+	assert_eq!(after.local_balance_msat, settled);
+	let payments = net.api("alice").list_payments(&Default::default()).await.unwrap();
+	assert_eq!(payments.total, 1, "alice's outgoing payment record");
+	let kept = net.api("alice").get_invoice(&incoming.payment_hash).await.unwrap();
+	assert_eq!(kept.status, InvoiceStatus::Paid);
+
+	let invoice = net.api("bob").create_invoice(Some(5_000_000), "after", None).await.unwrap();
+	let req = PayRequest { invoice: invoice.bolt11, amount_msat: None, max_fee_msat: None };
+	let paid = net.api("alice").pay(&req, true).await.expect("alice pays after restart");
+	assert_eq!(paid.status, PaymentStatus::Succeeded);
+	net.shutdown().await;
+	drop(server);
+}
