@@ -95,6 +95,27 @@ pub struct NodeConfig {
 	pub events_retention: Duration,
 	/// The forwarding policy new channels start with.
 	pub forwarding: ForwardingDefaults,
+	/// Inbound peer connections the node keeps open at once (see `inbound`).
+	pub inbound_limits: InboundLimitsConfig,
+}
+
+/// How many inbound peer connections the node keeps open at once, in all and from one
+/// address; beyond, a connection is closed at once.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct InboundLimitsConfig {
+	/// In all.
+	pub max_connections: usize,
+	/// From one IPv4 address or IPv6 /64.
+	pub max_per_address: usize,
+}
+
+impl Default for InboundLimitsConfig {
+	fn default() -> InboundLimitsConfig {
+		InboundLimitsConfig {
+			max_connections: MAX_INBOUND_CONNECTIONS,
+			max_per_address: MAX_INBOUND_PER_ADDRESS,
+		}
+	}
 }
 
 impl NodeConfig {
@@ -127,6 +148,7 @@ impl NodeConfig {
 				DEFAULT_EVENTS_RETENTION_DAYS as u64 * SECONDS_PER_DAY,
 			),
 			forwarding: ForwardingDefaults::default(),
+			inbound_limits: InboundLimitsConfig::default(),
 		}
 	}
 }

@@ -12,6 +12,8 @@ use std::sync::{Arc, Mutex};
 
 use fulgur_base::net::SourceGroup;
 
+use crate::config::InboundLimitsConfig;
+#[cfg(doc)]
 use crate::config::{MAX_INBOUND_CONNECTIONS, MAX_INBOUND_PER_ADDRESS};
 
 /// Counts open inbound connections, overall and per source.
@@ -49,9 +51,10 @@ impl Drop for Admitted {
 }
 
 impl InboundLimits {
-	/// The node's limits.
-	pub fn new() -> Arc<InboundLimits> {
-		InboundLimits::with(MAX_INBOUND_CONNECTIONS, MAX_INBOUND_PER_ADDRESS)
+	/// The node's limits, as configured (by default [`MAX_INBOUND_CONNECTIONS`] and
+	/// [`MAX_INBOUND_PER_ADDRESS`]).
+	pub fn new(config: InboundLimitsConfig) -> Arc<InboundLimits> {
+		InboundLimits::with(config.max_connections, config.max_per_address)
 	}
 
 	/// Other limits (tests).

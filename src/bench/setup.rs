@@ -130,6 +130,12 @@ impl NodeSpec<'_> {
 		config.alias = self.name.clone();
 		config.store = self.store;
 		config.accept_peers = self.listen_port.is_some();
+		if self.listen_port.is_some() {
+			// Every load generator connects from 127.0.0.1: the limits meant for strangers
+			// would turn most of them away.
+			config.inbound_limits.max_per_address = BENCH_INBOUND_CONNECTIONS;
+			config.inbound_limits.max_connections = BENCH_INBOUND_CONNECTIONS;
+		}
 		if self.listen_port.is_none() {
 			config.chain_poll_interval = Duration::from_secs(2);
 			config.wallet_sync_interval = Duration::from_secs(600);
@@ -140,6 +146,9 @@ impl NodeSpec<'_> {
 		Ok(config)
 	}
 }
+
+/// Inbound connections a benchmark's hub accepts, all from its load generators on loopback.
+const BENCH_INBOUND_CONNECTIONS: usize = 20_000;
 
 /// Starts nodes, `batch` at a time; on any failure stops those that started.
 pub async fn start_nodes(configs: Vec<NodeConfig>, batch: usize) -> Result<Vec<Node>, String> {

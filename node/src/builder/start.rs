@@ -62,6 +62,7 @@ pub(super) async fn tasks(parts: TaskParts<'_>) -> Result<(), NodeError> {
 		keep(tokio::spawn(crate::tasks::accept_peers(
 			peer_manager,
 			listener,
+			config.inbound_limits,
 			Arc::clone(logger),
 			stop.clone(),
 		)));

@@ -41,10 +41,10 @@ where
 /// Accepts peers on the listener, within the inbound limits (see `inbound`): a connection
 /// beyond them is closed at once.
 pub(crate) async fn accept_peers(
-	peer_manager: Arc<PeerManager>, listener: tokio::net::TcpListener, logger: Arc<FulgurLogger>,
-	stop: StopSignal,
+	peer_manager: Arc<PeerManager>, listener: tokio::net::TcpListener,
+	limits: crate::config::InboundLimitsConfig, logger: Arc<FulgurLogger>, stop: StopSignal,
 ) {
-	let limits = crate::inbound::InboundLimits::new();
+	let limits = crate::inbound::InboundLimits::new(limits);
 	let mut last_refusal_log: Option<tokio::time::Instant> = None;
 	loop {
 		let accepted = tokio::select! {
