@@ -21,7 +21,8 @@
 //! 5. Operations, one handle each: `peers`, `routing`, `onchain`, `webhooks`, `channels`,
 //!    `payment`, `forwards`.
 //! 6. What runs them: `event` (LDK's events), `tasks` (background tasks).
-//! 7. Wiring: `handles`, `builder`, and [`Node`] here.
+//! 7. Wiring: `handles`, `builder`, and [`Node`] here (its routing-node methods in
+//!    `routing_node`).
 #![deny(missing_docs)]
 
 mod api_keys;
@@ -50,6 +51,7 @@ mod persistence;
 pub mod private_files;
 mod records;
 pub mod routing;
+mod routing_node;
 mod shutdown;
 mod startup;
 pub mod store;
@@ -219,42 +221,6 @@ impl Node {
 		channels::list(&self.handles.channels)
 	}
 
-	/// Every closed channel, newest first: how it closed, its closing transaction once
-	/// confirmed, and what it still holds for us on-chain.
-	pub async fn closed_channels(&self) -> Result<Vec<ClosedChannelInfo>, NodeError> {
-		self.handles.channels.closed.list().await
-	}
-
-	/// What a BOLT11 invoice or BOLT12 offer says (any chain; the answer names it).
-	pub fn decode_invoice(&self, text: &str) -> Result<decode::DecodedInvoice, NodeError> {
-		decode::decode(text)
-	}
-
-	/// `message` signed with the node's key: zbase32, as LND and Core Lightning sign.
-	pub fn sign_message(&self, message: &[u8]) -> String {
-		self.handles.keys.sign_message(message)
-	}
-
-	/// The signer a message signature recovers to, and whether it is a node this node knows
-	/// (itself, a peer, a channel's counterparty, a node of the graph): LND's `valid`.
-	pub fn verify_message(
-		&self, message: &[u8], signature: &str,
-	) -> Result<(PublicKey, bool), NodeError> {
-		let signer = decode::recover_signer(message, signature)?;
-		let text = signer.to_string();
-		let known = signer == self.node_id()
-			|| self.handles.peers.list().iter().any(|p| p.node_id == text)
-			|| self
-				.handles
-				.channels
-				.channel_manager
-				.list_channels()
-				.iter()
-				.any(|c| c.counterparty.node_id == signer)
-			|| self.graph_node(&signer).is_some();
-		Ok((signer, known))
-	}
-
 	/// One channel; `None` when we have no channel with that id.
 	pub fn get_channel(&self, channel_id: &ChannelId) -> Option<ChannelInfo> {
 		channels::get(&self.handles.channels, channel_id)
@@ -267,23 +233,6 @@ impl Node {
 		&self, channel_id: &ChannelId, force: bool,
 	) -> Result<(), NodeError> {
 		channels::close(&self.handles.channels, channel_id, force).await
-	}
-
-	/// Changes one channel's forwarding policy (the fields `update` gives); answers the channel
-	/// as it reads afterwards, once the change is on disk. An announced channel's new policy
-	/// is gossiped.
-	pub async fn update_channel_policy(
-		&self, channel_id: &ChannelId, update: &PolicyUpdate,
-	) -> Result<ChannelInfo, NodeError> {
-		channels::policy::update(&self.handles.channels, channel_id, update).await
-	}
-
-	/// Changes every channel's forwarding policy; answers how many channels it changed, once
-	/// the changes are on disk.
-	pub async fn update_all_channel_policies(
-		&self, update: &PolicyUpdate,
-	) -> Result<usize, NodeError> {
-		channels::policy::update_all(&self.handles.channels, update).await
 	}
 
 	/// Candidate routes to a node or an invoice's payee, best first.
@@ -491,39 +440,11 @@ impl Node {
 		self.keysend_with(node_id, amount_msat, None, options, true).await
 	}
 
-	/// Pays ourselves out through one channel and back in through another (a circular
-	/// rebalance); answers the payment's record (kind `rebalance`) once it is final.
-	pub async fn rebalance(
-		&self, req: payment::rebalance::RebalanceRequest,
-	) -> Result<PaymentRecord, NodeError> {
-		payment::rebalance::rebalance(&self.handles.payments, req).await
-	}
-
 	/// One payment by id: ours by payment id, else one we received by payment hash (a received
 	/// payment's id is its hash's bytes; a payment we made wins when both share the hash; both
 	/// are in [`Node::list_payments`]). `None` when there is neither.
 	pub fn get_payment(&self, payment_id: &PaymentId) -> Option<PaymentRecord> {
 		self.handles.payments.payment(payment_id)
-	}
-
-	/// One page of forwarding records matching `filter`, newest first, after `cursor` (the
-	/// `next_cursor` of the page before).
-	pub fn list_forwards(
-		&self, filter: &forwards::query::ForwardFilter, limit: usize, cursor: Option<&str>,
-	) -> forwards::query::ForwardPage {
-		forwards::query::page(self.handles.forwards.records.all(), filter, limit, cursor)
-	}
-
-	/// Settled forwards matching `filter`, summed by day or by channel.
-	pub fn forward_summary(
-		&self, filter: &forwards::query::ForwardFilter, grouping: forwards::query::ForwardGrouping,
-	) -> forwards::query::ForwardSummary {
-		forwards::query::summary(self.handles.forwards.records.all(), filter, grouping)
-	}
-
-	/// Counters over every forwarding record, for the metrics.
-	pub fn forward_stats(&self) -> forwards::query::ForwardStats {
-		self.handles.forwards.stats()
 	}
 
 	/// All payments, made and received, newest first.
