@@ -3,7 +3,11 @@
 //! revocation key, since LDK signs only `to_local` for watchtowers) to our wallet.
 //!
 //! Its fee is fixed when it is signed: a tower cannot bump it. The caller picks a generous
-//! rate; HTLC outputs worth less than the fee of spending them are left out.
+//! rate; HTLC outputs worth less than the fee of spending them are left out. It stays within
+//! [`MAX_JUSTICE_BYTES`], which a tower's appointment limit allows: a commitment with hundreds
+//! of HTLCs in flight (a channel carries up to 483) would pass it, and a tower refusing the
+//! appointment would leave the whole state unwatched; the HTLC outputs of least value are left
+//! out first, `to_local` never.
 
 use bitcoin::absolute::LockTime;
 use bitcoin::blockdata::opcodes::all::OP_CSV;
@@ -30,6 +34,12 @@ const INPUT_BASE_WEIGHT: u64 = (32 + 4 + 1 + 4) * 4;
 const TO_LOCAL_SCRIPT_MAX_LEN: u64 = 80;
 /// Smallest output worth creating (P2WSH dust limit; also covers P2WPKH and P2TR).
 const DUST_LIMIT_SAT: u64 = 330;
+/// Largest justice transaction, serialised: an appointment's encrypted blob is this plus 16
+/// bytes, within the 64 KiB our tower takes (`fulgur tower`'s default maximum blob size).
+pub const MAX_JUSTICE_BYTES: u64 = 60_000;
+/// Version, input and output counts, lock time, segwit marker and flag, and one P2WSH-sized
+/// output, serialised (bytes, an upper bound).
+const TX_OVERHEAD_BYTES: u64 = 4 + 3 + 3 + 4 + 2 + (8 + 1 + 34);
 
 /// A signed justice transaction and what the appointment says about it.
 #[derive(Clone, Debug)]
@@ -107,6 +117,7 @@ pub fn build(
 			claims.push(claim);
 		}
 	}
+	keep_within_size(&mut claims);
 	let mut tx = Transaction {
 		version: Version::TWO,
 		lock_time: LockTime::ZERO,
@@ -173,6 +184,22 @@ pub fn build(
 	})
 }
 
+/// Leaves out the HTLC claims of least value until the transaction fits [`MAX_JUSTICE_BYTES`]
+/// (`to_local` first, then HTLCs by value, when it must); claims that fit stay as they are.
+fn keep_within_size(claims: &mut Vec<Claim>) {
+	// A witness weighs one unit per byte; the rest of an input four.
+	let input_bytes = |claim: &Claim| INPUT_BASE_WEIGHT / 4 + witness_weight(claim);
+	let size = |claims: &[Claim]| TX_OVERHEAD_BYTES + claims.iter().map(input_bytes).sum::<u64>();
+	if size(claims) <= MAX_JUSTICE_BYTES {
+		return;
+	}
+	claims.sort_by_key(|claim| (claim.htlc_script.is_some(), std::cmp::Reverse(claim.value)));
+	while size(claims) > MAX_JUSTICE_BYTES && claims.last().is_some_and(|c| c.htlc_script.is_some())
+	{
+		claims.pop();
+	}
+}
+
 /// Witness weight of spending one claim on its revocation path.
 fn witness_weight(claim: &Claim) -> u64 {
 	match &claim.htlc_script {
@@ -210,6 +237,32 @@ mod tests {
 	use super::*;
 	use lightning::ln::chan_utils::get_revokeable_redeemscript;
 	use lightning::ln::channel_keys::{DelayedPaymentKey, RevocationKey};
+
+	fn htlc(vout: u32, value: u64) -> Claim {
+		// An offered/accepted HTLC script on anchor channels is 136 to 142 bytes.
+		Claim { vout, value, htlc_script: Some(ScriptBuf::from_bytes(vec![0x51; 140])) }
+	}
+
+	#[test]
+	fn a_justice_transaction_for_483_htlcs_keeps_to_local_and_the_most_valuable_that_fit() {
+		let mut claims: Vec<Claim> = (0..483).map(|i| htlc(i + 1, 1_000 + u64::from(i))).collect();
+		claims.insert(100, Claim { vout: 0, value: 500, htlc_script: None });
+		keep_within_size(&mut claims);
+		let bytes: u64 = TX_OVERHEAD_BYTES
+			+ claims.iter().map(|c| INPUT_BASE_WEIGHT / 4 + witness_weight(c)).sum::<u64>();
+		assert!(bytes <= MAX_JUSTICE_BYTES, "{bytes} bytes");
+		assert!(claims.len() > 100 && claims.len() < 484, "{} claims", claims.len());
+		assert!(claims.iter().any(|c| c.htlc_script.is_none()), "to_local is kept");
+		let kept_htlcs: Vec<u64> =
+			claims.iter().filter(|c| c.htlc_script.is_some()).map(|c| c.value).collect();
+		let smallest_kept = kept_htlcs.iter().min().copied().unwrap_or_default();
+		assert_eq!(smallest_kept, 1_000 + 483 - kept_htlcs.len() as u64, "the largest are kept");
+
+		// Fifty HTLCs fit as they are, in their order.
+		let mut few: Vec<Claim> = (0..50).map(|i| htlc(i, 2_000 - u64::from(i) * 7)).collect();
+		keep_within_size(&mut few);
+		assert_eq!(few.iter().map(|c| c.vout).collect::<Vec<_>>(), (0..50).collect::<Vec<_>>());
+	}
 
 	#[test]
 	fn the_csv_delay_is_read_back_from_a_to_local_script() {
