@@ -10,6 +10,17 @@ use std::path::Path;
 
 use crate::group_commit::GroupCommit;
 
+/// How long [`SledDb::open`] tries again while the database's lock is taken.
+pub const LOCK_WAIT: std::time::Duration = std::time::Duration::from_millis(500);
+/// How often it tries.
+const LOCK_RETRY: std::time::Duration = std::time::Duration::from_millis(10);
+
+/// Whether opening failed on sled's lock of the database (taken by a live handle, or not yet
+/// let go by sled's threads); sled says so only in words.
+fn is_locked(e: &io::Error) -> bool {
+	e.to_string().contains("could not acquire lock")
+}
+
 /// How to open a [`SledDb`].
 #[derive(Clone, Copy, Debug)]
 pub struct SledOptions<'a> {
@@ -35,7 +46,9 @@ impl SledDb {
 	/// Opens (creating) the database at `path`.
 	///
 	/// Fails if the database is already open, in this process or another one: sled holds an
-	/// exclusive lock on it while any handle is alive.
+	/// exclusive lock on it while any handle is alive. sled's own I/O threads can hold it a
+	/// moment after the last handle of a closed database went, so a taken lock is tried again
+	/// for up to [`LOCK_WAIT`] before that error is answered.
 	pub fn open(path: &Path, options: SledOptions<'_>) -> io::Result<SledDb> {
 		// `None` turns off sled's periodic background flush: it would not tell us *when* data
 		// became durable, and extra fsyncs would only compete with ours.
@@ -43,7 +56,16 @@ impl SledDb {
 		if let Some(bytes) = options.cache_bytes {
 			config = config.cache_capacity(bytes);
 		}
-		let db = config.open().map_err(io::Error::from)?;
+		let started = std::time::Instant::now();
+		let db = loop {
+			match config.open().map_err(io::Error::from) {
+				Ok(db) => break db,
+				Err(e) if is_locked(&e) && started.elapsed() < LOCK_WAIT => {
+					std::thread::sleep(LOCK_RETRY);
+				}
+				Err(e) => return Err(e),
+			}
+		};
 		let commit = GroupCommit::start(db.clone(), options.flusher_name)?;
 		Ok(SledDb { commit, db })
 	}
@@ -102,8 +124,10 @@ mod tests {
 			// Applied, never waited for: the final flush on drop still persists it.
 			store.db().insert(b"late", &b"three"[..]).unwrap();
 			assert!(store.flushes() >= 2);
-			// A second open of a live database fails cleanly instead of corrupting it.
-			assert!(SledDb::open(dir.path(), OPTIONS).is_err());
+			// A second open of a live database fails cleanly (after `LOCK_WAIT`) instead of
+			// corrupting it, and says it is the lock.
+			let second = SledDb::open(dir.path(), OPTIONS).err().expect("a second open fails");
+			assert!(is_locked(&second), "{second}");
 			store.flush_now().unwrap();
 			assert!(store.size_on_disk().unwrap() > 0);
 		}

@@ -176,13 +176,15 @@ pub async fn pay_invoice(
 	}
 	let route_config = pay.limits.route_config(max_fee_msat);
 	let amount_arg = amount_argument(&invoice, amount);
-	let sent = pay.channel_manager.pay_for_bolt11_invoice(
-		&invoice,
-		payment_id,
-		amount_arg,
-		route_config,
-		Retry::Timeout(retry),
-	);
+	let sent = pay.slots.sending(|| {
+		pay.channel_manager.pay_for_bolt11_invoice(
+			&invoice,
+			payment_id,
+			amount_arg,
+			route_config,
+			Retry::Timeout(retry),
+		)
+	});
 	if let Err(e) = sent {
 		let no_route =
 			matches!(e, Bolt11PaymentError::SendingFailed(RetryableSendFailure::RouteNotFound));

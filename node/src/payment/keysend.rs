@@ -75,13 +75,15 @@ pub async fn send(
 		pay.limits.apply(PaymentParameters::for_keysend(payee, KEYSEND_FINAL_CLTV_DELTA, true)),
 		amount_msat,
 	);
-	let sent = pay.channel_manager.send_spontaneous_payment(
-		Some(preimage),
-		onion.clone(),
-		payment_id,
-		params.clone(),
-		Retry::Timeout(retry),
-	);
+	let sent = pay.slots.sending(|| {
+		pay.channel_manager.send_spontaneous_payment(
+			Some(preimage),
+			onion.clone(),
+			payment_id,
+			params.clone(),
+			Retry::Timeout(retry),
+		)
+	});
 	if let Err(e) = sent {
 		if e == RetryableSendFailure::RouteNotFound
 			&& slots::slots_explain(&pay.channel_manager, amount_msat)

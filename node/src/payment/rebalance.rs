@@ -127,7 +127,10 @@ pub async fn rebalance(pay: &Payments, req: RebalanceRequest) -> Result<PaymentR
 		route.paths[0].hops.len()
 	);
 	let onion = RecipientOnionFields::secret_only(secret);
-	if let Err(e) = pay.channel_manager.send_payment_with_route(route, hash, onion, payment_id) {
+	let sent = pay
+		.slots
+		.sending(|| pay.channel_manager.send_payment_with_route(route, hash, onion, payment_id));
+	if let Err(e) = sent {
 		let error = send_failure(e);
 		super::received::mark_failed(pay, &id, error.message().to_string()).await;
 		return Err(error);

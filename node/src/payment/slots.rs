@@ -8,7 +8,8 @@
 //! rather than failed: a send fails for lack of slots only if a usable channel has the balance
 //! for it (so waiting can help), and otherwise fails as before.
 //!
-//! A send LDK took can also come back: its route's slot was taken by a send racing it, and
+//! Our sends go to LDK one at a time ([`SlotWaiters::sending`]), so two of them never both take
+//! the last free slot's route. A send LDK took can still come back (LDK's own retries race too): its route's slot was taken by a send racing it, and
 //! LDK's own retry found no route and gave the payment up (`PaymentFailed`, no HTLC left in
 //! flight). The payment event handler queues that one again too, under the same rule.
 //!
@@ -69,9 +70,21 @@ pub(crate) struct SlotWaiters {
 	queue: Mutex<VecDeque<Waiting>>,
 	/// Wakes the worker when the queue stops being empty.
 	queued: tokio::sync::Notify,
+	/// Held around each of our sends to LDK (see [`SlotWaiters::sending`]).
+	send: Mutex<()>,
 }
 
 impl SlotWaiters {
+	/// Runs one send to LDK while no other of ours runs: LDK finds a send's route from the
+	/// channels as they are, then adds its HTLC; two sends at once can both find the last free
+	/// slot, and the loser fails inside LDK (a route LDK gave up on) instead of waiting here.
+	/// One at a time, the second finds the slot taken and waits. The sends are short (a route
+	/// search and an HTLC added in memory).
+	pub(crate) fn sending<T>(&self, send: impl FnOnce() -> T) -> T {
+		let _one_at_a_time = self.send.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+		send()
+	}
+
 	/// How many sends wait now.
 	pub(crate) fn waiting(&self) -> usize {
 		self.queue.lock().map(|q| q.len()).unwrap_or(0)
@@ -186,7 +199,8 @@ pub(crate) async fn run_slot_worker(pay: Payments, stop: StopSignal) {
 async fn retry_round(pay: &Payments, waiters: &SlotWaiters) {
 	while let Some(mut waiting) = waiters.pop() {
 		let worth = |amount_msat| worth_waiting(&pay.channel_manager, amount_msat);
-		match retry(&mut waiting, Instant::now(), worth) {
+		let retried = waiters.sending(|| retry(&mut waiting, Instant::now(), worth));
+		match retried {
 			Retried::Sent => {
 				crate::debug!(pay.logger, "payment {} found a free HTLC slot", waiting.id)
 			}
