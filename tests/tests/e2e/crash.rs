@@ -41,6 +41,28 @@ async fn bob_process() {
 	tokio::time::sleep(Duration::from_secs(600)).await;
 }
 
+/// Where a child bob of `net` lives: his directory, free P2P and API ports, and the spec
+/// [`start_bob`] takes.
+pub(crate) struct BobPlace {
+	pub(crate) dir: std::path::PathBuf,
+	pub(crate) p2p: u16,
+	pub(crate) api_port: u16,
+	pub(crate) spec: String,
+}
+
+/// A place for bob beside `net`'s nodes, on `net`'s bitcoind.
+pub(crate) fn bob_place(net: &TestNet) -> BobPlace {
+	let dir = net.dir.path().join("bob");
+	let (p2p, api_port) = (
+		fulgur::bitcoind::free_port().expect("port"),
+		fulgur::bitcoind::free_port().expect("port"),
+	);
+	let rpc = RpcEndpoint::of(&net.bitcoind);
+	let spec =
+		format!("{}|{p2p}|{api_port}|{}|{}|{}", dir.display(), rpc.addr, rpc.user, rpc.password);
+	BobPlace { dir, p2p, api_port, spec }
+}
+
 /// bob in his child process.
 pub(crate) struct Bob {
 	pub(crate) child: tokio::process::Child,
@@ -83,19 +105,7 @@ pub(crate) async fn start_bob(spec: &str, dir: &std::path::Path, api_port: u16) 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn node_killed_mid_payments_keeps_channels() {
 	let net = TestNet::new(&["alice"]).await;
-	let bob_dir = net.dir.path().join("bob");
-	let (p2p, api_port) = (
-		fulgur::bitcoind::free_port().expect("port"),
-		fulgur::bitcoind::free_port().expect("port"),
-	);
-	let rpc = RpcEndpoint::of(&net.bitcoind);
-	let spec = format!(
-		"{}|{p2p}|{api_port}|{}|{}|{}",
-		bob_dir.display(),
-		rpc.addr,
-		rpc.user,
-		rpc.password
-	);
+	let BobPlace { dir: bob_dir, p2p, api_port, spec } = bob_place(&net);
 	let mut bob = start_bob(&spec, &bob_dir, api_port).await;
 	let alice = net.api("alice");
 	let opened = alice

@@ -4,7 +4,6 @@
 //! exactly what the new policy says; `POST /v1/channels/policy` changes every channel;
 //! what cannot be set, or set so, is refused and changes nothing; a restart keeps it.
 
-use fulgur::regtest::launch::RpcEndpoint;
 use fulgur_api::wire::channels::OpenChannelRequest;
 use fulgur_api::wire::keys::ApiScope;
 use fulgur_api::wire::payments::{PayRequest, PaymentStatus};
@@ -169,19 +168,8 @@ async fn a_fee_change_reaches_the_payer_through_gossip_and_is_what_it_pays() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn an_answered_policy_change_survives_a_kill() {
 	let net = TestNet::new(&["alice"]).await;
-	let bob_dir = net.dir.path().join("bob");
-	let (p2p, api_port) = (
-		fulgur::bitcoind::free_port().expect("port"),
-		fulgur::bitcoind::free_port().expect("port"),
-	);
-	let rpc = RpcEndpoint::of(&net.bitcoind);
-	let spec = format!(
-		"{}|{p2p}|{api_port}|{}|{}|{}",
-		bob_dir.display(),
-		rpc.addr,
-		rpc.user,
-		rpc.password
-	);
+	let crate::crash::BobPlace { dir: bob_dir, p2p, api_port, spec } =
+		crate::crash::bob_place(&net);
 	let mut bob = crate::crash::start_bob(&spec, &bob_dir, api_port).await;
 	let opened = net
 		.api("alice")
