@@ -16,7 +16,7 @@
 
 use bitcoin::hex::DisplayHex;
 use lightning::ln::channel_state::ChannelDetails;
-use lightning::ln::channelmanager::{PaymentId, RecipientOnionFields};
+use lightning::ln::channelmanager::{PaymentId, RecipientOnionFields, MIN_FINAL_CLTV_EXPIRY_DELTA};
 use lightning::ln::types::ChannelId;
 use lightning::routing::gossip::NodeId;
 use lightning::routing::gossip::RoutingFees;
@@ -33,8 +33,14 @@ use crate::NodeError;
 
 /// How long our own payment hash may wait for the payment (seconds).
 const REBALANCE_EXPIRY_SECS: u32 = 600;
-/// The CLTV delta we ask of the last hop, toward us.
-const REBALANCE_FINAL_CLTV_DELTA: u32 = 40;
+/// Blocks our payment may meet on its way back to us beyond what LDK needs to claim it: the
+/// final CLTV is counted from our view of the chain when sending, and LDK refuses a payment
+/// whose expiry is within its claim buffer at arrival (`PaymentClaimBuffer`), so blocks found
+/// meanwhile, or our view lagging the chain's tip when we sent, must not make us reject our
+/// own rebalance. (It once asked for LDK's buffer plus one block: one block in between failed.)
+const REBALANCE_CLTV_MARGIN: u32 = 24;
+/// The CLTV delta we ask of the last hop, toward us: LDK's least final delta plus the margin.
+const REBALANCE_FINAL_CLTV_DELTA: u32 = MIN_FINAL_CLTV_EXPIRY_DELTA as u32 + REBALANCE_CLTV_MARGIN;
 
 /// What a rebalance asks for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

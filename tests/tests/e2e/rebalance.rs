@@ -5,6 +5,7 @@
 //! an unknown channel and a read-only key are refused, and move nothing. Two channels with
 //! one peer rebalance through that peer.
 
+use fulgur_api::wire::channels::OpenChannelRequest;
 use fulgur_api::wire::keys::ApiScope;
 use fulgur_api::wire::payments::{PaymentDirection, PaymentKind, PaymentRecord, PaymentStatus};
 use fulgur_api::wire::policy::RebalanceBody;
@@ -117,8 +118,6 @@ async fn bob_moves_liquidity_around_a_cycle_for_the_fees_the_policies_predict() 
 /// Two channels with one peer: carol takes bob's payment on one and forwards it straight back
 /// over the other, for her fee on that one.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-#[ignore = "intermittent (1 of 7 full runs): the node, as the payee of its own rebalance, \
-	rejects it ('the recipient rejected the payment'); the cause is not found yet"]
 async fn two_channels_with_one_peer_rebalance_through_that_peer() {
 	let net = TestNet::with_configs(&["bob", "carol"], |name, config| {
 		if name == "carol" {
@@ -150,5 +149,102 @@ async fn two_channels_with_one_peer_rebalance_through_that_peer() {
 			&& bobs_balance(&net, &out).await == out_before - AMOUNT_MSAT - expected_fee
 	})
 	.await;
+	net.shutdown().await;
+}
+
+/// Sends `signal` (`STOP`, `CONT`) to the child process `child`.
+fn signal(child: &tokio::process::Child, signal: &str) {
+	let pid = child.id().expect("child running").to_string();
+	let status = std::process::Command::new("kill").args([&format!("-{signal}"), &pid]).status();
+	assert!(status.expect("kill").success(), "kill -{signal} {pid}");
+}
+
+/// Blocks found while a rebalance's HTLC is on its way back to us: the node took its
+/// payment's final CLTV from its view of the chain at sending, and must still take the
+/// payment when it arrives a few blocks later (it once asked for exactly LDK's claim buffer
+/// plus one block, so one block in between made it reject its own rebalance).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_rebalance_arriving_after_new_blocks_is_taken() {
+	let net = TestNet::new(&["alice"]).await;
+	let crate::crash::BobPlace { dir, p2p, api_port, spec } = crate::crash::bob_place(&net);
+	let mut bob = crate::crash::start_bob(&spec, &dir, api_port).await;
+	let alice = net.api("alice");
+	let alice_id = alice.info().await.expect("info").node_id;
+	let alice_p2p = net.launch_spec("alice").2;
+	// bob (a child process, outside the net's funding) gets coins to open the in channel.
+	let address = bob.api.new_address_with(&Default::default()).await.expect("address").address;
+	let address = fulgur::regtest::launch::parse_address(&address).expect("regtest address");
+	net.bitcoind.client().mine(1, &address).await.expect("mining to bob");
+	net.mine(100).await;
+	net.wait_for("bob sees his coins", || async {
+		bob.api.balance().await.is_ok_and(|b| b.onchain_confirmed_sat > 0)
+	})
+	.await;
+	let open = |node_id: String, port: u16, push_msat: u64| OpenChannelRequest {
+		node_id,
+		address: format!("127.0.0.1:{port}"),
+		amount_sat: 1_000_000,
+		push_msat: Some(push_msat),
+		announce: Some(false),
+	};
+	let out = alice.open_channel(&open(bob.node_id.clone(), p2p, 0)).await.expect("out").channel_id;
+	let into = bob.api.open_channel(&open(alice_id, alice_p2p, 100_000_000)).await.expect("in");
+	let into = into.channel_id;
+	net.wait_for("both fundings in the mempool", || async {
+		net.bitcoind.mempool_size().await.unwrap_or(0) >= 2
+	})
+	.await;
+	net.mine(6).await;
+	net.wait_for("both channels usable", || async {
+		let (a, b) = (net.channel("alice", &out).await, net.channel("alice", &into).await);
+		a.is_some_and(|c| c.is_usable) && b.is_some_and(|c| c.is_usable)
+	})
+	.await;
+	let rebalance = |amount_msat: u64| RebalanceBody {
+		out_channel_id: out.clone(),
+		in_channel_id: into.clone(),
+		amount_msat,
+		max_fee_msat: 1_000_000,
+	};
+	// A first small one, once alice has the whole chain and bob's policy on the in channel.
+	let tip = net.bitcoind.client().block_count().await.expect("height");
+	net.wait_for("alice at the tip", || async {
+		alice.info().await.is_ok_and(|i| u64::from(i.block_height) >= tip)
+	})
+	.await;
+	net.wait_for("a first rebalance", || async {
+		match alice.rebalance(&rebalance(1_000_000)).await {
+			Ok(record) => {
+				assert_eq!(record.status, PaymentStatus::Succeeded, "{record:?}");
+				true
+			}
+			Err(ClientError::Api { code, .. }) if code == "channel_not_usable" => false,
+			Err(e) => panic!("first rebalance: {e:?}"),
+		}
+	})
+	.await;
+
+	// bob stopped: alice's HTLC waits in his socket while blocks are found.
+	let capacity = net.channel("alice", &out).await.expect("out").outbound_capacity_msat;
+	let height = alice.info().await.expect("info").block_height;
+	signal(&bob.child, "STOP");
+	let sent = tokio::spawn({
+		let (alice, body) = (alice.clone(), rebalance(AMOUNT_MSAT));
+		async move { alice.rebalance(&body).await }
+	});
+	net.wait_for("alice's HTLC out", || async {
+		net.channel("alice", &out).await.is_some_and(|c| c.outbound_capacity_msat < capacity)
+	})
+	.await;
+	net.mine(6).await;
+	net.wait_for("alice at the new height", || async {
+		alice.info().await.is_ok_and(|i| i.block_height >= height + 6)
+	})
+	.await;
+	signal(&bob.child, "CONT");
+	let record = sent.await.expect("task").expect("rebalance");
+	assert_eq!(record.status, PaymentStatus::Succeeded, "{record:?}");
+	assert_eq!(record.kind, PaymentKind::Rebalance);
+	let _ = bob.child.kill().await;
 	net.shutdown().await;
 }
