@@ -9,6 +9,7 @@ use std::sync::Arc;
 use bitcoin::Network;
 use clap::Args;
 use fulgur_node::fee_policy::{DustExposureLimit, FeePolicy};
+use fulgur_node::secrets::SecretsKey;
 use fulgur_node::{Node, NodeConfig, Startup, StoreKind};
 use fulgur_web::ApiConfig;
 
@@ -110,6 +111,33 @@ pub struct NodeArgs {
 	/// yet: reach it over a unix socket, `?host=/run/postgresql`, or a trusted network)
 	#[arg(long, value_name = "URL")]
 	pub postgres_url: Option<String>,
+	/// With `--store postgres`: a file holding 64 hex digits (`openssl rand -hex 32`) that seal
+	/// the node's seed in the database, so a standby given the same key is the same node
+	/// (the key may instead be given as FULGUR_SECRETS_KEY, the hex digits themselves)
+	#[arg(long, value_name = "FILE")]
+	pub secrets_key_file: Option<PathBuf>,
+}
+
+/// The environment variable holding the secrets key itself (64 hex digits), for operators who
+/// pass secrets through the environment rather than files.
+pub const SECRETS_KEY_ENV: &str = "FULGUR_SECRETS_KEY";
+
+/// The key that seals the seed in the database: the file's, else the environment's; `None`
+/// when neither is given. Given with a store other than PostgreSQL, an error.
+fn secrets_key(args: &NodeArgs) -> Result<Option<SecretsKey>, String> {
+	let key = match (&args.secrets_key_file, std::env::var(SECRETS_KEY_ENV)) {
+		(Some(path), _) => Some(SecretsKey::read_file(path)?),
+		(None, Ok(hex)) => {
+			Some(SecretsKey::from_hex(&hex).map_err(|e| format!("{SECRETS_KEY_ENV}: {e}"))?)
+		}
+		(None, Err(_)) => None,
+	};
+	if key.is_some() && args.store != DaemonStore::Postgres {
+		return Err("a secrets key (--secrets-key-file or FULGUR_SECRETS_KEY) seals the seed in \
+			 PostgreSQL: add --store postgres"
+			.into());
+	}
+	Ok(key)
 }
 
 /// The stores `fulgur node` runs on (the benchmarks have more).
@@ -177,6 +205,7 @@ pub fn node_config(args: &NodeArgs, data_dir: &Path) -> Result<NodeConfig, Strin
 	config.routing.max_total_cltv_expiry_delta = args.max_cltv_expiry_delta;
 	config.towers = args.towers.clone();
 	(config.store, config.postgres_url) = store(args)?;
+	config.secrets_key = secrets_key(args)?;
 	config.events_retention = std::time::Duration::from_secs(
 		u64::from(args.events_retention_days) * fulgur_node::config::SECONDS_PER_DAY,
 	);

@@ -72,6 +72,10 @@ pub struct NodeConfig {
 	/// The database of [`StoreKind::Postgres`] (`postgres://user[:password]@host[:port]/db`);
 	/// required by that store, unused by the others.
 	pub postgres_url: Option<String>,
+	/// The key that seals the seed in the PostgreSQL store (see `secrets`): with it the seed
+	/// lives in the database, so a standby on the same database is the same node; without it,
+	/// in `DATA_DIR/seed` as with the other stores.
+	pub secrets_key: Option<crate::secrets::SecretsKey>,
 	/// Whether to accept peer connections on `listen_addr` (a node that only connects out,
 	/// like a benchmark's load generator, needs no listener).
 	pub accept_peers: bool,
@@ -136,6 +140,7 @@ impl NodeConfig {
 			fee_rate_floor_sat_per_kw: DEFAULT_FEE_RATE_FLOOR_SAT_PER_KW,
 			store: StoreKind::default(),
 			postgres_url: None,
+			secrets_key: None,
 			accept_peers: true,
 			chain_poll_interval: CHAIN_POLL_INTERVAL,
 			wallet_sync_interval: WALLET_SYNC_INTERVAL,

@@ -52,6 +52,7 @@ pub mod private_files;
 mod records;
 pub mod routing;
 mod routing_node;
+pub mod secrets;
 mod shutdown;
 mod startup;
 pub mod store;

@@ -38,6 +38,10 @@ pub const CONFIG_OPTION: &str = "config";
 pub const TOOL_VARIABLES: [&str; 4] =
 	["FULGUR_CACHE", "FULGUR_INSTALL_DRY_RUN", "FULGUR_APT_LOCK_TIMEOUT", "FULGUR_KEEP_TEST_DIRS"];
 
+/// Variables a command reads itself, with no option behind them: a secret given through the
+/// environment must not also be a flag (flags show in the process list).
+pub const SECRET_VARIABLES: [&str; 1] = [crate::daemon::SECRETS_KEY_ENV];
+
 /// A command whose options are layered.
 #[derive(Debug)]
 pub struct Layered {
@@ -157,7 +161,8 @@ pub fn document(command: Command) -> Command {
 
 /// Every variable some fulgur command or tool reads.
 pub fn known_variables(command: &Command) -> BTreeSet<String> {
-	let mut known: BTreeSet<String> = TOOL_VARIABLES.iter().map(|name| name.to_string()).collect();
+	let mut known: BTreeSet<String> =
+		TOOL_VARIABLES.iter().chain(&SECRET_VARIABLES).map(|name| name.to_string()).collect();
 	let mut pending = vec![command];
 	while let Some(current) = pending.pop() {
 		known.extend(

@@ -120,7 +120,18 @@ pub(crate) async fn build(config: NodeConfig, startup: Arc<Startup>) -> Result<H
 		StoreKind::FsSync => Arc::new(FsSyncStore::new(config.data_dir.join(FS_STORE_DIR))),
 		StoreKind::Postgres => Arc::new(open_postgres(config.postgres_url.as_deref()).await?),
 	};
-	let seed = read_or_create_seed(&config.data_dir.join(SEED_FILE))?;
+	let seed = match (&config.secrets_key, config.store) {
+		(Some(key), StoreKind::Postgres) => {
+			crate::secrets::load_or_create_seed(&*store, key, &config.data_dir.join(SEED_FILE))
+				.await?
+		}
+		(Some(_), _) => {
+			return Err(NodeError::InvalidRequest(
+				"a secrets key seals the seed in PostgreSQL: it needs the postgres store".into(),
+			))
+		}
+		(None, _) => read_or_create_seed(&config.data_dir.join(SEED_FILE))?,
+	};
 	let master = Xpriv::new_master(config.network, &seed)
 		.map_err(|e| NodeError::Internal(format!("deriving master key: {e}")))?;
 
