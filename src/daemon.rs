@@ -468,4 +468,27 @@ mod tests {
 		assert!(stray.contains("add --store postgres"), "{stray}");
 		assert!(parse(&["--store", "memory"]).is_err(), "a daemon on memory loses everything");
 	}
+
+	#[test]
+	fn a_secrets_key_file_seals_the_seed_in_postgres_only() {
+		let dir = tempfile::tempdir().unwrap();
+		let file = dir.path().join("secrets.key");
+		std::fs::write(&file, format!("{}\n", "ab".repeat(32))).unwrap();
+		let file = file.to_str().unwrap();
+		let config = |args: &[&str]| node_config(&parse(args).unwrap(), dir.path());
+		let url = "postgres://fulgur@db.internal/node";
+		let sealed =
+			config(&["--store", "postgres", "--postgres-url", url, "--secrets-key-file", file]);
+		let expected = SecretsKey::from_bytes([0xab; 32]);
+		assert_eq!(sealed.unwrap().secrets_key, Some(expected));
+		let on_sled = config(&["--secrets-key-file", file]).unwrap_err();
+		assert!(on_sled.contains("add --store postgres"), "{on_sled}");
+		std::fs::write(dir.path().join("short.key"), "abcd").unwrap();
+		let short = dir.path().join("short.key");
+		let args = ["--store", "postgres", "--postgres-url", url, "--secrets-key-file"];
+		let short = config(&[&args[..], &[short.to_str().unwrap()]].concat()).unwrap_err();
+		assert!(short.contains("64 hex digits"), "{short}");
+		let missing = config(&[&args[..], &["/nonexistent/key"]].concat()).unwrap_err();
+		assert!(missing.contains("reading the secrets key"), "{missing}");
+	}
 }

@@ -4,6 +4,7 @@
 use fulgur_api::wire::invoices::InvoiceStatus;
 use fulgur_api::wire::payments::{PayRequest, PaymentStatus};
 use fulgur_base::throwaway_postgres::ThrowawayPostgres;
+use fulgur_node::secrets::SecretsKey;
 use fulgur_node::StoreKind;
 use fulgur_tests::TestNet;
 
@@ -89,6 +90,75 @@ async fn a_node_on_postgres_pays_is_paid_and_restarts_with_its_channel_and_recor
 	let invoice = net.api("bob").create_invoice(Some(5_000_000), "after", None).await.unwrap();
 	let req = PayRequest { invoice: invoice.bolt11, amount_msat: None, max_fee_msat: None };
 	let paid = net.api("alice").pay(&req, true).await.expect("alice pays after restart");
+	assert_eq!(paid.status, PaymentStatus::Succeeded);
+	net.shutdown().await;
+	drop(server);
+}
+
+/// With a secrets key the seed lives in the database, sealed: a node started from an empty
+/// data directory on the same database and key is the same node, with its channel; under
+/// another key it does not start (and creates no other seed).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_seed_sealed_in_the_database_makes_another_directory_the_same_node() {
+	let server =
+		tokio::task::spawn_blocking(ThrowawayPostgres::provide).await.unwrap().expect("PostgreSQL");
+	let url = server.url().to_owned();
+	let key = SecretsKey::from_bytes([0x5e; 32]);
+	let sealed = |c: &mut fulgur_node::NodeConfig| {
+		c.store = StoreKind::Postgres;
+		c.postgres_url = Some(url.clone());
+		c.secrets_key = Some(key.clone());
+	};
+	let mut net = TestNet::with_configs(&["alice", "bob"], |name, c| {
+		if name == "alice" {
+			sealed(c);
+		}
+	})
+	.await;
+	let channel = net.open_channel("alice", "bob", 1_000_000, 0).await;
+	let node_id = net.api("alice").info().await.unwrap().node_id;
+	let alice_dir = net.launch_spec("alice").0;
+	assert!(!alice_dir.join("seed").exists(), "the seed was written to {alice_dir:?}");
+	assert_eq!(stored_rows(&url, "fulgur_secrets").await, 1, "the sealed seed");
+
+	let (index, alice) = net.take("alice");
+	alice.stop().await;
+	let elsewhere = fulgur_tests::test_dir();
+	let (_, rpc, p2p, api) = net.launch_spec("alice");
+	let other_key = |c: &mut fulgur_node::NodeConfig| {
+		sealed(c);
+		c.secrets_key = Some(SecretsKey::from_bytes([0x11; 32]));
+	};
+	let wrong_key_dir = elsewhere.path().join("wrong-key");
+	std::fs::create_dir_all(&wrong_key_dir).unwrap();
+	let refused = fulgur::regtest::launch::RunningNode::start_with(
+		"alice",
+		&wrong_key_dir,
+		&rpc,
+		p2p,
+		api,
+		other_key,
+	)
+	.await
+	.err()
+	.expect("a node under another key started");
+	assert!(refused.contains("does not open"), "{refused}");
+	assert_eq!(stored_rows(&url, "fulgur_secrets").await, 1, "no second seed");
+
+	let fresh = elsewhere.path().join("standby");
+	net.start_again_with("alice", index, |c| {
+		sealed(c);
+		c.data_dir = fresh.clone();
+	})
+	.await;
+	assert_eq!(net.api("alice").info().await.unwrap().node_id, node_id, "another node");
+	net.wait_for("alice's channel usable from the other directory", || async {
+		net.channel("alice", &channel).await.is_some_and(|c| c.is_usable)
+	})
+	.await;
+	let invoice = net.api("bob").create_invoice(Some(5_000_000), "after", None).await.unwrap();
+	let req = PayRequest { invoice: invoice.bolt11, amount_msat: None, max_fee_msat: None };
+	let paid = net.api("alice").pay(&req, true).await.expect("alice pays from the other directory");
 	assert_eq!(paid.status, PaymentStatus::Succeeded);
 	net.shutdown().await;
 	drop(server);
