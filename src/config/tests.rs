@@ -364,6 +364,7 @@ fn every_variable_keeps_its_name() {
 		"FULGUR_PHOENIXD_BIND",
 		"FULGUR_STORE",
 		"FULGUR_POSTGRES_URL",
+		"FULGUR_SECRETS_KEY_FILE",
 	];
 	let tower_names = [
 		"FULGUR_TOWER_DATA_DIR",
