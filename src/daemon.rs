@@ -118,6 +118,20 @@ pub struct NodeArgs {
 	pub secrets_key_file: Option<PathBuf>,
 }
 
+/// The files in the data directory that clients are configured with (the API key, the LND
+/// surface's certificate, key and macaroons, the Phoenixd passwords): with a secrets key they
+/// are mirrored in the database, so a standby answers the same ones.
+pub const CREDENTIAL_FILES: &[&str] = &[
+	"api_key",
+	"lnd/tls.key",
+	"lnd/tls.cert",
+	"lnd/admin.macaroon",
+	"lnd/invoice.macaroon",
+	"lnd/readonly.macaroon",
+	"phoenixd/password",
+	"phoenixd/limited-password",
+];
+
 /// The environment variable holding the secrets key itself (64 hex digits), for operators who
 /// pass secrets through the environment rather than files.
 pub const SECRETS_KEY_ENV: &str = "FULGUR_SECRETS_KEY";
@@ -216,6 +230,15 @@ pub fn node_config(args: &NodeArgs, data_dir: &Path) -> Result<NodeConfig, Strin
 pub async fn run(args: NodeArgs) -> Result<(), String> {
 	let data_dir = args.data_dir.clone().unwrap_or_else(default_data_dir);
 	let config = node_config(&args, &data_dir)?;
+	if let (Some(key), Some(url)) = (&config.secrets_key, &config.postgres_url) {
+		// A standby (or a new machine) answers the leader's credentials: the database's.
+		let restored = fulgur_node::secrets::restore_files(url, key, &data_dir, CREDENTIAL_FILES)
+			.await
+			.map_err(|e| format!("credentials from the database: {e}"))?;
+		if restored > 0 {
+			eprintln!("restored {restored} credential file(s) from the database");
+		}
+	}
 	let key_file = data_dir.join("api_key");
 	let api_key = fulgur_web::load_or_create_api_key(&key_file)
 		.map_err(|e| format!("API key {}: {e}", key_file.display()))?;
@@ -260,6 +283,15 @@ pub async fn run(args: NodeArgs) -> Result<(), String> {
 			return Err(e);
 		}
 	};
+	if let Err(e) = node.seal_files(&data_dir, CREDENTIAL_FILES).await {
+		if let Some(lnd) = lnd_rest {
+			lnd.shutdown().await;
+		}
+		api.shutdown().await;
+		stop_phoenixd(phoenixd).await;
+		node.stop().await;
+		return Err(format!("sealing the credentials in the database: {e}"));
+	}
 	print_started(&node, &api.local_addr(), &key_file, &data_dir);
 	if let Some(lnd) = &lnd_rest {
 		println!(

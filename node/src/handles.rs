@@ -30,6 +30,8 @@ pub(crate) struct Handles {
 	pub(crate) listen_addr: SocketAddr,
 	/// The store (for its counters).
 	pub(crate) store: Arc<DynStore>,
+	/// The key sealing secrets in the store (PostgreSQL with a secrets key only).
+	pub(crate) secrets_key: Option<crate::secrets::SecretsKey>,
 	/// Paying and invoicing.
 	pub(crate) payments: Payments,
 	/// Opening, listing and closing channels.

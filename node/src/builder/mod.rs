@@ -626,6 +626,7 @@ pub(crate) async fn build(config: NodeConfig, startup: Arc<Startup>) -> Result<H
 		network: config.network,
 		listen_addr: config.listen_addr,
 		store,
+		secrets_key: config.secrets_key.clone(),
 		payments,
 		channels,
 		forwards,

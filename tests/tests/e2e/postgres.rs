@@ -4,7 +4,7 @@
 use fulgur_api::wire::invoices::InvoiceStatus;
 use fulgur_api::wire::payments::{PayRequest, PaymentStatus};
 use fulgur_base::throwaway_postgres::ThrowawayPostgres;
-use fulgur_node::secrets::SecretsKey;
+use fulgur_node::secrets::{restore_files, SecretsKey};
 use fulgur_node::StoreKind;
 use fulgur_tests::TestNet;
 
@@ -120,6 +120,12 @@ async fn the_seed_sealed_in_the_database_makes_another_directory_the_same_node()
 	let alice_dir = net.launch_spec("alice").0;
 	assert!(!alice_dir.join("seed").exists(), "the seed was written to {alice_dir:?}");
 	assert_eq!(stored_rows(&url, "fulgur_secrets").await, 1, "the sealed seed");
+	// The credentials clients hold (here the API key and the Phoenixd passwords) go in too.
+	let credentials = fulgur::daemon::CREDENTIAL_FILES;
+	let sealed_files = net.node("alice").node.seal_files(&alice_dir, credentials).await.unwrap();
+	assert_eq!(sealed_files, 3, "api_key and two Phoenixd passwords");
+	assert_eq!(stored_rows(&url, "fulgur_secrets").await, 4);
+	assert_eq!(net.node("alice").node.seal_files(&alice_dir, credentials).await.unwrap(), 0);
 
 	let (index, alice) = net.take("alice");
 	alice.stop().await;
@@ -143,9 +149,21 @@ async fn the_seed_sealed_in_the_database_makes_another_directory_the_same_node()
 	.err()
 	.expect("a node under another key started");
 	assert!(refused.contains("does not open"), "{refused}");
-	assert_eq!(stored_rows(&url, "fulgur_secrets").await, 1, "no second seed");
+	assert_eq!(stored_rows(&url, "fulgur_secrets").await, 4, "no second seed");
 
 	let fresh = elsewhere.path().join("standby");
+	// A new directory gets the database's credentials, a different local one replaced.
+	std::fs::create_dir_all(fresh.join("phoenixd")).unwrap();
+	std::fs::write(fresh.join("phoenixd/password"), "not the leader's\n").unwrap();
+	let restored = restore_files(&url, &key, &fresh, credentials).await.unwrap();
+	assert_eq!(restored, 3);
+	for file in ["api_key", "phoenixd/password", "phoenixd/limited-password"] {
+		let (theirs, ours) = (std::fs::read(alice_dir.join(file)), std::fs::read(fresh.join(file)));
+		assert_eq!(theirs.unwrap(), ours.unwrap(), "{file}");
+	}
+	assert_eq!(restore_files(&url, &key, &fresh, credentials).await.unwrap(), 0);
+	let wrong = restore_files(&url, &SecretsKey::from_bytes([1; 32]), &fresh, credentials).await;
+	assert!(wrong.unwrap_err().to_string().contains("does not open"));
 	net.start_again_with("alice", index, |c| {
 		sealed(c);
 		c.data_dir = fresh.clone();
@@ -160,6 +178,10 @@ async fn the_seed_sealed_in_the_database_makes_another_directory_the_same_node()
 	let req = PayRequest { invoice: invoice.bolt11, amount_msat: None, max_fee_msat: None };
 	let paid = net.api("alice").pay(&req, true).await.expect("alice pays from the other directory");
 	assert_eq!(paid.status, PaymentStatus::Succeeded);
+	// A credential changed here after the database got its own is refused, not stored twice.
+	std::fs::write(fresh.join("api_key"), "another key\n").unwrap();
+	let twice = net.node("alice").node.seal_files(&fresh, credentials).await.unwrap_err();
+	assert!(twice.to_string().contains("differs from the database's copy"), "{twice}");
 	net.shutdown().await;
 	drop(server);
 }

@@ -6,8 +6,11 @@
 //! after its sealed copy is durable (the write acknowledged), so a node never pays out to keys
 //! a crash could forget; a key that does not open the stored seed is an error, never a new
 //! seed; an existing `DATA_DIR/seed` is taken into the store once and must agree with it after.
-//! Everything else the node derives (wallet, LDK keys, tower key) comes from the seed, and API
-//! keys and webhook secrets are in the store already.
+//! Everything else the node derives (wallet, LDK keys, tower key) comes from the seed; scoped
+//! API keys and webhook secrets are in the store already; the credentials clients hold as
+//! files are mirrored by `files`.
+
+mod files;
 
 use std::path::Path;
 
@@ -17,6 +20,8 @@ use lightning::util::persist::KVStore;
 
 use crate::store::DynStore;
 use crate::NodeError;
+
+pub use files::{entry_name, restore_files};
 
 /// The store namespace of sealed secrets.
 pub const SECRETS_NAMESPACE: &str = "fulgur_secrets";
