@@ -130,7 +130,13 @@ pub(crate) async fn build(config: NodeConfig, startup: Arc<Startup>) -> Result<H
 				"a secrets key seals the seed in PostgreSQL: it needs the postgres store".into(),
 			))
 		}
-		(None, _) => read_or_create_seed(&config.data_dir.join(SEED_FILE))?,
+		(None, _) => {
+			let path = config.data_dir.join(SEED_FILE);
+			if !path.exists() {
+				crate::secrets::refuse_new_seed_on_a_node(&*store).await?;
+			}
+			read_or_create_seed(&path)?
+		}
 	};
 	let master = Xpriv::new_master(config.network, &seed)
 		.map_err(|e| NodeError::Internal(format!("deriving master key: {e}")))?;

@@ -185,3 +185,58 @@ async fn the_seed_sealed_in_the_database_makes_another_directory_the_same_node()
 	net.shutdown().await;
 	drop(server);
 }
+
+/// A node started on a database that holds another node's state, with neither that node's
+/// seed file nor its sealed seed, must not start under a new seed (its channels' keys would
+/// be gone): it refuses, and the database's node is unchanged.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_database_holding_a_node_never_gets_a_new_seed() {
+	let server =
+		tokio::task::spawn_blocking(ThrowawayPostgres::provide).await.unwrap().expect("PostgreSQL");
+	let url = server.url().to_owned();
+	let on_postgres = |c: &mut fulgur_node::NodeConfig| {
+		c.store = StoreKind::Postgres;
+		c.postgres_url = Some(url.clone());
+	};
+	let mut net = TestNet::with_configs(&["alice", "bob"], |name, c| {
+		if name == "alice" {
+			on_postgres(c);
+		}
+	})
+	.await;
+	let channel = net.open_channel("alice", "bob", 1_000_000, 0).await;
+	let node_id = net.api("alice").info().await.unwrap().node_id;
+	let (index, alice) = net.take("alice");
+	alice.stop().await;
+	let elsewhere = fulgur_tests::test_dir();
+	let (_, rpc, p2p, api) = net.launch_spec("alice");
+	for (what, sealed) in [("no secrets key", None), ("a secrets key", Some([3u8; 32]))] {
+		let dir = elsewhere.path().join(what.replace(' ', "-"));
+		std::fs::create_dir_all(&dir).unwrap();
+		let started =
+			fulgur::regtest::launch::RunningNode::start_with("alice", &dir, &rpc, p2p, api, |c| {
+				on_postgres(c);
+				c.secrets_key = sealed.map(SecretsKey::from_bytes);
+			})
+			.await;
+		let refused = match started {
+			Ok(node) => {
+				let other = node.node.node_id();
+				node.stop().await;
+				panic!("with {what}, a new directory started as {other} on alice's database")
+			}
+			Err(e) => e,
+		};
+		assert!(refused.contains("holds a node whose seed"), "{what}: {refused}");
+		assert!(!dir.join("seed").exists(), "{what}: a new seed was written");
+		assert_eq!(stored_rows(&url, "fulgur_secrets").await, 0, "{what}: a sealed seed");
+	}
+	net.start_again_with("alice", index, on_postgres).await;
+	assert_eq!(net.api("alice").info().await.unwrap().node_id, node_id);
+	net.wait_for("alice's channel usable", || async {
+		net.channel("alice", &channel).await.is_some_and(|c| c.is_usable)
+	})
+	.await;
+	net.shutdown().await;
+	drop(server);
+}
