@@ -205,15 +205,24 @@ impl ApiClient {
 		&self, request: Request<Body>,
 	) -> Result<(hyper::StatusCode, hyper::body::Bytes), ClientError> {
 		let exchange = async {
-			let response = self.http.request(request).await?;
+			let response = self
+				.http
+				.request(request)
+				.await
+				.map_err(|e| ClientError::Connection(e.to_string()))?;
 			let status = response.status();
-			let bytes = hyper::body::to_bytes(response.into_body()).await?;
-			Ok::<_, hyper::Error>((status, bytes))
+			let bytes = read_capped(response.into_body(), MAX_RESPONSE_BYTES).await?;
+			Ok::<_, ClientError>((status, bytes))
 		};
 		let (status, bytes) = tokio::time::timeout(self.timeout, exchange)
 			.await
 			.map_err(|_| ClientError::Timeout(self.timeout))?
-			.map_err(|e| ClientError::Connection(format!("{}: {e}", self.base)))?;
+			.map_err(|e| match e {
+				ClientError::Connection(e) => {
+					ClientError::Connection(format!("{}: {e}", self.base))
+				}
+				other => other,
+			})?;
 		if !status.is_success() {
 			return Err(api_error(status.as_u16(), &bytes));
 		}
@@ -470,6 +479,26 @@ fn fill_path(template: &str, params: &[(&str, &str)]) -> Result<String, ClientEr
 		}
 		None => Ok(path),
 	}
+}
+
+/// The most an answer may hold: far above the largest page the API sends, so a peer that
+/// streams without end cannot make the client hold it all.
+pub const MAX_RESPONSE_BYTES: usize = 64 << 20;
+
+/// The whole of `body`, or an error once it passes `cap` bytes (read no further).
+pub(crate) async fn read_capped(
+	mut body: Body, cap: usize,
+) -> Result<hyper::body::Bytes, ClientError> {
+	use hyper::body::HttpBody;
+	let mut bytes = Vec::new();
+	while let Some(chunk) = body.data().await {
+		let chunk = chunk.map_err(|e| ClientError::Connection(e.to_string()))?;
+		if bytes.len() + chunk.len() > cap {
+			return Err(ClientError::InvalidResponse(format!("an answer larger than {cap} bytes")));
+		}
+		bytes.extend_from_slice(&chunk);
+	}
+	Ok(bytes.into())
 }
 
 /// The error an error answer stands for.

@@ -49,7 +49,9 @@ impl ApiClient {
 			.map_err(|e| ClientError::Connection(format!("{}: {e}", self.base)))?;
 		let status = response.status();
 		if !status.is_success() {
-			let bytes = hyper::body::to_bytes(response.into_body()).await.unwrap_or_default();
+			let bytes = super::read_capped(response.into_body(), super::MAX_RESPONSE_BYTES)
+				.await
+				.unwrap_or_default();
 			return Err(api_error(status.as_u16(), &bytes));
 		}
 		Ok(EventStream { body: response.into_body(), buffer: Vec::new(), last_event_id: after })

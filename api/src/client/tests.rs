@@ -146,3 +146,31 @@ async fn connection_refused_is_a_connection_error() {
 	assert!(matches!(e, ClientError::Connection(_)), "{e:?}");
 	assert!(e.to_string().starts_with("connection_failed: "), "{e}");
 }
+
+/// A server that answers without end (or just too much) is cut off at the cap with a clear
+/// error; the client never holds more than the cap.
+#[tokio::test]
+async fn an_answer_past_the_cap_is_refused_not_held() {
+	let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+	let addr = listener.local_addr().unwrap();
+	tokio::spawn(async move {
+		let (mut socket, _) = listener.accept().await.unwrap();
+		use tokio::io::{AsyncReadExt, AsyncWriteExt};
+		let mut request = [0u8; 4096];
+		let _ = socket.read(&mut request).await;
+		let head = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n\
+			transfer-encoding: chunked\r\n\r\n";
+		socket.write_all(head.as_bytes()).await.unwrap();
+		let chunk = vec![b' '; 1 << 20];
+		let framed = [format!("{:x}\r\n", chunk.len()).as_bytes(), &chunk, b"\r\n"].concat();
+		// Without end: the client must stop reading, not the server stop writing.
+		while socket.write_all(&framed).await.is_ok() {}
+	});
+	let client = ApiClient::new(&format!("http://{addr}"), "k").unwrap();
+	match client.request(Method::GET, "/v1/info", None).await {
+		Err(ClientError::InvalidResponse(message)) => {
+			assert!(message.contains("larger than"), "{message}")
+		}
+		other => panic!("expected a refused answer, got {other:?}"),
+	}
+}
