@@ -5,6 +5,7 @@
 mod caps;
 mod chain_follow;
 mod components;
+mod connections;
 mod http;
 mod layout;
 
