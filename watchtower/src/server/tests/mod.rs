@@ -6,6 +6,7 @@ mod caps;
 mod chain_follow;
 mod components;
 mod connections;
+mod durability;
 mod http;
 mod layout;
 
