@@ -216,6 +216,8 @@ async fn run_in(args: &TowerArgs, dir: &Path) -> Result<(), String> {
 	}
 	let ingest_per_s = api.ok as f64 / api.elapsed.as_secs_f64().max(1e-9);
 	let flushes = core.db().group_flushes();
+	let connections = http.connections().accepted();
+	let requests = http.connections().requests();
 
 	// 3. Scan with everything stored.
 	let (scan_ms, scan_max) = scan(&core, &workload, args, 2 + args.blocks, n).await?;
@@ -250,9 +252,18 @@ async fn run_in(args: &TowerArgs, dir: &Path) -> Result<(), String> {
 	drop(direct_core);
 	let _ = bitcoind.stop().await;
 
-	let rss_at = |share: f64| {
-		let target = ((n as f64) * share) as u64;
+	let rss_after = |target: u64| {
 		rss_samples.iter().find(|(done, _)| *done >= target).map_or(rss_end, |(_, rss)| *rss)
+	};
+	let rss_at = |share: f64| rss_after(((n as f64) * share) as u64);
+	// Growth per stored appointment over the second half of the ingest (sled's cache is full
+	// long before): what each further appointment costs in memory.
+	let (half, last) = (rss_samples.iter().find(|(done, _)| *done >= n / 2), rss_samples.last());
+	let growth_per_appointment = match (half, last) {
+		(Some((from, rss_from)), Some((to, rss_to))) if to > from => {
+			(rss_to - rss_from) * 1024.0 * 1024.0 / (to - from) as f64
+		}
+		_ => f64::NAN,
 	};
 	let report = json!({
 		"appointments": n,
@@ -266,6 +277,8 @@ async fn run_in(args: &TowerArgs, dir: &Path) -> Result<(), String> {
 		"ingest_failed": api.failed,
 		"ingest_first_error": api.first_error,
 		"ingest_flushes_per_appointment": flushes as f64 / n as f64,
+		"ingest_http_connections": connections,
+		"ingest_requests_per_connection": requests as f64 / connections.max(1) as f64,
 		"ingest_api_first_per_s": api_first_per_s,
 		"ingest_direct_per_s": direct_per_s,
 		"ingest_direct_appointments": baseline_n,
@@ -284,6 +297,9 @@ async fn run_in(args: &TowerArgs, dir: &Path) -> Result<(), String> {
 		"rss_mb_at_10pct": rss_at(0.1),
 		"rss_mb_at_50pct": rss_at(0.5),
 		"rss_growth_10pct_to_end": rss_end / rss_at(0.1).max(1e-9),
+		"rss_mb_at_100k": rss_after(100_000),
+		"rss_mb_at_500k": rss_after(500_000),
+		"rss_bytes_per_appointment_second_half": growth_per_appointment,
 	});
 	print_table(&report);
 	super::write_json(args.output.json.as_deref(), &report)?;
@@ -303,6 +319,8 @@ fn print_table(r: &serde_json::Value) {
 		("  same N' direct to watcher, appointments/s", f("ingest_direct_per_s"), ""),
 		("  API / direct", f("ingest_api_over_direct"), "x"),
 		("  flushes per appointment", f("ingest_flushes_per_appointment"), ""),
+		("  HTTP connections", f("ingest_http_connections"), ""),
+		("  requests per connection", f("ingest_requests_per_connection"), ""),
 		("scan, 0 stored, ms per block", f("scan_ms_per_block_empty"), ""),
 		("scan, all stored, ms per block", f("scan_ms_per_block"), ""),
 		("  slowest block, ms", f("scan_ms_max"), ""),
@@ -313,6 +331,9 @@ fn print_table(r: &serde_json::Value) {
 		("RSS at 50% stored, MB", f("rss_mb_at_50pct"), ""),
 		("RSS at the end, MB", f("rss_mb"), ""),
 		("  end / 10%", f("rss_growth_10pct_to_end"), "x"),
+		("RSS at 100,000 stored, MB", f("rss_mb_at_100k"), ""),
+		("RSS at 500,000 stored, MB", f("rss_mb_at_500k"), ""),
+		("RSS growth 50%..end, B per appointment", f("rss_bytes_per_appointment_second_half"), ""),
 	];
 	for (name, value, unit) in rows {
 		println!("{name:<44} {value:>13.2}{unit}");

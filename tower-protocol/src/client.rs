@@ -23,6 +23,9 @@ use crate::errors::{ApiError, ErrorCode};
 /// How long a request may take by default.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// How long an unused connection is kept for the next request.
+pub const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(20);
+
 /// Why a request failed.
 #[derive(Debug)]
 pub enum ClientError {
@@ -79,10 +82,16 @@ impl fmt::Debug for TowerClient {
 }
 
 impl TowerClient {
-	/// A client of the tower at `base_url` (`http://host:port`).
+	/// A client of the tower at `base_url` (`http://host:port`). Connections are kept alive
+	/// and reused for the next requests (the tower closes idle ones after a while).
 	pub fn new(base_url: &str) -> Self {
+		let mut connector = HttpConnector::new();
+		// Requests are small and each waits for its answer: no Nagle delay on either.
+		connector.set_nodelay(true);
 		TowerClient {
-			http: Client::new(),
+			// Given up before the tower's own idle timeout (30 s by default), so a request is
+			// not sent on a connection the tower is closing.
+			http: Client::builder().pool_idle_timeout(POOL_IDLE_TIMEOUT).build(connector),
 			base: base_url.trim_end_matches('/').to_string(),
 			timeout: DEFAULT_TIMEOUT,
 		}

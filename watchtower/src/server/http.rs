@@ -12,7 +12,7 @@ use std::time::Instant;
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use tokio::sync::oneshot;
+use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use warp::http::StatusCode;
 use warp::reply::Response;
@@ -22,6 +22,7 @@ use crate::api::{
 	AddAppointmentRequest, GetAppointmentRequest, GetSubscriptionInfoRequest, RegisterRequest,
 };
 use crate::errors::{ApiError, ErrorCode};
+use crate::server::connections::{self, ConnectionStats, PeerAddr};
 use crate::server::log;
 use crate::server::rate_limit::Limited;
 use crate::server::TowerCore;
@@ -134,11 +135,11 @@ fn registration_allowed<C>(with_core: C) -> impl Filter<Extract = (), Error = Re
 where
 	C: Filter<Extract = (Arc<TowerCore>,), Error = Infallible> + Clone + Send,
 {
-	warp::addr::remote()
+	warp::ext::optional::<PeerAddr>()
 		.and(with_core)
-		.and_then(|remote: Option<SocketAddr>, core: Arc<TowerCore>| async move {
+		.and_then(|remote: Option<PeerAddr>, core: Arc<TowerCore>| async move {
 			// Without a peer address (not over TCP) every such caller shares one allowance.
-			let ip = remote.map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |addr| addr.ip());
+			let ip = remote.map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |PeerAddr(addr)| addr.ip());
 			match core.registrations.check(ip, Instant::now()) {
 				Ok(()) => Ok(()),
 				Err(limited) => {
@@ -245,26 +246,25 @@ async fn recover(rejection: Rejection) -> Result<Response, Infallible> {
 	Ok(warp::reply::with_status(warp::reply::json(&error), status).into_response())
 }
 
-/// A running HTTP server; dropping it stops it.
+/// A running HTTP server ([`connections`]: kept alive, bounded); dropping it stops it.
 pub struct HttpServer {
 	local_addr: SocketAddr,
-	shutdown: Option<oneshot::Sender<()>>,
+	stop: watch::Sender<bool>,
+	stats: Arc<ConnectionStats>,
 	task: Option<JoinHandle<()>>,
 }
 
 impl HttpServer {
 	/// Listens on `bind` (port 0 picks one).
 	pub(crate) fn start(core: Arc<TowerCore>, bind: SocketAddr) -> io::Result<HttpServer> {
-		let (shutdown, stop) = oneshot::channel::<()>();
-		let signal = async move {
-			let _ = stop.await;
-		};
-		let (local_addr, run) =
-			warp::serve(app(core)).try_bind_with_graceful_shutdown(bind, signal).map_err(|e| {
-				io::Error::new(io::ErrorKind::AddrInUse, format!("cannot listen on {bind}: {e}"))
-			})?;
-		let task = tokio::spawn(run);
-		Ok(HttpServer { local_addr, shutdown: Some(shutdown), task: Some(task) })
+		let listener = connections::bind(bind)?;
+		let local_addr = listener.local_addr()?;
+		let (stop, stopped) = watch::channel(false);
+		let stats = Arc::new(ConnectionStats::default());
+		let limits = core.connection_limits;
+		let task =
+			tokio::spawn(connections::serve(listener, core, limits, Arc::clone(&stats), stopped));
+		Ok(HttpServer { local_addr, stop, stats, task: Some(task) })
 	}
 
 	/// Where it listens.
@@ -272,11 +272,15 @@ impl HttpServer {
 		self.local_addr
 	}
 
-	/// Stops accepting and waits for requests in flight.
+	/// Connections accepted, open, and requests received.
+	pub fn connections(&self) -> &ConnectionStats {
+		&self.stats
+	}
+
+	/// Stops accepting, lets every connection finish the request it is answering, and waits
+	/// until all are closed.
 	pub async fn shutdown(mut self) {
-		if let Some(shutdown) = self.shutdown.take() {
-			let _ = shutdown.send(());
-		}
+		let _ = self.stop.send(true);
 		if let Some(task) = self.task.take() {
 			let _ = task.await;
 		}
@@ -285,8 +289,6 @@ impl HttpServer {
 
 impl Drop for HttpServer {
 	fn drop(&mut self) {
-		if let Some(shutdown) = self.shutdown.take() {
-			let _ = shutdown.send(());
-		}
+		let _ = self.stop.send(true);
 	}
 }

@@ -17,6 +17,7 @@
 
 pub mod carrier;
 pub mod chain;
+pub mod connections;
 pub mod dbm;
 pub mod gatekeeper;
 pub mod http;
@@ -51,7 +52,9 @@ pub use chain::ChainListener;
 pub use dbm::Dbm;
 pub use gatekeeper::Gatekeeper;
 pub use http::HttpServer;
-pub use options::{Limits, RegistrationCaps, SubscriptionConfig, TowerOptions, SLOT_SIZE};
+pub use options::{
+	ConnectionLimits, Limits, RegistrationCaps, SubscriptionConfig, TowerOptions, SLOT_SIZE,
+};
 pub use responder::Responder;
 pub use watcher::Watcher;
 
@@ -65,6 +68,7 @@ pub struct TowerCore {
 	pub(crate) limits: Limits,
 	pub(crate) registrations: rate_limit::RateLimiter,
 	pub(crate) workers: workers::Workers,
+	pub(crate) connection_limits: ConnectionLimits,
 }
 
 impl TowerCore {
@@ -109,6 +113,7 @@ impl TowerCore {
 				rate_limit::MAX_TRACKED_ADDRESSES,
 			),
 			workers,
+			connection_limits: options.connections,
 		}))
 	}
 

@@ -1,7 +1,7 @@
 //! What a tower operator can tune, each default a named constant here. Registration is free
 //! (teos clients do not sign it), so these caps are what bound what strangers can make the
 //! tower hold: users, slots in total and per user, appointments per locator, registrations
-//! per source address.
+//! per source address, HTTP connections (how many, how long idle, how many requests each).
 
 /// Blob bytes per appointment slot (teos's `ENCRYPTED_BLOB_MAX_SIZE`): a blob takes one slot
 /// per started 2,048 bytes.
@@ -31,6 +31,19 @@ pub const DEFAULT_MIN_BLOB_SIZE: usize = 16 + 60;
 pub const DEFAULT_MAX_BLOB_SIZE: usize = 64 * 1024;
 /// sled page cache: bounds the memory appointments take.
 pub const DEFAULT_CACHE_BYTES: u64 = 64 * 1024 * 1024;
+/// Most HTTP connections open at once (each is a file descriptor and a read buffer).
+pub const DEFAULT_MAX_CONNECTIONS: usize = 512;
+/// A connection without a request in flight for this long is closed; a request head that
+/// takes longer than this to arrive closes its connection too.
+pub const DEFAULT_IDLE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+/// A request not answered within this is dropped with its connection (a body trickled in,
+/// say: answering takes milliseconds).
+pub const DEFAULT_REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+/// Requests one connection may carry before the tower closes it.
+pub const DEFAULT_MAX_REQUESTS_PER_CONNECTION: u32 = 100_000;
+/// Read buffer of a connection (hyper's least is 8 KiB): a request head has to fit (the body
+/// is streamed through the API's cap).
+pub const CONNECTION_BUFFER_BYTES: usize = 16 * 1024;
 
 /// What a registration buys.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -108,6 +121,30 @@ impl Limits {
 	}
 }
 
+/// How far HTTP connections go: they are kept alive, within these bounds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ConnectionLimits {
+	/// Most connections open at once; the tower accepts no more until one closes.
+	pub max_connections: usize,
+	/// A connection idle this long, or whose request head takes this long, is closed.
+	pub idle_timeout: std::time::Duration,
+	/// A request not answered within this ends its connection.
+	pub request_timeout: std::time::Duration,
+	/// Requests one connection carries; the last answer says `connection: close`.
+	pub max_requests_per_connection: u32,
+}
+
+impl Default for ConnectionLimits {
+	fn default() -> Self {
+		ConnectionLimits {
+			max_connections: DEFAULT_MAX_CONNECTIONS,
+			idle_timeout: DEFAULT_IDLE_TIMEOUT,
+			request_timeout: DEFAULT_REQUEST_TIMEOUT,
+			max_requests_per_connection: DEFAULT_MAX_REQUESTS_PER_CONNECTION,
+		}
+	}
+}
+
 /// How the tower behaves, apart from where it runs.
 #[derive(Clone, Debug)]
 pub struct TowerOptions {
@@ -121,6 +158,8 @@ pub struct TowerOptions {
 	pub cache_bytes: u64,
 	/// Confirmations after which a penalty is final.
 	pub resolved_depth: u32,
+	/// HTTP connections.
+	pub connections: ConnectionLimits,
 }
 
 impl Default for TowerOptions {
@@ -131,6 +170,7 @@ impl Default for TowerOptions {
 			limits: Limits::default(),
 			cache_bytes: DEFAULT_CACHE_BYTES,
 			resolved_depth: crate::server::responder::IRREVOCABLY_RESOLVED,
+			connections: ConnectionLimits::default(),
 		}
 	}
 }

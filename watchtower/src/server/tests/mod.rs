@@ -5,6 +5,8 @@
 mod caps;
 mod chain_follow;
 mod components;
+mod connections;
+mod durability;
 mod http;
 mod layout;
 
