@@ -13,7 +13,7 @@
 //! before it (the `layers` test reads this list and every `crate::` path in the sources), so
 //! no import runs upwards and there is no circle:
 //! 1. Vocabulary: `error`, `fee_policy`, `config`, `model`, `logger`, `blocking`,
-//!    `private_files`, `channel_stats`, `inbound`, `parse`, `decode`, `shutdown`.
+//!    `private_files`, `channel_stats`, `inbound`, `parse`, `decode`, `shutdown`, `fence`.
 //! 2. Storage: `store`, `records`.
 //! 3. State on disk and the chain: `persistence`, `api_keys`, `journal`, `wallet`, `chain`.
 //! 4. Keys and what the chain monitor sees: `keys`, `peer_events`, `startup`, `tower` (the
@@ -35,6 +35,7 @@ pub mod decode;
 pub mod error;
 mod event;
 pub mod fee_policy;
+pub mod fence;
 pub mod forwards;
 mod handles;
 mod inbound;

@@ -60,7 +60,7 @@ mod postgres;
 
 pub use fs_sync::FsSyncStore;
 pub use memory::MemoryStore;
-pub use postgres::PostgresStore;
+pub use postgres::{lease_held, LeaseHeld, PostgresStore};
 
 use std::future::Future;
 use std::io;
