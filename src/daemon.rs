@@ -110,6 +110,12 @@ pub struct NodeArgs {
 	/// yet: reach it over a unix socket, `?host=/run/postgresql`, or a trusted network)
 	#[arg(long, value_name = "URL")]
 	pub postgres_url: Option<String>,
+	/// Start as a standby of the node on the same database (only with `--store postgres`):
+	/// wait until the leader's lease ends (it stopped or died), then take it over and run as
+	/// the node. Give the standby the leader's seed
+	#[arg(long, default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1,
+		default_missing_value = "true")]
+	pub standby: bool,
 }
 
 /// The stores `fulgur node` runs on (the benchmarks have more).
@@ -177,6 +183,10 @@ pub fn node_config(args: &NodeArgs, data_dir: &Path) -> Result<NodeConfig, Strin
 	config.routing.max_total_cltv_expiry_delta = args.max_cltv_expiry_delta;
 	config.towers = args.towers.clone();
 	(config.store, config.postgres_url) = store(args)?;
+	if args.standby && config.store != StoreKind::Postgres {
+		return Err("--standby waits for the leader lease of --store postgres: add it".into());
+	}
+	config.standby = args.standby;
 	config.events_retention = std::time::Duration::from_secs(
 		u64::from(args.events_retention_days) * fulgur_node::config::SECONDS_PER_DAY,
 	);
@@ -245,15 +255,25 @@ pub async fn run(args: NodeArgs) -> Result<(), String> {
 		let dir = data_dir.join("phoenixd");
 		println!("  phoenixd: {}  (passwords in {})", phoenixd.url(), dir.display());
 	}
-	shutdown_signal().await;
-	eprintln!("shutting down");
+	// A node that lost its leader lease has stopped acting already; it exits with why.
+	let fenced = tokio::select! {
+		() = shutdown_signal() => None,
+		reason = node.fenced() => Some(reason),
+	};
+	match &fenced {
+		None => eprintln!("shutting down"),
+		Some(reason) => eprintln!("stopping: {reason}"),
+	}
 	if let Some(lnd) = lnd_rest {
 		lnd.shutdown().await;
 	}
 	api.shutdown().await;
 	stop_phoenixd(phoenixd).await;
 	node.stop().await;
-	Ok(())
+	match fenced {
+		None => Ok(()),
+		Some(reason) => Err(format!("the node stopped: {reason}")),
+	}
 }
 
 /// The port the LND REST surface takes: the flag's, else a free one on regtest, else none.
@@ -438,5 +458,23 @@ mod tests {
 		let stray = config(&["--postgres-url", url]).unwrap_err();
 		assert!(stray.contains("add --store postgres"), "{stray}");
 		assert!(parse(&["--store", "memory"]).is_err(), "a daemon on memory loses everything");
+	}
+
+	#[test]
+	fn standby_is_for_postgres_only() {
+		let data_dir = Path::new("/nonexistent");
+		let config = |args: &[&str]| node_config(&parse(args).unwrap(), data_dir);
+		assert!(!config(&[]).unwrap().standby);
+		let url = "postgres://fulgur@db.internal/node";
+		for flags in [
+			&["--store", "postgres", "--postgres-url", url, "--standby"][..],
+			&["--store", "postgres", "--postgres-url", url, "--standby", "true"][..],
+		] {
+			assert!(config(flags).unwrap().standby, "{flags:?}");
+		}
+		let off = config(&["--store", "postgres", "--postgres-url", url, "--standby", "false"]);
+		assert!(!off.unwrap().standby);
+		let sled = config(&["--standby"]).unwrap_err();
+		assert!(sled.contains("--store postgres"), "{sled}");
 	}
 }

@@ -62,4 +62,6 @@ pub(crate) struct Handles {
 	pub(crate) stop: StopSignal,
 	/// The stages of stopping, in order.
 	pub(crate) shutdown: Shutdown,
+	/// Raised when this process lost the right to act as the node (its leader lease).
+	pub(crate) fence: crate::fence::Fence,
 }

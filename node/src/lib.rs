@@ -113,7 +113,33 @@ impl Node {
 	pub async fn start_reporting(
 		config: NodeConfig, startup: Arc<Startup>,
 	) -> Result<Node, NodeError> {
-		Ok(Node { handles: Arc::new(builder::build(config, startup).await?) })
+		let node = Node { handles: Arc::new(builder::build(config, startup).await?) };
+		node.stop_when_fenced();
+		Ok(node)
+	}
+
+	/// Stops the node at once when its fence is raised (the leader lease lost); the task
+	/// ends with the node. Weak: it never keeps a node alive.
+	fn stop_when_fenced(&self) {
+		let (fence, stopped) = (self.handles.fence.clone(), self.handles.stop.clone());
+		let handles = Arc::downgrade(&self.handles);
+		tokio::spawn(async move {
+			tokio::select! {
+				reason = fence.raised() => {
+					let Some(handles) = handles.upgrade() else { return };
+					crate::error!(handles.payments.logger, "stopping at once: {reason}");
+					handles.shutdown.run().await;
+				}
+				() = stopped.stopped() => {}
+			}
+		});
+	}
+
+	/// Resolves with the reason once the node has lost the right to act as the node (its
+	/// leader lease on the PostgreSQL store): it then sends, settles and broadcasts nothing,
+	/// writes nothing, and stops by itself. Never resolves on other stores.
+	pub async fn fenced(&self) -> String {
+		self.handles.fence.raised().await
 	}
 
 	/// Stops the node cleanly: the listener, chain poller and chores end, peers are
