@@ -13,6 +13,7 @@ mod dashboard_closed;
 mod dashboard_forwards;
 mod dashboard_policy;
 mod events;
+mod failover;
 mod fees;
 mod files;
 mod forwards;
