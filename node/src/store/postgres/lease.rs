@@ -287,10 +287,14 @@ impl Renewer {
 		let client = self.client.take();
 		self.runtime.block_on(async move {
 			let release = async {
-				let client = match client {
-					Some(client) => client,
-					None => db::connect(&target).await.map_err(|e| to_io(&target, e))?,
-				};
+				// The connection in hand may have been cut without our noticing: then once
+				// more on a new one.
+				if let Some(client) = client {
+					if client.execute(RELEASE, &[&target.holder]).await.is_ok() {
+						return Ok(1);
+					}
+				}
+				let client = db::connect(&target).await.map_err(|e| to_io(&target, e))?;
 				client.execute(RELEASE, &[&target.holder]).await.map_err(|e| to_io(&target, e))
 			};
 			// Not released: a standby waits for the lease to run out, nothing worse.

@@ -220,6 +220,25 @@ impl PostgresStore {
 		Ok(())
 	}
 
+	/// [`PostgresStore::apply`] for several writes at once, into one batch; checks every name
+	/// first, so a bad one applies nothing.
+	fn apply_all(&self, writes: Vec<super::KeyWrite>) -> io::Result<()> {
+		for (p, s, k, _) in &writes {
+			check_names("write", p, s, Some(k))?;
+		}
+		if self.inner.target.fence.is_raised() {
+			return Err(self.inner.target.fenced_error());
+		}
+		let mut changes = Vec::with_capacity(writes.len());
+		for (p, s, k, value) in writes {
+			self.inner.writes.fetch_add(1, Ordering::Relaxed);
+			self.inner.bytes_written.fetch_add(value.len() as u64, Ordering::Relaxed);
+			changes.push(((p, s, k), Some(Arc::from(value))));
+		}
+		self.inner.pending.apply_all(changes);
+		Ok(())
+	}
+
 	fn send(&self, request: ReadRequest) {
 		// The reader only ends once the store is dropped, and the request (with its reply) is
 		// handed back when sending fails: the reply's sender dropping tells the caller.
@@ -428,6 +447,15 @@ impl MigratableKVStore for PostgresStore {
 impl super::NodeStore for PostgresStore {
 	fn stats(&self) -> StoreStats {
 		PostgresStore::stats(self)
+	}
+
+	/// All in one batch, so one transaction: the manager barrier's manager and monitors
+	/// commit together or not at all.
+	fn write_all(&self, writes: Vec<super::KeyWrite>) -> AsyncResult<'static, (), LdkIoError> {
+		match self.apply_all(writes) {
+			Ok(()) => durable(self.inner.commit.wait_async()),
+			Err(e) => ready(Err(e)),
+		}
 	}
 }
 

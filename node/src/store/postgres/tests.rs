@@ -133,7 +133,9 @@ async fn acknowledged_writes_survive_the_server_crashing_and_connections_killed_
 	server.crash().unwrap();
 	server.restart().unwrap();
 
-	let store = PostgresStore::open(server.url()).unwrap();
+	// (Its lease was released on close, unless the connections killed made that fail: then
+	// it is waited out, as a restarted node would.)
+	let store = crate::store::tests::open_postgres_waiting(server.url());
 	let acked = progress.acked.lock().unwrap().clone();
 	for &(w, i) in &acked {
 		let stored = KVStoreSync::read(&store, "outage", "", &format!("w{w}-{i}"))
@@ -266,4 +268,59 @@ async fn a_leader_that_cannot_renew_stops_writing_before_its_lease_ends() {
 	let admin = admin(&server).await;
 	assert_eq!(stored(&admin, "before").await, Some(vec![1]));
 	assert_eq!(stored(&admin, "after").await, None);
+}
+
+/// Rounds of [`write_all_commits_in_one_transaction_while_the_flusher_is_busy`].
+const ATOMIC_ROUNDS: usize = 300;
+/// Writes per round: a manager and its monitors, as the manager barrier hands them over.
+const ATOMIC_WRITES: usize = 16;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn write_all_commits_in_one_transaction_while_the_flusher_is_busy() {
+	use crate::store::NodeStore;
+	let server = ThrowawayPostgres::provide().unwrap();
+	let store = PostgresStore::open(server.url()).unwrap();
+	// Another writer keeps the flusher taking batches at any moment.
+	let stop = Arc::new(AtomicBool::new(false));
+	let busy = {
+		let (store, stop) = (store.clone(), Arc::clone(&stop));
+		std::thread::spawn(move || {
+			for i in 0usize.. {
+				if stop.load(Ordering::Relaxed) {
+					return;
+				}
+				let key = format!("k{}", i % 64);
+				KVStoreSync::write(&store, "busy", "", &key, vec![i as u8; 256]).unwrap();
+			}
+		})
+	};
+	for round in 0..ATOMIC_ROUNDS {
+		let writes = (0..ATOMIC_WRITES)
+			.map(|i| {
+				let value = vec![round as u8; 16 * 1024];
+				("atomic".to_owned(), format!("r{round}"), format!("k{i}"), value)
+			})
+			.collect();
+		NodeStore::write_all(&store, writes).await.unwrap();
+	}
+	stop.store(true, Ordering::Relaxed);
+	busy.join().unwrap();
+	// Rows written by one transaction share its id (`xmin`).
+	let admin = admin(&server).await;
+	let split = admin
+		.query(
+			"SELECT secondary_namespace, count(DISTINCT xmin::text) FROM fulgur_kv
+			WHERE primary_namespace = 'atomic' GROUP BY secondary_namespace
+			HAVING count(DISTINCT xmin::text) > 1",
+			&[],
+		)
+		.await
+		.unwrap();
+	let rounds: Vec<(String, i64)> = split.iter().map(|row| (row.get(0), row.get(1))).collect();
+	assert!(rounds.is_empty(), "rounds split over several transactions: {rounds:?}");
+	let stored = admin
+		.query_one("SELECT count(*) FROM fulgur_kv WHERE primary_namespace = 'atomic'", &[])
+		.await
+		.unwrap();
+	assert_eq!(stored.get::<_, i64>(0), (ATOMIC_ROUNDS * ATOMIC_WRITES) as i64);
 }
