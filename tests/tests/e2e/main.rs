@@ -26,6 +26,7 @@ mod payments;
 mod peer_churn;
 mod policy;
 mod postgres;
+mod postgres_outage;
 mod rebalance;
 mod regtest;
 mod restart;

@@ -214,7 +214,16 @@ fn is_transient(e: &tokio_postgres::Error) -> bool {
 fn to_io(target: &Target, e: tokio_postgres::Error) -> io::Error {
 	let kind =
 		if e.code().is_some() { io::ErrorKind::Other } else { io::ErrorKind::ConnectionAborted };
-	io::Error::new(kind, format!("PostgreSQL at {}: {e}", target.name))
+	io::Error::new(kind, format!("PostgreSQL at {}: {}", target.name, describe(&e)))
+}
+
+/// An error in words: with the server's own message and code when it sent one (the error's
+/// `Display` alone says only "db error").
+pub(super) fn describe(e: &tokio_postgres::Error) -> String {
+	match e.as_db_error() {
+		Some(db) => format!("{} ({})", db.message(), db.code().code()),
+		None => e.to_string(),
+	}
 }
 
 /// Runs `$op` (an expression using `$session: &Session`, giving a `Result<_, tokio_postgres::

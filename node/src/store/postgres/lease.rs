@@ -183,7 +183,7 @@ async fn held_by(target: &Target, client: &Client) -> io::Result<Option<LeaseHel
 }
 
 fn to_io(target: &Target, e: tokio_postgres::Error) -> io::Error {
-	io::Error::other(format!("PostgreSQL at {}: {e}", target.name))
+	io::Error::other(format!("PostgreSQL at {}: {}", target.name, db::describe(&e)))
 }
 
 /// One renewal on `client` (connecting first when there is none).
