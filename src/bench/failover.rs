@@ -360,3 +360,34 @@ async fn with_payer(
 		"load_average_at_kill": load_average.split_whitespace().take(3).collect::<Vec<_>>().join(" "),
 	}))
 }
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+	use clap::Parser;
+
+	#[derive(Parser)]
+	struct Cli {
+		#[command(flatten)]
+		args: FailoverArgs,
+	}
+
+	fn parse(args: &[&str]) -> Result<FailoverArgs, clap::Error> {
+		Cli::try_parse_from(std::iter::once("failover").chain(args.iter().copied())).map(|c| c.args)
+	}
+
+	#[test]
+	fn defaults_and_bounds() {
+		let args = parse(&[]).unwrap();
+		assert_eq!((args.channels, args.concurrency, args.kill_after), (4, 8, 200));
+		assert_eq!(args.postgres_url, None);
+		for bad in [
+			["--channels", "0"],
+			["--channels", "51"],
+			["--concurrency", "0"],
+			["--kill-after", "0"],
+		] {
+			assert!(parse(&bad).is_err(), "{bad:?}");
+		}
+	}
+}

@@ -62,7 +62,8 @@ pub(super) async fn open_postgres(
 			.as_ref()
 			.is_some_and(|(holder, at)| *holder == held.holder && at.elapsed() < WAITING_LOG_EVERY);
 		if !said_lately {
-			crate::info!(logger, "standby: {held}; waiting for it to end");
+			// A warning, so that it reaches the terminal too: this node is not running yet.
+			crate::warn!(logger, "standby: {held}; waiting for it to end");
 			last_seen = Some((held.holder.clone(), Instant::now()));
 		}
 		status.set(&format!("standby: waiting for the leader lease, held by {}", held.holder));

@@ -155,6 +155,11 @@ impl Child {
 		node_id
 	}
 
+	/// The start of the lease holder id of this process (`host/pid N/`).
+	fn holder_prefix(&self) -> String {
+		format!("/pid {}/", self.pid())
+	}
+
 	fn pid(&self) -> String {
 		self.process.id().expect("running child").to_string()
 	}
@@ -191,7 +196,12 @@ async fn set_up() -> Setup {
 	std::fs::create_dir_all(&standby_dir).expect("standby dir");
 	std::fs::copy(leader_dir.join("seed"), standby_dir.join("seed")).expect("copy the seed");
 	let mut standby = Child::start(&standby_dir, &rpc, server.url(), true);
-	standby.wait_line("standby", Duration::from_secs(120)).await;
+	// It says who holds the lease and until when, and waits.
+	let waiting =
+		standby.wait_line("standby: the leader lease on ", Duration::from_secs(120)).await;
+	assert!(waiting.contains("is held by "), "{waiting}");
+	assert!(waiting.contains(&leader.holder_prefix()), "not the leader's id: {waiting}");
+	assert!(waiting.contains(" UTC "), "{waiting}");
 	let alice = net.api("alice");
 	let opened = alice
 		.open_channel(&OpenChannelRequest {
