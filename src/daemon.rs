@@ -116,6 +116,12 @@ pub struct NodeArgs {
 	/// (the key may instead be given as FULGUR_SECRETS_KEY, the hex digits themselves)
 	#[arg(long, value_name = "FILE")]
 	pub secrets_key_file: Option<PathBuf>,
+	/// Start as a standby of the node on the same database (only with `--store postgres`):
+	/// wait until the leader's lease ends (it stopped or died), then take it over and run as
+	/// the node. Give it the leader's secrets key (--secrets-key-file) or a copy of its seed
+	#[arg(long, default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1,
+		default_missing_value = "true")]
+	pub standby: bool,
 }
 
 /// The files in the data directory that clients are configured with (the API key, the LND
@@ -220,6 +226,10 @@ pub fn node_config(args: &NodeArgs, data_dir: &Path) -> Result<NodeConfig, Strin
 	config.towers = args.towers.clone();
 	(config.store, config.postgres_url) = store(args)?;
 	config.secrets_key = secrets_key(args)?;
+	if args.standby && config.store != StoreKind::Postgres {
+		return Err("--standby waits for the leader lease of --store postgres: add it".into());
+	}
+	config.standby = args.standby;
 	config.events_retention = std::time::Duration::from_secs(
 		u64::from(args.events_retention_days) * fulgur_node::config::SECONDS_PER_DAY,
 	);
@@ -306,15 +316,25 @@ pub async fn run(args: NodeArgs) -> Result<(), String> {
 		let dir = data_dir.join("phoenixd");
 		println!("  phoenixd: {}  (passwords in {})", phoenixd.url(), dir.display());
 	}
-	shutdown_signal().await;
-	eprintln!("shutting down");
+	// A node that lost its leader lease has stopped acting already; it exits with why.
+	let fenced = tokio::select! {
+		() = shutdown_signal() => None,
+		reason = node.fenced() => Some(reason),
+	};
+	match &fenced {
+		None => eprintln!("shutting down"),
+		Some(reason) => eprintln!("stopping: {reason}"),
+	}
 	if let Some(lnd) = lnd_rest {
 		lnd.shutdown().await;
 	}
 	api.shutdown().await;
 	stop_phoenixd(phoenixd).await;
 	node.stop().await;
-	Ok(())
+	match fenced {
+		None => Ok(()),
+		Some(reason) => Err(format!("the node stopped: {reason}")),
+	}
 }
 
 /// The port the LND REST surface takes: the flag's, else a free one on regtest, else none.
@@ -522,5 +542,23 @@ mod tests {
 		assert!(short.contains("64 hex digits"), "{short}");
 		let missing = config(&[&args[..], &["/nonexistent/key"]].concat()).unwrap_err();
 		assert!(missing.contains("reading the secrets key"), "{missing}");
+	}
+
+	#[test]
+	fn standby_is_for_postgres_only() {
+		let data_dir = Path::new("/nonexistent");
+		let config = |args: &[&str]| node_config(&parse(args).unwrap(), data_dir);
+		assert!(!config(&[]).unwrap().standby);
+		let url = "postgres://fulgur@db.internal/node";
+		for flags in [
+			&["--store", "postgres", "--postgres-url", url, "--standby"][..],
+			&["--store", "postgres", "--postgres-url", url, "--standby", "true"][..],
+		] {
+			assert!(config(flags).unwrap().standby, "{flags:?}");
+		}
+		let off = config(&["--store", "postgres", "--postgres-url", url, "--standby", "false"]);
+		assert!(!off.unwrap().standby);
+		let sled = config(&["--standby"]).unwrap_err();
+		assert!(sled.contains("--store postgres"), "{sled}");
 	}
 }

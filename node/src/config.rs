@@ -75,7 +75,12 @@ pub struct NodeConfig {
 	/// The key that seals the seed in the PostgreSQL store (see `secrets`): with it the seed
 	/// lives in the database, so a standby on the same database is the same node; without it,
 	/// in `DATA_DIR/seed` as with the other stores.
-	pub secrets_key: Option<crate::secrets::SecretsKey>,
+	pub secrets_key: Option<crate::sealing::SecretsKey>,
+	/// Start as a standby (only with [`StoreKind::Postgres`]): wait until the leader lease is
+	/// free, then take it and start from the database.
+	pub standby: bool,
+	/// The leader lease of [`StoreKind::Postgres`].
+	pub lease: LeaseTiming,
 	/// Whether to accept peer connections on `listen_addr` (a node that only connects out,
 	/// like a benchmark's load generator, needs no listener).
 	pub accept_peers: bool,
@@ -101,6 +106,39 @@ pub struct NodeConfig {
 	pub forwarding: ForwardingDefaults,
 	/// Inbound peer connections the node keeps open at once (see `inbound`).
 	pub inbound_limits: InboundLimitsConfig,
+}
+
+/// The leader lease of the PostgreSQL store: how long a lease lasts (by the database
+/// server's clock) and how often the leader renews it. A leader that could not renew it for
+/// four fifths of `duration` stops; a standby takes over once `duration` passed without one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LeaseTiming {
+	/// How long a lease lasts from its last renewal.
+	pub duration: Duration,
+	/// How often the leader renews it.
+	pub renew_every: Duration,
+}
+
+impl Default for LeaseTiming {
+	fn default() -> LeaseTiming {
+		LeaseTiming { duration: Duration::from_secs(10), renew_every: Duration::from_secs(2) }
+	}
+}
+
+impl LeaseTiming {
+	/// Refuses timings where a renewal could not happen at least twice before the leader
+	/// has to stop (so one lost renewal never stops a node).
+	pub fn check(&self) -> Result<(), String> {
+		let safe_for = self.duration - self.duration / 5;
+		if self.renew_every.is_zero() || self.renew_every * 2 > safe_for {
+			return Err(format!(
+				"a lease of {:?} renewed every {:?}: renew at least twice within four fifths \
+				 of the lease",
+				self.duration, self.renew_every
+			));
+		}
+		Ok(())
+	}
 }
 
 /// How many inbound peer connections the node keeps open at once, in all and from one
@@ -141,6 +179,8 @@ impl NodeConfig {
 			store: StoreKind::default(),
 			postgres_url: None,
 			secrets_key: None,
+			standby: false,
+			lease: LeaseTiming::default(),
 			accept_peers: true,
 			chain_poll_interval: CHAIN_POLL_INTERVAL,
 			wallet_sync_interval: WALLET_SYNC_INTERVAL,

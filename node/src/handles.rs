@@ -31,7 +31,7 @@ pub(crate) struct Handles {
 	/// The store (for its counters).
 	pub(crate) store: Arc<DynStore>,
 	/// The key sealing secrets in the store (PostgreSQL with a secrets key only).
-	pub(crate) secrets_key: Option<crate::secrets::SecretsKey>,
+	pub(crate) secrets_key: Option<crate::sealing::SecretsKey>,
 	/// Paying and invoicing.
 	pub(crate) payments: Payments,
 	/// Opening, listing and closing channels.
@@ -64,4 +64,6 @@ pub(crate) struct Handles {
 	pub(crate) stop: StopSignal,
 	/// The stages of stopping, in order.
 	pub(crate) shutdown: Shutdown,
+	/// Raised when this process lost the right to act as the node (its leader lease).
+	pub(crate) fence: crate::fence::Fence,
 }

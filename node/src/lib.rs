@@ -12,8 +12,8 @@
 //! Modules form layers, listed here from the bottom up; a module imports only modules listed
 //! before it (the `layers` test reads this list and every `crate::` path in the sources), so
 //! no import runs upwards and there is no circle:
-//! 1. Vocabulary: `error`, `fee_policy`, `config`, `model`, `logger`, `blocking`,
-//!    `private_files`, `channel_stats`, `inbound`, `parse`, `decode`, `shutdown`.
+//! 1. Vocabulary: `error`, `sealing`, `fee_policy`, `config`, `model`, `logger`, `blocking`,
+//!    `private_files`, `channel_stats`, `inbound`, `parse`, `decode`, `shutdown`, `fence`.
 //! 2. Storage: `store`, `records`.
 //! 3. State on disk and the chain: `persistence`, `api_keys`, `journal`, `wallet`, `chain`.
 //! 4. Keys and what the chain monitor sees: `keys`, `peer_events`, `startup`, `tower` (the
@@ -21,8 +21,8 @@
 //! 5. Operations, one handle each: `peers`, `routing`, `onchain`, `webhooks`, `channels`,
 //!    `payment`, `forwards`.
 //! 6. What runs them: `event` (LDK's events), `tasks` (background tasks).
-//! 7. Wiring: `handles`, `builder`, and [`Node`] here (its routing-node methods in
-//!    `routing_node`).
+//! 7. Wiring: `handles`, `secrets` (the seed and credentials sealed in the store), `builder`,
+//!    and [`Node`] here (its routing-node methods in `routing_node`).
 #![deny(missing_docs)]
 
 mod api_keys;
@@ -35,6 +35,7 @@ pub mod decode;
 pub mod error;
 mod event;
 pub mod fee_policy;
+pub mod fence;
 pub mod forwards;
 mod handles;
 mod inbound;
@@ -52,6 +53,7 @@ pub mod private_files;
 mod records;
 pub mod routing;
 mod routing_node;
+mod sealing;
 pub mod secrets;
 mod shutdown;
 mod startup;
@@ -113,7 +115,33 @@ impl Node {
 	pub async fn start_reporting(
 		config: NodeConfig, startup: Arc<Startup>,
 	) -> Result<Node, NodeError> {
-		Ok(Node { handles: Arc::new(builder::build(config, startup).await?) })
+		let node = Node { handles: Arc::new(builder::build(config, startup).await?) };
+		node.stop_when_fenced();
+		Ok(node)
+	}
+
+	/// Stops the node at once when its fence is raised (the leader lease lost); the task
+	/// ends with the node. Weak: it never keeps a node alive.
+	fn stop_when_fenced(&self) {
+		let (fence, stopped) = (self.handles.fence.clone(), self.handles.stop.clone());
+		let handles = Arc::downgrade(&self.handles);
+		tokio::spawn(async move {
+			tokio::select! {
+				reason = fence.raised() => {
+					let Some(handles) = handles.upgrade() else { return };
+					crate::error!(handles.payments.logger, "stopping at once: {reason}");
+					handles.shutdown.run().await;
+				}
+				() = stopped.stopped() => {}
+			}
+		});
+	}
+
+	/// Resolves with the reason once the node has lost the right to act as the node (its
+	/// leader lease on the PostgreSQL store): it then sends, settles and broadcasts nothing,
+	/// writes nothing, and stops by itself. Never resolves on other stores.
+	pub async fn fenced(&self) -> String {
+		self.handles.fence.raised().await
 	}
 
 	/// Stops the node cleanly: the listener, chain poller and chores end, peers are

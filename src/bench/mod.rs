@@ -4,6 +4,7 @@
 
 pub mod chain;
 pub mod channels;
+pub mod failover;
 pub mod measure;
 pub mod payments;
 pub mod report;
@@ -39,6 +40,8 @@ pub enum BenchCommand {
 	Routes(routes::RoutesArgs),
 	/// The watchtower: ingest through the API, block scan with N stored, disk and RSS
 	Tower(tower::TowerArgs),
+	/// A leader on PostgreSQL under payment load SIGKILLed, a standby takes over
+	Failover(failover::FailoverArgs),
 }
 
 /// `fulgur bench payments`: a hub (the node under test) and N payer nodes in one process over
@@ -198,6 +201,7 @@ pub async fn run(args: BenchArgs) -> Result<(), String> {
 		BenchCommand::RestartProbe(args) => channels::restart_probe(args).await,
 		BenchCommand::Routes(args) => routes::run(args),
 		BenchCommand::Tower(args) => tower::run(args).await,
+		BenchCommand::Failover(args) => failover::run(args).await,
 	}
 }
 

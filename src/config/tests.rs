@@ -112,6 +112,10 @@ fn comments_blank_lines_lists_and_spellings_of_keys() {
 	assert_eq!(args.fee_floor_sat_per_kw, 300);
 	assert!(!args.anchor_channels);
 	assert_eq!(args.bitcoind.bitcoind_rpc_password, "p#ss=word", "`#` and `=` belong to the value");
+	let (_standby_dir, standby_data_dir) = dir_with_config("standby = true\n");
+	assert!(node(&["--data-dir", &standby_data_dir], &[]).unwrap().standby, "standby in the file");
+	let from_env = node(&["--data-dir", &data_dir], &[("FULGUR_STANDBY", "true")]).unwrap();
+	assert!(from_env.standby, "FULGUR_STANDBY");
 	// A flag replaces the file's list, as it replaced the variable's.
 	let args = node(&["--data-dir", &data_dir, "--tower", "10.0.0.3:9814"], &[]).unwrap();
 	assert_eq!(args.towers, ["10.0.0.3:9814"]);
@@ -365,6 +369,7 @@ fn every_variable_keeps_its_name() {
 		"FULGUR_STORE",
 		"FULGUR_POSTGRES_URL",
 		"FULGUR_SECRETS_KEY_FILE",
+		"FULGUR_STANDBY",
 	];
 	let tower_names = [
 		"FULGUR_TOWER_DATA_DIR",

@@ -54,12 +54,11 @@ use crate::webhooks::WebhookDelivery;
 use crate::{private_files, NodeError, Startup};
 
 mod setup;
+mod standby;
 mod start;
 
 pub(crate) use fulgur_base::clock::unix_now_u32;
-use setup::{
-	open_postgres, open_sled, read_or_create_seed, starting_info, user_config, StartupClock,
-};
+use setup::{open_sled, read_or_create_seed, starting_info, user_config, StartupClock};
 
 const SEED_FILE: &str = "seed";
 const DB_DIR: &str = "db";
@@ -98,6 +97,10 @@ pub(crate) async fn build(config: NodeConfig, startup: Arc<Startup>) -> Result<H
 	}
 	let mut clock = StartupClock::new();
 
+	// Raised when this process may no longer act as the node (its lease is lost): sends and
+	// broadcasts stop, the store writes nothing, the node stops.
+	let fence = crate::fence::Fence::new();
+
 	// 2. bitcoind: block source, fee estimator, broadcaster.
 	let bitcoind = Arc::new(
 		BitcoindClient::connect(
@@ -109,16 +112,25 @@ pub(crate) async fn build(config: NodeConfig, startup: Arc<Startup>) -> Result<H
 			config.fee_policy,
 			Arc::clone(&logger),
 		)
-		.await?,
+		.await?
+		.fenced_by(fence.clone()),
 	);
 
 	clock.lap("bitcoind");
 	// 3. Store and seed.
+	if config.standby && config.store != StoreKind::Postgres {
+		return Err(NodeError::InvalidRequest(
+			"a standby waits for the leader lease of --store postgres; other stores have none"
+				.into(),
+		));
+	}
 	let store: Arc<DynStore> = match config.store {
 		StoreKind::Sled => Arc::new(open_sled(&config.data_dir.join(DB_DIR)).await?),
 		StoreKind::Memory => Arc::new(MemoryStore::new()),
 		StoreKind::FsSync => Arc::new(FsSyncStore::new(config.data_dir.join(FS_STORE_DIR))),
-		StoreKind::Postgres => Arc::new(open_postgres(config.postgres_url.as_deref()).await?),
+		StoreKind::Postgres => {
+			Arc::new(standby::open_postgres(&config, &fence, &logger, &sync_status).await?)
+		}
 	};
 	let seed = match (&config.secrets_key, config.store) {
 		(Some(key), StoreKind::Postgres) => {
@@ -528,6 +540,7 @@ pub(crate) async fn build(config: NodeConfig, startup: Arc<Startup>) -> Result<H
 		limits: config.routing,
 		routing: routing_handle.clone(),
 		slots: Arc::default(),
+		fence: fence.clone(),
 	};
 	let channels = Channels {
 		channel_manager: Arc::clone(&channel_manager),
@@ -649,5 +662,6 @@ pub(crate) async fn build(config: NodeConfig, startup: Arc<Startup>) -> Result<H
 		startup_timings: clock.laps,
 		stop,
 		shutdown,
+		fence,
 	})
 }

@@ -6,7 +6,7 @@ use lightning::util::config::UserConfig;
 use crate::config::{NodeConfig, STORE_OPEN_ATTEMPTS, STORE_OPEN_RETRY_DELAY};
 use crate::model::NodeInfo;
 use crate::private_files;
-use crate::store::{PostgresStore, SledStore};
+use crate::store::SledStore;
 use crate::types::ChannelManager;
 use crate::NodeError;
 
@@ -98,21 +98,6 @@ pub(super) async fn open_sled(path: &std::path::Path) -> Result<SledStore, NodeE
 			}
 		}
 	}
-}
-
-/// Connects the PostgreSQL store (off the runtime: connecting and creating the schema block).
-pub(super) async fn open_postgres(url: Option<&str>) -> Result<PostgresStore, NodeError> {
-	let url = url
-		.ok_or_else(|| {
-			NodeError::InvalidRequest(
-				"the postgres store needs a database URL (--postgres-url)".into(),
-			)
-		})?
-		.to_owned();
-	tokio::task::spawn_blocking(move || PostgresStore::open(&url))
-		.await
-		.map_err(|e| NodeError::Internal(format!("opening the PostgreSQL store: {e}")))?
-		.map_err(|e| NodeError::Persistence(format!("opening the PostgreSQL store: {e}")))
 }
 
 pub(super) fn read_or_create_seed(path: &std::path::Path) -> Result<[u8; 32], NodeError> {

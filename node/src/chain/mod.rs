@@ -33,6 +33,8 @@ pub struct BitcoindClient {
 	fees: FeeCache,
 	runtime: tokio::runtime::Handle,
 	logger: Arc<FulgurLogger>,
+	/// Once raised, nothing is broadcast: this process no longer acts as the node.
+	fence: crate::fence::Fence,
 }
 
 impl BitcoindClient {
@@ -56,9 +58,16 @@ impl BitcoindClient {
 			fees: FeeCache::new(fee_floor_sat_per_kw, network, fee_policy),
 			runtime: tokio::runtime::Handle::current(),
 			logger,
+			fence: crate::fence::Fence::new(),
 		};
 		client.refresh_fees().await;
 		Ok(client)
+	}
+
+	/// This client, broadcasting nothing once `fence` is raised.
+	pub fn fenced_by(mut self, fence: crate::fence::Fence) -> BitcoindClient {
+		self.fence = fence;
+		self
 	}
 
 	/// The highest commitment fee rate we treat as honest from a peer (see [`FeePolicy`]).
@@ -207,9 +216,19 @@ impl BroadcasterInterface for BitcoindClient {
 		let logger = Arc::clone(&self.logger);
 		let hexes: Vec<String> = txs.iter().map(|tx| serialize_hex(*tx)).collect();
 		let txids: Vec<Txid> = txs.iter().map(|tx| tx.compute_txid()).collect();
+		// The node that took over may have moved the channels on: what a fenced one would
+		// broadcast could be a revoked commitment, which costs the channel's funds.
+		let fence = self.fence.clone();
+		if let Some(reason) = fence.reason() {
+			crate::warn!(logger, "not broadcasting {txids:?}: this node is fenced: {reason}");
+			return;
+		}
 		// LDK calls this from inside its locks: never block here. A lost broadcast is not
 		// fatal, LDK rebroadcasts what still matters on every block.
 		self.runtime.spawn(async move {
+			if fence.is_raised() {
+				return;
+			}
 			if hexes.len() > 1 {
 				// Parent and CPFP child (anchor bumps) go together as a package.
 				match rpc.call_method::<serde_json::Value>("submitpackage", &[json!(hexes)]).await {

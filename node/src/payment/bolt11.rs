@@ -118,6 +118,7 @@ pub async fn pay_invoice(
 	pay: &Payments, text: &str, amount_msat: Option<u64>, max_fee_msat: Option<u64>,
 	retry: std::time::Duration,
 ) -> Result<PaymentRecord, NodeError> {
+	pay.refuse_if_fenced()?;
 	let invoice = parse_invoice(pay.network, text)?;
 	if invoice.is_expired() {
 		return Err(NodeError::InvoiceExpired(format!(

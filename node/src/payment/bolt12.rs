@@ -40,6 +40,7 @@ pub async fn pay_offer(
 	pay: &Payments, text: &str, amount_msat: Option<u64>, max_fee_msat: Option<u64>,
 	retry: std::time::Duration,
 ) -> Result<PaymentRecord, NodeError> {
+	pay.refuse_if_fenced()?;
 	let offer = Offer::from_str(text)
 		.map_err(|e| NodeError::InvalidInvoice(format!("not a BOLT12 offer: {e:?}")))?;
 	if !offer.supports_chain(ChainHash::using_genesis_block(pay.network)) {

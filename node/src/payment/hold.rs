@@ -89,6 +89,7 @@ async fn accept(
 pub async fn settle(
 	pay: &Payments, payment_hash: PaymentHash, preimage: PaymentPreimage,
 ) -> Result<InvoiceRecord, NodeError> {
+	pay.refuse_if_fenced()?;
 	let (hash, preimage) = (payment_hash.0, preimage.0);
 	let id = hash.to_lower_hex_string();
 	if pay.invoices.get(&id).is_none() {

@@ -40,6 +40,7 @@ pub async fn send(
 	pay: &Payments, payee: PublicKey, amount_msat: u64, payment_id: Option<PaymentId>,
 	options: KeysendOptions, wait: bool,
 ) -> Result<PaymentRecord, NodeError> {
+	pay.refuse_if_fenced()?;
 	check_amount_msat(amount_msat)?;
 	if payee == pay.channel_manager.get_our_node_id() {
 		return Err(NodeError::InvalidRequest("cannot keysend to ourselves".into()));

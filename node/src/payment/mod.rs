@@ -60,9 +60,21 @@ pub(crate) struct Payments {
 	pub(crate) routing: Routing,
 	/// Sends waiting for a free HTLC slot.
 	pub(crate) slots: Arc<slots::SlotWaiters>,
+	/// Raised when the node lost its leader lease: no payment starts or settles any more.
+	pub(crate) fence: crate::fence::Fence,
 }
 
 impl Payments {
+	/// Refuses to start (or settle) a payment once the node is fenced.
+	pub(crate) fn refuse_if_fenced(&self) -> Result<(), NodeError> {
+		match self.fence.reason() {
+			None => Ok(()),
+			Some(reason) => Err(NodeError::Persistence(format!(
+				"this node is stopping and pays nothing more: {reason}"
+			))),
+		}
+	}
+
 	/// Records an event in the journal for an LDK event handler; if that fails, LDK replays
 	/// the event (the journal records it once however often it is handled).
 	pub(crate) async fn record(&self, event: NodeEvent) -> Result<(), ReplayEvent> {

@@ -58,6 +58,7 @@ pub struct RebalanceRequest {
 /// Moves `amount_msat` from the out channel to the in channel; answers the payment's record
 /// once it is final (or still pending when the wait times out).
 pub async fn rebalance(pay: &Payments, req: RebalanceRequest) -> Result<PaymentRecord, NodeError> {
+	pay.refuse_if_fenced()?;
 	check_amount_msat(req.amount_msat)?;
 	if req.out_channel_id == req.in_channel_id {
 		return Err(NodeError::InvalidRequest(

@@ -5,9 +5,10 @@
 //! background processor writes the manager lazily, so a crash between a monitor write and the
 //! next manager write would cost channels. Here every monitor write waits in a queue; one task
 //! takes everything queued, serialises the manager once (after those updates were generated),
-//! writes it, then writes the monitor updates, all into the store in that order, and reports
-//! them durable together. The store applies writes in issue order and makes a prefix durable,
-//! so on disk the manager is always at least as new as any monitor.
+//! and hands the store the manager then the monitor updates as one
+//! [`crate::store::NodeStore::write_all`], reporting them durable together. Every store applies
+//! them in that order and makes a prefix durable, so on disk the manager is always at least as
+//! new as any monitor; PostgreSQL commits the whole batch in one transaction.
 //!
 //! Serialising the manager costs time in proportion to the number of channels (about 3.5 KB of
 //! output per channel). Under load the queue never empties, so without a pause the task would
@@ -169,14 +170,8 @@ impl ManagerBarrier {
 			None => Err(stopped()),
 		};
 		let encoding = started.elapsed();
-		let manager_write = match encoded {
-			Ok(bytes) => KVStore::write(
-				&*self.store,
-				CHANNEL_MANAGER_PERSISTENCE_PRIMARY_NAMESPACE,
-				CHANNEL_MANAGER_PERSISTENCE_SECONDARY_NAMESPACE,
-				CHANNEL_MANAGER_PERSISTENCE_KEY,
-				bytes,
-			),
+		let manager_bytes = match encoded {
+			Ok(bytes) => bytes,
 			Err(e) => {
 				// Without a fresh manager on disk the monitor writes must not land.
 				for write in writes {
@@ -188,28 +183,27 @@ impl ManagerBarrier {
 				return encoding;
 			}
 		};
-		// Issued after the manager's write, in queue order: the store applies them so.
-		let pending: Vec<_> = writes
-			.into_iter()
-			.map(|w| {
-				let write = KVStore::write(&*self.store, &w.primary, &w.secondary, &w.key, w.buf);
-				(write, w.done)
-			})
-			.collect();
-		let manager_result = manager_write.await;
-		for (write, done) in pending {
-			let result = match (&manager_result, write.await) {
-				(Err(e), _) => Err(io::Error::new(e.kind(), e.to_string())),
-				(Ok(()), result) => result,
-			};
-			let _ = done.send(result);
+		// The manager first, then the monitor writes in queue order, as one `write_all`: the
+		// store applies them in that order, and PostgreSQL commits them in one transaction.
+		let mut batch = Vec::with_capacity(writes.len() + 1);
+		batch.push((
+			CHANNEL_MANAGER_PERSISTENCE_PRIMARY_NAMESPACE.to_owned(),
+			CHANNEL_MANAGER_PERSISTENCE_SECONDARY_NAMESPACE.to_owned(),
+			CHANNEL_MANAGER_PERSISTENCE_KEY.to_owned(),
+			manager_bytes,
+		));
+		let mut waiting = Vec::with_capacity(writes.len() + requests.len());
+		for w in writes {
+			batch.push((w.primary, w.secondary, w.key, w.buf));
+			waiting.push(w.done);
 		}
-		for request in requests {
-			let result = match &manager_result {
+		waiting.extend(requests);
+		let result = self.store.write_all(batch).await;
+		for done in waiting {
+			let _ = done.send(match &result {
 				Ok(()) => Ok(()),
 				Err(e) => Err(io::Error::new(e.kind(), e.to_string())),
-			};
-			let _ = request.send(result);
+			});
 		}
 		encoding
 	}

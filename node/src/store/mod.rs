@@ -60,7 +60,7 @@ mod postgres;
 
 pub use fs_sync::FsSyncStore;
 pub use memory::MemoryStore;
-pub use postgres::PostgresStore;
+pub use postgres::{lease_held, LeaseHeld, PostgresStore};
 
 use std::future::Future;
 use std::io;
@@ -100,10 +100,33 @@ pub struct StoreStats {
 	pub bytes_written: u64,
 }
 
+/// One write of [`NodeStore::write_all`]: primary namespace, secondary namespace, key, value.
+pub type KeyWrite = (String, String, String, Vec<u8>);
+
 /// What the node needs of a store: both of LDK's storage traits, and counters.
 pub trait NodeStore: KVStore + KVStoreSync + Send + Sync {
 	/// Counters since the store was opened.
 	fn stats(&self) -> StoreStats;
+
+	/// Writes `writes` in their order (issued before this returns, as a write is); the
+	/// future resolves once all are durable, or with the first error. A store that can
+	/// commits them as one unit, all or none (PostgreSQL: one transaction); the others
+	/// issue them one by one, which keeps their contract (issue order, a durable prefix).
+	fn write_all(&self, writes: Vec<KeyWrite>) -> AsyncResult<'static, (), LdkIoError> {
+		let issued: Vec<_> = writes
+			.into_iter()
+			.map(|(p, s, k, buf)| KVStore::write(self, &p, &s, &k, buf))
+			.collect();
+		Box::pin(async move {
+			let mut first_error = None;
+			for write in issued {
+				if let Err(e) = write.await {
+					first_error.get_or_insert(e);
+				}
+			}
+			first_error.map_or(Ok(()), Err)
+		})
+	}
 }
 
 /// The store a node runs on, chosen by configuration.

@@ -54,13 +54,13 @@ impl Fixture for PostgresFixture {
 		PostgresFixture(ThrowawayPostgres::provide().expect("a throwaway PostgreSQL server"))
 	}
 	fn open(&self) -> PostgresStore {
-		PostgresStore::open(self.0.url()).expect("open store")
+		open_postgres_waiting(self.0.url())
 	}
 	fn location(&self) -> String {
 		self.0.url().to_owned()
 	}
 	fn open_at(location: &str) -> PostgresStore {
-		PostgresStore::open(location).expect("open store")
+		open_postgres_waiting(location)
 	}
 	fn between_opens(&self) {
 		self.0.crash().expect("crash the server");
@@ -68,6 +68,27 @@ impl Fixture for PostgresFixture {
 	}
 	fn wait_durable(store: &PostgresStore) -> impl std::future::Future<Output = io::Result<()>> {
 		store.wait_durable_async()
+	}
+}
+
+/// The lease of the contract tests' PostgreSQL stores: short, as a SIGKILLed child's lease is
+/// waited out before the store opens again.
+pub(in crate::store) const TEST_LEASE: crate::config::LeaseTiming = crate::config::LeaseTiming {
+	duration: std::time::Duration::from_secs(2),
+	renew_every: std::time::Duration::from_millis(400),
+};
+
+/// Opens a PostgreSQL store with [`TEST_LEASE`], waiting (as a standby would) while another
+/// process's lease is live.
+pub(in crate::store) fn open_postgres_waiting(url: &str) -> PostgresStore {
+	loop {
+		match PostgresStore::open_leader(url, TEST_LEASE, crate::fence::Fence::new()) {
+			Ok(store) => return store,
+			Err(e) => match super::lease_held(&e) {
+				Some(held) => std::thread::sleep(held.remaining.max(TEST_LEASE.renew_every / 4)),
+				None => panic!("open store: {e}"),
+			},
+		}
 	}
 }
 

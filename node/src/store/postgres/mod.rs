@@ -15,11 +15,19 @@
 //! A connection lost is opened again and the request retried until it works: the node pauses
 //! while the database is away, and loses nothing.
 //!
+//!
+//! Only the holder of the leader lease writes (see [`lease`]): opening takes it (or fails,
+//! naming who holds it), every commit checks it in the same statement, and once it is lost
+//! the store's fence is raised and every write is refused, never acknowledged.
+//!
 //! No TLS for now: reach the server over a unix socket or a trusted network.
 #![deny(missing_docs)]
 
 mod db;
+mod lease;
 mod pending;
+
+pub use lease::{lease_held, LeaseHeld};
 
 use std::future::Future;
 use std::io;
@@ -35,8 +43,10 @@ use tokio::sync::oneshot;
 use fulgur_base::group_commit::GroupCommit;
 
 use self::db::{Connection, Target};
+use self::lease::{Lease, LeaseTiming};
 use self::pending::{Change, FullKey, Overlay, Pending};
 use super::{check_names, durable, ready, to_ldk, StoreStats};
+use crate::fence::Fence;
 
 /// Thread names, recognisable in `top -H`, debuggers and panics.
 const FLUSHER_THREAD_NAME: &str = "fulgur-pg-commit";
@@ -82,6 +92,8 @@ struct Inner {
 	reader_thread: Option<JoinHandle<()>>,
 	// Dropped after `Drop for Inner` ran: its final flush sees `closing` and does not retry.
 	commit: GroupCommit,
+	// Dropped after the final flush: the lease ends once nothing more will be written.
+	_lease: Lease,
 	writes: AtomicU64,
 	removes: AtomicU64,
 	bytes_written: AtomicU64,
@@ -101,10 +113,20 @@ impl Drop for Inner {
 
 impl PostgresStore {
 	/// Connects to the database at `url` (`postgres://user[:password]@host[:port]/db`, or any
-	/// form `tokio-postgres` reads), creating or checking the schema. Blocks until both
-	/// connections are open; a database that cannot be reached now is an error.
+	/// form `tokio-postgres` reads), creating or checking the schema, and takes the leader
+	/// lease with the default timing. Blocks until its connections are open; a database that
+	/// cannot be reached now is an error, and so is a lease another process holds
+	/// ([`lease_held`] tells).
 	pub fn open(url: &str) -> io::Result<PostgresStore> {
-		let target = Arc::new(Target::new(url)?);
+		PostgresStore::open_leader(url, LeaseTiming::default(), Fence::new())
+	}
+
+	/// [`PostgresStore::open`] with this lease timing, raising `fence` when the lease is lost.
+	pub fn open_leader(url: &str, timing: LeaseTiming, fence: Fence) -> io::Result<PostgresStore> {
+		timing.check().map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
+		let target = Arc::new(Target::new(url, timing, fence)?);
+		// First the lease (its connection creates the schema): nothing else opens without it.
+		let lease = lease::take(Arc::clone(&target))?;
 		let pending = Arc::new(Pending::default());
 
 		// The writer's connection (which also creates the schema) first, then the reader's:
@@ -139,6 +161,7 @@ impl PostgresStore {
 				reader: Some(reader),
 				reader_thread: Some(reader_thread),
 				commit,
+				_lease: lease,
 				writes: AtomicU64::new(0),
 				removes: AtomicU64::new(0),
 				bytes_written: AtomicU64::new(0),
@@ -164,6 +187,16 @@ impl PostgresStore {
 		&self.inner.target.name
 	}
 
+	/// Our id in the lease row.
+	pub fn lease_holder(&self) -> &str {
+		&self.inner.target.holder
+	}
+
+	/// Raised when the lease is lost: from then on every write is refused.
+	pub fn fence(&self) -> &Fence {
+		&self.inner.target.fence
+	}
+
 	/// Resolves once every change applied before this *call* has committed.
 	pub fn wait_durable_async(&self) -> impl Future<Output = io::Result<()>> + Send + 'static {
 		self.inner.commit.wait_async()
@@ -171,6 +204,9 @@ impl PostgresStore {
 
 	fn apply(&self, op: &str, p: &str, s: &str, k: &str, change: Change) -> io::Result<()> {
 		check_names(op, p, s, Some(k))?;
+		if self.inner.target.fence.is_raised() {
+			return Err(self.inner.target.fenced_error());
+		}
 		match &change {
 			Some(value) => {
 				self.inner.writes.fetch_add(1, Ordering::Relaxed);
@@ -181,6 +217,25 @@ impl PostgresStore {
 			}
 		}
 		self.inner.pending.apply(full_key(p, s, k), change);
+		Ok(())
+	}
+
+	/// [`PostgresStore::apply`] for several writes at once, into one batch; checks every name
+	/// first, so a bad one applies nothing.
+	fn apply_all(&self, writes: Vec<super::KeyWrite>) -> io::Result<()> {
+		for (p, s, k, _) in &writes {
+			check_names("write", p, s, Some(k))?;
+		}
+		if self.inner.target.fence.is_raised() {
+			return Err(self.inner.target.fenced_error());
+		}
+		let mut changes = Vec::with_capacity(writes.len());
+		for (p, s, k, value) in writes {
+			self.inner.writes.fetch_add(1, Ordering::Relaxed);
+			self.inner.bytes_written.fetch_add(value.len() as u64, Ordering::Relaxed);
+			changes.push(((p, s, k), Some(Arc::from(value))));
+		}
+		self.inner.pending.apply_all(changes);
 		Ok(())
 	}
 
@@ -392,6 +447,15 @@ impl MigratableKVStore for PostgresStore {
 impl super::NodeStore for PostgresStore {
 	fn stats(&self) -> StoreStats {
 		PostgresStore::stats(self)
+	}
+
+	/// All in one batch, so one transaction: the manager barrier's manager and monitors
+	/// commit together or not at all.
+	fn write_all(&self, writes: Vec<super::KeyWrite>) -> AsyncResult<'static, (), LdkIoError> {
+		match self.apply_all(writes) {
+			Ok(()) => durable(self.inner.commit.wait_async()),
+			Err(e) => ready(Err(e)),
+		}
 	}
 }
 

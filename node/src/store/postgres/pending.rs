@@ -53,6 +53,15 @@ impl Pending {
 		self.lock().waiting.insert(key, change);
 	}
 
+	/// Records every change of `changes`, in order, under one lock: the flusher takes all
+	/// of them into one batch (one transaction), never some.
+	pub(super) fn apply_all(&self, changes: Vec<(FullKey, Change)>) {
+		let mut state = self.lock();
+		for (key, change) in changes {
+			state.waiting.insert(key, change);
+		}
+	}
+
 	/// The newest uncommitted state of `key`, if any.
 	pub(super) fn look_up(&self, key: &FullKey) -> Overlay {
 		let state = self.lock();

@@ -10,6 +10,7 @@ use fulgur_base::throwaway_postgres::ThrowawayPostgres;
 use lightning::util::persist::{KVStore, KVStoreSync};
 
 use super::*;
+use crate::fence::Fence;
 
 const WRITERS: usize = 8;
 
@@ -132,7 +133,9 @@ async fn acknowledged_writes_survive_the_server_crashing_and_connections_killed_
 	server.crash().unwrap();
 	server.restart().unwrap();
 
-	let store = PostgresStore::open(server.url()).unwrap();
+	// (Its lease was released on close, unless the connections killed made that fail: then
+	// it is waited out, as a restarted node would.)
+	let store = crate::store::tests::open_postgres_waiting(server.url());
 	let acked = progress.acked.lock().unwrap().clone();
 	for &(w, i) in &acked {
 		let stored = KVStoreSync::read(&store, "outage", "", &format!("w{w}-{i}"))
@@ -173,4 +176,151 @@ fn a_bad_or_unreachable_database_is_a_clear_error_without_the_password() {
 	let message = err.to_string();
 	assert!(message.contains("fulgur@127.0.0.1:1/nodedb"), "{message}");
 	assert!(!message.contains("s3cret"), "{message}");
+}
+
+/// A lease that the test's renewals will not touch within the test: what the store does is
+/// then the commit's own fencing, not the renewing thread noticing.
+const RARELY_RENEWED: LeaseTiming =
+	LeaseTiming { duration: Duration::from_secs(120), renew_every: Duration::from_secs(40) };
+
+/// What a standby's takeover does to the lease row (here without waiting for it to expire).
+async fn take_over(admin: &tokio_postgres::Client, holder: &str) {
+	let taken = admin
+		.execute(
+			"UPDATE fulgur_lease SET holder = $1, expires_at = clock_timestamp() + interval '1 hour'",
+			&[&holder],
+		)
+		.await
+		.unwrap();
+	assert_eq!(taken, 1, "no lease row to take over");
+}
+
+async fn stored(admin: &tokio_postgres::Client, key: &str) -> Option<Vec<u8>> {
+	admin
+		.query_opt("SELECT value FROM fulgur_kv WHERE key = $1", &[&key])
+		.await
+		.unwrap()
+		.map(|row| row.get(0))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_after_another_holder_took_the_lease_is_refused_not_acknowledged() {
+	let server = ThrowawayPostgres::provide().unwrap();
+	let fence = Fence::new();
+	let store = PostgresStore::open_leader(server.url(), RARELY_RENEWED, fence.clone()).unwrap();
+	KVStoreSync::write(&store, "fenced", "", "before", vec![1]).unwrap();
+	let admin = admin(&server).await;
+	take_over(&admin, "standby/pid 1/00000000").await;
+
+	// Sync and async writes, both refused by the database itself.
+	let sync = KVStoreSync::write(&store, "fenced", "", "after-sync", vec![2]);
+	assert!(sync.is_err(), "a write after the takeover was acknowledged");
+	let async_write = KVStore::write(&store, "fenced", "", "after-async", vec![3]).await;
+	assert!(async_write.is_err(), "an async write after the takeover was acknowledged");
+	assert!(fence.is_raised(), "the refused write did not raise the fence");
+	assert!(fence.reason().unwrap().contains("no longer ours"), "{:?}", fence.reason());
+	// Nothing of it in the database, what came before is.
+	assert_eq!(stored(&admin, "before").await, Some(vec![1]));
+	assert_eq!(stored(&admin, "after-sync").await, None);
+	assert_eq!(stored(&admin, "after-async").await, None);
+	// Fenced for good: later writes are refused before reaching the database.
+	let later = KVStoreSync::write(&store, "fenced", "", "later", vec![4]).unwrap_err();
+	assert!(later.to_string().contains("fenced"), "{later}");
+	drop(store);
+	// Closing does not release a lease that is no longer ours.
+	let holder: String =
+		admin.query_one("SELECT holder FROM fulgur_lease", &[]).await.unwrap().get(0);
+	assert_eq!(holder, "standby/pid 1/00000000");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_live_lease_refuses_a_second_leader_naming_the_holder_until_released() {
+	let server = ThrowawayPostgres::provide().unwrap();
+	let first = PostgresStore::open(server.url()).unwrap();
+	let err = PostgresStore::open(server.url()).err().expect("a second leader opened");
+	let held = lease_held(&err).unwrap_or_else(|| panic!("not a held lease: {err}"));
+	assert_eq!(held.holder, first.lease_holder());
+	assert!(held.remaining > Duration::from_secs(5), "{held}");
+	assert!(err.to_string().contains(first.lease_holder()), "{err}");
+	assert!(err.to_string().contains("UTC"), "{err}");
+	// Closed cleanly: the lease ends at once, the next opens without waiting.
+	drop(first);
+	let second = PostgresStore::open(server.url()).unwrap();
+	KVStoreSync::write(&second, "", "", "k", vec![1]).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_leader_that_cannot_renew_stops_writing_before_its_lease_ends() {
+	let server = ThrowawayPostgres::provide().unwrap();
+	let timing =
+		LeaseTiming { duration: Duration::from_secs(3), renew_every: Duration::from_millis(500) };
+	let fence = Fence::new();
+	let store = PostgresStore::open_leader(server.url(), timing, fence.clone()).unwrap();
+	KVStoreSync::write(&store, "", "", "before", vec![1]).unwrap();
+	server.crash().unwrap();
+	let reason = tokio::time::timeout(Duration::from_secs(60), fence.raised())
+		.await
+		.expect("the fence was not raised while the database was away");
+	assert!(reason.contains("could not renew"), "{reason}");
+	server.restart().unwrap();
+	let refused = KVStoreSync::write(&store, "", "", "after", vec![2]);
+	assert!(refused.is_err(), "a fenced store acknowledged a write");
+	let admin = admin(&server).await;
+	assert_eq!(stored(&admin, "before").await, Some(vec![1]));
+	assert_eq!(stored(&admin, "after").await, None);
+}
+
+/// Rounds of [`write_all_commits_in_one_transaction_while_the_flusher_is_busy`].
+const ATOMIC_ROUNDS: usize = 300;
+/// Writes per round: a manager and its monitors, as the manager barrier hands them over.
+const ATOMIC_WRITES: usize = 16;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn write_all_commits_in_one_transaction_while_the_flusher_is_busy() {
+	use crate::store::NodeStore;
+	let server = ThrowawayPostgres::provide().unwrap();
+	let store = PostgresStore::open(server.url()).unwrap();
+	// Another writer keeps the flusher taking batches at any moment.
+	let stop = Arc::new(AtomicBool::new(false));
+	let busy = {
+		let (store, stop) = (store.clone(), Arc::clone(&stop));
+		std::thread::spawn(move || {
+			for i in 0usize.. {
+				if stop.load(Ordering::Relaxed) {
+					return;
+				}
+				let key = format!("k{}", i % 64);
+				KVStoreSync::write(&store, "busy", "", &key, vec![i as u8; 256]).unwrap();
+			}
+		})
+	};
+	for round in 0..ATOMIC_ROUNDS {
+		let writes = (0..ATOMIC_WRITES)
+			.map(|i| {
+				let value = vec![round as u8; 16 * 1024];
+				("atomic".to_owned(), format!("r{round}"), format!("k{i}"), value)
+			})
+			.collect();
+		NodeStore::write_all(&store, writes).await.unwrap();
+	}
+	stop.store(true, Ordering::Relaxed);
+	busy.join().unwrap();
+	// Rows written by one transaction share its id (`xmin`).
+	let admin = admin(&server).await;
+	let split = admin
+		.query(
+			"SELECT secondary_namespace, count(DISTINCT xmin::text) FROM fulgur_kv
+			WHERE primary_namespace = 'atomic' GROUP BY secondary_namespace
+			HAVING count(DISTINCT xmin::text) > 1",
+			&[],
+		)
+		.await
+		.unwrap();
+	let rounds: Vec<(String, i64)> = split.iter().map(|row| (row.get(0), row.get(1))).collect();
+	assert!(rounds.is_empty(), "rounds split over several transactions: {rounds:?}");
+	let stored = admin
+		.query_one("SELECT count(*) FROM fulgur_kv WHERE primary_namespace = 'atomic'", &[])
+		.await
+		.unwrap();
+	assert_eq!(stored.get::<_, i64>(0), (ATOMIC_ROUNDS * ATOMIC_WRITES) as i64);
 }
