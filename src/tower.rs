@@ -8,11 +8,13 @@ use std::time::Duration;
 use bitcoin::Network;
 use clap::Args;
 use fulgur_watchtower::server::options::{
-	DEFAULT_MAX_APPOINTMENTS_PER_LOCATOR, DEFAULT_MAX_SLOTS_PER_USER, DEFAULT_MAX_TOTAL_SLOTS,
-	DEFAULT_MAX_USERS, DEFAULT_REGISTRATIONS_PER_HOUR, DEFAULT_SLOTS, DEFAULT_SUBSCRIPTION_BLOCKS,
+	DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_APPOINTMENTS_PER_LOCATOR, DEFAULT_MAX_CONNECTIONS,
+	DEFAULT_MAX_SLOTS_PER_USER, DEFAULT_MAX_TOTAL_SLOTS, DEFAULT_MAX_USERS,
+	DEFAULT_REGISTRATIONS_PER_HOUR, DEFAULT_SLOTS, DEFAULT_SUBSCRIPTION_BLOCKS,
 };
 use fulgur_watchtower::server::{
-	Limits, RegistrationCaps, SubscriptionConfig, Tower, TowerConfig, TowerOptions,
+	ConnectionLimits, Limits, RegistrationCaps, SubscriptionConfig, Tower, TowerConfig,
+	TowerOptions,
 };
 
 use crate::bitcoind::BitcoindRpcArgs;
@@ -67,6 +69,12 @@ pub struct TowerArgs {
 	/// Most appointments (of different users) for one locator
 	#[arg(long, default_value_t = DEFAULT_MAX_APPOINTMENTS_PER_LOCATOR)]
 	pub max_appointments_per_locator: usize,
+	/// Most HTTP connections open at once (clients keep theirs alive; more wait to be accepted)
+	#[arg(long, default_value_t = DEFAULT_MAX_CONNECTIONS)]
+	pub max_connections: usize,
+	/// Seconds a connection may stay without a request before the tower closes it
+	#[arg(long, default_value_t = DEFAULT_IDLE_TIMEOUT.as_secs())]
+	pub idle_timeout_secs: u64,
 }
 
 /// The default data directory, `~/.fulgur/tower`.
@@ -94,6 +102,11 @@ impl TowerArgs {
 			limits: Limits {
 				max_appointments_per_locator: self.max_appointments_per_locator,
 				..Limits::default()
+			},
+			connections: ConnectionLimits {
+				max_connections: self.max_connections.max(1),
+				idle_timeout: Duration::from_secs(self.idle_timeout_secs.max(1)),
+				..ConnectionLimits::default()
 			},
 			..TowerOptions::default()
 		};
@@ -149,6 +162,7 @@ mod tests {
 		assert_eq!(config.options.subscription.slots, 10_000);
 		assert_eq!(config.options.caps, RegistrationCaps::default());
 		assert_eq!(config.options.limits, Limits::default());
+		assert_eq!(config.options.connections, ConnectionLimits::default());
 		let flags = [
 			"tower",
 			"--max-users",
@@ -161,12 +175,19 @@ mod tests {
 			"0",
 			"--max-appointments-per-locator",
 			"2",
+			"--max-connections",
+			"9",
+			"--idle-timeout-secs",
+			"4",
 		];
 		let config = Cli::try_parse_from(flags).unwrap().args.config().unwrap();
 		let caps = config.options.caps;
 		assert_eq!((caps.max_users, caps.max_slots_per_user, caps.max_total_slots), (5, 6, 7));
 		assert_eq!(caps.registrations_per_hour, 0);
 		assert_eq!(config.options.limits.max_appointments_per_locator, 2);
+		let connections = config.options.connections;
+		assert_eq!(connections.max_connections, 9);
+		assert_eq!(connections.idle_timeout, Duration::from_secs(4));
 
 		let dir = tempfile::tempdir().unwrap();
 		let cookie = dir.path().join(".cookie");

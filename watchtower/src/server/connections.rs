@@ -27,6 +27,9 @@ use crate::server::http::app;
 use crate::server::options::{ConnectionLimits, CONNECTION_BUFFER_BYTES};
 use crate::server::{log, TowerCore};
 
+/// How long a stopping server waits for its connections to finish their requests.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
 /// The address a request came from, put in its extensions for the API's filters (the rate
 /// limit of `/register`).
 #[derive(Clone, Copy, Debug)]
@@ -101,7 +104,8 @@ impl std::fmt::Display for RequestTimedOut {
 impl std::error::Error for RequestTimedOut {}
 
 /// Accepts connections on `listener` until `stop` turns true, then lets every open connection
-/// finish the request it is answering, and returns once all are closed.
+/// finish the request it is answering, and returns once all are closed (or after
+/// [`SHUTDOWN_GRACE`]).
 pub(crate) async fn serve(
 	listener: TcpListener, core: Arc<TowerCore>, limits: ConnectionLimits,
 	stats: Arc<ConnectionStats>, mut stop: watch::Receiver<bool>,
@@ -145,9 +149,10 @@ pub(crate) async fn serve(
 			}
 		}
 	}
-	// Every place back means every connection is closed.
+	// Every place back means every connection is closed; one still sending its request head
+	// or body slowly is not waited for past the grace period (it ends with the runtime).
 	let all = u32::try_from(limits.max_connections.max(1)).unwrap_or(u32::MAX);
-	let _ = places.acquire_many(all).await;
+	let _ = tokio::time::timeout(SHUTDOWN_GRACE, places.acquire_many(all)).await;
 }
 
 struct Connection<S> {

@@ -278,7 +278,7 @@ impl HttpServer {
 	}
 
 	/// Stops accepting, lets every connection finish the request it is answering, and waits
-	/// until all are closed.
+	/// until all are closed (a few seconds at most).
 	pub async fn shutdown(mut self) {
 		let _ = self.stop.send(true);
 		if let Some(task) = self.task.take() {

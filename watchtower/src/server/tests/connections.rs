@@ -179,6 +179,26 @@ async fn a_request_head_sent_byte_by_byte_closes_the_connection() {
 	assert!(trickle.await, "a request head trickled in for 30 s and the connection stayed open");
 }
 
+#[tokio::test]
+async fn a_body_sent_byte_by_byte_ends_its_connection() {
+	let timeout = Duration::from_millis(300);
+	let h = harness_with(ConnectionLimits { request_timeout: timeout, ..limits() });
+	let server = h.core.serve("127.0.0.1:0".parse().unwrap()).unwrap();
+	let mut raw = Raw::connect(server.local_addr()).await;
+	let head = "POST /register HTTP/1.1\r\nhost: tower\r\ncontent-length: 10000\r\n\r\n";
+	raw.stream.write_all(head.as_bytes()).await.unwrap();
+	let trickle = async {
+		for _ in 0..600 {
+			if raw.stream.write_all(b" ").await.is_err() {
+				return true;
+			}
+			tokio::time::sleep(Duration::from_millis(50)).await;
+		}
+		false
+	};
+	assert!(trickle.await, "a body trickled in for 30 s and the connection stayed open");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn connections_beyond_the_cap_wait_for_a_place() {
 	let h = harness_with(ConnectionLimits { max_connections: 2, ..limits() });
