@@ -209,8 +209,7 @@ fn records_before_the_latest_snapshot_are_never_read_and_go() {
 	persister.fold(state, &stored).expect("fold");
 	// A fold that stopped before its removes: an old record is still there, with changes the
 	// snapshot has replaced (here: an unknown network).
-	let mut stale = ChangeSet::default();
-	stale.network = Some(Network::Testnet);
+	let stale = ChangeSet { network: Some(Network::Testnet), ..Default::default() };
 	persister.write_record(0, INCREMENT, &stale).expect("write");
 
 	let reread = WalletStore::new(Arc::clone(&store)).open().expect("open");
