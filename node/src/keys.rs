@@ -1,7 +1,12 @@
 //! Keys: LDK's `KeysManager` for everything secret, with the on-chain wallet's addresses as
 //! the destination of closed channels' funds, so they land where the wallet can spend them.
+//!
+//! The keys exist before the wallet is loaded (the start reads channel monitors, which need
+//! the keys, while the wallet loads); until the builder hands the wallet over, asking for a
+//! destination script fails rather than waits. Nothing asks for one before: scripts are only
+//! asked for when a channel opens or closes, or when funds are swept.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use bitcoin::secp256k1::ecdh::SharedSecret;
 use bitcoin::secp256k1::ecdsa::{RecoverableSignature, Signature};
@@ -23,17 +28,24 @@ use crate::wallet::OnchainWallet;
 /// LDK's signer and key source, paying out to the on-chain wallet.
 pub struct NodeKeysManager {
 	inner: KeysManager,
-	wallet: Arc<OnchainWallet>,
+	wallet: OnceLock<Arc<OnchainWallet>>,
 	logger: Arc<FulgurLogger>,
 }
 
 impl NodeKeysManager {
 	/// `seed` is the LDK seed (not the wallet's); the start time makes ephemeral randomness
-	/// unique per run.
-	pub fn new(seed: &[u8; 32], wallet: Arc<OnchainWallet>, logger: Arc<FulgurLogger>) -> Self {
+	/// unique per run. Closed channels' funds have nowhere to go until [`Self::set_wallet`].
+	pub fn new(seed: &[u8; 32], logger: Arc<FulgurLogger>) -> Self {
 		let now = fulgur_base::clock::since_epoch();
 		let inner = KeysManager::new(seed, now.as_secs(), now.subsec_nanos(), true);
-		NodeKeysManager { inner, wallet, logger }
+		NodeKeysManager { inner, wallet: OnceLock::new(), logger }
+	}
+
+	/// The wallet closed channels' funds are paid to; set once, later calls change nothing.
+	pub(crate) fn set_wallet(&self, wallet: Arc<OnchainWallet>) {
+		if self.wallet.set(wallet).is_err() {
+			crate::warn!(self.logger, "the keys' wallet was already set; keeping the first");
+		}
 	}
 
 	/// `message` signed with the node's key, zbase32, as LND and Core Lightning sign
@@ -43,7 +55,14 @@ impl NodeKeysManager {
 	}
 
 	fn wallet_script(&self) -> Result<ScriptBuf, ()> {
-		self.wallet.new_address().map(|a| a.script_pubkey()).map_err(|e| {
+		let Some(wallet) = self.wallet.get() else {
+			crate::error!(
+				self.logger,
+				"no wallet address for channel funds: wallet not loaded yet"
+			);
+			return Err(());
+		};
+		wallet.new_address().map(|a| a.script_pubkey()).map_err(|e| {
 			crate::error!(self.logger, "no wallet address for channel funds: {e}");
 		})
 	}

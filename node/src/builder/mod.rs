@@ -53,6 +53,7 @@ use crate::wallet::OnchainWallet;
 use crate::webhooks::WebhookDelivery;
 use crate::{private_files, NodeError, Startup};
 
+mod monitors;
 mod setup;
 mod standby;
 mod start;
@@ -154,10 +155,22 @@ pub(crate) async fn build(config: NodeConfig, startup: Arc<Startup>) -> Result<H
 		.map_err(|e| NodeError::Internal(format!("deriving master key: {e}")))?;
 
 	clock.lap("store");
-	// 4. On-chain wallet (blocking RPC), then keys that pay out to it.
-	let wallet = {
+	// 4. Keys (from the seed alone), then the on-chain wallet, loaded and synced (blocking RPC)
+	// on a thread of its own while step 5 reads the monitors.
+	let ldk_seed = master
+		.derive_priv(&Secp256k1::new(), &[ChildNumber::Hardened { index: LDK_SEED_CHILD }])
+		.map_err(|e| NodeError::Internal(format!("deriving LDK seed: {e}")))?
+		.private_key
+		.secret_bytes();
+	let keys = Arc::new(NodeKeysManager::new(&ldk_seed, Arc::clone(&logger)));
+	let tower_key = master
+		.derive_priv(&Secp256k1::new(), &[ChildNumber::Hardened { index: TOWER_KEY_CHILD }])
+		.map_err(|e| NodeError::Internal(format!("deriving the tower key: {e}")))?
+		.private_key;
+	let wallet_load = {
 		let (store, logger, cfg) = (Arc::clone(&store), Arc::clone(&logger), config.clone());
 		tokio::task::spawn_blocking(move || {
+			let started = std::time::Instant::now();
 			let wallet = OnchainWallet::load_or_create(
 				master,
 				cfg.network,
@@ -165,27 +178,28 @@ pub(crate) async fn build(config: NodeConfig, startup: Arc<Startup>) -> Result<H
 				&cfg.bitcoind_rpc_addr,
 				&cfg.bitcoind_rpc_user,
 				&cfg.bitcoind_rpc_password,
-				logger,
+				Arc::clone(&logger),
 			)?;
 			wallet.sync()?;
+			crate::info!(logger, "on-chain wallet loaded and synced in {:?}", started.elapsed());
 			Ok::<_, NodeError>(Arc::new(wallet))
 		})
-		.await
-		.map_err(|e| NodeError::Internal(format!("wallet task: {e}")))??
 	};
-	let ldk_seed = master
-		.derive_priv(&Secp256k1::new(), &[ChildNumber::Hardened { index: LDK_SEED_CHILD }])
-		.map_err(|e| NodeError::Internal(format!("deriving LDK seed: {e}")))?
-		.private_key
-		.secret_bytes();
-	let keys = Arc::new(NodeKeysManager::new(&ldk_seed, Arc::clone(&wallet), Arc::clone(&logger)));
-	let tower_key = master
-		.derive_priv(&Secp256k1::new(), &[ChildNumber::Hardened { index: TOWER_KEY_CHILD }])
-		.map_err(|e| NodeError::Internal(format!("deriving the tower key: {e}")))?
-		.private_key;
 
+	// 5. The stored monitors, read on every core, then the monitor persister.
+	let monitors = monitors::read_all(
+		Arc::clone(&store),
+		Arc::clone(&keys),
+		Arc::clone(&bitcoind),
+		Arc::clone(&logger),
+	)
+	.await;
+	clock.lap("monitors read");
+	let wallet = wallet_load.await.map_err(|e| NodeError::Internal(format!("wallet task: {e}")))?;
+	let (monitors, wallet) = (monitors?, wallet?);
+	keys.set_wallet(Arc::clone(&wallet));
+	// What the wallet still took once the monitors were read.
 	clock.lap("wallet");
-	// 5. Monitor persister and the stored monitors.
 	let engine_stats = Arc::new(EngineStats::default());
 	// The stock baseline keeps LDK's own (lazy) manager persistence.
 	let barrier = (config.store != StoreKind::FsSync)
@@ -202,12 +216,7 @@ pub(crate) async fn build(config: NodeConfig, startup: Arc<Startup>) -> Result<H
 		Arc::clone(&bitcoind),
 		Arc::clone(&bitcoind),
 	);
-	let monitors = persister
-		.read_all_channel_monitors_with_updates()
-		.await
-		.map_err(|e| NodeError::Persistence(format!("reading channel monitors: {e}")))?;
 
-	clock.lap("monitors read");
 	// 6. Chain monitor, in async persistence mode.
 	let chain_monitor = Arc::new(chainmonitor::ChainMonitor::new_async_beta(
 		None::<Arc<ChainFilter>>,

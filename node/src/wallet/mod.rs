@@ -1,7 +1,10 @@
-//! The on-chain wallet: BDK, synced from bitcoind with `bdk_bitcoind_rpc`, persisted in sled.
+//! The on-chain wallet: BDK, synced from bitcoind with `bdk_bitcoind_rpc`, persisted in the
+//! node's store (`persist`).
 //!
 //! It funds channels, pays on-chain, receives closed channels' funds (shutdown, destination and
 //! sweep scripts are its addresses) and supplies UTXOs for anchor-channel fee bumps.
+//! Its derived scripts are stored with it (BDK's script cache): a node that revealed two
+//! addresses per channel for thousands of channels does not derive them all again at start.
 
 mod persist;
 
@@ -58,6 +61,12 @@ pub struct OnchainWallet {
 	logger: Arc<FulgurLogger>,
 }
 
+/// The wallet's BIP84 receive and change descriptors for `xprv`.
+fn descriptors(xprv: Xpriv, network: Network) -> (String, String) {
+	let coin = if network == Network::Bitcoin { 0 } else { 1 };
+	(format!("wpkh({xprv}/84h/{coin}h/0h/0/*)"), format!("wpkh({xprv}/84h/{coin}h/0h/1/*)"))
+}
+
 impl OnchainWallet {
 	/// Loads the wallet for `xprv` from the store, or creates it with its birthday at
 	/// bitcoind's current tip. Blocking: call from a blocking context.
@@ -65,9 +74,7 @@ impl OnchainWallet {
 		xprv: Xpriv, network: Network, store: Arc<DynStore>, rpc_url: &str, rpc_user: &str,
 		rpc_password: &str, logger: Arc<FulgurLogger>,
 	) -> Result<OnchainWallet, NodeError> {
-		let coin = if network == Network::Bitcoin { 0 } else { 1 };
-		let external = format!("wpkh({xprv}/84h/{coin}h/0h/0/*)");
-		let internal = format!("wpkh({xprv}/84h/{coin}h/0h/1/*)");
+		let (external, internal) = descriptors(xprv, network);
 		let auth = bitcoincore_rpc::Auth::UserPass(rpc_user.to_string(), rpc_password.to_string());
 		let url =
 			RpcAddress::parse(rpc_url).map_err(|e| NodeError::InvalidRequest(e.to_string()))?.url();
@@ -81,6 +88,7 @@ impl OnchainWallet {
 			.descriptor(KeychainKind::Internal, Some(internal.clone()))
 			.extract_keys()
 			.check_network(network)
+			.use_spk_cache(true)
 			.load_wallet(&mut persister)
 			.map_err(|e| NodeError::Persistence(format!("on-chain wallet unreadable: {e}")))?;
 		let (wallet, start_height) = match loaded {
@@ -88,6 +96,7 @@ impl OnchainWallet {
 			None => {
 				let wallet = Wallet::create(external, internal)
 					.network(network)
+					.use_spk_cache(true)
 					.create_wallet(&mut persister)
 					.map_err(|e| NodeError::Internal(format!("creating on-chain wallet: {e}")))?;
 				// A new wallet has no history: start scanning at the tip.
