@@ -26,6 +26,7 @@ mod peer_churn;
 mod policy;
 mod postgres;
 mod rebalance;
+mod receive_delay;
 mod regtest;
 mod restart;
 mod retention;
