@@ -122,6 +122,12 @@ pub struct NodeArgs {
 	#[arg(long, default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1,
 		default_missing_value = "true")]
 	pub standby: bool,
+	/// `random`: every HTLC waits for LDK's random hold (about 50 ms) before it is processed;
+	/// `none`: HTLCs paying this node are processed as soon as they are committed, while
+	/// forwards keep the hold. `none` is faster for a merchant but gives up timing privacy: a
+	/// peer can tell from the quick answer that this node is the payee
+	#[arg(long, value_enum, default_value = "random")]
+	pub receive_delay: ReceiveDelayArg,
 }
 
 /// The files in the data directory that clients are configured with (the API key, the LND
@@ -158,6 +164,15 @@ fn secrets_key(args: &NodeArgs) -> Result<Option<SecretsKey>, String> {
 			.into());
 	}
 	Ok(key)
+}
+
+/// `--receive-delay`'s values.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReceiveDelayArg {
+	/// LDK's random hold for every HTLC.
+	Random,
+	/// No hold for HTLCs paying this node.
+	None,
 }
 
 /// The stores `fulgur node` runs on (the benchmarks have more).
@@ -224,6 +239,10 @@ pub fn node_config(args: &NodeArgs, data_dir: &Path) -> Result<NodeConfig, Strin
 	};
 	config.routing.max_total_cltv_expiry_delta = args.max_cltv_expiry_delta;
 	config.towers = args.towers.clone();
+	config.receive_delay = match args.receive_delay {
+		ReceiveDelayArg::Random => fulgur_node::receive_delay::ReceiveDelay::Random,
+		ReceiveDelayArg::None => fulgur_node::receive_delay::ReceiveDelay::None,
+	};
 	(config.store, config.postgres_url) = store(args)?;
 	config.secrets_key = secrets_key(args)?;
 	if args.standby && config.store != StoreKind::Postgres {

@@ -106,6 +106,9 @@ pub struct NodeConfig {
 	pub forwarding: ForwardingDefaults,
 	/// Inbound peer connections the node keeps open at once (see `inbound`).
 	pub inbound_limits: InboundLimitsConfig,
+	/// Whether HTLCs paying this node wait for LDK's random hold (`--receive-delay`; see
+	/// [`crate::receive_delay`] for the privacy it trades).
+	pub receive_delay: crate::receive_delay::ReceiveDelay,
 }
 
 /// The leader lease of the PostgreSQL store: how long a lease lasts (by the database
@@ -194,6 +197,7 @@ impl NodeConfig {
 			),
 			forwarding: ForwardingDefaults::default(),
 			inbound_limits: InboundLimitsConfig::default(),
+			receive_delay: crate::receive_delay::ReceiveDelay::default(),
 		}
 	}
 }

@@ -60,6 +60,8 @@ pub(crate) struct Handles {
 	pub(crate) sync_status: Arc<SyncStatus>,
 	/// How long each start-up step took.
 	pub(crate) startup_timings: Vec<(&'static str, std::time::Duration)>,
+	/// `--receive-delay`'s gate.
+	pub(crate) receive_gate: Arc<crate::receive_delay::ReceiveGate>,
 	/// Resolves once the node is stopping.
 	pub(crate) stop: StopSignal,
 	/// The stages of stopping, in order.

@@ -50,6 +50,7 @@ mod peer_events;
 mod peers;
 mod persistence;
 pub mod private_files;
+pub mod receive_delay;
 mod records;
 pub mod routing;
 mod routing_node;
@@ -155,6 +156,12 @@ impl Node {
 	/// The store's counters since start (writes, flushes, bytes): what persistence costs.
 	pub fn store_stats(&self) -> store::StoreStats {
 		self.handles.store.stats()
+	}
+
+	/// How many times HTLCs paying this node were processed at once, without LDK's hold
+	/// (`--receive-delay none`; always 0 with `random`).
+	pub fn receives_processed_early(&self) -> u64 {
+		self.handles.receive_gate.early_calls()
 	}
 
 	/// Our node id (its `Display` is the hex the API shows).

@@ -107,7 +107,7 @@ pub type OnionMessenger = lightning::onion_message::messenger::OnionMessenger<
 /// The peer manager: Noise over TCP, message routing to the handlers.
 pub type PeerManager = lightning::ln::peer_handler::PeerManager<
 	SocketDescriptor,
-	Arc<ChannelManager>,
+	Arc<crate::receive_delay::ChannelHandler>,
 	Arc<P2PGossipSync>,
 	Arc<OnionMessenger>,
 	Arc<Logger>,

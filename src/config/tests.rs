@@ -370,6 +370,7 @@ fn every_variable_keeps_its_name() {
 		"FULGUR_POSTGRES_URL",
 		"FULGUR_SECRETS_KEY_FILE",
 		"FULGUR_STANDBY",
+		"FULGUR_RECEIVE_DELAY",
 	];
 	let tower_names = [
 		"FULGUR_TOWER_DATA_DIR",

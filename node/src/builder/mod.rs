@@ -475,9 +475,20 @@ pub(crate) async fn build(config: NodeConfig, startup: Arc<Startup>) -> Result<H
 		}
 	};
 	let peer_events = Arc::new(crate::peer_events::PeerEvents::new(Box::new(is_our_peer)));
+	// `--receive-delay`: the gate sees the HTLCs go by on their way to the manager.
+	let receive_gate = Arc::new(crate::receive_delay::ReceiveGate::new(
+		config.receive_delay,
+		Arc::clone(&channel_manager),
+	));
+	let chan_handler = Arc::new(crate::receive_delay::ChannelHandler::new(
+		Arc::clone(&channel_manager),
+		Arc::clone(&receive_gate),
+		Arc::clone(&keys),
+		Arc::clone(&logger),
+	));
 	let peer_manager = Arc::new(crate::types::PeerManager::new(
 		MessageHandler {
-			chan_handler: Arc::clone(&channel_manager),
+			chan_handler,
 			route_handler: Arc::clone(&routing.gossip_sync),
 			onion_message_handler: Arc::clone(&onion_messenger),
 			custom_message_handler: Arc::clone(&peer_events),
@@ -550,6 +561,8 @@ pub(crate) async fn build(config: NodeConfig, startup: Arc<Startup>) -> Result<H
 		routing: routing_handle.clone(),
 		slots: Arc::default(),
 		fence: fence.clone(),
+		keys: Arc::clone(&keys),
+		route_hints: Arc::default(),
 	};
 	let channels = Channels {
 		channel_manager: Arc::clone(&channel_manager),
@@ -669,6 +682,7 @@ pub(crate) async fn build(config: NodeConfig, startup: Arc<Startup>) -> Result<H
 		synced,
 		sync_status,
 		startup_timings: clock.laps,
+		receive_gate,
 		stop,
 		shutdown,
 		fence,

@@ -106,6 +106,7 @@ impl EventHandler {
 			}
 			Event::ChannelReady { channel_id, counterparty_node_id, .. } => {
 				crate::info!(self.logger, "channel {channel_id} with {counterparty_node_id} ready");
+				self.payments.route_hints.invalidate();
 				self.record(NodeEvent::ChannelReady {
 					channel_id: channel_id.to_string(),
 					counterparty_node_id: counterparty_node_id.to_string(),
@@ -122,6 +123,7 @@ impl EventHandler {
 				last_local_balance_msat,
 			} => {
 				crate::info!(self.logger, "channel {channel_id} closed: {reason}");
+				self.payments.route_hints.invalidate();
 				channels::settle_open(
 					&self.channels,
 					user_channel_id,

@@ -3,10 +3,13 @@
 use bitcoin::hashes::{sha256, Hash};
 use bitcoin::hex::DisplayHex;
 use lightning::ln::channelmanager::RetryableSendFailure;
-use lightning::ln::channelmanager::{Bolt11InvoiceParameters, PaymentId};
 use lightning::ln::channelmanager::{Bolt11PaymentError, Retry};
+use lightning::ln::channelmanager::{PaymentId, MIN_FINAL_CLTV_EXPIRY_DELTA};
+use lightning::sign::{NodeSigner, Recipient};
 use lightning::types::payment::{PaymentHash, PaymentPreimage};
-use lightning_invoice::{Bolt11InvoiceDescription, Bolt11InvoiceDescriptionRef};
+use lightning_invoice::{
+	Bolt11InvoiceDescription, Bolt11InvoiceDescriptionRef, Currency, InvoiceBuilder,
+};
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -78,18 +81,7 @@ pub async fn create_invoice(
 				.map_err(|e| NodeError::InvalidRequest(format!("description: {e}")))?,
 		),
 	};
-	let params = Bolt11InvoiceParameters {
-		amount_msats: amount_msat,
-		description: invoice_description,
-		invoice_expiry_delta_secs: Some(expiry),
-		// LDK then registers the hash through `create_inbound_payment_for_hash`.
-		payment_hash,
-		..Default::default()
-	};
-	let invoice = pay
-		.channel_manager
-		.create_bolt11_invoice(params)
-		.map_err(|e| NodeError::Internal(format!("creating invoice: {e}")))?;
+	let invoice = issue(pay, amount_msat, invoice_description, expiry, payment_hash)?;
 	let created_at = invoice.duration_since_epoch().as_secs();
 	let record = InvoiceRecord {
 		payment_hash: invoice.payment_hash().to_byte_array().to_lower_hex_string(),
@@ -108,6 +100,59 @@ pub async fn create_invoice(
 		settle_index: None,
 	};
 	pay.invoice_indexes.add(&pay.invoices, record).await
+}
+
+/// Issues the invoice as LDK's `create_bolt11_invoice` does, with the route hints of our
+/// cache (see `route_hints`) instead of a listing of every channel: registers the payment
+/// with LDK (for `payment_hash` through `create_inbound_payment_for_hash`, which a hold or
+/// chosen-preimage invoice needs), then builds and signs the invoice with the node key.
+fn issue(
+	pay: &Payments, amount_msat: Option<u64>, description: Bolt11InvoiceDescription, expiry: u32,
+	payment_hash: Option<PaymentHash>,
+) -> Result<Bolt11Invoice, NodeError> {
+	let manager = &pay.channel_manager;
+	let registered = match payment_hash {
+		Some(hash) => manager
+			.create_inbound_payment_for_hash(hash, amount_msat, expiry, None)
+			.map(|secret| (hash, secret)),
+		None => manager.create_inbound_payment(amount_msat, expiry, None),
+	};
+	let (payment_hash, payment_secret) = registered.map_err(|()| {
+		NodeError::InvalidRequest("the amount is not a valid invoice amount".into())
+	})?;
+	let now = std::time::SystemTime::now()
+		.duration_since(std::time::UNIX_EPOCH)
+		.map_err(|e| NodeError::Internal(format!("the clock is before 1970: {e}")))?;
+	let builder = InvoiceBuilder::new(Currency::from(pay.network));
+	let builder = match description {
+		Bolt11InvoiceDescription::Direct(description) => {
+			builder.description(description.into_inner().0)
+		}
+		Bolt11InvoiceDescription::Hash(hash) => builder.description_hash(hash.0),
+	};
+	let mut builder = builder
+		.duration_since_epoch(now)
+		.payee_pub_key(manager.get_our_node_id())
+		.payment_hash(sha256::Hash::from_byte_array(payment_hash.0))
+		.payment_secret(payment_secret)
+		.basic_mpp()
+		.min_final_cltv_expiry_delta(u64::from(MIN_FINAL_CLTV_EXPIRY_DELTA))
+		.expiry_time(Duration::from_secs(u64::from(expiry)));
+	if let Some(amount) = amount_msat {
+		builder = builder.amount_milli_satoshis(amount);
+	}
+	for hint in pay.route_hints.hints(manager, amount_msat) {
+		builder = builder.private_route(hint);
+	}
+	let raw = builder.build_raw().map_err(|e| NodeError::Internal(format!("invoice: {e}")))?;
+	let signature = pay
+		.keys
+		.sign_invoice(&raw, Recipient::Node)
+		.map_err(|()| NodeError::Internal("signing the invoice failed".into()))?;
+	let signed =
+		raw.sign(|_| Ok::<_, ()>(signature)).map_err(|()| NodeError::Internal("signing".into()))?;
+	Bolt11Invoice::from_signed(signed)
+		.map_err(|e| NodeError::Internal(format!("the invoice we signed is invalid: {e}")))
 }
 
 /// Starts paying an invoice; the record is durable before LDK is asked to send. Paying is

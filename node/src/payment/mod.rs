@@ -9,6 +9,7 @@ pub(crate) mod keyspaces;
 pub mod rebalance;
 mod received;
 pub(crate) mod reconcile;
+pub(crate) mod route_hints;
 pub(crate) mod slots;
 
 pub use received::{on_payment_claimable, on_payment_claimed, on_payment_failed, on_payment_sent};
@@ -62,6 +63,10 @@ pub(crate) struct Payments {
 	pub(crate) slots: Arc<slots::SlotWaiters>,
 	/// Raised when the node lost its leader lease: no payment starts or settles any more.
 	pub(crate) fence: crate::fence::Fence,
+	/// Signs our invoices.
+	pub(crate) keys: Arc<crate::keys::NodeKeysManager>,
+	/// The route hints invoices carry, from a recent snapshot of the channels.
+	pub(crate) route_hints: Arc<route_hints::RouteHintCache>,
 }
 
 impl Payments {
@@ -218,26 +223,25 @@ pub(crate) fn new_record(
 /// and the journal does not record the event twice.
 pub async fn expire_invoices(pay: &Payments) {
 	let now = unix_now();
-	for invoice in pay.invoices.all() {
-		if invoice.status == InvoiceStatus::Open && invoice.expires_at <= now {
-			let expired = InvoiceRecord { status: InvoiceStatus::Expired, ..invoice.clone() };
-			if let Err(e) = pay.journal.append(NodeEvent::InvoiceExpired { invoice: expired }).await
-			{
-				let hash = &invoice.payment_hash;
-				crate::warn!(pay.logger, "recording expiry of invoice {hash}: {e}");
-				continue;
+	// Only the invoices to expire are copied: the others are read in place.
+	let due = pay.invoices.matching(|i| i.status == InvoiceStatus::Open && i.expires_at <= now);
+	for invoice in due {
+		let expired = InvoiceRecord { status: InvoiceStatus::Expired, ..invoice.clone() };
+		if let Err(e) = pay.journal.append(NodeEvent::InvoiceExpired { invoice: expired }).await {
+			let hash = &invoice.payment_hash;
+			crate::warn!(pay.logger, "recording expiry of invoice {hash}: {e}");
+			continue;
+		}
+		let update = pay.invoices.update(&invoice.payment_hash, |r| {
+			if r.status == InvoiceStatus::Open {
+				r.status = InvoiceStatus::Expired;
+				true
+			} else {
+				false
 			}
-			let update = pay.invoices.update(&invoice.payment_hash, |r| {
-				if r.status == InvoiceStatus::Open {
-					r.status = InvoiceStatus::Expired;
-					true
-				} else {
-					false
-				}
-			});
-			if let Err(e) = update.await {
-				crate::warn!(pay.logger, "marking invoice expired: {e}");
-			}
+		});
+		if let Err(e) = update.await {
+			crate::warn!(pay.logger, "marking invoice expired: {e}");
 		}
 	}
 }

@@ -28,6 +28,7 @@ mod policy;
 mod postgres;
 mod postgres_outage;
 mod rebalance;
+mod receive_delay;
 mod regtest;
 mod restart;
 mod retention;
