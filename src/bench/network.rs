@@ -124,20 +124,20 @@ pub async fn open_channels(
 	let progress = Progress::start("opening channels", channels as u64, "channels");
 	let (mut retries, mut since_block) = (0, 0);
 	for (r, round) in rounds.iter().enumerate() {
-		let opens: Vec<ChannelOpen> = round
+		let opens = round
 			.iter()
 			.map(|open| {
 				let node = match open.peer {
-					Peer::Payer(p) => &network.payers[p],
-					Peer::Merchant => network.merchant.as_ref().unwrap_or(&network.payers[0]),
+					Peer::Payer(p) => network.payers.get(p),
+					Peer::Merchant => network.merchant.as_ref(),
 				};
-				ChannelOpen {
-					node_id: node.node_id().to_string(),
+				Ok(ChannelOpen {
+					node_id: node.ok_or("the plan names a node not started")?.node_id().to_string(),
 					amount_sat: open.amount_sat,
 					push_msat: open.push_msat,
-				}
+				})
 			})
-			.collect();
+			.collect::<Result<Vec<ChannelOpen>, String>>()?;
 		while let Err(e) = hub.open_batch(opens.clone()).await {
 			// Under load a hub serialising a big channel manager answers pings late and
 			// peers drop; they reconnect within seconds. A spare UTXO pays for the retry.

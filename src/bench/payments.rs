@@ -75,52 +75,44 @@ pub async fn run(args: PaymentsArgs) -> Result<(), String> {
 		}
 	};
 	let mut points: Vec<(usize, Vec<StoreResult>)> = Vec::new();
+	let mut reports: Vec<(usize, Report)> = Vec::new();
 	let mut failure = None;
-	'plans: for plan in &plans {
+	for plan in &plans {
 		let mut stores = Vec::new();
 		for &(store, tower) in &variants {
 			match run_store(&mut chain, &dir, store, tower, &postgres, plan, &args).await {
 				Ok(result) => stores.push(result),
 				Err(e) => {
-					failure =
-						Some(format!("{} at {} channels: {e}", label(store, tower), plan.channels));
-					if !stores.is_empty() {
-						points.push((plan.channels, stores));
-					}
-					break 'plans;
+					let at = format!("{} at {} channels", label(store, tower), plan.channels);
+					failure = Some(format!("{at}: {e}"));
+					break;
 				}
 			}
 		}
-		points.push((plan.channels, stores));
+		if !stores.is_empty() {
+			// Each count's table as soon as it is done, and the sweep so far: a long sweep
+			// stopped midway keeps what it measured.
+			let report = Report { config: config_json(&args, plan), stores: stores.clone() };
+			print!("{}", report.table(&header(&args, plan)));
+			points.push((plan.channels, stores));
+			reports.push((plan.channels, report));
+			if points.len() > 1 || plans.len() == 1 {
+				print!("{}", sweep::table(&sweep::rows(&points)));
+			}
+		}
+		if failure.is_some() {
+			break;
+		}
 	}
 	chain.stop().await;
 	drop(postgres);
-	let reports: Vec<(usize, Report)> = points
-		.iter()
-		.zip(&plans)
-		.map(|((channels, stores), plan)| {
-			(*channels, Report { config: config_json(&args, plan), stores: stores.clone() })
-		})
-		.collect();
-	for (_, report) in &reports {
-		print!("{}", report.table(&header(&args, &report_plan(&plans, report))));
-	}
 	let rows = sweep::rows(&points);
-	if !rows.is_empty() {
-		print!("{}", sweep::table(&rows));
-	}
 	if let Some(e) = failure {
 		return Err(format!("{e} (working directory kept: {})", dir.display()));
 	}
 	super::write_json(args.output.json.as_deref(), &to_json(&reports, &rows))?;
 	args.output.finish(&dir);
 	Ok(())
-}
-
-/// The plan a report was made with.
-fn report_plan(plans: &[Plan], report: &Report) -> Plan {
-	let channels = report.config["channels"].as_u64().unwrap_or(0) as usize;
-	plans.iter().find(|p| p.channels == channels).cloned().unwrap_or_else(|| plans[0].clone())
 }
 
 /// The JSON document: the first channel count's report at the top level (today's keys), every
@@ -420,4 +412,31 @@ async fn measured(
 		store_before,
 		store_after,
 	})
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	/// Today's keys stay at the top level (from the first channel count); every count is under
+	/// `by_channels`, and `sweep` is an array.
+	#[test]
+	fn json_keeps_todays_keys_and_adds_the_sweep() {
+		let report =
+			|channels: usize| Report { config: json!({ "channels": channels }), stores: vec![] };
+		let document = to_json(&[(100, report(100)), (1000, report(1000))], &[]);
+		for key in [
+			"config",
+			"stores",
+			"ratio_sled_memory",
+			"ratio_sled_fs_sync",
+			"p99_ms_at_load",
+			"warnings",
+		] {
+			assert!(document.get(key).is_some(), "{key} missing: {document}");
+		}
+		assert_eq!(document["config"]["channels"], json!(100));
+		assert_eq!(document["by_channels"]["1000"]["config"]["channels"], json!(1000));
+		assert_eq!(document["sweep"], json!([]));
+	}
 }
