@@ -265,8 +265,8 @@ async fn open_all(
 	.await
 }
 
-/// Mines blocks until the chain has room for `channels` alias short channel ids.
-async fn grow_chain(chain: &Chain, channels: usize) -> Result<(), String> {
+/// Mines blocks until the chain has room for `channels` alias short channel ids (per node).
+pub(crate) async fn grow_chain(chain: &Chain, channels: usize) -> Result<(), String> {
 	let client = chain.bitcoind.client();
 	let height = client.block_count().await.map_err(|e| e.to_string())?;
 	let needed = ALIAS_ROOM_HEIGHT + channels as u64 / 500;
@@ -282,7 +282,9 @@ async fn grow_chain(chain: &Chain, channels: usize) -> Result<(), String> {
 
 /// Mines a block over the last `batches` funding transactions and waits until every peer has
 /// seen it (so their channels from the hub count as confirmed).
-async fn confirm_round(chain: &Chain, peers: &[Node], batches: usize) -> Result<(), String> {
+pub(crate) async fn confirm_round(
+	chain: &Chain, peers: &[Node], batches: usize,
+) -> Result<(), String> {
 	wait_until(
 		"the round's funding transactions are in the mempool",
 		Duration::from_secs(120),

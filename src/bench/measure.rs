@@ -1,8 +1,9 @@
-//! What a benchmark measures: latency percentiles and a histogram, and this process's resource
-//! use read from `/proc/self` (CPU seconds, disk bytes written, resident memory).
+//! What a benchmark measures: latency percentiles and a histogram, and a process's resource
+//! use read from `/proc/self` or `/proc/<pid>` (CPU seconds, disk bytes written, resident
+//! memory).
 //!
 //! Everything here is process-wide: when several nodes run in one process, their CPU time and
-//! disk writes add up.
+//! disk writes add up (which is why `bench payments` runs its hub in a process of its own).
 
 use std::sync::OnceLock;
 use std::time::Duration;
@@ -118,7 +119,16 @@ pub struct ProcSample {
 impl ProcSample {
 	/// Reads `/proc/self`; counters that cannot be read are 0.
 	pub fn read() -> ProcSample {
-		let read = |name: &str| std::fs::read_to_string(format!("/proc/self/{name}")).ok();
+		ProcSample::read_dir("/proc/self")
+	}
+
+	/// Reads `/proc/<pid>` (a child of this process); counters that cannot be read are 0.
+	pub fn read_pid(pid: u32) -> ProcSample {
+		ProcSample::read_dir(&format!("/proc/{pid}"))
+	}
+
+	fn read_dir(dir: &str) -> ProcSample {
+		let read = |name: &str| std::fs::read_to_string(format!("{dir}/{name}")).ok();
 		let status = read("status").unwrap_or_default();
 		let ticks = read("stat").and_then(|s| parse_stat_cpu_ticks(&s)).unwrap_or(0);
 		ProcSample {
@@ -254,6 +264,8 @@ mod tests {
 	fn reading_this_process_works() {
 		let sample = ProcSample::read();
 		assert!(sample.rss_kb > 0 && sample.peak_rss_kb >= sample.rss_kb);
+		let by_pid = ProcSample::read_pid(std::process::id());
+		assert!(by_pid.rss_kb > 0 && by_pid.cpu_s >= sample.cpu_s);
 		assert!(clock_ticks() > 0);
 	}
 }

@@ -5,11 +5,15 @@
 pub mod chain;
 pub mod channels;
 pub mod failover;
+pub mod hub;
 pub mod measure;
+pub mod network;
 pub mod payments;
+pub mod plan;
 pub mod report;
 pub mod routes;
 pub mod setup;
+pub mod sweep;
 pub mod tower;
 pub mod workload;
 
@@ -29,8 +33,12 @@ pub struct BenchArgs {
 /// The benchmarks.
 #[derive(Subcommand, Debug)]
 pub enum BenchCommand {
-	/// Payments into one hub from many payer nodes, under each store (memory, sled, fs-sync)
+	/// Payments through one hub (in its own process) from many payer nodes, under each store
+	/// (memory, sled, fs-sync) and channel count
 	Payments(PaymentsArgs),
+	/// Internal: the hub of `bench payments`, driven over stdin and stdout
+	#[command(hide = true)]
+	HubProcess(hub::child::HubProcessArgs),
 	/// A hub with many channels: restart time from disk, memory and disk per channel
 	Channels(channels::ChannelsArgs),
 	/// Internal: restarts a stopped node and prints its start time and memory
@@ -44,14 +52,19 @@ pub enum BenchCommand {
 	Failover(failover::FailoverArgs),
 }
 
-/// `fulgur bench payments`: a hub (the node under test) and N payer nodes in one process over
-/// loopback TCP, channels funded and confirmed on a regtest bitcoind, then P payments with C
-/// in flight, once per store kind of the hub.
+/// `fulgur bench payments`: a hub (the node under test, in a process of its own) and payer
+/// nodes (in the benchmark's process) over loopback TCP, channels funded and confirmed on a
+/// regtest bitcoind, then P payments with C in flight, once per channel count and store kind
+/// of the hub.
 #[derive(Args, Debug, Clone)]
 pub struct PaymentsArgs {
-	/// Payer nodes, each with one channel to the hub
-	#[arg(long, default_value_t = 1000)]
-	pub channels: usize,
+	/// The hub's channels to payers; a comma list (e.g. 100,1000,5000) sweeps them in one run
+	#[arg(long, value_delimiter = ',', default_value = "1000")]
+	pub channels: Vec<usize>,
+	/// Payer nodes at most: the channels are spread over them (e.g. 5000 channels on 100
+	/// payers, 50 each)
+	#[arg(long, default_value_t = 100)]
+	pub payers: usize,
 	/// Payments counted per store (and per concurrency when sweeping)
 	#[arg(long, default_value_t = 100_000)]
 	pub payments: u64,
@@ -62,17 +75,17 @@ pub struct PaymentsArgs {
 	/// Stores of the hub, run in this order
 	#[arg(long, value_delimiter = ',', default_value = "memory,sled,fs-sync")]
 	pub stores: Vec<StoreKind>,
-	/// 1: payers pay the hub; 2: payers pay a merchant through the hub (a forwarding hub)
-	#[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u8).range(1..=2))]
+	/// 2: payers pay a merchant through the hub (a forwarding hub); 1: payers pay the hub
+	#[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u8).range(1..=2))]
 	pub hops: u8,
 	/// Where the results and the working files go
 	#[command(flatten)]
 	pub output: OutputArgs,
-	/// Smallest payment, sat
-	#[arg(long, default_value_t = 1)]
+	/// Smallest payment, sat (above dust, so every commitment carries HTLC outputs)
+	#[arg(long, default_value_t = 1_000)]
 	pub amount_min_sat: u64,
 	/// Largest payment, sat
-	#[arg(long, default_value_t = 10)]
+	#[arg(long, default_value_t = 10_000)]
 	pub amount_max_sat: u64,
 	/// Payments made before the counted ones, per store, not counted (default min(P/10, 1000))
 	#[arg(long)]
@@ -102,8 +115,16 @@ impl PaymentsArgs {
 
 	/// Rejects flag combinations that cannot run.
 	pub fn check(&self) -> Result<(), String> {
-		if self.channels == 0 {
-			return Err("--channels must be at least 1".into());
+		if self.channels.is_empty() || self.channels.contains(&0) {
+			return Err("--channels must be positive numbers".into());
+		}
+		for (i, channels) in self.channels.iter().enumerate() {
+			if self.channels[..i].contains(channels) {
+				return Err(format!("--channels lists {channels} twice"));
+			}
+		}
+		if self.payers == 0 {
+			return Err("--payers must be at least 1".into());
 		}
 		if self.payments == 0 {
 			return Err("--payments must be at least 1".into());
@@ -122,6 +143,9 @@ impl PaymentsArgs {
 				return Err(
 					"--postgres-url holds one hub: without --tower (two postgres rows)".into()
 				);
+			}
+			if self.channels.len() > 1 {
+				return Err("--postgres-url holds one hub: one --channels count".into());
 			}
 		}
 		for (i, store) in self.stores.iter().enumerate() {
@@ -197,6 +221,7 @@ pub(crate) fn write_json(path: Option<&Path>, report: &serde_json::Value) -> Res
 pub async fn run(args: BenchArgs) -> Result<(), String> {
 	match args.command {
 		BenchCommand::Payments(args) => payments::run(args).await,
+		BenchCommand::HubProcess(args) => hub::child::run(args).await,
 		BenchCommand::Channels(args) => channels::run(args).await,
 		BenchCommand::RestartProbe(args) => channels::restart_probe(args).await,
 		BenchCommand::Routes(args) => routes::run(args),
@@ -228,13 +253,15 @@ mod tests {
 	#[test]
 	fn defaults_follow_the_issue() {
 		let args = parse(&["payments"]);
-		assert_eq!(args.channels, 1000);
+		assert_eq!(args.channels, vec![1000]);
+		assert_eq!(args.payers, 100);
 		assert_eq!(args.payments, 100_000);
 		assert_eq!(args.concurrency, vec![64]);
 		assert_eq!(args.stores, vec![StoreKind::Memory, StoreKind::Sled, StoreKind::FsSync]);
-		assert_eq!(args.hops, 1);
+		// The headline workload: a forwarding hub, amounts above dust.
+		assert_eq!(args.hops, 2);
 		assert_eq!(args.warmup(), 1000);
-		assert_eq!((args.amount_min_sat, args.amount_max_sat), (1, 10));
+		assert_eq!((args.amount_min_sat, args.amount_max_sat), (1_000, 10_000));
 		args.check().unwrap();
 	}
 
@@ -248,6 +275,17 @@ mod tests {
 			.check()
 			.is_err());
 		assert!(Cli::try_parse_from(["bench", "payments", "--hops", "3"]).is_err());
+		assert!(Cli::try_parse_from(["bench", "payments", "--channels", "100,x"]).is_err());
+	}
+
+	#[test]
+	fn channel_counts_sweep_in_one_run() {
+		let args = parse(&["payments", "--channels", "100,1000,5000"]);
+		assert_eq!(args.channels, vec![100, 1000, 5000]);
+		args.check().unwrap();
+		assert!(parse(&["payments", "--channels", "100,100"]).check().is_err());
+		assert!(parse(&["payments", "--channels", "0,100"]).check().is_err());
+		assert!(parse(&["payments", "--payers", "0"]).check().is_err());
 		assert!(Cli::try_parse_from(["bench", "payments", "--stores", "rocks"]).is_err());
 	}
 }

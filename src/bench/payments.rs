@@ -1,11 +1,13 @@
-//! `fulgur bench payments`: many payers paying one hub (or a merchant through it), once per
-//! store kind of the hub, in one process and one run.
+//! `fulgur bench payments`: many payers paying a merchant through one hub (or the hub itself),
+//! once per channel count and store kind of the hub, in one run.
 //!
-//! The hub is the node under test; payers and merchant are load generators and always use the
-//! memory store. All nodes talk over loopback TCP; channels are funded by the hub on a regtest
-//! bitcoind and confirmed. Each phase: start the nodes, fund and open the channels, make one
-//! probe payment (it must succeed), the warm-up, then the counted runs (one per concurrency),
-//! then stop every node so the next store starts clean on the same bitcoind.
+//! The hub is the node under test and runs in a process of its own (`fulgur bench
+//! hub-process`), so the CPU, disk and memory read from `/proc/<pid>` are its alone; payers
+//! and merchant are load generators in this process and always use the memory store. All
+//! nodes talk over loopback TCP; channels are funded by the hub on a regtest bitcoind and
+//! confirmed. Each phase: start the nodes, fund and open the channels, make one probe payment
+//! (it must succeed), the warm-up, then the counted runs (one per concurrency), then stop
+//! every node so the next phase starts clean on the same bitcoind.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -14,29 +16,39 @@ use std::time::{Duration, Instant};
 use std::net::SocketAddr;
 
 use fulgur_base::throwaway_postgres::ThrowawayPostgres;
-use fulgur_node::{Node, StoreKind};
+use fulgur_node::StoreKind;
 use fulgur_watchtower::server::{Tower, TowerConfig, TowerOptions};
-use serde_json::json;
+use serde_json::{json, Map, Value};
 
 use super::chain::Chain;
-use super::measure::{reset_peak_rss, ProcSample};
+use super::channels::grow_chain;
+use super::hub::RemoteHub;
+use super::measure::ProcSample;
+use super::network::{open_channels, start_network, Network};
+use super::plan::Plan;
 use super::report::{Phase, Report, RunMeasurement, RunResult, StoreResult};
-use super::setup::{open_channels, start_network, Network, Plan};
-use super::workload::{Outcome, Workload};
+use super::sweep;
+use super::workload::{Outcome, Receiver, Workload};
 use super::PaymentsArgs;
 use crate::progress::Progress;
 
 /// How long the idle CPU is sampled before the payments.
 const IDLE_SAMPLE: Duration = Duration::from_secs(5);
 
-/// Runs the benchmark: every store in turn, then the table and the JSON.
+/// Runs the benchmark: every channel count and store in turn, then the tables and the JSON.
 pub async fn run(args: PaymentsArgs) -> Result<(), String> {
 	args.check()?;
 	let load_run = u64::from(args.load_fraction > 0.0);
 	let per_store = 1 + args.warmup() + args.payments * (args.concurrency.len() as u64 + load_run);
 	let max_concurrency = args.concurrency.iter().copied().max().unwrap_or(1);
-	let plan =
-		Plan::new(args.channels, per_store, args.amount_max_sat, args.hops, max_concurrency)?;
+	let plans = args
+		.channels
+		.iter()
+		.map(|&channels| {
+			let (payers, max, hops) = (args.payers, args.amount_max_sat, args.hops);
+			Plan::new(channels, payers, per_store, max, hops, max_concurrency)
+		})
+		.collect::<Result<Vec<Plan>, String>>()?;
 	let dir = args.output.work_dir()?;
 	eprintln!("bench payments: working in {}", dir.display());
 	let variants: Vec<(StoreKind, bool)> = args
@@ -45,11 +57,16 @@ pub async fn run(args: PaymentsArgs) -> Result<(), String> {
 		.flat_map(|&store| [(store, false), (store, true)])
 		.filter(|&(_, tower)| !tower || args.tower)
 		.collect();
-	let mut chain =
-		match Chain::start(&dir.join("bitcoind"), plan.fan_outs() * variants.len()).await {
-			Ok(chain) => chain,
-			Err(e) => return Err(format!("{e} (working directory kept: {})", dir.display())),
-		};
+	let coinbases = plans.iter().map(Plan::fan_outs).sum::<usize>() * variants.len();
+	let mut chain = match Chain::start(&dir.join("bitcoind"), coinbases).await {
+		Ok(chain) => chain,
+		Err(e) => return Err(format!("{e} (working directory kept: {})", dir.display())),
+	};
+	let most = plans.iter().map(|p| p.channels + p.merchant_channels).max().unwrap_or(0);
+	if let Err(e) = grow_chain(&chain, most).await {
+		chain.stop().await;
+		return Err(format!("{e} (working directory kept: {})", dir.display()));
+	}
 	let postgres = match HubDatabases::for_args(&args).await {
 		Ok(postgres) => postgres,
 		Err(e) => {
@@ -57,44 +74,77 @@ pub async fn run(args: PaymentsArgs) -> Result<(), String> {
 			return Err(format!("{e} (working directory kept: {})", dir.display()));
 		}
 	};
-	let mut stores = Vec::new();
+	let mut points: Vec<(usize, Vec<StoreResult>)> = Vec::new();
+	let mut reports: Vec<(usize, Report)> = Vec::new();
 	let mut failure = None;
-	for &(store, tower) in &variants {
-		match run_store(&mut chain, &dir, store, tower, &postgres, &plan, &args).await {
-			Ok(result) => stores.push(result),
-			Err(e) => {
-				failure = Some(format!("{}: {e}", label(store, tower)));
-				break;
+	for plan in &plans {
+		let mut stores = Vec::new();
+		for &(store, tower) in &variants {
+			match run_store(&mut chain, &dir, store, tower, &postgres, plan, &args).await {
+				Ok(result) => stores.push(result),
+				Err(e) => {
+					let at = format!("{} at {} channels", label(store, tower), plan.channels);
+					failure = Some(format!("{at}: {e}"));
+					break;
+				}
 			}
+		}
+		if !stores.is_empty() {
+			// Each count's table as soon as it is done, and the sweep so far: a long sweep
+			// stopped midway keeps what it measured.
+			let report = Report { config: config_json(&args, plan), stores: stores.clone() };
+			print!("{}", report.table(&header(&args, plan)));
+			points.push((plan.channels, stores));
+			reports.push((plan.channels, report));
+			if points.len() > 1 || plans.len() == 1 {
+				print!("{}", sweep::table(&sweep::rows(&points)));
+			}
+		}
+		if failure.is_some() {
+			break;
 		}
 	}
 	chain.stop().await;
 	drop(postgres);
-	let report = Report { config: config_json(&args, &plan), stores };
+	let rows = sweep::rows(&points);
 	if let Some(e) = failure {
-		if !report.stores.is_empty() {
-			print!("{}", report.table(&header(&args)));
-		}
 		return Err(format!("{e} (working directory kept: {})", dir.display()));
 	}
-	print!("{}", report.table(&header(&args)));
-	super::write_json(args.output.json.as_deref(), &report.to_json())?;
+	super::write_json(args.output.json.as_deref(), &to_json(&reports, &rows))?;
 	args.output.finish(&dir);
 	Ok(())
 }
 
-fn header(args: &PaymentsArgs) -> Vec<String> {
+/// The JSON document: the first channel count's report at the top level (today's keys), every
+/// count's under `by_channels`, and the sweep's rows.
+fn to_json(reports: &[(usize, Report)], rows: &[sweep::SweepRow]) -> Value {
+	let mut document = match reports.first() {
+		Some((_, report)) => report.to_json(),
+		None => json!({}),
+	};
+	let by_channels: Map<String, Value> =
+		reports.iter().map(|(channels, report)| (channels.to_string(), report.to_json())).collect();
+	if let Some(object) = document.as_object_mut() {
+		object.insert("by_channels".into(), Value::Object(by_channels));
+		object.insert("sweep".into(), sweep::to_json(rows));
+	}
+	document
+}
+
+fn header(args: &PaymentsArgs, plan: &Plan) -> Vec<String> {
 	let route = if args.hops == 2 { "payer -> hub -> merchant" } else { "payer -> hub" };
 	vec![
 		format!(
-			"fulgur bench payments: {} payers, {route}; the hub is the node under test (its store \
-			 per row), payers{} use the memory store (load generators)",
-			args.channels,
+			"fulgur bench payments: {} channels on {} payers, {route}; the hub is the node under \
+			 test (its own process, its store per row), payers{} use the memory store (load \
+			 generators, in the benchmark's process)",
+			plan.channels,
+			plan.payers,
 			if args.hops == 2 { " and merchant" } else { "" }
 		),
 		format!(
-			"{} payments of {}-{} sat per row after {} warm-up; CPU and disk are process-wide \
-			 (hub and payers), flushes are the hub store's",
+			"{} payments of {}-{} sat per row after {} warm-up; CPU, disk, flushes and RSS are \
+			 the hub process's alone (gen ms/pay: the load generators' CPU)",
 			args.payments,
 			args.amount_min_sat,
 			args.amount_max_sat,
@@ -106,7 +156,10 @@ fn header(args: &PaymentsArgs) -> Vec<String> {
 fn config_json(args: &PaymentsArgs, plan: &Plan) -> serde_json::Value {
 	json!({
 		"benchmark": "payments",
-		"channels": args.channels,
+		"channels": plan.channels,
+		"channel_counts": args.channels,
+		"payers": plan.payers,
+		"max_payers": args.payers,
 		"payments": args.payments,
 		"warmup": args.warmup(),
 		"concurrency": args.concurrency,
@@ -123,7 +176,8 @@ fn config_json(args: &PaymentsArgs, plan: &Plan) -> serde_json::Value {
 		"merchant_channels": plan.merchant_channels,
 		"merchant_capacity_sat": plan.merchant_capacity_sat,
 		"cores": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0),
-		"cpu_and_disk": "process-wide: hub, payers and merchant together (bitcoind excluded)",
+		"cpu_and_disk": "the hub's process alone (/proc/<pid>); load_cpu_s_per_payment: the \
+			load generators' process",
 	})
 }
 
@@ -194,23 +248,32 @@ impl HubDatabases {
 	}
 }
 
-/// One store's phase: set up, idle sample, probe, warm up, the counted runs, stop.
+/// One store's phase at one channel count: set up, idle sample, probe, warm up, the counted
+/// runs, stop.
 async fn run_store(
 	chain: &mut Chain, root: &Path, store: StoreKind, tower: bool, postgres: &HubDatabases,
 	plan: &Plan, args: &PaymentsArgs,
 ) -> Result<StoreResult, String> {
 	let started = Instant::now();
-	let rss_start_kb = ProcSample::read().rss_kb;
 	let name = label(store, tower);
-	eprintln!("[{name}] starting the hub and {} payers", plan.payers);
-	let dir = root.join(&name);
+	let phase_name = format!("{name} {}ch", plan.channels);
+	eprintln!(
+		"[{phase_name}] starting the hub process, {} payers{}",
+		plan.payers,
+		if plan.merchant_channels > 0 { " and the merchant" } else { "" }
+	);
+	let dir = root.join(format!("{}-{name}", plan.channels));
 	let tower = match tower {
 		true => Some(start_tower(chain, &dir).await?),
 		false => None,
 	};
 	let towers: Vec<String> = tower.iter().map(|t| t.local_addr().to_string()).collect();
-	let postgres_url = postgres.url_for(store, &name)?;
+	let postgres_url = postgres.url_for(store, &format!("{name}_{}", plan.channels))?;
 	let network = start_network(chain, &dir, store, postgres_url, plan, &towers).await?;
+	eprintln!(
+		"[{phase_name}] funding and opening {} channels",
+		plan.channels + plan.merchant_channels
+	);
 	if let Err(e) = open_channels(chain, &network, plan).await {
 		network.stop().await;
 		if let Some(tower) = tower {
@@ -219,23 +282,21 @@ async fn run_store(
 		return Err(e);
 	}
 	let setup_s = started.elapsed().as_secs_f64();
-	let idle_cpu_cores = idle_cpu_cores().await;
+	let rss_start_kb = network.hub.proc_sample().rss_kb;
+	let idle_cpu_cores = idle_cpu_cores(&network.hub).await;
 	eprintln!(
-		"[{}] {} channels usable after {setup_s:.1} s; idle, the nodes keep {idle_cpu_cores:.2} \
-		 cores busy",
-		store.as_str(),
-		plan.payers
+		"[{phase_name}] channels usable after {setup_s:.1} s; idle, the hub keeps \
+		 {idle_cpu_cores:.2} cores busy"
 	);
-	let runs = measure(&network, &name, args).await;
-	let rss_end_kb = ProcSample::read().rss_kb;
-	if let Some(towers) = network.hub.towers() {
-		for status in towers {
-			eprintln!(
-				"[{name}] tower {}: {} appointments delivered, {} pending",
-				status.url, status.delivered, status.pending
-			);
-		}
+	let runs = measure(&network, &phase_name, args).await;
+	let rss_end_kb = network.hub.proc_sample().rss_kb;
+	for status in network.hub.towers().await {
+		eprintln!(
+			"[{phase_name}] tower {}: {} appointments delivered, {} pending",
+			status.url, status.delivered, status.pending
+		);
 	}
+	eprintln!("[{phase_name}] stopping the nodes");
 	network.stop().await;
 	if let Some(tower) = tower {
 		tower.shutdown().await;
@@ -253,12 +314,12 @@ async fn run_store(
 	Ok(result)
 }
 
-/// CPU cores the process keeps busy over `IDLE_SAMPLE` without payments.
-async fn idle_cpu_cores() -> f64 {
-	let before = ProcSample::read();
+/// CPU cores the hub process keeps busy over `IDLE_SAMPLE` without payments.
+async fn idle_cpu_cores(hub: &RemoteHub) -> f64 {
+	let before = hub.proc_sample();
 	let started = Instant::now();
 	tokio::time::sleep(IDLE_SAMPLE).await;
-	let cpu_s = ProcSample::read().cpu_s - before.cpu_s;
+	let cpu_s = hub.proc_sample().cpu_s - before.cpu_s;
 	cpu_s / started.elapsed().as_secs_f64()
 }
 
@@ -266,7 +327,10 @@ async fn idle_cpu_cores() -> f64 {
 async fn measure(
 	network: &Network, name: &str, args: &PaymentsArgs,
 ) -> Result<(Vec<RunResult>, Option<RunResult>), String> {
-	let receiver = network.merchant.clone().unwrap_or_else(|| network.hub.clone());
+	let receiver = match &network.merchant {
+		Some(merchant) => Receiver::Local(merchant.clone()),
+		None => Receiver::Hub(Arc::clone(&network.hub)),
+	};
 	let workload = Arc::new(Workload {
 		payers: Arc::clone(&network.payers),
 		receiver,
@@ -281,7 +345,7 @@ async fn measure(
 	let warmup = args.warmup();
 	let max_concurrency = args.concurrency.iter().copied().max().unwrap_or(1);
 	if warmup > 0 {
-		eprintln!("[{}] warm-up: {warmup} payments", name);
+		eprintln!("[{name}] warm-up: {warmup} payments");
 		let progress = Arc::new(Progress::start(format!("[{name}] warm-up"), warmup, "payments"));
 		workload.run(1, warmup, max_concurrency, &progress).await;
 	}
@@ -295,10 +359,11 @@ async fn measure(
 		drop(progress);
 		first_index += args.payments;
 		eprintln!(
-			"[{}] C={concurrency}: {:.1} payments/s, p50 {:.1} ms, {} failed",
-			name,
+			"[{name}] C={concurrency}: {:.1} payments/s, p50 {:.1} ms, hub {:.2} CPU ms/payment, \
+			 {} failed",
 			run.payments_per_s,
 			run.p50_ms.unwrap_or(0.0),
+			run.cpu_s_per_payment * 1000.0,
 			run.failed
 		);
 		runs.push(run);
@@ -314,8 +379,7 @@ async fn measure(
 	let run = measured(&network.hub, 0, Some(rate), payments).await;
 	drop(progress);
 	eprintln!(
-		"[{}] open loop at {rate:.1}/s ({:.0}% of {best:.1}): p50 {:.1} ms, p99 {:.1} ms, {} failed",
-		name,
+		"[{name}] open loop at {rate:.1}/s ({:.0}% of {best:.1}): p50 {:.1} ms, p99 {:.1} ms, {} failed",
 		args.load_fraction * 100.0,
 		run.p50_ms.unwrap_or(0.0),
 		run.p99_ms.unwrap_or(0.0),
@@ -324,23 +388,55 @@ async fn measure(
 	Ok((runs, Some(run)))
 }
 
-/// Runs `payments`, reading the process's and the hub store's counters around them.
+/// Runs `payments`, reading the hub process's and its store's counters (and the load
+/// generators' process's) around them.
 async fn measured(
-	hub: &Node, concurrency: usize, offered_per_s: Option<f64>,
+	hub: &RemoteHub, concurrency: usize, offered_per_s: Option<f64>,
 	payments: impl std::future::Future<Output = Outcome>,
 ) -> RunResult {
-	let peak_rss_reset = reset_peak_rss();
-	let (proc_before, store_before) = (ProcSample::read(), hub.store_stats());
+	let peak_rss_reset = hub.reset_peak_rss();
+	let store_before = hub.store_stats().await;
+	let (proc_before, load_before) = (hub.proc_sample(), ProcSample::read());
 	let outcome = payments.await;
-	let (proc_after, store_after) = (ProcSample::read(), hub.store_stats());
+	let (proc_after, load_after) = (hub.proc_sample(), ProcSample::read());
+	let store_after = hub.store_stats().await;
 	RunResult::new(RunMeasurement {
 		concurrency,
 		offered_per_s,
 		outcome,
 		proc_before,
 		proc_after,
+		load_before,
+		load_after,
 		peak_rss_reset,
 		store_before,
 		store_after,
 	})
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	/// Today's keys stay at the top level (from the first channel count); every count is under
+	/// `by_channels`, and `sweep` is an array.
+	#[test]
+	fn json_keeps_todays_keys_and_adds_the_sweep() {
+		let report =
+			|channels: usize| Report { config: json!({ "channels": channels }), stores: vec![] };
+		let document = to_json(&[(100, report(100)), (1000, report(1000))], &[]);
+		for key in [
+			"config",
+			"stores",
+			"ratio_sled_memory",
+			"ratio_sled_fs_sync",
+			"p99_ms_at_load",
+			"warnings",
+		] {
+			assert!(document.get(key).is_some(), "{key} missing: {document}");
+		}
+		assert_eq!(document["config"]["channels"], json!(100));
+		assert_eq!(document["by_channels"]["1000"]["config"]["channels"], json!(1000));
+		assert_eq!(document["sweep"], json!([]));
+	}
 }

@@ -21,10 +21,14 @@ pub struct RunMeasurement {
 	pub offered_per_s: Option<f64>,
 	/// What the payments did.
 	pub outcome: Outcome,
-	/// The process before the run (after resetting its peak RSS).
+	/// The hub's process before the run (after resetting its peak RSS).
 	pub proc_before: ProcSample,
-	/// The process after the run.
+	/// The hub's process after the run.
 	pub proc_after: ProcSample,
+	/// The load generators' process (payers, merchant) before the run.
+	pub load_before: ProcSample,
+	/// The load generators' process after the run.
+	pub load_after: ProcSample,
 	/// Whether the peak RSS was reset at the start of the run (else it is the process's).
 	pub peak_rss_reset: bool,
 	/// The hub's store counters before the run.
@@ -69,13 +73,15 @@ pub struct RunResult {
 	pub store_writes_per_payment: f64,
 	/// The hub store's payload bytes written per payment.
 	pub store_bytes_per_payment: f64,
-	/// Bytes the process caused to be written to disk per payment (`write_bytes`).
+	/// Bytes the hub's process caused to be written to disk per payment (`write_bytes`).
 	pub disk_bytes_per_payment: f64,
-	/// Process CPU seconds (user + system) per payment: hub and payers together.
+	/// The hub process's CPU seconds (user + system) per payment.
 	pub cpu_s_per_payment: f64,
-	/// CPU seconds per wall second: how many cores were busy.
+	/// The hub's CPU seconds per wall second: how many cores it kept busy.
 	pub cpu_cores_busy: f64,
-	/// Peak resident memory during the run, MB (see `peak_rss_is_per_run`).
+	/// The load generators' process (payers, merchant) CPU seconds per payment.
+	pub load_cpu_s_per_payment: f64,
+	/// The hub's peak resident memory during the run, MB (see `peak_rss_is_per_run`).
 	pub peak_rss_mb: f64,
 	/// True when the peak was reset at the start of the run; false: since the process started.
 	pub peak_rss_is_per_run: bool,
@@ -119,6 +125,7 @@ impl RunResult {
 				/ per,
 			cpu_s_per_payment: cpu_s / per,
 			cpu_cores_busy: if wall_s > 0.0 { cpu_s / wall_s } else { 0.0 },
+			load_cpu_s_per_payment: (m.load_after.cpu_s - m.load_before.cpu_s).max(0.0) / per,
 			peak_rss_mb: m.proc_after.peak_rss_kb as f64 / 1024.0,
 			peak_rss_is_per_run: m.peak_rss_reset,
 			latency_histogram_ms: o.latencies.histogram_ms(),
@@ -137,12 +144,12 @@ impl RunResult {
 pub struct Phase {
 	/// Setting up the phase (nodes, funding, channels), seconds.
 	pub setup_s: f64,
-	/// Resident memory before the phase's nodes started, MB (what earlier phases left behind).
+	/// The hub's resident memory once its channels were usable, MB.
 	pub rss_start_mb: f64,
-	/// Resident memory at the end of the phase, all nodes still running, MB.
+	/// The hub's resident memory at the end of the phase, MB.
 	pub rss_end_mb: f64,
-	/// CPU cores busy with every node up and no payments (timers, chain polling): the floor
-	/// under `cpu_s_per_payment`.
+	/// CPU cores the hub kept busy with every node up and no payments (timers, chain
+	/// polling): the floor under `cpu_s_per_payment`.
 	pub idle_cpu_cores: f64,
 }
 
@@ -248,7 +255,7 @@ impl Report {
 			out.push('\n');
 		}
 		out.push_str(&format!(
-			"{:<8} {:>5} {:>9} {:>8} {:>8} {:>8} {:>7} {:>9} {:>10} {:>10} {:>8}\n",
+			"{:<8} {:>5} {:>9} {:>8} {:>8} {:>8} {:>7} {:>9} {:>10} {:>10} {:>10} {:>8}\n",
 			"store",
 			"C",
 			"pay/s",
@@ -259,6 +266,7 @@ impl Report {
 			"flush/pay",
 			"disk B/pay",
 			"CPU ms/pay",
+			"gen ms/pay",
 			"RSS MB"
 		));
 		for store in &self.stores {
@@ -272,7 +280,8 @@ impl Report {
 				};
 				let ms = |v: Option<f64>| v.map(|v| format!("{v:.1}")).unwrap_or("-".into());
 				out.push_str(&format!(
-					"{:<8} {:>5} {:>9} {:>8} {:>8} {:>8} {:>7} {:>9.2} {:>10.0} {:>10.2} {:>8.0}\n",
+					"{:<8} {:>5} {:>9} {:>8} {:>8} {:>8} {:>7} {:>9.2} {:>10.0} {:>10.2} {:>10.2} \
+					 {:>8.0}\n",
 					store.store,
 					label,
 					format!("{:.1}", run.payments_per_s),
@@ -283,6 +292,7 @@ impl Report {
 					run.flushes_per_payment,
 					run.disk_bytes_per_payment,
 					run.cpu_s_per_payment * 1000.0,
+					run.load_cpu_s_per_payment * 1000.0,
 					run.peak_rss_mb,
 				));
 			}
@@ -346,6 +356,8 @@ mod tests {
 			},
 			proc_before: proc(1.0, 1000),
 			proc_after: proc(3.0, 5000),
+			load_before: proc(10.0, 0),
+			load_after: proc(11.0, 0),
 			peak_rss_reset: true,
 			store_before: stats(10, 10),
 			store_after: stats(30, 50),
@@ -362,6 +374,7 @@ mod tests {
 		assert_eq!(r.disk_bytes_per_payment, 40.0);
 		assert_eq!(r.cpu_s_per_payment, 0.02);
 		assert_eq!(r.cpu_cores_busy, 1.0);
+		assert_eq!(r.load_cpu_s_per_payment, 0.01);
 		assert_eq!(r.peak_rss_mb, 2.0);
 	}
 

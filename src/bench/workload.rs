@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use fulgur_node::{Node, PayRequest, PaymentStatus};
 
+use super::hub::RemoteHub;
 use super::measure::Latencies;
 use super::report::ERRORS_KEPT;
 use super::setup::bounded;
@@ -17,13 +18,36 @@ pub struct Workload {
 	/// The payers; payment `i` is paid by payer `i % N`.
 	pub payers: Arc<Vec<Node>>,
 	/// Issues every invoice: the hub, or the merchant for two hops.
-	pub receiver: Node,
+	pub receiver: Receiver,
 	/// Seed of the amounts.
 	pub seed: u64,
 	/// Smallest amount, sat.
 	pub amount_min_sat: u64,
 	/// Largest amount, sat.
 	pub amount_max_sat: u64,
+}
+
+/// Who is paid.
+#[derive(Clone)]
+pub enum Receiver {
+	/// A node of this process (the merchant).
+	Local(Node),
+	/// The hub, in its process.
+	Hub(Arc<RemoteHub>),
+}
+
+impl Receiver {
+	/// A BOLT 11 invoice for `amount_msat`.
+	async fn invoice(&self, amount_msat: u64) -> Result<String, String> {
+		match self {
+			Receiver::Local(node) => node
+				.create_invoice(Some(amount_msat), "bench", None)
+				.await
+				.map(|invoice| invoice.bolt11)
+				.map_err(|e| e.to_string()),
+			Receiver::Hub(hub) => hub.create_invoice(amount_msat).await,
+		}
+	}
 }
 
 /// What a run of payments gave.
@@ -148,16 +172,13 @@ impl Workload {
 	async fn pay_one(&self, index: u64, started: Instant, outcome: &mut Outcome) {
 		let payer = &self.payers[(index % self.payers.len() as u64) as usize];
 		let amount_msat = self.amount_sat(index) * 1000;
-		let invoice = match self.receiver.create_invoice(Some(amount_msat), "bench", None).await {
+		let invoice = match self.receiver.invoice(amount_msat).await {
 			Ok(invoice) => invoice,
 			Err(e) => return outcome.fail(format!("invoice: {e}")),
 		};
 		let paying = Instant::now();
-		let request = PayRequest {
-			invoice: invoice.bolt11,
-			amount_msat: None,
-			max_fee_msat: Some(amount_msat / 10 + 1000),
-		};
+		let request =
+			PayRequest { invoice, amount_msat: None, max_fee_msat: Some(amount_msat / 10 + 1000) };
 		match payer.pay(request, true).await {
 			Ok(record) if record.status == PaymentStatus::Succeeded => {
 				outcome.succeeded += 1;
