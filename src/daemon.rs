@@ -166,6 +166,15 @@ fn secrets_key(args: &NodeArgs) -> Result<Option<SecretsKey>, String> {
 	Ok(key)
 }
 
+impl From<ReceiveDelayArg> for fulgur_node::receive_delay::ReceiveDelay {
+	fn from(arg: ReceiveDelayArg) -> Self {
+		match arg {
+			ReceiveDelayArg::Random => fulgur_node::receive_delay::ReceiveDelay::Random,
+			ReceiveDelayArg::None => fulgur_node::receive_delay::ReceiveDelay::None,
+		}
+	}
+}
+
 /// `--receive-delay`'s values.
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ReceiveDelayArg {
@@ -239,10 +248,7 @@ pub fn node_config(args: &NodeArgs, data_dir: &Path) -> Result<NodeConfig, Strin
 	};
 	config.routing.max_total_cltv_expiry_delta = args.max_cltv_expiry_delta;
 	config.towers = args.towers.clone();
-	config.receive_delay = match args.receive_delay {
-		ReceiveDelayArg::Random => fulgur_node::receive_delay::ReceiveDelay::Random,
-		ReceiveDelayArg::None => fulgur_node::receive_delay::ReceiveDelay::None,
-	};
+	config.receive_delay = args.receive_delay.into();
 	(config.store, config.postgres_url) = store(args)?;
 	config.secrets_key = secrets_key(args)?;
 	if args.standby && config.store != StoreKind::Postgres {

@@ -108,7 +108,7 @@ pub struct NodeConfig {
 	pub inbound_limits: InboundLimitsConfig,
 	/// Whether HTLCs paying this node wait for LDK's random hold (`--receive-delay`; see
 	/// [`crate::receive_delay`] for the privacy it trades).
-	pub receive_delay: crate::receive_delay::ReceiveDelay,
+	pub receive_delay: ReceiveDelay,
 }
 
 /// The leader lease of the PostgreSQL store: how long a lease lasts (by the database
@@ -197,7 +197,7 @@ impl NodeConfig {
 			),
 			forwarding: ForwardingDefaults::default(),
 			inbound_limits: InboundLimitsConfig::default(),
-			receive_delay: crate::receive_delay::ReceiveDelay::default(),
+			receive_delay: ReceiveDelay::default(),
 		}
 	}
 }
@@ -390,3 +390,16 @@ pub const PERSISTER_MAX_PENDING_UPDATES: u64 = 100;
 pub const MAX_SAT: u64 = 21_000_000 * 100_000_000;
 /// The most a single Lightning amount can be, in msat.
 pub const MAX_MSAT: u64 = MAX_SAT * 1000;
+
+/// What the node does with HTLCs paying it (`--receive-delay`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ReceiveDelay {
+	/// LDK's random hold for every HTLC (the default): receives are timed like forwards.
+	#[default]
+	Random,
+	/// Receives are processed as soon as they are committed when no forward is on its way
+	/// through; forwards keep LDK's hold. Faster payments, at the cost of the timing privacy
+	/// the hold gives the payer (a peer can tell this node is the payee from how fast it
+	/// answers).
+	None,
+}

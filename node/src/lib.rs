@@ -17,7 +17,8 @@
 //! 2. Storage: `store`, `records`.
 //! 3. State on disk and the chain: `persistence`, `api_keys`, `journal`, `wallet`, `chain`.
 //! 4. Keys and what the chain monitor sees: `keys`, `peer_events`, `startup`, `tower` (the
-//!    tower client), `types` (every LDK type spelled out).
+//!    tower client), `types` (every LDK type spelled out), `receive_delay` (the channel
+//!    messages' handler in front of LDK's).
 //! 5. Operations, one handle each: `peers`, `routing`, `onchain`, `webhooks`, `channels`,
 //!    `payment`, `forwards`.
 //! 6. What runs them: `event` (LDK's events), `tasks` (background tasks).

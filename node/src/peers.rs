@@ -8,12 +8,26 @@ use bitcoin::secp256k1::PublicKey;
 use serde::{Deserialize, Serialize};
 
 use crate::config::{PEER_CONNECT_TIMEOUT, PEER_HANDSHAKE_POLL_INTERVAL};
+use crate::keys::NodeKeysManager;
 use crate::logger::FulgurLogger;
 use crate::model::PeerInfo;
 use crate::records::stored::peer::StoredPeer;
 use crate::records::{Record, RecordStore};
-use crate::types::PeerManager;
+use crate::types::{ChainMonitor, Logger, OnionMessenger, P2PGossipSync};
 use crate::NodeError;
+
+/// The peer manager: Noise over TCP, message routing to the handlers (channel messages through
+/// `receive_delay`'s handler, which is why this type is spelled here and not in `types`).
+pub type PeerManager = lightning::ln::peer_handler::PeerManager<
+	lightning_net_tokio::SocketDescriptor,
+	Arc<crate::receive_delay::ChannelHandler>,
+	Arc<P2PGossipSync>,
+	Arc<OnionMessenger>,
+	Arc<Logger>,
+	Arc<crate::peer_events::PeerEvents>,
+	Arc<NodeKeysManager>,
+	Arc<ChainMonitor>,
+>;
 
 /// Where the peers we reconnect to are kept, by node id.
 pub(crate) const PEERS_NAMESPACE: &str = "fulgur_peers";

@@ -9,7 +9,6 @@ use lightning::sign::InMemorySigner;
 use lightning::util::native_async::FutureSpawner;
 use lightning::util::persist::MonitorUpdatingPersisterAsync;
 use lightning::util::sweep::OutputSweeper;
-use lightning_net_tokio::SocketDescriptor;
 
 use crate::chain::BitcoindClient;
 use crate::keys::NodeKeysManager;
@@ -102,18 +101,6 @@ pub type OnionMessenger = lightning::onion_message::messenger::OnionMessenger<
 	Arc<ChannelManager>,
 	IgnoringMessageHandler,
 	IgnoringMessageHandler,
->;
-
-/// The peer manager: Noise over TCP, message routing to the handlers.
-pub type PeerManager = lightning::ln::peer_handler::PeerManager<
-	SocketDescriptor,
-	Arc<crate::receive_delay::ChannelHandler>,
-	Arc<P2PGossipSync>,
-	Arc<OnionMessenger>,
-	Arc<Logger>,
-	Arc<crate::peer_events::PeerEvents>,
-	Arc<NodeKeysManager>,
-	Arc<ChainMonitor>,
 >;
 
 impl crate::persistence::barrier::ManagerSource for ChannelManager {

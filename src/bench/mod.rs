@@ -105,6 +105,10 @@ pub struct PaymentsArgs {
 	/// without it the benchmark starts a throwaway PostgreSQL server of its own
 	#[arg(long, value_name = "URL")]
 	pub postgres_url: Option<String>,
+	/// The hub's `--receive-delay`: `none` processes HTLCs paying the hub without LDK's
+	/// random hold (with `--hops 1`, where the hub is the payee)
+	#[arg(long, value_enum, default_value = "random")]
+	pub receive_delay: crate::daemon::ReceiveDelayArg,
 }
 
 impl PaymentsArgs {

@@ -55,7 +55,7 @@ impl Network {
 /// `postgres_url` is the hub's database when `store` is [`StoreKind::Postgres`].
 pub async fn start_network(
 	chain: &Chain, dir: &Path, store: StoreKind, postgres_url: Option<String>, plan: &Plan,
-	towers: &[String],
+	towers: &[String], receive_delay: crate::daemon::ReceiveDelayArg,
 ) -> Result<Network, String> {
 	let port = crate::bitcoind::free_port().map_err(|e| e.to_string())?;
 	std::fs::create_dir_all(dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
@@ -66,6 +66,7 @@ pub async fn start_network(
 		rpc: &chain.rpc,
 		towers,
 		postgres_url,
+		receive_delay,
 	})
 	.await?;
 	let spec = |name: String| NodeSpec {

@@ -269,7 +269,8 @@ async fn run_store(
 	};
 	let towers: Vec<String> = tower.iter().map(|t| t.local_addr().to_string()).collect();
 	let postgres_url = postgres.url_for(store, &format!("{name}_{}", plan.channels))?;
-	let network = start_network(chain, &dir, store, postgres_url, plan, &towers).await?;
+	let network =
+		start_network(chain, &dir, store, postgres_url, plan, &towers, args.receive_delay).await?;
 	eprintln!(
 		"[{phase_name}] funding and opening {} channels",
 		plan.channels + plan.merchant_channels

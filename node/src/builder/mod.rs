@@ -486,7 +486,7 @@ pub(crate) async fn build(config: NodeConfig, startup: Arc<Startup>) -> Result<H
 		Arc::clone(&keys),
 		Arc::clone(&logger),
 	));
-	let peer_manager = Arc::new(crate::types::PeerManager::new(
+	let peer_manager = Arc::new(crate::peers::PeerManager::new(
 		MessageHandler {
 			chan_handler,
 			route_handler: Arc::clone(&routing.gossip_sync),

@@ -41,18 +41,7 @@ pub const FORWARD_TRACKING_LIMIT: Duration = Duration::from_secs(30);
 /// expire (a stranger's HTLCs cannot grow the map without bound).
 pub const MAX_TRACKED_FORWARDS: usize = 100_000;
 
-/// What the node does with HTLCs paying it (`--receive-delay`).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum ReceiveDelay {
-	/// LDK's random hold for every HTLC (the default): receives are timed like forwards.
-	#[default]
-	Random,
-	/// Receives are processed as soon as they are committed when no forward is on its way
-	/// through; forwards keep LDK's hold. Faster payments, at the cost of the timing privacy
-	/// the hold gives the payer (a peer can tell this node is the payee from how fast it
-	/// answers).
-	None,
-}
+pub use crate::config::ReceiveDelay;
 
 /// An HTLC to forward, from when it arrived.
 struct TrackedForward {

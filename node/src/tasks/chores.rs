@@ -11,8 +11,9 @@ use tokio::sync::mpsc;
 use crate::journal::{Journal, NodeEvent};
 use crate::logger::FulgurLogger;
 use crate::peer_events::PeerEvents;
+use crate::peers::PeerManager;
 use crate::shutdown::StopSignal;
-use crate::types::{ChannelManager, PeerManager};
+use crate::types::ChannelManager;
 use crate::wallet::OnchainWallet;
 use crate::webhooks::Webhooks;
 

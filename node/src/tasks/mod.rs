@@ -17,11 +17,10 @@ use lightning_background_processor::{process_events_async, GossipSync, NO_LIQUID
 use crate::config::{INBOUND_REFUSAL_LOG_INTERVAL, PEER_ACCEPT_RETRY_DELAY};
 use crate::event::EventHandler;
 use crate::logger::FulgurLogger;
+use crate::peers::PeerManager;
 use crate::persistence::EngineStore;
 use crate::shutdown::StopSignal;
-use crate::types::{
-	ChainMonitor, ChannelManager, OnionMessenger, P2PGossipSync, PeerManager, Scorer, Sweeper,
-};
+use crate::types::{ChainMonitor, ChannelManager, OnionMessenger, P2PGossipSync, Scorer, Sweeper};
 
 /// Runs `chore` now and then every `interval` until stop.
 pub(crate) async fn every<F, Fut>(stop: StopSignal, interval: Duration, mut chore: F)

@@ -58,6 +58,9 @@ pub struct HubProcessArgs {
 	/// The database of the `postgres` store
 	#[arg(long)]
 	pub postgres_url: Option<String>,
+	/// As `fulgur node --receive-delay`
+	#[arg(long, value_enum, default_value = "random")]
+	pub receive_delay: crate::daemon::ReceiveDelayArg,
 }
 
 /// Runs the hub until told to stop (or stdin ends).
@@ -79,6 +82,7 @@ pub async fn run(args: HubProcessArgs) -> Result<(), String> {
 	let mut config = spec.config()?;
 	config.towers = args.tower.clone();
 	config.postgres_url = args.postgres_url.clone();
+	config.receive_delay = args.receive_delay.into();
 	let node = Node::start(config).await.map_err(|e| format!("starting the hub: {e}"))?;
 	let (answers, mut queued) = mpsc::channel::<String>(ANSWERS_QUEUED);
 	// Blocking threads for stdin and stdout (the runtime's workers stay the node's).

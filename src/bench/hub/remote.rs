@@ -44,6 +44,8 @@ pub struct HubLaunch<'a> {
 	pub towers: &'a [String],
 	/// Its database, for the `postgres` store.
 	pub postgres_url: Option<String>,
+	/// Its `--receive-delay`.
+	pub receive_delay: crate::daemon::ReceiveDelayArg,
 }
 
 /// A hub running in a child process.
@@ -73,6 +75,9 @@ impl RemoteHub {
 		}
 		if let Some(url) = &launch.postgres_url {
 			command.args(["--postgres-url", url]);
+		}
+		if launch.receive_delay == crate::daemon::ReceiveDelayArg::None {
+			command.args(["--receive-delay", "none"]);
 		}
 		let mut child = command
 			.stdin(Stdio::piped())
