@@ -66,6 +66,28 @@ fn set_mode(path: &Path, mode: u32) -> io::Result<()> {
 	fs::set_permissions(path, fs::Permissions::from_mode(mode))
 }
 
+/// Writes `bytes` to `path` whole and private: a temporary file (0600) written and fsynced,
+/// renamed over `path`, then the directory fsynced, so a crash leaves the old file or the new
+/// one, never half of one.
+pub fn write_whole(path: &Path, bytes: &[u8]) -> io::Result<()> {
+	use std::io::Write;
+	use std::os::unix::fs::OpenOptionsExt;
+	let tmp = path.with_extension("tmp");
+	let mut file = fs::OpenOptions::new()
+		.write(true)
+		.create(true)
+		.truncate(true)
+		.mode(FILE_MODE)
+		.open(&tmp)?;
+	file.write_all(bytes)?;
+	file.sync_all()?;
+	fs::rename(&tmp, path)?;
+	if let Some(dir) = path.parent() {
+		sync_dir(dir)?;
+	}
+	Ok(())
+}
+
 #[cfg(test)]
 mod tests {
 	use super::*;

@@ -2,9 +2,7 @@
 //! directory), each complete on disk before it is used (written to a temporary name, synced,
 //! then renamed), so a crash never leaves half a key or certificate behind.
 
-use std::fs;
-use std::io::{self, Write};
-use std::os::unix::fs::OpenOptionsExt;
+use std::io;
 use std::path::{Path, PathBuf};
 
 use fulgur_node::private_files;
@@ -18,18 +16,5 @@ pub fn lnd_dir(data_dir: &Path) -> io::Result<PathBuf> {
 
 /// Writes `bytes` to `path` whole (temporary file, fsync, rename, fsync of the directory).
 pub fn write_private(path: &Path, bytes: &[u8]) -> io::Result<()> {
-	let tmp = path.with_extension("tmp");
-	let mut file = fs::OpenOptions::new()
-		.write(true)
-		.create(true)
-		.truncate(true)
-		.mode(private_files::FILE_MODE)
-		.open(&tmp)?;
-	file.write_all(bytes)?;
-	file.sync_all()?;
-	fs::rename(&tmp, path)?;
-	if let Some(dir) = path.parent() {
-		private_files::sync_dir(dir)?;
-	}
-	Ok(())
+	private_files::write_whole(path, bytes)
 }

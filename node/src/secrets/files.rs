@@ -10,8 +10,6 @@
 //! credential the database gained meanwhile, different from ours, is an error to start again
 //! on, never silently two credentials.
 
-use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
 use lightning::util::persist::KVStore;
@@ -36,19 +34,8 @@ pub fn entry_name(relative: &str) -> String {
 
 /// Writes `bytes` to `path` whole and private, creating its directory (0700) if missing.
 fn write_whole(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-	let dir = path.parent().unwrap_or_else(|| Path::new("."));
-	private_files::private_dir(dir)?;
-	let tmp = path.with_extension("restoring");
-	let mut file = std::fs::OpenOptions::new()
-		.write(true)
-		.create(true)
-		.truncate(true)
-		.mode(private_files::FILE_MODE)
-		.open(&tmp)?;
-	file.write_all(bytes)?;
-	file.sync_all()?;
-	std::fs::rename(&tmp, path)?;
-	private_files::sync_dir(dir)
+	private_files::private_dir(path.parent().unwrap_or_else(|| Path::new(".")))?;
+	private_files::write_whole(path, bytes)
 }
 
 /// The sealed entries of [`SECRETS_NAMESPACE`] in the database at `url`, read with one query
@@ -183,6 +170,6 @@ mod tests {
 		assert_eq!(mode, 0o600);
 		write_whole(&path, b"other").unwrap();
 		assert_eq!(std::fs::read(&path).unwrap(), b"other");
-		assert!(!path.with_extension("restoring").exists());
+		assert!(!path.with_extension("tmp").exists());
 	}
 }
