@@ -104,8 +104,12 @@ pub type OnionMessenger = lightning::onion_message::messenger::OnionMessenger<
 >;
 
 impl crate::persistence::barrier::ManagerSource for ChannelManager {
-	fn serialize(&self) -> Vec<u8> {
-		lightning::util::ser::Writeable::encode(self)
+	fn serialize(&self, capacity: usize) -> Result<Vec<u8>, lightning::io::Error> {
+		// One pass: LDK's `encode` serialises twice (once to measure), and each pass holds the
+		// manager's consistency lock, stopping every channel.
+		let mut bytes = Vec::with_capacity(capacity + capacity / 8);
+		lightning::util::ser::Writeable::write(self, &mut bytes)?;
+		Ok(bytes)
 	}
 }
 

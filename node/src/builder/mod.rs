@@ -18,10 +18,8 @@ use lightning::ln::peer_handler::{IgnoringMessageHandler, MessageHandler};
 use lightning::onion_message::messenger::OnionMessenger;
 use lightning::sign::{EntropySource, NodeSigner};
 use lightning::util::persist::{
-	KVStoreSync, MonitorUpdatingPersisterAsync, CHANNEL_MANAGER_PERSISTENCE_KEY,
-	CHANNEL_MANAGER_PERSISTENCE_PRIMARY_NAMESPACE, CHANNEL_MANAGER_PERSISTENCE_SECONDARY_NAMESPACE,
-	OUTPUT_SWEEPER_PERSISTENCE_KEY, OUTPUT_SWEEPER_PERSISTENCE_PRIMARY_NAMESPACE,
-	OUTPUT_SWEEPER_PERSISTENCE_SECONDARY_NAMESPACE,
+	KVStoreSync, MonitorUpdatingPersisterAsync, OUTPUT_SWEEPER_PERSISTENCE_KEY,
+	OUTPUT_SWEEPER_PERSISTENCE_PRIMARY_NAMESPACE, OUTPUT_SWEEPER_PERSISTENCE_SECONDARY_NAMESPACE,
 };
 use lightning::util::ser::ReadableArgs;
 use lightning::util::sweep::OutputSweeper;
@@ -267,16 +265,9 @@ pub(crate) async fn build(config: NodeConfig, startup: Arc<Startup>) -> Result<H
 		)));
 	}
 	let user_config = user_config(&config);
-	let manager_bytes = match KVStoreSync::read(
-		&*store,
-		CHANNEL_MANAGER_PERSISTENCE_PRIMARY_NAMESPACE,
-		CHANNEL_MANAGER_PERSISTENCE_SECONDARY_NAMESPACE,
-		CHANNEL_MANAGER_PERSISTENCE_KEY,
-	) {
-		Ok(bytes) => Some(bytes),
-		Err(e) if e.kind() == lightning::io::ErrorKind::NotFound => None,
-		Err(e) => return Err(NodeError::Persistence(format!("reading channel manager: {e}"))),
-	};
+	let loaded = crate::persistence::manager_chunks::load(&*store)
+		.map_err(|e| NodeError::Persistence(format!("reading channel manager: {e}")))?;
+	let (manager_bytes, manager_chunks) = (loaded.bytes, loaded.chunks);
 	let (manager_block, channel_manager) = match manager_bytes {
 		Some(bytes) => {
 			let read_args = ChannelManagerReadArgs::new(
@@ -323,7 +314,7 @@ pub(crate) async fn build(config: NodeConfig, startup: Arc<Startup>) -> Result<H
 	};
 	let channel_manager = Arc::new(channel_manager);
 	if let Some(barrier) = &barrier {
-		barrier.set_manager(&channel_manager);
+		barrier.set_manager(&channel_manager, manager_chunks);
 	}
 
 	clock.lap("channel manager");

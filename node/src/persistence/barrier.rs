@@ -5,10 +5,11 @@
 //! background processor writes the manager lazily, so a crash between a monitor write and the
 //! next manager write would cost channels. Here every monitor write waits in a queue; one task
 //! takes everything queued, serialises the manager once (after those updates were generated),
-//! and hands the store the manager then the monitor updates as one
-//! [`crate::store::NodeStore::write_all`], reporting them durable together. Every store applies
-//! them in that order and makes a prefix durable, so on disk the manager is always at least as
-//! new as any monitor; PostgreSQL commits the whole batch in one transaction.
+//! and hands the store the manager (its changed chunks and manifest, [`super::manager_chunks`])
+//! then the monitor updates as one [`crate::store::NodeStore::write_all`], reporting them
+//! durable together. Every store applies them in that order and makes a prefix durable, so on
+//! disk the manager is always at least as new as any monitor; PostgreSQL commits the whole
+//! batch in one transaction.
 //!
 //! Serialising the manager costs time in proportion to the number of channels (about 3.5 KB of
 //! output per channel). Under load the queue never empties, so without a pause the task would
@@ -26,18 +27,16 @@ use std::time::{Duration, Instant};
 
 use lightning::io;
 use lightning::util::async_poll::AsyncResult;
-use lightning::util::persist::{
-	KVStore, CHANNEL_MANAGER_PERSISTENCE_KEY, CHANNEL_MANAGER_PERSISTENCE_PRIMARY_NAMESPACE,
-	CHANNEL_MANAGER_PERSISTENCE_SECONDARY_NAMESPACE,
-};
+use lightning::util::persist::KVStore;
 use tokio::sync::{oneshot, Notify};
 
+use super::manager_chunks::{self, Encoded, ManagerChunks};
 use crate::store::DynStore;
 
 /// What the barrier serialises: the channel manager (unit tests plug in a stand-in).
 pub trait ManagerSource: Send + Sync + 'static {
-	/// The manager's current serialisation.
-	fn serialize(&self) -> Vec<u8>;
+	/// The manager's current serialisation; `capacity` is the size of the last one.
+	fn serialize(&self, capacity: usize) -> Result<Vec<u8>, io::Error>;
 }
 
 type Done = oneshot::Sender<Result<(), io::Error>>;
@@ -66,6 +65,8 @@ struct Queue {
 pub struct ManagerBarrier {
 	store: Arc<DynStore>,
 	manager: OnceLock<Weak<dyn ManagerSource>>,
+	/// The manager's chunks on disk; taken by the batch being written.
+	chunks: Mutex<Option<ManagerChunks>>,
 	queue: Mutex<Queue>,
 	wake: Notify,
 }
@@ -77,14 +78,17 @@ impl ManagerBarrier {
 		ManagerBarrier {
 			store,
 			manager: OnceLock::new(),
+			chunks: Mutex::new(None),
 			queue: Mutex::new(Queue::default()),
 			wake: Notify::new(),
 		}
 	}
 
-	/// The manager to serialise; weak, as the manager (through its monitors) owns the barrier.
-	pub fn set_manager<M: ManagerSource>(&self, manager: &Arc<M>) {
+	/// The manager to serialise, and its chunks on disk as start-up read them; weak, as the
+	/// manager (through its monitors) owns the barrier.
+	pub fn set_manager<M: ManagerSource>(&self, manager: &Arc<M>, chunks: ManagerChunks) {
 		let manager: Arc<dyn ManagerSource> = Arc::clone(manager) as Arc<dyn ManagerSource>;
+		*self.chunks.lock().unwrap_or_else(|e| e.into_inner()) = Some(chunks);
 		let _ = self.manager.set(Arc::downgrade(&manager));
 	}
 
@@ -158,40 +162,47 @@ impl ManagerBarrier {
 		}
 	}
 
-	/// Writes the manager, then `writes`; returns how long serialising the manager took.
+	/// Writes the manager, then `writes`; returns how long serialising and cutting the manager
+	/// took.
 	async fn write_batch(&self, writes: Vec<QueuedWrite>, requests: Vec<Done>) -> Duration {
 		let manager = self.manager.get().and_then(Weak::upgrade);
+		let chunks = self.chunks.lock().unwrap_or_else(|e| e.into_inner()).take();
+		let store = Arc::clone(&self.store);
 		// Serialising takes the manager's consistency lock: keep it off the async workers.
 		let started = Instant::now();
 		let encoded = match manager {
-			Some(manager) => tokio::task::spawn_blocking(move || manager.serialize())
-				.await
-				.map_err(|e| io::Error::new(io::ErrorKind::Other, e.to_string())),
+			Some(manager) => tokio::task::spawn_blocking(move || {
+				// Lost only if the last batch's encoding panicked: read again what is on disk.
+				let mut chunks = match chunks {
+					Some(chunks) => chunks,
+					None => manager_chunks::load(&*store)?.chunks,
+				};
+				let encoded = manager.serialize(chunks.manager_len()).map(|b| chunks.encode(b));
+				Ok((chunks, encoded))
+			})
+			.await
+			.unwrap_or_else(|e| Err(io::Error::new(io::ErrorKind::Other, e.to_string()))),
 			None => Err(stopped()),
 		};
 		let encoding = started.elapsed();
-		let manager_bytes = match encoded {
-			Ok(bytes) => bytes,
+		let (mut chunks, encoded) = match encoded {
+			Ok((chunks, Ok(encoded))) => (chunks, encoded),
+			Ok((chunks, Err(e))) => {
+				*self.chunks.lock().unwrap_or_else(|e| e.into_inner()) = Some(chunks);
+				fail_all(writes, requests, &e);
+				return encoding;
+			}
 			Err(e) => {
-				// Without a fresh manager on disk the monitor writes must not land.
-				for write in writes {
-					let _ = write.done.send(Err(io::Error::new(e.kind(), e.to_string())));
-				}
-				for request in requests {
-					let _ = request.send(Err(io::Error::new(e.kind(), e.to_string())));
-				}
+				fail_all(writes, requests, &e);
 				return encoding;
 			}
 		};
-		// The manager first, then the monitor writes in queue order, as one `write_all`: the
-		// store applies them in that order, and PostgreSQL commits them in one transaction.
-		let mut batch = Vec::with_capacity(writes.len() + 1);
-		batch.push((
-			CHANNEL_MANAGER_PERSISTENCE_PRIMARY_NAMESPACE.to_owned(),
-			CHANNEL_MANAGER_PERSISTENCE_SECONDARY_NAMESPACE.to_owned(),
-			CHANNEL_MANAGER_PERSISTENCE_KEY.to_owned(),
-			manager_bytes,
-		));
+		// The manager's new chunks and its manifest first, then the monitor writes in queue
+		// order, as one `write_all`: the store applies them in that order, and PostgreSQL
+		// commits them in one transaction.
+		let Encoded { writes: manager_writes, next, .. } = encoded;
+		let mut batch = Vec::with_capacity(manager_writes.len() + writes.len());
+		batch.extend(manager_writes);
 		let mut waiting = Vec::with_capacity(writes.len() + requests.len());
 		for w in writes {
 			batch.push((w.primary, w.secondary, w.key, w.buf));
@@ -205,7 +216,24 @@ impl ManagerBarrier {
 				Err(e) => Err(io::Error::new(e.kind(), e.to_string())),
 			});
 		}
+		if result.is_ok() {
+			// Only now is nothing on disk naming the chunks the last manifest alone named.
+			for (p, s, k) in chunks.committed(next) {
+				let _ = KVStore::remove(&*self.store, &p, &s, &k, true).await;
+			}
+		} else {
+			chunks.write_failed();
+		}
+		*self.chunks.lock().unwrap_or_else(|e| e.into_inner()) = Some(chunks);
 		encoding
+	}
+}
+
+/// Without a fresh manager on disk the monitor writes must not land: all fail with `e`.
+fn fail_all(writes: Vec<QueuedWrite>, requests: Vec<Done>, e: &io::Error) {
+	let dones = writes.into_iter().map(|w| w.done).chain(requests);
+	for done in dones {
+		let _ = done.send(Err(io::Error::new(e.kind(), e.to_string())));
 	}
 }
 

@@ -16,6 +16,7 @@
 
 pub mod barrier;
 pub mod checkpoint;
+pub mod manager_chunks;
 
 use std::sync::Arc;
 

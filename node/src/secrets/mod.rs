@@ -75,20 +75,15 @@ pub async fn load_or_create_seed(
 /// An error when `store` already holds a node (its channel manager): a new seed there would
 /// be another node's keys over that node's channels. Asked before any new seed is made.
 pub async fn refuse_new_seed_on_a_node(store: &DynStore) -> Result<(), NodeError> {
-	use lightning::util::persist::{
-		CHANNEL_MANAGER_PERSISTENCE_KEY as KEY,
-		CHANNEL_MANAGER_PERSISTENCE_PRIMARY_NAMESPACE as PRIMARY,
-		CHANNEL_MANAGER_PERSISTENCE_SECONDARY_NAMESPACE as SECONDARY,
-	};
-	match KVStore::read(store, PRIMARY, SECONDARY, KEY).await {
-		Ok(_) => Err(NodeError::Persistence(
+	match crate::persistence::manager_chunks::exists(store).await {
+		Ok(true) => Err(NodeError::Persistence(
 			"the store holds a node whose seed is neither in this data directory nor sealed in \
 			 the store: give this directory that node's seed file, or start that node once with \
 			 its secrets key (it seals its seed in the database); a new seed here would lose \
 			 that node's channels"
 				.into(),
 		)),
-		Err(e) if e.kind() == lightning::io::ErrorKind::NotFound => Ok(()),
+		Ok(false) => Ok(()),
 		Err(e) => Err(NodeError::Persistence(format!("reading the channel manager: {e}"))),
 	}
 }

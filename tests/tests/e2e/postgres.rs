@@ -65,7 +65,10 @@ async fn a_node_on_postgres_pays_is_paid_and_restarts_with_its_channel_and_recor
 	let alice_dir = net.launch_spec("alice").0;
 	assert!(!alice_dir.join("db").exists(), "a sled database appeared in {alice_dir:?}");
 	assert_eq!(stored_rows(&url, "monitors").await, 1, "one channel monitor");
-	assert!(stored_rows(&url, "").await >= 1, "the channel manager");
+	assert!(
+		stored_rows(&url, "fulgur_manager").await >= 2,
+		"the channel manager's manifest and chunks"
+	);
 
 	// A server crash (only what was committed survives) while alice is stopped, then alice
 	// starts again from the database.

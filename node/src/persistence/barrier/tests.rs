@@ -12,16 +12,23 @@ use lightning::util::persist::KVStoreSync;
 use super::*;
 use crate::store::{MemoryStore, NodeStore, StoreStats};
 
-/// A manager whose serialisation is its version number; `work` is how long serialising takes.
+/// A manager whose serialisation is its version number, then `body`; `work` is how long
+/// serialising takes.
 struct StandIn {
 	version: AtomicU64,
 	work: Duration,
+	body: Vec<u8>,
 	serialised: Mutex<Vec<(Instant, Instant)>>,
 }
 
 impl StandIn {
 	fn new(work: Duration) -> Arc<StandIn> {
-		Arc::new(StandIn { version: AtomicU64::new(0), work, serialised: Mutex::default() })
+		StandIn::with_body(work, Vec::new())
+	}
+
+	fn with_body(work: Duration, body: Vec<u8>) -> Arc<StandIn> {
+		let version = AtomicU64::new(0);
+		Arc::new(StandIn { version, work, body, serialised: Mutex::default() })
 	}
 
 	/// A change to the manager: the monitor update it generates carries the new version.
@@ -31,20 +38,23 @@ impl StandIn {
 }
 
 impl ManagerSource for StandIn {
-	fn serialize(&self) -> Vec<u8> {
+	fn serialize(&self, _capacity: usize) -> Result<Vec<u8>, io::Error> {
 		let started = Instant::now();
 		let version = self.version.load(Ordering::SeqCst);
 		std::thread::sleep(self.work);
 		self.serialised.lock().unwrap().push((started, Instant::now()));
-		version.to_be_bytes().to_vec()
+		Ok([&version.to_be_bytes()[..], &self.body].concat())
 	}
 }
 
-/// Every write in the order it reached the store: (is the manager, version).
+/// Every write in the order it reached the store: (is the manager, version); a manager is
+/// logged when its manifest is written (assembled from the chunks already in the store), its
+/// chunks not at all.
 #[derive(Default)]
 struct Recording {
 	inner: MemoryStore,
 	log: Mutex<Vec<(bool, u64)>>,
+	chunk_bytes: AtomicU64,
 }
 
 fn version(buf: &[u8]) -> u64 {
@@ -56,10 +66,15 @@ impl KVStoreSync for Recording {
 		KVStoreSync::read(&self.inner, p, s, k)
 	}
 	fn write(&self, p: &str, s: &str, k: &str, buf: Vec<u8>) -> Result<(), io::Error> {
-		let manager = p == CHANNEL_MANAGER_PERSISTENCE_PRIMARY_NAMESPACE
-			&& s == CHANNEL_MANAGER_PERSISTENCE_SECONDARY_NAMESPACE
-			&& k == CHANNEL_MANAGER_PERSISTENCE_KEY;
-		self.log.lock().unwrap().push((manager, version(&buf)));
+		if p == manager_chunks::NAMESPACE && s == manager_chunks::CHUNKS {
+			self.chunk_bytes.fetch_add(buf.len() as u64, Ordering::SeqCst);
+		} else if p == manager_chunks::NAMESPACE {
+			let manager = manager_chunks::assemble_for_tests(&self.inner, &buf)
+				.expect("every chunk a manifest names is in the store before it");
+			self.log.lock().unwrap().push((true, version(&manager)));
+		} else {
+			self.log.lock().unwrap().push((false, version(&buf)));
+		}
 		KVStoreSync::write(&self.inner, p, s, k, buf)
 	}
 	fn remove(&self, p: &str, s: &str, k: &str, lazy: bool) -> Result<(), io::Error> {
@@ -78,11 +93,15 @@ impl NodeStore for Recording {
 	}
 }
 
+fn no_manager_yet(store: &Recording) -> ManagerChunks {
+	manager_chunks::load(store).expect("load").chunks
+}
+
 fn barrier(work: Duration) -> (Arc<ManagerBarrier>, Arc<StandIn>, Arc<Recording>) {
 	let store = Arc::new(Recording::default());
 	let barrier = Arc::new(ManagerBarrier::new(Arc::clone(&store) as Arc<DynStore>));
 	let manager = StandIn::new(work);
-	barrier.set_manager(&manager);
+	barrier.set_manager(&manager, no_manager_yet(&store));
 	(barrier, manager, store)
 }
 
@@ -196,7 +215,7 @@ async fn without_a_manager_writes_go_straight_through_and_a_gone_manager_fails_t
 	assert_eq!(*store.log.lock().unwrap(), vec![(false, 7)]);
 	// The manager is dropped (the node stopped): queued writes fail instead of landing alone.
 	let manager = StandIn::new(Duration::ZERO);
-	barrier.set_manager(&manager);
+	barrier.set_manager(&manager, no_manager_yet(&store));
 	drop(manager);
 	let writer = tokio::spawn(Arc::clone(&barrier).run());
 	let result =
@@ -205,4 +224,35 @@ async fn without_a_manager_writes_go_straight_through_and_a_gone_manager_fails_t
 	assert_eq!(store.log.lock().unwrap().len(), 1);
 	barrier.close();
 	writer.await.expect("writer stops");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_writes_the_chunks_that_changed_and_drops_the_ones_left_behind() {
+	let store = Arc::new(Recording::default());
+	let barrier = Arc::new(ManagerBarrier::new(Arc::clone(&store) as Arc<DynStore>));
+	// A manager of 256 KiB whose first bytes (the version) change with every update.
+	let body: Vec<u8> =
+		(0..256 * 1024u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+	let manager = StandIn::with_body(Duration::ZERO, body.clone());
+	barrier.set_manager(&manager, no_manager_yet(&store));
+	let writer = tokio::spawn(Arc::clone(&barrier).run());
+	monitor_update(&barrier, &manager, 0).await.expect("first batch");
+	let first = store.chunk_bytes.load(Ordering::SeqCst);
+	assert_eq!(first, 8 + body.len() as u64, "the first write is the whole manager");
+	for _ in 0..10 {
+		monitor_update(&barrier, &manager, 0).await.expect("a batch");
+	}
+	let later = store.chunk_bytes.load(Ordering::SeqCst) - first;
+	assert!(later <= 10 * 32 * 1024, "ten batches wrote {later} bytes of a 256 KiB manager");
+	barrier.close();
+	writer.await.expect("writer stops");
+	// What is left is exactly what the manifest names, and it reads back as the last version.
+	let loaded = manager_chunks::load(&*store).expect("load");
+	let bytes = loaded.bytes.expect("a manager");
+	assert_eq!(version(&bytes), 11);
+	assert_eq!(&bytes[8..], &body[..]);
+	let stored = KVStoreSync::list(&*store, manager_chunks::NAMESPACE, manager_chunks::CHUNKS)
+		.expect("list")
+		.len();
+	assert_eq!(stored, loaded.chunks.chunk_count());
 }

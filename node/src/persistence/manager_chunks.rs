@@ -1,0 +1,417 @@
+//! The channel manager stored in content-defined chunks, so that writing it costs what changed.
+//!
+//! The manager barrier writes the whole manager once per batch of monitor writes, about 3.5 KB
+//! per channel: at a thousand channels megabytes per batch, most of the node's disk bytes, while
+//! a payment changes a few channels' part of it. Here the serialisation is cut where its content
+//! says (a rolling hash over the last 64 bytes, the cut points of FastCDC), so an edit moves only
+//! the cuts next to it; a chunk equal to one on disk (same checksum and length, then compared
+//! byte for byte with the copy kept in memory) is referred to, not written again. The manifest
+//! lists the chunks in order.
+//!
+//! Crash safety: a batch writes its new chunks, then the manifest, then the monitors, in that
+//! order, into a store that keeps a prefix (PostgreSQL: one transaction). A chunk never changes
+//! once written (ids only grow), and the chunks the previous manifest named are removed only
+//! after the batch holding the next manifest is durable; so whatever prefix a crash keeps, the
+//! manifest on disk names chunks that are on disk. Chunks no manifest names (a batch cut short)
+//! are removed at the next start.
+//!
+//! Layout: `fulgur_manager/manifest` and `fulgur_manager/chunks/<id as 16 hex digits>`. A store
+//! from before (the whole manager under LDK's key) is read as it is; the first chunked write
+//! removes that key.
+
+use std::collections::{HashMap, HashSet};
+use std::ops::Range;
+
+use lightning::io;
+use lightning::util::persist::{
+	KVStoreSync, CHANNEL_MANAGER_PERSISTENCE_KEY, CHANNEL_MANAGER_PERSISTENCE_PRIMARY_NAMESPACE,
+	CHANNEL_MANAGER_PERSISTENCE_SECONDARY_NAMESPACE,
+};
+
+use crate::store::{DynStore, KeyWrite};
+
+/// The primary namespace of the chunked manager.
+pub const NAMESPACE: &str = "fulgur_manager";
+/// The manifest's key (secondary namespace empty).
+pub const MANIFEST_KEY: &str = "manifest";
+/// The chunks' secondary namespace.
+pub const CHUNKS: &str = "chunks";
+
+/// No cut before this many bytes of a chunk...
+const MIN_CHUNK: usize = 1024;
+/// ...then a cut where the hash's top bits are zero (one in 4,096), so chunks average about 5 KiB...
+const CUT_BITS: u32 = 12;
+/// ...and never more than this.
+const MAX_CHUNK: usize = 32 * 1024;
+/// The rolling hash depends on the last this many bytes only.
+const WINDOW: usize = 64;
+
+const MANIFEST_VERSION: u8 = 1;
+const MANIFEST_HEADER: usize = 1 + 8 + 4;
+const MANIFEST_ENTRY: usize = 8 + 4 + 4;
+
+/// A byte's contribution to the rolling hash: fixed pseudo-random values (splitmix64), so cut
+/// points stay where they are from one run and one version to the next.
+const GEAR: [u64; 256] = gear_table();
+
+const fn gear_table() -> [u64; 256] {
+	let mut table = [0u64; 256];
+	let mut state: u64 = 0x6675_6c67_7572_4344; // "fulgurCD"
+	let mut i = 0;
+	while i < 256 {
+		state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+		let mut z = state;
+		z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+		z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+		table[i] = z ^ (z >> 31);
+		i += 1;
+	}
+	table
+}
+
+/// Where `data` is cut into chunks: content-defined, each at least [`MIN_CHUNK`] bytes (but the
+/// last) and at most [`MAX_CHUNK`].
+fn cut(data: &[u8]) -> Vec<Range<usize>> {
+	let mut chunks = Vec::with_capacity(data.len() / 4096 + 1);
+	let mut start = 0;
+	while start < data.len() {
+		let end = next_cut(&data[start..]) + start;
+		chunks.push(start..end);
+		start = end;
+	}
+	chunks
+}
+
+/// The length of the chunk at the start of `data`.
+fn next_cut(data: &[u8]) -> usize {
+	if data.len() <= MIN_CHUNK {
+		return data.len();
+	}
+	let limit = data.len().min(MAX_CHUNK);
+	// The hash at a position depends only on the WINDOW bytes before it: start there.
+	let mut hash: u64 = 0;
+	for &byte in &data[MIN_CHUNK - WINDOW..MIN_CHUNK] {
+		hash = (hash << 1).wrapping_add(GEAR[byte as usize]);
+	}
+	for (offset, &byte) in data[MIN_CHUNK..limit].iter().enumerate() {
+		hash = (hash << 1).wrapping_add(GEAR[byte as usize]);
+		if hash >> (64 - CUT_BITS) == 0 {
+			return MIN_CHUNK + offset + 1;
+		}
+	}
+	limit
+}
+
+fn checksum(bytes: &[u8]) -> u32 {
+	crc32fast::hash(bytes)
+}
+
+fn chunk_key(id: u64) -> String {
+	format!("{id:016x}")
+}
+
+/// One chunk of the manager as a manifest names it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Entry {
+	id: u64,
+	len: u32,
+	crc: u32,
+}
+
+/// The manager as last written: its bytes and the chunks they were cut into.
+#[derive(Default)]
+struct Written {
+	bytes: Vec<u8>,
+	/// Each chunk and where it lies in `bytes`.
+	chunks: Vec<(Entry, Range<usize>)>,
+}
+
+impl Written {
+	/// The chunk of these bytes equal to `candidate`, if any.
+	fn find(&self, index: &HashMap<(u32, u32), usize>, candidate: &[u8], crc: u32) -> Option<u64> {
+		let position = *index.get(&(crc, candidate.len() as u32))?;
+		let (entry, range) = &self.chunks[position];
+		(self.bytes[range.clone()] == *candidate).then_some(entry.id)
+	}
+
+	fn index(&self) -> HashMap<(u32, u32), usize> {
+		let mut index = HashMap::with_capacity(self.chunks.len());
+		for (position, (entry, _)) in self.chunks.iter().enumerate() {
+			index.entry((entry.crc, entry.len)).or_insert(position);
+		}
+		index
+	}
+
+	fn ids(&self) -> HashSet<u64> {
+		self.chunks.iter().map(|(entry, _)| entry.id).collect()
+	}
+}
+
+/// What one manager write puts in the store, and what the store holds once it is durable.
+pub struct Encoded {
+	/// The new chunks, then the manifest: written in this order, before the batch's monitors.
+	pub writes: Vec<KeyWrite>,
+	/// Bytes of chunk data written (the rest is referred to).
+	pub chunk_bytes: usize,
+	/// What the store holds once `writes` are durable.
+	pub next: NextManifest,
+}
+
+/// The manager as the store holds it once an [`Encoded`]'s writes are durable.
+pub struct NextManifest(Written);
+
+/// The chunked manager on disk, as the one manager writer (the barrier) keeps track of it.
+pub struct ManagerChunks {
+	written: Written,
+	index: HashMap<(u32, u32), usize>,
+	next_id: u64,
+	/// The whole manager under LDK's key is still in the store (a store from before chunks).
+	legacy_present: bool,
+	/// A write failed since the last one that landed: the manifest on disk may be that one's.
+	uncertain: bool,
+}
+
+impl ManagerChunks {
+	/// Cuts `bytes` (a fresh serialisation) into chunks; those already on disk are referred to.
+	/// Nothing changes until [`ManagerChunks::committed`]; ids used here are never used again,
+	/// whether or not the writes land.
+	pub fn encode(&mut self, bytes: Vec<u8>) -> Encoded {
+		let ranges = cut(&bytes);
+		let mut writes = Vec::new();
+		let mut chunk_bytes = 0;
+		let mut chunks = Vec::with_capacity(ranges.len());
+		for range in ranges {
+			let piece = &bytes[range.clone()];
+			let crc = checksum(piece);
+			let id = match self.written.find(&self.index, piece, crc) {
+				Some(id) => id,
+				None => {
+					let id = self.next_id;
+					self.next_id += 1;
+					chunk_bytes += piece.len();
+					writes.push((
+						NAMESPACE.to_owned(),
+						CHUNKS.to_owned(),
+						chunk_key(id),
+						piece.to_vec(),
+					));
+					id
+				}
+			};
+			chunks.push((Entry { id, len: piece.len() as u32, crc }, range));
+		}
+		let next = Written { bytes, chunks };
+		let unchanged = next.chunks.len() == self.written.chunks.len()
+			&& next.chunks.iter().zip(&self.written.chunks).all(|(a, b)| a.0 == b.0);
+		// The same manager as on disk (a periodic write with nothing new): nothing to write.
+		if !unchanged || self.uncertain {
+			let manifest = manifest(&next);
+			writes.push((NAMESPACE.to_owned(), String::new(), MANIFEST_KEY.to_owned(), manifest));
+		}
+		Encoded { writes, chunk_bytes, next: NextManifest(next) }
+	}
+
+	/// The writes that led to `next` are durable: returns the keys no longer needed (the chunks
+	/// only the previous manifest named, and the whole manager of a store from before chunks),
+	/// to be removed now.
+	pub fn committed(&mut self, next: NextManifest) -> Vec<(String, String, String)> {
+		let NextManifest(next) = next;
+		let kept = next.ids();
+		let mut superseded: Vec<_> = self
+			.written
+			.ids()
+			.difference(&kept)
+			.map(|&id| (NAMESPACE.to_owned(), CHUNKS.to_owned(), chunk_key(id)))
+			.collect();
+		if std::mem::take(&mut self.legacy_present) {
+			superseded.push(legacy_key());
+		}
+		self.written = next;
+		self.index = self.written.index();
+		self.uncertain = false;
+		superseded
+	}
+
+	/// The writes of the last [`ManagerChunks::encode`] failed, some may have landed: the next
+	/// write has a manifest whatever it holds.
+	pub fn write_failed(&mut self) {
+		self.uncertain = true;
+	}
+
+	/// How many distinct chunks the manifest on disk names (equal chunks are stored once).
+	pub fn chunk_count(&self) -> usize {
+		self.written.ids().len()
+	}
+
+	/// The length of the manager on disk.
+	pub fn manager_len(&self) -> usize {
+		self.written.bytes.len()
+	}
+}
+
+fn legacy_key() -> (String, String, String) {
+	(
+		CHANNEL_MANAGER_PERSISTENCE_PRIMARY_NAMESPACE.to_owned(),
+		CHANNEL_MANAGER_PERSISTENCE_SECONDARY_NAMESPACE.to_owned(),
+		CHANNEL_MANAGER_PERSISTENCE_KEY.to_owned(),
+	)
+}
+
+fn manifest(written: &Written) -> Vec<u8> {
+	let mut out = Vec::with_capacity(MANIFEST_HEADER + written.chunks.len() * MANIFEST_ENTRY);
+	out.push(MANIFEST_VERSION);
+	out.extend_from_slice(&(written.bytes.len() as u64).to_be_bytes());
+	out.extend_from_slice(&(written.chunks.len() as u32).to_be_bytes());
+	for (entry, _) in &written.chunks {
+		out.extend_from_slice(&entry.id.to_be_bytes());
+		out.extend_from_slice(&entry.len.to_be_bytes());
+		out.extend_from_slice(&entry.crc.to_be_bytes());
+	}
+	out
+}
+
+fn invalid(what: String) -> io::Error {
+	io::Error::new(io::ErrorKind::InvalidData, what)
+}
+
+fn parse_manifest(bytes: &[u8]) -> io::Result<(u64, Vec<Entry>)> {
+	if bytes.len() < MANIFEST_HEADER || bytes[0] != MANIFEST_VERSION {
+		return Err(invalid("the channel manager's manifest has an unknown format".into()));
+	}
+	let total = u64::from_be_bytes(bytes[1..9].try_into().map_err(|_| invalid("manifest".into()))?);
+	let count =
+		u32::from_be_bytes(bytes[9..13].try_into().map_err(|_| invalid("manifest".into()))?);
+	let body = &bytes[MANIFEST_HEADER..];
+	if body.len() != count as usize * MANIFEST_ENTRY {
+		return Err(invalid(format!(
+			"the channel manager's manifest names {count} chunks in {} bytes",
+			body.len()
+		)));
+	}
+	let entries: Vec<Entry> = body
+		.chunks_exact(MANIFEST_ENTRY)
+		.map(|e| Entry {
+			id: u64::from_be_bytes([e[0], e[1], e[2], e[3], e[4], e[5], e[6], e[7]]),
+			len: u32::from_be_bytes([e[8], e[9], e[10], e[11]]),
+			crc: u32::from_be_bytes([e[12], e[13], e[14], e[15]]),
+		})
+		.collect();
+	let sum: u64 = entries.iter().map(|e| u64::from(e.len)).sum();
+	if sum != total {
+		return Err(invalid(format!(
+			"the channel manager's manifest says {total} bytes, its chunks {sum}"
+		)));
+	}
+	Ok((total, entries))
+}
+
+/// The manager read from `store` (`None`: there is none yet), and the writer's view of it.
+pub struct Loaded {
+	/// The manager's serialisation.
+	pub bytes: Option<Vec<u8>>,
+	/// What the barrier needs to go on writing it in chunks.
+	pub chunks: ManagerChunks,
+}
+
+/// Reads the manager: the chunks the manifest names (each checked against its length and
+/// checksum), or the whole manager of a store from before chunks. Removes chunks no manifest
+/// names (left by a batch a crash cut short), lazily.
+pub fn load(store: &DynStore) -> io::Result<Loaded> {
+	let stored = chunk_ids(store)?;
+	let manifest = match KVStoreSync::read(store, NAMESPACE, "", MANIFEST_KEY) {
+		Ok(bytes) => Some(bytes),
+		Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+		Err(e) => return Err(e),
+	};
+	let legacy = {
+		let (p, s, k) = legacy_key();
+		match KVStoreSync::read(store, &p, &s, &k) {
+			Ok(bytes) => Some(bytes),
+			Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+			Err(e) => return Err(e),
+		}
+	};
+	let (bytes, written) = match manifest {
+		Some(manifest) => {
+			let written = assemble(store, &manifest)?;
+			(Some(written.bytes.clone()), written)
+		}
+		None => (legacy.clone(), Written::default()),
+	};
+	let referenced = written.ids();
+	for &id in stored.iter().filter(|id| !referenced.contains(id)) {
+		KVStoreSync::remove(store, NAMESPACE, CHUNKS, &chunk_key(id), true)?;
+	}
+	let next_id = stored.iter().chain(referenced.iter()).max().map_or(0, |id| id + 1);
+	let index = written.index();
+	Ok(Loaded {
+		bytes,
+		chunks: ManagerChunks {
+			written,
+			index,
+			next_id,
+			legacy_present: legacy.is_some(),
+			uncertain: false,
+		},
+	})
+}
+
+/// Whether `store` holds a channel manager, chunked or whole.
+pub async fn exists(store: &DynStore) -> io::Result<bool> {
+	for (p, s, k) in [(NAMESPACE.to_owned(), String::new(), MANIFEST_KEY.to_owned()), legacy_key()]
+	{
+		match lightning::util::persist::KVStore::read(store, &p, &s, &k).await {
+			Ok(_) => return Ok(true),
+			Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+			Err(e) => return Err(e),
+		}
+	}
+	Ok(false)
+}
+
+fn chunk_ids(store: &DynStore) -> io::Result<Vec<u64>> {
+	KVStoreSync::list(store, NAMESPACE, CHUNKS)?
+		.iter()
+		.map(|key| {
+			u64::from_str_radix(key, 16)
+				.map_err(|_| invalid(format!("a channel manager chunk named {key:?}")))
+		})
+		.collect()
+}
+
+/// The manager a manifest describes, read chunk by chunk from `store`.
+fn assemble(store: &DynStore, manifest: &[u8]) -> io::Result<Written> {
+	let (total, entries) = parse_manifest(manifest)?;
+	let mut bytes = Vec::with_capacity(total as usize);
+	let mut chunks = Vec::with_capacity(entries.len());
+	for entry in entries {
+		let piece =
+			KVStoreSync::read(store, NAMESPACE, CHUNKS, &chunk_key(entry.id)).map_err(|e| {
+				io::Error::new(e.kind(), format!("channel manager chunk {:016x}: {e}", entry.id))
+			})?;
+		if piece.len() != entry.len as usize || checksum(&piece) != entry.crc {
+			return Err(invalid(format!(
+				"channel manager chunk {:016x} is not what the manifest says ({} bytes, checksum \
+				 {:08x}; the manifest: {} bytes, {:08x})",
+				entry.id,
+				piece.len(),
+				checksum(&piece),
+				entry.len,
+				entry.crc
+			)));
+		}
+		let start = bytes.len();
+		bytes.extend_from_slice(&piece);
+		chunks.push((entry, start..bytes.len()));
+	}
+	Ok(Written { bytes, chunks })
+}
+
+/// The manager a manifest describes (the barrier's tests check each manifest as it lands).
+#[cfg(test)]
+pub(crate) fn assemble_for_tests(store: &DynStore, manifest: &[u8]) -> io::Result<Vec<u8>> {
+	assemble(store, manifest).map(|written| written.bytes)
+}
+
+#[cfg(test)]
+mod tests;
