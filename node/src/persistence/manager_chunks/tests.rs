@@ -182,7 +182,7 @@ async fn a_whole_manager_from_before_chunks_is_read_then_replaced() {
 	assert_eq!(loaded.bytes.as_deref(), Some(&whole[..]));
 	let mut chunks = loaded.chunks;
 	write(&store, &mut chunks, whole.clone());
-	let err = KVStoreSync::read(&store, &p, &s, &k).err().expect("the whole manager is removed");
+	let err = KVStoreSync::read(&store, &p, &s, &k).expect_err("the whole manager is removed");
 	assert_eq!(err.kind(), io::ErrorKind::NotFound);
 	assert_eq!(load(&store).expect("load").bytes.as_deref(), Some(&whole[..]));
 	assert!(exists(&store).await.expect("exists"));
