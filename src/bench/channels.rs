@@ -357,21 +357,14 @@ async fn restarts(
 
 /// The child side of [`restarts`].
 pub async fn restart_probe(args: RestartProbeArgs) -> Result<(), String> {
-	let rpc = RpcEndpoint {
-		addr: args.rpc_addr.clone(),
-		user: args.rpc_user.clone(),
-		password: args.rpc_password.clone(),
-	};
-	let parent = args.data_dir.parent().ok_or("data dir has no parent")?;
-	let name = args.data_dir.file_name().ok_or("data dir has no name")?.to_string_lossy();
-	let spec = NodeSpec {
-		name: name.to_string(),
-		dir: parent,
-		rpc: &rpc,
-		store: args.store,
-		listen_port: Some(free_port()?),
-	};
-	let config = spec.config()?;
+	let config = super::setup::child_node_config(
+		&args.data_dir,
+		args.store,
+		&args.rpc_addr,
+		&args.rpc_user,
+		&args.rpc_password,
+		free_port()?,
+	)?;
 	let started = Instant::now();
 	let node = Node::start(config).await.map_err(|e| e.to_string())?;
 	let start_ms = started.elapsed().as_secs_f64() * 1000.0;

@@ -14,6 +14,25 @@ use crate::regtest::launch::{wait_until, RpcEndpoint};
 /// Nodes started (and stopped) at once.
 pub const START_BATCH: usize = 50;
 
+/// The configuration of a benchmark node started in a child process of its own, in
+/// `data_dir` (whose last component is its name), on the store `store`, accepting peers on
+/// `port`, against the bitcoind the parent gave.
+pub fn child_node_config(
+	data_dir: &Path, store: StoreKind, rpc_addr: &str, rpc_user: &str, rpc_password: &str,
+	port: u16,
+) -> Result<NodeConfig, String> {
+	let rpc = RpcEndpoint {
+		addr: rpc_addr.to_owned(),
+		user: rpc_user.to_owned(),
+		password: rpc_password.to_owned(),
+	};
+	let parent = data_dir.parent().ok_or("data dir has no parent")?;
+	let name = data_dir.file_name().ok_or("data dir has no name")?.to_string_lossy();
+	let spec =
+		NodeSpec { name: name.to_string(), dir: parent, rpc: &rpc, store, listen_port: Some(port) };
+	spec.config()
+}
+
 /// How a benchmark node is configured.
 pub struct NodeSpec<'a> {
 	/// Its name (alias and data directory).

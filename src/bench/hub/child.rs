@@ -19,8 +19,7 @@ use tokio::sync::mpsc;
 use super::protocol::{
 	read_line_blocking, to_line, Answer, Call, ChannelOpen, Ready, Request, Response,
 };
-use crate::bench::setup::NodeSpec;
-use crate::regtest::launch::RpcEndpoint;
+use crate::bench::setup::child_node_config;
 
 /// Answers waiting for stdout at most.
 const ANSWERS_QUEUED: usize = 1024;
@@ -65,21 +64,14 @@ pub struct HubProcessArgs {
 
 /// Runs the hub until told to stop (or stdin ends).
 pub async fn run(args: HubProcessArgs) -> Result<(), String> {
-	let rpc = RpcEndpoint {
-		addr: args.rpc_addr.clone(),
-		user: args.rpc_user.clone(),
-		password: args.rpc_password.clone(),
-	};
-	let parent = args.data_dir.parent().ok_or("data dir has no parent")?;
-	let name = args.data_dir.file_name().ok_or("data dir has no name")?.to_string_lossy();
-	let spec = NodeSpec {
-		name: name.to_string(),
-		dir: parent,
-		rpc: &rpc,
-		store: args.store,
-		listen_port: Some(args.port),
-	};
-	let mut config = spec.config()?;
+	let mut config = child_node_config(
+		&args.data_dir,
+		args.store,
+		&args.rpc_addr,
+		&args.rpc_user,
+		&args.rpc_password,
+		args.port,
+	)?;
 	config.towers = args.tower.clone();
 	config.postgres_url = args.postgres_url.clone();
 	config.receive_delay = args.receive_delay.into();
