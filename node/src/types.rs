@@ -111,6 +111,10 @@ impl crate::persistence::barrier::ManagerSource for ChannelManager {
 		lightning::util::ser::Writeable::write(self, &mut bytes)?;
 		Ok(bytes)
 	}
+
+	fn take_needs_persistence(&self) -> bool {
+		self.get_and_clear_needs_persistence()
+	}
 }
 
 /// Sweeps outputs of closed channels back to the on-chain wallet.

@@ -37,12 +37,20 @@ use crate::store::DynStore;
 pub trait ManagerSource: Send + Sync + 'static {
 	/// The manager's current serialisation; `capacity` is the size of the last one.
 	fn serialize(&self, capacity: usize) -> Result<Vec<u8>, io::Error>;
+
+	/// Whether the manager changed in a way a restart needs since this was last asked (LDK's
+	/// persistence flag), clearing it.
+	fn take_needs_persistence(&self) -> bool;
 }
 
 type Done = oneshot::Sender<Result<(), io::Error>>;
 
 /// After a batch, the writer waits this many times the manager's serialisation time.
 pub const PACING: u32 = 3;
+
+/// After a failed batch, how long until the manager is written again (with whatever is queued
+/// by then).
+pub const RETRY_AFTER_FAILURE: Duration = Duration::from_secs(1);
 
 /// A write waiting for the next manager write.
 struct QueuedWrite {
@@ -58,6 +66,9 @@ struct Queue {
 	writes: Vec<QueuedWrite>,
 	/// Requests for a manager write with nothing else attached.
 	manager_requests: Vec<Done>,
+	/// A manager write nobody waits for: the manager's persistence flag taken by
+	/// [`ManagerBarrier::take_manager_write`], or a failed batch to write again.
+	manager_wanted: bool,
 	closing: bool,
 }
 
@@ -131,6 +142,24 @@ impl ManagerBarrier {
 		Box::pin(async move { result.await.unwrap_or_else(|_| Err(stopped())) })
 	}
 
+	/// Takes the manager's persistence flag, if it is set, as a request for a manager write.
+	///
+	/// LDK's background processor, finding the flag set, serialises the whole manager (twice:
+	/// once to measure it) while holding its consistency lock, to hand the store a copy the
+	/// barrier drops (it serialises its own, once, with its next batch). At a thousand
+	/// channels that was a quarter of the node's CPU. The processor's timers call this when
+	/// polled, and it polls one of them right before it looks at the flag, so it finds the flag
+	/// clear and leaves the write to the barrier. Taking the flag at any other moment is as
+	/// right: the barrier serialises after this call, so its write holds every change that set
+	/// the flag.
+	pub fn take_manager_write(&self) {
+		let Some(manager) = self.manager.get().and_then(Weak::upgrade) else { return };
+		if manager.take_needs_persistence() {
+			self.queue().manager_wanted = true;
+			self.wake.notify_one();
+		}
+	}
+
 	/// Finishes what is queued, then ends [`ManagerBarrier::run`].
 	pub fn close(&self) {
 		self.queue().closing = true;
@@ -140,31 +169,39 @@ impl ManagerBarrier {
 	/// The writer task: one manager serialisation per batch of queued writes.
 	pub async fn run(self: Arc<Self>) {
 		loop {
-			let (writes, requests, closing) = {
+			let (writes, requests, wanted, closing) = {
 				let mut queue = self.queue();
 				(
 					std::mem::take(&mut queue.writes),
 					std::mem::take(&mut queue.manager_requests),
+					std::mem::take(&mut queue.manager_wanted),
 					queue.closing,
 				)
 			};
-			if writes.is_empty() && requests.is_empty() {
+			if writes.is_empty() && requests.is_empty() && !wanted {
 				if closing {
 					return;
 				}
 				self.wake.notified().await;
 				continue;
 			}
-			let encoding = self.write_batch(writes, requests).await;
+			let (encoding, landed) = self.write_batch(writes, requests).await;
 			if !closing {
-				tokio::time::sleep(encoding * PACING).await;
+				let pause = if landed {
+					encoding * PACING
+				} else {
+					// Nobody may ask again (a flag taken is gone): write the manager again later.
+					self.queue().manager_wanted = true;
+					RETRY_AFTER_FAILURE
+				};
+				tokio::time::sleep(pause).await;
 			}
 		}
 	}
 
 	/// Writes the manager, then `writes`; returns how long serialising and cutting the manager
-	/// took.
-	async fn write_batch(&self, writes: Vec<QueuedWrite>, requests: Vec<Done>) -> Duration {
+	/// took, and whether the batch landed.
+	async fn write_batch(&self, writes: Vec<QueuedWrite>, requests: Vec<Done>) -> (Duration, bool) {
 		let manager = self.manager.get().and_then(Weak::upgrade);
 		let chunks = self.chunks.lock().unwrap_or_else(|e| e.into_inner()).take();
 		let store = Arc::clone(&self.store);
@@ -190,11 +227,11 @@ impl ManagerBarrier {
 			Ok((chunks, Err(e))) => {
 				*self.chunks.lock().unwrap_or_else(|e| e.into_inner()) = Some(chunks);
 				fail_all(writes, requests, &e);
-				return encoding;
+				return (encoding, false);
 			}
 			Err(e) => {
 				fail_all(writes, requests, &e);
-				return encoding;
+				return (encoding, false);
 			}
 		};
 		// The manager's new chunks and its manifest first, then the monitor writes in queue
@@ -216,7 +253,8 @@ impl ManagerBarrier {
 				Err(e) => Err(io::Error::new(e.kind(), e.to_string())),
 			});
 		}
-		if result.is_ok() {
+		let landed = result.is_ok();
+		if landed {
 			// Only now is nothing on disk naming the chunks the last manifest alone named.
 			for (p, s, k) in chunks.committed(next) {
 				let _ = KVStore::remove(&*self.store, &p, &s, &k, true).await;
@@ -225,7 +263,7 @@ impl ManagerBarrier {
 			chunks.write_failed();
 		}
 		*self.chunks.lock().unwrap_or_else(|e| e.into_inner()) = Some(chunks);
-		encoding
+		(encoding, landed)
 	}
 }
 

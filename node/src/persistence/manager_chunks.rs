@@ -70,7 +70,8 @@ const fn gear_table() -> [u64; 256] {
 }
 
 /// Where `data` is cut into chunks: content-defined, each at least [`MIN_CHUNK`] bytes (but the
-/// last) and at most [`MAX_CHUNK`].
+/// last) and at most [`MAX_CHUNK`]. What [`ManagerChunks::encode`] cuts, found by hashing alone.
+#[cfg(test)]
 fn cut(data: &[u8]) -> Vec<Range<usize>> {
 	let mut chunks = Vec::with_capacity(data.len() / 4096 + 1);
 	let mut start = 0;
@@ -126,18 +127,38 @@ struct Written {
 	chunks: Vec<(Entry, Range<usize>)>,
 }
 
+/// How many leading bytes of a chunk [`Index::heads`] knows it by.
+const HEAD: usize = 16;
+
+/// Ways to find a chunk of the last manager written.
+#[derive(Default)]
+struct Index {
+	/// By checksum and length.
+	by_crc: HashMap<(u32, u32), usize>,
+	/// Every chunk but the last, by its first [`HEAD`] bytes (see [`ManagerChunks::reusable`]).
+	heads: HashMap<[u8; HEAD], Vec<usize>>,
+}
+
 impl Written {
 	/// The chunk of these bytes equal to `candidate`, if any.
-	fn find(&self, index: &HashMap<(u32, u32), usize>, candidate: &[u8], crc: u32) -> Option<u64> {
-		let position = *index.get(&(crc, candidate.len() as u32))?;
+	fn find(&self, index: &Index, candidate: &[u8], crc: u32) -> Option<u64> {
+		let position = *index.by_crc.get(&(crc, candidate.len() as u32))?;
 		let (entry, range) = &self.chunks[position];
 		(self.bytes[range.clone()] == *candidate).then_some(entry.id)
 	}
 
-	fn index(&self) -> HashMap<(u32, u32), usize> {
-		let mut index = HashMap::with_capacity(self.chunks.len());
-		for (position, (entry, _)) in self.chunks.iter().enumerate() {
-			index.entry((entry.crc, entry.len)).or_insert(position);
+	fn index(&self) -> Index {
+		let mut index = Index {
+			by_crc: HashMap::with_capacity(self.chunks.len()),
+			heads: HashMap::with_capacity(self.chunks.len()),
+		};
+		let last = self.chunks.len().saturating_sub(1);
+		for (position, (entry, range)) in self.chunks.iter().enumerate() {
+			index.by_crc.entry((entry.crc, entry.len)).or_insert(position);
+			let head = self.bytes[range.clone()].get(..HEAD).and_then(|h| h.try_into().ok());
+			if let (true, Some(head)) = (position < last, head) {
+				index.heads.entry(head).or_default().push(position);
+			}
 		}
 		index
 	}
@@ -163,7 +184,7 @@ pub struct NextManifest(Written);
 /// The chunked manager on disk, as the one manager writer (the barrier) keeps track of it.
 pub struct ManagerChunks {
 	written: Written,
-	index: HashMap<(u32, u32), usize>,
+	index: Index,
 	next_id: u64,
 	/// The whole manager under LDK's key is still in the store (a store from before chunks).
 	legacy_present: bool,
@@ -176,11 +197,22 @@ impl ManagerChunks {
 	/// Nothing changes until [`ManagerChunks::committed`]; ids used here are never used again,
 	/// whether or not the writes land.
 	pub fn encode(&mut self, bytes: Vec<u8>) -> Encoded {
-		let ranges = cut(&bytes);
 		let mut writes = Vec::new();
 		let mut chunk_bytes = 0;
-		let mut chunks = Vec::with_capacity(ranges.len());
-		for range in ranges {
+		let mut chunks = Vec::with_capacity(self.written.chunks.len() + 1);
+		// The chunk of the last manager that would come next if nothing changed here.
+		let mut expected = None;
+		let mut start = 0;
+		while start < bytes.len() {
+			let rest = &bytes[start..];
+			if let Some(position) = self.reusable(rest, expected) {
+				let (entry, range) = &self.written.chunks[position];
+				chunks.push((*entry, start..start + range.len()));
+				start += range.len();
+				expected = Some(position + 1);
+				continue;
+			}
+			let range = start..start + next_cut(rest);
 			let piece = &bytes[range.clone()];
 			let crc = checksum(piece);
 			let id = match self.written.find(&self.index, piece, crc) {
@@ -198,7 +230,9 @@ impl ManagerChunks {
 					id
 				}
 			};
+			start = range.end;
 			chunks.push((Entry { id, len: piece.len() as u32, crc }, range));
+			expected = None;
 		}
 		let next = Written { bytes, chunks };
 		let unchanged = next.chunks.len() == self.written.chunks.len()
@@ -209,6 +243,22 @@ impl ManagerChunks {
 			writes.push((NAMESPACE.to_owned(), String::new(), MANIFEST_KEY.to_owned(), manifest));
 		}
 		Encoded { writes, chunk_bytes, next: NextManifest(next) }
+	}
+
+	/// A chunk of the last manager written that `rest` starts with, found without hashing:
+	/// `expected` first, then any with the same first bytes. Equal bytes make [`next_cut`] cut
+	/// there too: a cut depends only on the chunk's own bytes from its start, and every chunk
+	/// but the last ended at a cut of its content or at [`MAX_CHUNK`], not at the end of the
+	/// data (so the last is never reused this way). Most of an unchanged manager is compared,
+	/// not hashed.
+	fn reusable(&self, rest: &[u8], expected: Option<usize>) -> Option<usize> {
+		let last = self.written.chunks.len().checked_sub(1)?;
+		let head: [u8; HEAD] = rest.get(..HEAD)?.try_into().ok()?;
+		let same_head = self.index.heads.get(&head).map(Vec::as_slice).unwrap_or_default();
+		expected.filter(|&p| p < last).into_iter().chain(same_head.iter().copied()).find(|&p| {
+			let range = &self.written.chunks[p].1;
+			rest.get(..range.len()) == Some(&self.written.bytes[range.clone()])
+		})
 	}
 
 	/// The writes that led to `next` are durable: returns the keys no longer needed (the chunks

@@ -47,6 +47,11 @@ impl EngineStore {
 	) -> EngineStore {
 		EngineStore { inner, stats, barrier }
 	}
+
+	/// The manager barrier, when manager writes go through one.
+	pub fn barrier(&self) -> Option<&Arc<ManagerBarrier>> {
+		self.barrier.as_ref()
+	}
 }
 
 fn is_manager_key(primary: &str, secondary: &str, key: &str) -> bool {

@@ -9,7 +9,9 @@ mod listener;
 pub(crate) use chain::ChainFollower;
 
 use std::future::Future;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use lightning_background_processor::{process_events_async, GossipSync, NO_LIQUIDITY_MANAGER};
@@ -18,7 +20,7 @@ use crate::config::{INBOUND_REFUSAL_LOG_INTERVAL, PEER_ACCEPT_RETRY_DELAY};
 use crate::event::EventHandler;
 use crate::logger::FulgurLogger;
 use crate::peers::PeerManager;
-use crate::persistence::EngineStore;
+use crate::persistence::{EngineStore, ManagerBarrier};
 use crate::shutdown::StopSignal;
 use crate::types::{ChainMonitor, ChannelManager, OnionMessenger, P2PGossipSync, Scorer, Sweeper};
 
@@ -123,14 +125,18 @@ impl Processor {
 			logger,
 			stop,
 		} = self;
+		let barrier = engine_store.barrier().cloned();
 		let sleeper = move |duration: Duration| {
 			let stop = stop.clone();
-			Box::pin(async move {
-				tokio::select! {
-					_ = stop.stopped() => true,
-					_ = tokio::time::sleep(duration) => false,
-				}
-			})
+			ProcessorTimer {
+				sleep: Box::pin(async move {
+					tokio::select! {
+						_ = stop.stopped() => true,
+						_ = tokio::time::sleep(duration) => false,
+					}
+				}),
+				barrier: barrier.clone(),
+			}
 		};
 		// First the events the channel manager on disk held, before the processor forwards any
 		// HTLC: what LDK hands over again from a previous run is told apart from new forwards
@@ -166,5 +172,25 @@ impl Processor {
 		if let Err(e) = result {
 			crate::error!(logger, "background processor stopped with an error: {e}");
 		}
+	}
+}
+
+/// One of the background processor's timers (`true`: the node stops). Each poll first hands
+/// the channel manager's persistence flag to the manager barrier
+/// ([`ManagerBarrier::take_manager_write`]): the processor polls a timer right before it looks
+/// at that flag, and would otherwise serialise the whole manager for a write the barrier drops.
+struct ProcessorTimer {
+	sleep: Pin<Box<dyn Future<Output = bool> + Send>>,
+	barrier: Option<Arc<ManagerBarrier>>,
+}
+
+impl Future for ProcessorTimer {
+	type Output = bool;
+
+	fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<bool> {
+		if let Some(barrier) = &self.barrier {
+			barrier.take_manager_write();
+		}
+		self.sleep.as_mut().poll(cx)
 	}
 }

@@ -2,7 +2,7 @@
 //! manager before monitors, every prefix of the store's log consistent (what a crash leaves),
 //! pacing after a batch.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -19,6 +19,7 @@ struct StandIn {
 	work: Duration,
 	body: Vec<u8>,
 	serialised: Mutex<Vec<(Instant, Instant)>>,
+	needs_persistence: AtomicBool,
 }
 
 impl StandIn {
@@ -28,11 +29,13 @@ impl StandIn {
 
 	fn with_body(work: Duration, body: Vec<u8>) -> Arc<StandIn> {
 		let version = AtomicU64::new(0);
-		Arc::new(StandIn { version, work, body, serialised: Mutex::default() })
+		let needs_persistence = AtomicBool::new(false);
+		Arc::new(StandIn { version, work, body, serialised: Mutex::default(), needs_persistence })
 	}
 
 	/// A change to the manager: the monitor update it generates carries the new version.
 	fn change(&self) -> u64 {
+		self.needs_persistence.store(true, Ordering::SeqCst);
 		self.version.fetch_add(1, Ordering::SeqCst) + 1
 	}
 }
@@ -45,6 +48,10 @@ impl ManagerSource for StandIn {
 		self.serialised.lock().unwrap().push((started, Instant::now()));
 		Ok([&version.to_be_bytes()[..], &self.body].concat())
 	}
+
+	fn take_needs_persistence(&self) -> bool {
+		self.needs_persistence.swap(false, Ordering::SeqCst)
+	}
 }
 
 /// Every write in the order it reached the store: (is the manager, version); a manager is
@@ -55,6 +62,9 @@ struct Recording {
 	inner: MemoryStore,
 	log: Mutex<Vec<(bool, u64)>>,
 	chunk_bytes: AtomicU64,
+	/// Every write fails while set.
+	failing: AtomicBool,
+	failed_writes: AtomicU64,
 }
 
 fn version(buf: &[u8]) -> u64 {
@@ -66,6 +76,10 @@ impl KVStoreSync for Recording {
 		KVStoreSync::read(&self.inner, p, s, k)
 	}
 	fn write(&self, p: &str, s: &str, k: &str, buf: Vec<u8>) -> Result<(), io::Error> {
+		if self.failing.load(Ordering::SeqCst) {
+			self.failed_writes.fetch_add(1, Ordering::SeqCst);
+			return Err(io::Error::new(io::ErrorKind::Other, "the disk is gone"));
+		}
 		if p == manager_chunks::NAMESPACE && s == manager_chunks::CHUNKS {
 			self.chunk_bytes.fetch_add(buf.len() as u64, Ordering::SeqCst);
 		} else if p == manager_chunks::NAMESPACE {
@@ -255,4 +269,57 @@ async fn a_batch_writes_the_chunks_that_changed_and_drops_the_ones_left_behind()
 		.expect("list")
 		.len();
 	assert_eq!(stored, loaded.chunks.chunk_count());
+}
+
+/// Waits (without a deadline of its own: the test's harness has one) until `done` holds.
+async fn until(mut done: impl FnMut() -> bool) {
+	while !done() {
+		tokio::time::sleep(Duration::from_millis(5)).await;
+	}
+}
+
+fn managers_logged(store: &Recording) -> Vec<u64> {
+	store.log.lock().unwrap().iter().filter(|(m, _)| *m).map(|(_, v)| *v).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_taken_persistence_flag_becomes_one_manager_write() {
+	let (barrier, manager, store) = barrier(Duration::ZERO);
+	let writer = tokio::spawn(Arc::clone(&barrier).run());
+	// Not set: nothing to write.
+	barrier.take_manager_write();
+	// A change no monitor update carries (a payment started, an event queued).
+	let version = manager.change();
+	barrier.take_manager_write();
+	assert!(!manager.take_needs_persistence(), "the flag is the barrier's now");
+	let logged = tokio::time::timeout(
+		Duration::from_secs(30),
+		until(|| managers_logged(&store).contains(&version)),
+	)
+	.await;
+	assert!(logged.is_ok(), "no manager write for the flag taken: {:?}", store.log);
+	barrier.close();
+	writer.await.expect("writer stops");
+	assert_eq!(managers_logged(&store), vec![version]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_manager_write_that_failed_is_written_again_without_being_asked() {
+	let (barrier, manager, store) = barrier(Duration::ZERO);
+	let writer = tokio::spawn(Arc::clone(&barrier).run());
+	store.failing.store(true, Ordering::SeqCst);
+	let version = manager.change();
+	barrier.take_manager_write();
+	until(|| store.failed_writes.load(Ordering::SeqCst) > 0).await;
+	assert!(managers_logged(&store).is_empty());
+	// The disk comes back; nothing asks again, and the manager still lands.
+	store.failing.store(false, Ordering::SeqCst);
+	let logged = tokio::time::timeout(
+		Duration::from_secs(30),
+		until(|| managers_logged(&store).contains(&version)),
+	)
+	.await;
+	assert!(logged.is_ok(), "the failed manager write was never written again");
+	barrier.close();
+	writer.await.expect("writer stops");
 }

@@ -92,6 +92,36 @@ fn a_manager_reads_back_as_written_and_an_edit_writes_only_around_it() {
 }
 
 #[test]
+fn chunks_found_by_comparison_are_cut_where_hashing_would_cut() {
+	let store = MemoryStore::new();
+	let mut chunks = load(&store).expect("load").chunks;
+	let mut bytes = manager_like(600_000, 4);
+	let mut edits: Vec<Box<dyn Fn(&mut Vec<u8>)>> = vec![
+		Box::new(|b| b[250_000] ^= 1),
+		Box::new(|b| b.splice(10..10, manager_like(5_000, 5)).for_each(drop)),
+		Box::new(|b| b.truncate(b.len() - 7_000)),
+		Box::new(|b| b.extend(manager_like(40_000, 6))),
+		Box::new(|b| {
+			// The same content twice: both copies refer to the same chunks.
+			let copy = b[100_000..200_000].to_vec();
+			b.splice(300_000..300_000, copy).for_each(drop);
+		}),
+		Box::new(|b| b.drain(..3_000).for_each(drop)),
+		Box::new(|b| b.truncate(500)),
+	];
+	edits.insert(0, Box::new(|_| {}));
+	for (round, edit) in edits.iter().enumerate() {
+		edit(&mut bytes);
+		let encoded = chunks.encode(bytes.clone());
+		let ranges: Vec<_> = encoded.next.0.chunks.iter().map(|(_, r)| r.clone()).collect();
+		assert_eq!(ranges, cut(&bytes), "round {round}");
+		apply(&store, &encoded.writes);
+		remove(&store, chunks.committed(encoded.next));
+		assert_eq!(load(&store).expect("load").bytes.as_deref(), Some(&bytes[..]), "round {round}");
+	}
+}
+
+#[test]
 fn whatever_prefix_of_a_write_a_crash_keeps_reads_as_one_whole_manager() {
 	let first = manager_like(300_000, 4);
 	let mut second = first.clone();
