@@ -96,7 +96,8 @@ fn chunks_found_by_comparison_are_cut_where_hashing_would_cut() {
 	let store = MemoryStore::new();
 	let mut chunks = load(&store).expect("load").chunks;
 	let mut bytes = manager_like(600_000, 4);
-	let mut edits: Vec<Box<dyn Fn(&mut Vec<u8>)>> = vec![
+	type Edit = Box<dyn Fn(&mut Vec<u8>)>;
+	let mut edits: Vec<Edit> = vec![
 		Box::new(|b| b[250_000] ^= 1),
 		Box::new(|b| b.splice(10..10, manager_like(5_000, 5)).for_each(drop)),
 		Box::new(|b| b.truncate(b.len() - 7_000)),
