@@ -73,6 +73,7 @@ pub(super) async fn tasks(parts: TaskParts<'_>) -> Result<(), NodeError> {
 		stop.clone(),
 	)));
 
+	let writer = parts.barrier.clone();
 	// The manager writer stops last: the processor's final manager write goes through it.
 	if let Some(barrier) = parts.barrier {
 		shutdown.keep(Stage::ManagerWriter, tokio::spawn(Arc::clone(&barrier).run()));
@@ -87,6 +88,12 @@ pub(super) async fn tasks(parts: TaskParts<'_>) -> Result<(), NodeError> {
 	let (chain_monitor, store, checkpoint_logger) =
 		(Arc::clone(parts.chain_monitor), Arc::clone(parts.store), Arc::clone(logger));
 	shutdown.then(move || async move {
+		if writer.is_some_and(|writer| !writer.last_batch_landed()) {
+			// Monitors written whole now could be ahead of the manager on disk, and LDK would
+			// force-close those channels at the next start: let them replay blocks instead.
+			crate::warn!(checkpoint_logger, "the last manager write failed: no monitor checkpoint");
+			return;
+		}
 		let monitors = chain_monitor
 			.list_monitors()
 			.into_iter()

@@ -22,6 +22,7 @@
 //! manager writes are turned into requests here, so a manager serialised earlier can never
 //! overwrite one serialised later.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::{Duration, Instant};
 
@@ -80,6 +81,9 @@ pub struct ManagerBarrier {
 	chunks: Mutex<Option<ManagerChunks>>,
 	queue: Mutex<Queue>,
 	wake: Notify,
+	/// The last batch landed (or none was written yet): the manager on disk holds every
+	/// monitor update on disk that went through the barrier.
+	last_landed: AtomicBool,
 }
 
 impl ManagerBarrier {
@@ -92,6 +96,7 @@ impl ManagerBarrier {
 			chunks: Mutex::new(None),
 			queue: Mutex::new(Queue::default()),
 			wake: Notify::new(),
+			last_landed: AtomicBool::new(true),
 		}
 	}
 
@@ -154,10 +159,19 @@ impl ManagerBarrier {
 	/// the flag.
 	pub fn take_manager_write(&self) {
 		let Some(manager) = self.manager.get().and_then(Weak::upgrade) else { return };
-		if manager.take_needs_persistence() {
-			self.queue().manager_wanted = true;
+		let mut queue = self.queue();
+		// Once closing, the writer may have ended: leave the flag to LDK's own final write.
+		if !queue.closing && manager.take_needs_persistence() {
+			queue.manager_wanted = true;
+			drop(queue);
 			self.wake.notify_one();
 		}
+	}
+
+	/// Whether the last batch landed. A monitor written whole after a failed batch (the
+	/// checkpoint at stop) could hold updates the manager on disk does not.
+	pub fn last_batch_landed(&self) -> bool {
+		self.last_landed.load(Ordering::SeqCst)
 	}
 
 	/// Finishes what is queued, then ends [`ManagerBarrier::run`].
@@ -186,13 +200,14 @@ impl ManagerBarrier {
 				continue;
 			}
 			let (encoding, landed) = self.write_batch(writes, requests).await;
+			self.last_landed.store(landed, Ordering::SeqCst);
 			if !closing {
 				let pause = if landed {
 					encoding * PACING
 				} else {
 					// Nobody may ask again (a flag taken is gone): write the manager again later.
 					self.queue().manager_wanted = true;
-					RETRY_AFTER_FAILURE
+					RETRY_AFTER_FAILURE.max(encoding * PACING)
 				};
 				tokio::time::sleep(pause).await;
 			}

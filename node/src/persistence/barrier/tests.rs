@@ -307,10 +307,12 @@ async fn a_taken_persistence_flag_becomes_one_manager_write() {
 async fn a_manager_write_that_failed_is_written_again_without_being_asked() {
 	let (barrier, manager, store) = barrier(Duration::ZERO);
 	let writer = tokio::spawn(Arc::clone(&barrier).run());
+	assert!(barrier.last_batch_landed(), "nothing failed yet");
 	store.failing.store(true, Ordering::SeqCst);
 	let version = manager.change();
 	barrier.take_manager_write();
-	until(|| store.failed_writes.load(Ordering::SeqCst) > 0).await;
+	until(|| !barrier.last_batch_landed()).await;
+	assert!(store.failed_writes.load(Ordering::SeqCst) > 0);
 	assert!(managers_logged(&store).is_empty());
 	// The disk comes back; nothing asks again, and the manager still lands.
 	store.failing.store(false, Ordering::SeqCst);
@@ -320,6 +322,11 @@ async fn a_manager_write_that_failed_is_written_again_without_being_asked() {
 	)
 	.await;
 	assert!(logged.is_ok(), "the failed manager write was never written again");
+	until(|| barrier.last_batch_landed()).await;
 	barrier.close();
+	// Closing: a flag set now is left to LDK's own final write.
+	manager.change();
+	barrier.take_manager_write();
+	assert!(manager.take_needs_persistence());
 	writer.await.expect("writer stops");
 }
