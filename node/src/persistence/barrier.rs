@@ -201,16 +201,16 @@ impl ManagerBarrier {
 			}
 			let (encoding, landed) = self.write_batch(writes, requests).await;
 			self.last_landed.store(landed, Ordering::SeqCst);
-			if !closing {
-				let pause = if landed {
-					encoding * PACING
-				} else {
-					// Nobody may ask again (a flag taken is gone): write the manager again later.
-					self.queue().manager_wanted = true;
-					RETRY_AFTER_FAILURE.max(encoding * PACING)
-				};
-				tokio::time::sleep(pause).await;
+			if closing {
+				continue;
 			}
+			let mut pause = encoding * PACING;
+			if !landed {
+				// Nobody may ask again (a flag taken is gone): write the manager again later.
+				self.queue().manager_wanted = true;
+				pause = pause.max(RETRY_AFTER_FAILURE);
+			}
+			tokio::time::sleep(pause).await;
 		}
 	}
 

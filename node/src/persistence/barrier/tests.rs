@@ -271,11 +271,14 @@ async fn a_batch_writes_the_chunks_that_changed_and_drops_the_ones_left_behind()
 	assert_eq!(stored, loaded.chunks.chunk_count());
 }
 
-/// Waits (without a deadline of its own: the test's harness has one) until `done` holds.
-async fn until(mut done: impl FnMut() -> bool) {
-	while !done() {
-		tokio::time::sleep(Duration::from_millis(5)).await;
-	}
+/// Waits until `done` holds; `false` if it still does not after 30 s.
+async fn until(mut done: impl FnMut() -> bool) -> bool {
+	let waited = tokio::time::timeout(Duration::from_secs(30), async {
+		while !done() {
+			tokio::time::sleep(Duration::from_millis(5)).await;
+		}
+	});
+	waited.await.is_ok()
 }
 
 fn managers_logged(store: &Recording) -> Vec<u64> {
@@ -292,12 +295,8 @@ async fn a_taken_persistence_flag_becomes_one_manager_write() {
 	let version = manager.change();
 	barrier.take_manager_write();
 	assert!(!manager.take_needs_persistence(), "the flag is the barrier's now");
-	let logged = tokio::time::timeout(
-		Duration::from_secs(30),
-		until(|| managers_logged(&store).contains(&version)),
-	)
-	.await;
-	assert!(logged.is_ok(), "no manager write for the flag taken: {:?}", store.log);
+	let logged = until(|| managers_logged(&store).contains(&version)).await;
+	assert!(logged, "no manager write for the flag taken: {:?}", store.log);
 	barrier.close();
 	writer.await.expect("writer stops");
 	assert_eq!(managers_logged(&store), vec![version]);
@@ -311,18 +310,14 @@ async fn a_manager_write_that_failed_is_written_again_without_being_asked() {
 	store.failing.store(true, Ordering::SeqCst);
 	let version = manager.change();
 	barrier.take_manager_write();
-	until(|| !barrier.last_batch_landed()).await;
+	assert!(until(|| !barrier.last_batch_landed()).await, "the failing batch never ended");
 	assert!(store.failed_writes.load(Ordering::SeqCst) > 0);
 	assert!(managers_logged(&store).is_empty());
 	// The disk comes back; nothing asks again, and the manager still lands.
 	store.failing.store(false, Ordering::SeqCst);
-	let logged = tokio::time::timeout(
-		Duration::from_secs(30),
-		until(|| managers_logged(&store).contains(&version)),
-	)
-	.await;
-	assert!(logged.is_ok(), "the failed manager write was never written again");
-	until(|| barrier.last_batch_landed()).await;
+	let logged = until(|| managers_logged(&store).contains(&version)).await;
+	assert!(logged, "the failed manager write was never written again");
+	assert!(until(|| barrier.last_batch_landed()).await, "the batch that landed is not the last");
 	barrier.close();
 	// Closing: a flag set now is left to LDK's own final write.
 	manager.change();
