@@ -8,9 +8,9 @@ use std::time::Duration;
 use bitcoin::Network;
 use clap::Args;
 use fulgur_watchtower::server::options::{
-	DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_APPOINTMENTS_PER_LOCATOR, DEFAULT_MAX_CONNECTIONS,
-	DEFAULT_MAX_SLOTS_PER_USER, DEFAULT_MAX_TOTAL_SLOTS, DEFAULT_MAX_USERS,
-	DEFAULT_REGISTRATIONS_PER_HOUR, DEFAULT_SLOTS, DEFAULT_SUBSCRIPTION_BLOCKS,
+	DEFAULT_FLUSH_PACE, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_APPOINTMENTS_PER_LOCATOR,
+	DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_SLOTS_PER_USER, DEFAULT_MAX_TOTAL_SLOTS,
+	DEFAULT_MAX_USERS, DEFAULT_REGISTRATIONS_PER_HOUR, DEFAULT_SLOTS, DEFAULT_SUBSCRIPTION_BLOCKS,
 };
 use fulgur_watchtower::server::{
 	ConnectionLimits, Limits, RegistrationCaps, SubscriptionConfig, Tower, TowerConfig,
@@ -75,6 +75,10 @@ pub struct TowerArgs {
 	/// Seconds a connection may stay without a request before the tower closes it
 	#[arg(long, default_value_t = DEFAULT_IDLE_TIMEOUT.as_secs())]
 	pub idle_timeout_secs: u64,
+	/// Milliseconds at least between two flushes of the database under load (an idle tower
+	/// flushes at once; 0 flushes whenever an appointment waits)
+	#[arg(long, default_value_t = DEFAULT_FLUSH_PACE.as_millis() as u64)]
+	pub flush_pace_ms: u64,
 }
 
 /// The default data directory, `~/.fulgur/tower`.
@@ -108,6 +112,7 @@ impl TowerArgs {
 				idle_timeout: Duration::from_secs(self.idle_timeout_secs.max(1)),
 				..ConnectionLimits::default()
 			},
+			flush_pace: Duration::from_millis(self.flush_pace_ms),
 			..TowerOptions::default()
 		};
 		Ok(TowerConfig {

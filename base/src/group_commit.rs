@@ -9,8 +9,13 @@
 //! ever put into a batch that is taken after it registered, and registration happens after the
 //! change was applied, every acknowledged change was covered by a flush that started after it.
 //!
-//! There is deliberately no timer: the batch is whoever arrived during the previous flush, so an
-//! idle store flushes immediately (lowest latency) and a busy one batches naturally.
+//! By default there is no timer: the batch is whoever arrived during the previous flush, so an
+//! idle store flushes immediately (lowest latency) and a busy one batches naturally. A store
+//! whose every flush is expensive next to the writes it covers (the tower's: sled seals and
+//! writes a log buffer and fsyncs, a few appointments each) can set a *pace*
+//! ([`GroupCommit::start_paced`]): a flush starts no sooner than that after the previous one
+//! started. An idle store still flushes at once; a busy one gathers a pace's worth of writers
+//! into each flush, and none of them waits longer than one pace plus one flush more.
 
 use std::future::Future;
 use std::io;
@@ -18,6 +23,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 use tokio::sync::oneshot;
 
@@ -94,7 +100,13 @@ impl GroupCommit {
 	/// Starts the flusher thread for `db`, named `thread_name` so that it is recognisable in
 	/// `top -H`, debuggers and panics.
 	pub fn start(db: sled::Db, thread_name: &str) -> io::Result<Self> {
-		GroupCommit::start_with(thread_name, move || {
+		GroupCommit::start_paced(db, thread_name, Duration::ZERO)
+	}
+
+	/// As [`GroupCommit::start`], with flushes started at least `pace` apart (see the module
+	/// documentation).
+	pub fn start_paced(db: sled::Db, thread_name: &str, pace: Duration) -> io::Result<Self> {
+		GroupCommit::start_with_pace(thread_name, pace, move || {
 			db.flush().map(drop).map_err(|e| {
 				let e = io::Error::from(e);
 				io::Error::new(e.kind(), format!("sled flush failed: {e}"))
@@ -109,6 +121,14 @@ impl GroupCommit {
 	where
 		F: FnMut() -> io::Result<()> + Send + 'static,
 	{
+		GroupCommit::start_with_pace(thread_name, Duration::ZERO, flush)
+	}
+
+	/// As [`GroupCommit::start_with`], with flushes started at least `pace` apart.
+	pub fn start_with_pace<F>(thread_name: &str, pace: Duration, flush: F) -> io::Result<Self>
+	where
+		F: FnMut() -> io::Result<()> + Send + 'static,
+	{
 		let shared = Arc::new(Shared {
 			state: Mutex::new(State::default()),
 			wake_flusher: Condvar::new(),
@@ -117,7 +137,7 @@ impl GroupCommit {
 		let thread_shared = Arc::clone(&shared);
 		let thread = std::thread::Builder::new()
 			.name(thread_name.to_owned())
-			.spawn(move || run_flusher(&thread_shared, flush))?;
+			.spawn(move || run_flusher(&thread_shared, pace, flush))?;
 		Ok(GroupCommit { shared, thread: Some(thread) })
 	}
 
@@ -204,23 +224,33 @@ impl Drop for FlusherGone<'_> {
 	}
 }
 
-fn run_flusher(shared: &Shared, mut flush: impl FnMut() -> io::Result<()>) {
+fn run_flusher(shared: &Shared, pace: Duration, mut flush: impl FnMut() -> io::Result<()>) {
 	let _gone = FlusherGone(shared);
 	// Swapped with `State::waiters` each round so neither vector reallocates in steady state.
 	let mut batch: Vec<Waiter> = Vec::new();
+	let mut last_start: Option<Instant> = None;
 	loop {
-		let shutting_down = {
-			let mut state = shared.lock();
-			while state.waiters.is_empty() && !state.shutdown {
-				state.flusher_idle = true;
-				state = shared.wake_flusher.wait(state).unwrap_or_else(|e| e.into_inner());
-			}
-			state.flusher_idle = false;
-			std::mem::swap(&mut state.waiters, &mut batch);
-			state.shutdown
-		};
+		let mut state = shared.lock();
+		while state.waiters.is_empty() && !state.shutdown {
+			state.flusher_idle = true;
+			state = shared.wake_flusher.wait(state).unwrap_or_else(|e| e.into_inner());
+		}
+		state.flusher_idle = false;
+		// Someone waits: with a pace, let the others who are about to write join them. The
+		// lock is let go meanwhile (writers register), and `flusher_idle` stays false, so
+		// nobody makes a wake-up call for a flusher that is already coming.
+		let early = last_start.map_or(Duration::ZERO, |start| pace.saturating_sub(start.elapsed()));
+		if !early.is_zero() && !state.shutdown {
+			drop(state);
+			std::thread::sleep(early);
+			state = shared.lock();
+		}
+		std::mem::swap(&mut state.waiters, &mut batch);
+		let shutting_down = state.shutdown;
+		drop(state);
 
 		// The lock is released here: writers arriving during the flush form the next batch.
+		last_start = Some(Instant::now());
 		let outcome = FlushOutcome(flush().map_err(|e| (e.kind(), e.to_string())));
 		shared.flushes.fetch_add(1, Ordering::Relaxed);
 		for waiter in batch.drain(..) {

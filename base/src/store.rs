@@ -28,6 +28,9 @@ pub struct SledOptions<'a> {
 	pub flusher_name: &'a str,
 	/// sled's page cache, in bytes; `None` keeps sled's default (1 GiB).
 	pub cache_bytes: Option<u64>,
+	/// Flushes start at least this far apart ([`GroupCommit::start_paced`]); zero flushes as
+	/// soon as someone waits.
+	pub flush_pace: std::time::Duration,
 }
 
 /// An open sled database and its group-commit flusher.
@@ -66,7 +69,8 @@ impl SledDb {
 				Err(e) => return Err(e),
 			}
 		};
-		let commit = GroupCommit::start(db.clone(), options.flusher_name)?;
+		let commit =
+			GroupCommit::start_paced(db.clone(), options.flusher_name, options.flush_pace)?;
 		Ok(SledDb { commit, db })
 	}
 
@@ -108,8 +112,11 @@ impl SledDb {
 mod tests {
 	use super::*;
 
-	const OPTIONS: SledOptions<'static> =
-		SledOptions { flusher_name: "test-flush", cache_bytes: Some(1 << 20) };
+	const OPTIONS: SledOptions<'static> = SledOptions {
+		flusher_name: "test-flush",
+		cache_bytes: Some(1 << 20),
+		flush_pace: std::time::Duration::ZERO,
+	};
 
 	#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 	async fn waited_changes_survive_reopening_at_once() {

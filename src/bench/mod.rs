@@ -48,6 +48,9 @@ pub enum BenchCommand {
 	Routes(routes::RoutesArgs),
 	/// The watchtower: ingest through the API, block scan with N stored, disk and RSS
 	Tower(tower::TowerArgs),
+	/// Internal: the tower of `bench tower`, serving its API until stdin ends
+	#[command(hide = true)]
+	TowerProcess(tower::child::TowerProcessArgs),
 	/// A leader on PostgreSQL under payment load SIGKILLed, a standby takes over
 	Failover(failover::FailoverArgs),
 }
@@ -230,6 +233,7 @@ pub async fn run(args: BenchArgs) -> Result<(), String> {
 		BenchCommand::RestartProbe(args) => channels::restart_probe(args).await,
 		BenchCommand::Routes(args) => routes::run(args),
 		BenchCommand::Tower(args) => tower::run(args).await,
+		BenchCommand::TowerProcess(args) => tower::child::run(args).await,
 		BenchCommand::Failover(args) => failover::run(args).await,
 	}
 }

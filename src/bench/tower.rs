@@ -1,15 +1,18 @@
 //! `fulgur bench tower`: the watchtower under a million appointments.
 //!
-//! 1. Scans blocks of 3,000 transactions with nothing stored (the baseline).
-//! 2. Ingests N appointments through the real HTTP API, C in flight, each acknowledged only
-//!    once on disk; RSS is sampled as the store grows.
-//! 3. Scans the same kind of blocks with all N stored, a few of them breached per block (so
-//!    decryption, the responder and the carrier to a real bitcoind are in the path).
-//! 4. Ingests a part of them again straight into the watcher of a second tower (same checks,
-//!    storage and group commit, no HTTP): the API's overhead as a ratio.
+//! 1. In the benchmark's process, an empty tower: blocks of 3,000 transactions scanned (the
+//!    scan baseline), then appointments put straight into its watcher (the ingest baseline:
+//!    the same checks, storage and group commit, no HTTP or JSON).
+//! 2. A tower in a process of its own (`fulgur bench tower-process`) ingests N appointments
+//!    through its real HTTP API, C in flight, each acknowledged only once on disk; its CPU and
+//!    RSS are read from `/proc/<pid>` as the store grows, so they are the tower's alone.
+//! 3. That database reopened in the benchmark's process (start-up with N stored) and scanned
+//!    with the same kind of blocks, a few of them breached per block (so decryption, the
+//!    responder and the carrier to a real bitcoind are in the path).
 //!
 //! Disk bytes per appointment are the tower directory's size over N.
 
+pub mod child;
 mod ingest;
 mod workload;
 
@@ -29,6 +32,7 @@ use serde_json::json;
 use crate::bench::measure::ProcSample;
 use crate::bitcoind::{Bitcoind, BitcoindConfig};
 use crate::progress::{self, Progress};
+use child::{RemoteTower, TowerRpc};
 use ingest::Sent;
 use workload::Workload;
 
@@ -59,6 +63,9 @@ pub struct TowerArgs {
 	/// sled page cache of the tower, MB
 	#[arg(long, default_value_t = 64)]
 	pub cache_mb: u64,
+	/// As `fulgur tower --flush-pace-ms` (0: a flush whenever an appointment waits)
+	#[arg(long, default_value_t = server::options::DEFAULT_FLUSH_PACE.as_millis() as u64)]
+	pub flush_pace_ms: u64,
 	/// Where the results and the working files go
 	#[command(flatten)]
 	pub output: super::OutputArgs,
@@ -66,10 +73,6 @@ pub struct TowerArgs {
 
 /// Appointments generated (signed) at once before being sent: bounds the bench's own memory.
 const CHUNK: u64 = 20_000;
-
-fn rss_mb() -> f64 {
-	ProcSample::read().rss_kb as f64 / 1024.0
-}
 
 fn dir_size(path: &Path) -> u64 {
 	let Ok(entries) = std::fs::read_dir(path) else { return 0 };
@@ -121,8 +124,10 @@ async fn scan(
 	.map_err(|e| e.to_string())?
 }
 
-fn options(args: &TowerArgs) -> TowerOptions {
-	let per_user = args.appointments.div_ceil(args.users.max(1) as u64) + 1_000;
+/// The tower's options for `appointments` spread over `users` (who all register from one
+/// address, at once), with a sled page cache of `cache_mb` and flushes `flush_pace_ms` apart.
+fn options(appointments: u64, users: usize, cache_mb: u64, flush_pace_ms: u64) -> TowerOptions {
+	let per_user = appointments.div_ceil(users.max(1) as u64) + 1_000;
 	let slots = u32::try_from(per_user).unwrap_or(u32::MAX);
 	TowerOptions {
 		subscription: SubscriptionConfig {
@@ -130,14 +135,14 @@ fn options(args: &TowerArgs) -> TowerOptions {
 			duration: 1_000_000,
 			..SubscriptionConfig::default()
 		},
-		// The benchmark's users register from one address, all at once.
 		caps: RegistrationCaps {
-			max_users: args.users,
+			max_users: users,
 			max_slots_per_user: slots,
-			max_total_slots: u64::from(slots) * args.users as u64,
+			max_total_slots: u64::from(slots) * users as u64,
 			registrations_per_hour: 0,
 		},
-		cache_bytes: args.cache_mb * 1024 * 1024,
+		cache_bytes: cache_mb * 1024 * 1024,
+		flush_pace: std::time::Duration::from_millis(flush_pace_ms),
 		..TowerOptions::default()
 	}
 }
@@ -161,77 +166,22 @@ async fn run_in(args: &TowerArgs, dir: &Path) -> Result<(), String> {
 		.map_err(|e| format!("bitcoind: {e}"))?;
 	let rpc = format!("127.0.0.1:{}", bitcoind.rpc_port());
 	let refusals = Arc::new(Refusals::default());
-	let carrier = |()| -> Result<Arc<Carrier>, String> {
+	let carrier = || -> Result<Arc<Carrier>, String> {
 		let client = server::rpc_client(&rpc, bitcoind.rpc_user(), bitcoind.rpc_password())?;
 		let handle = tokio::runtime::Handle::current();
 		Ok(Arc::new(Carrier::new(Arc::new(client), handle, Arc::clone(&refusals))))
 	};
-	let opts = options(args);
-	let tower_dir = dir.join("tower");
-	let core = TowerCore::open(&tower_dir, &opts, carrier(())?, Arc::clone(&refusals))
-		.map_err(|e| e.to_string())?;
-	let http = core
-		.serve("127.0.0.1:0".parse().map_err(|e| format!("{e}"))?)
-		.map_err(|e| e.to_string())?;
-	let client = TowerClient::new(&format!("http://{}", http.local_addr()));
+	let opts = options(args.appointments, args.users, args.cache_mb, args.flush_pace_ms);
 	let workload = Arc::new(Workload::new(args.users));
 	let n = args.appointments;
 	let baseline_n = args.baseline_appointments.unwrap_or(n.min(100_000)).min(n);
 
-	// 1. Scan with nothing stored.
-	let (scan_empty_ms, scan_empty_max) = scan(&core, &workload, args, 1, 0).await?;
-	eprintln!("scan, 0 stored: {scan_empty_ms:.1} ms per block of {} txs", args.block_txs);
-
-	// 2. Ingest through the API.
-	for sk in workload.users() {
-		client.register(UserId::from_secret_key(sk)).await.map_err(|e| e.to_string())?;
-	}
-	let rss_start = rss_mb();
-	let (mut api, mut api_first) = (Sent::default(), Sent::default());
-	let mut rss_samples = Vec::new();
-	let mut from = 0;
-	let progress = Progress::start("ingesting appointments", n, "appointments");
-	while from < n {
-		let to = (from + CHUNK).min(n);
-		let requests = workload.requests(from, to, 2);
-		let sent = ingest::via_api(&client, requests, args.concurrency).await?;
-		if to <= baseline_n {
-			api_first.add(Sent {
-				ok: sent.ok,
-				failed: sent.failed,
-				first_error: None,
-				elapsed: sent.elapsed,
-			});
-		}
-		api.add(sent);
-		rss_samples.push((to, rss_mb()));
-		let rate = api.ok as f64 / api.elapsed.as_secs_f64().max(1e-9);
-		progress.add(to - from);
-		progress::line(&format!("ingested {to} of {n}: {rate:.0}/s, RSS {:.0} MB", rss_mb()));
-		from = to;
-	}
-	drop(progress);
-	if api.failed > 0 {
-		eprintln!("WARNING: {} appointments refused; first: {:?}", api.failed, api.first_error);
-	}
-	let ingest_per_s = api.ok as f64 / api.elapsed.as_secs_f64().max(1e-9);
-	let flushes = core.db().group_flushes();
-	let connections = http.connections().accepted();
-	let requests = http.connections().requests();
-
-	// 3. Scan with everything stored.
-	let (scan_ms, scan_max) = scan(&core, &workload, args, 2 + args.blocks, n).await?;
-	eprintln!("scan, {n} stored: {scan_ms:.1} ms per block");
-	let trackers = core.responder().tracker_count();
-	let index_entries = core.db().indexed_locators();
-	let rss_end = rss_mb();
-	let disk = dir_size(&tower_dir);
-	drop(http);
-
-	// 4. Baseline: the same appointments straight into a second tower's watcher.
+	// 1. In this process, an empty tower: the scan baseline, then the ingest baseline.
 	let direct_core =
-		TowerCore::open(&dir.join("direct"), &opts, carrier(())?, Arc::clone(&refusals))
+		TowerCore::open(&dir.join("direct"), &opts, carrier()?, Arc::clone(&refusals))
 			.map_err(|e| e.to_string())?;
+	let (scan_empty_ms, scan_empty_max) = scan(&direct_core, &workload, args, 1, 0).await?;
+	eprintln!("scan, 0 stored: {scan_empty_ms:.1} ms per block of {} txs", args.block_txs);
 	for sk in workload.users() {
 		direct_core
 			.gatekeeper()
@@ -248,8 +198,72 @@ async fn run_in(args: &TowerArgs, dir: &Path) -> Result<(), String> {
 		from = to;
 	}
 	let direct_per_s = direct.ok as f64 / direct.elapsed.as_secs_f64().max(1e-9);
-	let api_first_per_s = api_first.ok as f64 / api_first.elapsed.as_secs_f64().max(1e-9);
+	eprintln!("direct to the watcher: {direct_per_s:.0}/s");
 	drop(direct_core);
+
+	// 2. Ingest through the API of a tower in its own process.
+	let tower_dir = dir.join("tower");
+	let rpc_in =
+		TowerRpc { addr: &rpc, user: bitcoind.rpc_user(), password: bitcoind.rpc_password() };
+	let tower = RemoteTower::start(&tower_dir, args, rpc_in).await?;
+	let client = TowerClient::new(&tower.url);
+	for sk in workload.users() {
+		client.register(UserId::from_secret_key(sk)).await.map_err(|e| e.to_string())?;
+	}
+	let tower_mb = |sample: ProcSample| sample.rss_kb as f64 / 1024.0;
+	let before = tower.sample();
+	let rss_start = tower_mb(before);
+	let (mut api, mut api_first) = (Sent::default(), Sent::default());
+	let mut rss_samples = Vec::new();
+	let mut cpu_first = 0.0;
+	let mut from = 0;
+	let progress = Progress::start("ingesting appointments", n, "appointments");
+	while from < n {
+		let to = (from + CHUNK).min(n);
+		let requests = workload.requests(from, to, 2);
+		let sent = ingest::via_api(&client, requests, args.concurrency).await?;
+		let sample = tower.sample();
+		if to <= baseline_n {
+			api_first.add(Sent {
+				ok: sent.ok,
+				failed: sent.failed,
+				first_error: None,
+				elapsed: sent.elapsed,
+			});
+			cpu_first = sample.cpu_s - before.cpu_s;
+		}
+		api.add(sent);
+		rss_samples.push((to, tower_mb(sample)));
+		let rate = api.ok as f64 / api.elapsed.as_secs_f64().max(1e-9);
+		progress.add(to - from);
+		let rss = tower_mb(sample);
+		progress::line(&format!("ingested {to} of {n}: {rate:.0}/s, tower RSS {rss:.0} MB"));
+		from = to;
+	}
+	drop(progress);
+	if api.failed > 0 {
+		eprintln!("WARNING: {} appointments refused; first: {:?}", api.failed, api.first_error);
+	}
+	let ingest_per_s = api.ok as f64 / api.elapsed.as_secs_f64().max(1e-9);
+	let after = tower.sample();
+	let rss_end = tower_mb(after);
+	let cpu_us = |cpu_s: f64, ok: u64| cpu_s * 1e6 / ok.max(1) as f64;
+	let tower_cpu_us = cpu_us(after.cpu_s - before.cpu_s, api.ok);
+	let tower_cpu_us_first = cpu_us(cpu_first, api_first.ok);
+	let stats = tower.stop().await?;
+
+	// 3. The same database reopened in this process (start-up with N stored), then scanned.
+	let opened = Instant::now();
+	let core = TowerCore::open(&tower_dir, &opts, carrier()?, Arc::clone(&refusals))
+		.map_err(|e| e.to_string())?;
+	let reopen_s = opened.elapsed().as_secs_f64();
+	eprintln!("reopened with {n} stored in {reopen_s:.2} s");
+	let (scan_ms, scan_max) = scan(&core, &workload, args, 1, n).await?;
+	eprintln!("scan, {n} stored: {scan_ms:.1} ms per block");
+	let trackers = core.responder().tracker_count();
+	let disk = dir_size(&tower_dir);
+	drop(core);
+	let api_first_per_s = api_first.ok as f64 / api_first.elapsed.as_secs_f64().max(1e-9);
 	let _ = bitcoind.stop().await;
 
 	let rss_after = |target: u64| {
@@ -269,6 +283,7 @@ async fn run_in(args: &TowerArgs, dir: &Path) -> Result<(), String> {
 		"appointments": n,
 		"users": args.users,
 		"concurrency": args.concurrency,
+		"flush_pace_ms": args.flush_pace_ms,
 		"block_txs": args.block_txs,
 		"blocks_per_scan": args.blocks,
 		"breaches_per_block": args.breaches_per_block,
@@ -276,9 +291,12 @@ async fn run_in(args: &TowerArgs, dir: &Path) -> Result<(), String> {
 		"ingest_ok": api.ok,
 		"ingest_failed": api.failed,
 		"ingest_first_error": api.first_error,
-		"ingest_flushes_per_appointment": flushes as f64 / n as f64,
-		"ingest_http_connections": connections,
-		"ingest_requests_per_connection": requests as f64 / connections.max(1) as f64,
+		"ingest_flushes_per_appointment": stats.flushes as f64 / n as f64,
+		"ingest_http_connections": stats.connections,
+		"ingest_requests_per_connection": stats.requests as f64 / stats.connections.max(1) as f64,
+		"tower_cpu_us_per_appointment": tower_cpu_us,
+		"tower_cpu_us_per_appointment_first": tower_cpu_us_first,
+		"tower_reopen_s": reopen_s,
 		"ingest_api_first_per_s": api_first_per_s,
 		"ingest_direct_per_s": direct_per_s,
 		"ingest_direct_appointments": baseline_n,
@@ -289,7 +307,7 @@ async fn run_in(args: &TowerArgs, dir: &Path) -> Result<(), String> {
 		"scan_ms_max_empty": scan_empty_max,
 		"scan_stored_over_empty": scan_ms / scan_empty_ms.max(1e-9),
 		"trackers_after_scan": trackers,
-		"locator_index_entries": index_entries,
+		"locator_index_entries": stats.indexed_locators,
 		"disk_bytes": disk,
 		"disk_bytes_per_appointment": disk as f64 / n as f64,
 		"rss_mb": rss_end,
@@ -318,15 +336,17 @@ fn print_table(r: &serde_json::Value) {
 		("  first N' via API, appointments/s", f("ingest_api_first_per_s"), ""),
 		("  same N' direct to watcher, appointments/s", f("ingest_direct_per_s"), ""),
 		("  API / direct", f("ingest_api_over_direct"), "x"),
+		("  tower CPU per appointment, us", f("tower_cpu_us_per_appointment"), ""),
 		("  flushes per appointment", f("ingest_flushes_per_appointment"), ""),
 		("  HTTP connections", f("ingest_http_connections"), ""),
 		("  requests per connection", f("ingest_requests_per_connection"), ""),
+		("tower start-up with all stored, s", f("tower_reopen_s"), ""),
 		("scan, 0 stored, ms per block", f("scan_ms_per_block_empty"), ""),
 		("scan, all stored, ms per block", f("scan_ms_per_block"), ""),
 		("  slowest block, ms", f("scan_ms_max"), ""),
 		("  stored / empty", f("scan_stored_over_empty"), "x"),
 		("disk bytes per appointment", f("disk_bytes_per_appointment"), ""),
-		("RSS before ingest, MB", f("rss_mb_before_ingest"), ""),
+		("tower RSS before ingest, MB", f("rss_mb_before_ingest"), ""),
 		("RSS at 10% stored, MB", f("rss_mb_at_10pct"), ""),
 		("RSS at 50% stored, MB", f("rss_mb_at_50pct"), ""),
 		("RSS at the end, MB", f("rss_mb"), ""),

@@ -75,3 +75,44 @@ fn an_async_wait_is_registered_when_made_not_when_polled() {
 		Poll::Pending => panic!("a wait made before a completed flush is still pending"),
 	}
 }
+
+/// With a pace, every wait still ends, and only through a flush that started after the change
+/// it waits for was applied.
+#[test]
+fn a_paced_flush_acknowledges_only_changes_applied_before_it_started() {
+	use std::sync::atomic::{AtomicU64, Ordering};
+	use std::sync::Mutex;
+	const THREADS: u64 = 8;
+	const PER_THREAD: u64 = 20;
+	let applied = Arc::new(AtomicU64::new(0));
+	// What `applied` read when each flush started, in order.
+	let starts = Arc::new(Mutex::new(Vec::new()));
+	let (flush_applied, flush_starts) = (Arc::clone(&applied), Arc::clone(&starts));
+	let pace = std::time::Duration::from_millis(2);
+	let commit = Arc::new(
+		GroupCommit::start_with_pace("test-flush", pace, move || {
+			flush_starts.lock().unwrap().push(flush_applied.load(Ordering::SeqCst));
+			Ok(())
+		})
+		.unwrap(),
+	);
+	let threads: Vec<_> = (0..THREADS)
+		.map(|_| {
+			let (applied, commit, starts) =
+				(Arc::clone(&applied), Arc::clone(&commit), Arc::clone(&starts));
+			std::thread::spawn(move || {
+				for _ in 0..PER_THREAD {
+					let mine = applied.fetch_add(1, Ordering::SeqCst) + 1;
+					commit.wait_blocking().unwrap();
+					// Some flush that had started by now saw this change applied.
+					let seen = starts.lock().unwrap().iter().copied().max().unwrap_or(0);
+					assert!(seen >= mine, "acknowledged {mine} after flushes that saw {seen}");
+				}
+			})
+		})
+		.collect();
+	for thread in threads {
+		thread.join().unwrap();
+	}
+	assert!(commit.flushes() <= THREADS * PER_THREAD);
+}

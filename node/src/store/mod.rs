@@ -176,7 +176,11 @@ impl SledStore {
 	/// Fails if the database is already open, in this process or another one: sled holds an
 	/// exclusive lock on it while any handle is alive.
 	pub fn open(path: &Path) -> io::Result<SledStore> {
-		let options = SledOptions { flusher_name: FLUSHER_THREAD_NAME, cache_bytes: None };
+		let options = SledOptions {
+			flusher_name: FLUSHER_THREAD_NAME,
+			cache_bytes: None,
+			flush_pace: std::time::Duration::ZERO,
+		};
 		let db = SledDb::open(path, options)?;
 		let tree = db.db().open_tree(KV_TREE).map_err(io_err)?;
 		Ok(SledStore {

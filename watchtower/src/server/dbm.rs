@@ -22,6 +22,7 @@
 use std::collections::HashMap;
 use std::io;
 use std::path::Path;
+use std::time::Duration;
 
 use bitcoin::hashes::Hash;
 use bitcoin::secp256k1::SecretKey;
@@ -139,6 +140,31 @@ fn tower_io(e: io::Error) -> io::Error {
 	io::Error::other(format!("tower database: {e}"))
 }
 
+/// Goes through every appointment once, handing each locator to `each`; returns the slots each
+/// user's appointments take. A user's key is parsed once, not once per appointment (parsing
+/// a compressed key costs a square root: seconds over a million appointments).
+fn scan_appointments(db: &Db, mut each: impl FnMut(&Locator)) -> io::Result<HashMap<UserId, u32>> {
+	let mut by_key: HashMap<[u8; USER_ID_LEN], u32> = HashMap::new();
+	for entry in db.scan_prefix([APPOINTMENT]) {
+		let (key, value) = entry.map_err(to_io)?;
+		let corrupt = || io::Error::new(io::ErrorKind::InvalidData, "corrupt appointment key");
+		let locator = key.get(1..1 + LOCATOR_LEN).and_then(|l| Locator::from_slice(l).ok());
+		let user: Option<[u8; USER_ID_LEN]> =
+			key.get(1 + LOCATOR_LEN..).and_then(|u| u.try_into().ok());
+		let (Some(locator), Some(user)) = (locator, user) else { return Err(corrupt()) };
+		each(&locator);
+		let total = by_key.entry(user).or_default();
+		*total = total.saturating_add(slots_for(value.len().saturating_sub(8)));
+	}
+	let mut used = HashMap::with_capacity(by_key.len());
+	for (key, slots) in by_key {
+		let user = bitcoin::secp256k1::PublicKey::from_slice(&key)
+			.map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "corrupt appointment key"))?;
+		used.insert(UserId(user), slots);
+	}
+	Ok(used)
+}
+
 /// Name of the tower's flusher thread.
 const FLUSHER_THREAD_NAME: &str = "tower-flush";
 
@@ -146,22 +172,24 @@ const FLUSHER_THREAD_NAME: &str = "tower-flush";
 pub struct Dbm {
 	store: SledDb,
 	index: LocatorIndex,
+	/// The slots each user's appointments took when the database was opened (found by the same
+	/// scan that fills the index), until the gatekeeper takes them.
+	used_at_open: std::sync::Mutex<Option<HashMap<UserId, u32>>>,
 }
 
 impl Dbm {
-	/// Opens (or creates) the database in `dir`, with at most `cache_bytes` of page cache.
-	pub fn open(dir: &Path, cache_bytes: u64) -> io::Result<Dbm> {
-		let options =
-			SledOptions { flusher_name: FLUSHER_THREAD_NAME, cache_bytes: Some(cache_bytes) };
+	/// Opens (or creates) the database in `dir`, with at most `cache_bytes` of page cache and
+	/// group-commit flushes `flush_pace` apart at least.
+	pub fn open(dir: &Path, cache_bytes: u64, flush_pace: Duration) -> io::Result<Dbm> {
+		let options = SledOptions {
+			flusher_name: FLUSHER_THREAD_NAME,
+			cache_bytes: Some(cache_bytes),
+			flush_pace,
+		};
 		let store = SledDb::open(dir, options).map_err(tower_io)?;
 		let index = LocatorIndex::default();
-		for entry in store.db().scan_prefix([APPOINTMENT]) {
-			let (key, _) = entry.map_err(to_io)?;
-			if let Ok(locator) = Locator::from_slice(&key[1..1 + LOCATOR_LEN]) {
-				index.insert(&locator);
-			}
-		}
-		Ok(Dbm { store, index })
+		let used = scan_appointments(store.db(), |locator| index.insert(locator))?;
+		Ok(Dbm { store, index, used_at_open: std::sync::Mutex::new(Some(used)) })
 	}
 
 	/// The sled database (changes applied to it wait for [`Dbm::durable`]).
@@ -178,10 +206,9 @@ impl Dbm {
 	fn unindex(&self, locator: &Locator) -> io::Result<()> {
 		let mut key = [APPOINTMENT; 9];
 		key[1..].copy_from_slice(&locator.as_bytes()[..8]);
-		if self.db().scan_prefix(key).next().transpose().map_err(to_io)?.is_none() {
-			self.index.remove(index::prefix(locator));
-		}
-		Ok(())
+		self.index.remove_unless(index::prefix(locator), || {
+			Ok(self.db().scan_prefix(key).next().transpose().map_err(to_io)?.is_some())
+		})
 	}
 
 	/// Resolves once everything written before the call is on disk (shared flushes).
@@ -298,30 +325,38 @@ impl Dbm {
 		Ok(found)
 	}
 
-	/// How many users have an appointment with this locator, counting up to `limit`.
-	pub fn appointment_count_at(&self, locator: &Locator, limit: usize) -> io::Result<usize> {
-		let mut count = 0;
-		for entry in self.db().scan_prefix(locator_prefix(APPOINTMENT, locator)).keys().take(limit)
-		{
-			entry.map_err(to_io)?;
-			count += 1;
+	/// `user`'s appointment with this locator, if any, and how many users have one, counting
+	/// up to `limit`: one prefix lookup, and none at all for a locator the in-memory index does
+	/// not know (almost every new appointment).
+	pub fn appointments_of_at(
+		&self, locator: &Locator, user: &UserId, limit: usize,
+	) -> io::Result<(Option<StoredAppointment>, usize)> {
+		if !self.index.read().contains(&index::prefix(locator)) {
+			return Ok((None, 0));
 		}
-		Ok(count)
+		let own_key = locator_user_key(APPOINTMENT, locator, user);
+		let (mut own, mut count) = (None, 0);
+		for entry in self.db().scan_prefix(locator_prefix(APPOINTMENT, locator)) {
+			let (key, value) = entry.map_err(to_io)?;
+			if key == own_key[..] {
+				own = StoredAppointment::from_bytes(&value);
+			}
+			count += 1;
+			if own.is_some() && count >= limit {
+				break;
+			}
+		}
+		Ok((own, count.min(limit)))
 	}
 
-	/// The slots every user's appointments take, for loading the gatekeeper.
+	/// The slots every user's appointments take, for loading the gatekeeper: the count made
+	/// when the database was opened the first time it is asked for, a new scan after that.
 	pub fn used_slots(&self) -> io::Result<HashMap<UserId, u32>> {
-		let mut used: HashMap<UserId, u32> = HashMap::new();
-		for entry in self.db().scan_prefix([APPOINTMENT]) {
-			let (key, value) = entry.map_err(to_io)?;
-			let user = bitcoin::secp256k1::PublicKey::from_slice(&key[1 + LOCATOR_LEN..]).map_err(
-				|_| io::Error::new(io::ErrorKind::InvalidData, "corrupt appointment key"),
-			)?;
-			let slots = slots_for(value.len().saturating_sub(8));
-			let total = used.entry(UserId(user)).or_default();
-			*total = total.saturating_add(slots);
+		let at_open = self.used_at_open.lock().unwrap_or_else(|e| e.into_inner()).take();
+		match at_open {
+			Some(used) => Ok(used),
+			None => scan_appointments(self.db(), |_| ()),
 		}
-		Ok(used)
 	}
 
 	/// Removes one appointment and its index entry (not flushed).

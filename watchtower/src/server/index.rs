@@ -101,8 +101,18 @@ impl LocatorIndex {
 		self.prefixes.write().unwrap_or_else(|e| e.into_inner()).insert(prefix(locator));
 	}
 
-	pub(crate) fn remove(&self, prefix: u64) {
-		self.prefixes.write().unwrap_or_else(|e| e.into_inner()).remove(prefix);
+	/// Removes `prefix` unless `still_used` (asked while the index is locked) says an
+	/// appointment still has it: an insert of that prefix made meanwhile, after its appointment
+	/// was stored, waits for the lock, so it is never undone by a removal that looked before
+	/// that appointment was there.
+	pub(crate) fn remove_unless<E>(
+		&self, prefix: u64, still_used: impl FnOnce() -> Result<bool, E>,
+	) -> Result<(), E> {
+		let mut prefixes = self.prefixes.write().unwrap_or_else(|e| e.into_inner());
+		if !still_used()? {
+			prefixes.remove(prefix);
+		}
+		Ok(())
 	}
 
 	pub(crate) fn len(&self) -> usize {

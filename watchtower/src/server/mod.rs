@@ -79,7 +79,7 @@ impl TowerCore {
 		dir: &std::path::Path, options: &TowerOptions,
 		broadcaster: Arc<dyn BroadcasterInterface + Send + Sync>, refusals: Arc<Refusals>,
 	) -> io::Result<Arc<TowerCore>> {
-		let db = Arc::new(Dbm::open(dir, options.cache_bytes)?);
+		let db = Arc::new(Dbm::open(dir, options.cache_bytes, options.flush_pace)?);
 		let tower_sk = db.tower_key()?;
 		let height = db.tip()?.map_or(0, |(_, height)| height);
 		let gatekeeper =

@@ -31,6 +31,9 @@ pub const DEFAULT_MIN_BLOB_SIZE: usize = 16 + 60;
 pub const DEFAULT_MAX_BLOB_SIZE: usize = 64 * 1024;
 /// sled page cache: bounds the memory appointments take.
 pub const DEFAULT_CACHE_BYTES: u64 = 64 * 1024 * 1024;
+/// Group-commit flushes start at least this far apart: each sled flush seals and writes a log
+/// buffer and fsyncs, which costs far more than the few appointments it would cover unpaced.
+pub const DEFAULT_FLUSH_PACE: std::time::Duration = std::time::Duration::from_millis(5);
 /// Most HTTP connections open at once (each is a file descriptor and a read buffer).
 pub const DEFAULT_MAX_CONNECTIONS: usize = 512;
 /// A connection without a request in flight for this long is closed; a request head that
@@ -156,6 +159,8 @@ pub struct TowerOptions {
 	pub limits: Limits,
 	/// sled page cache, bytes: bounds the memory used by appointments.
 	pub cache_bytes: u64,
+	/// Group-commit flushes start at least this far apart (an idle tower flushes at once).
+	pub flush_pace: std::time::Duration,
 	/// Confirmations after which a penalty is final.
 	pub resolved_depth: u32,
 	/// HTTP connections.
@@ -169,6 +174,7 @@ impl Default for TowerOptions {
 			caps: RegistrationCaps::default(),
 			limits: Limits::default(),
 			cache_bytes: DEFAULT_CACHE_BYTES,
+			flush_pace: DEFAULT_FLUSH_PACE,
 			resolved_depth: crate::server::responder::IRREVOCABLY_RESOLVED,
 			connections: ConnectionLimits::default(),
 		}

@@ -67,10 +67,10 @@ impl Watcher {
 					format!("the dispute of locator {locator} was already seen and responded to"),
 				));
 			}
-			let old = self.db.appointment(&locator, &user).map_err(storage_error)?;
+			let cap = self.limits.max_appointments_per_locator;
+			let (old, count) =
+				self.db.appointments_of_at(&locator, &user, cap).map_err(storage_error)?;
 			if old.is_none() {
-				let cap = self.limits.max_appointments_per_locator;
-				let count = self.db.appointment_count_at(&locator, cap).map_err(storage_error)?;
 				if count >= cap {
 					return Err(exhausted(format!(
 						"locator {locator} already has the most appointments the tower takes ({cap})"
