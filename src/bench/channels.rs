@@ -18,7 +18,7 @@ use serde_json::json;
 
 use super::chain::Chain;
 use super::measure::ProcSample;
-use super::setup::{bounded, start_nodes, stop_nodes, wait_funded, NodeSpec};
+use super::setup::{bounded, start_nodes, stop_nodes, wait_funded, ChildRpcArgs, NodeSpec};
 use crate::progress::{self, Progress};
 use crate::regtest::launch::{wait_until, RpcEndpoint};
 
@@ -72,15 +72,9 @@ pub struct RestartProbeArgs {
 	/// Its store
 	#[arg(long)]
 	pub store: StoreKind,
-	/// bitcoind RPC `host:port`
-	#[arg(long)]
-	pub rpc_addr: String,
-	/// bitcoind RPC user
-	#[arg(long)]
-	pub rpc_user: String,
-	/// bitcoind RPC password
-	#[arg(long)]
-	pub rpc_password: String,
+	/// bitcoind
+	#[command(flatten)]
+	pub rpc: ChildRpcArgs,
 }
 
 /// What a restart probe prints.
@@ -329,8 +323,8 @@ async fn restarts(
 		let output = tokio::process::Command::new(&exe)
 			.args(["bench", "restart-probe", "--data-dir"])
 			.arg(data_dir)
-			.args(["--store", store.as_str(), "--rpc-addr", &rpc.addr, "--rpc-user", &rpc.user])
-			.args(["--rpc-password", &rpc.password])
+			.args(["--store", store.as_str()])
+			.args(ChildRpcArgs::flags(rpc))
 			.stdin(Stdio::null())
 			.stderr(Stdio::piped())
 			.output()
@@ -357,14 +351,8 @@ async fn restarts(
 
 /// The child side of [`restarts`].
 pub async fn restart_probe(args: RestartProbeArgs) -> Result<(), String> {
-	let config = super::setup::child_node_config(
-		&args.data_dir,
-		args.store,
-		&args.rpc_addr,
-		&args.rpc_user,
-		&args.rpc_password,
-		free_port()?,
-	)?;
+	let config =
+		super::setup::child_node_config(&args.data_dir, args.store, &args.rpc, free_port()?)?;
 	let started = Instant::now();
 	let node = Node::start(config).await.map_err(|e| e.to_string())?;
 	let start_ms = started.elapsed().as_secs_f64() * 1000.0;

@@ -14,18 +14,50 @@ use crate::regtest::launch::{wait_until, RpcEndpoint};
 /// Nodes started (and stopped) at once.
 pub const START_BATCH: usize = 50;
 
+/// The bitcoind the parent gives a benchmark's child process (a hub, a restart probe, a tower).
+#[derive(clap::Args, Debug, Clone)]
+pub struct ChildRpcArgs {
+	/// bitcoind RPC `host:port`
+	#[arg(long)]
+	pub rpc_addr: String,
+	/// bitcoind RPC user
+	#[arg(long)]
+	pub rpc_user: String,
+	/// bitcoind RPC password
+	#[arg(long)]
+	pub rpc_password: String,
+}
+
+impl ChildRpcArgs {
+	/// The flags that pass `rpc` to a child.
+	pub fn flags(rpc: &RpcEndpoint) -> [String; 6] {
+		[
+			"--rpc-addr".into(),
+			rpc.addr.clone(),
+			"--rpc-user".into(),
+			rpc.user.clone(),
+			"--rpc-password".into(),
+			rpc.password.clone(),
+		]
+	}
+
+	/// As an endpoint.
+	pub fn endpoint(&self) -> RpcEndpoint {
+		RpcEndpoint {
+			addr: self.rpc_addr.clone(),
+			user: self.rpc_user.clone(),
+			password: self.rpc_password.clone(),
+		}
+	}
+}
+
 /// The configuration of a benchmark node started in a child process of its own, in
 /// `data_dir` (whose last component is its name), on the store `store`, accepting peers on
 /// `port`, against the bitcoind the parent gave.
 pub fn child_node_config(
-	data_dir: &Path, store: StoreKind, rpc_addr: &str, rpc_user: &str, rpc_password: &str,
-	port: u16,
+	data_dir: &Path, store: StoreKind, rpc: &ChildRpcArgs, port: u16,
 ) -> Result<NodeConfig, String> {
-	let rpc = RpcEndpoint {
-		addr: rpc_addr.to_owned(),
-		user: rpc_user.to_owned(),
-		password: rpc_password.to_owned(),
-	};
+	let rpc = rpc.endpoint();
 	let parent = data_dir.parent().ok_or("data dir has no parent")?;
 	let name = data_dir.file_name().ok_or("data dir has no name")?.to_string_lossy();
 	let spec =

@@ -32,7 +32,8 @@ use serde_json::json;
 use crate::bench::measure::ProcSample;
 use crate::bitcoind::{Bitcoind, BitcoindConfig};
 use crate::progress::{self, Progress};
-use child::{RemoteTower, TowerRpc};
+use crate::regtest::launch::RpcEndpoint;
+use child::RemoteTower;
 use ingest::Sent;
 use workload::Workload;
 
@@ -203,9 +204,12 @@ async fn run_in(args: &TowerArgs, dir: &Path) -> Result<(), String> {
 
 	// 2. Ingest through the API of a tower in its own process.
 	let tower_dir = dir.join("tower");
-	let rpc_in =
-		TowerRpc { addr: &rpc, user: bitcoind.rpc_user(), password: bitcoind.rpc_password() };
-	let tower = RemoteTower::start(&tower_dir, args, rpc_in).await?;
+	let endpoint = RpcEndpoint {
+		addr: rpc.clone(),
+		user: bitcoind.rpc_user().to_owned(),
+		password: bitcoind.rpc_password().to_owned(),
+	};
+	let tower = RemoteTower::start(&tower_dir, args, &endpoint).await?;
 	let client = TowerClient::new(&tower.url);
 	for sk in workload.users() {
 		client.register(UserId::from_secret_key(sk)).await.map_err(|e| e.to_string())?;

@@ -19,7 +19,7 @@ use tokio::sync::mpsc;
 use super::protocol::{
 	read_line_blocking, to_line, Answer, Call, ChannelOpen, Ready, Request, Response,
 };
-use crate::bench::setup::child_node_config;
+use crate::bench::setup::{child_node_config, ChildRpcArgs};
 
 /// Answers waiting for stdout at most.
 const ANSWERS_QUEUED: usize = 1024;
@@ -42,15 +42,9 @@ pub struct HubProcessArgs {
 	/// Port it accepts peers on
 	#[arg(long)]
 	pub port: u16,
-	/// bitcoind RPC `host:port`
-	#[arg(long)]
-	pub rpc_addr: String,
-	/// bitcoind RPC user
-	#[arg(long)]
-	pub rpc_user: String,
-	/// bitcoind RPC password
-	#[arg(long)]
-	pub rpc_password: String,
+	/// bitcoind
+	#[command(flatten)]
+	pub rpc: ChildRpcArgs,
 	/// A watchtower to hand revoked states to (repeatable)
 	#[arg(long)]
 	pub tower: Vec<String>,
@@ -64,14 +58,7 @@ pub struct HubProcessArgs {
 
 /// Runs the hub until told to stop (or stdin ends).
 pub async fn run(args: HubProcessArgs) -> Result<(), String> {
-	let mut config = child_node_config(
-		&args.data_dir,
-		args.store,
-		&args.rpc_addr,
-		&args.rpc_user,
-		&args.rpc_password,
-		args.port,
-	)?;
+	let mut config = child_node_config(&args.data_dir, args.store, &args.rpc, args.port)?;
 	config.towers = args.tower.clone();
 	config.postgres_url = args.postgres_url.clone();
 	config.receive_delay = args.receive_delay.into();

@@ -21,6 +21,7 @@ use tokio::sync::oneshot;
 
 use super::protocol::{read_line, to_line, Answer, Call, ChannelOpen, Ready, Request, Response};
 use crate::bench::measure::ProcSample;
+use crate::bench::setup::ChildRpcArgs;
 use crate::regtest::launch::RpcEndpoint;
 
 /// How long the hub process may take to start its node.
@@ -68,8 +69,7 @@ impl RemoteHub {
 			.args(["bench", "hub-process", "--data-dir"])
 			.arg(launch.data_dir)
 			.args(["--store", launch.store.as_str(), "--port", &launch.port.to_string()])
-			.args(["--rpc-addr", &launch.rpc.addr, "--rpc-user", &launch.rpc.user])
-			.args(["--rpc-password", &launch.rpc.password]);
+			.args(ChildRpcArgs::flags(launch.rpc));
 		for tower in launch.towers {
 			command.args(["--tower", tower]);
 		}

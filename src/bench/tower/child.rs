@@ -20,6 +20,8 @@ use tokio::process::{Child, ChildStdin, ChildStdout};
 
 use crate::bench::hub::protocol::{read_line, read_line_blocking, to_line};
 use crate::bench::measure::ProcSample;
+use crate::bench::setup::ChildRpcArgs;
+use crate::regtest::launch::RpcEndpoint;
 
 /// How long the tower process may take to open its database and listen.
 const START_TIMEOUT: Duration = Duration::from_secs(300);
@@ -44,15 +46,9 @@ pub struct TowerProcessArgs {
 	/// Flushes this far apart at least, ms
 	#[arg(long)]
 	pub flush_pace_ms: u64,
-	/// bitcoind RPC `host:port` (penalties would go there)
-	#[arg(long)]
-	pub rpc_addr: String,
-	/// bitcoind RPC user
-	#[arg(long)]
-	pub rpc_user: String,
-	/// bitcoind RPC password
-	#[arg(long)]
-	pub rpc_password: String,
+	/// bitcoind (penalties would go there)
+	#[command(flatten)]
+	pub rpc: ChildRpcArgs,
 }
 
 /// The child's first line.
@@ -79,7 +75,8 @@ pub struct TowerStats {
 pub async fn run(args: TowerProcessArgs) -> Result<(), String> {
 	server::log::set_level(server::log::Level::Warn);
 	let options = super::options(args.appointments, args.users, args.cache_mb, args.flush_pace_ms);
-	let client = server::rpc_client(&args.rpc_addr, &args.rpc_user, &args.rpc_password)?;
+	let client =
+		server::rpc_client(&args.rpc.rpc_addr, &args.rpc.rpc_user, &args.rpc.rpc_password)?;
 	let refusals = Arc::new(Refusals::default());
 	let handle = tokio::runtime::Handle::current();
 	let carrier = Arc::new(Carrier::new(Arc::new(client), handle, Arc::clone(&refusals)));
@@ -130,20 +127,10 @@ pub struct RemoteTower {
 	pub url: String,
 }
 
-/// bitcoind as the tower process reaches it.
-pub struct TowerRpc<'a> {
-	/// `host:port`.
-	pub addr: &'a str,
-	/// RPC user.
-	pub user: &'a str,
-	/// RPC password.
-	pub password: &'a str,
-}
-
 impl RemoteTower {
 	/// Starts a tower on `data_dir` in a child process and waits until it listens.
 	pub async fn start(
-		data_dir: &Path, args: &super::TowerArgs, rpc: TowerRpc<'_>,
+		data_dir: &Path, args: &super::TowerArgs, rpc: &RpcEndpoint,
 	) -> Result<RemoteTower, String> {
 		let exe = std::env::current_exe().map_err(|e| format!("own executable: {e}"))?;
 		let mut child = tokio::process::Command::new(exe)
@@ -152,7 +139,7 @@ impl RemoteTower {
 			.args(["--appointments", &args.appointments.to_string()])
 			.args(["--users", &args.users.to_string(), "--cache-mb", &args.cache_mb.to_string()])
 			.args(["--flush-pace-ms", &args.flush_pace_ms.to_string()])
-			.args(["--rpc-addr", rpc.addr, "--rpc-user", rpc.user, "--rpc-password", rpc.password])
+			.args(ChildRpcArgs::flags(rpc))
 			.stdin(Stdio::piped())
 			.stdout(Stdio::piped())
 			.stderr(Stdio::inherit())

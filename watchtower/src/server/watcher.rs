@@ -70,12 +70,10 @@ impl Watcher {
 			let cap = self.limits.max_appointments_per_locator;
 			let (old, count) =
 				self.db.appointments_of_at(&locator, &user, cap).map_err(storage_error)?;
-			if old.is_none() {
-				if count >= cap {
-					return Err(exhausted(format!(
-						"locator {locator} already has the most appointments the tower takes ({cap})"
-					)));
-				}
+			if old.is_none() && count >= cap {
+				return Err(exhausted(format!(
+					"locator {locator} already has the most appointments the tower takes ({cap})"
+				)));
 			}
 			let old_slots = old.map_or(0, |a| slots_for(a.encrypted_blob.len()));
 			let new_slots = slots_for(req.appointment.encrypted_blob.len());
