@@ -392,6 +392,7 @@ fn every_variable_keeps_its_name() {
 		"FULGUR_TOWER_MAX_APPOINTMENTS_PER_LOCATOR",
 		"FULGUR_TOWER_MAX_CONNECTIONS",
 		"FULGUR_TOWER_IDLE_TIMEOUT_SECS",
+		"FULGUR_TOWER_FLUSH_PACE_MS",
 	];
 	let regtest_names = ["FULGUR_REGTEST_NODES", "FULGUR_REGTEST_DIR", "FULGUR_REGTEST_CONFIG"];
 	let command = command_line();
