@@ -172,15 +172,15 @@ const FLUSHER_THREAD_NAME: &str = "tower-flush";
 pub struct Dbm {
 	store: SledDb,
 	index: LocatorIndex,
-	/// The slots each user's appointments took when the database was opened (found by the same
-	/// scan that fills the index), until the gatekeeper takes them.
-	used_at_open: std::sync::Mutex<Option<HashMap<UserId, u32>>>,
 }
 
 impl Dbm {
 	/// Opens (or creates) the database in `dir`, with at most `cache_bytes` of page cache and
-	/// group-commit flushes `flush_pace` apart at least.
-	pub fn open(dir: &Path, cache_bytes: u64, flush_pace: Duration) -> io::Result<Dbm> {
+	/// group-commit flushes `flush_pace` apart at least; also answers the slots each user's
+	/// appointments take (for the gatekeeper), counted by the scan that fills the index.
+	pub fn open(
+		dir: &Path, cache_bytes: u64, flush_pace: Duration,
+	) -> io::Result<(Dbm, HashMap<UserId, u32>)> {
 		let options = SledOptions {
 			flusher_name: FLUSHER_THREAD_NAME,
 			cache_bytes: Some(cache_bytes),
@@ -189,7 +189,7 @@ impl Dbm {
 		let store = SledDb::open(dir, options).map_err(tower_io)?;
 		let index = LocatorIndex::default();
 		let used = scan_appointments(store.db(), |locator| index.insert(locator))?;
-		Ok(Dbm { store, index, used_at_open: std::sync::Mutex::new(Some(used)) })
+		Ok((Dbm { store, index }, used))
 	}
 
 	/// The sled database (changes applied to it wait for [`Dbm::durable`]).
@@ -325,11 +325,11 @@ impl Dbm {
 		Ok(found)
 	}
 
-	/// `user`'s appointment with this locator, if any, and how many users have one, counting
-	/// up to `limit`: one prefix lookup, and none at all for a locator the in-memory index does
-	/// not know (almost every new appointment).
+	/// `user`'s appointment with this locator, if any, and how many users have one (no more
+	/// than the per-locator cap the tower refuses past): one prefix lookup, and none at all for
+	/// a locator the in-memory index does not know (almost every new appointment).
 	pub fn appointments_of_at(
-		&self, locator: &Locator, user: &UserId, limit: usize,
+		&self, locator: &Locator, user: &UserId,
 	) -> io::Result<(Option<StoredAppointment>, usize)> {
 		if !self.index.read().contains(&index::prefix(locator)) {
 			return Ok((None, 0));
@@ -342,21 +342,8 @@ impl Dbm {
 				own = StoredAppointment::from_bytes(&value);
 			}
 			count += 1;
-			if own.is_some() && count >= limit {
-				break;
-			}
 		}
-		Ok((own, count.min(limit)))
-	}
-
-	/// The slots every user's appointments take, for loading the gatekeeper: the count made
-	/// when the database was opened the first time it is asked for, a new scan after that.
-	pub fn used_slots(&self) -> io::Result<HashMap<UserId, u32>> {
-		let at_open = self.used_at_open.lock().unwrap_or_else(|e| e.into_inner()).take();
-		match at_open {
-			Some(used) => Ok(used),
-			None => scan_appointments(self.db(), |_| ()),
-		}
+		Ok((own, count))
 	}
 
 	/// Removes one appointment and its index entry (not flushed).

@@ -92,12 +92,12 @@ pub struct Gatekeeper {
 }
 
 impl Gatekeeper {
-	/// Loads the users from `db` (with the slots their appointments take); `height` is the
-	/// height of the last block processed.
+	/// Loads the users from `db`, with `used`, the slots their appointments take (as
+	/// [`Dbm::open`] counted them); `height` is the height of the last block processed.
 	pub fn new(
-		db: Arc<Dbm>, config: SubscriptionConfig, caps: RegistrationCaps, height: u32,
+		db: Arc<Dbm>, mut used: HashMap<UserId, u32>, config: SubscriptionConfig,
+		caps: RegistrationCaps, height: u32,
 	) -> io::Result<Self> {
-		let mut used = db.used_slots()?;
 		let mut users = Users::default();
 		for (user, info) in db.users()? {
 			let used_slots = used.remove(&user).unwrap_or(0);

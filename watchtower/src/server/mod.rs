@@ -79,11 +79,17 @@ impl TowerCore {
 		dir: &std::path::Path, options: &TowerOptions,
 		broadcaster: Arc<dyn BroadcasterInterface + Send + Sync>, refusals: Arc<Refusals>,
 	) -> io::Result<Arc<TowerCore>> {
-		let db = Arc::new(Dbm::open(dir, options.cache_bytes, options.flush_pace)?);
+		let (db, used_slots) = Dbm::open(dir, options.cache_bytes, options.flush_pace)?;
+		let db = Arc::new(db);
 		let tower_sk = db.tower_key()?;
 		let height = db.tip()?.map_or(0, |(_, height)| height);
-		let gatekeeper =
-			Arc::new(Gatekeeper::new(Arc::clone(&db), options.subscription, options.caps, height)?);
+		let gatekeeper = Arc::new(Gatekeeper::new(
+			Arc::clone(&db),
+			used_slots,
+			options.subscription,
+			options.caps,
+			height,
+		)?);
 		let responder = Arc::new(Responder::new(
 			Arc::clone(&db),
 			Arc::clone(&gatekeeper),

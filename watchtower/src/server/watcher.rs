@@ -69,7 +69,7 @@ impl Watcher {
 			}
 			let cap = self.limits.max_appointments_per_locator;
 			let (old, count) =
-				self.db.appointments_of_at(&locator, &user, cap).map_err(storage_error)?;
+				self.db.appointments_of_at(&locator, &user).map_err(storage_error)?;
 			if old.is_none() && count >= cap {
 				return Err(exhausted(format!(
 					"locator {locator} already has the most appointments the tower takes ({cap})"

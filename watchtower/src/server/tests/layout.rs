@@ -31,7 +31,7 @@ fn a_database_in_the_earlier_layout_opens() {
 		db.flush().unwrap();
 	}
 
-	let db = Dbm::open(dir.path(), 1 << 20, std::time::Duration::ZERO).unwrap();
+	let (db, _) = Dbm::open(dir.path(), 1 << 20, std::time::Duration::ZERO).unwrap();
 	let user = UserId(user);
 	let info = UserInfo { available_slots: 5, subscription_start: 100, subscription_expiry: 4420 };
 	assert_eq!(db.users().unwrap(), vec![(user, info)]);
