@@ -8,7 +8,9 @@
 //! invoice chooses among them by LDK's rules (`invoice_utils::sort_and_filter_channels`):
 //! no hints when a public channel is in the graph; otherwise per peer the channel LDK would
 //! prefer, then those with the inbound capacity for the amount and a connected peer, the
-//! smallest sufficient first (the largest first when none suffices), three at most.
+//! smallest sufficient first (the largest first when none suffices), three at most. One
+//! departure from LDK: an announced channel is hinted by its own short channel id, not its
+//! alias (see [`hint_scid`]).
 //!
 //! Invariant: a hint is at most [`ROUTE_HINT_REFRESH`] older than the channel it describes;
 //! what it may get wrong in that time (a peer that just went offline, capacity a payment
@@ -55,8 +57,13 @@ impl Snapshot {
 	fn of(channels: Vec<ChannelDetails>) -> Snapshot {
 		let mut snapshot = Snapshot::default();
 		for channel in channels.into_iter().filter(|c| c.is_channel_ready) {
+			let scid = hint_scid(
+				channel.is_announced,
+				channel.short_channel_id,
+				channel.inbound_scid_alias,
+			);
 			let (Some(scid), Some(forwarding)) =
-				(channel.get_inbound_payment_scid(), channel.counterparty.forwarding_info.as_ref())
+				(scid, channel.counterparty.forwarding_info.as_ref())
 			else {
 				continue;
 			};
@@ -148,6 +155,21 @@ impl Snapshot {
 	}
 }
 
+/// The short channel id a hint names. An announced channel's own: LDK's router takes the
+/// graph's entry for a hinted id it knows, so a payer that has heard the peer's latest
+/// `channel_update` pays by it, not by the fee this snapshot (and this node's last view of its
+/// peer) carried; under the alias, which no graph knows, a hint a moment old undercut a fee
+/// just raised and the peer accepted the old fee for LDK's grace period. An unannounced
+/// channel is named by its alias (the id the peer forwards by that does not reveal the
+/// funding output), as LDK's `get_inbound_payment_scid` does.
+fn hint_scid(is_announced: bool, real: Option<u64>, alias: Option<u64>) -> Option<u64> {
+	if is_announced {
+		real.or(alias)
+	} else {
+		alias.or(real)
+	}
+}
+
 /// Between two channels with one peer, whether the current one stays (LDK's rule: with an
 /// amount, the smallest channel with 10% to spare over it, else the largest).
 fn prefer_current(amount_msat: Option<u64>, current: u64, candidate: u64) -> bool {
@@ -222,6 +244,15 @@ mod tests {
 			is_usable: usable,
 			is_announced: false,
 		}
+	}
+
+	#[test]
+	fn an_announced_channel_is_hinted_by_its_own_id_an_unannounced_one_by_its_alias() {
+		assert_eq!(hint_scid(true, Some(7), Some(42)), Some(7));
+		assert_eq!(hint_scid(true, None, Some(42)), Some(42));
+		assert_eq!(hint_scid(false, Some(7), Some(42)), Some(42));
+		assert_eq!(hint_scid(false, Some(7), None), Some(7));
+		assert_eq!(hint_scid(false, None, None), None);
 	}
 
 	fn scids(hints: &[RouteHint]) -> Vec<u64> {

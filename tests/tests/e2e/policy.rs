@@ -4,11 +4,13 @@
 //! exactly what the new policy says; `POST /v1/channels/policy` changes every channel;
 //! what cannot be set, or set so, is refused and changes nothing; a restart keeps it.
 
+use fulgur_api::client::Method;
 use fulgur_api::wire::channels::OpenChannelRequest;
 use fulgur_api::wire::keys::ApiScope;
 use fulgur_api::wire::payments::{PayRequest, PaymentStatus};
 use fulgur_api::wire::policy::{ForwardingPolicy, PolicyUpdateBody};
 use fulgur_api::wire::routing::ChannelPolicy;
+use fulgur_api::wire::utilities::DecodedInvoice;
 use fulgur_api::{ApiClient, ClientError};
 use fulgur_node::config::ForwardingDefaults;
 use fulgur_tests::topology::ChannelSpec;
@@ -33,10 +35,18 @@ async fn bobs_direction(net: &TestNet, viewer: &str, scid: &str) -> Option<Chann
 	}
 }
 
-/// alice pays carol [`AMOUNT_MSAT`] and answers the fee she paid.
-async fn alice_pays_carol(net: &TestNet, what: &str) -> u64 {
-	let invoice =
-		net.api("carol").create_invoice(Some(AMOUNT_MSAT), what, None).await.expect("invoice");
+/// alice pays carol [`AMOUNT_MSAT`] and answers the fee she paid. Any route hint carol's
+/// invoice carries names the announced channel `scid` by its own id, the one alice's graph
+/// has (under an alias, a hint with bob's fee as carol last saw it would win over the graph).
+async fn alice_pays_carol(net: &TestNet, what: &str, scid: &str) -> u64 {
+	let carol = net.api("carol");
+	let invoice = carol.create_invoice(Some(AMOUNT_MSAT), what, None).await.expect("invoice");
+	let body = serde_json::json!({ "invoice": invoice.bolt11 });
+	let decoded = carol.request(Method::POST, "/v1/decode", Some(body)).await.expect("decode");
+	let decoded: DecodedInvoice = serde_json::from_value(decoded).expect("decoded invoice");
+	for hop in decoded.route_hints.iter().flatten() {
+		assert_eq!(hop.short_channel_id, scid, "{what}: a hint not by the channel's id: {hop:?}");
+	}
 	let req = PayRequest { invoice: invoice.bolt11.clone(), amount_msat: None, max_fee_msat: None };
 	let paid = net.api("alice").pay(&req, true).await.expect("pay");
 	assert_eq!(paid.status, PaymentStatus::Succeeded, "{paid:?}");
@@ -91,7 +101,7 @@ async fn a_fee_change_reaches_the_payer_through_gossip_and_is_what_it_pays() {
 	assert_eq!((gossiped.fee_ppm, gossiped.cltv_expiry_delta), (10, 80), "{gossiped:?}");
 	assert_eq!(Some(gossiped.htlc_maximum_msat), policy.htlc_maximum_msat, "{gossiped:?}");
 	assert_eq!(Some(gossiped.htlc_minimum_msat), policy.htlc_minimum_msat, "{gossiped:?}");
-	assert_eq!(alice_pays_carol(&net, "before").await, fee(1_500, 10, AMOUNT_MSAT));
+	assert_eq!(alice_pays_carol(&net, "before", &scid).await, fee(1_500, 10, AMOUNT_MSAT));
 
 	// bob raises his fee on bob→carol: the answer is the new policy, and so is the channel.
 	let raise = PolicyUpdateBody {
@@ -113,7 +123,7 @@ async fn a_fee_change_reaches_the_payer_through_gossip_and_is_what_it_pays() {
 	.await;
 	let gossiped = bobs_direction(&net, "alice", &scid).await.expect("bob's direction");
 	assert_eq!((gossiped.base_fee_msat, gossiped.cltv_expiry_delta), (2_000, 100), "{gossiped:?}");
-	let paid = alice_pays_carol(&net, "after").await;
+	let paid = alice_pays_carol(&net, "after", &scid).await;
 	assert_eq!(paid, fee(2_000, 500, AMOUNT_MSAT), "the new policy's fee");
 
 	// Refused, each with a clear 400, changing nothing.
