@@ -108,6 +108,26 @@ pub trait NodeStore: KVStore + KVStoreSync + Send + Sync {
 	/// Counters since the store was opened.
 	fn stats(&self) -> StoreStats;
 
+	/// Every key of a namespace with its value, in key order: what a list then a read of each
+	/// key answers, which a store that can (PostgreSQL) answers in one query instead of one per
+	/// key (start-up reads the channel manager's thousands of chunks this way).
+	fn read_namespace(
+		&self, primary_namespace: &str, secondary_namespace: &str,
+	) -> Result<Vec<(String, Vec<u8>)>, LdkIoError> {
+		let keys = KVStoreSync::list(self, primary_namespace, secondary_namespace)?;
+		let mut found = Vec::with_capacity(keys.len());
+		for key in keys {
+			match KVStoreSync::read(self, primary_namespace, secondary_namespace, &key) {
+				Ok(value) => found.push((key, value)),
+				// Removed since the list: as if listed a moment later.
+				Err(e) if e.kind() == lightning::io::ErrorKind::NotFound => {}
+				Err(e) => return Err(e),
+			}
+		}
+		found.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+		Ok(found)
+	}
+
 	/// Writes `writes` in their order (issued before this returns, as a write is); the
 	/// future resolves once all are durable, or with the first error. A store that can
 	/// commits them as one unit, all or none (PostgreSQL: one transaction); the others

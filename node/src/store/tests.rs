@@ -126,6 +126,10 @@ macro_rules! contract_tests {
 				super::sync_calls_inside_a_single_threaded_runtime_complete::<$fixture>();
 			}
 			#[test]
+			fn a_namespace_reads_whole_with_its_latest_values() {
+				super::a_namespace_reads_whole_with_its_latest_values::<$fixture>();
+			}
+			#[test]
 			fn data_survives_reopen() {
 				super::data_survives_reopen::<$fixture>();
 			}
@@ -221,6 +225,31 @@ fn sync_roundtrip<F: Fixture>() {
 	assert_eq!(stats.removes, 3);
 	assert_eq!(stats.bytes_written, 7);
 	assert!(stats.flushes >= 1);
+}
+
+/// `read_namespace` answers what a list and a read of each key would: committed values and
+/// pending ones (a lazy remove still waiting for its batch on PostgreSQL), not the keys of a
+/// nested or a neighbouring namespace.
+fn a_namespace_reads_whole_with_its_latest_values<F: Fixture>() {
+	let (_dir, store) = temp_store::<F>();
+	for (key, value) in [("b", 2u8), ("a", 1), ("c", 3), ("gone", 4)] {
+		KVStoreSync::write(&store, "fulgur_manager", "chunks", key, vec![value; 3]).unwrap();
+	}
+	KVStoreSync::write(&store, "fulgur_manager", "", "manifest", vec![9]).unwrap();
+	KVStoreSync::write(&store, "fulgur_manager", "chunksx", "z", vec![9]).unwrap();
+	KVStoreSync::write(&store, "fulgur_manager", "chunks", "b", vec![20]).unwrap();
+	KVStoreSync::remove(&store, "fulgur_manager", "chunks", "gone", true).unwrap();
+	let want = |pairs: &[(&str, Vec<u8>)]| -> Vec<(String, Vec<u8>)> {
+		pairs.iter().map(|(k, v)| ((*k).to_owned(), v.clone())).collect()
+	};
+	let expected = want(&[("a", vec![1; 3]), ("b", vec![20]), ("c", vec![3; 3])]);
+	assert_eq!(store.read_namespace("fulgur_manager", "chunks").unwrap(), expected);
+	assert!(store.read_namespace("fulgur_manager", "nothing").unwrap().is_empty());
+	// The same once everything is committed.
+	KVStoreSync::write(&store, "fulgur_manager", "chunks", "d", vec![4]).unwrap();
+	let mut expected = expected;
+	expected.push(("d".to_owned(), vec![4]));
+	assert_eq!(store.read_namespace("fulgur_manager", "chunks").unwrap(), expected);
 }
 
 async fn async_roundtrip<F: Fixture>() {

@@ -54,7 +54,7 @@ fn cuts_are_bounded_and_cover_everything() {
 	assert!(rest.iter().all(|r| (MIN_CHUNK..=MAX_CHUNK).contains(&r.len())));
 	assert!(last.len() <= MAX_CHUNK);
 	let average = data.len() / ranges.len();
-	assert!((3 * 1024..8 * 1024).contains(&average), "average chunk {average} bytes");
+	assert!((768..2048).contains(&average), "average chunk {average} bytes");
 	// Runs of one byte value (no content to cut on) still end at the maximum.
 	assert!(cut(&vec![0u8; 200_000]).iter().all(|r| r.len() <= MAX_CHUNK));
 	assert_eq!(cut(&[]), Vec::<Range<usize>>::new());

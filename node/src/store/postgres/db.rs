@@ -81,6 +81,8 @@ const READ: &str = "SELECT value FROM fulgur_kv
 	WHERE primary_namespace = $1 AND secondary_namespace = $2 AND key = $3";
 const LIST: &str =
 	"SELECT key FROM fulgur_kv WHERE primary_namespace = $1 AND secondary_namespace = $2";
+const READ_NAMESPACE: &str = "SELECT key, value FROM fulgur_kv
+	WHERE primary_namespace = $1 AND secondary_namespace = $2";
 const LIST_ALL: &str = "SELECT primary_namespace, secondary_namespace, key FROM fulgur_kv";
 
 /// Where the store connects, who it writes as, and whether it is closing (then nothing is
@@ -171,6 +173,7 @@ struct Session {
 	read: Statement,
 	list: Statement,
 	list_all: Statement,
+	read_namespace: Statement,
 }
 
 pub(super) async fn connect(target: &Target) -> Result<Client, tokio_postgres::Error> {
@@ -188,6 +191,7 @@ async fn prepare(client: Client) -> Result<Session, tokio_postgres::Error> {
 		read: client.prepare(READ).await?,
 		list: client.prepare(LIST).await?,
 		list_all: client.prepare(LIST_ALL).await?,
+		read_namespace: client.prepare(READ_NAMESPACE).await?,
 		client,
 	})
 }
@@ -340,6 +344,18 @@ impl Connection {
 	pub(super) async fn list(&mut self, p: &str, s: &str) -> io::Result<Vec<String>> {
 		let rows = retrying!(self, |session| session.client.query(&session.list, &[&p, &s]))?;
 		rows.iter().map(|row| row.try_get(0).map_err(|e| to_io(&self.target, e))).collect()
+	}
+
+	/// The stored keys of a namespace and their values, in one query.
+	pub(super) async fn read_namespace(
+		&mut self, p: &str, s: &str,
+	) -> io::Result<Vec<(String, Vec<u8>)>> {
+		let rows =
+			retrying!(self, |session| session.client.query(&session.read_namespace, &[&p, &s]))?;
+		rows.iter()
+			.map(|row| Ok((row.try_get(0)?, row.try_get(1)?)))
+			.collect::<Result<_, tokio_postgres::Error>>()
+			.map_err(|e| to_io(&self.target, e))
 	}
 
 	/// Every stored key.

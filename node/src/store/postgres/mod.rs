@@ -74,6 +74,7 @@ enum ReadRequest {
 	Read(FullKey, Reply<Vec<u8>>),
 	List(String, String, Reply<Vec<String>>),
 	ListAll(Reply<Vec<FullKey>>),
+	ReadNamespace(String, String, Reply<Vec<(String, Vec<u8>)>>),
 }
 
 /// A durable LDK key-value store on PostgreSQL, with group commit.
@@ -356,6 +357,9 @@ fn run_reader(
 			}
 			ReadRequest::List(p, s, reply) => reply.send(runtime.block_on(connection.list(&p, &s))),
 			ReadRequest::ListAll(reply) => reply.send(runtime.block_on(connection.list_all())),
+			ReadRequest::ReadNamespace(p, s, reply) => {
+				reply.send(runtime.block_on(connection.read_namespace(&p, &s)))
+			}
 		}
 	}
 }
@@ -447,6 +451,34 @@ impl MigratableKVStore for PostgresStore {
 impl super::NodeStore for PostgresStore {
 	fn stats(&self) -> StoreStats {
 		PostgresStore::stats(self)
+	}
+
+	/// One query, with the pending changes (snapshot taken before the database was asked)
+	/// laid over its answer.
+	fn read_namespace(&self, p: &str, s: &str) -> Result<Vec<(String, Vec<u8>)>, LdkIoError> {
+		check_names("read", p, s, None).map_err(to_ldk)?;
+		let overlay = self.inner.pending.namespace(Some((p, s)));
+		let (ps, ss) = (p.to_owned(), s.to_owned());
+		let stored =
+			self.ask_blocking(|reply| ReadRequest::ReadNamespace(ps, ss, reply)).map_err(to_ldk)?;
+		let mut found: std::collections::BTreeMap<String, Vec<u8>> = stored.into_iter().collect();
+		// Each key changed since the snapshot is taken as it is now.
+		for key in overlay.into_keys() {
+			let now = match self.inner.pending.look_up(&key) {
+				Overlay::Changed(value) => value.map(|v| v.to_vec()),
+				// Committed meanwhile, perhaps after the database answered: asked again.
+				Overlay::Unchanged => match KVStoreSync::read(self, p, s, &key.2) {
+					Ok(value) => Some(value),
+					Err(e) if e.kind() == lightning::io::ErrorKind::NotFound => None,
+					Err(e) => return Err(e),
+				},
+			};
+			match now {
+				Some(value) => found.insert(key.2, value),
+				None => found.remove(&key.2),
+			};
+		}
+		Ok(found.into_iter().collect())
 	}
 
 	/// All in one batch, so one transaction: the manager barrier's manager and monitors
