@@ -83,9 +83,12 @@ impl KVStoreSync for Recording {
 		if p == manager_chunks::NAMESPACE && s == manager_chunks::CHUNKS {
 			self.chunk_bytes.fetch_add(buf.len() as u64, Ordering::SeqCst);
 		} else if p == manager_chunks::NAMESPACE {
-			let manager = manager_chunks::assemble_for_tests(&self.inner, &buf)
+			// A whole manifest or an edit: the manager the store holds once it is there.
+			KVStoreSync::write(&self.inner, p, s, k, buf)?;
+			let manager = manager_chunks::current_for_tests(&self.inner)
 				.expect("every chunk a manifest names is in the store before it");
 			self.log.lock().unwrap().push((true, version(&manager)));
+			return Ok(());
 		} else {
 			self.log.lock().unwrap().push((false, version(&buf)));
 		}

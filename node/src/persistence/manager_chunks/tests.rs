@@ -134,6 +134,7 @@ fn whatever_prefix_of_a_write_a_crash_keeps_reads_as_one_whole_manager() {
 	write(&base, &mut chunks, first.clone());
 	let encoded = chunks.encode(second.clone());
 	assert!(encoded.writes.len() > 2);
+	assert_eq!(list_record(&encoded).0, EDITS, "the second write's list is an edit");
 	for kept in 0..=encoded.writes.len() {
 		let store = MemoryStore::new();
 		write(&store, &mut load(&store).expect("load").chunks, first.clone());
@@ -218,4 +219,75 @@ async fn a_whole_manager_from_before_chunks_is_read_then_replaced() {
 	assert_eq!(load(&store).expect("load").bytes.as_deref(), Some(&whole[..]));
 	assert!(exists(&store).await.expect("exists"));
 	assert!(!exists(&MemoryStore::new()).await.expect("exists"));
+}
+
+fn edit_keys(store: &MemoryStore) -> Vec<String> {
+	KVStoreSync::list(store, NAMESPACE, EDITS).expect("list")
+}
+
+/// The list record of an encode: (secondary namespace, bytes).
+fn list_record(encoded: &Encoded) -> (String, usize) {
+	let (_, s, _, v) = encoded.writes.last().expect("a list record");
+	(s.clone(), v.len())
+}
+
+#[test]
+fn small_changes_write_edits_and_a_whole_manifest_replaces_them_once_they_add_up() {
+	let store = MemoryStore::new();
+	let mut chunks = load(&store).expect("load").chunks;
+	let mut bytes = manager_like(400_000, 9);
+	let first = chunks.encode(bytes.clone());
+	let (kind, whole_len) = list_record(&first);
+	assert_eq!(kind, "", "the first record is a whole manifest");
+	apply(&store, &first.writes);
+	remove(&store, chunks.committed(first.next));
+	let (mut edits, mut wholes) = (0, 0);
+	for round in 0..200usize {
+		bytes[(round * 7_919) % 390_000] ^= 0x5a;
+		let encoded = chunks.encode(bytes.clone());
+		let (kind, len) = list_record(&encoded);
+		if kind == EDITS {
+			edits += 1;
+			assert!(len < whole_len / 20, "an edit of {len} bytes, the manifest {whole_len}");
+		} else {
+			wholes += 1;
+		}
+		apply(&store, &encoded.writes);
+		remove(&store, chunks.committed(encoded.next));
+		let loaded = load(&store).expect("load");
+		assert_eq!(loaded.bytes.as_deref(), Some(&bytes[..]), "round {round}");
+		assert_eq!(stored_chunks(&store), loaded.chunks.chunk_count(), "round {round}");
+		if kind != EDITS {
+			assert!(edit_keys(&store).is_empty(), "a whole manifest leaves no edit behind");
+		}
+	}
+	assert!(edits > 100 && wholes >= 1, "{edits} edits, {wholes} whole manifests");
+}
+
+#[test]
+fn a_damaged_edit_is_an_error_and_an_edit_before_the_manifest_is_dropped() {
+	let store = MemoryStore::new();
+	let mut chunks = load(&store).expect("load").chunks;
+	let mut bytes = manager_like(100_000, 10);
+	write(&store, &mut chunks, bytes.clone());
+	bytes[5_000] ^= 1;
+	write(&store, &mut chunks, bytes.clone());
+	let names = edit_keys(&store);
+	assert_eq!(names.len(), 1, "{names:?}");
+	let good = KVStoreSync::read(&store, NAMESPACE, EDITS, &names[0]).expect("read");
+	// Any byte changed: refused, never another manager.
+	for at in [9, 13, good.len() - 1] {
+		let mut damaged = good.clone();
+		damaged[at] ^= 1;
+		KVStoreSync::write(&store, NAMESPACE, EDITS, &names[0], damaged).expect("write");
+		let e = load(&store).err().expect("a damaged edit is refused");
+		assert_eq!(e.kind(), io::ErrorKind::InvalidData, "byte {at}: {e}");
+	}
+	KVStoreSync::write(&store, NAMESPACE, EDITS, &names[0], good).expect("write");
+	assert_eq!(load(&store).expect("load").bytes.as_deref(), Some(&bytes[..]));
+	// An edit older than the whole manifest (its removal cut short by a crash) is ignored,
+	// then removed.
+	KVStoreSync::write(&store, NAMESPACE, EDITS, &chunk_key(0), vec![1; 40]).expect("write");
+	assert_eq!(load(&store).expect("load").bytes.as_deref(), Some(&bytes[..]));
+	assert_eq!(edit_keys(&store), names);
 }
