@@ -244,7 +244,10 @@ impl Edit {
 		if list_checksum(previous.iter().copied()) != self.before {
 			return Err(wrong("made for another list of chunks"));
 		}
-		let mut entries = Vec::with_capacity(self.count as usize);
+		// A damaged count must not size an allocation: at most what the ops can make.
+		let inserted: usize =
+			self.ops.iter().map(|op| if let Op::Insert(new) = op { new.len() } else { 0 }).sum();
+		let mut entries = Vec::with_capacity((self.count as usize).min(previous.len() + inserted));
 		for op in &self.ops {
 			match op {
 				Op::Copy { start, count } => {
