@@ -201,8 +201,8 @@ pub struct NextManifest(Written, Wrote);
 enum Wrote {
 	/// None: the manager did not change.
 	Nothing,
-	/// A whole manifest of this length.
-	Whole { len: usize },
+	/// A whole manifest of this sequence and length.
+	Whole { seq: u64, len: usize },
 	/// An edit of this sequence and length.
 	Edit { seq: u64, len: usize },
 }
@@ -216,6 +216,8 @@ pub struct ManagerChunks {
 	legacy_present: bool,
 	/// A write failed since the last one that landed: the manifest on disk may be that one's.
 	uncertain: bool,
+	/// The sequence of the record the list on disk ends with (0: none, or version 1).
+	seq: u64,
 	/// The sequence of the next manifest record (whole or edit); never used twice.
 	next_seq: u64,
 	/// The length of the whole manifest on disk; 0 when there is none of version 2 (the next
@@ -295,7 +297,9 @@ impl ManagerChunks {
 		self.next_seq += 1;
 		let entries = next.entries();
 		let total = next.bytes.len() as u64;
-		if !self.uncertain && self.whole_len > 0 {
+		// An edit only right after the record it edits: start-up replays edits in an unbroken
+		// run from the whole manifest on, and drops any after a gap.
+		if !self.uncertain && self.whole_len > 0 && seq == self.seq + 1 {
 			let before = manifest::list_checksum(self.written.chunks.iter().map(|(e, _)| *e));
 			let after = manifest::list_checksum(entries.iter().copied());
 			let ops = manifest::ops(&entries, sources);
@@ -309,7 +313,7 @@ impl ManagerChunks {
 		let whole = manifest::whole(seq, total, &entries);
 		let len = whole.len();
 		let record = (NAMESPACE.to_owned(), String::new(), MANIFEST_KEY.to_owned(), whole);
-		(record, Wrote::Whole { len })
+		(record, Wrote::Whole { seq, len })
 	}
 
 	/// A chunk of the last manager written that `rest` starts with, found without hashing:
@@ -345,17 +349,19 @@ impl ManagerChunks {
 		}
 		match wrote {
 			Wrote::Nothing => {}
-			Wrote::Whole { len, .. } => {
+			Wrote::Whole { seq, len } => {
 				// The edits before a whole manifest describe nothing any more.
 				for seq in self.edits.drain(..) {
 					superseded.push((NAMESPACE.to_owned(), EDITS.to_owned(), chunk_key(seq)));
 				}
 				self.whole_len = len;
 				self.edit_bytes = 0;
+				self.seq = seq;
 			}
 			Wrote::Edit { seq, len } => {
 				self.edits.push(seq);
 				self.edit_bytes += len;
+				self.seq = seq;
 			}
 		}
 		self.written = next;
@@ -403,8 +409,9 @@ pub struct Loaded {
 
 /// The list of chunks as the store holds it: the whole manifest and the edits after it.
 struct StoredList {
-	/// The manifest's sequence (0: version 1), length (0: version 1 too, so the next record
-	/// is whole) and the list after its edits, with the manager's length.
+	/// The sequence of the last record applied (0: version 1), the whole manifest's length
+	/// (0 for version 1 too, so the next record is whole), and the list after the edits, with
+	/// the manager's length.
 	whole: Option<(u64, usize, u64, Vec<Entry>)>,
 	/// The edits applied, by sequence, and their bytes together.
 	edits: Vec<u64>,
@@ -443,10 +450,11 @@ fn read_list(store: &DynStore) -> io::Result<StoredList> {
 		return Ok(list);
 	};
 	// Version 1 had no edits: any there describe nothing.
-	let (mut seq, whole_len) = if whole.seq == 0 { (u64::MAX, 0) } else { (whole.seq, whole_len) };
+	let whole_len = if whole.seq == 0 { 0 } else { whole_len };
+	let mut seq = whole.seq;
 	let (mut total, mut entries) = (whole.total, whole.entries);
 	for (edit_seq, bytes) in edits {
-		if seq != u64::MAX && edit_seq == seq + 1 {
+		if whole_len > 0 && edit_seq == seq + 1 {
 			let edit = manifest::parse_edit(&bytes)?;
 			if edit.seq != edit_seq {
 				return Err(invalid(format!(
@@ -462,7 +470,7 @@ fn read_list(store: &DynStore) -> io::Result<StoredList> {
 			list.stale_edits.push(edit_seq);
 		}
 	}
-	list.whole = Some((whole.seq, whole_len, total, entries));
+	list.whole = Some((seq, whole_len, total, entries));
 	Ok(list)
 }
 
@@ -480,12 +488,12 @@ pub fn load(store: &DynStore) -> io::Result<Loaded> {
 			Err(e) => return Err(e),
 		}
 	};
-	let (bytes, written, whole_len) = match &list.whole {
-		Some((_, whole_len, total, entries)) => {
+	let (bytes, written, seq, whole_len) = match &list.whole {
+		Some((seq, whole_len, total, entries)) => {
 			let written = assemble(&stored, *total, entries)?;
-			(Some(written.bytes.clone()), written, *whole_len)
+			(Some(written.bytes.clone()), written, *seq, *whole_len)
 		}
-		None => (legacy.clone(), Written::default(), 0),
+		None => (legacy.clone(), Written::default(), 0, 0),
 	};
 	let referenced = written.ids();
 	for &id in stored.keys().filter(|id| !referenced.contains(id)) {
@@ -504,6 +512,7 @@ pub fn load(store: &DynStore) -> io::Result<Loaded> {
 			next_id,
 			legacy_present: legacy.is_some(),
 			uncertain: false,
+			seq,
 			next_seq: list.max_seq + 1,
 			whole_len,
 			edits: list.edits,
